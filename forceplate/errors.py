@@ -1,0 +1,45 @@
+"""One exception tree, so callers catch what they can handle and the CLI prints one line."""
+
+
+class ForceplateError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class DeviceError(ForceplateError):
+    """A device could not be opened, spoke something unexpected, or went away."""
+
+
+class BadDeviceURL(DeviceError):
+    """A device URL names an unknown scheme, device kind or option."""
+
+
+class DeviceNotFound(DeviceError):
+    """The port named by a device URL does not exist or cannot be opened."""
+
+
+class HandshakeError(DeviceError):
+    """The port opened but no device answered the INFO handshake."""
+
+
+class DeviceDisconnected(DeviceError):
+    """The device stopped answering mid-stream (unplugged, powered off)."""
+
+
+class ProfileError(ForceplateError):
+    """A device profile is missing or malformed."""
+
+
+class CalibrationError(ForceplateError):
+    """A calibration record is missing, malformed or does not match its device."""
+
+
+class TrialError(ForceplateError):
+    """A trial file cannot be read."""
+
+
+class CorruptTrial(TrialError):
+    """A trial file is not HDF5, is truncated, or is not a forceplate trial."""
+
+
+class UnsupportedSchema(TrialError):
+    """A trial file was written by a newer schema version than this software reads."""

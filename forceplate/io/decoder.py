@@ -1,0 +1,196 @@
+"""FrameDecoder: a byte stream in, batches of frames (numpy arrays) out.
+
+It copes with partial reads (a packet split across reads is kept until its delimiter
+arrives), garbage between or inside packets, CRC errors, lost and duplicated frames and
+device reboots, and counts each. Lost frames are recorded as gaps and never interpolated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from cobs import cobs
+
+from forceplate.io.protocol import (
+    CRC_SIZE,
+    DELIMITER,
+    HEADER,
+    SEQ_MODULO,
+    TIME_MODULO,
+    VERSION,
+    PacketType,
+    crc16,
+    decode_fields,
+)
+
+# A packet longer than this without a delimiter is garbage, not a slow packet.
+MAX_PACKET_BYTES = 4096
+# A device clock jumping back by more than this (or a sequence restarting) is a reboot.
+REBOOT_BACKSTEP_US = 1_000_000
+
+
+@dataclass
+class DecoderStats:
+    """Counters since the decoder was made; every rejected byte is accounted for somewhere."""
+
+    bytes_in: int = 0
+    frames: int = 0  # DATA frames accepted
+    crc_errors: int = 0  # packets whose CRC did not match
+    malformed: int = 0  # chunks that are not valid COBS, too short, wrong version or size
+    lost_frames: int = 0  # sequence numbers never received
+    duplicates: int = 0  # frames received twice (dropped)
+    reboots: int = 0  # device restarted its sequence and clock
+    other_packets: int = 0  # INFO, STATUS, ACK
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FrameBatch:
+    """Frames decoded from one ``feed``: arrays share their first dimension (time)."""
+
+    seq: np.ndarray  # int64, unwrapped across the u16 wrap and reboots
+    t_device_s: np.ndarray  # float64 seconds, unwrapped device clock
+    counts: np.ndarray  # (n, channels) raw counts
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (first missing seq, count)
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+
+class FrameDecoder:
+    """Decode protocol-v1 packets for a device with ``n_channels`` of ``dtype`` samples."""
+
+    def __init__(self, n_channels: int, dtype: str | np.dtype = "<i4", sample_period_us: int = 1000):
+        self.n_channels = n_channels
+        self.sample_period_us = sample_period_us
+        self.dtype = np.dtype(dtype)
+        self._packet_size = HEADER.size + n_channels * self.dtype.itemsize + CRC_SIZE
+        self._pending = b""
+        self._last_seq: int | None = None  # unwrapped
+        self._last_t_us: int | None = None  # unwrapped
+        self.stats = DecoderStats()
+        self.messages: list[tuple[PacketType, dict[str, str] | str]] = []
+
+    def feed(self, data: bytes) -> FrameBatch:
+        self.stats.bytes_in += len(data)
+        chunks = (self._pending + data).split(DELIMITER)
+        self._pending = chunks.pop()
+        if len(self._pending) > MAX_PACKET_BYTES:
+            self.stats.malformed += 1
+            self._pending = b""
+        raw_seq, raw_t, payloads = [], [], []
+        for chunk in chunks:
+            if not chunk:
+                continue
+            packet = self._check(chunk)
+            if packet is None:
+                continue
+            ptype, seq, t_us, payload = packet
+            if ptype == PacketType.DATA:
+                if len(payload) != self._packet_size - HEADER.size - CRC_SIZE:
+                    self.stats.malformed += 1
+                    continue
+                raw_seq.append(seq)
+                raw_t.append(t_us)
+                payloads.append(payload)
+            else:
+                self._keep_message(ptype, payload)
+        return self._assemble(raw_seq, raw_t, payloads)
+
+    def _check(self, chunk: bytes):
+        try:
+            raw = cobs.decode(chunk)
+        except cobs.DecodeError:
+            self.stats.malformed += 1
+            return None
+        if len(raw) < HEADER.size + CRC_SIZE:
+            self.stats.malformed += 1
+            return None
+        body, crc = raw[:-CRC_SIZE], raw[-CRC_SIZE:]
+        if crc16(body) != int.from_bytes(crc, "little"):
+            self.stats.crc_errors += 1
+            return None
+        ptype, version, seq, t_us = HEADER.unpack_from(body)
+        if version != VERSION or ptype not in PacketType._value2member_map_:
+            self.stats.malformed += 1
+            return None
+        return ptype, seq, t_us, body[HEADER.size :]
+
+    def _keep_message(self, ptype: int, payload: bytes) -> None:
+        self.stats.other_packets += 1
+        ptype = PacketType(ptype)
+        if ptype == PacketType.ACK:
+            self.messages.append((ptype, payload.decode("utf-8", errors="replace")))
+        else:
+            self.messages.append((ptype, decode_fields(payload)))
+
+    def _assemble(self, raw_seq, raw_t, payloads) -> FrameBatch:
+        n = len(raw_seq)
+        if n == 0:
+            return FrameBatch(
+                np.empty(0, np.int64), np.empty(0), np.empty((0, self.n_channels), self.dtype)
+            )
+        counts = np.frombuffer(b"".join(payloads), dtype=self.dtype).reshape(n, self.n_channels)
+        seq = np.asarray(raw_seq, dtype=np.int64)
+        t_us = np.asarray(raw_t, dtype=np.int64)
+        seq_steps = np.diff(seq, prepend=seq[0] if self._last_seq is None else self._last_seq) % SEQ_MODULO
+        in_order = np.all((seq_steps[1:] >= 1) & (seq_steps[1:] < SEQ_MODULO // 2))
+        if self._last_seq is not None:
+            in_order = in_order and 1 <= seq_steps[0] < SEQ_MODULO // 2
+        if in_order:
+            return self._unwrap_in_order(seq, t_us, seq_steps, counts)
+        return self._unwrap_one_by_one(seq, t_us, counts)
+
+    def _unwrap_in_order(self, seq, t_us, seq_steps, counts) -> FrameBatch:
+        """Fast path: every frame follows its predecessor (with or without a gap)."""
+        t_steps = np.diff(t_us, prepend=t_us[0] if self._last_t_us is None else self._last_t_us) % TIME_MODULO
+        if self._last_seq is None:
+            seq_steps[0] = 0
+            start_seq, start_t = int(seq[0]), int(t_us[0])
+        else:
+            start_seq, start_t = self._last_seq, self._last_t_us
+        useq = start_seq + np.cumsum(seq_steps)
+        ut = start_t + np.cumsum(t_steps)
+        gaps = [(int(useq[i] - seq_steps[i] + 1), int(seq_steps[i] - 1)) for i in np.flatnonzero(seq_steps > 1)]
+        self.stats.lost_frames += sum(g[1] for g in gaps)
+        self.stats.frames += len(useq)
+        self._last_seq, self._last_t_us = int(useq[-1]), int(ut[-1])
+        return FrameBatch(useq, ut * 1e-6, counts, gaps)
+
+    def _unwrap_one_by_one(self, seq, t_us, counts) -> FrameBatch:
+        """Slow path for duplicates, reordering and reboots."""
+        keep, useq, ut, gaps = [], [], [], []
+        for i in range(len(seq)):
+            s, t = int(seq[i]), int(t_us[i])
+            if self._last_seq is None:
+                self._last_seq, self._last_t_us = s, t
+            else:
+                step = (s - self._last_seq) % SEQ_MODULO
+                t_back = (self._last_t_us - t) % TIME_MODULO
+                went_back = 0 < t_back < TIME_MODULO // 2
+                if step == 0 or (step >= SEQ_MODULO // 2 and went_back and t_back < REBOOT_BACKSTEP_US):
+                    self.stats.duplicates += 1
+                    continue
+                if step >= SEQ_MODULO // 2 or (went_back and t_back >= REBOOT_BACKSTEP_US):
+                    # The device restarted: continue the unwrapped counters one sample
+                    # later and record a gap of unknown length (0 missing frames known).
+                    self.stats.reboots += 1
+                    gaps.append((self._last_seq + 1, 0))
+                    self._last_seq += 1
+                    self._last_t_us += self.sample_period_us
+                else:
+                    if step > 1:
+                        gaps.append((self._last_seq + 1, step - 1))
+                        self.stats.lost_frames += step - 1
+                    self._last_seq += step
+                    self._last_t_us += (t - self._last_t_us) % TIME_MODULO
+            keep.append(i)
+            useq.append(self._last_seq)
+            ut.append(self._last_t_us)
+        self.stats.frames += len(keep)
+        return FrameBatch(
+            np.asarray(useq, np.int64), np.asarray(ut, np.float64) * 1e-6, counts[keep], gaps
+        )

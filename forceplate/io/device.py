@@ -1,0 +1,157 @@
+"""Device: one lifecycle for every device (open, info, start, read, stop, close).
+
+``open_device(url)`` accepts a serial port (``/dev/ttyACM0``, ``COM3``), a pyserial URL
+(``serial:///dev/ttyUSB0``) or ``sim://KIND?options`` (the simulator, over a real
+pseudo-terminal, read by this same driver).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import serial
+
+from forceplate.calibration.record import CalibrationRecord, find_record
+from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceNotFound, HandshakeError
+from forceplate.io.decoder import FrameBatch, FrameDecoder
+from forceplate.io.protocol import Command, PacketType
+from forceplate.profiles import DeviceProfile, load_profile
+
+HANDSHAKE_TIMEOUT_S = 2.0
+READ_TIMEOUT_S = 0.05
+
+
+@dataclass
+class Frames(FrameBatch):
+    """A batch of frames with the host's clock: ``t_host_s`` is ``time.monotonic()`` based."""
+
+    t_host_s: np.ndarray = None
+
+
+class Device:
+    """A device speaking protocol v1 on a serial-like port. Use :func:`open_device`."""
+
+    def __init__(self, port, url: str, simulator=None):
+        self.url = url
+        self._port = port
+        self._simulator = simulator
+        self.info: dict[str, str] = {}
+        self.profile: DeviceProfile | None = None
+        self.calibration: CalibrationRecord | None = None
+        self.decoder: FrameDecoder | None = None
+        self.streaming = False
+
+    @property
+    def name(self) -> str:
+        return self.info.get("serial", self.url)
+
+    @property
+    def ground_truth(self):
+        """The simulator's per-rep labels, or None for hardware."""
+        return self._simulator.emulator.model.truth() if self._simulator else None
+
+    def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
+        probe = FrameDecoder(0)
+        self._write(Command.INFO)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            probe.feed(self._read_bytes())
+            for ptype, fields in probe.messages:
+                if ptype == PacketType.INFO:
+                    return self._configure(fields)
+        raise HandshakeError(f"{self.url}: no device answered INFO? within {timeout_s:g} s")
+
+    def _configure(self, fields: dict[str, str]) -> dict[str, str]:
+        self.info = fields
+        self.profile = load_profile(fields.get("profile", ""))
+        self.calibration = find_record(fields.get("serial", ""))
+        if self.calibration is not None:
+            self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
+        self.decoder = FrameDecoder(self.profile.n_channels, self.profile.wire_dtype,
+                                    sample_period_us=int(round(1e6 / self.profile.rate_hz)))
+        return fields
+
+    def start(self) -> None:
+        self._write(Command.START)
+        self.streaming = True
+
+    def stop(self) -> None:
+        if self.streaming:
+            self.streaming = False
+            try:
+                self._write(Command.STOP)
+            except DeviceDisconnected:
+                pass
+
+    def read(self) -> Frames:
+        """Frames that arrived since the last call (waits at most about 50 ms)."""
+        batch = self.decoder.feed(self._read_bytes())
+        now = time.monotonic()
+        t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
+        return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            self._port.close()
+            if self._simulator is not None:
+                self._simulator.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _read_bytes(self) -> bytes:
+        try:
+            return self._port.read(self._port.in_waiting or 1)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
+
+
+def _open_port(path: str, url: str):
+    try:
+        return serial.serial_for_url(path, baudrate=921600, timeout=READ_TIMEOUT_S)
+    except ValueError as exc:
+        raise BadDeviceURL(f"{url}: {exc}") from None
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceNotFound(f"{url}: cannot open port ({exc})") from None
+
+
+def open_device(url: str, handshake: bool = True) -> Device:
+    """Open a device by URL and (by default) read its INFO; raises a :class:`DeviceError`."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    simulator = None
+    if scheme == "sim":
+        from forceplate.sim.urls import open_simulator
+
+        simulator = open_simulator(url)
+        path = simulator.port_path
+    elif scheme in ("", "serial"):
+        path = url.split("://", 1)[-1]
+    else:
+        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, or sim://dual-plate)")
+    try:
+        port = _open_port(path, url)
+    except Exception:
+        if simulator:
+            simulator.close()
+        raise
+    device = Device(port, url, simulator)
+    if handshake:
+        try:
+            device.handshake()
+        except Exception:
+            device.close()
+            raise
+    return device

@@ -1,0 +1,1 @@
+"""The built-in simulator: a squatting person on devices that speak the real protocol."""
