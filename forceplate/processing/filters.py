@@ -1,0 +1,63 @@
+"""Low-pass filters: zero-lag offline, causal with carried state live, same design."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+FORCE_CUTOFF_HZ = 20.0  # squats have no content above a few Hz; load-cell noise does
+COP_CUTOFF_HZ = 8.0  # CoP sways and medial shifts are slower than 2 Hz
+ORDER = 2
+
+
+def design(cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    return signal.butter(ORDER, min(cutoff_hz, 0.45 * rate_hz), fs=rate_hz, output="sos")
+
+
+def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN)."""
+    x = np.asarray(x, dtype=float)
+    if len(x) < 16:
+        return x.copy()
+    sos = design(cutoff_hz, rate_hz)
+    nan = np.isnan(x)
+    if not nan.any():
+        return signal.sosfiltfilt(sos, x, axis=0)
+    filled = _fill_nan(x)
+    out = signal.sosfiltfilt(sos, filled, axis=0)
+    out[nan] = np.nan
+    return out
+
+
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    flat = out.reshape(len(out), -1)
+    idx = np.arange(len(out))
+    for column in flat.T:
+        bad = np.isnan(column)
+        if bad.all():
+            column[:] = 0.0
+        elif bad.any():
+            column[bad] = np.interp(idx[bad], idx[~bad], column[~bad])
+    return out
+
+
+class Causal:
+    """Live: the same Butterworth filter run forward, keeping its state between blocks."""
+
+    def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1):
+        self._sos = design(cutoff_hz, rate_hz)
+        self._zi = None
+        self._width = width
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        block = np.asarray(block, dtype=float).reshape(len(block), self._width)
+        if len(block) == 0:
+            return block
+        finite = np.where(np.isnan(block), 0.0, block)
+        if self._zi is None:
+            zi = signal.sosfilt_zi(self._sos)[:, :, None]
+            self._zi = zi * finite[0][None, None, :]
+        out, self._zi = signal.sosfilt(self._sos, finite, axis=0, zi=self._zi)
+        out[np.isnan(block)] = np.nan
+        return out

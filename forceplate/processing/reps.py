@@ -1,0 +1,127 @@
+"""Squat rep segmentation from total vertical force (impulse-momentum).
+
+Vertical acceleration of the body's centre of mass is ``(F - BW) / m``; integrating it
+gives velocity. Drift is removed by zero-velocity updates: wherever the force is steady
+at body weight (standing between reps, a pause at the bottom) the body is still. A rep is
+a descent (velocity below -V_MOVING) followed by an ascent (above +V_MOVING); its start
+and end are where velocity leaves and returns to zero, its bottom is the middle of the
+turn between descent and ascent, its depth is the integral of the descent velocity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forceplate.processing.baseline import G, quiet_mask
+from forceplate.processing.filters import FORCE_CUTOFF_HZ, zero_lag
+
+V_MOVING = 0.05  # m/s: a descent or ascent is under way
+V_STILL = 0.01  # m/s: where a rep starts and ends
+V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
+MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
+PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
+STILL_WINDOW_S = 0.2
+STILL_TOLERANCE = 0.01  # of body weight
+
+PHASES = ("standing", "descent", "bottom", "ascent")
+
+
+@dataclass(frozen=True)
+class Rep:
+    index: int
+    start: int  # sample indices
+    bottom: int
+    end: int
+    start_s: float
+    bottom_s: float
+    end_s: float
+    depth_m: float
+    peak_force_n: float
+    partial: bool = False
+
+
+def acceleration(total_n: np.ndarray, body_weight_n: float) -> np.ndarray:
+    return (total_n - body_weight_n) * (G / body_weight_n)
+
+
+def still_mask(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
+    return quiet_mask(total_n, rate_hz, window_s=STILL_WINDOW_S, reference_n=body_weight_n,
+                      tolerance=STILL_TOLERANCE)
+
+
+def velocity(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
+    """Vertical velocity (m/s), offline: integrated between still stretches, de-drifted.
+
+    Between two still stretches the integral is corrected linearly so that it returns to
+    zero where the body is still again.
+    """
+    a = acceleration(total_n, body_weight_n)
+    still = still_mask(total_n, body_weight_n, rate_hz)
+    v = np.zeros_like(a)
+    for lo, hi in _runs(~still):
+        seg = np.cumsum(a[lo:hi]) / rate_hz
+        if hi < len(a):  # ends in stillness: velocity must be back to zero there
+            seg -= np.linspace(0.0, seg[-1], len(seg))
+        v[lo:hi] = seg
+    return v
+
+
+def phases(v: np.ndarray, in_rep: np.ndarray) -> np.ndarray:
+    """Phase code per sample (index into PHASES) from velocity, for samples inside reps."""
+    code = np.zeros(len(v), dtype=np.int8)
+    code[in_rep] = 2
+    code[in_rep & (v < -V_PHASE)] = 1
+    code[in_rep & (v > V_PHASE)] = 3
+    return code
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_hz: float,
+                 filtered: bool = False) -> tuple[list[Rep], np.ndarray]:
+    """Reps in a recording and the velocity they were found from.
+
+    ``total_n`` is the summed vertical force of both feet (N); set ``filtered`` if it is
+    already low-passed.
+    """
+    force = total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz)
+    v = velocity(force, body_weight_n, rate_hz)
+    downs = _runs(v < -V_MOVING)
+    ups = _runs(v > V_MOVING)
+    reps: list[Rep] = []
+    up_i = 0
+    last_end = 0
+    for d_lo, d_hi in downs:
+        if d_lo < last_end:
+            continue
+        while up_i < len(ups) and ups[up_i][0] < d_hi:
+            up_i += 1
+        if up_i == len(ups):
+            break
+        u_lo, u_hi = ups[up_i]
+        start = d_lo
+        while start > last_end and v[start - 1] < -V_STILL:
+            start -= 1
+        end = u_hi
+        while end < len(v) - 1 and v[end] > V_STILL:
+            end += 1
+        descending = np.flatnonzero(v[d_hi:u_lo] < -V_STILL)
+        ascending = np.flatnonzero(v[d_hi:u_lo] > V_STILL)
+        turn_lo = d_hi + (descending[-1] + 1 if len(descending) else 0)
+        turn_hi = d_hi + (ascending[0] if len(ascending) else u_lo - d_hi)
+        bottom = (turn_lo + max(turn_hi, turn_lo)) // 2
+        depth = -np.sum(v[start:bottom]) / rate_hz
+        if depth < MIN_DEPTH_M:
+            continue
+        last_end = end
+        reps.append(Rep(len(reps) + 1, start, bottom, end, float(t[start]), float(t[bottom]), float(t[end]),
+                        float(depth), float(np.max(force[start:end + 1]))))
+    if reps:
+        median_depth = float(np.median([r.depth_m for r in reps]))
+        reps = [Rep(**{**r.__dict__, "partial": r.depth_m < PARTIAL_FRACTION * median_depth}) for r in reps]
+    return reps, v

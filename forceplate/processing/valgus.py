@@ -1,0 +1,52 @@
+"""The knee-collapse (dynamic valgus) flag: a medial CoP shift that is held, graded.
+
+A foot is flagged in a rep when its medial shift stays above a threshold for at least
+``min_duration_s``; the grade is the largest shift held that long. Defaults suit adult
+feet on plates (mm of CoP travel toward the arch from quiet standing); a per-person
+setting scales them (``Thresholds.scaled``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+GRADES = ("none", "mild", "moderate", "severe")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    mild_mm: float = 3.5
+    moderate_mm: float = 7.5
+    severe_mm: float = 12.5
+    min_duration_s: float = 0.08
+
+    def scaled(self, factor: float) -> "Thresholds":
+        return replace(self, mild_mm=self.mild_mm * factor, moderate_mm=self.moderate_mm * factor,
+                       severe_mm=self.severe_mm * factor)
+
+    def grade(self, shift_mm: float) -> str:
+        if not np.isfinite(shift_mm) or shift_mm < self.mild_mm:
+            return "none"
+        if shift_mm < self.moderate_mm:
+            return "mild"
+        if shift_mm < self.severe_mm:
+            return "moderate"
+        return "severe"
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def held_shift(shift_mm: np.ndarray, rate_hz: float, min_duration_s: float) -> np.ndarray:
+    """At each sample, the smallest shift of the trailing ``min_duration_s`` window.
+
+    A value v here means the shift has stayed at or above v for the whole window, so a
+    single noisy spike never raises a flag. Trailing (causal), so live agrees with offline.
+    """
+    n = max(1, int(round(min_duration_s * rate_hz)))
+    x = np.where(np.isnan(shift_mm), -np.inf, shift_mm)
+    # origin shifts the window so that it ends at the current sample
+    return minimum_filter1d(x, size=n, origin=(n - 1) // 2, mode="nearest")
