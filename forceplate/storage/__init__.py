@@ -1,0 +1,1 @@
+"""HDF5 trial files: schema, crash-safe writer, reader."""

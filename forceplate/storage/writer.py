@@ -1,0 +1,167 @@
+"""TrialWriter: appends frames to an HDF5 trial in its own thread, crash-safe.
+
+The file is written in SWMR mode: every dataset exists from the start and grows; the
+writer flushes about once a second, so a killed recording loses at most about a second
+and another process can read the trial while it is being recorded
+(``h5py.File(path, "r", swmr=True)``). Closing the writer marks the trial complete and
+stores the decoders' counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from forceplate import __version__
+from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION
+
+FLUSH_INTERVAL_S = 1.0
+CHUNK_ROWS = 4096
+EVENT_DTYPE = np.dtype([
+    ("t_s", "f8"), ("kind", h5py.string_dtype()), ("rep", "i4"), ("side", h5py.string_dtype()),
+    ("severity", h5py.string_dtype()), ("phase", h5py.string_dtype()), ("value", "f8"),
+    ("text", h5py.string_dtype()),
+])
+
+
+def _growing(group, name, shape_tail, dtype, unit, description):
+    ds = group.create_dataset(name, shape=(0, *shape_tail), maxshape=(None, *shape_tail), dtype=dtype,
+                              chunks=(CHUNK_ROWS, *shape_tail))
+    ds.attrs["unit"] = unit
+    ds.attrs["description"] = description
+    return ds
+
+
+def _append(ds, rows) -> None:
+    rows = np.asarray(rows)
+    if len(rows) == 0:
+        return
+    n = ds.shape[0]
+    ds.resize(n + len(rows), axis=0)
+    ds[n:] = rows
+
+
+class TrialWriter:
+    """Record devices into ``path``. Call :meth:`add_device` for each, then :meth:`start`."""
+
+    def __init__(self, path: str | Path, metadata: dict | None = None):
+        self.path = Path(path)
+        self._file = h5py.File(self.path, "w", libver="latest")
+        attrs = self._file.attrs
+        attrs["schema"] = SCHEMA
+        attrs["schema_version"] = SCHEMA_VERSION
+        attrs["created"] = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+        attrs["software"] = f"forceplate {__version__}"
+        attrs["complete"] = False
+        for key, value in (metadata or {}).items():
+            if value is not None:
+                attrs[key] = value
+        self._file.create_group("devices")
+        self._file.create_group("acquisition")
+        self._events = _growing(self._file, "events", (), EVENT_DTYPE, "s (t_s), mm (value)",
+                                "rep, flag, baseline and user events; t_s on the trial clock")
+        self._datasets: dict[str, dict] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=f"writer {self.path.name}", daemon=True)
+        self._t0_host: float | None = None
+        self.error: BaseException | None = None
+
+    def add_device(self, name: str, device) -> None:
+        """Describe a device (profile, calibration, info) and create its growing datasets."""
+        g = self._file["devices"].create_group(name)
+        g.attrs["url"] = device.url
+        for key in ("model", "serial", "firmware"):
+            g.attrs[key] = device.info.get(key, "")
+        g.attrs["kind"] = device.profile.kind
+        g.attrs["info"] = json.dumps(device.info)
+        g.attrs["profile_id"] = device.profile.id
+        g.attrs["profile"] = device.profile.toml_text
+        g.attrs["calibration"] = device.calibration.toml_text if device.calibration else ""
+        a = self._file["acquisition"].create_group(name)
+        a.attrs["rate_hz"] = device.profile.rate_hz
+        a.attrs["channels"] = list(device.profile.channels)
+        n_ch = device.profile.n_channels
+        self._datasets[name] = {
+            "counts": _growing(a, "counts", (n_ch,), device.profile.wire_dtype, "counts",
+                               "raw ADC counts as received; calibration turns them into N"),
+            "seq": _growing(a, "seq", (), "i8", "1", "frame sequence number, unwrapped"),
+            "t_device": _growing(a, "t_device", (), "f8", "s", "device clock, unwrapped"),
+            "t_host": _growing(a, "t_host", (), "f8", "s", "host clock at arrival, from trial start"),
+            "gaps": _growing(a, "gaps", (2,), "i8", "1", "first missing seq, frames missing (0 = unknown, reboot)"),
+        }
+
+    def start(self) -> None:
+        self._file.swmr_mode = True
+        self._thread.start()
+
+    def write_frames(self, name: str, frames) -> None:
+        if len(frames) or frames.gaps:
+            self._queue.put(("frames", name, frames))
+
+    def write_event(self, t_s: float, kind: str, rep: int = 0, side: str = "", severity: str = "",
+                    phase: str = "", value: float = float("nan"), text: str = "") -> None:
+        self._queue.put(("event", (t_s, kind, rep, side or "", severity or "", phase or "", value, text)))
+
+    def close(self, final_attrs: dict | None = None) -> None:
+        """Flush everything, mark the trial complete and close the file."""
+        if self._thread.is_alive():
+            self._queue.put(("stop",))
+            self._thread.join()
+        else:
+            self._drain()
+        self._file.close()
+        with h5py.File(self.path, "a") as f:
+            for key, value in (final_attrs or {}).items():
+                f.attrs[key] = value
+            f.attrs["complete"] = True
+
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    item = None
+                if item is not None and item[0] == "stop":
+                    self._drain()
+                    self._file.flush()
+                    return
+                if item is not None:
+                    self._handle(item)
+                if time.monotonic() - last_flush >= FLUSH_INTERVAL_S:
+                    self._file.flush()
+                    last_flush = time.monotonic()
+        except BaseException as exc:  # noqa: BLE001 - kept for the session to report
+            self.error = exc
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item[0] != "stop":
+                self._handle(item)
+
+    def _handle(self, item) -> None:
+        if item[0] == "event":
+            _append(self._events, np.array([item[1]], dtype=EVENT_DTYPE))
+            return
+        _, name, frames = item
+        ds = self._datasets[name]
+        if self._t0_host is None and len(frames):
+            self._t0_host = float(frames.t_host_s[0])
+        _append(ds["counts"], frames.counts)
+        _append(ds["seq"], frames.seq)
+        _append(ds["t_device"], frames.t_device_s)
+        _append(ds["t_host"], np.asarray(frames.t_host_s) - (self._t0_host or 0.0))
+        if frames.gaps:
+            _append(ds["gaps"], np.asarray(frames.gaps, dtype=np.int64))
