@@ -74,6 +74,11 @@ class FrameDecoder:
         self.stats = DecoderStats()
         self.messages: list[tuple[PacketType, dict[str, str] | str]] = []
 
+    @property
+    def last_seq(self) -> int | None:
+        """Unwrapped sequence number of the newest accepted frame."""
+        return self._last_seq
+
     def feed(self, data: bytes) -> FrameBatch:
         self.stats.bytes_in += len(data)
         chunks = (self._pending + data).split(DELIMITER)

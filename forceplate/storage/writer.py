@@ -109,8 +109,8 @@ class TrialWriter:
                     phase: str = "", value: float = float("nan"), text: str = "") -> None:
         self._queue.put(("event", (t_s, kind, rep, side or "", severity or "", phase or "", value, text)))
 
-    def close(self, final_attrs: dict | None = None) -> None:
-        """Flush everything, mark the trial complete and close the file."""
+    def close(self, final_attrs: dict | None = None, device_stats: dict | None = None) -> None:
+        """Flush everything, store the decoders' counters, mark the trial complete, close."""
         if self._thread.is_alive():
             self._queue.put(("stop",))
             self._thread.join()
@@ -120,6 +120,8 @@ class TrialWriter:
         with h5py.File(self.path, "a") as f:
             for key, value in (final_attrs or {}).items():
                 f.attrs[key] = value
+            for name, stats in (device_stats or {}).items():
+                f["acquisition"][name].attrs["decoder_stats"] = json.dumps(stats)
             f.attrs["complete"] = True
 
     def _run(self) -> None:

@@ -1,0 +1,1 @@
+"""The faces of a live session: a terminal view and the pyqtgraph window."""

@@ -1,0 +1,68 @@
+"""Terminal view of a live session: the same rep and flag stream as the window, as text."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from forceplate.processing.streaming import Event
+from forceplate.session import Session
+
+CUE = {"mild": "watch the knees", "moderate": "KNEES OUT", "severe": "KNEES OUT!"}
+STATUS_EVERY_S = 10.0
+
+
+def describe(event: Event) -> str | None:
+    """One line for an event, or None for events not worth a line."""
+    t = f"{event.t_s:7.2f} s"
+    if event.kind == "baseline":
+        d = event.data
+        return f"{t}  baseline: body weight {d['body_weight_n']:.1f} N ({d['mass_kg']:.1f} kg)"
+    if event.kind == "rep_start":
+        return f"{t}  rep {event.rep}: down"
+    if event.kind == "flag":
+        return (f"{t}  rep {event.rep}: {event.side.upper()} foot {event.severity} medial shift "
+                f"{event.value:.1f} mm ({event.phase})  -> {CUE[event.severity]}")
+    if event.kind == "rep_end":
+        d = event.data
+        sides = "  ".join(
+            f"{s} {d[s]['flag']}" + (f" {d[s]['medial_shift_mm']:.1f} mm ({d[s]['phase']})" if d[s]["flag"] != "none" else "")
+            for s in ("left", "right"))
+        return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
+    if event.kind == "device_disconnected":
+        return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept)"
+    return None
+
+
+def format_status(session: Session) -> str:
+    parts = []
+    for s in session.status():
+        parts.append(f"{s['device']} {s['state']}: {s.get('frames', 0)} frames, {s.get('lost_frames', 0)} lost, "
+                     f"{s.get('crc_errors', 0)} CRC errors, {s.get('malformed', 0)} malformed")
+        if s.get("state") == "disconnected":
+            break
+    return "; ".join(parts)
+
+
+def run_terminal(session: Session, duration_s: float | None, out=sys.stdout) -> None:
+    """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C)."""
+    print("   time  event  (Ctrl-C to stop)", file=out, flush=True)
+    next_status = STATUS_EVERY_S
+    try:
+        while duration_s is None or session.elapsed_s() < duration_s:
+            for event in session.drain_events():
+                line = describe(event)
+                if line:
+                    print(line, file=out, flush=True)
+            if session.all_disconnected:
+                break
+            if session.elapsed_s() >= next_status:
+                print(f"{'':>9}  status: {format_status(session)}", file=out, flush=True)
+                next_status += STATUS_EVERY_S
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        print("stopped", file=out, flush=True)
+    for event in session.drain_events():
+        line = describe(event)
+        if line:
+            print(line, file=out, flush=True)

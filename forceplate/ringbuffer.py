@@ -1,0 +1,45 @@
+"""A fixed-size ring buffer of named float columns: one writer thread appends, readers peek."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class RingBuffer:
+    def __init__(self, capacity: int, columns: dict[str, int]):
+        """``columns`` maps a name to its width (1 for a scalar per sample)."""
+        self.capacity = capacity
+        self._data = {name: np.full((capacity, width), np.nan) for name, width in columns.items()}
+        self._written = 0
+        self._lock = threading.Lock()
+
+    @property
+    def written(self) -> int:
+        """Samples appended since creation (not capped by the capacity)."""
+        return self._written
+
+    def append(self, **columns: np.ndarray) -> None:
+        n = len(next(iter(columns.values())))
+        if n == 0:
+            return
+        with self._lock:
+            for name, values in columns.items():
+                values = np.asarray(values, dtype=float).reshape(n, -1)[-self.capacity:]
+                m = len(values)
+                start = (self._written + n - m) % self.capacity
+                first = min(m, self.capacity - start)
+                self._data[name][start:start + first] = values[:first]
+                self._data[name][: m - first] = values[first:]
+            self._written += n
+
+    def peek(self, n: int | None = None) -> dict[str, np.ndarray]:
+        """The newest ``n`` samples (all held, by default) of every column, oldest first."""
+        with self._lock:
+            held = min(self._written, self.capacity)
+            n = held if n is None else min(n, held)
+            end = self._written % self.capacity
+            idx = (np.arange(end - n, end)) % self.capacity
+            return {name: data[idx].squeeze(axis=1) if data.shape[1] == 1 else data[idx]
+                    for name, data in self._data.items()}
