@@ -1,0 +1,5 @@
+import sys
+
+from forceplate.cli import main
+
+sys.exit(main())

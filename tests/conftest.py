@@ -1,0 +1,18 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Without a display Qt aborts the whole process: choose the offscreen platform before any
+# QApplication exists (pytest-qt makes one lazily).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data():
+    """The third-party recordings beside the repository; skips when they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
