@@ -1,0 +1,32 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from forceplate.errors import ForceplateError
+
+
+def add_analysis_options(command, toe_out_default: float | None = 0.0) -> None:
+    command.add_argument("--toe-out", type=float, default=toe_out_default, metavar="DEG",
+                         help="how far each foot is turned out, degrees; medial is perpendicular to the foot's axis"
+                              + (" (default 0)" if toe_out_default is not None else " (default: as recorded)"))
+    command.add_argument("--threshold-scale", type=float, default=1.0, metavar="X",
+                         help="scale the flag thresholds (mild 3.5, moderate 7.5, severe 12.5 mm) for this person")
+
+
+def add_metadata_options(command) -> None:
+    command.add_argument("--subject", help="subject id, stored in the trial")
+    command.add_argument("--load-kg", type=float, help="external load (barbell), kg")
+    command.add_argument("--exercise", default="squat")
+    command.add_argument("--notes", default="")
+
+
+def metadata(args) -> dict:
+    return {"subject": args.subject, "load_kg": args.load_kg, "exercise": args.exercise, "notes": args.notes}
+
+
+def thresholds(args):
+    from forceplate.processing.valgus import Thresholds
+
+    if args.threshold_scale <= 0:
+        raise ForceplateError("--threshold-scale must be positive")
+    return Thresholds().scaled(args.threshold_scale)
