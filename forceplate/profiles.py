@@ -19,16 +19,37 @@ else:  # pragma: no cover
 SAMPLE_FORMATS = {"int32": "<i4", "int16": "<i2"}
 
 
+PLATE_TYPES = ("load-cells", "six-axis")
+
+
 @dataclass(frozen=True)
 class Plate:
-    """A 4-load-cell plate under one foot; positions in the lab frame (mm)."""
+    """A plate under one foot; positions in the lab frame (mm).
+
+    ``load-cells``: one channel per vertical load cell at ``cells_mm``.
+    ``six-axis``: channels Fx Fy Fz Mx My Mz about an origin ``origin_depth_mm`` below the
+    centre of the top surface (``center_mm``), plate axes parallel to the lab's.
+    """
 
     name: str
     foot: str  # "left" or "right"
     channels: tuple[int, ...]
-    cells_mm: np.ndarray  # (n_cells, 2) x, y
     center_mm: tuple[float, float]
     size_mm: tuple[float, float]
+    type: str = "load-cells"
+    cells_mm: np.ndarray | None = None  # (n_cells, 2) x, y
+    origin_depth_mm: float = 0.0
+
+
+@dataclass(frozen=True)
+class InsoleLayout:
+    """Sensor positions of an insole in its foot frame (mm): y heel to toe, x toward the arch."""
+
+    sensors_mm: np.ndarray  # (channels, 2)
+    regions: dict  # region name -> tuple of sensor indices
+    foot_length_mm: float
+    foot_width_mm: float
+    sensor_area_mm2: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,7 @@ class DeviceProfile:
     sample_format: str
     channels: tuple[str, ...]
     plates: tuple[Plate, ...] = ()
+    insole: InsoleLayout | None = None
     toml_text: str = field(default="", repr=False)
 
     @property
@@ -67,28 +89,8 @@ def parse_profile(text: str, where: str = "profile") -> DeviceProfile:
     fmt = _require(data, "sample_format", where)
     if fmt not in SAMPLE_FORMATS:
         raise ProfileError(f"{where}: field 'sample_format' must be one of {sorted(SAMPLE_FORMATS)}")
-    plates = []
-    for i, p in enumerate(data.get("plates", [])):
-        pw = f"{where}: plates[{i}]"
-        chans = tuple(int(c) for c in _require(p, "channels", pw))
-        cells = np.asarray(_require(p, "cells_mm", pw), dtype=float)
-        if cells.shape != (len(chans), 2):
-            raise ProfileError(f"{pw}: field 'cells_mm' needs one [x, y] per channel")
-        if any(c < 0 or c >= len(channels) for c in chans):
-            raise ProfileError(f"{pw}: field 'channels' names a channel the device does not have")
-        foot = _require(p, "foot", pw)
-        if foot not in ("left", "right"):
-            raise ProfileError(f"{pw}: field 'foot' must be 'left' or 'right'")
-        plates.append(
-            Plate(
-                name=_require(p, "name", pw),
-                foot=foot,
-                channels=chans,
-                cells_mm=cells,
-                center_mm=tuple(p.get("center_mm", cells.mean(axis=0))),
-                size_mm=tuple(p.get("size_mm", np.ptp(cells, axis=0))),
-            )
-        )
+    plates = tuple(_plate(p, f"{where}: plates[{i}]", len(channels)) for i, p in enumerate(data.get("plates", [])))
+    insole = _insole(data, where, len(channels)) if "sensors_mm" in data else None
     return DeviceProfile(
         id=_require(data, "id", where),
         kind=_require(data, "kind", where),
@@ -96,8 +98,55 @@ def parse_profile(text: str, where: str = "profile") -> DeviceProfile:
         rate_hz=float(_require(data, "rate_hz", where)),
         sample_format=fmt,
         channels=channels,
-        plates=tuple(plates),
+        plates=plates,
+        insole=insole,
         toml_text=text,
+    )
+
+
+def _plate(p: dict, where: str, n_channels: int) -> Plate:
+    chans = tuple(int(c) for c in _require(p, "channels", where))
+    if any(c < 0 or c >= n_channels for c in chans):
+        raise ProfileError(f"{where}: field 'channels' names a channel the device does not have")
+    foot = _require(p, "foot", where)
+    if foot not in ("left", "right"):
+        raise ProfileError(f"{where}: field 'foot' must be 'left' or 'right'")
+    kind = p.get("type", "load-cells")
+    if kind not in PLATE_TYPES:
+        raise ProfileError(f"{where}: field 'type' must be one of {', '.join(PLATE_TYPES)}")
+    cells = None
+    if kind == "load-cells":
+        cells = np.asarray(_require(p, "cells_mm", where), dtype=float)
+        if cells.shape != (len(chans), 2):
+            raise ProfileError(f"{where}: field 'cells_mm' needs one [x, y] per channel")
+    elif len(chans) != 6:
+        raise ProfileError(f"{where}: a six-axis plate has 6 channels (Fx Fy Fz Mx My Mz)")
+    return Plate(
+        name=_require(p, "name", where),
+        foot=foot,
+        channels=chans,
+        center_mm=tuple(_require(p, "center_mm", where) if cells is None else p.get("center_mm", cells.mean(axis=0))),
+        size_mm=tuple(_require(p, "size_mm", where) if cells is None else p.get("size_mm", np.ptp(cells, axis=0))),
+        type=kind,
+        cells_mm=cells,
+        origin_depth_mm=float(p.get("origin_depth_mm", 0.0)),
+    )
+
+
+def _insole(data: dict, where: str, n_channels: int) -> InsoleLayout:
+    sensors = np.asarray(data["sensors_mm"], dtype=float)
+    if sensors.shape != (n_channels, 2):
+        raise ProfileError(f"{where}: field 'sensors_mm' needs one [x, y] per channel")
+    regions = {name: tuple(int(i) for i in idx) for name, idx in data.get("regions", {}).items()}
+    if any(i < 0 or i >= n_channels for idx in regions.values() for i in idx):
+        raise ProfileError(f"{where}: field 'regions' names a sensor the insole does not have")
+    area = data.get("sensor_area_mm2")
+    return InsoleLayout(
+        sensors_mm=sensors,
+        regions=regions,
+        foot_length_mm=float(_require(data, "foot_length_mm", where)),
+        foot_width_mm=float(_require(data, "foot_width_mm", where)),
+        sensor_area_mm2=None if area is None else np.asarray(area, dtype=float),
     )
 
 

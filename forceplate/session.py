@@ -103,7 +103,7 @@ class Session:
             t = (frames.seq - link.seq0) / rate
             if link.analyzer is None:
                 continue
-            block, events = link.analyzer.push(t, link.device.calibration.to_newtons(frames.counts))
+            block, events = link.analyzer.push(t, link.device.calibration.to_physical(frames.counts))
             link.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                              cop_left=block.cop["left"], cop_right=block.cop["right"],
                              shift_left=block.shift["left"], shift_right=block.shift["right"])

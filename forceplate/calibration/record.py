@@ -1,7 +1,9 @@
 """Calibration records: one TOML file per device serial.
 
 A record holds, per channel, the zero offset (counts) and the scale (newtons per count):
-``force_N = (counts - offset) * scale``. Raw counts are never changed by calibration, so
+``force_N = (counts - offset) * scale``. Six-axis plates replace the scales of their six
+channels by a 6x6 matrix (``[[matrices]]``: Fx Fy Fz in N, Mx My Mz in N*m), so cross-talk
+between channels is corrected. Raw counts are never changed by calibration, so
 a trial can be re-analysed later with a corrected record.
 """
 
@@ -29,6 +31,7 @@ class CalibrationRecord:
     profile: str
     offsets_counts: np.ndarray
     newtons_per_count: np.ndarray
+    matrix: np.ndarray  # (channels, channels): physical = matrix @ (counts - offsets)
     date: str = ""
     valid_until: str = ""
     operator: str = ""
@@ -36,9 +39,20 @@ class CalibrationRecord:
     source: str = ""
     toml_text: str = field(default="", repr=False)
 
-    def to_newtons(self, counts: np.ndarray) -> np.ndarray:
-        """Raw counts (n, channels) -> force per channel in newtons (float64)."""
-        return (np.asarray(counts, dtype=np.float64) - self.offsets_counts) * self.newtons_per_count
+    def to_physical(self, counts: np.ndarray) -> np.ndarray:
+        """Raw counts (n, channels) -> each channel in its unit: N (forces), N*m (moments)."""
+        zeroed = np.asarray(counts, dtype=np.float64) - self.offsets_counts
+        if self._diagonal:
+            return zeroed * self.newtons_per_count
+        return zeroed @ self.matrix.T
+
+    def to_counts(self, physical: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_physical` (float counts), for simulators and checks."""
+        return np.linalg.solve(self.matrix, np.asarray(physical, dtype=np.float64).T).T + self.offsets_counts
+
+    @property
+    def _diagonal(self) -> bool:
+        return not np.any(self.matrix - np.diag(np.diag(self.matrix)))
 
     def check_matches(self, serial: str, n_channels: int) -> None:
         if self.serial != serial:
@@ -75,11 +89,22 @@ def parse_record(text: str, source: str = "calibration record") -> CalibrationRe
         raise CalibrationError(
             f"{source}: field 'newtons_per_count' has {scales.size} entries, 'offsets_counts' {offsets.size}"
         )
+    matrix = np.diag(scales)
+    for i, block in enumerate(data.get("matrices", [])):
+        try:
+            channels = np.asarray(block["channels"], dtype=int)
+            values = np.asarray(block["values"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            raise CalibrationError(f"{source}: matrices[{i}] needs 'channels' and numeric 'values'") from None
+        if values.shape != (len(channels), len(channels)) or channels.min() < 0 or channels.max() >= len(offsets):
+            raise CalibrationError(f"{source}: field 'matrices[{i}].values' must be square over existing channels")
+        matrix[np.ix_(channels, channels)] = values
     return CalibrationRecord(
         serial=str(data["serial"]),
         profile=str(data["profile"]),
         offsets_counts=offsets,
         newtons_per_count=scales,
+        matrix=matrix,
         date=str(data.get("date", "")),
         valid_until=str(data.get("valid_until", "")),
         operator=str(data.get("operator", "")),

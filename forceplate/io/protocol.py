@@ -48,9 +48,11 @@ def crc16(data: bytes) -> int:
     return crc_hqx(data, 0xFFFF)
 
 
-def encode_packet(ptype: int, seq: int, t_device_us: int, payload: bytes) -> bytes:
+def encode_packet(ptype: int, seq: int, t_device_us: int, payload: bytes, corrupt_crc: bool = False) -> bytes:
+    """One framed packet; ``corrupt_crc`` sends a wrong CRC (the simulator's fault injection)."""
     raw = HEADER.pack(ptype, VERSION, seq % SEQ_MODULO, t_device_us % TIME_MODULO) + payload
-    return cobs.encode(raw + crc16(raw).to_bytes(2, "little")) + DELIMITER
+    crc = crc16(raw) ^ (0x5A5A if corrupt_crc else 0)
+    return cobs.encode(raw + crc.to_bytes(2, "little")) + DELIMITER
 
 
 def encode_data(seq0: int, t_device_us: np.ndarray, samples: np.ndarray) -> bytes:

@@ -10,14 +10,18 @@ from forceplate.profiles import DeviceProfile
 COP_MIN_FORCE_N = 20.0
 
 
-def plate_forces(cell_newtons: np.ndarray, profile: DeviceProfile) -> tuple[dict, dict]:
+def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, dict]:
     """Per foot: vertical force (n,) in N and CoP (n, 2) in mm, lab frame.
 
-    ``cell_newtons`` is (n, channels), each channel a calibrated load-cell force.
+    ``physical`` is (n, channels) calibrated: load-cell forces (N), or for six-axis plates
+    Fx Fy Fz (N) Mx My Mz (N*m).
     """
     fz, cop = {}, {}
     for plate in profile.plates:
-        cells = cell_newtons[:, plate.channels]
+        if plate.type == "six-axis":
+            fz[plate.foot], cop[plate.foot] = six_axis_cop_mm(physical[:, plate.channels], plate)
+            continue
+        cells = physical[:, plate.channels]
         total = cells.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             point = cells @ plate.cells_mm / total[:, None]
@@ -25,3 +29,32 @@ def plate_forces(cell_newtons: np.ndarray, profile: DeviceProfile) -> tuple[dict
         fz[plate.foot] = total
         cop[plate.foot] = point
     return fz, cop
+
+
+def six_axis_cop_mm(physical: np.ndarray, plate) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical force (N) and CoP (n, 2) in the lab frame (mm) from Fx Fy Fz Mx My Mz.
+
+    Moments are about the plate origin, ``origin_depth_mm`` below the top surface centre:
+    CoP x = (-My - dz*Fx) / Fz, CoP y = (Mx - dz*Fy) / Fz (the profile states the convention).
+    """
+    fx, fy, fz, mx, my = (physical[:, i] for i in range(5))
+    dz = plate.origin_depth_mm / 1000.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = (-my - dz * fx) / fz * 1000.0 + plate.center_mm[0]
+        y = (mx - dz * fy) / fz * 1000.0 + plate.center_mm[1]
+    cop = np.column_stack([x, y])
+    cop[fz < COP_MIN_FORCE_N] = np.nan
+    return fz, cop
+
+
+def insole_forces(sensor_newtons: np.ndarray, layout) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Total force (N), CoP in the foot frame (n, 2) mm, and force per region (N).
+
+    Foot frame: y from heel to toes, x toward the arch; CoP is NaN below 20 N.
+    """
+    total = sensor_newtons.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cop = sensor_newtons @ layout.sensors_mm / total[:, None]
+    cop[total < COP_MIN_FORCE_N] = np.nan
+    regions = {name: sensor_newtons[:, list(idx)].sum(axis=1) for name, idx in layout.regions.items()}
+    return total, cop, regions

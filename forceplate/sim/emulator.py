@@ -4,6 +4,9 @@ A :class:`SimulatedDevice` owns the master side of a pty and behaves like firmwa
 answers ``INFO?``, streams DATA packets in real time (or ``speed`` times faster) after
 ``START`` and stops after ``STOP``. Any program can open the slave side (``port_path``)
 as a serial port, so the simulator exercises exactly the driver used for hardware.
+
+Emulators turn the squat model into raw counts through the device's calibration record,
+so counts -> calibration -> forces gives back the model (plus the noise asked for).
 """
 
 from __future__ import annotations
@@ -13,41 +16,98 @@ import select
 import threading
 import time
 import tty
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.io.protocol import PacketType, encode_data, encode_fields, encode_packet
 from forceplate.profiles import DeviceProfile
-from forceplate.sim.squat import SIDES, SquatModel
+from forceplate.sim.squat import SquatModel
 
 TICK_S = 0.005
+SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force
+NEUTRAL_COP_FRACTION = 0.42  # of foot length from the heel, quiet standing
 
 
 class PlateEmulator:
-    """Load-cell counts of a dual 4-cell plate carrying a :class:`SquatModel`."""
+    """Counts of a dual plate (load cells or six-axis) carrying a :class:`SquatModel`."""
 
     def __init__(self, profile: DeviceProfile, calibration: CalibrationRecord, model: SquatModel,
                  noise_n: float = 0.3, seed: int = 0):
         self.profile = profile
         self.calibration = calibration
         self.model = model
-        self.noise_n = noise_n
+        # Moment channels get the force noise times a 5 cm lever: about what a plate shows.
+        self._noise = np.full(profile.n_channels, noise_n)
+        for plate in profile.plates:
+            if plate.type == "six-axis":
+                self._noise[list(plate.channels[3:])] = noise_n * 0.05
         self._rng = np.random.default_rng(seed + 7919)
 
-    def cell_forces(self, t: np.ndarray) -> np.ndarray:
-        """Force on each load cell (n, channels) in newtons."""
+    def physical(self, t: np.ndarray) -> np.ndarray:
+        """Each channel in its unit at model times ``t``: N per load cell, or Fx..Mz (N, N*m)."""
         forces, cops = self.model.sample(t)
         out = np.zeros((len(t), self.profile.n_channels))
         for plate in self.profile.plates:
-            weights = _bilinear_weights(plate.cells_mm, cops[plate.foot])
-            out[:, plate.channels] = weights * forces[plate.foot][:, None]
+            fz, cop = forces[plate.foot], cops[plate.foot]
+            if plate.type == "six-axis":
+                out[:, plate.channels] = _six_axis_outputs(t, fz, cop, plate)
+            else:
+                out[:, plate.channels] = _bilinear_weights(plate.cells_mm, cop) * fz[:, None]
         return out
 
     def counts(self, t: np.ndarray) -> np.ndarray:
-        forces = self.cell_forces(t) + self._rng.normal(0.0, self.noise_n, (len(t), self.profile.n_channels))
-        counts = forces / self.calibration.newtons_per_count + self.calibration.offsets_counts
-        return np.round(counts).astype(self.profile.wire_dtype)
+        noisy = self.physical(t) + self._rng.normal(0.0, 1.0, (len(t), self.profile.n_channels)) * self._noise
+        return _quantize(self.calibration.to_counts(noisy), self.profile.wire_dtype)
+
+
+class InsoleEmulator:
+    """Counts of one foot's pressure insole carrying a :class:`SquatModel`."""
+
+    def __init__(self, profile: DeviceProfile, calibration: CalibrationRecord, model: SquatModel, foot: str,
+                 noise_n: float = 0.2, seed: int = 0):
+        self.profile = profile
+        self.calibration = calibration
+        self.model = model
+        self.foot = foot
+        self.noise_n = noise_n
+        self._rng = np.random.default_rng(seed + (104729 if foot == "left" else 130363))
+
+    def foot_frame_cop_mm(self, cop_lab: np.ndarray) -> np.ndarray:
+        """Lab-frame CoP -> the insole's frame (x toward the arch, y heel to toe)."""
+        layout = self.profile.insole
+        d = cop_lab - self.model.foot_center_mm[self.foot]
+        x = d @ self.model.medial_unit[self.foot]
+        y = d @ self.model.foot_axis[self.foot] + NEUTRAL_COP_FRACTION * layout.foot_length_mm
+        return np.column_stack([x, y])
+
+    def physical(self, t: np.ndarray) -> np.ndarray:
+        forces, cops = self.model.sample(t)
+        weights = _centroid_weights(self.profile.insole.sensors_mm, self.foot_frame_cop_mm(cops[self.foot]))
+        return weights * forces[self.foot][:, None]
+
+    def counts(self, t: np.ndarray) -> np.ndarray:
+        noisy = self.physical(t) + self._rng.normal(0.0, self.noise_n, (len(t), self.profile.n_channels))
+        return _quantize(self.calibration.to_counts(noisy), self.profile.wire_dtype)
+
+
+def _quantize(counts: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return np.clip(np.round(counts), info.min, info.max).astype(dtype)
+
+
+def _six_axis_outputs(t: np.ndarray, fz: np.ndarray, cop_mm: np.ndarray, plate) -> np.ndarray:
+    """Fx Fy Fz (N) Mx My Mz (N*m) about the plate origin for a foot load at ``cop_mm``."""
+    fx = SHEAR_FRACTION * fz * np.sin(2 * np.pi * 0.3 * t)
+    fy = SHEAR_FRACTION * fz * np.sin(2 * np.pi * 0.2 * t + 1.0)
+    x = (cop_mm[:, 0] - plate.center_mm[0]) / 1000.0
+    y = (cop_mm[:, 1] - plate.center_mm[1]) / 1000.0
+    dz = plate.origin_depth_mm / 1000.0
+    mx = y * fz + dz * fy
+    my = -x * fz - dz * fx
+    mz = 0.002 * fz * np.sin(2 * np.pi * 0.25 * t)
+    return np.column_stack([fx, fy, fz, mx, my, mz])
 
 
 def _bilinear_weights(cells_mm: np.ndarray, cop_mm: np.ndarray) -> np.ndarray:
@@ -62,27 +122,95 @@ def _bilinear_weights(cells_mm: np.ndarray, cop_mm: np.ndarray) -> np.ndarray:
     v = (cop_mm[:, 1] - y0) / (y1 - y0)
     cu = (cells_mm[:, 0] - x0) / (x1 - x0)  # 0 or 1 per cell
     cv = (cells_mm[:, 1] - y0) / (y1 - y0)
-    return (np.where(cu > 0.5, u[:, None], 1 - u[:, None]) * np.where(cv > 0.5, v[:, None], 1 - v[:, None]))
+    return np.where(cu > 0.5, u[:, None], 1 - u[:, None]) * np.where(cv > 0.5, v[:, None], 1 - v[:, None])
+
+
+def _centroid_weights(sensors_mm: np.ndarray, cop_mm: np.ndarray, spread_mm: float = 70.0) -> np.ndarray:
+    """Smooth positive sensor shares (n, sensors) whose weighted centroid is ``cop_mm``.
+
+    A Gaussian footprint around the CoP, exponentially tilted (a few Newton steps on the
+    tilt) until the sensors' weighted average lands exactly on the CoP: so the CoP an
+    analyser computes from the sensors is the model's CoP.
+    """
+    r = sensors_mm[None, :, :]
+    c = cop_mm[:, None, :]
+    log_w0 = -np.sum((r - c) ** 2, axis=2) / (2 * spread_mm**2)
+    beta = np.zeros((len(cop_mm), 2))
+    for _ in range(12):
+        log_w = log_w0 + np.einsum("nk,sk->ns", beta, sensors_mm)
+        w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        mean = w @ sensors_mm
+        centred = sensors_mm[None, :, :] - mean[:, None, :]
+        cov = np.einsum("ns,nsi,nsj->nij", w, centred, centred) + 1e-9 * np.eye(2)
+        beta -= np.linalg.solve(cov, (mean - cop_mm)[:, :, None])[:, :, 0]
+    return w
+
+
+@dataclass
+class Faults:
+    """Transmission faults to inject, as rates per frame; what was injected is counted."""
+
+    garbage: float = 0.0  # bursts of junk bytes (each ends in a delimiter)
+    crc: float = 0.0  # packets sent with a wrong CRC
+    drop: float = 0.0  # packets never sent
+    injected: dict = field(default_factory=lambda: {"garbage": 0, "crc": 0, "drop": 0, "garbage_bytes": 0})
+
+    @property
+    def any(self) -> bool:
+        return bool(self.garbage or self.crc or self.drop)
+
+
+class _SharedClock:
+    """Model time shared by the simulated devices of one person (same seed) that stream at
+    the same time, like the wall clock of the room: devices started at different moments
+    still watch the same squat. The clock restarts once all of them have stopped."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._epochs: dict[int, list] = {}  # seed -> [epoch (monotonic s), devices streaming]
+
+    def join(self, seed: int, now: float) -> float:
+        with self._lock:
+            entry = self._epochs.setdefault(seed, [now, 0])
+            entry[1] += 1
+            return entry[0]
+
+    def leave(self, seed: int) -> None:
+        with self._lock:
+            entry = self._epochs.get(seed)
+            if entry is not None:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del self._epochs[seed]
+
+
+_ROOM_CLOCK = _SharedClock()
 
 
 class SimulatedDevice:
     """Firmware stand-in on the master side of a pseudo-terminal."""
 
-    def __init__(self, emulator: PlateEmulator, info: dict, speed: float = 1.0,
-                 unplug_at_s: float | None = None):
+    def __init__(self, emulator, info: dict, speed: float = 1.0, unplug_at_s: float | None = None,
+                 clock_ppm: float = 0.0, faults: Faults | None = None, seed: int = 0):
         self.emulator = emulator
         self.info = info
         self.rate_hz = emulator.profile.rate_hz
         self.speed = speed
         self.unplug_at_s = unplug_at_s
+        self.clock_ppm = clock_ppm
+        self.faults = faults or Faults()
+        self.seed = seed
+        self._rng = np.random.default_rng(seed + 31337)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
         self.port_path = os.ttyname(self._slave)
         self._seq = 0
-        self._sent = 0  # samples sent since START
+        self._sent = 0  # samples produced since START (sent or dropped)
         self._streaming = False
         self._t0_wall = 0.0
+        self.model_t0_s = 0.0  # model time at START
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sim {self.port_path}", daemon=True)
         self._thread.start()
@@ -91,7 +219,17 @@ class SimulatedDevice:
     def samples_sent(self) -> int:
         return self._sent
 
+    def model_time(self, n: np.ndarray) -> np.ndarray:
+        """Model (person) time of samples n: the device clock runs clock_ppm fast."""
+        return self.model_t0_s + n / self.rate_hz / (1.0 + self.clock_ppm * 1e-6)
+
+    def _stop_streaming(self) -> None:
+        if self._streaming:
+            self._streaming = False
+            _ROOM_CLOCK.leave(self.seed)
+
     def close(self) -> None:
+        self._stop_streaming()
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
@@ -104,6 +242,7 @@ class SimulatedDevice:
 
     def unplug(self) -> None:
         """Vanish like a pulled USB cable: the host's next read fails."""
+        self._stop_streaming()
         self._stop.set()
         try:
             os.close(self._master)
@@ -130,17 +269,20 @@ class SimulatedDevice:
         if word == "INFO?":
             self._write(encode_packet(PacketType.INFO, self._seq, self._device_us(), encode_fields(self.info)))
             return
-        if word == "START":
-            self._streaming, self._t0_wall, self._sent = True, time.monotonic(), 0
+        if word == "START" and not self._streaming:
+            now = time.monotonic()
+            epoch = _ROOM_CLOCK.join(self.seed, now)
+            self._streaming, self._t0_wall, self._sent = True, now, 0
+            self.model_t0_s = (now - epoch) * self.speed
         elif word == "STOP":
-            self._streaming = False
+            self._stop_streaming()
         self._write(encode_packet(PacketType.ACK, self._seq, self._device_us(), line.encode()))
 
     def _device_us(self) -> int:
         return int(round(self._sent * 1e6 / self.rate_hz))
 
     def _stream(self) -> None:
-        elapsed = (time.monotonic() - self._t0_wall) * self.speed
+        elapsed = (time.monotonic() - self._t0_wall) * self.speed * (1.0 + self.clock_ppm * 1e-6)
         if self.unplug_at_s is not None and elapsed >= self.unplug_at_s:
             self.unplug()
             return
@@ -148,11 +290,30 @@ class SimulatedDevice:
         if due <= 0:
             return
         n = np.arange(self._sent, self._sent + due)
-        t = n / self.rate_hz
-        data = encode_data(self._seq, np.round(t * 1e6).astype(np.int64), self.emulator.counts(t))
+        t_us = np.round(n * 1e6 / self.rate_hz).astype(np.int64)
+        counts = self.emulator.counts(self.model_time(n))
+        data = self._faulty(t_us, counts) if self.faults.any else encode_data(self._seq, t_us, counts)
         self._write(data)
         self._seq += due
         self._sent += due
+
+    def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
+        f, rng, out = self.faults, self._rng, []
+        for i in range(len(t_us)):
+            if rng.random() < f.garbage:
+                # Junk that can never decode: a COBS code byte promising more bytes than
+                # follow before the delimiter. One burst = one malformed chunk.
+                size = int(rng.integers(2, 40))
+                out.append(b"\xff" + bytes(rng.integers(1, 256, size - 1, dtype=np.uint8)) + b"\x00")
+                f.injected["garbage"] += 1
+                f.injected["garbage_bytes"] += size + 1
+            if rng.random() < f.drop:
+                f.injected["drop"] += 1
+                continue
+            corrupt = rng.random() < f.crc
+            f.injected["crc"] += corrupt
+            out.append(encode_packet(PacketType.DATA, self._seq + i, int(t_us[i]), counts[i].tobytes(), corrupt))
+        return b"".join(out)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -160,3 +321,4 @@ class SimulatedDevice:
             _, writable, _ = select.select([], [self._master], [], 0.1)
             if writable:
                 view = view[os.write(self._master, view):]
+

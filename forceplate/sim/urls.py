@@ -1,9 +1,17 @@
 """``sim://KIND?options`` URLs: build a simulated device from a URL's query.
 
-Options: ``seed``, ``reps``, ``valgus`` (``REP:SIDE:SEVERITY`` comma-separated, e.g.
-``2:left:moderate,5:right:severe``), ``mass`` (kg), ``load`` (kg), ``toe_out`` (deg),
-``tempo`` (descent,bottom,ascent,rest seconds), ``depth`` (m), ``speed`` (x real time),
-``unplug_at`` (s of device time), ``noise`` (N per load cell).
+Kinds: ``dual-plate`` (4-load-cell plates; ``adc=ads1256`` 1000 Hz or ``adc=hx711`` 80 Hz),
+``six-axis`` (two six-axis plates), ``insole`` (one foot: ``foot=left|right``,
+``sensors=16|8``; open one URL per foot, like real insoles on two ports).
+
+Person and set: ``seed``, ``reps``, ``valgus`` (``REP:SIDE:SEVERITY`` comma-separated,
+e.g. ``2:left:moderate,5:right:severe``), ``mass`` (kg), ``load`` (kg), ``toe_out`` (deg),
+``tempo`` (descent,bottom,ascent,rest in s), ``depth`` (m). Devices with the same seed
+watch the same person on a shared clock.
+
+Device: ``speed`` (x real time), ``unplug_at`` (s of device time), ``noise`` (N per
+channel), ``clock_ppm`` (device clock error), and faults per frame: ``garbage``, ``crc``,
+``drop`` (probabilities).
 """
 
 from __future__ import annotations
@@ -13,14 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 from forceplate.calibration.record import find_record
 from forceplate.errors import BadDeviceURL
 from forceplate.profiles import load_profile
-from forceplate.sim.emulator import PlateEmulator, SimulatedDevice
+from forceplate.sim.emulator import Faults, InsoleEmulator, PlateEmulator, SimulatedDevice
 from forceplate.sim.squat import SEVERITY_SHIFT_MM, SIDES, SquatModel, SquatPlan, Subject
 
-# kind -> (profile id, serial of the simulated unit)
-KINDS = {"dual-plate": ("dual-plate-ads1256", "SIM-DP-0001")}
+KINDS = ("dual-plate", "six-axis", "insole")
 DEFAULT_VALGUS = "2:right:moderate,4:left:severe,6:right:mild"
-OPTIONS = {"seed", "reps", "valgus", "mass", "load", "toe_out", "tempo", "depth", "speed",
-           "unplug_at", "noise"}
+OPTIONS = {"seed", "reps", "valgus", "mass", "load", "toe_out", "tempo", "depth", "speed", "unplug_at", "noise",
+           "clock_ppm", "garbage", "crc", "drop", "adc", "foot", "sensors"}
+PLATE_UNITS = {"ads1256": ("dual-plate-ads1256", "SIM-DP-0001"), "hx711": ("dual-plate-hx711", "SIM-DP-0002")}
 
 
 def parse_valgus(text: str) -> dict[int, tuple[str, str]]:
@@ -48,6 +56,26 @@ def _number(query: dict, key: str, default: float) -> float:
         raise BadDeviceURL(f"sim option {key}={query[key]!r} is not a number") from None
 
 
+def _choice(query: dict, key: str, choices, default: str) -> str:
+    value = query.get(key, default)
+    if value not in choices:
+        raise BadDeviceURL(f"sim option {key}={value!r}: one of {', '.join(choices)}")
+    return value
+
+
+def _model(url: str, query: dict, seed: int) -> SquatModel:
+    plan = SquatPlan(reps=int(_number(query, "reps", 8)), depth_m=_number(query, "depth", 0.45),
+                     valgus=parse_valgus(query.get("valgus", DEFAULT_VALGUS)))
+    if "tempo" in query:
+        try:
+            plan.descent_s, plan.bottom_s, plan.ascent_s, plan.rest_s = (float(x) for x in query["tempo"].split(","))
+        except ValueError:
+            raise BadDeviceURL(f"{url}: tempo is DESCENT,BOTTOM,ASCENT,REST in seconds") from None
+    subject = Subject(mass_kg=_number(query, "mass", 75.0), load_kg=_number(query, "load", 0.0),
+                      toe_out_deg=_number(query, "toe_out", 0.0))
+    return SquatModel(subject, plan, seed=seed)
+
+
 def open_simulator(url: str) -> SimulatedDevice:
     parts = urlsplit(url)
     kind = parts.netloc or parts.path.lstrip("/")
@@ -58,22 +86,27 @@ def open_simulator(url: str) -> SimulatedDevice:
     if unknown:
         raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
     seed = int(_number(query, "seed", 0))
-    plan = SquatPlan(reps=int(_number(query, "reps", 8)), depth_m=_number(query, "depth", 0.45),
-                     valgus=parse_valgus(query.get("valgus", DEFAULT_VALGUS)))
-    if "tempo" in query:
-        try:
-            plan.descent_s, plan.bottom_s, plan.ascent_s, plan.rest_s = (float(x) for x in query["tempo"].split(","))
-        except ValueError:
-            raise BadDeviceURL(f"{url}: tempo is DESCENT,BOTTOM,ASCENT,REST in seconds") from None
-    subject = Subject(mass_kg=_number(query, "mass", 75.0), load_kg=_number(query, "load", 0.0),
-                      toe_out_deg=_number(query, "toe_out", 0.0))
-    profile_id, serial = KINDS[kind]
+    model = _model(url, query, seed)
+    info = {"model": f"forceplate simulator ({kind})", "firmware": "sim-1"}
+    if kind == "insole":
+        foot = _choice(query, "foot", SIDES, "left")
+        sensors = _choice(query, "sensors", ("16", "8"), "16")
+        profile_id, serial = f"insole{sensors}", f"SIM-IN{sensors}-{foot[0].upper()}"
+        info["foot"] = foot
+    elif kind == "six-axis":
+        profile_id, serial = "dual-six-axis", "SIM-6A-0001"
+    else:
+        profile_id, serial = PLATE_UNITS[_choice(query, "adc", tuple(PLATE_UNITS), "ads1256")]
     profile = load_profile(profile_id)
     calibration = find_record(serial)
-    model = SquatModel(subject, plan, seed=seed)
-    emulator = PlateEmulator(profile, calibration, model, noise_n=_number(query, "noise", 0.3), seed=seed)
-    info = {"model": f"forceplate simulator ({kind})", "serial": serial, "firmware": "sim-1",
-            "channels": profile.n_channels, "rate_hz": f"{profile.rate_hz:g}", "profile": profile_id}
+    if kind == "insole":
+        emulator = InsoleEmulator(profile, calibration, model, foot, noise_n=_number(query, "noise", 0.2), seed=seed)
+    else:
+        emulator = PlateEmulator(profile, calibration, model, noise_n=_number(query, "noise", 0.3), seed=seed)
+    info.update(serial=serial, channels=profile.n_channels, rate_hz=f"{profile.rate_hz:g}", profile=profile_id)
     unplug = _number(query, "unplug_at", -1.0)
+    faults = Faults(garbage=_number(query, "garbage", 0.0), crc=_number(query, "crc", 0.0),
+                    drop=_number(query, "drop", 0.0))
     return SimulatedDevice(emulator, info, speed=_number(query, "speed", 1.0),
-                           unplug_at_s=unplug if unplug >= 0 else None)
+                           unplug_at_s=unplug if unplug >= 0 else None,
+                           clock_ppm=_number(query, "clock_ppm", 0.0), faults=faults, seed=seed)
