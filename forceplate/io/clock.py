@@ -1,0 +1,65 @@
+"""Clock synchronisation: each device's clock mapped onto the host clock.
+
+Every frame carries the device's time stamp and is stamped again by the host when it
+arrives. Arrival is late by a transport delay that is never negative and varies (USB
+polling, Bluetooth bursts, scheduling), so ``t_host - t_device`` scatters above a line
+whose intercept is the clock offset and whose slope is the drift. The earliest arrival
+in each window lies closest to that line: a least-squares line through those minima
+gives offset and drift, and maps device time to host time to well under a millisecond
+once a few windows are in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WINDOW_S = 1.0
+
+
+class ClockSync:
+    """Fits ``t_host = t_device + offset + drift * t_device`` from (device, host) pairs."""
+
+    def __init__(self, window_s: float = WINDOW_S):
+        self.window_s = window_s
+        self._windows: dict[int, tuple[float, float]] = {}  # window -> (t_device, lag) of its earliest arrival
+        self._fit = (0.0, 0.0)  # offset (s), drift (s/s)
+        self._stale = True
+
+    def update(self, t_device: np.ndarray, t_host: np.ndarray) -> None:
+        if len(t_device) == 0:
+            return
+        lag = np.asarray(t_host, float) - np.asarray(t_device, float)
+        window = np.floor(np.asarray(t_device, float) / self.window_s).astype(np.int64)
+        for w in np.unique(window):
+            mask = window == w
+            i = np.argmin(np.where(mask, lag, np.inf))
+            held = self._windows.get(int(w))
+            if held is None or lag[i] < held[1]:
+                self._windows[int(w)] = (float(t_device[i]), float(lag[i]))
+        self._stale = True
+
+    @property
+    def offset_drift(self) -> tuple[float, float]:
+        """Clock offset (s) and drift (s per s, e.g. 2e-4 for 200 ppm) of the fit."""
+        if self._stale and self._windows:
+            points = np.array(list(self._windows.values()))
+            if len(points) >= 2 and np.ptp(points[:, 0]) > 0:
+                drift, offset = np.polyfit(points[:, 0], points[:, 1], 1)
+            else:
+                drift, offset = 0.0, float(points[:, 1].min())
+            self._fit = (float(offset), float(drift))
+            self._stale = False
+        return self._fit
+
+    def to_host(self, t_device: np.ndarray) -> np.ndarray:
+        """Device time (s) -> host time (s) on the fitted line."""
+        offset, drift = self.offset_drift
+        t_device = np.asarray(t_device, float)
+        return t_device + offset + drift * t_device
+
+
+def fit_clock(t_device: np.ndarray, t_host: np.ndarray, window_s: float = WINDOW_S) -> ClockSync:
+    """A :class:`ClockSync` fitted on a whole recording (offline alignment)."""
+    sync = ClockSync(window_s)
+    sync.update(t_device, t_host)
+    return sync
