@@ -1,8 +1,11 @@
 """Session: devices -> (HDF5 writer, live pipeline, ring buffer for plots).
 
 One reader thread per device reads frames, hands them to the trial writer (raw counts,
-always) and to the live pipeline (calibrated forces -> rep and flag events). The faces
-(terminal view, GUI) only drain events and peek at the ring buffer.
+always) and to the live pipeline of its pair of feet (calibrated forces -> rep and flag
+events). A plate device carries both feet; two insoles (one per foot, each on its own
+port and clock) are merged onto the host clock first. The faces (terminal view, GUI)
+only drain events and peek at the ring buffers. An unplugged device is reported at once,
+the recording goes on with the others, and the device is reopened when it comes back.
 """
 
 from __future__ import annotations
@@ -14,26 +17,55 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.errors import DeviceDisconnected, DeviceError
+from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError
+from forceplate.io.clock import ClockSync
 from forceplate.io.device import Device, open_device
+from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
+from forceplate.processing.merge import FootMerger
 from forceplate.processing.streaming import Event, StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
 from forceplate.ringbuffer import RingBuffer
 from forceplate.storage.writer import TrialWriter
 
 PLOT_SECONDS = 30.0
+RECONNECT_INTERVAL_S = 0.5
+
+
+@dataclass
+class Feet:
+    """One analysed pair of feet: a plate device, or a left and a right insole."""
+
+    analyzer: StreamingAnalyzer
+    ring: RingBuffer
+    merger: FootMerger | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
 class DeviceLink:
     name: str
     device: Device
-    analyzer: StreamingAnalyzer | None
-    ring: RingBuffer
+    feet: Feet | None  # None: no calibration record, raw counts are recorded only
+    clock: ClockSync = field(default_factory=ClockSync)
     state: str = "connected"  # connected | streaming | disconnected | stopped
     message: str = ""
     seq0: int | None = None
+    reconnects: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def analyzer(self) -> StreamingAnalyzer | None:
+        return self.feet.analyzer if self.feet else None
+
+    @property
+    def ring(self) -> RingBuffer | None:
+        return self.feet.ring if self.feet else None
+
+
+def _feet(rate_hz: float, toe_out_deg: float, thresholds: Thresholds, merged: bool) -> Feet:
+    ring = RingBuffer(int(PLOT_SECONDS * rate_hz), {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2,
+                                                    "cop_right": 2, "shift_left": 1, "shift_right": 1})
+    return Feet(StreamingAnalyzer(rate_hz, toe_out_deg, thresholds), ring, FootMerger(rate_hz) if merged else None)
 
 
 class Session:
@@ -45,32 +77,57 @@ class Session:
         self.toe_out_deg = toe_out_deg
         self.writer: TrialWriter | None = None
         self._stop = threading.Event()
-        self._t0 = None
+        self._t0: float | None = None
+        devices: list[Device] = []
         try:
-            for i, url in enumerate(urls):
-                self.links.append(self._link(open_device(url), i))
+            for url in urls:
+                devices.append(open_device(url))
+            self.links = self._links(devices)
             if record_path:
-                meta = {"setup_toe_out_deg": toe_out_deg, **(metadata or {})}
-                self.writer = TrialWriter(record_path, meta)
+                self.writer = TrialWriter(record_path, {"setup_toe_out_deg": toe_out_deg, **(metadata or {})})
                 for link in self.links:
                     self.writer.add_device(link.name, link.device)
         except BaseException:
-            self.close()
+            for device in devices:
+                device.close()
             raise
 
-    def _link(self, device: Device, i: int) -> DeviceLink:
-        name = device.info.get("serial") or f"device{i}"
-        analyzer = None
-        if device.calibration is not None and device.profile.plates:
-            analyzer = StreamingAnalyzer(device.profile, self.toe_out_deg, self.thresholds)
-        capacity = int(PLOT_SECONDS * device.profile.rate_hz)
-        ring = RingBuffer(capacity, {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2, "cop_right": 2,
-                                     "shift_left": 1, "shift_right": 1})
-        return DeviceLink(name, device, analyzer, ring)
+    def _links(self, devices: list[Device]) -> list[DeviceLink]:
+        links, insoles = [], {}
+        for i, device in enumerate(devices):
+            name = device.info.get("serial") or f"device{i}"
+            if any(link.name == name for link in links):
+                raise ForceplateError(f"{device.url}: device {name} is already open in this session")
+            feet = None
+            if device.calibration is not None and device.profile.plates:
+                feet = _feet(device.profile.rate_hz, self.toe_out_deg, self.thresholds, merged=False)
+            elif device.calibration is not None and device.profile.insole is not None:
+                foot = device.info.get("foot", "")
+                if foot not in ("left", "right") or foot in insoles:
+                    raise ForceplateError(f"{device.url}: an insole must say foot=left or foot=right, one of each")
+                insoles[foot] = device
+            links.append(DeviceLink(name, device, feet))
+        if insoles:
+            # insoles are analysed on the lab (host) clock: toe-out is 0 in their own frame
+            pair = _feet(max(d.profile.rate_hz for d in insoles.values()), 0.0, self.thresholds,
+                         merged=True) if len(insoles) == 2 else None
+            for link in links:
+                if link.device in insoles.values():
+                    link.feet = pair
+        return links
 
     @property
     def ground_truth(self):
-        return next((l.device.ground_truth for l in self.links if l.device.ground_truth), None)
+        return next((link.device.ground_truth for link in self.links if link.device.ground_truth), None)
+
+    @property
+    def feet(self) -> list[Feet]:
+        """The distinct analysed pairs of feet, in device order."""
+        out = []
+        for link in self.links:
+            if link.feet is not None and all(link.feet is not f for f in out):
+                out.append(link.feet)
+        return out
 
     def start(self) -> None:
         if self.writer:
@@ -86,35 +143,66 @@ class Session:
         return 0.0 if self._t0 is None else time.monotonic() - self._t0
 
     def _read_loop(self, link: DeviceLink) -> None:
-        rate = link.device.profile.rate_hz
         while not self._stop.is_set():
             try:
                 frames = link.device.read()
             except DeviceDisconnected as exc:
-                link.state, link.message = "disconnected", str(exc)
-                self._emit(Event("device_disconnected", self._trial_time(link), data={"device": link.name, "message": str(exc)}))
-                return
+                self._lost(link, str(exc))
+                continue
             if self.writer:
                 self.writer.write_frames(link.name, frames)
-            if not len(frames):
-                continue
-            if link.seq0 is None:
-                link.seq0 = int(frames.seq[0])
-            t = (frames.seq - link.seq0) / rate
-            if link.analyzer is None:
-                continue
-            block, events = link.analyzer.push(t, link.device.calibration.to_physical(frames.counts))
-            link.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
-                             cop_left=block.cop["left"], cop_right=block.cop["right"],
-                             shift_left=block.shift["left"], shift_right=block.shift["right"])
-            for event in events:
-                self._emit(event)
+            if len(frames):
+                link.clock.update(frames.t_device_s, frames.t_host_s)
+                if link.seq0 is None:
+                    link.seq0 = int(frames.seq[0])
+                if link.feet is not None:
+                    self._analyse(link, frames)
 
-    def _trial_time(self, link: DeviceLink) -> float:
-        last = link.device.decoder.last_seq if link.device.decoder else None
-        if link.seq0 is None or last is None:
-            return 0.0
-        return (last - link.seq0) / link.device.profile.rate_hz
+    def _lost(self, link: DeviceLink, message: str) -> None:
+        """Report the loss at once, then try to reopen the device until the session stops."""
+        link.state, link.message = "disconnected", message
+        self._emit(Event("device_disconnected", self.elapsed_s(), data={"device": link.name, "message": message}))
+        while not self._stop.wait(RECONNECT_INTERVAL_S):
+            try:
+                link.device.reconnect()
+            except DeviceError as exc:
+                link.message = f"{message}; reconnecting: {exc}"
+                continue
+            link.state, link.message = "streaming", ""
+            link.reconnects += 1
+            self._emit(Event("device_reconnected", self.elapsed_s(), data={"device": link.name,
+                                                                         "message": f"{link.name} reconnected"}))
+            return
+
+    def _analyse(self, link: DeviceLink, frames) -> None:
+        device, feet = link.device, link.feet
+        physical = device.calibration.to_physical(frames.counts)
+        if feet.merger is None:
+            t = (frames.seq - link.seq0) / device.profile.rate_hz
+            fz, cop = plate_forces(physical, device.profile)
+            self._push(feet, t, fz, cop)
+            return
+        foot = device.info["foot"]
+        fz, cop_foot, _ = insole_forces(physical, device.profile.insole)
+        # Both feet on the clock of the pair's first insole, through the host clock: a
+        # device clock keeps the device's sense of time (a sped-up simulator too).
+        reference = next(other for other in self.links if other.feet is feet)
+        if not reference.clock.ready:
+            return
+        t = reference.clock.to_device(link.clock.to_host(frames.t_device_s))
+        with feet.lock:
+            feet.merger.add(foot, t, fz, insole_cop_to_lab(cop_foot, foot, device.profile.insole))
+            t, fz, cop = feet.merger.pop()
+            if len(t):
+                self._push(feet, t, fz, cop)
+
+    def _push(self, feet: Feet, t, fz, cop) -> None:
+        block, events = feet.analyzer.push(t, fz, cop)
+        feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
+                         cop_left=block.cop["left"], cop_right=block.cop["right"],
+                         shift_left=block.shift["left"], shift_right=block.shift["right"])
+        for event in events:
+            self._emit(event)
 
     def _emit(self, event: Event) -> None:
         self.events.put(event)
@@ -123,9 +211,8 @@ class Session:
                                     event.value, text=event.data.get("message", ""))
 
     def mark(self, text: str) -> None:
-        """A user mark (set boundary, note) at the current trial time."""
-        link = self.links[0]
-        self._emit(Event("mark", self._trial_time(link), data={"message": text}))
+        """A user mark (set boundary, note) at the current session time."""
+        self._emit(Event("mark", self.elapsed_s(), data={"message": text}))
 
     def drain_events(self) -> list[Event]:
         out = []
@@ -136,13 +223,14 @@ class Session:
                 return out
 
     def status(self) -> list[dict]:
-        return [{"device": l.name, "url": l.device.url, "state": l.state, "message": l.message,
-                 "rate_hz": l.device.profile.rate_hz, **(l.device.decoder.stats.as_dict() if l.device.decoder else {})}
-                for l in self.links]
+        return [{"device": link.name, "url": link.device.url, "state": link.state, "message": link.message,
+                 "rate_hz": link.device.profile.rate_hz, "reconnects": link.reconnects,
+                 **(link.device.decoder.stats.as_dict() if link.device.decoder else {})}
+                for link in self.links]
 
     @property
-    def all_disconnected(self) -> bool:
-        return bool(self.links) and all(l.state == "disconnected" for l in self.links)
+    def any_disconnected(self) -> bool:
+        return any(link.state == "disconnected" for link in self.links)
 
     def close(self) -> None:
         """Stop reading, close devices and finish the trial file; safe to call twice."""
@@ -158,5 +246,5 @@ class Session:
                 link.state = "stopped"
         if self.writer:
             writer, self.writer = self.writer, None
-            stats = {l.name: l.device.decoder.stats.as_dict() for l in self.links if l.device.decoder}
+            stats = {link.name: link.device.decoder.stats.as_dict() for link in self.links if link.device.decoder}
             writer.close(device_stats=stats)

@@ -84,7 +84,7 @@ def run_live(args) -> int:
                 path = Path(args.record).with_suffix(".truth.json")
                 path.write_text(json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
-    return 1 if session.all_disconnected else 0
+    return 1 if session.any_disconnected else 0
 
 
 def run_simulate(args) -> int:

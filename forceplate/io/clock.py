@@ -39,6 +39,11 @@ class ClockSync:
         self._stale = True
 
     @property
+    def ready(self) -> bool:
+        """True once at least one arrival has been seen."""
+        return bool(self._windows)
+
+    @property
     def offset_drift(self) -> tuple[float, float]:
         """Clock offset (s) and drift (s per s, e.g. 2e-4 for 200 ppm) of the fit."""
         if self._stale and self._windows:
@@ -56,6 +61,12 @@ class ClockSync:
         offset, drift = self.offset_drift
         t_device = np.asarray(t_device, float)
         return t_device + offset + drift * t_device
+
+
+    def to_device(self, t_host: np.ndarray) -> np.ndarray:
+        """Host time (s) -> this device's time (s): the inverse of :meth:`to_host`."""
+        offset, drift = self.offset_drift
+        return (np.asarray(t_host, float) - offset) / (1.0 + drift)
 
 
 def fit_clock(t_device: np.ndarray, t_host: np.ndarray, window_s: float = WINDOW_S) -> ClockSync:

@@ -14,7 +14,7 @@ import numpy as np
 import serial
 
 from forceplate.calibration.record import CalibrationRecord, find_record
-from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceNotFound, HandshakeError
+from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceError, DeviceNotFound, HandshakeError
 from forceplate.io.decoder import FrameBatch, FrameDecoder
 from forceplate.io.protocol import Command, PacketType
 from forceplate.profiles import DeviceProfile, load_profile
@@ -42,6 +42,7 @@ class Device:
         self.calibration: CalibrationRecord | None = None
         self.decoder: FrameDecoder | None = None
         self.streaming = False
+        self._last_frame_host_s = time.monotonic()
 
     @property
     def name(self) -> str:
@@ -53,6 +54,9 @@ class Device:
         return self._simulator.emulator.model.truth() if self._simulator else None
 
     def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
+        return self._configure(self._request_info(timeout_s))
+
+    def _request_info(self, timeout_s: float) -> dict[str, str]:
         probe = FrameDecoder(0)
         self._write(Command.INFO)
         deadline = time.monotonic() + timeout_s
@@ -60,8 +64,33 @@ class Device:
             probe.feed(self._read_bytes())
             for ptype, fields in probe.messages:
                 if ptype == PacketType.INFO:
-                    return self._configure(fields)
+                    return fields
         raise HandshakeError(f"{self.url}: no device answered INFO? within {timeout_s:g} s")
+
+    def reconnect(self) -> None:
+        """Reopen the port after an unplug, check it is the same device, stream again.
+
+        The frames missed meanwhile are estimated from the host clock and recorded as a
+        gap, so trial time stays true across the outage.
+        """
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError):
+            pass
+        path = self.url.split("://", 1)[-1]
+        if self._simulator is not None:
+            from forceplate.sim.urls import open_simulator
+
+            self._simulator.close()
+            self._simulator = open_simulator(self.url, replug=True)
+            path = self._simulator.port_path
+        self._port = _open_port(path, self.url)
+        fields = self._request_info(HANDSHAKE_TIMEOUT_S)
+        if fields.get("serial") != self.info.get("serial"):
+            raise DeviceError(f"{self.url}: device {fields.get('serial')!r} answered, expected {self.info.get('serial')!r}")
+        missing = int(round((time.monotonic() - self._last_frame_host_s) * self.profile.rate_hz))
+        self.decoder.resume_after_outage(max(missing, 0))
+        self.start()
 
     def _configure(self, fields: dict[str, str]) -> dict[str, str]:
         self.info = fields
@@ -90,6 +119,8 @@ class Device:
         batch = self.decoder.feed(self._read_bytes())
         now = time.monotonic()
         t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
+        if len(batch):
+            self._last_frame_host_s = now
         return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
 
     def close(self) -> None:

@@ -30,7 +30,9 @@ def describe(event: Event) -> str | None:
             for s in ("left", "right"))
         return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
     if event.kind == "device_disconnected":
-        return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept)"
+        return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
+    if event.kind == "device_reconnected":
+        return f"{t}  {event.data.get('message', '')}; recording resumes, the gap is recorded"
     return None
 
 
@@ -54,8 +56,6 @@ def run_terminal(session: Session, duration_s: float | None, out=sys.stdout) -> 
                 line = describe(event)
                 if line:
                     print(line, file=out, flush=True)
-            if session.all_disconnected:
-                break
             if session.elapsed_s() >= next_status:
                 print(f"{'':>9}  status: {format_status(session)}", file=out, flush=True)
                 next_status += STATUS_EVERY_S

@@ -58,3 +58,19 @@ def insole_forces(sensor_newtons: np.ndarray, layout) -> tuple[np.ndarray, np.nd
     cop[total < COP_MIN_FORCE_N] = np.nan
     regions = {name: sensor_newtons[:, list(idx)].sum(axis=1) for name, idx in layout.regions.items()}
     return total, cop, regions
+
+
+STANCE_WIDTH_MM = 440.0  # nominal heel-centre distance used to place insoles in the lab frame
+
+
+def insole_cop_to_lab(cop_foot_mm: np.ndarray, foot: str, layout, stance_width_mm: float = STANCE_WIDTH_MM) -> np.ndarray:
+    """An insole CoP (foot frame) placed in the lab frame, feet parallel ``stance_width_mm`` apart.
+
+    The insole frame follows the foot, so the foot axis is the lab's y axis and medial is
+    toward the other foot: +x for the left foot, -x for the right. The foot's centre of
+    pressure in quiet standing (about 42% of its length from the heel) sits at y = 0.
+    """
+    side = 1.0 if foot == "left" else -1.0
+    x = -side * stance_width_mm / 2 + side * cop_foot_mm[:, 0]
+    y = cop_foot_mm[:, 1] - 0.42 * layout.foot_length_mm
+    return np.column_stack([x, y])

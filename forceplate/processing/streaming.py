@@ -19,7 +19,6 @@ from forceplate.processing.baseline import (
     medial_shift_mm,
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
-from forceplate.processing.forces import plate_forces
 from forceplate.processing.reps import (
     MIN_DEPTH_M,
     STILL_WINDOW_S,
@@ -30,7 +29,6 @@ from forceplate.processing.reps import (
     still_mask,
 )
 from forceplate.processing.valgus import GRADES, Thresholds, held_shift
-from forceplate.profiles import DeviceProfile
 
 SIDES = ("left", "right")
 BASELINE_SEARCH_S = 10.0  # keep this much history while waiting for quiet standing
@@ -67,9 +65,10 @@ class _SideState:
 
 
 class StreamingAnalyzer:
-    def __init__(self, profile: DeviceProfile, toe_out_deg: float = 0.0, thresholds: Thresholds | None = None):
-        self.profile = profile
-        self.rate_hz = profile.rate_hz
+    """Both feet's vertical force and CoP (lab frame) in, at ``rate_hz``; events out."""
+
+    def __init__(self, rate_hz: float, toe_out_deg: float = 0.0, thresholds: Thresholds | None = None):
+        self.rate_hz = rate_hz
         self.toe_out_deg = toe_out_deg
         self.thresholds = thresholds or Thresholds()
         self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
@@ -99,9 +98,8 @@ class StreamingAnalyzer:
         self._peak_force = 0.0
         self._sides = {foot: _SideState() for foot in SIDES}
 
-    def push(self, t: np.ndarray, newtons: np.ndarray) -> tuple[Block, list[Event]]:
-        """Process calibrated channel forces (n, channels) at trial times ``t`` (s)."""
-        fz_raw, cop_raw = plate_forces(newtons, self.profile)
+    def push(self, t: np.ndarray, fz_raw: dict, cop_raw: dict) -> tuple[Block, list[Event]]:
+        """Process each foot's vertical force (N) and CoP (n, 2) mm at trial times ``t`` (s)."""
         fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
         cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
         events: list[Event] = []

@@ -76,7 +76,9 @@ def _model(url: str, query: dict, seed: int) -> SquatModel:
     return SquatModel(subject, plan, seed=seed)
 
 
-def open_simulator(url: str) -> SimulatedDevice:
+def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
+    """A simulated device for ``url``; ``replug``: the same device plugged back in after
+    an unplug (it does not unplug itself again)."""
     parts = urlsplit(url)
     kind = parts.netloc or parts.path.lstrip("/")
     if kind not in KINDS:
@@ -104,7 +106,7 @@ def open_simulator(url: str) -> SimulatedDevice:
     else:
         emulator = PlateEmulator(profile, calibration, model, noise_n=_number(query, "noise", 0.3), seed=seed)
     info.update(serial=serial, channels=profile.n_channels, rate_hz=f"{profile.rate_hz:g}", profile=profile_id)
-    unplug = _number(query, "unplug_at", -1.0)
+    unplug = -1.0 if replug else _number(query, "unplug_at", -1.0)
     faults = Faults(garbage=_number(query, "garbage", 0.0), crc=_number(query, "crc", 0.0),
                     drop=_number(query, "drop", 0.0))
     return SimulatedDevice(emulator, info, speed=_number(query, "speed", 1.0),

@@ -1,0 +1,114 @@
+"""The hardware path end to end: simulator firmware on a pty, the real driver reading it."""
+
+import time
+
+import numpy as np
+import pytest
+
+from forceplate import open_trial
+from forceplate.io import open_device
+from forceplate.offline import analyze_trial
+from forceplate.session import Session
+from forceplate.sim.urls import open_simulator
+
+RATE_HZ = 1000
+
+
+def read_until(device, n_frames, timeout_s=30.0):
+    batches = []
+    got = 0
+    deadline = time.monotonic() + timeout_s
+    while got < n_frames and time.monotonic() < deadline:
+        frames = device.read()
+        if len(frames):
+            batches.append(frames)
+            got += len(frames)
+    return batches
+
+
+def drain(device, quiet_s=0.3):
+    """Stop the device and read what is still in flight until the line goes quiet."""
+    device.stop()
+    batches, last = [], time.monotonic()
+    while time.monotonic() - last < quiet_s:
+        frames = device.read()
+        if len(frames):
+            batches.append(frames)
+            last = time.monotonic()
+    return batches
+
+
+def expected_counts(url, seq):
+    """What the simulator sent for frames ``seq``: a twin of its emulator, same seed."""
+    twin = open_simulator(url)
+    try:
+        all_counts = twin.emulator.counts(twin.model_time(np.arange(seq.max() + 1)))
+    finally:
+        twin.close()
+    return all_counts[seq]
+
+
+def test_sixty_seconds_at_1khz_every_frame_arrives_identical():
+    url = "sim://dual-plate?speed=20&seed=4"
+    with open_device(url) as device:
+        device.start()
+        batches = read_until(device, 60 * RATE_HZ)
+        stats = device.decoder.stats
+    seq = np.concatenate([b.seq for b in batches])[: 60 * RATE_HZ]
+    counts = np.concatenate([b.counts for b in batches])[: 60 * RATE_HZ]
+    np.testing.assert_array_equal(seq, np.arange(60 * RATE_HZ))
+    np.testing.assert_array_equal(counts, expected_counts(url, seq))
+    assert stats.crc_errors == stats.malformed == stats.lost_frames == stats.duplicates == 0
+
+
+def test_injected_faults_are_counted_exactly_and_no_bad_frame_passes():
+    url = "sim://dual-plate?speed=20&seed=8&garbage=0.02&crc=0.01&drop=0.01"
+    device = open_device(url)
+    try:
+        device.start()
+        batches = read_until(device, 20 * RATE_HZ) + drain(device)
+        stats = device.decoder.stats
+        injected = device._simulator.faults.injected
+        sent = device._simulator.samples_sent
+    finally:
+        device.close()
+    seq = np.concatenate([b.seq for b in batches])
+    counts = np.concatenate([b.counts for b in batches])
+    assert injected["garbage"] > 50 and injected["crc"] > 50 and injected["drop"] > 50
+    assert 0.005 < injected["garbage_bytes"] / stats.bytes_in < 0.02  # about 1% of the bytes are junk
+    assert stats.malformed == injected["garbage"]
+    assert stats.crc_errors == injected["crc"]
+    trailing = sent - 1 - int(seq[-1])  # frames lost after the last good one are not yet a gap
+    assert stats.lost_frames == injected["drop"] + injected["crc"] - trailing
+    assert len(seq) + injected["drop"] + injected["crc"] == sent
+    np.testing.assert_array_equal(counts, expected_counts(url, seq))  # every frame that passed is good
+
+
+def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path):
+    path = tmp_path / "unplug.h5"
+    session = Session(["sim://dual-plate?speed=4&unplug_at=6&seed=2"], record_path=path)
+    session.start()
+    events, deadline = [], time.monotonic() + 20
+    while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
+        events += session.drain_events()
+        time.sleep(0.05)
+    time.sleep(1.0)  # some frames after the reconnect
+    session.close()
+    events += session.drain_events()
+    lost = [e for e in events if e.kind == "device_disconnected"]
+    assert len(lost) == 1 and "disconnected" in lost[0].data["message"]
+    assert any(e.kind == "device_reconnected" for e in events)
+    trial = open_trial(path)
+    assert trial.complete
+    device = trial.devices["SIM-DP-0001"]
+    before = device.seq[device.seq < 6 * RATE_HZ]
+    assert len(before) >= 5.9 * RATE_HZ  # everything up to the unplug is in the file
+    assert len(device.gaps) == 1
+    first_missing, missing = device.gaps[0]
+    assert first_missing == before[-1] + 1 and missing > 0
+    after = device.seq[device.seq > first_missing]
+    assert len(after) > 0.5 * RATE_HZ and np.all(np.diff(device.seq) > 0)
+    # trial time keeps running through the outage: the gap is the outage on the host clock
+    outage_s = device.t_host_s[len(before)] - device.t_host_s[len(before) - 1]
+    assert missing / RATE_HZ == pytest.approx(outage_s, abs=0.3)
+    assert len(analyze_trial(trial).reps) >= 1
