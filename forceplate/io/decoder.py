@@ -69,8 +69,14 @@ class FrameDecoder:
         self.dtype = np.dtype(dtype)
         self._packet_size = HEADER.size + n_channels * self.dtype.itemsize + CRC_SIZE
         self._pending = b""
+        self._discarding = False  # inside an over-long run, already counted: skip to its delimiter
         self._last_seq: int | None = None  # unwrapped
         self._last_t_us: int | None = None  # unwrapped
+        # seq and t_device of the newest accepted frame as the device sent them. The steps
+        # are taken from these: after a reboot the unwrapped values are no longer congruent
+        # to the device's, so stepping from them would take every later frame for a reboot.
+        self._last_raw: tuple[int, int] | None = None
+        self._missing_after_outage = 0  # see resume_after_outage
         self.stats = DecoderStats()
         self.messages: list[tuple[PacketType, dict[str, str] | str]] = []
 
@@ -79,16 +85,36 @@ class FrameDecoder:
         """Unwrapped sequence number of the newest accepted frame."""
         return self._last_seq
 
+    def resume_after_outage(self, missing: int) -> None:
+        """The port was reopened after an unplug: the device counts afresh, so its next
+        frame is placed ``missing`` frames (estimated by the caller) after the last one,
+        with one gap for the outage, instead of being compared with the old counts."""
+        self._pending, self._discarding = b"", False  # bytes of the old connection
+        self._last_raw = None
+        self._missing_after_outage = missing
+
     def feed(self, data: bytes) -> FrameBatch:
         self.stats.bytes_in += len(data)
+        if self._discarding:
+            end = data.find(DELIMITER)
+            if end < 0:
+                return self._assemble([], [], [])
+            data, self._discarding = data[end + 1 :], False
         chunks = (self._pending + data).split(DELIMITER)
         self._pending = chunks.pop()
         if len(self._pending) > MAX_PACKET_BYTES:
+            # Count the run once and drop the rest of it too: decoding its tail as a chunk
+            # of its own would count it again, and how often would depend on the read sizes.
             self.stats.malformed += 1
             self._pending = b""
+            self._discarding = True
         raw_seq, raw_t, payloads = [], [], []
         for chunk in chunks:
             if not chunk:
+                continue
+            if len(chunk) > MAX_PACKET_BYTES:
+                # The same run, arrived whole in one read: counted as in pieces above.
+                self.stats.malformed += 1
                 continue
             packet = self._check(chunk)
             if packet is None:
@@ -141,28 +167,44 @@ class FrameDecoder:
         counts = np.frombuffer(b"".join(payloads), dtype=self.dtype).reshape(n, self.n_channels)
         seq = np.asarray(raw_seq, dtype=np.int64)
         t_us = np.asarray(raw_t, dtype=np.int64)
-        seq_steps = np.diff(seq, prepend=seq[0] if self._last_seq is None else self._last_seq) % SEQ_MODULO
-        in_order = np.all((seq_steps[1:] >= 1) & (seq_steps[1:] < SEQ_MODULO // 2))
-        if self._last_seq is not None:
-            in_order = in_order and 1 <= seq_steps[0] < SEQ_MODULO // 2
-        if in_order:
-            return self._unwrap_in_order(seq, t_us, seq_steps, counts)
+        first = self._last_raw is None
+        prev_seq, prev_t = (seq[0], t_us[0]) if first else self._last_raw
+        seq_steps = np.diff(seq, prepend=prev_seq) % SEQ_MODULO
+        t_steps = np.diff(t_us, prepend=prev_t) % TIME_MODULO
+        # Exactly the frames the slow path takes as plain steps: seq ahead by less than half
+        # its range and the clock not gone back. A clock gone back means a reboot even when
+        # seq looks ahead (a device rebooting after seq 32768 restarts at 0, "ahead").
+        plain = (seq_steps >= 1) & (seq_steps < SEQ_MODULO // 2) & (t_steps <= TIME_MODULO // 2)
+        plain[0] |= first  # nothing to step from: it starts a count (see _start_count)
+        if plain.all():
+            return self._unwrap_in_order(seq, t_us, seq_steps, t_steps, counts)
         return self._unwrap_one_by_one(seq, t_us, counts)
 
-    def _unwrap_in_order(self, seq, t_us, seq_steps, counts) -> FrameBatch:
-        """Fast path: every frame follows its predecessor (with or without a gap)."""
-        t_steps = np.diff(t_us, prepend=t_us[0] if self._last_t_us is None else self._last_t_us) % TIME_MODULO
+    def _start_count(self, s: int, t: int, gaps: list) -> tuple[int, int]:
+        """Unwrapped seq and time of a frame that starts the device's count: its own values
+        for the first frame ever, else the next ones after the frames an outage cost."""
         if self._last_seq is None:
-            seq_steps[0] = 0
-            start_seq, start_t = int(seq[0]), int(t_us[0])
+            return s, t
+        missing = self._missing_after_outage
+        gaps.append((self._last_seq + 1, missing))
+        self.stats.lost_frames += missing
+        return self._last_seq + missing + 1, self._last_t_us + (missing + 1) * self.sample_period_us
+
+    def _unwrap_in_order(self, seq, t_us, seq_steps, t_steps, counts) -> FrameBatch:
+        """Fast path: every frame follows its predecessor (with or without a gap)."""
+        gaps = []
+        if self._last_raw is None:  # steps[0] are 0: the count starts at the first frame
+            start_seq, start_t = self._start_count(int(seq[0]), int(t_us[0]), gaps)
         else:
             start_seq, start_t = self._last_seq, self._last_t_us
         useq = start_seq + np.cumsum(seq_steps)
         ut = start_t + np.cumsum(t_steps)
-        gaps = [(int(useq[i] - seq_steps[i] + 1), int(seq_steps[i] - 1)) for i in np.flatnonzero(seq_steps > 1)]
-        self.stats.lost_frames += sum(g[1] for g in gaps)
+        jumps = [(int(useq[i] - seq_steps[i] + 1), int(seq_steps[i] - 1)) for i in np.flatnonzero(seq_steps > 1)]
+        self.stats.lost_frames += sum(g[1] for g in jumps)
+        gaps += jumps
         self.stats.frames += len(useq)
         self._last_seq, self._last_t_us = int(useq[-1]), int(ut[-1])
+        self._last_raw = int(seq[-1]), int(t_us[-1])
         return FrameBatch(useq, ut * 1e-6, counts, gaps)
 
     def _unwrap_one_by_one(self, seq, t_us, counts) -> FrameBatch:
@@ -170,16 +212,19 @@ class FrameDecoder:
         keep, useq, ut, gaps = [], [], [], []
         for i in range(len(seq)):
             s, t = int(seq[i]), int(t_us[i])
-            if self._last_seq is None:
-                self._last_seq, self._last_t_us = s, t
+            if self._last_raw is None:
+                self._last_seq, self._last_t_us = self._start_count(s, t, gaps)
             else:
-                step = (s - self._last_seq) % SEQ_MODULO
-                t_back = (self._last_t_us - t) % TIME_MODULO
+                last_s, last_t = self._last_raw
+                step = (s - last_s) % SEQ_MODULO
+                t_back = (last_t - t) % TIME_MODULO
                 went_back = 0 < t_back < TIME_MODULO // 2
                 if step == 0 or (step >= SEQ_MODULO // 2 and went_back and t_back < REBOOT_BACKSTEP_US):
                     self.stats.duplicates += 1
                     continue
-                if step >= SEQ_MODULO // 2 or (went_back and t_back >= REBOOT_BACKSTEP_US):
+                # Any clock backstep with seq going on is a restart too (STOP then START: the
+                # clock restarts, seq need not); as a plain step it would add about 2**32 us.
+                if step >= SEQ_MODULO // 2 or went_back:
                     # The device restarted: continue the unwrapped counters one sample
                     # later and record a gap of unknown length (0 missing frames known).
                     self.stats.reboots += 1
@@ -191,7 +236,8 @@ class FrameDecoder:
                         gaps.append((self._last_seq + 1, step - 1))
                         self.stats.lost_frames += step - 1
                     self._last_seq += step
-                    self._last_t_us += (t - self._last_t_us) % TIME_MODULO
+                    self._last_t_us += (t - last_t) % TIME_MODULO
+            self._last_raw = s, t
             keep.append(i)
             useq.append(self._last_seq)
             ut.append(self._last_t_us)
