@@ -18,7 +18,8 @@ from forceplate.processing.baseline import G, quiet_mask
 from forceplate.processing.filters import FORCE_CUTOFF_HZ, zero_lag
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
-V_STILL = 0.01  # m/s: where a rep starts and ends
+V_STILL = 0.01  # m/s: slower than this is not descending or ascending
+V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to rest
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
@@ -91,6 +92,14 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_
     """
     force = total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz)
     v = velocity(force, body_weight_n, rate_hz)
+    a = acceleration(force, body_weight_n)
+    # Below this the force is indistinguishable from standing: five standard deviations
+    # of the still stretches (the usual force-plate onset rule), at least 0.2% of weight.
+    # Robust (median absolute deviation): still stretches include the first gentle ramps.
+    still = still_mask(force, body_weight_n, rate_hz)
+    deviation = force[still] - body_weight_n
+    noise_n = 1.4826 * np.median(np.abs(deviation - np.median(deviation))) if still.any() else 0.0
+    a_onset = max(5 * noise_n, 0.002 * body_weight_n) * G / body_weight_n
     downs = _runs(v < -V_MOVING)
     ups = _runs(v > V_MOVING)
     reps: list[Rep] = []
@@ -105,10 +114,16 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_
             break
         u_lo, u_hi = ups[up_i]
         start = d_lo
-        while start > last_end and v[start - 1] < -V_STILL:
+        while start > last_end and v[start - 1] < -V_REST:
+            start -= 1
+        # a squat starts and ends by unweighting gently: extend while the force is still
+        # measurably below body weight
+        while start > last_end and a[start - 1] < -a_onset:
             start -= 1
         end = u_hi
-        while end < len(v) - 1 and v[end] > V_STILL:
+        while end < len(v) - 1 and v[end] > V_REST:
+            end += 1
+        while end < len(v) - 1 and a[end] < -a_onset:
             end += 1
         descending = np.flatnonzero(v[d_hi:u_lo] < -V_STILL)
         ascending = np.flatnonzero(v[d_hi:u_lo] > V_STILL)

@@ -24,6 +24,7 @@ from forceplate.processing.reps import (
     STILL_WINDOW_S,
     V_MOVING,
     V_PHASE,
+    V_REST,
     V_STILL,
     acceleration,
     still_mask,
@@ -74,6 +75,7 @@ class StreamingAnalyzer:
         self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
         self._cop_filter = {foot: Causal(COP_CUTOFF_HZ, self.rate_hz, width=2) for foot in SIDES}
         self.baseline: Baseline | None = None
+        self._baseline_requested = False
         self._history: list[tuple] = []
         self._still_tail = np.empty(0)
         self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
@@ -83,9 +85,12 @@ class StreamingAnalyzer:
         self._reset_rep()
 
     def capture_baseline(self) -> None:
-        """Take a new baseline from the next quiet second of standing."""
-        self.baseline = None
-        self._history = []
+        """Take a new baseline from the next quiet second of standing.
+
+        Safe to call from another thread (the GUI): the request is carried out at the start
+        of the next :meth:`push`, in the thread that feeds the analyzer.
+        """
+        self._baseline_requested = True
 
     def _reset_rep(self):
         self.phase = "standing"
@@ -100,6 +105,10 @@ class StreamingAnalyzer:
 
     def push(self, t: np.ndarray, fz_raw: dict, cop_raw: dict) -> tuple[Block, list[Event]]:
         """Process each foot's vertical force (N) and CoP (n, 2) mm at trial times ``t`` (s)."""
+        if self._baseline_requested:
+            self._baseline_requested = False
+            self.baseline, self._history = None, []
+            self._reset_rep()
         fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
         cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
         events: list[Event] = []
@@ -147,7 +156,7 @@ class StreamingAnalyzer:
             self._v = v
             ti = float(t[i])
             if self.phase == "standing":
-                if v >= -V_STILL:
+                if v >= -V_REST:
                     self._start_s, self._pos = ti, 0.0
                     continue
                 self.phase = "descent"
@@ -166,12 +175,13 @@ class StreamingAnalyzer:
                     self._confirmed = True
                     self.rep += 1
                     events.append(Event("rep_start", self._start_s, rep=self.rep))
-                elif v >= -V_STILL:
+                elif v >= -V_REST:  # a dip that came back before it was deep enough
                     self._reset_rep()
+                    self._start_s = ti
                     continue
             if self._confirmed:
                 events += self._flags(ti, held, i)
-                if self._ascending and v <= V_STILL:
+                if self._ascending and v <= V_REST:
                     events.append(self._finish(ti))
                     self._reset_rep()
         return events

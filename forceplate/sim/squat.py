@@ -1,8 +1,9 @@
 """A biomechanical squat model with ground truth.
 
-The body is a point mass moving vertically; each rep follows a cosine position profile
-(descent, pause at the bottom, ascent, rest standing), so the vertical ground reaction
-force is ``(m_body + m_load) * (g + a(t))``. Each foot's centre of pressure (CoP) travels
+The body is a point mass moving vertically; each rep's descent and ascent follow a
+minimum-jerk position profile (acceleration starts and ends at zero, as in a controlled
+squat), with a pause at the bottom and rest standing between reps, so the vertical ground
+reaction force is ``(m_body + m_load) * (g + a(t))`` and has no steps. Each foot's centre of pressure (CoP) travels
 toward the heel as the hips go back, sways a little, and, in reps labelled with knee
 valgus, moves toward the arch (medially, perpendicular to the foot's long axis) by an
 amount that grows with severity, from late descent through the bottom into the ascent.
@@ -62,6 +63,16 @@ class RepTruth:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def _min_jerk(x: np.ndarray) -> np.ndarray:
+    """Minimum-jerk path from 0 to 1 over x in [0, 1]."""
+    return x**3 * (10 - 15 * x + 6 * x**2)
+
+
+def _min_jerk_acc(x: np.ndarray) -> np.ndarray:
+    """Second derivative of :func:`_min_jerk` with respect to x."""
+    return 60 * x - 180 * x**2 + 120 * x**3
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -127,18 +138,18 @@ class SquatModel:
         p = self.plan
         _, tau = self._phase(t)
         d, b, a = p.descent_s, p.bottom_s, p.ascent_s
-        half = p.depth_m / 2
         pos = np.zeros_like(t)
         acc = np.zeros_like(t)
         down = tau < d
-        pos[down] = -half * (1 - np.cos(np.pi * tau[down] / d))
-        acc[down] = -half * (np.pi / d) ** 2 * np.cos(np.pi * tau[down] / d)
+        x = tau[down] / d
+        pos[down] = -p.depth_m * _min_jerk(x)
+        acc[down] = -p.depth_m * _min_jerk_acc(x) / d**2
         hold = (tau >= d) & (tau < d + b)
         pos[hold] = -p.depth_m
         up = (tau >= d + b) & (tau < d + b + a)
-        tu = tau[up] - d - b
-        pos[up] = -half * (1 + np.cos(np.pi * tu / a))
-        acc[up] = half * (np.pi / a) ** 2 * np.cos(np.pi * tu / a)
+        x = (tau[up] - d - b) / a
+        pos[up] = -p.depth_m * (1 - _min_jerk(x))
+        acc[up] = p.depth_m * _min_jerk_acc(x) / a**2
         return pos, acc
 
     def medial_shift_mm(self, t: np.ndarray) -> dict[str, np.ndarray]:
