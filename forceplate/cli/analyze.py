@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from forceplate.cli.common import add_analysis_options, thresholds
 
@@ -13,35 +14,49 @@ def register(add_command) -> None:
     command = add_command("analyze", "analyse a saved trial: reps, medial shift, flags", run_analyze, """\
   forceplate analyze trial.h5              rep table
   forceplate analyze trial.h5 --json       the same as one JSON object
-  forceplate analyze trial.h5 --calibration SIM-DP-0001.toml   re-analyse with another record""")
+  forceplate analyze trial.h5 --calibration SIM-DP-0001.toml   re-analyse with another record
+  forceplate analyze trial.h5 --report trial.html     self-contained HTML report with plots
+  forceplate analyze trial.h5 --save                  store the results in the trial (/processing)""")
     command.add_argument("file", metavar="FILE.h5")
     command.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     command.add_argument("--calibration", metavar="RECORD.toml", help="use this calibration record instead of the stored one")
+    command.add_argument("--report", metavar="REPORT.html", help="also write an HTML report with plots")
+    command.add_argument("--save", action="store_true",
+                         help="store the results in the trial file under /processing (replacing earlier ones)")
     add_analysis_options(command, toe_out_default=None)
 
 
 def run_analyze(args) -> int:
     from forceplate.calibration.record import load_record
-    from forceplate.offline import analyze_trial
+    from forceplate.offline import analyze_trial, plate_recording, save_analysis
+    from forceplate.reporting.html import render
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.file)
     calibration = load_record(args.calibration) if args.calibration else None
-    report = analyze_trial(trial, calibration, args.toe_out, thresholds(args)).as_dict()
+    analysis = analyze_trial(trial, calibration, args.toe_out, thresholds(args))
+    report = analysis.as_dict()
+    if args.save:
+        save_analysis(trial, analysis, calibration)
+    if args.report:
+        html = render(report, analysis, plate_recording(trial).profile, trial.attrs, str(args.file))
+        Path(args.report).write_text(html, encoding="utf-8")
     report["summary"]["file"] = str(args.file)
     report["summary"]["complete"] = trial.complete
+    report["summary"]["recovered"] = trial.recovered
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print_table(report, trial.complete)
+        print_table(report)
     return 0
 
 
-def print_table(report: dict, complete: bool = True) -> None:
+def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
+    state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
-          f"{s['reps']} reps, {s['flagged_reps']} flagged" + ("" if complete else "  [recording incomplete]"))
+          f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
           f"{'right shift':>11} {'flag':<9}{'phase':<8}")
     for r in report["reps"]:

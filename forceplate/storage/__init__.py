@@ -1,1 +1,1 @@
-"""HDF5 trial files: schema, crash-safe writer, reader."""
+"""HDF5 trial files: schema, crash-safe writer, reader, recovery after a crash."""

@@ -1,8 +1,10 @@
-"""Reading trials: ``open_trial(path)`` -> :class:`Trial` with numpy arrays and metadata."""
+"""Reading trials: ``open_trial(path)`` -> :class:`Trial` with numpy arrays, metadata and stored results."""
 
 from __future__ import annotations
 
 import json
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 from forceplate.calibration.record import CalibrationRecord, parse_record
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema
 from forceplate.profiles import DeviceProfile, parse_profile
-from forceplate.storage.schema import READABLE_VERSIONS, SCHEMA, SCHEMA_VERSION
+from forceplate.storage.schema import READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 
 
 @dataclass
@@ -34,6 +36,17 @@ class DeviceRecording:
     def rate_hz(self) -> float:
         return self.profile.rate_hz
 
+    def trim(self) -> int:
+        """Cut the per-frame arrays to their common length; returns the rows dropped.
+
+        Rows appended together may be cut short by a crash (one array grown, the next not yet).
+        """
+        columns = (self.counts, self.seq, self.t_device_s, self.t_host_s)
+        n = min(len(c) for c in columns)
+        dropped = max(len(c) for c in columns) - n
+        self.counts, self.seq, self.t_device_s, self.t_host_s = (c[:n] for c in columns)
+        return dropped
+
     def uniform(self, calibration: CalibrationRecord | None = None):
         """Trial time (s) on a uniform grid by sequence number, and calibrated channel forces (N).
 
@@ -47,49 +60,99 @@ class DeviceRecording:
             return np.empty(0), np.empty((0, self.profile.n_channels))
         index = self.seq - self.seq[0]
         newtons = np.full((int(index[-1]) + 1, self.profile.n_channels), np.nan)
-        newtons[index] = record.to_newtons(self.counts)
+        newtons[index] = record.to_physical(self.counts)
         t = np.arange(len(newtons)) / self.rate_hz
         return t, newtons
 
 
 @dataclass
-class Trial:
+class TrialHeader:
+    """A trial's metadata and stored analysis results, without its raw data."""
+
     path: Path
     attrs: dict
-    devices: dict[str, DeviceRecording]
-    events: np.ndarray
+    results: dict | None  # /processing as {"reps", "summary", "parameters", "analysed"}, None if never analysed
 
     @property
     def complete(self) -> bool:
         return bool(self.attrs.get("complete", False))
+
+    @property
+    def recovered(self) -> bool:
+        return "recovered" in self.attrs
+
+
+@dataclass
+class Trial(TrialHeader):
+    devices: dict[str, DeviceRecording]
+    events: np.ndarray
 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def open_trial(path: str | Path) -> Trial:
-    """Read a whole trial into memory; raises :class:`CorruptTrial` or :class:`UnsupportedSchema`."""
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def open_h5(path: str | Path) -> h5py.File:
+    """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
+
+    Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
+    locked by a crash that only ``forceplate recover`` can clear, otherwise unreadable).
+    """
     path = Path(path)
     if not path.exists():
         raise CorruptTrial(f"{path}: no such file")
     if not h5py.is_hdf5(path):
         raise CorruptTrial(f"{path}: not an HDF5 file")
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
+    except OSError as exc:
+        first = _one_line(exc)
+    truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", first)
+    if truncated:
+        raise CorruptTrial(f"{path}: file is truncated ({truncated[1]} of {truncated[2]} bytes present); "
+                           "it cannot be read")
+    try:
+        return h5py.File(path, "r", swmr=True)
     except OSError:
-        try:  # a recording still in progress (or killed) is readable as an SWMR reader
-            f = h5py.File(path, "r", swmr=True)
-        except OSError as exc:
-            raise CorruptTrial(f"{path}: HDF5 file cannot be opened ({exc}); try 'forceplate recover'") from None
+        pass
+    if "already open for write" in first:
+        raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
+                           f"run 'forceplate recover {path}'")
+    raise CorruptTrial(f"{path}: HDF5 file cannot be opened ({first})")
+
+
+def open_trial(path: str | Path) -> Trial:
+    """Read a whole trial into memory; raises :class:`CorruptTrial` or :class:`UnsupportedSchema`."""
+    path = Path(path)
+    with _reading(path) as f:
+        header = _header(path, f)
+        return Trial(header.path, header.attrs, header.results, _devices(path, f), f["events"][()])
+
+
+def read_header(path: str | Path) -> TrialHeader:
+    """Metadata and stored results only: fast enough to list a folder of trials."""
+    path = Path(path)
+    with _reading(path) as f:
+        return _header(path, f)
+
+
+@contextmanager
+def _reading(path: Path):
+    """An open trial file; HDF5 failures while reading become one-line :class:`CorruptTrial`."""
+    f = open_h5(path)
     try:
         with f:
-            return _read(path, f)
+            yield f
     except (KeyError, ValueError, OSError, ProfileError, CalibrationError) as exc:
-        raise CorruptTrial(f"{path}: damaged trial ({exc})") from None
+        raise CorruptTrial(f"{path}: damaged trial ({_one_line(exc)}); "
+                           f"'forceplate recover' keeps what is readable") from None
 
 
-def _read(path: Path, f: h5py.File) -> Trial:
+def _header(path: Path, f: h5py.File) -> TrialHeader:
     attrs = {k: (_text(v) if isinstance(v, (bytes, str)) else v) for k, v in f.attrs.items()}
     if attrs.get("schema") != SCHEMA:
         raise CorruptTrial(f"{path}: HDF5 file is not a forceplate trial (no schema='{SCHEMA}' attribute)")
@@ -99,11 +162,38 @@ def _read(path: Path, f: h5py.File) -> Trial:
             raise UnsupportedSchema(f"{path}: trial schema version {version} is newer than this forceplate reads "
                                     f"({SCHEMA_VERSION}); upgrade forceplate")
         raise CorruptTrial(f"{path}: unknown trial schema version {version}")
+    return TrialHeader(path, attrs, _results(f["processing"]) if "processing" in f else None)
+
+
+def _results(g: h5py.Group) -> dict:
+    """/processing back into the shape of ``Analysis.as_dict()`` (empty cells -> None)."""
+    def cell(value):
+        if isinstance(value, bytes):
+            return value.decode() or None
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        return float(value)
+
+    reps = []
+    for row in g["reps"][()]:
+        rep = {name: cell(row[name]) for name in REP_COLUMNS}
+        for side in SIDES:
+            rep[side] = {name: cell(row[f"{side}_{name}"]) for name in SIDE_COLUMNS}
+            if rep[side]["onset_s"] is not None and np.isnan(rep[side]["onset_s"]):
+                rep[side]["onset_s"] = None
+        reps.append(rep)
+    return {"reps": reps, "summary": json.loads(_text(g.attrs["summary"])),
+            "parameters": json.loads(_text(g.attrs["parameters"])), "analysed": _text(g.attrs["analysed"])}
+
+
+def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     devices = {}
     for name, g in f["devices"].items():
         a = f["acquisition"][name]
         cal_text = _text(g.attrs.get("calibration", ""))
-        devices[name] = DeviceRecording(
+        recording = DeviceRecording(
             name=name,
             info=json.loads(_text(g.attrs["info"])),
             profile=parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile"),
@@ -115,9 +205,6 @@ def _read(path: Path, f: h5py.File) -> Trial:
             gaps=a["gaps"][()],
             stats=json.loads(_text(a.attrs.get("decoder_stats", "{}"))),
         )
-    # Rows appended together may be cut short by a crash: keep the common length.
-    for d in devices.values():
-        n = min(len(d.counts), len(d.seq), len(d.t_device_s), len(d.t_host_s))
-        d.counts, d.seq, d.t_device_s, d.t_host_s = d.counts[:n], d.seq[:n], d.t_device_s[:n], d.t_host_s[:n]
-    events = f["events"][()] if "events" in f else np.empty(0)
-    return Trial(path, attrs, devices, events)
+        recording.trim()
+        devices[name] = recording
+    return devices

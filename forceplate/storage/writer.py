@@ -4,7 +4,7 @@ The file is written in SWMR mode: every dataset exists from the start and grows;
 writer flushes about once a second, so a killed recording loses at most about a second
 and another process can read the trial while it is being recorded
 (``h5py.File(path, "r", swmr=True)``). Closing the writer marks the trial complete and
-stores the decoders' counters.
+stores the decoders' counters. :func:`write_results` adds analysis results to a closed trial.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import h5py
 import numpy as np
 
 from forceplate import __version__
-from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION
+from forceplate.errors import TrialError
+from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table_units
 
 FLUSH_INTERVAL_S = 1.0
 CHUNK_ROWS = 4096
@@ -31,9 +32,14 @@ EVENT_DTYPE = np.dtype([
 ])
 
 
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
 def _growing(group, name, shape_tail, dtype, unit, description):
+    # Fletcher-32 per chunk: a damaged chunk is reported on reading instead of read as numbers.
     ds = group.create_dataset(name, shape=(0, *shape_tail), maxshape=(None, *shape_tail), dtype=dtype,
-                              chunks=(CHUNK_ROWS, *shape_tail))
+                              chunks=(CHUNK_ROWS, *shape_tail), fletcher32=True)
     ds.attrs["unit"] = unit
     ds.attrs["description"] = description
     return ds
@@ -57,7 +63,7 @@ class TrialWriter:
         attrs = self._file.attrs
         attrs["schema"] = SCHEMA
         attrs["schema_version"] = SCHEMA_VERSION
-        attrs["created"] = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+        attrs["created"] = now_iso()
         attrs["software"] = f"forceplate {__version__}"
         attrs["complete"] = False
         for key, value in (metadata or {}).items():
@@ -167,3 +173,35 @@ class TrialWriter:
         _append(ds["t_host"], np.asarray(frames.t_host_s) - (self._t0_host or 0.0))
         if frames.gaps:
             _append(ds["gaps"], np.asarray(frames.gaps, dtype=np.int64))
+
+
+REP_DTYPE = np.dtype([
+    (column, "i4" if column == "index" else "?" if column == "partial"
+     else h5py.string_dtype() if unit in ("grade", "phase") else "f8")
+    for column, unit in rep_table_units().items()
+])
+
+
+def write_results(path: str | Path, results: dict, parameters: dict) -> None:
+    """Store analysis results (``Analysis.as_dict()``) under /processing, replacing earlier ones.
+
+    ``parameters`` (thresholds, toe-out, calibration used) go beside the algorithm version,
+    so a reader knows how the table was made; the raw counts are left untouched.
+    """
+    try:
+        f = h5py.File(path, "a")
+    except OSError as exc:
+        raise TrialError(f"{path}: cannot write analysis results ({exc}); is it still being recorded?") from None
+    with f:
+        if "processing" in f:
+            del f["processing"]
+        g = f.create_group("processing")
+        summary = results["summary"]
+        g.attrs["algorithm_version"] = summary["algorithm_version"]
+        g.attrs["parameters"] = json.dumps(parameters)
+        g.attrs["summary"] = json.dumps(summary)
+        g.attrs["analysed"] = now_iso()
+        g.attrs["software"] = f"forceplate {__version__}"
+        reps = g.create_dataset("reps", data=np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE))
+        reps.attrs["unit"] = json.dumps(rep_table_units())
+        reps.attrs["description"] = "one row per rep; per-side columns are prefixed left_ / right_"

@@ -1,0 +1,235 @@
+"""``forceplate record``, ``recover``, ``compare``, ``trials`` and ``export``: the trial library."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
+from forceplate.errors import ForceplateError
+
+SIDES = ("left", "right")
+
+
+def register(add_command) -> None:
+    record = add_command("record", "record devices to a trial file, headless (Ctrl-C ends it cleanly)", run_record, """\
+  forceplate record --device /dev/ttyACM0 -o squat.h5 --subject P07 --load-kg 40
+  forceplate record --device 'sim://dual-plate?speed=4' -o sim.h5 --duration 30""")
+    record.add_argument("--device", action="append", metavar="URL", required=True,
+                        help="device URL (repeat for several devices): a serial port or sim://dual-plate?options")
+    record.add_argument("-o", "--output", dest="record", metavar="FILE.h5", required=True,
+                        help="the trial file to create (never overwritten)")
+    record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    add_analysis_options(record)
+    add_metadata_options(record)
+    record.set_defaults(headless=True)
+
+    recover = add_command("recover", "make a trial left by a crash readable again", run_recover, """\
+  forceplate recover squat.h5     rebuilds squat.h5, keeps the original as squat.crashed.h5""")
+    recover.add_argument("file", metavar="FILE.h5")
+
+    compare = add_command("compare", "compare trials rep by rep and set by set (the first is the reference)",
+                          run_compare, """\
+  forceplate compare before.h5 after.h5
+  forceplate compare light.h5 medium.h5 heavy.h5 --json     flagged share against load_kg""")
+    compare.add_argument("files", nargs="+", metavar="FILE.h5")
+    compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    add_analysis_options(compare, toe_out_default=None)
+
+    trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
+  forceplate trials data/
+  forceplate trials data/ --subject P07 --exercise squat --json""")
+    trials.add_argument("folder", metavar="DIR")
+    trials.add_argument("--subject", help="only this subject")
+    trials.add_argument("--exercise", help="only this exercise")
+    trials.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    export = add_command("export", "export a trial as CSV files", run_export, """\
+  forceplate export squat.h5 --csv squat_csv/    raw counts per device, forces/CoP per foot, reps""")
+    export.add_argument("file", metavar="FILE.h5")
+    export.add_argument("--csv", required=True, metavar="DIR", help="folder for the CSV files (created)")
+    add_analysis_options(export, toe_out_default=None)
+
+
+class Progress:
+    """A progress line on standard error, redrawn in place; silent unless stderr is a terminal."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.active = self.stream.isatty()
+        self._shown = False
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if self.active:
+            self.stream.write(f"\r{label}: {done}/{total} ({100 * done // max(total, 1)}%)\033[K")
+            self.stream.flush()
+            self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # the session's Ctrl-C path closes the file cleanly
+
+
+def run_record(args) -> int:
+    from forceplate.cli.live import run_live
+    from forceplate.offline import analyze_trial, save_analysis
+    from forceplate.storage.reader import open_trial
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    status = run_live(args)
+    trial = open_trial(args.record)
+    try:
+        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+    except ForceplateError as exc:
+        print(f"not analysed: {exc}", file=sys.stderr)
+        return status
+    save_analysis(trial, analysis)
+    s = analysis.as_dict()["summary"]
+    print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged (stored in {args.record}:/processing)")
+    return status
+
+
+def run_recover(args) -> int:
+    from forceplate.storage.recovery import recover_trial
+
+    report = recover_trial(args.file)
+    if report["action"] == "none":
+        print(f"{args.file}: {report['reason']}")
+        return 0
+    kept = "; ".join(f"{name}: {d['frames']} frames ({d['seconds']:.1f} s), {d['trimmed_rows']} cut-short rows dropped"
+                     for name, d in report["devices"].items())
+    print(f"{args.file}: recovered ({kept}; {report['events']} events). Original kept as {report['backup']}")
+    return 0
+
+
+def run_compare(args) -> int:
+    from forceplate.offline import trial_results
+    from forceplate.reporting.compare import compare
+
+    chosen = thresholds(args)
+    trials = []
+    for file in args.files:
+        header, results = trial_results(file, args.toe_out, chosen)
+        trials.append((str(file), header.attrs, results))
+    report = compare(trials)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_comparison(report)
+    return 0
+
+
+def _num(value, fmt=".1f", signed=False) -> str:
+    if value is None:
+        return "-"
+    return format(value, ("+" if signed else "") + fmt)
+
+
+def print_comparison(report: dict) -> None:
+    entries = report["trials"]
+    labels = [chr(ord("A") + i) for i in range(len(entries))]
+    for label, e in zip(labels, entries):
+        load = "" if e["load_kg"] is None else f", {e['load_kg']:g} kg"
+        print(f"{label}: {e['file']} ({e['subject'] or 'no subject'}, {e['exercise'] or '-'}{load})")
+    print("\nper set")
+    print(f"{'':<7}{'reps':>5}{'flagged':>8}{'share':>8}{'L mean':>8}{'L max':>7}{'L flag':>7}"
+          f"{'R mean':>8}{'R max':>7}{'R flag':>7}{'asym %':>8}{'depth m':>8}")
+
+    def set_line(name, m, signed=False):
+        return (f"{name:<7}{_num(m['reps'], 'd', signed):>5}{_num(m['flagged_reps'], 'd', signed):>8}"
+                f"{_num(m['flagged_share_pct'], '.0f', signed):>7}%"
+                + "".join(f"{_num(m[f'{s}_mean_shift_mm'], '.1f', signed):>8}{_num(m[f'{s}_max_shift_mm'], '.1f', signed):>7}"
+                          f"{_num(m[f'{s}_flagged'], 'd', signed):>7}" for s in SIDES)
+                + f"{_num(m['mean_asymmetry_pct'], '.1f', signed):>8}{_num(m['mean_depth_m'], '.2f', signed):>8}")
+
+    print(set_line(labels[0], entries[0]["set"]))
+    for label, e in zip(labels[1:], entries[1:]):
+        print(set_line(label, e["set"]))
+        print(set_line(f"{label}-A", e["set_difference"], signed=True))
+    print("\nper rep (medial shift mm and flag per side; differences against A)")
+    print(f"{'rep':>3} {'':<5}{'L shift':>8} {'L flag':<9}{'R shift':>8} {'R flag':<9}{'asym %':>7}{'depth m':>8}")
+    for row in report["reps"]:
+        for i, (label, m) in enumerate(zip(labels, row["trials"])):
+            head = f"{row['index']:>3} " if i == 0 else "    "
+            if m is None:
+                print(f"{head}{label:<5}  (no such rep)")
+                continue
+            print(f"{head}{label:<5}" + "".join(f"{_num(m[f'{s}_shift_mm']):>8} {m[f'{s}_flag']:<9}" for s in SIDES)
+                  + f"{_num(m['asymmetry_pct']):>7}{_num(m['depth_m'], '.2f'):>8}")
+            d = row["difference"][i - 1] if i else None
+            if d:
+                print(f"    {label + '-A':<5}" + "".join(
+                    f"{_num(d[f'{s}_shift_mm'], signed=True):>8} {_num(d[f'{s}_grade_steps'], 'd', True) + ' grade':<9}"
+                    for s in SIDES) + f"{_num(d['asymmetry_pct'], signed=True):>7}{_num(d['depth_m'], '.2f', True):>8}")
+    load = report["load"]
+    if len(load["points"]) >= 2:
+        points = ", ".join(f"{p['load_kg']:g} kg {p['flagged_share_pct']:.0f}%" for p in load["points"])
+        slope = load["flagged_share_pp_per_10kg"]
+        trend = "" if slope is None else f" -> {slope:+.1f} percentage points per 10 kg"
+        print(f"\nflagged share by load: {points}{trend}")
+
+
+def run_trials(args) -> int:
+    from forceplate.offline import trial_results
+    from forceplate.storage.reader import read_header
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise ForceplateError(f"{folder}: no such folder")
+    rows = []
+    files = sorted(p for p in folder.rglob("*.h5") if not p.name.endswith(".crashed.h5"))
+    progress = Progress()
+    for i, file in enumerate(files):
+        progress("analysing trials", i, len(files))
+        row = {"file": str(file.relative_to(folder))}
+        try:
+            attrs = read_header(file).attrs
+            if (args.subject and attrs.get("subject") != args.subject) or \
+                    (args.exercise and attrs.get("exercise") != args.exercise):
+                continue
+            _, results = trial_results(file)  # each trial's own set-up, default thresholds
+            s = results["summary"]
+            row.update(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
+                       exercise=attrs.get("exercise"), load_kg=attrs.get("load_kg"), reps=s["reps"],
+                       flagged_reps=s["flagged_reps"], complete=bool(attrs.get("complete", False)))
+        except ForceplateError as exc:
+            if args.subject or args.exercise:
+                continue  # an unreadable file cannot be said to match a filter
+            row["error"] = str(exc)
+        rows.append(row)
+    progress.done()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'file':<28} {'subject':<10} {'date':<16} {'exercise':<9} {'load kg':>7} {'reps':>4} {'flagged':>7}")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['file']:<28} unreadable: {r['error']}")
+            continue
+        load = "-" if r["load_kg"] is None else f"{r['load_kg']:g}"
+        print(f"{r['file']:<28} {r['subject'] or '-':<10} {r['date']:<16} {r['exercise'] or '-':<9} {load:>7} "
+              f"{r['reps']:>4} {r['flagged_reps']:>7}" + ("" if r["complete"] else "  incomplete"))
+    print(f"{len(rows)} trials")
+    return 0
+
+
+def run_export(args) -> int:
+    from forceplate.offline import analyze_trial
+    from forceplate.reporting.export import export_csv
+    from forceplate.storage.reader import open_trial
+
+    trial = open_trial(args.file)
+    analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+    progress = Progress()
+    written = export_csv(trial, analysis, analysis.as_dict(), args.csv, progress)
+    progress.done()
+    for path in written:
+        print(path)
+    return 0

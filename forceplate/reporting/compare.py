@@ -1,0 +1,98 @@
+"""Trials side by side: per-rep and per-set metrics, differences, flagged share vs load."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from forceplate.processing.valgus import GRADES
+
+SIDES = ("left", "right")
+PER_10_KG = 10.0
+
+
+def _mean(values) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return round(float(np.mean(finite)), 3) if finite else None
+
+
+def _max(values) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return round(float(np.max(finite)), 3) if finite else None
+
+
+def rep_metrics(rep: dict) -> dict:
+    """The compared metrics of one rep (a rep of ``Analysis.as_dict()``)."""
+    out = {}
+    for side in SIDES:
+        out[f"{side}_shift_mm"] = rep[side]["medial_shift_mm"]
+        out[f"{side}_flag"] = rep[side]["flag"]
+    out["asymmetry_pct"] = rep["asymmetry_pct"]
+    out["depth_m"] = rep["depth_m"]
+    return out
+
+
+def set_metrics(results: dict) -> dict:
+    """One trial (one set) summarised: flagged share, medial shift, asymmetry, depth."""
+    reps = results["reps"]
+    n = len(reps)
+    out = {"reps": n}
+    for side in SIDES:
+        flagged = sum(r[side]["flag"] != "none" for r in reps)
+        out[f"{side}_flagged"] = flagged
+        out[f"{side}_mean_shift_mm"] = _mean(r[side]["medial_shift_mm"] for r in reps)
+        out[f"{side}_max_shift_mm"] = _max(r[side]["medial_shift_mm"] for r in reps)
+    flagged = sum(any(r[s]["flag"] != "none" for s in SIDES) for r in reps)
+    out["flagged_reps"] = flagged
+    out["flagged_share_pct"] = round(100.0 * flagged / n, 1) if n else None
+    # asymmetry is signed (left minus right); its mean keeps the side, its size is abs
+    out["mean_asymmetry_pct"] = _mean(r["asymmetry_pct"] for r in reps)
+    out["mean_depth_m"] = _mean(r["depth_m"] for r in reps)
+    return out
+
+
+def difference(first: dict, other: dict) -> dict:
+    """``other - first`` for every numeric metric both have; flags as grade steps (+ worse)."""
+    out = {}
+    for key, a in first.items():
+        b = other.get(key)
+        if key.endswith("_flag") and a is not None and b is not None:
+            out[key.replace("_flag", "_grade_steps")] = GRADES.index(b) - GRADES.index(a)
+        elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            out[key] = round(b - a, 3) if math.isfinite(a) and math.isfinite(b) else None
+    return out
+
+
+def load_trend(entries: list[dict]) -> dict:
+    """Flagged share against external load, with a least-squares slope per 10 kg."""
+    points = sorted(
+        ({"file": e["file"], "load_kg": float(e["load_kg"]), "flagged_share_pct": e["set"]["flagged_share_pct"]}
+         for e in entries if e.get("load_kg") is not None and e["set"]["flagged_share_pct"] is not None),
+        key=lambda p: p["load_kg"],
+    )
+    loads = {p["load_kg"] for p in points}
+    slope = None
+    if len(loads) >= 2:
+        x = np.array([p["load_kg"] for p in points])
+        y = np.array([p["flagged_share_pct"] for p in points])
+        slope = round(float(np.polyfit(x, y, 1)[0]) * PER_10_KG, 2)
+    return {"points": points, "flagged_share_pp_per_10kg": slope}
+
+
+def compare(trials: list[tuple[str, dict, dict]]) -> dict:
+    """``trials``: (file, trial attributes, results) each; the first is the reference."""
+    entries = [{"file": file, "subject": attrs.get("subject"), "exercise": attrs.get("exercise"),
+                "load_kg": attrs.get("load_kg"), "set": set_metrics(results)}
+               for file, attrs, results in trials]
+    for e in entries[1:]:
+        e["set_difference"] = difference(entries[0]["set"], e["set"])
+    reps = []
+    for i in range(max((len(r["reps"]) for _, _, r in trials), default=0)):
+        row = [rep_metrics(r["reps"][i]) if i < len(r["reps"]) else None for _, _, r in trials]
+        reps.append({
+            "index": i + 1,
+            "trials": row,
+            "difference": [difference(row[0], other) if row[0] and other else None for other in row[1:]],
+        })
+    return {"trials": entries, "reps": reps, "load": load_trend(entries)}
