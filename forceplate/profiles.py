@@ -16,7 +16,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SAMPLE_FORMATS = {"int32": "<i4", "int16": "<i2"}
+# sample_format -> the dtype counts are kept in: binary DATA payloads are read as such, and
+# "ascii" (the line mode of devices/PROTOCOL.md: decimal text) is kept as int32; "float64"
+# holds the values of an imported file (forceplate.interop), which are not integer counts.
+SAMPLE_FORMATS = {"int32": "<i4", "int16": "<i2", "ascii": "<i4", "float64": "<f8"}
 
 
 PLATE_TYPES = ("load-cells", "six-axis")

@@ -268,7 +268,7 @@ def test_malformed_packets():
 
     def packet(ptype: int, version: int, payload: bytes) -> bytes:
         raw = HEADER.pack(ptype, version, 5, 5000) + payload
-        return cobs.encode(raw + crc16(raw).to_bytes(2, "little")) + b"\x00"
+        return cobs.encode(raw + crc16(raw).to_bytes(2, "big")) + b"\x00"
 
     good = data_packets([1, 2], [1000, 2000], rows(2))
     bad = [
@@ -349,3 +349,23 @@ def test_resume_after_outage_places_the_new_count_after_the_missed_frames(how):
     np.testing.assert_allclose(b[1], (np.arange(50) + 1450) * 1e-3, rtol=0, atol=1e-9)
     assert a[3] == [] and b[3] == [(1200, 250)]
     expect_stats(dec, before + after[:20] + after, frames=350, lost_frames=250)
+
+
+def test_crc_is_sent_big_endian_and_checks_to_zero():
+    """PROTOCOL.md: CRC-16/CCITT-FALSE, MSB first, so the CRC over the whole packet is 0."""
+    assert crc16(b"123456789") == 0x29B1  # the catalogued check value of CRC-16/CCITT-FALSE
+    raw = cobs.decode(data_packets([3], [3000], rows(1))[0][:-1])
+    assert raw[-2:] == crc16(raw[:-2]).to_bytes(2, "big")
+    assert crc16(raw) == 0
+
+
+def test_batches_are_writable_copies():
+    """Both paths hand out arrays the caller may change (the fast one parses a read-only buffer)."""
+    packets = data_packets(np.arange(10), np.arange(10) * PERIOD_US, rows(10))
+    dec = FrameDecoder(N_CH)
+    in_order = dec.feed(b"".join(packets))
+    with_duplicate = dec.feed(packets[-1] + b"".join(data_packets([10], [10 * PERIOD_US], rows(1))))
+    assert dec.stats.duplicates == 1  # so the second batch took the slow path
+    for batch in (in_order, with_duplicate):
+        assert batch.counts.flags.writeable and batch.seq.flags.writeable and batch.t_device_s.flags.writeable
+        batch.counts[:] = 0

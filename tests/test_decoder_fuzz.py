@@ -36,7 +36,7 @@ def valid_payloads(stream: bytes) -> set[bytes]:
         except cobs.DecodeError:
             continue
         body = raw[:-2]
-        if len(raw) == HEADER.size + 4 * N_CH + 2 and crc16(body) == int.from_bytes(raw[-2:], "little"):
+        if len(raw) == HEADER.size + 4 * N_CH + 2 and crc16(body) == int.from_bytes(raw[-2:], "big"):
             if body[0] == PacketType.DATA and body[1] == VERSION:
                 found.add(body[HEADER.size :])
     return found

@@ -1,13 +1,21 @@
 """FrameDecoder: a byte stream in, batches of frames (numpy arrays) out.
 
-It copes with partial reads (a packet split across reads is kept until its delimiter
-arrives), garbage between or inside packets, CRC errors, lost and duplicated frames and
-device reboots, and counts each. Lost frames are recorded as gaps and never interpolated.
+:class:`StreamDecoder` holds what the binary mode (:class:`FrameDecoder`, here) and the
+ASCII line mode (``forceplate.io.ascii.AsciiDecoder``) share. Either copes with partial
+reads (a packet split across reads is kept until its delimiter arrives), garbage between
+or inside packets, CRC errors, lost and duplicated frames and device reboots, and counts
+each. Lost frames are recorded as gaps and never interpolated.
+
+Throughput comes from doing the per-packet work in C: COBS decoding and the CRC run with
+``map`` over all packets of a read, and the DATA packets are parsed by one ``np.frombuffer``
+over their join. Only packets that are not intact DATA frames go through Python one by one.
 """
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 from cobs import cobs
@@ -20,7 +28,6 @@ from forceplate.io.protocol import (
     TIME_MODULO,
     VERSION,
     PacketType,
-    crc16,
     decode_fields,
 )
 
@@ -28,6 +35,7 @@ from forceplate.io.protocol import (
 MAX_PACKET_BYTES = 4096
 # A device clock jumping back by more than this (or a sequence restarting) is a reboot.
 REBOOT_BACKSTEP_US = 1_000_000
+_DATA = PacketType.DATA.value  # a plain int: an enum member lookup per read costs measurably
 
 
 @dataclass
@@ -41,7 +49,7 @@ class DecoderStats:
     lost_frames: int = 0  # sequence numbers never received
     duplicates: int = 0  # frames received twice (dropped)
     reboots: int = 0  # device restarted its sequence and clock
-    other_packets: int = 0  # INFO, STATUS, ACK
+    other_packets: int = 0  # INFO, STATUS, ACK (and ASCII-mode comment lines)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -60,14 +68,27 @@ class FrameBatch:
         return len(self.seq)
 
 
-class FrameDecoder:
-    """Decode protocol-v1 packets for a device with ``n_channels`` of ``dtype`` samples."""
+def modular_steps(values: np.ndarray, prev: int, modulo: int) -> np.ndarray:
+    """Each value minus the one before it (``prev`` before the first), modulo a power of two."""
+    steps = np.empty(len(values), np.int64)
+    steps[0] = values[0] - prev
+    np.subtract(values[1:], values[:-1], out=steps[1:])
+    return steps & (modulo - 1)  # two's complement: the non-negative remainder
 
-    def __init__(self, n_channels: int, dtype: str | np.dtype = "<i4", sample_period_us: int = 1000):
+
+class StreamDecoder:
+    """What every wire mode shares: splitting the byte stream at a delimiter across reads,
+    the counters, the messages, and unwrapping each frame's (seq, t_device) into gap-aware
+    counters. Subclasses turn a read's complete chunks into frames (:meth:`_frames`)."""
+
+    delimiter = DELIMITER
+    max_chunk_bytes = MAX_PACKET_BYTES  # a longer run without a delimiter is garbage
+    seq_modulo = SEQ_MODULO  # the wrap of the device's (or synthesised) sequence number
+
+    def __init__(self, n_channels: int, dtype: str | np.dtype, sample_period_us: int):
         self.n_channels = n_channels
         self.sample_period_us = sample_period_us
         self.dtype = np.dtype(dtype)
-        self._packet_size = HEADER.size + n_channels * self.dtype.itemsize + CRC_SIZE
         self._pending = b""
         self._discarding = False  # inside an over-long run, already counted: skip to its delimiter
         self._last_seq: int | None = None  # unwrapped
@@ -96,85 +117,48 @@ class FrameDecoder:
     def feed(self, data: bytes) -> FrameBatch:
         self.stats.bytes_in += len(data)
         if self._discarding:
-            end = data.find(DELIMITER)
+            end = data.find(self.delimiter)
             if end < 0:
-                return self._assemble([], [], [])
+                return self._empty()
             data, self._discarding = data[end + 1 :], False
-        chunks = (self._pending + data).split(DELIMITER)
+        chunks = (self._pending + data).split(self.delimiter)
         self._pending = chunks.pop()
-        if len(self._pending) > MAX_PACKET_BYTES:
+        if len(self._pending) > self.max_chunk_bytes:
             # Count the run once and drop the rest of it too: decoding its tail as a chunk
             # of its own would count it again, and how often would depend on the read sizes.
             self.stats.malformed += 1
             self._pending = b""
             self._discarding = True
-        raw_seq, raw_t, payloads = [], [], []
-        for chunk in chunks:
-            if not chunk:
-                continue
-            if len(chunk) > MAX_PACKET_BYTES:
-                # The same run, arrived whole in one read: counted as in pieces above.
-                self.stats.malformed += 1
-                continue
-            packet = self._check(chunk)
-            if packet is None:
-                continue
-            ptype, seq, t_us, payload = packet
-            if ptype == PacketType.DATA:
-                if len(payload) != self._packet_size - HEADER.size - CRC_SIZE:
-                    self.stats.malformed += 1
-                    continue
-                raw_seq.append(seq)
-                raw_t.append(t_us)
-                payloads.append(payload)
-            else:
-                self._keep_message(ptype, payload)
-        return self._assemble(raw_seq, raw_t, payloads)
+        chunks = list(filter(None, chunks))
+        if chunks and max(map(len, chunks)) > self.max_chunk_bytes:
+            # The same run, arrived whole in one read: counted as in pieces above.
+            kept = [c for c in chunks if len(c) <= self.max_chunk_bytes]
+            self.stats.malformed += len(chunks) - len(kept)
+            chunks = kept
+        return self._frames(chunks) if chunks else self._empty()
 
-    def _check(self, chunk: bytes):
-        try:
-            raw = cobs.decode(chunk)
-        except cobs.DecodeError:
-            self.stats.malformed += 1
-            return None
-        if len(raw) < HEADER.size + CRC_SIZE:
-            self.stats.malformed += 1
-            return None
-        body, crc = raw[:-CRC_SIZE], raw[-CRC_SIZE:]
-        if crc16(body) != int.from_bytes(crc, "little"):
-            self.stats.crc_errors += 1
-            return None
-        ptype, version, seq, t_us = HEADER.unpack_from(body)
-        if version != VERSION or ptype not in PacketType._value2member_map_:
-            self.stats.malformed += 1
-            return None
-        return ptype, seq, t_us, body[HEADER.size :]
+    def _frames(self, chunks: list[bytes]) -> FrameBatch:
+        raise NotImplementedError
 
-    def _keep_message(self, ptype: int, payload: bytes) -> None:
+    def _keep_message(self, ptype: PacketType, content: dict[str, str] | str) -> None:
         self.stats.other_packets += 1
-        ptype = PacketType(ptype)
-        if ptype == PacketType.ACK:
-            self.messages.append((ptype, payload.decode("utf-8", errors="replace")))
-        else:
-            self.messages.append((ptype, decode_fields(payload)))
+        self.messages.append((ptype, content))
 
-    def _assemble(self, raw_seq, raw_t, payloads) -> FrameBatch:
-        n = len(raw_seq)
-        if n == 0:
-            return FrameBatch(
-                np.empty(0, np.int64), np.empty(0), np.empty((0, self.n_channels), self.dtype)
-            )
-        counts = np.frombuffer(b"".join(payloads), dtype=self.dtype).reshape(n, self.n_channels)
-        seq = np.asarray(raw_seq, dtype=np.int64)
-        t_us = np.asarray(raw_t, dtype=np.int64)
+    def _empty(self) -> FrameBatch:
+        return FrameBatch(np.empty(0, np.int64), np.empty(0), np.empty((0, self.n_channels), self.dtype))
+
+    def _assemble(self, seq: np.ndarray, t_us: np.ndarray, counts: np.ndarray) -> FrameBatch:
+        """Unwrap the frames' raw seq and t_device (int64 arrays) against the frames before."""
+        if len(seq) == 0:
+            return self._empty()
         first = self._last_raw is None
         prev_seq, prev_t = (seq[0], t_us[0]) if first else self._last_raw
-        seq_steps = np.diff(seq, prepend=prev_seq) % SEQ_MODULO
-        t_steps = np.diff(t_us, prepend=prev_t) % TIME_MODULO
+        seq_steps = modular_steps(seq, prev_seq, self.seq_modulo)
+        t_steps = modular_steps(t_us, prev_t, TIME_MODULO)
         # Exactly the frames the slow path takes as plain steps: seq ahead by less than half
         # its range and the clock not gone back. A clock gone back means a reboot even when
         # seq looks ahead (a device rebooting after seq 32768 restarts at 0, "ahead").
-        plain = (seq_steps >= 1) & (seq_steps < SEQ_MODULO // 2) & (t_steps <= TIME_MODULO // 2)
+        plain = (seq_steps >= 1) & (seq_steps < self.seq_modulo // 2) & (t_steps <= TIME_MODULO // 2)
         plain[0] |= first  # nothing to step from: it starts a count (see _start_count)
         if plain.all():
             return self._unwrap_in_order(seq, t_us, seq_steps, t_steps, counts)
@@ -216,15 +200,15 @@ class FrameDecoder:
                 self._last_seq, self._last_t_us = self._start_count(s, t, gaps)
             else:
                 last_s, last_t = self._last_raw
-                step = (s - last_s) % SEQ_MODULO
+                step = (s - last_s) % self.seq_modulo
                 t_back = (last_t - t) % TIME_MODULO
                 went_back = 0 < t_back < TIME_MODULO // 2
-                if step == 0 or (step >= SEQ_MODULO // 2 and went_back and t_back < REBOOT_BACKSTEP_US):
+                if step == 0 or (step >= self.seq_modulo // 2 and went_back and t_back < REBOOT_BACKSTEP_US):
                     self.stats.duplicates += 1
                     continue
                 # Any clock backstep with seq going on is a restart too (STOP then START: the
                 # clock restarts, seq need not); as a plain step it would add about 2**32 us.
-                if step >= SEQ_MODULO // 2 or went_back:
+                if step >= self.seq_modulo // 2 or went_back:
                     # The device restarted: continue the unwrapped counters one sample
                     # later and record a gap of unknown length (0 missing frames known).
                     self.stats.reboots += 1
@@ -245,3 +229,80 @@ class FrameDecoder:
         return FrameBatch(
             np.asarray(useq, np.int64), np.asarray(ut, np.float64) * 1e-6, counts[keep], gaps
         )
+
+
+class FrameDecoder(StreamDecoder):
+    """Decode protocol-v1 packets for a device with ``n_channels`` of ``dtype`` samples."""
+
+    def __init__(self, n_channels: int, dtype: str | np.dtype = "<i4", sample_period_us: int = 1000):
+        super().__init__(n_channels, dtype, sample_period_us)
+        self._packet_size = HEADER.size + n_channels * self.dtype.itemsize + CRC_SIZE
+        # A decoded DATA packet as a record (packed, like the wire), so that a read's frames
+        # parse in one call.
+        self._record = np.dtype([("type", "u1"), ("version", "u1"), ("seq", "<u2"), ("t", "<u4"),
+                                 ("counts", self.dtype, (n_channels,)), ("crc", ">u2")])
+
+    def _frames(self, chunks: list[bytes]) -> FrameBatch:
+        packets = self._cobs_decode(chunks)
+        n, size = len(packets), self._packet_size
+        joined = b"".join(packets)
+        # Most reads hold nothing but intact frames, which three passes in C establish: no
+        # packet longer than a frame and all together n frames long, so each is a frame's
+        # size; and the CRC over a packet with its big-endian CRC appended is 0 when intact.
+        all_frames = (
+            len(joined) == n * size
+            and max(map(len, packets), default=0) == size
+            and not any(map(crc_hqx, packets, repeat(0xFFFF)))
+        )
+        if not all_frames:
+            sizes = np.fromiter(map(len, packets), np.intp, n)
+            crcs = np.fromiter(map(crc_hqx, packets, repeat(0xFFFF)), np.intp, n)
+            frames = (sizes == size) & (crcs == 0)
+            joined = b"".join(compress(packets, frames))
+        records = np.frombuffer(joined, self._record)
+        is_data = (records["type"] == _DATA) & (records["version"] == VERSION)
+        if not is_data.all():
+            # Intact and of a frame's size, but not DATA v1: a message, or malformed.
+            if all_frames:
+                frames, all_frames = np.ones(n, bool), False
+            frames[frames] = is_data
+            records = records[is_data]
+        if not all_frames:
+            for packet in compress(packets, ~frames):
+                self._check_other(packet)
+        # Copies: the batch's arrays are the caller's to keep and change.
+        return self._assemble(records["seq"].astype(np.int64), records["t"].astype(np.int64),
+                              records["counts"].copy())
+
+    def _cobs_decode(self, chunks: list[bytes]) -> list[bytes]:
+        """The decoded packets; chunks that are not valid COBS are counted and left out."""
+        try:
+            return list(map(cobs.decode, chunks))
+        except cobs.DecodeError:
+            pass  # one bad chunk stops map(): sort this read out chunk by chunk
+        packets = []
+        for chunk in chunks:
+            try:
+                packets.append(cobs.decode(chunk))
+            except cobs.DecodeError:
+                self.stats.malformed += 1
+        return packets
+
+    def _check_other(self, packet: bytes) -> None:
+        """Count or keep a decoded packet that is not an intact DATA frame of the right size."""
+        if len(packet) < HEADER.size + CRC_SIZE:
+            self.stats.malformed += 1
+            return
+        if crc_hqx(packet, 0xFFFF):
+            self.stats.crc_errors += 1
+            return
+        ptype, version, _, _ = HEADER.unpack_from(packet)
+        # An intact DATA packet gets here only with a payload of the wrong size.
+        if version != VERSION or ptype not in PacketType._value2member_map_ or ptype == PacketType.DATA:
+            self.stats.malformed += 1
+            return
+        payload = packet[HEADER.size : -CRC_SIZE]
+        if ptype == PacketType.ACK:
+            self._keep_message(PacketType.ACK, payload.decode("utf-8", errors="replace"))
+        else:
+            self._keep_message(PacketType(ptype), decode_fields(payload))

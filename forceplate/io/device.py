@@ -2,7 +2,8 @@
 
 ``open_device(url)`` accepts a serial port (``/dev/ttyACM0``, ``COM3``), a pyserial URL
 (``serial:///dev/ttyUSB0``) or ``sim://KIND?options`` (the simulator, over a real
-pseudo-terminal, read by this same driver).
+pseudo-terminal, read by this same driver). The answer to ``INFO?`` tells the wire mode:
+a binary INFO packet or an ASCII ``# INFO`` line (devices/PROTOCOL.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import serial
 
 from forceplate.calibration.record import CalibrationRecord, find_record
 from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceError, DeviceNotFound, HandshakeError
-from forceplate.io.decoder import FrameBatch, FrameDecoder
+from forceplate.io.ascii import AsciiDecoder
+from forceplate.io.decoder import FrameBatch, FrameDecoder, StreamDecoder
 from forceplate.io.protocol import Command, PacketType
 from forceplate.profiles import DeviceProfile, load_profile
 
@@ -40,7 +42,7 @@ class Device:
         self.info: dict[str, str] = {}
         self.profile: DeviceProfile | None = None
         self.calibration: CalibrationRecord | None = None
-        self.decoder: FrameDecoder | None = None
+        self.decoder: StreamDecoder | None = None
         self.streaming = False
         self._last_frame_host_s = time.monotonic()
 
@@ -54,17 +56,21 @@ class Device:
         return self._simulator.emulator.model.truth() if self._simulator else None
 
     def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
-        return self._configure(self._request_info(timeout_s))
+        return self._configure(*self._request_info(timeout_s))
 
-    def _request_info(self, timeout_s: float) -> dict[str, str]:
-        probe = FrameDecoder(0)
+    def _request_info(self, timeout_s: float) -> tuple[dict[str, str], type[StreamDecoder]]:
+        """The INFO fields, and the decoder class of the mode they came in."""
+        # Each mode's decoder reads the other mode's bytes as garbage, so both can listen.
+        probes = (FrameDecoder(0), AsciiDecoder(0))
         self._write(Command.INFO)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            probe.feed(self._read_bytes())
-            for ptype, fields in probe.messages:
-                if ptype == PacketType.INFO:
-                    return fields
+            data = self._read_bytes()
+            for probe in probes:
+                probe.feed(data)
+                for ptype, fields in probe.messages:
+                    if ptype == PacketType.INFO:
+                        return fields, type(probe)
         raise HandshakeError(f"{self.url}: no device answered INFO? within {timeout_s:g} s")
 
     def reconnect(self) -> None:
@@ -85,21 +91,21 @@ class Device:
             self._simulator = open_simulator(self.url, replug=True)
             path = self._simulator.port_path
         self._port = _open_port(path, self.url)
-        fields = self._request_info(HANDSHAKE_TIMEOUT_S)
+        fields, _ = self._request_info(HANDSHAKE_TIMEOUT_S)
         if fields.get("serial") != self.info.get("serial"):
             raise DeviceError(f"{self.url}: device {fields.get('serial')!r} answered, expected {self.info.get('serial')!r}")
         missing = int(round((time.monotonic() - self._last_frame_host_s) * self.profile.rate_hz))
         self.decoder.resume_after_outage(max(missing, 0))
         self.start()
 
-    def _configure(self, fields: dict[str, str]) -> dict[str, str]:
+    def _configure(self, fields: dict[str, str], mode: type[StreamDecoder]) -> dict[str, str]:
         self.info = fields
         self.profile = load_profile(fields.get("profile", ""))
         self.calibration = find_record(fields.get("serial", ""))
         if self.calibration is not None:
             self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
-        self.decoder = FrameDecoder(self.profile.n_channels, self.profile.wire_dtype,
-                                    sample_period_us=int(round(1e6 / self.profile.rate_hz)))
+        self.decoder = mode(self.profile.n_channels, self.profile.wire_dtype,
+                            sample_period_us=int(round(1e6 / self.profile.rate_hz)))
         return fields
 
     def start(self) -> None:

@@ -3,10 +3,13 @@
 Device -> host: COBS-encoded packets, each ended by one 0x00 byte. A decoded packet is
 ``header | payload | crc16``: header ``<BBHI`` = type, version, sequence (u16, wraps),
 device time (u32 microseconds, wraps); crc16 = CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF)
-over header and payload, little-endian.
+over header and payload, big-endian (most significant byte first), so that the same CRC
+over the whole packet, CRC included, is 0 for an intact packet: one C call, no slicing.
 
 Host -> device: ASCII command lines ending in ``\\n`` (``INFO?``, ``START``, ``STOP``,
 ``TARE``, ``RATE <hz>``), easy to type in a terminal and to parse on a microcontroller.
+
+The ASCII line mode for hobby boards (device -> host as text lines) is in ``ascii.py``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def encode_packet(ptype: int, seq: int, t_device_us: int, payload: bytes, corrup
     """One framed packet; ``corrupt_crc`` sends a wrong CRC (the simulator's fault injection)."""
     raw = HEADER.pack(ptype, VERSION, seq % SEQ_MODULO, t_device_us % TIME_MODULO) + payload
     crc = crc16(raw) ^ (0x5A5A if corrupt_crc else 0)
-    return cobs.encode(raw + crc.to_bytes(2, "little")) + DELIMITER
+    return cobs.encode(raw + crc.to_bytes(CRC_SIZE, "big")) + DELIMITER
 
 
 def encode_data(seq0: int, t_device_us: np.ndarray, samples: np.ndarray) -> bytes:

@@ -2,8 +2,10 @@
 
 A :class:`SimulatedDevice` owns the master side of a pty and behaves like firmware: it
 answers ``INFO?``, streams DATA packets in real time (or ``speed`` times faster) after
-``START`` and stops after ``STOP``. Any program can open the slave side (``port_path``)
-as a serial port, so the simulator exercises exactly the driver used for hardware.
+``START`` and stops after ``STOP``; a device whose profile's ``sample_format`` is
+``"ascii"`` speaks the ASCII line mode instead. Any program can open the slave side
+(``port_path``) as a serial port, so the simulator exercises exactly the driver used for
+hardware.
 
 Emulators turn the squat model into raw counts through the device's calibration record,
 so counts -> calibration -> forces gives back the model (plus the noise asked for).
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord
+from forceplate.io.ascii import encode_line, encode_lines, encode_message
 from forceplate.io.protocol import PacketType, encode_data, encode_fields, encode_packet
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
@@ -152,7 +155,7 @@ class Faults:
     """Transmission faults to inject, as rates per frame; what was injected is counted."""
 
     garbage: float = 0.0  # bursts of junk bytes (each ends in a delimiter)
-    crc: float = 0.0  # packets sent with a wrong CRC
+    crc: float = 0.0  # packets sent with a wrong CRC (ASCII mode has none: garbled lines)
     drop: float = 0.0  # packets never sent
     injected: dict = field(default_factory=lambda: {"garbage": 0, "crc": 0, "drop": 0, "garbage_bytes": 0})
 
@@ -201,6 +204,8 @@ class SimulatedDevice:
         self.clock_ppm = clock_ppm
         self.faults = faults or Faults()
         self.seed = seed
+        self.ascii = emulator.profile.sample_format == "ascii"
+        self._delimiter = b"\n" if self.ascii else b"\x00"
         self._rng = np.random.default_rng(seed + 31337)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
@@ -267,7 +272,7 @@ class SimulatedDevice:
     def _command(self, line: str) -> None:
         word = line.split(" ", 1)[0].upper()
         if word == "INFO?":
-            self._write(encode_packet(PacketType.INFO, self._seq, self._device_us(), encode_fields(self.info)))
+            self._write(self._message(PacketType.INFO, self.info))
             return
         if word == "START" and not self._streaming:
             now = time.monotonic()
@@ -276,7 +281,13 @@ class SimulatedDevice:
             self.model_t0_s = (now - epoch) * self.speed
         elif word == "STOP":
             self._stop_streaming()
-        self._write(encode_packet(PacketType.ACK, self._seq, self._device_us(), line.encode()))
+        self._write(self._message(PacketType.ACK, line))
+
+    def _message(self, ptype: PacketType, content: dict | str) -> bytes:
+        if self.ascii:
+            return encode_message(ptype, content)
+        payload = content.encode() if isinstance(content, str) else encode_fields(content)
+        return encode_packet(ptype, self._seq, self._device_us(), payload)
 
     def _device_us(self) -> int:
         return int(round(self._sent * 1e6 / self.rate_hz))
@@ -292,7 +303,10 @@ class SimulatedDevice:
         n = np.arange(self._sent, self._sent + due)
         t_us = np.round(n * 1e6 / self.rate_hz).astype(np.int64)
         counts = self.emulator.counts(self.model_time(n))
-        data = self._faulty(t_us, counts) if self.faults.any else encode_data(self._seq, t_us, counts)
+        if self.faults.any:
+            data = self._faulty(t_us, counts)
+        else:
+            data = encode_lines(t_us, counts) if self.ascii else encode_data(self._seq, t_us, counts)
         self._write(data)
         self._seq += due
         self._sent += due
@@ -302,9 +316,12 @@ class SimulatedDevice:
         for i in range(len(t_us)):
             if rng.random() < f.garbage:
                 # Junk that can never decode: a COBS code byte promising more bytes than
-                # follow before the delimiter. One burst = one malformed chunk.
+                # follow before the delimiter, or in ASCII mode a line starting with a byte
+                # that is neither a digit nor "#". One burst = one malformed chunk.
                 size = int(rng.integers(2, 40))
-                out.append(b"\xff" + bytes(rng.integers(1, 256, size - 1, dtype=np.uint8)) + b"\x00")
+                junk = rng.integers(1, 256, size - 1, dtype=np.uint8)
+                junk[junk == self._delimiter[0]] = 0xFF
+                out.append(b"\xff" + junk.tobytes() + self._delimiter)
                 f.injected["garbage"] += 1
                 f.injected["garbage_bytes"] += size + 1
             if rng.random() < f.drop:
@@ -312,7 +329,10 @@ class SimulatedDevice:
                 continue
             corrupt = rng.random() < f.crc
             f.injected["crc"] += corrupt
-            out.append(encode_packet(PacketType.DATA, self._seq + i, int(t_us[i]), counts[i].tobytes(), corrupt))
+            if self.ascii:  # no CRC to break: a garbled field, which the host finds malformed
+                out.append((b"x" if corrupt else b"") + encode_line(int(t_us[i]), counts[i].tolist()))
+            else:
+                out.append(encode_packet(PacketType.DATA, self._seq + i, int(t_us[i]), counts[i].tobytes(), corrupt))
         return b"".join(out)
 
     def _write(self, data: bytes) -> None:

@@ -2,7 +2,8 @@
 
 Kinds: ``dual-plate`` (4-load-cell plates; ``adc=ads1256`` 1000 Hz or ``adc=hx711`` 80 Hz),
 ``six-axis`` (two six-axis plates), ``insole`` (one foot: ``foot=left|right``,
-``sensors=16|8``; open one URL per foot, like real insoles on two ports).
+``sensors=16|8|diy16``; open one URL per foot, like real insoles on two ports; ``diy16`` is
+a DIY FSR insole speaking the ASCII line mode).
 
 Person and set: ``seed``, ``reps``, ``valgus`` (``REP:SIDE:SEVERITY`` comma-separated,
 e.g. ``2:left:moderate,5:right:severe``), ``mass`` (kg), ``load`` (kg), ``toe_out`` (deg),
@@ -29,6 +30,8 @@ DEFAULT_VALGUS = "2:right:moderate,4:left:severe,6:right:mild"
 OPTIONS = {"seed", "reps", "valgus", "mass", "load", "toe_out", "tempo", "depth", "speed", "unplug_at", "noise",
            "clock_ppm", "garbage", "crc", "drop", "adc", "foot", "sensors"}
 PLATE_UNITS = {"ads1256": ("dual-plate-ads1256", "SIM-DP-0001"), "hx711": ("dual-plate-hx711", "SIM-DP-0002")}
+# sensors= -> profile and serial prefix (the foot's initial is appended)
+INSOLES = {"16": ("insole16", "SIM-IN16"), "8": ("insole8", "SIM-IN8"), "diy16": ("insole-diy-fsr16", "SIM-FSR16")}
 
 
 def parse_valgus(text: str) -> dict[int, tuple[str, str]]:
@@ -92,14 +95,16 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     info = {"model": f"forceplate simulator ({kind})", "firmware": "sim-1"}
     if kind == "insole":
         foot = _choice(query, "foot", SIDES, "left")
-        sensors = _choice(query, "sensors", ("16", "8"), "16")
-        profile_id, serial = f"insole{sensors}", f"SIM-IN{sensors}-{foot[0].upper()}"
+        profile_id, serial_prefix = INSOLES[_choice(query, "sensors", tuple(INSOLES), "16")]
+        serial = f"{serial_prefix}-{foot[0].upper()}"
         info["foot"] = foot
     elif kind == "six-axis":
         profile_id, serial = "dual-six-axis", "SIM-6A-0001"
     else:
         profile_id, serial = PLATE_UNITS[_choice(query, "adc", tuple(PLATE_UNITS), "ads1256")]
     profile = load_profile(profile_id)
+    if profile.sample_format == "ascii":  # an ASCII-mode INFO value ends at a space
+        info["model"] = info["model"].replace(" ", "-")
     calibration = find_record(serial)
     if kind == "insole":
         emulator = InsoleEmulator(profile, calibration, model, foot, noise_n=_number(query, "noise", 0.2), seed=seed)
