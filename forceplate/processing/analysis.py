@@ -12,6 +12,7 @@ import numpy as np
 
 from forceplate.processing.baseline import Baseline, estimate_baseline, medial_shift_mm
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_lag
+from forceplate.processing.insole import arch_share, pronation_index
 from forceplate.processing.reps import PHASES, Rep, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
 
@@ -26,15 +27,26 @@ class SideResult:
     flag: str
     phase: str | None  # phase at the largest held shift
     onset_s: float | None  # first moment the held shift reached the mild threshold
+    arch_load_pct: float | None = None  # insoles: peak rise of the arch's load share over baseline (points)
+    pronation_index: float | None = None  # insoles: peak rise of medial-minus-lateral share (points)
 
     def as_dict(self) -> dict:
-        return {
-            "medial_shift_mm": round(self.medial_shift_mm, 2),
-            "medial_shift_pct": round(self.medial_shift_pct, 1),
+        out = {
+            "medial_shift_mm": _rounded(self.medial_shift_mm, 2),
+            "medial_shift_pct": _rounded(self.medial_shift_pct, 1),
             "flag": self.flag,
             "phase": self.phase,
-            "onset_s": None if self.onset_s is None else round(self.onset_s, 3),
+            "onset_s": _rounded(self.onset_s, 3),
         }
+        if self.arch_load_pct is not None:
+            out["arch_load_pct"] = _rounded(self.arch_load_pct, 1)
+            out["pronation_index"] = _rounded(self.pronation_index, 1)
+        return out
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    """JSON has no NaN: an undefined value is null."""
+    return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
 @dataclass
@@ -54,7 +66,7 @@ class RepResult:
             "depth_m": round(r.depth_m, 3),
             "partial": r.partial,
             "peak_force_n": round(r.peak_force_n, 1),
-            "asymmetry_pct": round(float(self.asymmetry_pct), 1),
+            "asymmetry_pct": _rounded(self.asymmetry_pct, 1),
             **{side: self.sides[side].as_dict() for side in SIDES},
         }
 
@@ -88,6 +100,10 @@ class Analysis:
         }
 
 
+def _peak(x: np.ndarray) -> float:
+    return float(np.nanmax(x)) if np.isfinite(x).any() else float("nan")
+
+
 def side_result(shift: np.ndarray, held: np.ndarray, phase_code: np.ndarray, t: np.ndarray, sl: slice,
                 thresholds: Thresholds, foot_width_mm: float) -> SideResult:
     window = held[sl]
@@ -106,8 +122,12 @@ def side_result(shift: np.ndarray, held: np.ndarray, phase_code: np.ndarray, t: 
 
 
 def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg: float = 0.0,
-                 thresholds: Thresholds | None = None) -> Analysis:
-    """Analyse per-foot vertical force (N) and CoP (mm, lab frame) sampled at ``rate_hz``."""
+                 thresholds: Thresholds | None = None, regions: dict | None = None) -> Analysis:
+    """Analyse per-foot vertical force (N) and CoP (mm, lab frame) sampled at ``rate_hz``.
+
+    ``regions`` (insoles): per foot, the force on each named region (N), for the arch
+    load and pronation index of each rep.
+    """
     thresholds = thresholds or Thresholds()
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz}
     cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz) for foot in cop}
@@ -120,11 +140,20 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     phase_code = phases(v, in_rep)
     shift = {foot: medial_shift_mm(cop_f[foot], baseline, foot) for foot in SIDES}
     held = {foot: held_shift(shift[foot], rate_hz, thresholds.min_duration_s) for foot in SIDES}
+    indices = {}  # foot -> (arch share, pronation index), change from the baseline in points
+    quiet = (t >= baseline.start_s) & (t <= baseline.end_s)
+    for foot, foot_regions in (regions or {}).items():
+        filtered = {name: zero_lag(force, COP_CUTOFF_HZ, rate_hz) for name, force in foot_regions.items()}
+        series = (arch_share(filtered, fz_f[foot]), pronation_index(filtered, fz_f[foot]))
+        indices[foot] = tuple(x - np.nanmean(x[quiet]) for x in series)
     results = []
     for r in reps:
         sl = slice(r.start, r.end + 1)
         left, right = np.mean(fz_f["left"][sl]), np.mean(fz_f["right"][sl])
         sides = {foot: side_result(shift[foot], held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm)
                  for foot in SIDES}
+        for foot in indices:
+            sides[foot].arch_load_pct = _peak(indices[foot][0][sl])
+            sides[foot].pronation_index = _peak(indices[foot][1][sl])
         results.append(RepResult(r, sides, 100.0 * (left - right) / (left + right)))
     return Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, v, shift)

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import signal
 
 FORCE_CUTOFF_HZ = 20.0  # squats have no content above a few Hz; load-cell noise does
-COP_CUTOFF_HZ = 8.0  # CoP sways and medial shifts are slower than 2 Hz
+COP_CUTOFF_HZ = 10.0  # CoP sways and medial shifts are slower than 2 Hz; 10 Hz keeps the live lag near 20 ms
 ORDER = 2
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forceplate.processing.baseline import G, quiet_mask
+from scipy.ndimage import maximum_filter1d
+
+from forceplate.processing.baseline import G
 from forceplate.processing.filters import FORCE_CUTOFF_HZ, zero_lag
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
@@ -23,8 +25,12 @@ V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to res
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
-STILL_WINDOW_S = 0.2
-STILL_TOLERANCE = 0.01  # of body weight
+# Still: every sample of the trailing window within this band around body weight. The
+# window is longer than the passage through zero acceleration in the middle of a slow
+# (3 s) descent, which must not count as still.
+STILL_WINDOW_S = 0.4
+STILL_TOLERANCE = 0.005  # of body weight
+STILL_TOLERANCE_MIN_N = 4.0  # force noise of a quiet stander on a real plate is about 1-1.5 N
 
 PHASES = ("standing", "descent", "bottom", "ascent")
 
@@ -48,8 +54,16 @@ def acceleration(total_n: np.ndarray, body_weight_n: float) -> np.ndarray:
 
 
 def still_mask(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
-    return quiet_mask(total_n, rate_hz, window_s=STILL_WINDOW_S, reference_n=body_weight_n,
-                      tolerance=STILL_TOLERANCE)
+    """Samples ending a window in which the force never left the band around body weight.
+
+    Trailing (causal), so the live pipeline marks the same samples as the offline one.
+    """
+    n = max(2, int(round(STILL_WINDOW_S * rate_hz)))
+    band = max(STILL_TOLERANCE * body_weight_n, STILL_TOLERANCE_MIN_N)
+    deviation = np.abs(np.nan_to_num(np.asarray(total_n, float) - body_weight_n, nan=np.inf))
+    worst = maximum_filter1d(deviation, size=n, origin=(n - 1) // 2, mode="nearest")
+    worst[: n - 1] = np.inf  # not a full window yet
+    return worst < band
 
 
 def velocity(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
@@ -120,7 +134,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_
         # measurably below body weight
         while start > last_end and a[start - 1] < -a_onset:
             start -= 1
-        end = u_hi
+        end = min(u_hi, len(v) - 1)
         while end < len(v) - 1 and v[end] > V_REST:
             end += 1
         while end < len(v) - 1 and a[end] < -a_onset:

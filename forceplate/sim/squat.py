@@ -87,6 +87,9 @@ class SquatModel:
         self.subject = subject or Subject()
         self.plan = plan or SquatPlan()
         rng = np.random.default_rng(seed)
+        # People differ: each labelled rep's peak shift varies +-15% around its grade's value.
+        self._peak_shift_mm = {rep: SEVERITY_SHIFT_MM[severity] * rng.uniform(0.85, 1.15)
+                               for rep, (_, severity) in sorted(self.plan.valgus.items())}
         # Sway: a few slow sinusoids per foot and axis, fixed by the seed.
         self._sway_freq = rng.uniform(0.08, 0.6, size=(2, 2, 4))
         self._sway_phase = rng.uniform(0, 2 * np.pi, size=(2, 2, 4))
@@ -117,7 +120,7 @@ class SquatModel:
                     valgus_side=side,
                     severity=severity,
                     onset_s=t0 + 0.5 * p.descent_s if side else None,
-                    peak_shift_mm=SEVERITY_SHIFT_MM[severity] if side else 0.0,
+                    peak_shift_mm=self._peak_shift_mm[i] if side else 0.0,
                 )
             )
         return reps
@@ -161,9 +164,9 @@ class SquatModel:
         fall = 1.0 - _smoothstep((tau - d - b - 0.4 * a) / (0.6 * a))
         envelope = np.minimum(rise, fall)
         out = {s: np.zeros_like(t) for s in SIDES}
-        for index, (side, severity) in p.valgus.items():
+        for index, (side, _) in p.valgus.items():
             mask = rep == index
-            out[side][mask] = SEVERITY_SHIFT_MM[severity] * envelope[mask]
+            out[side][mask] = self._peak_shift_mm[index] * envelope[mask]
         return out
 
     def sample(self, t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
