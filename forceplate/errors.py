@@ -43,3 +43,7 @@ class CorruptTrial(TrialError):
 
 class UnsupportedSchema(TrialError):
     """A trial file was written by a newer schema version than this software reads."""
+
+
+class FileFormatError(ForceplateError):
+    """A third-party recording is malformed or not in the format its reader expects."""

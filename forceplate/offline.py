@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from forceplate.calibration.record import CalibrationRecord
-from forceplate.errors import TrialError
+from forceplate.errors import CalibrationError, TrialError
+from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
-from forceplate.processing.forces import plate_forces
+from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
@@ -13,23 +16,78 @@ from forceplate.storage.writer import write_results
 
 def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg: float | None = None,
                   thresholds: Thresholds | None = None) -> Analysis:
-    """Analyse the trial's plate device; ``calibration`` overrides the record stored in it."""
-    recording = plate_recording(trial)
-    t, newtons = recording.uniform(calibration)
-    if len(t) < recording.rate_hz:
+    """Analyse a trial's feet: its plates, or its left and right insoles.
+
+    ``calibration`` replaces the stored record of the device with the same serial. With
+    plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
+    """
+    t, fz, cop, regions, rate_hz, frame_toe_out = feet_arrays(trial, calibration)
+    if len(t) < rate_hz:
         raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
-    fz, cop = plate_forces(newtons, recording.profile)
-    if toe_out_deg is None:
-        toe_out_deg = float(trial.attrs.get("setup_toe_out_deg", 0.0))
-    return analyze_feet(t, fz, cop, recording.rate_hz, toe_out_deg, thresholds)
+    if toe_out_deg is None or frame_toe_out is not None:
+        toe_out_deg = frame_toe_out if frame_toe_out is not None else float(trial.attrs.get("setup_toe_out_deg", 0.0))
+    return analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions)
+
+
+def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
+    """Time (s), per-foot vertical force (N) and lab-frame CoP (mm), insole regions (N) or
+    None, rate (Hz), and the toe-out the CoP frame already implies (0 for insoles, whose
+    frame follows the foot; None for plates, where the set-up says)."""
+    insoles = {d.info.get("foot"): d for d in trial.devices.values() if d.profile.insole is not None}
+    if any(d.profile.plates for d in trial.devices.values()):
+        primary = plate_recording(trial)
+        t, physical = primary.uniform(_record_for(primary, calibration))
+        fz, cop = plate_forces(physical, primary.profile)
+        regions = None
+        if set(insoles) == {"left", "right"}:
+            reference = fit_clock(primary.t_device_s, primary.t_host_s)
+            regions = {foot: _insole_on(reference, primary, rec, t, calibration)[2] for foot, rec in insoles.items()}
+        return t, fz, cop, regions, primary.rate_hz, None
+    if set(insoles) != {"left", "right"}:
+        raise TrialError(f"{trial.path}: no force plates and no left+right pair of insoles to analyse")
+    reference_device = insoles["left"]
+    reference = fit_clock(reference_device.t_device_s, reference_device.t_host_s)
+    rate = max(d.rate_hz for d in insoles.values())
+    spans = [_on_reference(reference, d) for d in insoles.values()]
+    start, end = max(s[0] for s in spans), min(s[-1] for s in spans)
+    t = start + np.arange(int(np.floor((end - start) * rate)) + 1) / rate
+    fz, cop, regions = {}, {}, {}
+    for foot, rec in insoles.items():
+        fz[foot], cop[foot], regions[foot] = _insole_on(reference, None, rec, t, calibration)
+    return t - t[0], fz, cop, regions, rate, 0.0
 
 
 def plate_recording(trial: Trial):
-    """The force plate device of a trial (the one analysed)."""
+    """The force plate device of a trial (the one analysed when there are plates)."""
     plates = [d for d in trial.devices.values() if d.profile.plates]
     if not plates:
         raise TrialError(f"{trial.path}: no force plate device in this trial")
     return plates[0]
+
+
+def _record_for(device, calibration):
+    return calibration if calibration is not None and calibration.serial == device.info.get("serial") else None
+
+
+def _on_reference(reference, device) -> np.ndarray:
+    """A device's frame times on the reference device's clock, through the host clock."""
+    return reference.to_device(fit_clock(device.t_device_s, device.t_host_s).to_host(device.t_device_s))
+
+
+def _insole_on(reference, primary, device, t, calibration):
+    """One insole's force (N), lab-frame CoP (mm) and region forces (N) at times ``t``."""
+    record = _record_for(device, calibration) or device.calibration
+    if record is None:
+        raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
+    total, cop_foot, regions = insole_forces(record.to_physical(device.counts), device.profile.insole)
+    times = _on_reference(reference, device)
+    if primary is not None:  # plate trial time runs from the plate's first frame
+        times = times - primary.t_device_s[0]
+    foot = device.info["foot"]
+    cop = insole_cop_to_lab(cop_foot, foot, device.profile.insole)
+    resample = lambda x: np.interp(t, times, x)  # noqa: E731 - one interpolation, four uses
+    return (resample(total), np.column_stack([resample(cop[:, 0]), resample(cop[:, 1])]),
+            {name: resample(force) for name, force in regions.items()})
 
 
 def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationRecord | None = None) -> None:

@@ -112,3 +112,24 @@ def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path):
     outage_s = device.t_host_s[len(before)] - device.t_host_s[len(before) - 1]
     assert missing / RATE_HZ == pytest.approx(outage_s, abs=0.3)
     assert len(analyze_trial(trial).reps) >= 1
+
+
+def test_two_insoles_on_their_own_clocks_record_and_analyse(tmp_path):
+    """Left and right insoles on two ports with opposite clock errors, recorded and analysed."""
+    path = tmp_path / "insoles.h5"
+    url = "sim://insole?speed=4&seed=31&reps=3&valgus=2:left:severe&clock_ppm={ppm}&foot={foot}"
+    session = Session([url.format(ppm=200, foot="left"), url.format(ppm=-200, foot="right")], record_path=path)
+    truth = session.ground_truth
+    session.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(e.kind == "rep_end" and e.rep == 3 for e in session.drain_events()):
+        time.sleep(0.05)
+    session.close()
+    analysis = analyze_trial(open_trial(path))
+    assert [r.rep.index for r in analysis.reps] == [1, 2, 3]
+    for found, expected in zip(analysis.reps, truth):
+        # trial time starts at the later insole's first frame: compare durations and spacing
+        assert found.rep.end_s - found.rep.start_s == pytest.approx(expected.end_s - expected.start_s, abs=0.08)
+    assert [r.sides["left"].flag for r in analysis.reps] == ["none", "severe", "none"]
+    assert all(r.sides["right"].flag == "none" for r in analysis.reps)
+    assert analysis.reps[1].sides["left"].arch_load_pct > 5.0  # the arch takes more of the load
