@@ -21,7 +21,7 @@ class Thresholds:
     mild_mm: float = 3.5
     moderate_mm: float = 7.5
     severe_mm: float = 12.5
-    min_duration_s: float = 0.05
+    min_duration_s: float = 0.03
 
     def scaled(self, factor: float) -> "Thresholds":
         return replace(self, mild_mm=self.mild_mm * factor, moderate_mm=self.moderate_mm * factor,
