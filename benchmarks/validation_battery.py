@@ -48,6 +48,10 @@ def main() -> None:
         lines.append(f"  {label:<34} {value:8.3f}   target {op} {target:g}   {'PASS' if ok else 'FAIL'}")
     lines.append(f"  {'live latency from pattern onset, median (s)':<34} {overall.latency_from_onset_median_s:8.3f}"
                  "   (the pattern rises over half the descent: reference only)")
+    estimated = summarize([s for s in scores if s.spec.estimate_axis])
+    lines.append(f"foot axes estimated from the reps ({estimated.sessions} plate sessions, toe-out 5-35 deg): "
+                 f"|error| p95 {estimated.axis_error_p95_deg:.1f} deg; F1 {estimated.rep_f1:.3f}, precision "
+                 f"{estimated.precision:.3f}, recall {estimated.recall:.3f}, false/50 {estimated.false_flags_per_50_reps:.2f}")
     lines.append("latency: first live flag on the labelled side minus the moment the simulated medial shift "
                  "first exceeded the mild threshold")
     for devices in DEVICE_SETS:

@@ -8,25 +8,32 @@ from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
 from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
+from forceplate.processing.baseline import with_toe_out
 from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
 
 
-def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg: float | None = None,
+def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg: float | str | None = None,
                   thresholds: Thresholds | None = None) -> Analysis:
     """Analyse a trial's feet: its plates, or its left and right insoles.
 
     ``calibration`` replaces the stored record of the device with the same serial. With
     plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
+    ``toe_out_deg``: degrees, "auto" (estimated from the reps) or None (as recorded).
     """
     t, fz, cop, regions, rate_hz, frame_toe_out = feet_arrays(trial, calibration)
     if len(t) < rate_hz:
         raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
-    if toe_out_deg is None or frame_toe_out is not None:
-        toe_out_deg = frame_toe_out if frame_toe_out is not None else float(trial.attrs.get("setup_toe_out_deg", 0.0))
-    return analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions)
+    if frame_toe_out is not None:
+        toe_out_deg = frame_toe_out
+    elif toe_out_deg is None:
+        toe_out_deg = float(trial.attrs.get("setup_toe_out_deg", 0.0))
+    analysis = analyze_feet(t, fz, cop, rate_hz, None if toe_out_deg == "auto" else toe_out_deg, thresholds, regions)
+    if frame_toe_out is not None:
+        analysis.baseline = with_toe_out(analysis.baseline, analysis.baseline.toe_out_deg, "insole frame")
+    return analysis
 
 
 def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
@@ -95,7 +102,7 @@ def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationReco
     parameters = {
         "device": plate_recording(trial).name,
         "calibration": calibration.source if calibration else "stored in the trial",
-        "toe_out_deg": analysis.baseline.toe_out_deg,
+        "toe_out_deg": analysis.toe_out_setting,
         "thresholds": analysis.thresholds.as_dict(),
     }
     write_results(trial.path, analysis.as_dict(), parameters)

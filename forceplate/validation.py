@@ -50,6 +50,7 @@ class SessionSpec:
     noise: float = 1.0  # multiplies the devices' default noise
     reps: int = 10
     valgus_rate: float = 0.4  # share of reps with a valgus label (0: a clean session)
+    estimate_axis: bool = False  # plates: estimate the foot axes instead of taking the set-up toe-out
 
     def labels(self) -> dict[int, tuple[str, str]]:
         rng = np.random.default_rng(self.seed + 99)
@@ -76,6 +77,7 @@ class SessionScore:
     clean_sides: int = 0
     latencies_s: list = field(default_factory=list)  # live: first flag after the shift crossed the mild threshold
     latencies_from_onset_s: list = field(default_factory=list)  # live: first flag after the pattern began
+    axis_errors_deg: list = field(default_factory=list)  # estimated minus true toe-out, per foot
 
 
 def simulate(spec: SessionSpec):
@@ -125,8 +127,11 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
     thresholds = thresholds or Thresholds()
     t, fz, cop, regions, rate, toe_out, model = simulate(spec)
     truth = model.truth()
-    analysis = analyze_feet(t, fz, cop, rate, toe_out, thresholds, regions)
+    estimate = spec.estimate_axis and not spec.devices.startswith("insoles")
+    analysis = analyze_feet(t, fz, cop, rate, None if estimate else toe_out, thresholds, regions)
     score = SessionScore(spec, len(truth), len(analysis.reps), 0)
+    if estimate and analysis.baseline.axis_source.startswith("estimated"):
+        score.axis_errors_deg = [analysis.baseline.toe_out_deg[f] - spec.toe_out_deg for f in SIDES]
     for found in analysis.reps:
         expected = min(truth, key=lambda r: abs(r.bottom_s - found.rep.bottom_s))
         if abs(expected.bottom_s - found.rep.bottom_s) > MATCH_TOLERANCE_S:
@@ -189,6 +194,14 @@ def battery(seeds: int = 2, reps: int = 10) -> list[SessionSpec]:
                                              toe_out_deg=toe_outs[k % len(toe_outs)],
                                              noise=(1.0, 3.0)[k % 2], reps=reps, valgus_rate=valgus_rate))
                     k += 1
+    for devices in ("plates4", "plates6"):  # the set-up angle unknown: foot axes from the reps
+        for tempo in TEMPOS:
+            for seed in range(seeds):
+                specs.append(SessionSpec(devices=devices, seed=5000 + k, mass_kg=masses[k % len(masses)],
+                                         tempo=tempo, toe_out_deg=toe_outs[k % len(toe_outs)] + 5.0,
+                                         noise=(1.0, 3.0)[k % 2], reps=reps, valgus_rate=(0.4, 0.0)[k % 2],
+                                         estimate_axis=True))
+                k += 1
     return specs
 
 
@@ -202,6 +215,7 @@ class Scores:
     latency_median_s: float
     latency_p95_s: float
     latency_from_onset_median_s: float
+    axis_error_p95_deg: float  # sessions that estimated the foot axes
     sessions: int
     reps: int
 
@@ -223,9 +237,14 @@ def summarize(scores: list[SessionScore]) -> Scores:
         latency_median_s=float(np.median(latencies)) if len(latencies) else float("nan"),
         latency_p95_s=float(np.percentile(latencies, 95)) if len(latencies) else float("nan"),
         latency_from_onset_median_s=float(np.median(from_onset)) if len(from_onset) else float("nan"),
+        axis_error_p95_deg=_p95_abs([x for s in scores for x in s.axis_errors_deg]),
         sessions=len(scores),
         reps=true_reps,
     )
+
+
+def _p95_abs(values: list) -> float:
+    return float(np.percentile(np.abs(values), 95)) if values else float("nan")
 
 
 def _ratio(a: float, b: float) -> float:

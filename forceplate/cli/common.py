@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import argparse
+
 from forceplate.errors import ForceplateError
 
 
 def add_analysis_options(command, toe_out_default: float | None = 0.0) -> None:
-    command.add_argument("--toe-out", type=float, default=toe_out_default, metavar="DEG",
+    """``toe_out_default`` None: an offline command, which also takes "auto" and defaults
+    to the set-up recorded in the trial."""
+    offline = toe_out_default is None
+    command.add_argument("--toe-out", type=_toe_out if offline else float, default=toe_out_default,
+                         metavar="DEG|auto" if offline else "DEG",
                          help="how far each foot is turned out, degrees; medial is perpendicular to the foot's axis"
-                              + (" (default 0)" if toe_out_default is not None else " (default: as recorded)"))
+                              + (" ('auto': estimated per foot from the reps; default: as recorded)" if offline
+                                 else " (default 0)"))
     command.add_argument("--threshold-scale", type=float, default=1.0, metavar="X",
                          help="scale the flag thresholds (mild 3.5, moderate 7.5, severe 12.5 mm) for this person")
+
+
+def _toe_out(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of degrees or 'auto'") from None
 
 
 def add_metadata_options(command) -> None:

@@ -10,13 +10,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.processing.baseline import Baseline, estimate_baseline, medial_shift_mm
+from forceplate.processing.baseline import (
+    Baseline,
+    estimate_baseline,
+    estimate_toe_out_deg,
+    medial_shift_mm,
+    with_toe_out,
+)
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_lag
 from forceplate.processing.insole import arch_share, pronation_index
 from forceplate.processing.reps import PHASES, Rep, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
 
-ALGORITHM_VERSION = "0.1"
+ALGORITHM_VERSION = "0.2"
+AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's bottom for the foot axis
 SIDES = ("left", "right")
 
 
@@ -82,6 +89,7 @@ class Analysis:
     reps: list[RepResult]
     velocity: np.ndarray
     shift: dict = field(default_factory=dict)  # foot -> medial shift (mm) per sample
+    toe_out_setting: float | str = 0.0  # what was asked: degrees, or "auto"
 
     def as_dict(self) -> dict:
         flagged = {side: sum(r.sides[side].flag != "none" for r in self.reps) for side in SIDES}
@@ -98,6 +106,16 @@ class Analysis:
                 "duration_s": round(float(self.t[-1] - self.t[0]), 3) if len(self.t) else 0.0,
             },
         }
+
+
+def _estimated_axes(baseline: Baseline, cop: dict, reps: list[Rep], rate_hz: float) -> Baseline:
+    bottoms = [r.bottom for r in reps if not r.partial]
+    estimates = {foot: estimate_toe_out_deg(cop[foot], baseline.neutral_cop_mm[foot], foot, bottoms,
+                                            int(AXIS_WINDOW_S * rate_hz)) for foot in SIDES}
+    if any(e is None for e in estimates.values()):
+        return with_toe_out(baseline, baseline.toe_out_deg, "set-up (too few reps to estimate the foot axes)")
+    used = min(e[1] for e in estimates.values())
+    return with_toe_out(baseline, {foot: e[0] for foot, e in estimates.items()}, f"estimated from {used} reps")
 
 
 def _peak(x: np.ndarray) -> float:
@@ -121,9 +139,12 @@ def side_result(shift: np.ndarray, held: np.ndarray, phase_code: np.ndarray, t: 
     )
 
 
-def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg: float = 0.0,
+def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg: float | None = 0.0,
                  thresholds: Thresholds | None = None, regions: dict | None = None) -> Analysis:
     """Analyse per-foot vertical force (N) and CoP (mm, lab frame) sampled at ``rate_hz``.
+
+    ``toe_out_deg``: each foot's turn-out from the set-up, or None to estimate it per foot
+    from the reps (the set-up value 0 is kept when too few reps tell).
 
     ``regions`` (insoles): per foot, the force on each named region (N), for the arch
     load and pronation index of each rep.
@@ -131,9 +152,11 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     thresholds = thresholds or Thresholds()
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz}
     cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz) for foot in cop}
-    baseline = estimate_baseline(t, fz_f, cop_f, rate_hz, toe_out_deg)
+    baseline = estimate_baseline(t, fz_f, cop_f, rate_hz, toe_out_deg or 0.0)
     total = sum(fz_f.values())
     reps, v = segment_reps(t, total, baseline.body_weight_n, rate_hz, filtered=True)
+    if toe_out_deg is None:
+        baseline = _estimated_axes(baseline, cop_f, reps, rate_hz)
     in_rep = np.zeros(len(t), dtype=bool)
     for r in reps:
         in_rep[r.start:r.end + 1] = True
@@ -156,4 +179,5 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
             sides[foot].arch_load_pct = _peak(indices[foot][0][sl])
             sides[foot].pronation_index = _peak(indices[foot][1][sl])
         results.append(RepResult(r, sides, 100.0 * (left - right) / (left + right)))
-    return Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, v, shift)
+    return Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, v, shift,
+                    "auto" if toe_out_deg is None else toe_out_deg)

@@ -2,13 +2,15 @@
 
 "Medial" is perpendicular to each foot's long axis, toward the arch. The axis comes from
 the set-up: feet turned out by ``toe_out_deg`` each (0 = parallel, pointing forward along
-+y of the lab frame); the CoP travel of a normal squat runs along that axis, so measuring
-medial shift along the lab's x axis with turned-out feet would mistake it for a shift.
++y of the lab frame), or is estimated from the squats themselves
+(:func:`estimate_toe_out_deg`): the CoP of a squatting foot travels toward the heel along
+the foot's axis, so measuring medial shift along the lab's x axis with turned-out feet
+would mistake that travel for a shift.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +34,8 @@ class Baseline:
     end_s: float
     neutral_cop_mm: dict  # foot -> (2,) lab frame
     medial_unit: dict  # foot -> (2,) unit vector toward the arch
-    toe_out_deg: float = 0.0
+    toe_out_deg: dict  # foot -> degrees the foot is turned out
+    axis_source: str = "set-up"  # or "estimated from N reps", "insole frame"
     foot_width_mm: float = DEFAULT_FOOT_WIDTH_MM
 
     @property
@@ -46,15 +49,48 @@ class Baseline:
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "neutral_cop_mm": {k: [round(float(c), 2) for c in v] for k, v in self.neutral_cop_mm.items()},
-            "toe_out_deg": self.toe_out_deg,
+            "toe_out_deg": {foot: round(float(angle), 1) for foot, angle in self.toe_out_deg.items()},
+            "axis_source": self.axis_source,
             "foot_width_mm": self.foot_width_mm,
         }
 
 
-def medial_units(toe_out_deg: float) -> dict[str, np.ndarray]:
-    """Unit vectors toward each foot's arch, for feet turned out by ``toe_out_deg`` each."""
-    th = np.radians(toe_out_deg)
-    return {"left": np.array([np.cos(th), np.sin(th)]), "right": np.array([-np.cos(th), np.sin(th)])}
+def medial_units(toe_out_deg: dict[str, float]) -> dict[str, np.ndarray]:
+    """Unit vectors toward each foot's arch, for feet turned out by ``toe_out_deg[foot]``."""
+    left, right = np.radians(toe_out_deg["left"]), np.radians(toe_out_deg["right"])
+    return {"left": np.array([np.cos(left), np.sin(left)]), "right": np.array([-np.cos(right), np.sin(right)])}
+
+
+def with_toe_out(baseline: Baseline, toe_out_deg: dict[str, float], source: str) -> Baseline:
+    """The same baseline with other foot axes."""
+    return replace(baseline, toe_out_deg=dict(toe_out_deg), medial_unit=medial_units(toe_out_deg), axis_source=source)
+
+
+MIN_HEEL_TRAVEL_MM = 4.0  # a rep whose CoP moved less than this says nothing about the axis
+MIN_AXIS_REPS = 3
+
+
+def estimate_toe_out_deg(cop_mm: np.ndarray, neutral_mm: np.ndarray, foot: str, bottoms: list[int],
+                         half_window: int) -> tuple[float, int] | None:
+    """A foot's turn-out (deg) from where its CoP sits at the bottom of each rep.
+
+    At the bottom of a squat the CoP has travelled toward the heel along the foot's axis;
+    the median over reps of that direction resists the minority of reps in which the knee
+    caved in and pushed the CoP toward the arch as well. Returns the angle and the number
+    of reps it rests on, or None with fewer than three usable reps.
+    """
+    angles = []
+    for bottom in bottoms:
+        window = cop_mm[max(bottom - half_window, 0): bottom + half_window + 1]
+        travel = np.nanmean(window, axis=0) - neutral_mm
+        if not np.all(np.isfinite(travel)) or np.hypot(*travel) < MIN_HEEL_TRAVEL_MM:
+            continue
+        toward_toes = -travel
+        sideways = -toward_toes[0] if foot == "left" else toward_toes[0]  # toes out = away from the other foot
+        angles.append(np.degrees(np.arctan2(sideways, toward_toes[1])))
+    if len(angles) < MIN_AXIS_REPS:
+        return None
+    return float(np.median(angles)), len(angles)
 
 
 def quiet_mask(total_n: np.ndarray, rate_hz: float, window_s: float = 0.2, reference_n: float | None = None,
@@ -90,6 +126,10 @@ def find_quiet_standing(total_n: np.ndarray, rate_hz: float) -> slice | None:
     end = hits[0] + 1
     while end < len(still) and still[end] and end - start < QUIET_MAX_S * rate_hz:
         end += 1
+    if end < len(still) and end - start > window:
+        # A trailing window notices movement only once it has moved its statistics: the
+        # last quarter second before "not quiet" may already be the start of the squat.
+        end = max(start + window, end - window // 4)
     return slice(max(start, 0), end)
 
 
@@ -104,8 +144,8 @@ def estimate_baseline(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_ou
         start_s=float(t[quiet.start]),
         end_s=float(t[quiet.stop - 1]),
         neutral_cop_mm={foot: np.nanmean(cop[foot][quiet], axis=0) for foot in cop},
-        medial_unit=medial_units(toe_out_deg),
-        toe_out_deg=toe_out_deg,
+        medial_unit=medial_units({"left": toe_out_deg, "right": toe_out_deg}),
+        toe_out_deg={"left": toe_out_deg, "right": toe_out_deg},
         foot_width_mm=foot_width_mm,
     )
 
