@@ -46,4 +46,4 @@ class UnsupportedSchema(TrialError):
 
 
 class FileFormatError(ForceplateError):
-    """A third-party recording is malformed or not in the format its reader expects."""
+    """A file to import or export is unreadable, malformed, unsupported or not in the expected format."""

@@ -43,7 +43,7 @@ class CalibrationRecord:
         """Raw counts (n, channels) -> each channel in its unit: N (forces), N*m (moments)."""
         zeroed = np.asarray(counts, dtype=np.float64) - self.offsets_counts
         if self._diagonal:
-            return zeroed * self.newtons_per_count
+            return zeroed * np.diag(self.matrix)  # [[matrices]] may have replaced the scales
         return zeroed @ self.matrix.T
 
     def to_counts(self, physical: np.ndarray) -> np.ndarray:

@@ -14,7 +14,9 @@ import json
 import queue
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -205,3 +207,63 @@ def write_results(path: str | Path, results: dict, parameters: dict) -> None:
         reps = g.create_dataset("reps", data=np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE))
         reps.attrs["unit"] = json.dumps(rep_table_units())
         reps.attrs["description"] = "one row per rep; per-side columns are prefixed left_ / right_"
+
+
+@dataclass
+class DeviceArrays:
+    """A whole device stream held in memory, for :func:`write_trial` (imports).
+
+    ``counts`` (n, channels) are the source's values, float64 for imported files, each
+    channel in ``channel_units``; ``calibration_toml`` turns them into N and N*m.
+    """
+
+    name: str
+    profile: object  # DeviceProfile
+    counts: np.ndarray
+    channel_units: list[str]
+    info: dict
+    calibration_toml: str
+    url: str = ""
+    attrs: dict = field(default_factory=dict)  # extra /acquisition/<name> attributes (source file, parameters)
+
+
+def write_trial(path: str | Path, devices: list[DeviceArrays], metadata: dict | None = None,
+                events: list[tuple] = ()) -> None:
+    """Write a complete trial at once from arrays (an imported recording), never overwriting.
+
+    Each device gets a uniform clock (``seq`` 0..n-1, ``t_device`` = ``t_host`` = seq / rate)
+    and no gaps; ``events`` are rows of :data:`EVENT_DTYPE` (t_s, kind, rep, side, severity,
+    phase, value, text). The layout is the recorder's, so every reader reads it unchanged.
+    """
+    path = Path(path)
+    if path.exists():
+        raise TrialError(f"{path}: file exists; choose another name")
+    for d in devices:
+        if d.profile.sample_format != "float64":  # counts are kept in the profile's dtype
+            raise TrialError(f"device {d.name}: an imported device's profile needs sample_format = \"float64\"")
+    writer = TrialWriter(path, metadata)
+    for d in devices:
+        writer.add_device(d.name, _ArrayDevice(d))
+        ds = writer._datasets[d.name]
+        ds["counts"].attrs["channel_units"] = json.dumps(d.channel_units)
+        ds["counts"].attrs["unit"] = "as channel_units"
+        ds["counts"].attrs["description"] = "the imported file's values (float64); calibration turns them into N, N*m"
+        for key, value in d.attrs.items():
+            writer._file["acquisition"][d.name].attrs[key] = value
+        n = len(d.counts)
+        seq = np.arange(n, dtype=np.int64)
+        _append(ds["counts"], np.asarray(d.counts, dtype=np.float64))
+        _append(ds["seq"], seq)
+        _append(ds["t_device"], seq / d.profile.rate_hz)
+        _append(ds["t_host"], seq / d.profile.rate_hz)
+    if len(events):
+        _append(writer._events, np.array(list(events), dtype=EVENT_DTYPE))
+    writer.close()
+
+
+class _ArrayDevice:
+    """The attributes :meth:`TrialWriter.add_device` reads, from a :class:`DeviceArrays`."""
+
+    def __init__(self, d: DeviceArrays):
+        self.url, self.info, self.profile = d.url, d.info, d.profile
+        self.calibration = SimpleNamespace(toml_text=d.calibration_toml)
