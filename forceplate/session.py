@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from forceplate.ringbuffer import RingBuffer
 from forceplate.storage.writer import TrialWriter
 
 PLOT_SECONDS = 30.0
+SENSOR_SECONDS = 1.0  # insole sensor history kept for the pressure map, which shows the newest
 RECONNECT_INTERVAL_S = 0.5
 
 
@@ -52,6 +54,8 @@ class DeviceLink:
     seq0: int | None = None
     reconnects: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
+    # An analysed insole's calibrated force per sensor (N), columns t (host s) and newtons.
+    sensors: RingBuffer | None = None
 
     @property
     def analyzer(self) -> StreamingAnalyzer | None:
@@ -76,17 +80,21 @@ class Session:
         self.thresholds = thresholds or Thresholds()
         self.toe_out_deg = toe_out_deg
         self.writer: TrialWriter | None = None
+        # Reader threads write through self.writer while the GUI thread may start or stop a
+        # recording: the lock makes "is there a writer, then write" one step.
+        self._writer_lock = threading.Lock()
+        self._record_t0_s = 0.0  # session time at which the recording started
+        self._record_stats0: dict[str, dict] = {}  # decoder counters then
         self._stop = threading.Event()
         self._t0: float | None = None
+        self._listeners: list = []
         devices: list[Device] = []
         try:
             for url in urls:
                 devices.append(open_device(url))
             self.links = self._links(devices)
             if record_path:
-                self.writer = TrialWriter(record_path, {"setup_toe_out_deg": toe_out_deg, **(metadata or {})})
-                for link in self.links:
-                    self.writer.add_device(link.name, link.device)
+                self.writer = self._new_writer(record_path, metadata)
         except BaseException:
             for device in devices:
                 device.close()
@@ -114,7 +122,17 @@ class Session:
             for link in links:
                 if link.device in insoles.values():
                     link.feet = pair
+                    profile = link.device.profile
+                    if pair is not None:
+                        link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
+                                                  {"t": 1, "newtons": profile.n_channels})
         return links
+
+    def _new_writer(self, path, metadata: dict | None) -> TrialWriter:
+        writer = TrialWriter(path, {"setup_toe_out_deg": self.toe_out_deg, **(metadata or {})})
+        for link in self.links:
+            writer.add_device(link.name, link.device)
+        return writer
 
     @property
     def ground_truth(self):
@@ -149,8 +167,9 @@ class Session:
             except DeviceDisconnected as exc:
                 self._lost(link, str(exc))
                 continue
-            if self.writer:
-                self.writer.write_frames(link.name, frames)
+            with self._writer_lock:
+                if self.writer:
+                    self.writer.write_frames(link.name, frames)
             if len(frames):
                 link.clock.update(frames.t_device_s, frames.t_host_s)
                 if link.seq0 is None:
@@ -183,6 +202,7 @@ class Session:
             self._push(feet, t, fz, cop)
             return
         foot = device.info["foot"]
+        link.sensors.append(t=frames.t_host_s, newtons=physical)
         fz, cop_foot, _ = insole_forces(physical, device.profile.insole)
         # Both feet on the clock of the pair's first insole, through the host clock: a
         # device clock keeps the device's sense of time (a sped-up simulator too).
@@ -197,6 +217,10 @@ class Session:
                 self._push(feet, t, fz, cop)
 
     def _push(self, feet: Feet, t, fz, cop) -> None:
+        # New thresholds (set_thresholds) are taken up here, in the thread that runs the
+        # analyser and between its blocks, so no block is graded with a mix of two sets.
+        if feet.analyzer.thresholds is not self.thresholds:
+            feet.analyzer.thresholds = self.thresholds
         block, events = feet.analyzer.push(t, fz, cop)
         feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                          cop_left=block.cop["left"], cop_right=block.cop["right"],
@@ -204,15 +228,75 @@ class Session:
         for event in events:
             self._emit(event)
 
+    def add_listener(self, callback) -> None:
+        """Also hand every event to ``callback(event)`` (called from reader threads; keep it quick)."""
+        self._listeners.append(callback)
+
     def _emit(self, event: Event) -> None:
         self.events.put(event)
-        if self.writer:
-            self.writer.write_event(event.t_s, event.kind, event.rep, event.side, event.severity, event.phase,
-                                    event.value, text=event.data.get("message", ""))
+        for callback in self._listeners:
+            callback(event)
+        with self._writer_lock:
+            if self.writer:
+                # Events go to the trial on its own clock, which starts with the recording.
+                self.writer.write_event(event.t_s - self._record_t0_s, event.kind, event.rep, event.side,
+                                        event.severity, event.phase, event.value, text=event.data.get("message", ""))
 
     def mark(self, text: str) -> None:
         """A user mark (set boundary, note) at the current session time."""
         self._emit(Event("mark", self.elapsed_s(), data={"message": text}))
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        """Grade flags with ``thresholds`` from each analyser's next block on; safe from any thread.
+
+        The hold time cannot change in a running session (the analysers size a window by it).
+        The change is recorded as a ``thresholds`` event.
+        """
+        if thresholds.min_duration_s != self.thresholds.min_duration_s:
+            raise ValueError("the hold time of the flag thresholds cannot change during a session")
+        self.thresholds = thresholds
+        self._emit(Event("thresholds", self.elapsed_s(), data={
+            "message": f"thresholds mild {thresholds.mild_mm:g}, moderate {thresholds.moderate_mm:g}, "
+                       f"severe {thresholds.severe_mm:g} mm"}))
+
+    @property
+    def recording(self) -> Path | None:
+        """The trial file being recorded, or None."""
+        writer = self.writer
+        return writer.path if writer else None
+
+    def start_recording(self, path, metadata: dict | None = None) -> None:
+        """Record the running session from now on into a new trial file (never overwritten).
+
+        The trial's clock starts now: its frames from the next read on, its event times
+        (``t_s``) from the current session time, its decoder counters from their current values.
+        """
+        if self._t0 is None:
+            raise ForceplateError("start the session before recording")
+        if self.writer is not None:
+            raise ForceplateError(f"already recording {self.writer.path}")
+        if Path(path).exists():
+            raise ForceplateError(f"{path}: file exists; choose another name (trials are never overwritten)")
+        writer = self._new_writer(path, metadata)
+        writer.start()
+        with self._writer_lock:
+            self._record_t0_s = self.elapsed_s()
+            self._record_stats0 = self._decoder_stats()
+            self.writer = writer
+
+    def stop_recording(self) -> Path | None:
+        """Finish the trial being recorded (a complete file); returns its path, None if none."""
+        with self._writer_lock:
+            writer, self.writer = self.writer, None
+        if writer is None:
+            return None
+        stats = {name: {key: value - self._record_stats0.get(name, {}).get(key, 0) for key, value in counters.items()}
+                 for name, counters in self._decoder_stats().items()}
+        writer.close(device_stats=stats)
+        return writer.path
+
+    def _decoder_stats(self) -> dict[str, dict]:
+        return {link.name: link.device.decoder.stats.as_dict() for link in self.links if link.device.decoder}
 
     def drain_events(self) -> list[Event]:
         out = []
@@ -244,7 +328,4 @@ class Session:
                 pass
             if link.state != "disconnected":
                 link.state = "stopped"
-        if self.writer:
-            writer, self.writer = self.writer, None
-            stats = {link.name: link.device.decoder.stats.as_dict() for link in self.links if link.device.decoder}
-            writer.close(device_stats=stats)
+        self.stop_recording()
