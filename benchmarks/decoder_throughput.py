@@ -16,19 +16,18 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 from forceplate.io.decoder import FrameDecoder
 from forceplate.io.protocol import encode_data
+from results_file import publish
 
 N_CH = 8
 RATE_HZ = 1000
 READ_BYTES = 4096
 USB_SERIAL_BYTES_S = 1.2e6  # what a full-speed (12 Mbit/s) USB CDC link carries in practice
 TARGET_X_USB = 50
-RESULTS = Path(__file__).resolve().parent / "results" / "decoder_throughput.txt"
 
 
 def make_stream(n_frames: int) -> bytes:
@@ -87,10 +86,7 @@ def main() -> None:
         f"(>= {TARGET_X_USB * USB_SERIAL_BYTES_S / 1e6:g} MB/s), median {x_usb:.1f} x: "
         f"{'PASS' if x_usb >= TARGET_X_USB else 'FAIL'}"
     )
-    report = "\n".join(lines) + "\n"
-    print(report, end="")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
+    publish("decoder_throughput", lines)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
 from forceplate.processing.analysis import SIDES, analyze_feet
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.validation import SessionSpec, simulate
+from results_file import publish
 
 MINUTES = 10.0
 BLOCK_S = 0.02
@@ -52,11 +52,7 @@ def main() -> None:
     live = time.perf_counter() - started
     lines.append(f"live pipeline: {live:.2f} s for the session ({duration / live:.0f}x real time), "
                  f"{live / len(t) * 1e6:.2f} us per 1 kHz sample, {live / (len(t) / block) * 1e3:.2f} ms per 20 ms block")
-    text = "\n".join(lines)
-    print(text)
-    out = Path(__file__).parent / "results" / "processing_speed.txt"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    publish("processing_speed", lines)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,11 @@ from forceplate.sim.squat import SquatModel, SquatPlan, Subject
 from forceplate.storage.reader import read_header
 from forceplate.storage.recovery import recover_trial
 from forceplate.storage.writer import TrialWriter
+from results_file import publish
 
 SERIAL = "SIM-DP-0001"
 TRIAL_S = 600.0
 BATCH_FRAMES = (10, 50)  # a read returns what arrived: ~10 frames at 100 Hz reads, 50 at the 50 ms timeout
-RESULTS = Path(__file__).resolve().parent / "results" / "storage.txt"
 
 
 def simulated_counts(duration_s: float):
@@ -96,9 +96,7 @@ def main() -> None:
         _, recover_s = timed(lambda: recover_trial(path))
         lines.append(f"recover (reads every chunk and rebuilds; a complete file is then left as it was): "
                      f"{recover_s:.2f} s")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("storage", lines)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ import argparse
 import datetime as dt
 import platform
 import time
-from pathlib import Path
 
 from forceplate.validation import DEVICE_SETS, battery, run_session, summarize
+from results_file import publish
 
 TARGETS = [
     ("rep detection F1", "rep_f1", ">=", 0.98),
@@ -59,11 +59,7 @@ def main() -> None:
         lines.append(f"{devices:<18} F1 {part.rep_f1:.3f}  precision {part.precision:.3f}  recall {part.recall:.3f}  "
                      f"side {part.side_correct:.3f}  false/50 {part.false_flags_per_50_reps:.2f}  "
                      f"latency median {part.latency_median_s * 1000:.0f} ms p95 {part.latency_p95_s * 1000:.0f} ms")
-    text = "\n".join(lines)
-    print(text)
-    out = Path(__file__).parent / "results" / "validation_battery.txt"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    publish("validation_battery", lines)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from forceplate.io.decoder import MAX_PACKET_BYTES, REBOOT_BACKSTEP_US
 from forceplate.io.device import open_device
 from forceplate.io.protocol import PacketType
 from forceplate.profiles import load_profile
+from stream_helpers import FEEDS, decode, expect_stats
 
 PERIOD_US = 50_000  # 20 Hz, the DIY insole
 N_CH = 16
@@ -32,34 +33,6 @@ def lines(ts, counts, crlf: bool = False) -> list[bytes]:
     return [line.replace(b"\n", b"\r\n") for line in out] if crlf else out
 
 
-def pieces(data: bytes, how: str, seed: int = 0) -> list[bytes]:
-    if how == "whole":
-        return [data]
-    if how == "bytes":
-        return [data[i : i + 1] for i in range(len(data))]
-    rng = np.random.default_rng(seed)
-    cuts = np.cumsum(rng.integers(1, 200, size=len(data)))
-    cuts = [0, *cuts[cuts < len(data)].tolist(), len(data)]
-    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
-
-
-FEEDS = ["whole", "random", "bytes"]
-
-
-def decode(decoder: AsciiDecoder, data: bytes, how: str = "whole", seed: int = 0):
-    batches = [decoder.feed(p) for p in pieces(data, how, seed)]
-    return (
-        np.concatenate([b.seq for b in batches]),
-        np.concatenate([b.t_device_s for b in batches]),
-        np.concatenate([b.counts for b in batches]),
-        [g for b in batches for g in b.gaps],
-    )
-
-
-def expect_stats(decoder: AsciiDecoder, data: bytes, **nonzero) -> None:
-    want = dict.fromkeys(decoder.stats.as_dict(), 0)
-    want.update(bytes_in=len(data), **nonzero)
-    assert decoder.stats.as_dict() == want
 
 
 def new_decoder() -> AsciiDecoder:

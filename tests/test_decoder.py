@@ -20,6 +20,7 @@ import pytest
 
 from forceplate.io.decoder import MAX_PACKET_BYTES, REBOOT_BACKSTEP_US, FrameDecoder
 from forceplate.io.protocol import HEADER, PacketType, crc16, encode_fields, encode_packet
+from stream_helpers import FEEDS, decode, expect_stats
 from cobs import cobs
 
 PERIOD_US = 1000  # 1 kHz
@@ -53,35 +54,6 @@ def garbage(n: int, seed: int) -> bytes:
     return b"\xff" + body + b"\x00"
 
 
-def pieces(data: bytes, how: str, seed: int = 0) -> list[bytes]:
-    if how == "whole":
-        return [data]
-    if how == "bytes":
-        return [data[i : i + 1] for i in range(len(data))]
-    rng = np.random.default_rng(seed)
-    cuts = np.cumsum(rng.integers(1, 300, size=len(data)))
-    cuts = [0, *cuts[cuts < len(data)].tolist(), len(data)]
-    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
-
-
-FEEDS = ["whole", "random", "bytes"]
-
-
-def decode(decoder: FrameDecoder, data: bytes, how: str = "whole", seed: int = 0):
-    """Feed ``data`` as told; return everything that came out, concatenated."""
-    batches = [decoder.feed(p) for p in pieces(data, how, seed)]
-    return (
-        np.concatenate([b.seq for b in batches]),
-        np.concatenate([b.t_device_s for b in batches]),
-        np.concatenate([b.counts for b in batches]),
-        [g for b in batches for g in b.gaps],
-    )
-
-
-def expect_stats(decoder: FrameDecoder, data: bytes, **nonzero) -> None:
-    want = dict.fromkeys(decoder.stats.as_dict(), 0)
-    want.update(bytes_in=len(data), **nonzero)
-    assert decoder.stats.as_dict() == want
 
 
 @pytest.mark.parametrize("n_ch, dtype", [(8, "<i4"), (16, "<i2")], ids=["dual-plate-int32", "insole-int16"])
