@@ -3,15 +3,19 @@
 A record holds, per channel, the zero offset (counts) and the scale (newtons per count):
 ``force_N = (counts - offset) * scale``. Six-axis plates replace the scales of their six
 channels by a 6x6 matrix (``[[matrices]]``: Fx Fy Fz in N, Mx My Mz in N*m), so cross-talk
-between channels is corrected. Raw counts are never changed by calibration, so
-a trial can be re-analysed later with a corrected record.
+between channels is corrected; a block's ``origin_offset_mm`` moves the manufacturer's
+moment origin onto the profile's. FSR-type insole sensors, which are not linear, may carry
+a response curve per sensor (``[curves]``). Raw counts are never changed by calibration, so
+a trial can be re-analysed later with a corrected record. The format is described in
+calibration/CALIBRATION.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,53 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class MatrixBlock:
+    """A manufacturer's matrix over some channels: physical = values @ (counts - offsets).
+
+    ``origin_offset_mm`` (x, y, z, lab axes) is where the manufacturer's moment origin lies
+    relative to the profile's plate origin; moments are moved onto the profile's origin.
+    """
+
+    channels: tuple[int, ...]
+    values: np.ndarray
+    origin_offset_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def effective(self) -> np.ndarray:
+        """The block as applied: moments about the profile's origin (M' = M + r x F)."""
+        if not any(self.origin_offset_mm):
+            return self.values
+        rx, ry, rz = (v / 1000.0 for v in self.origin_offset_mm)
+        move = np.eye(6)
+        # The profile's convention (dual-six-axis.toml) makes moments those of (-Fx, -Fy, Fz)
+        # about the origin, so moving the origin by r adds r x (-Fx, -Fy, Fz).
+        cross = np.array([[0.0, -rz, ry], [rz, 0.0, -rx], [-ry, rx, 0.0]])
+        move[3:, :3] = cross @ np.diag([-1.0, -1.0, 1.0])
+        return move @ self.values
+
+
+@dataclass(frozen=True)
+class ResponseCurves:
+    """Per-sensor response of FSR-type sensors, for every channel of the device:
+
+    ``force_N = newtons_at_full_scale * sign(z) * (|z| / full_scale_counts) ** exponent``
+    with ``z = counts - offset``. ``newtons_at_full_scale`` is signed like
+    ``newtons_per_count`` (negative for inverted boards); exponent 1 is the linear record.
+    """
+
+    full_scale_counts: np.ndarray
+    newtons_at_full_scale: np.ndarray
+    exponent: np.ndarray
+
+    def force_n(self, zeroed_counts: np.ndarray) -> np.ndarray:
+        ratio = np.abs(zeroed_counts) / self.full_scale_counts
+        return self.newtons_at_full_scale * np.sign(zeroed_counts) * ratio**self.exponent
+
+    def zeroed_counts(self, force_n: np.ndarray) -> np.ndarray:
+        ratio = np.asarray(force_n, dtype=np.float64) / self.newtons_at_full_scale
+        return np.sign(ratio) * self.full_scale_counts * np.abs(ratio) ** (1.0 / self.exponent)
 
 
 @dataclass(frozen=True)
@@ -38,21 +89,32 @@ class CalibrationRecord:
     method: str = ""
     source: str = ""
     toml_text: str = field(default="", repr=False)
+    blocks: tuple[MatrixBlock, ...] = ()
+    curves: ResponseCurves | None = None
+    residuals: dict = field(default_factory=dict)
 
     def to_physical(self, counts: np.ndarray) -> np.ndarray:
         """Raw counts (n, channels) -> each channel in its unit: N (forces), N*m (moments)."""
         zeroed = np.asarray(counts, dtype=np.float64) - self.offsets_counts
+        if self.curves is not None:
+            return self.curves.force_n(zeroed)
         if self._diagonal:
-            return zeroed * np.diag(self.matrix)  # [[matrices]] may have replaced the scales
+            return zeroed * self.newtons_per_count
         return zeroed @ self.matrix.T
 
     def to_counts(self, physical: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`to_physical` (float counts), for simulators and checks."""
+        if self.curves is not None:
+            return self.curves.zeroed_counts(physical) + self.offsets_counts
         return np.linalg.solve(self.matrix, np.asarray(physical, dtype=np.float64).T).T + self.offsets_counts
 
     @property
     def _diagonal(self) -> bool:
         return not np.any(self.matrix - np.diag(np.diag(self.matrix)))
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.offsets_counts)
 
     def check_matches(self, serial: str, n_channels: int) -> None:
         if self.serial != serial:
@@ -71,8 +133,73 @@ class CalibrationRecord:
         today = today or dt.date.today()
         return dt.date.fromisoformat(self.valid_until) < today
 
+    def updated(self, **changes) -> CalibrationRecord:
+        """A new record with fields changed (offsets, scales, blocks, curves, metadata);
+        the matrix and the TOML text are rebuilt, so the record saves and reloads as is."""
+        draft = replace(self, **changes)
+        return parse_record(record_toml(draft), source=changes.get("source", self.source))
+
+
+def check_fits_trial(record: CalibrationRecord, devices: dict[str, int]) -> None:
+    """Raise unless ``record`` belongs to one of a trial's devices (serial -> channel count)."""
+    if record.serial not in devices:
+        raise CalibrationError(f"{record.source}: field 'serial' is {record.serial!r}, the trial's devices are "
+                               f"{', '.join(sorted(devices))}")
+    record.check_matches(record.serial, devices[record.serial])
+
+
+def record_warning(record: CalibrationRecord | None, serial: str, today: dt.date | None = None) -> str | None:
+    """A one-line warning when a device has no calibration record or an expired one, else None."""
+    if record is None:
+        return (f"{serial}: no calibration record (looked in {user_calibration_dir()} and "
+                f"{bundled_calibration_dir()}): raw counts are recorded, no forces; run 'forceplate calibrate'")
+    if record.is_expired(today):
+        return f"{serial}: calibration record {record.source} expired on {record.valid_until}; recalibrate"
+    return None
+
+
+def _numbers(data: dict, key: str, source: str, n: int | None = None, ndim: int = 1) -> np.ndarray:
+    try:
+        values = np.asarray(data[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CalibrationError(f"{source}: field '{key}' must be a list of numbers") from None
+    if values.ndim != ndim or (n is not None and values.shape[0] != n):
+        want = f"{n} numbers" if ndim == 1 else "rows of numbers"
+        raise CalibrationError(f"{source}: field '{key}' must be {want}, has shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise CalibrationError(f"{source}: field '{key}' has a value that is not a finite number")
+    return values
+
+
+def _date(data: dict, key: str, source: str) -> str:
+    if key not in data:
+        return ""
+    value = data[key]
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    try:
+        return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
+    except ValueError:
+        raise CalibrationError(f"{source}: field '{key}' is {value!r}, not a date (YYYY-MM-DD)") from None
+
+
+def _block(block: dict, where: str, n_channels: int) -> MatrixBlock:
+    if not isinstance(block, dict) or "channels" not in block or "values" not in block:
+        raise CalibrationError(f"{where} needs 'channels' and 'values'")
+    channels = _numbers(block, "channels", where).astype(int)
+    values = _numbers(block, "values", where, ndim=2)
+    if values.shape != (len(channels), len(channels)) or channels.min() < 0 or channels.max() >= n_channels:
+        raise CalibrationError(f"{where}: field 'values' must be square over existing channels")
+    origin = (0.0, 0.0, 0.0)
+    if "origin_offset_mm" in block:
+        if len(channels) != 6:
+            raise CalibrationError(f"{where}: field 'origin_offset_mm' needs a six-axis block (6 channels)")
+        origin = tuple(float(v) for v in _numbers(block, "origin_offset_mm", where, 3))
+    return MatrixBlock(tuple(int(c) for c in channels), values, origin)
+
 
 def parse_record(text: str, source: str = "calibration record") -> CalibrationRecord:
+    """A record from TOML text; every error is one line naming ``source`` and the field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -80,38 +207,78 @@ def parse_record(text: str, source: str = "calibration record") -> CalibrationRe
     for key in ("serial", "profile", "offsets_counts", "newtons_per_count"):
         if key not in data:
             raise CalibrationError(f"{source}: missing field '{key}'")
-    try:
-        offsets = np.asarray(data["offsets_counts"], dtype=np.float64)
-        scales = np.asarray(data["newtons_per_count"], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CalibrationError(f"{source}: fields 'offsets_counts' and 'newtons_per_count' must be lists of numbers") from None
-    if offsets.ndim != 1 or offsets.shape != scales.shape:
-        raise CalibrationError(
-            f"{source}: field 'newtons_per_count' has {scales.size} entries, 'offsets_counts' {offsets.size}"
-        )
+    for key in ("serial", "profile"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise CalibrationError(f"{source}: field '{key}' must be a non-empty string")
+    offsets = _numbers(data, "offsets_counts", source)
+    scales = _numbers(data, "newtons_per_count", source, len(offsets))
+    blocks = tuple(_block(b, f"{source}: matrices[{i}]", len(offsets)) for i, b in enumerate(data.get("matrices", [])))
     matrix = np.diag(scales)
-    for i, block in enumerate(data.get("matrices", [])):
-        try:
-            channels = np.asarray(block["channels"], dtype=int)
-            values = np.asarray(block["values"], dtype=np.float64)
-        except (KeyError, TypeError, ValueError):
-            raise CalibrationError(f"{source}: matrices[{i}] needs 'channels' and numeric 'values'") from None
-        if values.shape != (len(channels), len(channels)) or channels.min() < 0 or channels.max() >= len(offsets):
-            raise CalibrationError(f"{source}: field 'matrices[{i}].values' must be square over existing channels")
-        matrix[np.ix_(channels, channels)] = values
+    for block in blocks:
+        matrix[np.ix_(block.channels, block.channels)] = block.effective()
+    curves = None
+    if "curves" in data:
+        table = data["curves"]
+        where = f"{source}: curves"
+        curves = ResponseCurves(*(_numbers(table, key, where, len(offsets))
+                                  for key in ("full_scale_counts", "newtons_at_full_scale", "exponent")))
+        if np.any(curves.full_scale_counts <= 0) or np.any(curves.exponent <= 0):
+            raise CalibrationError(f"{where}: fields 'full_scale_counts' and 'exponent' must be positive")
+    residuals = data.get("residuals", {})
+    if not isinstance(residuals, dict):
+        raise CalibrationError(f"{source}: field 'residuals' must be a table")
     return CalibrationRecord(
-        serial=str(data["serial"]),
-        profile=str(data["profile"]),
+        serial=data["serial"],
+        profile=data["profile"],
         offsets_counts=offsets,
         newtons_per_count=scales,
         matrix=matrix,
-        date=str(data.get("date", "")),
-        valid_until=str(data.get("valid_until", "")),
+        date=_date(data, "date", source),
+        valid_until=_date(data, "valid_until", source),
         operator=str(data.get("operator", "")),
         method=str(data.get("method", "")),
         source=source,
         toml_text=text,
+        blocks=blocks,
+        curves=curves,
+        residuals=residuals,
     )
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise CalibrationError(f"cannot store {value} in a calibration record")
+        return repr(float(value))  # shortest exact form, valid TOML (1e-05, 0.0024)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def record_toml(record: CalibrationRecord) -> str:
+    """The TOML text of a record (what :func:`parse_record` reads back to the same record)."""
+    lines = [f"# Calibration record of {record.serial}, written by forceplate calibrate."]
+    for key in ("serial", "profile", "operator", "method"):
+        lines.append(f"{key} = {_toml_value(getattr(record, key))}")
+    lines += [f"{key} = {getattr(record, key)}" for key in ("date", "valid_until") if getattr(record, key)]
+    lines.append(f"offsets_counts = {_toml_value(record.offsets_counts)}")
+    lines.append(f"newtons_per_count = {_toml_value(record.newtons_per_count)}")
+    if record.residuals:
+        lines += ["", "[residuals]"] + [f"{k} = {_toml_value(v)}" for k, v in record.residuals.items()]
+    if record.curves is not None:
+        lines += ["", "[curves]", 'model = "power"']
+        lines += [f"{k} = {_toml_value(getattr(record.curves, k))}"
+                  for k in ("full_scale_counts", "newtons_at_full_scale", "exponent")]
+    for block in record.blocks:
+        lines += ["", "[[matrices]]", f"channels = {_toml_value(block.channels)}", "values = ["]
+        lines += [f"  {_toml_value(row)}," for row in block.values] + ["]"]
+        if any(block.origin_offset_mm):
+            lines.append(f"origin_offset_mm = {_toml_value(block.origin_offset_mm)}")
+    return "\n".join(lines) + "\n"
 
 
 def load_record(path: str | Path) -> CalibrationRecord:
@@ -120,6 +287,8 @@ def load_record(path: str | Path) -> CalibrationRecord:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CalibrationError(f"{path}: cannot read calibration record ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CalibrationError(f"{path}: not a calibration record (not UTF-8 text)") from None
     return parse_record(text, source=str(path))
 
 
@@ -130,3 +299,28 @@ def find_record(serial: str) -> CalibrationRecord | None:
         if path.is_file():
             return load_record(path)
     return None
+
+
+def bundled_record(serial: str) -> CalibrationRecord | None:
+    """The record shipped with the software for ``serial`` (the simulator's own truth)."""
+    path = bundled_calibration_dir() / f"{serial}.toml"
+    return load_record(path) if path.is_file() else None
+
+
+def save_record(record: CalibrationRecord, path: str | Path | None = None) -> Path:
+    """Write a record to ``path`` or the lab's folder as SERIAL.toml; an earlier record there
+    is moved to ``history/SERIAL-<its date>.toml``, never lost."""
+    path = Path(path) if path else user_calibration_dir() / f"{record.serial}.toml"
+    text = record_toml(record)
+    parse_record(text, source=str(path))  # never write what cannot be read back
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            stamp = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+            history = path.parent / "history"
+            history.mkdir(exist_ok=True)
+            path.replace(history / f"{path.stem}-{stamp}.toml")
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot write calibration record ({exc.strerror})") from None
+    return path

@@ -27,13 +27,16 @@ def register(add_command) -> None:
 
 
 def run_analyze(args) -> int:
-    from forceplate.calibration.record import load_record
+    from forceplate.calibration.record import check_fits_trial, load_record
     from forceplate.offline import analyze_trial, plate_recording, save_analysis
+    from forceplate.processing.quality import recording_quality
     from forceplate.reporting.html import render
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.file)
     calibration = load_record(args.calibration) if args.calibration else None
+    if calibration is not None:
+        check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
     analysis = analyze_trial(trial, calibration, args.toe_out, thresholds(args))
     report = analysis.as_dict()
     if args.save:
@@ -44,6 +47,7 @@ def run_analyze(args) -> int:
     report["summary"]["file"] = str(args.file)
     report["summary"]["complete"] = trial.complete
     report["summary"]["recovered"] = trial.recovered
+    report["summary"]["quality"] = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -57,6 +61,8 @@ def print_table(report: dict) -> None:
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
+    for name, q in s["quality"].items():
+        print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
           f"{'right shift':>11} {'flag':<9}{'phase':<8}")
     for r in report["reps"]:

@@ -8,7 +8,12 @@ answers ``INFO?``, streams DATA packets in real time (or ``speed`` times faster)
 hardware.
 
 Emulators turn the squat model into raw counts through the device's calibration record,
-so counts -> calibration -> forces gives back the model (plus the noise asked for).
+so counts -> calibration -> forces gives back the model (plus the noise asked for). To play
+a device being calibrated, the emulator's record can be a hidden "true" one that differs
+from the bundled record, and a :class:`StaticScene` replaces the person: the host places
+known masses at known positions (in-process, through :meth:`StaticScene.place`).
+:class:`SensorFaults` adds what trial quality checks look for: zero drift, a saturating
+channel, a dead one.
 """
 
 from __future__ import annotations
@@ -29,18 +34,102 @@ from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
 
 TICK_S = 0.005
+G = 9.80665
+SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
+WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
 SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force
 NEUTRAL_COP_FRACTION = 0.42  # of foot length from the heel, quiet standing
+
+
+@dataclass(frozen=True)
+class SensorFaults:
+    """Sensor faults: every channel's zero drifts by ``drift_per_min`` (its unit per minute of
+    model time); channel ``saturate`` clips at :data:`SATURATE_AT`; channel ``dead`` reads a
+    constant (its zero)."""
+
+    drift_per_min: float = 0.0
+    saturate: int | None = None
+    dead: int | None = None
+
+    def apply(self, physical: np.ndarray, t: np.ndarray, calibration: CalibrationRecord,
+              dtype: np.dtype) -> np.ndarray:
+        """Noisy physical values (n, channels) at model times ``t`` -> wire counts."""
+        physical = physical + self.drift_per_min * (np.asarray(t)[:, None] / 60.0)
+        if self.saturate is not None:
+            physical[:, self.saturate] = np.minimum(physical[:, self.saturate], SATURATE_AT)
+        counts = _quantize(calibration.to_counts(physical), dtype)
+        if self.dead is not None:
+            counts[:, self.dead] = np.round(calibration.offsets_counts[self.dead])
+        return counts
+
+
+class StaticScene:
+    """Loads resting on a device instead of a person: what the host placed, nothing moves.
+
+    Duck-types :class:`SquatModel` for the emulators (``sample``, ``truth``). A load is a mass
+    at a lab position on a plate (by the plate's name) or on one insole sensor (by index);
+    ``wobble_n`` rocks it (a plate being bumped, a load still settling).
+    """
+
+    def __init__(self, profile: DeviceProfile):
+        self.profile = profile
+        self._lock = threading.Lock()
+        self._loads: list[tuple] = []  # (plate name or None, position_mm or None, sensor or None, N, wobble N)
+
+    def place(self, mass_kg: float, plate: str | None = None, position_mm=None, sensor: int | None = None,
+              wobble_n: float = 0.0) -> None:
+        names = {p.name for p in self.profile.plates}
+        if (plate is None) == (sensor is None) or (plate is not None and plate not in names):
+            raise ValueError(f"a load goes on one plate ({', '.join(sorted(names))}) or one insole sensor")
+        with self._lock:
+            self._loads.append((plate, None if position_mm is None else np.asarray(position_mm, float), sensor,
+                                mass_kg * G, wobble_n))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loads = []
+
+    def truth(self) -> list:
+        return []
+
+    def _force_n(self, t: np.ndarray, weight_n: float, wobble_n: float) -> np.ndarray:
+        return weight_n + wobble_n * np.sin(2 * np.pi * WOBBLE_HZ * t)
+
+    def sample(self, t: np.ndarray) -> tuple[dict, dict]:
+        """Vertical force (N) and CoP (n, 2) mm per foot, like :meth:`SquatModel.sample`."""
+        t = np.asarray(t, dtype=np.float64)
+        with self._lock:
+            loads = list(self._loads)
+        forces, cops = {}, {}
+        for plate in self.profile.plates:
+            mine = [(pos, self._force_n(t, w, wob)) for name, pos, _, w, wob in loads if name == plate.name]
+            total = sum((f for _, f in mine), np.zeros_like(t))
+            moment = sum((f[:, None] * pos[None, :] for pos, f in mine), np.zeros((len(t), 2)))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cop = np.where(total[:, None] != 0, moment / total[:, None], np.asarray(plate.center_mm)[None, :])
+            forces[plate.foot], cops[plate.foot] = total, cop
+        return forces, cops
+
+    def sensor_newtons(self, t: np.ndarray, n_sensors: int) -> np.ndarray:
+        """Force (N) on each insole sensor (n, sensors)."""
+        t = np.asarray(t, dtype=np.float64)
+        out = np.zeros((len(t), n_sensors))
+        with self._lock:
+            for _, _, sensor, weight_n, wobble_n in self._loads:
+                if sensor is not None:
+                    out[:, sensor] += self._force_n(t, weight_n, wobble_n)
+        return out
 
 
 class PlateEmulator:
     """Counts of a dual plate (load cells or six-axis) carrying a :class:`SquatModel`."""
 
     def __init__(self, profile: DeviceProfile, calibration: CalibrationRecord, model: SquatModel,
-                 noise_n: float = 0.3, seed: int = 0):
+                 noise_n: float = 0.3, seed: int = 0, sensor_faults: SensorFaults | None = None):
         self.profile = profile
         self.calibration = calibration
         self.model = model
+        self.sensor_faults = sensor_faults or SensorFaults()
         # Moment channels get the force noise times a 5 cm lever: about what a plate shows.
         self._noise = np.full(profile.n_channels, noise_n)
         for plate in profile.plates:
@@ -62,18 +151,19 @@ class PlateEmulator:
 
     def counts(self, t: np.ndarray) -> np.ndarray:
         noisy = self.physical(t) + self._rng.normal(0.0, 1.0, (len(t), self.profile.n_channels)) * self._noise
-        return _quantize(self.calibration.to_counts(noisy), self.profile.wire_dtype)
+        return self.sensor_faults.apply(noisy, t, self.calibration, self.profile.wire_dtype)
 
 
 class InsoleEmulator:
     """Counts of one foot's pressure insole carrying a :class:`SquatModel`."""
 
     def __init__(self, profile: DeviceProfile, calibration: CalibrationRecord, model: SquatModel, foot: str,
-                 noise_n: float = 0.2, seed: int = 0):
+                 noise_n: float = 0.2, seed: int = 0, sensor_faults: SensorFaults | None = None):
         self.profile = profile
         self.calibration = calibration
         self.model = model
         self.foot = foot
+        self.sensor_faults = sensor_faults or SensorFaults()
         self.noise_n = noise_n
         self._rng = np.random.default_rng(seed + (104729 if foot == "left" else 130363))
 
@@ -86,13 +176,15 @@ class InsoleEmulator:
         return np.column_stack([x, y])
 
     def physical(self, t: np.ndarray) -> np.ndarray:
+        if isinstance(self.model, StaticScene):  # loads on single sensors, as a calibration rig puts them
+            return self.model.sensor_newtons(t, self.profile.n_channels)
         forces, cops = self.model.sample(t)
         weights = _centroid_weights(self.profile.insole.sensors_mm, self.foot_frame_cop_mm(cops[self.foot]))
         return weights * forces[self.foot][:, None]
 
     def counts(self, t: np.ndarray) -> np.ndarray:
         noisy = self.physical(t) + self._rng.normal(0.0, self.noise_n, (len(t), self.profile.n_channels))
-        return _quantize(self.calibration.to_counts(noisy), self.profile.wire_dtype)
+        return self.sensor_faults.apply(noisy, t, self.calibration, self.profile.wire_dtype)
 
 
 def _quantize(counts: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -192,7 +284,11 @@ _ROOM_CLOCK = _SharedClock()
 
 
 class SimulatedDevice:
-    """Firmware stand-in on the master side of a pseudo-terminal."""
+    """Firmware stand-in on the master side of a pseudo-terminal.
+
+    ``emulator`` is the sample source (anything with a ``profile``); a subclass streams
+    other samples by overriding :meth:`_encode` (``forceplate.io.replay`` replays a trial).
+    """
 
     def __init__(self, emulator, info: dict, speed: float = 1.0, unplug_at_s: float | None = None,
                  clock_ppm: float = 0.0, faults: Faults | None = None, seed: int = 0):
@@ -223,6 +319,11 @@ class SimulatedDevice:
     @property
     def samples_sent(self) -> int:
         return self._sent
+
+    @property
+    def ground_truth(self):
+        """The model's per-rep labels."""
+        return self.emulator.model.truth()
 
     def model_time(self, n: np.ndarray) -> np.ndarray:
         """Model (person) time of samples n: the device clock runs clock_ppm fast."""
@@ -300,16 +401,19 @@ class SimulatedDevice:
         due = int(elapsed * self.rate_hz) - self._sent
         if due <= 0:
             return
-        n = np.arange(self._sent, self._sent + due)
+        self._write(self._encode(np.arange(self._sent, self._sent + due)))
+        self._sent += due
+
+    def _encode(self, n: np.ndarray) -> bytes:
+        """The wire bytes of samples ``n`` (counted from START): the model's, with the faults asked for."""
         t_us = np.round(n * 1e6 / self.rate_hz).astype(np.int64)
         counts = self.emulator.counts(self.model_time(n))
         if self.faults.any:
             data = self._faulty(t_us, counts)
         else:
             data = encode_lines(t_us, counts) if self.ascii else encode_data(self._seq, t_us, counts)
-        self._write(data)
-        self._seq += due
-        self._sent += due
+        self._seq += len(n)
+        return data
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
         f, rng, out = self.faults, self._rng, []

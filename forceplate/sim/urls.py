@@ -13,22 +13,36 @@ watch the same person on a shared clock.
 Device: ``speed`` (x real time), ``unplug_at`` (s of device time), ``noise`` (N per
 channel), ``clock_ppm`` (device clock error), and faults per frame: ``garbage``, ``crc``,
 ``drop`` (probabilities).
+
+A device being calibrated: ``static=1`` (no person: the host places known loads through
+the simulator's :class:`~forceplate.sim.emulator.StaticScene`); the device's true response
+differs from its bundled record by hidden, seeded errors: ``gain_error`` (each channel's gain
+off by up to this fraction), ``offset_error`` (each zero off by up to this many counts),
+``fsr_exponent`` (insoles: sensors follow a power curve, force ~ counts**exponent, equal to
+the record at 100 N). The simulator always starts from the bundled record, never a lab's.
+Sensor faults: ``drift`` (each channel's zero drifts by this many N per minute),
+``saturate=CH`` (channel CH clips at 100 N), ``dead=CH`` (channel CH reads a constant).
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from forceplate.calibration.record import find_record
+import numpy as np
+
+from forceplate.calibration.record import CalibrationRecord, ResponseCurves, bundled_record
 from forceplate.errors import BadDeviceURL
 from forceplate.profiles import load_profile
-from forceplate.sim.emulator import Faults, InsoleEmulator, PlateEmulator, SimulatedDevice
+from forceplate.sim.emulator import (Faults, InsoleEmulator, PlateEmulator, SensorFaults, SimulatedDevice,
+                                     StaticScene)
 from forceplate.sim.squat import SEVERITY_SHIFT_MM, SIDES, SquatModel, SquatPlan, Subject
 
 KINDS = ("dual-plate", "six-axis", "insole")
 DEFAULT_VALGUS = "2:right:moderate,4:left:severe,6:right:mild"
 OPTIONS = {"seed", "reps", "valgus", "mass", "load", "toe_out", "tempo", "depth", "speed", "unplug_at", "noise",
-           "clock_ppm", "garbage", "crc", "drop", "adc", "foot", "sensors"}
+           "clock_ppm", "garbage", "crc", "drop", "adc", "foot", "sensors", "static", "gain_error", "offset_error",
+           "fsr_exponent", "drift", "saturate", "dead"}
+FSR_MATCH_N = 100.0  # with fsr_exponent, the true curve and the bundled linear record agree at this load
 PLATE_UNITS = {"ads1256": ("dual-plate-ads1256", "SIM-DP-0001"), "hx711": ("dual-plate-hx711", "SIM-DP-0002")}
 # sensors= -> profile and serial prefix (the foot's initial is appended)
 INSOLES = {"16": ("insole16", "SIM-IN16"), "8": ("insole8", "SIM-IN8"), "diy16": ("insole-diy-fsr16", "SIM-FSR16")}
@@ -79,6 +93,38 @@ def _model(url: str, query: dict, seed: int) -> SquatModel:
     return SquatModel(subject, plan, seed=seed)
 
 
+def _channel(query: dict, key: str, n_channels: int) -> int | None:
+    if key not in query:
+        return None
+    channel = int(_number(query, key, 0))
+    if not 0 <= channel < n_channels:
+        raise BadDeviceURL(f"sim option {key}={query[key]}: the device has channels 0..{n_channels - 1}")
+    return channel
+
+
+def _hidden_record(record: CalibrationRecord, query: dict, seed: int) -> CalibrationRecord:
+    """The device's true response: the bundled record off by the seeded errors asked for."""
+    gain_error, offset_error = _number(query, "gain_error", 0.0), _number(query, "offset_error", 0.0)
+    exponent = _number(query, "fsr_exponent", 1.0)
+    if not (gain_error or offset_error or exponent != 1.0):
+        return record
+    if exponent <= 0:
+        raise BadDeviceURL(f"sim option fsr_exponent={exponent:g} must be positive")
+    rng = np.random.default_rng(seed + 4242)
+    n = record.n_channels
+    gains = 1.0 + rng.uniform(-gain_error, gain_error, n)
+    offsets = record.offsets_counts + np.round(rng.uniform(-offset_error, offset_error, n))
+    curves = None
+    if exponent != 1.0:
+        full_scale = FSR_MATCH_N / np.abs(record.newtons_per_count)
+        curves = ResponseCurves(full_scale, FSR_MATCH_N * np.sign(record.newtons_per_count) * gains,
+                                np.full(n, exponent))
+    # Each row of the matrix is one output's gain: scaling rows scales that channel's reading.
+    return CalibrationRecord(record.serial, record.profile, offsets, record.newtons_per_count * gains,
+                             gains[:, None] * record.matrix, method="simulator: hidden true response",
+                             source=f"{record.source} with hidden errors", curves=curves)
+
+
 def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     """A simulated device for ``url``; ``replug``: the same device plugged back in after
     an unplug (it does not unplug itself again)."""
@@ -91,7 +137,7 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     if unknown:
         raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
     seed = int(_number(query, "seed", 0))
-    model = _model(url, query, seed)
+    static = _number(query, "static", 0.0) != 0.0
     info = {"model": f"forceplate simulator ({kind})", "firmware": "sim-1"}
     if kind == "insole":
         foot = _choice(query, "foot", SIDES, "left")
@@ -105,11 +151,17 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     profile = load_profile(profile_id)
     if profile.sample_format == "ascii":  # an ASCII-mode INFO value ends at a space
         info["model"] = info["model"].replace(" ", "-")
-    calibration = find_record(serial)
+    calibration = _hidden_record(bundled_record(serial), query, seed)
+    model = StaticScene(profile) if static else _model(url, query, seed)
+    sensor_faults = SensorFaults(drift_per_min=_number(query, "drift", 0.0),
+                                 saturate=_channel(query, "saturate", profile.n_channels),
+                                 dead=_channel(query, "dead", profile.n_channels))
     if kind == "insole":
-        emulator = InsoleEmulator(profile, calibration, model, foot, noise_n=_number(query, "noise", 0.2), seed=seed)
+        emulator = InsoleEmulator(profile, calibration, model, foot, noise_n=_number(query, "noise", 0.2), seed=seed,
+                                  sensor_faults=sensor_faults)
     else:
-        emulator = PlateEmulator(profile, calibration, model, noise_n=_number(query, "noise", 0.3), seed=seed)
+        emulator = PlateEmulator(profile, calibration, model, noise_n=_number(query, "noise", 0.3), seed=seed,
+                                 sensor_faults=sensor_faults)
     info.update(serial=serial, channels=profile.n_channels, rate_hz=f"{profile.rate_hz:g}", profile=profile_id)
     unplug = -1.0 if replug else _number(query, "unplug_at", -1.0)
     faults = Faults(garbage=_number(query, "garbage", 0.0), crc=_number(query, "crc", 0.0),

@@ -1,0 +1,106 @@
+"""Trial quality from raw counts: saturated channels, dead (flat) channels, drifting zero.
+
+Pure numpy on arrays (a recording's counts, its calibration record and profile), used by
+``forceplate analyze``. What each check means and its defaults are in
+calibration/CALIBRATION.md ("Trial quality").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forceplate.calibration.fit import vertical_forces
+
+MIN_CLIP_RUN_S = 0.01  # a channel pinned at its extreme this long (and >= 3 samples) is clipping
+FLAT_PTP_COUNTS = 2  # a channel moving no more than this over the whole trial is dead
+QUIET_BLOCK_S = 0.5  # drift is measured on blocks this long ...
+QUIET_STD_N = 3.0  # ... whose vertical force is this steady (unloaded, or a person standing still)
+UNLOADED_N = 20.0  # below this a device is unloaded (the CoP threshold)
+MIN_DRIFT_SPAN_S = 10.0  # quiet blocks must span this long for a drift figure
+MAX_DRIFT_N_PER_MIN = 3.0  # a zero drifting faster is flagged
+
+
+def _pinned_samples(column: np.ndarray, min_run: int) -> int:
+    """Samples in runs of >= ``min_run`` equal values at the column's maximum or minimum."""
+    pinned = 0
+    for extreme in (column.max(), column.min()):
+        at = np.concatenate([[False], column == extreme, [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(at))
+        runs = edges[1::2] - edges[::2]
+        pinned += int(runs[runs >= min_run].sum())
+    return pinned
+
+
+def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -> tuple[float | None, float]:
+    """Drift of a device's vertical force (N/min) on its quiet blocks, and their span (s).
+
+    A quiet block is unloaded or a steady load (a person standing still); a person's weight
+    does not change, so a trend of the quiet levels is the zero drifting. Unloaded and loaded
+    blocks share the slope, each with its own level. None when they span too short a time.
+    """
+    size = max(int(QUIET_BLOCK_S * rate_hz), 2)
+    n = len(force_n) // size
+    if n < 2:
+        return None, 0.0
+    blocks = force_n[: n * size].reshape(n, size)
+    times = t_s[: n * size].reshape(n, size).mean(axis=1)
+    level, quiet = blocks.mean(axis=1), blocks.std(axis=1) < QUIET_STD_N
+    level, times, loaded = level[quiet], times[quiet], np.abs(level[quiet]) >= UNLOADED_N
+    span = float(times.max() - times.min()) if len(times) else 0.0
+    if span < MIN_DRIFT_SPAN_S:
+        return None, span
+    design = np.column_stack([times / 60.0, ~loaded, loaded]).astype(float)
+    design = design[:, design.any(axis=0)]
+    # A loaded quiet level is body weight only while the person stands on both feet: levels
+    # far from the loaded median (weight on one foot, a step off) are not zero drift.
+    keep = ~loaded
+    if loaded.any():
+        body_n = np.median(level[loaded])
+        keep |= loaded & (np.abs(level - body_n) < 0.1 * abs(body_n))
+    coef, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
+    return float(coef[0]), span
+
+
+def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dict:
+    """Quality of one device's raw counts (n, channels) at trial times ``t_s`` (s).
+
+    ``record`` (or None: no drift figure) turns counts into forces for the drift check.
+    Returns JSON-ready ``{"ok", "flags", "saturated", "flat", "zero_drift_n_per_min", ...}``.
+    """
+    counts = np.asarray(counts)
+    names = profile.channels
+    rate = profile.rate_hz
+    min_run = max(3, int(round(MIN_CLIP_RUN_S * rate)))
+    flat, saturated, flags = [], [], []
+    if len(counts) == 0:
+        return {"ok": False, "flags": ["no samples"], "saturated": [], "flat": [], "zero_drift_n_per_min": None}
+    # Imported files (sample_format "float64") hold values, not ADC counts: no ADC checks.
+    adc_channels = enumerate(names) if profile.sample_format != "float64" else ()
+    for ch, name in adc_channels:
+        column = counts[:, ch]
+        if np.ptp(column) <= FLAT_PTP_COUNTS:
+            flat.append(name)
+            flags.append(f"{name} is flat (dead channel: {int(column.min())}..{int(column.max())} counts)")
+            continue
+        pinned = _pinned_samples(column, min_run)
+        if pinned:
+            saturated.append(name)
+            flags.append(f"{name} saturates ({pinned} samples pinned at its limit, {100 * pinned / len(column):.1f}%)")
+    drift, span = None, 0.0
+    if record is not None:
+        total = sum(vertical_forces(record.to_physical(counts), profile).values())
+        drift, span = zero_drift_n_per_min(total, np.asarray(t_s, dtype=float), rate)
+        if drift is not None and abs(drift) > MAX_DRIFT_N_PER_MIN:
+            flags.append(f"zero drifts by {drift:+.1f} N/min (limit {MAX_DRIFT_N_PER_MIN:g}) over {span:.0f} s of "
+                         "quiet standing: tare before each set")
+    return {"ok": not flags, "flags": flags, "saturated": saturated, "flat": flat,
+            "zero_drift_n_per_min": None if drift is None else round(drift, 2), "drift_span_s": round(span, 1)}
+
+
+def recording_quality(recording, calibration=None) -> dict:
+    """:func:`quality_summary` of a trial's device recording (``calibration`` replaces its
+    stored record when the serials match, as in the analysis)."""
+    record = calibration if calibration is not None and calibration.serial == recording.info.get("serial") \
+        else recording.calibration
+    t_s = (recording.seq - recording.seq[0]) / recording.rate_hz if len(recording.seq) else np.empty(0)
+    return quality_summary(recording.counts, t_s, record, recording.profile)
