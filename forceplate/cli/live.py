@@ -13,6 +13,7 @@ from forceplate.errors import ForceplateError
 
 DEMO_URL = "sim://dual-plate"
 DEMO_DURATION_S = 40.0
+LSL_HELP = "publish feet forces/CoP and events on Lab Streaming Layer (forceplate-feet, forceplate-events)"
 
 
 def register(add_command) -> None:
@@ -33,6 +34,7 @@ def register(add_command) -> None:
                              help="stop after S seconds"
                                   + (f" (default {DEMO_DURATION_S:g}; 0 = until Ctrl-C)" if is_demo else ""))
         command.add_argument("--record", metavar="FILE.h5", help="save the trial to this HDF5 file")
+        command.add_argument("--lsl", action="store_true", help=LSL_HELP)
         add_analysis_options(command)
         add_metadata_options(command)
     simulate = add_command("simulate", "run a simulated device on a pseudo-terminal for another program to open",
@@ -49,6 +51,7 @@ def _has_display() -> bool:
 
 
 def run_live(args) -> int:
+    from forceplate.calibration.record import record_warning
     from forceplate.live.terminal import format_status, run_terminal
     from forceplate.session import Session
 
@@ -67,7 +70,15 @@ def run_live(args) -> int:
         d = link.device
         cal = d.calibration.source if d.calibration else "NONE (raw counts only, no forces)"
         print(f"{link.name}: {d.info.get('model', '?')} on {d.url}, {d.profile.rate_hz:g} Hz, calibration {cal}")
+        warning = record_warning(d.calibration, link.name)
+        if warning:
+            print(f"forceplate: warning: {warning}", file=sys.stderr)
+    publisher = None
     try:
+        if args.lsl:
+            from forceplate.interop.lsl import LslPublisher
+
+            publisher = LslPublisher(session)
         session.start()
         if headless:
             run_terminal(session, duration)
@@ -77,6 +88,8 @@ def run_live(args) -> int:
             run_window(session, duration)
     finally:
         session.close()
+        if publisher is not None:  # after the session: its reader threads hand it events
+            publisher.close()
         print(f"status: {format_status(session)}")
         if args.record:
             truth = session.ground_truth

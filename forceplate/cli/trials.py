@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
+from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
 
 SIDES = ("left", "right")
@@ -22,6 +23,7 @@ def register(add_command) -> None:
     record.add_argument("-o", "--output", dest="record", metavar="FILE.h5", required=True,
                         help="the trial file to create (never overwritten)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    record.add_argument("--lsl", action="store_true", help=LSL_HELP)
     add_analysis_options(record)
     add_metadata_options(record)
     record.set_defaults(headless=True)
@@ -221,14 +223,28 @@ def run_trials(args) -> int:
 
 
 def run_export(args) -> int:
-    from forceplate.offline import analyze_trial
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from forceplate.offline import analyze_trial, feet_arrays
+    from forceplate.processing.baseline import NoBaseline
     from forceplate.reporting.export import export_csv
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.file)
-    analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+    try:
+        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+        results = analysis.as_dict()
+    except NoBaseline as exc:
+        # Walking or an imported gait file has no quiet standing: its forces and CoP still
+        # export; only the medial shift and the rep table need the baseline.
+        print(f"not analysed: {exc}; feet.csv has no medial shift, reps.csv no reps", file=sys.stderr)
+        t, fz, cop = feet_arrays(trial)[:3]
+        analysis = SimpleNamespace(t=t, fz=fz, cop=cop, shift={side: np.full(len(t), np.nan) for side in SIDES})
+        results = {"reps": []}
     progress = Progress()
-    written = export_csv(trial, analysis, analysis.as_dict(), args.csv, progress)
+    written = export_csv(trial, analysis, results, args.csv, progress)
     progress.done()
     for path in written:
         print(path)

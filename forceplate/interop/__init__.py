@@ -10,6 +10,10 @@ only when used; without them the error says which extra to install.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+
+import numpy as np
 
 from forceplate.errors import FileFormatError
 
@@ -40,12 +44,87 @@ def toml_table(values: dict) -> str:
 
 
 def calibration_toml(serial: str, profile_id: str, scales: list[float], matrices: list[tuple[list[int], list]] = (),
-                     method: str = "") -> str:
-    """A calibration record with zero offsets: ``physical = scale * value`` per channel, or a
-    matrix over a block of channels (``physical = matrix @ value``)."""
-    text = toml_table({"serial": serial, "profile": profile_id, "offsets_counts": [0.0] * len(scales),
+                     method: str = "", offsets: list[float] | None = None) -> str:
+    """A calibration record: ``physical = scale * (value - offset)`` per channel (offsets 0 by
+    default), or a matrix over a block of channels (``physical = matrix @ value``)."""
+    offsets = [0.0] * len(scales) if offsets is None else [float(o) for o in offsets]
+    text = toml_table({"serial": serial, "profile": profile_id, "offsets_counts": offsets,
                        "newtons_per_count": [float(s) for s in scales], "method": method})
     for channels, values in matrices:
         text += "\n[[matrices]]\n" + toml_table({"channels": list(channels),
                                                  "values": [[float(v) for v in row] for row in values]})
     return text
+
+
+def on_grid(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows placed at their sample number (``index``, any order, the smallest is sample 0):
+    a sample no row arrived for is a NaN row, never interpolated; of two rows for one sample
+    the first in the file is kept."""
+    index = np.asarray(index, dtype=np.int64)
+    index = index - index.min()
+    out = np.full((int(index.max()) + 1, values.shape[1]), np.nan)
+    first = np.unique(index, return_index=True)[1]
+    out[index[first]] = values[first]
+    return out
+
+
+def imported_profile_text(profile, rate_hz: float, note: str) -> str:
+    """A bundled profile's TOML for an imported device: the file's rate, values kept as float64
+    (what ``write_trial`` stores), ``note`` (where the data came from) as a leading comment."""
+    text = re.sub(r'(?m)^sample_format\s*=.*$', 'sample_format = "float64"', profile.toml_text)
+    text = re.sub(r'(?m)^rate_hz\s*=.*$', f"rate_hz = {float(rate_hz)!r}", text)
+    return "".join(f"# {line}\n" for line in note.splitlines()) + text
+
+
+def insole_pair(path: Path, source_format: str, profile, rate_hz: float, feet: dict, unit: str, method: str,
+                attrs: dict | None = None) -> list:
+    """The left and right insole devices of an imported file (``write_trial`` input).
+
+    ``feet``: foot -> (values (n, sensors) in ``unit``, N per unit per sensor, offsets in
+    ``unit`` or None). Both devices get the same clock (sample number / rate), so the
+    analysis aligns them sample for sample.
+    """
+    from forceplate.profiles import parse_profile
+    from forceplate.storage.writer import DeviceArrays
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
+    imported = parse_profile(imported_profile_text(profile, rate_hz, f"{profile.id}, imported from {path.name}"),
+                             where=f"{path} (imported profile)")
+    devices = []
+    for foot, (values, scales, offsets) in feet.items():
+        name = f"{source_format}-{stem}-{foot}"
+        devices.append(DeviceArrays(
+            name=name, profile=imported, counts=np.asarray(values, dtype=np.float64),
+            channel_units=[unit] * imported.n_channels,
+            info={"serial": name, "model": f"{source_format} import", "firmware": "", "foot": foot,
+                  "source_file": path.name},
+            calibration_toml=calibration_toml(name, profile.id, list(scales), method=method, offsets=offsets),
+            url=f"file://{path.resolve()}",
+            attrs={"source_file": path.name, "source_format": source_format, "foot": foot, **(attrs or {})}))
+    return devices
+
+
+def read_lines(path: Path) -> list[str]:
+    """A text file's lines (UTF-8, BOM or not, LF or CRLF), or a one-line error."""
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: cannot read as UTF-8 text ({exc})") from None
+
+
+def numbers(path: Path, rows: list[list[str]], first_line: int, width: int) -> np.ndarray:
+    """Text cells -> (rows, width) floats; an empty or absent trailing cell is NaN (missing,
+    not zero). ``first_line`` is the 1-based line of the first row, for the error message."""
+    out = np.full((len(rows), width), np.nan)
+    for i, row in enumerate(rows):
+        if len(row) > width:
+            raise FileFormatError(f"{path}: line {first_line + i}: {len(row)} cells, the header names {width}")
+        for j, cell in enumerate(row):
+            if cell.strip():
+                try:
+                    out[i, j] = float(cell)
+                except ValueError:
+                    raise FileFormatError(f"{path}: line {first_line + i}: {cell!r} is not a number") from None
+    return out

@@ -41,7 +41,9 @@ def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | P
         path = out_dir / f"{name}_raw.csv"
         header = ["seq [1]", "t_device [s]", "t_host [s]", *(f"{c} [counts]" for c in d.profile.channels)]
         columns = [d.seq, d.t_device_s, d.t_host_s, *d.counts.T]
-        _write_table(path, header, columns, ["%d", "%.6f", "%.6f", *["%d"] * d.profile.n_channels], progress)
+        # imported files store their values as float64 (N/cm², volts), NaN where missing
+        count_format = "%d" if np.issubdtype(d.counts.dtype, np.integer) else "%.9g"
+        _write_table(path, header, columns, ["%d", "%.6f", "%.6f", *[count_format] * d.profile.n_channels], progress)
         written.append(path)
     path = out_dir / "feet.csv"
     header, columns = ["t [s]"], [analysis.t]

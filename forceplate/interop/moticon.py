@@ -1,0 +1,144 @@
+"""Moticon OpenGo text exports: 16 pressures per foot (N/cm²) -> a left and a right insole.
+
+Format (the vendor's "text export"): ``# key: value`` header lines, a ``# time<TAB>...``
+column header, then tab-separated rows. Per foot ``pressure 1..16 [N/cm²]``, IMU columns,
+``total force [N]`` and ``center of pressure X/Y [-0.5...+0.5]``; optional event columns
+(``Right Events label[]`` + ``Right Events[]``). Empty cells are missing data (an insole
+that started late or dropped a packet), never zero; so is a time step with no row.
+
+Stored values are the pressures (N/cm²); the calibration record multiplies each by its
+sensor's effective area (cm²) from ``moticon-opengo16.toml``, scaled by one factor fitted
+per file against the file's own total force (the areas depend on the insole size, which
+only scales them). The IMU columns, the step counters and the vendor's total force and CoP
+are not stored: the force and CoP are recomputed from the pressures (``vendor_columns``
+gives the vendor's, for checks).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from forceplate.errors import FileFormatError
+from forceplate.interop import insole_pair, numbers, on_grid, read_lines
+from forceplate.profiles import load_profile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROFILE_ID = "moticon-opengo16"
+SENSORS = 16
+FEET = ("left", "right")
+PRESSURE = "{foot} pressure {k}[N/cm²]"
+TOTAL = "{foot} total force[N]"
+COP = "{foot} center of pressure {axis}[-0.5...+0.5]"
+MIN_FIT_FORCE_N = 50.0  # rows used to fit the area scale: clearly loaded, so rounding matters little
+
+
+@dataclass(frozen=True)
+class MoticonExport:
+    header: dict  # "# key: value" lines
+    columns: list[str]
+    time_s: np.ndarray  # (n,) as in the file (a dropped row leaves a step of 2 samples)
+    cells: list[list[str]]  # data rows, tab-split, as text
+
+    def numeric(self, names: list[str], path: Path) -> np.ndarray:
+        """(n, len(names)) floats, NaN for empty cells; raises naming a missing column."""
+        missing = [name for name in names if name not in self.columns]
+        if missing:
+            raise FileFormatError(f"{path}: no column {missing[0]!r} (is this a Moticon OpenGo text export?)")
+        idx = [self.columns.index(name) for name in names]
+        return numbers(path, [[row[i] if i < len(row) else "" for i in idx] for row in self.cells],
+                       len(self.header) + 2, len(idx))
+
+
+def parse_moticon(path: str | Path) -> MoticonExport:
+    path = Path(path)
+    lines = read_lines(path)
+    at = next((i for i, line in enumerate(lines) if line.startswith("# time\t")), None)
+    if at is None:
+        raise FileFormatError(f"{path}: no '# time<TAB>...' column header (not a Moticon OpenGo text export)")
+    header = {}
+    for line in lines[:at]:
+        key, _, value = line.lstrip("# ").partition(":")
+        header[key.strip()] = value.strip()
+    columns = lines[at][2:].split("\t")
+    cells = [line.split("\t") for line in lines[at + 1:] if line.strip()]
+    if not cells:
+        raise FileFormatError(f"{path}: no data rows after the column header")
+    export = MoticonExport(header, columns, np.empty(0), cells)
+    time_s = export.numeric(["time"], path)[:, 0]
+    if not np.isfinite(time_s).all():
+        raise FileFormatError(f"{path}: a data row has no time")
+    return MoticonExport(header, columns, time_s, cells)
+
+
+def vendor_columns(export: MoticonExport, path: Path, foot: str) -> tuple[np.ndarray, np.ndarray]:
+    """The vendor's total force (n,) N and CoP (n, 2) normalised X, Y, rows as in the file."""
+    values = export.numeric([TOTAL.format(foot=foot)] + [COP.format(foot=foot, axis=a) for a in "XY"], path)
+    return values[:, 0], values[:, 1:]
+
+
+def foot_frame_to_normalised(cop_mm: np.ndarray, profile_text: str) -> np.ndarray:
+    """A CoP in the foot frame (mm) in the vendor's normalised X, Y, by the profile's convention."""
+    p = tomllib.loads(profile_text)
+    x = cop_mm[:, 1] / p["normalised_length_mm"] - 0.5
+    y = cop_mm[:, 0] / (p["normalised_width_mm"] * p["normalised_y_medial_sign"])
+    return np.column_stack([x, y])
+
+
+def _events(export: MoticonExport, time_s: np.ndarray) -> list[tuple]:
+    """``X Events label[]`` / ``X Events[]`` column pairs as trial marks, e.g. "Right Event 1"."""
+    out = []
+    for label_column in (c for c in export.columns if c.endswith(" label[]")):
+        value_column = label_column.replace(" label[]", "[]")
+        side = label_column.split(" ")[0]
+        li = export.columns.index(label_column)
+        vi = export.columns.index(value_column) if value_column in export.columns else None
+        for t, row in zip(time_s, export.cells):
+            label = row[li].strip() if li < len(row) else ""
+            if label:
+                value = row[vi].strip() if vi is not None and vi < len(row) else ""
+                text = f"{side} {label} {value.removesuffix('.00')}".strip()
+                out.append((float(t), "mark", 0, "", "", "", float("nan"), text))
+    return sorted(out)
+
+
+def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
+    """A Moticon OpenGo text export as a left and a right insole device, trial metadata, events."""
+    path = Path(path)
+    export = parse_moticon(path)
+    steps = np.diff(export.time_s)
+    if len(steps) == 0 or np.median(steps) <= 0:
+        raise FileFormatError(f"{path}: the time column does not increase")
+    rate_hz = float(np.round(1.0 / np.median(steps), 3))
+    index = np.round((export.time_s - export.time_s[0]) * rate_hz)
+    profile = load_profile(PROFILE_ID)
+    area_cm2 = profile.insole.sensor_area_mm2 / 100.0
+    feet, area_scale = {}, {}
+    for foot in FEET:
+        pressure = export.numeric([PRESSURE.format(foot=foot, k=k) for k in range(1, SENSORS + 1)], path)
+        pressure[~np.isfinite(pressure).all(axis=1)] = np.nan  # a foot's row is whole or missing
+        total, _ = vendor_columns(export, path, foot)
+        modelled = pressure @ area_cm2
+        fit = np.isfinite(modelled) & np.isfinite(total) & (total > MIN_FIT_FORCE_N)
+        # One scale for the insole size (sizes scale the sensors alike; see the profile).
+        area_scale[foot] = float(total[fit] @ modelled[fit] / (modelled[fit] @ modelled[fit])) if fit.any() else 1.0
+        feet[foot] = (on_grid(index, pressure), area_cm2 * area_scale[foot], None)
+    size = export.header.get("Size", "?")
+    devices = insole_pair(
+        path, "moticon", profile, rate_hz, feet, "N/cm²",
+        method=f"sensor areas of {PROFILE_ID} x the per-file scale fitted to the export's total force",
+        attrs={"insole_size": size, "sensor_insoles": export.header.get("Sensor insoles", ""),
+               "area_scale": json.dumps(area_scale)})
+    metadata = {"notes": f"imported from {path.name} (Moticon OpenGo, insole size {size})"
+                         + (f": {export.header['Notes']}" if export.header.get("Notes") else ""),
+                "setup_toe_out_deg": 0.0}
+    return devices, metadata, _events(export, index / rate_hz)
+
