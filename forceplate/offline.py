@@ -40,6 +40,10 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
     """Time (s), per-foot vertical force (N) and lab-frame CoP (mm), insole regions (N) or
     None, rate (Hz), and the toe-out the CoP frame already implies (0 for insoles, whose
     frame follows the foot; None for plates, where the set-up says)."""
+    serials = {d.info.get("serial") for d in trial.devices.values()}
+    if calibration is not None and calibration.serial not in serials:
+        raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
+                               f"the trial's devices are {', '.join(sorted(map(str, serials)))}")
     insoles = {d.info.get("foot"): d for d in trial.devices.values() if d.profile.insole is not None}
     if any(d.profile.plates for d in trial.devices.values()):
         primary = plate_recording(trial)
