@@ -12,7 +12,7 @@ import pytest
 from forceplate.cli import main
 from forceplate.errors import FileFormatError
 from forceplate.interop.csv_import import read_insole_csv
-from forceplate.interop.moticon import (PRESSURE, TOTAL, foot_frame_to_normalised, parse_moticon, read_moticon,
+from forceplate.interop.moticon import (PRESSURE, foot_frame_to_normalised, parse_moticon, read_moticon,
                                         vendor_columns)
 from forceplate.interop.physionet import parse_physionet, read_physionet
 from forceplate.processing.forces import insole_forces

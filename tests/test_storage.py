@@ -19,7 +19,7 @@ from forceplate.errors import CorruptTrial, UnsupportedSchema
 from forceplate.io.device import Frames
 from forceplate.profiles import load_profile
 from forceplate.storage.reader import read_header
-from forceplate.storage.recovery import clear_status_flags, lookup3, recover_trial
+from forceplate.storage.recovery import clear_status_flags, lookup3
 from forceplate.storage.writer import TrialWriter, write_results
 
 from test_cli import assert_one_line_error, forceplate

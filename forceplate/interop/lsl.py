@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from pathlib import Path
 
 import numpy as np
 
