@@ -1,8 +1,17 @@
-"""Redraw rate of the live window while the simulator streams 1 kHz in real time.
+"""Redraw rate and sample-to-screen latency of the live window while it records three devices.
 
-Two numbers: the rate the window's own 30 Hz timer achieves in a normal event loop, and
-the most redraws per second possible (refresh + synchronous repaint in a tight loop), which
-is the headroom left for slower machines. Writes benchmarks/results/gui_redraw.txt.
+The simulator streams in real time, on pseudo-terminals through the real driver: dual plates
+at 1 kHz and a left and a right insole at 100 Hz (one person, same seed), all recorded to an
+HDF5 trial while the window shows plots, the rep table and both insoles' pressure maps.
+
+- redraw rate: paints of the trace plots per second, driven by the window's own 30 Hz timer
+  in a normal event loop;
+- frames lost: the decoders' counters of all three devices (and the trial's stored copy);
+- latency: for each plate frame, from its host arrival time (``t_host``, as recorded) to the
+  end of the first paint of the traces that includes it (the curve reaches its trial time);
+- headroom: refresh + synchronous repaint in a tight loop, no timer pacing.
+
+Writes benchmarks/results/gui_redraw.txt.
 
     QT_QPA_PLATFORM=offscreen python3 benchmarks/gui_redraw.py
 """
@@ -11,34 +20,80 @@ from __future__ import annotations
 
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402 - after the platform is chosen
 from pyqtgraph.Qt import QT_LIB, QtCore, QtWidgets  # noqa: E402
+from results_file import publish  # noqa: E402
 
 from forceplate.live.window import LiveWindow  # noqa: E402
 from forceplate.session import Session  # noqa: E402
+from forceplate.storage.reader import open_trial  # noqa: E402
 
-URL = "sim://dual-plate?speed=1&reps=20"
+SEED = 3
+URLS = [f"sim://dual-plate?seed={SEED}&reps=20", f"sim://insole?foot=left&seed={SEED}&reps=20",
+        f"sim://insole?foot=right&seed={SEED}&reps=20"]
 WARM_UP_S = 4.0  # past the baseline, so the medial shift traces carry data
-TIMER_RUN_S = 10.0
+TIMER_RUN_S = 15.0
 TIGHT_RUN_S = 5.0
-RESULTS = Path(__file__).parent / "results" / "gui_redraw.txt"
 
 
-def timer_rate(window: LiveWindow, seconds: float) -> tuple[float, float]:
-    """Refreshes per second, and CPU cores the whole process used (reader threads included)."""
-    ticks = []
-    window.timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+class PaintClock:
+    """When each paint of the window's traces ended, and the trial time of the newest sample shown."""
+
+    def __init__(self, window: LiveWindow):
+        self.ends: list[float] = []
+        self.newest_t: list[float] = []
+        original = pg.GraphicsView.paintEvent
+
+        def timed(this, event):
+            result = original(this, event)
+            if this is window.traces:
+                self.ends.append(time.monotonic())  # the clock of t_host
+                self.newest_t.append(window.newest_drawn_s if np.isfinite(window.newest_drawn_s) else -np.inf)
+            return result
+
+        pg.GraphicsView.paintEvent = timed
+
+
+class ArrivalLog:
+    """Every frame a device's reader thread received: sequence number and host arrival time."""
+
+    def __init__(self, device):
+        self.seq, self.t_host = [], []
+        read = device.read
+
+        def logged():
+            frames = read()
+            self.seq.append(frames.seq)
+            self.t_host.append(frames.t_host_s)
+            return frames
+
+        device.read = logged
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self.seq), np.concatenate(self.t_host)
+
+
+def run_timer(seconds: float) -> None:
     loop = QtCore.QEventLoop()
     QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
     loop.exec()
-    cores = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
-    return (len(ticks) - 1) / (ticks[-1] - ticks[0]), cores
+
+
+def latencies_ms(paints: PaintClock, since: float, seq: np.ndarray, t_host: np.ndarray, seq0: int,
+                 rate_hz: float) -> np.ndarray:
+    """Per frame that arrived after ``since``: first paint end showing it minus its arrival (ms)."""
+    ends, newest = np.array(paints.ends), np.maximum.accumulate(np.array(paints.newest_t))
+    t_trial = (seq - seq0) / rate_hz
+    keep = (t_host >= since) & (t_trial <= newest[-1])
+    first_paint = np.searchsorted(newest, t_trial[keep] - 1e-9)  # first paint whose curve reaches the frame
+    return 1000 * (ends[first_paint] - t_host[keep])
 
 
 def tight_rate(app: QtWidgets.QApplication, window: LiveWindow, seconds: float) -> tuple[float, float]:
@@ -57,32 +112,50 @@ def tight_rate(app: QtWidgets.QApplication, window: LiveWindow, seconds: float) 
 
 def main() -> None:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["gui_redraw"])
-    session = Session([URL])
+    trial_path = Path(tempfile.mkdtemp()) / "gui_redraw.h5"
+    session = Session(URLS, record_path=trial_path)
+    plate = session.links[0]
+    arrivals = ArrivalLog(plate.device)
     session.start()
     try:
         window = LiveWindow(session)
+        paints = PaintClock(window)
         window.show()
-        while session.elapsed_s() < WARM_UP_S:
-            app.processEvents()
-            time.sleep(0.01)
-        achieved, cores = timer_rate(window, TIMER_RUN_S)
+        run_timer(WARM_UP_S)
+        n0, since = len(paints.ends), time.monotonic()
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        run_timer(TIMER_RUN_S)
+        cores = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+        fps = (len(paints.ends) - n0 - 1) / (paints.ends[-1] - paints.ends[n0])
+        gaps_ms = 1000 * np.diff(paints.ends[n0:])
+        latency = latencies_ms(paints, since, *arrivals.arrays(), plate.seq0, plate.device.profile.rate_hz)
         fastest, slowest_ms = tight_rate(app, window, TIGHT_RUN_S)
-        stats = session.status()[0]
         window.close()
     finally:
         session.close()
+    status = session.status()
+    stored = open_trial(trial_path).devices
+    trial_path.unlink()
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     lines = [
-        f"live window redraw, simulator streaming {stats['rate_hz']:g} Hz in real time ({URL})",
-        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {QT_LIB} "
-        f"{QtCore.qVersion()}, pyqtgraph {pg.__version__}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}",
-        f"timer-driven refresh: {achieved:.1f} Hz over {TIMER_RUN_S:g} s (target {1000 / window.timer.interval():.0f} Hz), "
-        f"process CPU {cores:.2f} cores (reader thread and live analysis included)",
+        "live window redraw while recording three simulated devices in real time (same seed):",
+        "  " + ", ".join(URLS),
+        f"machine: {affinity} cores, Python {platform.python_version()}, {QT_LIB} {QtCore.qVersion()}, "
+        f"pyqtgraph {pg.__version__}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}",
+        f"redraw rate (trace paints, {1000 / window.timer.interval():.0f} Hz timer): {fps:.1f} fps over {TIMER_RUN_S:g} s (target >= 30); "
+        f"slowest gap between paints {gaps_ms.max():.0f} ms; process CPU {cores:.2f} cores "
+        "(3 reader threads, live analysis, HDF5 writer and GUI)",
+        f"sample-to-screen latency, plate frames (host arrival -> end of the first paint showing them), "
+        f"{len(latency)} frames: median {np.median(latency):.0f} ms, p95 {np.percentile(latency, 95):.0f} ms, "
+        f"max {latency.max():.0f} ms",
         f"unpaced refresh + repaint: {fastest:.0f} redraws/s, slowest {slowest_ms:.1f} ms, over {TIGHT_RUN_S:g} s",
-        f"frames {stats.get('frames', 0)}, lost {stats.get('lost_frames', 0)}, CRC errors {stats.get('crc_errors', 0)}",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    for s in status:
+        name = s["device"]
+        lines.append(f"{name}: {s.get('frames', 0)} frames, lost {s.get('lost_frames', 0)}, "
+                     f"CRC errors {s.get('crc_errors', 0)}; trial file: {len(stored[name].seq)} frames, "
+                     f"lost {stored[name].stats.get('lost_frames', 0)}")
+    publish("gui_redraw", lines)
 
 
 if __name__ == "__main__":

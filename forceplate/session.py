@@ -20,7 +20,7 @@ import numpy as np
 
 from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError
 from forceplate.io.clock import ClockSync
-from forceplate.io.device import Device, open_device
+from forceplate.io.device import Device, Frames, open_device
 from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
 from forceplate.processing.merge import FootMerger
 from forceplate.processing.streaming import Event, StreamingAnalyzer
@@ -31,6 +31,11 @@ from forceplate.storage.writer import TrialWriter
 PLOT_SECONDS = 30.0
 SENSOR_SECONDS = 1.0  # insole sensor history kept for the pressure map, which shows the newest
 RECONNECT_INTERVAL_S = 0.5
+# Frames go to the writer in blocks about this long. Each hand-over costs the writer a few
+# h5py calls that hold the GIL: once per read (a few ms of frames) that took a third of a
+# core from the live window with plates and two insoles (benchmarks/gui_redraw.py). The
+# writer flushes to disk once a second, so the block adds nothing to what a crash can lose.
+WRITE_BLOCK_S = 0.1
 
 
 @dataclass
@@ -56,6 +61,7 @@ class DeviceLink:
     thread: threading.Thread | None = field(default=None, repr=False)
     # An analysed insole's calibrated force per sensor (N), columns t (host s) and newtons.
     sensors: RingBuffer | None = None
+    unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
 
     @property
     def analyzer(self) -> StreamingAnalyzer | None:
@@ -83,7 +89,9 @@ class Session:
         # Reader threads write through self.writer while the GUI thread may start or stop a
         # recording: the lock makes "is there a writer, then write" one step.
         self._writer_lock = threading.Lock()
-        self._record_t0_s = 0.0  # session time at which the recording started
+        # The recording's first frame on the live pipeline's clock (None until it is written):
+        # event times minus this are on the trial's clock, (seq - first recorded seq) / rate.
+        self._record_t0_s: float | None = 0.0
         self._record_stats0: dict[str, dict] = {}  # decoder counters then
         self._stop = threading.Event()
         self._t0: float | None = None
@@ -169,7 +177,13 @@ class Session:
                 continue
             with self._writer_lock:
                 if self.writer:
-                    self.writer.write_frames(link.name, frames)
+                    if self._record_t0_s is None and len(frames):
+                        self._record_t0_s = (0.0 if link.seq0 is None else
+                                             (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
+                    if len(frames) or frames.gaps:
+                        link.unwritten.append(frames)
+                    if sum(map(len, link.unwritten)) >= WRITE_BLOCK_S * link.device.profile.rate_hz:
+                        self._write_unwritten(link)
             if len(frames):
                 link.clock.update(frames.t_device_s, frames.t_host_s)
                 if link.seq0 is None:
@@ -238,8 +252,9 @@ class Session:
             callback(event)
         with self._writer_lock:
             if self.writer:
-                # Events go to the trial on its own clock, which starts with the recording.
-                self.writer.write_event(event.t_s - self._record_t0_s, event.kind, event.rep, event.side,
+                # On the trial's clock; an event before the first recorded frame is at its start.
+                t0 = event.t_s if self._record_t0_s is None else self._record_t0_s
+                self.writer.write_event(event.t_s - t0, event.kind, event.rep, event.side,
                                         event.severity, event.phase, event.value, text=event.data.get("message", ""))
 
     def mark(self, text: str) -> None:
@@ -268,8 +283,8 @@ class Session:
     def start_recording(self, path, metadata: dict | None = None) -> None:
         """Record the running session from now on into a new trial file (never overwritten).
 
-        The trial's clock starts now: its frames from the next read on, its event times
-        (``t_s``) from the current session time, its decoder counters from their current values.
+        The trial starts with the next frames read: its clock (``(seq - first seq) / rate``,
+        event times too) from the first of them, its decoder counters from their current values.
         """
         if self._t0 is None:
             raise ForceplateError("start the session before recording")
@@ -280,13 +295,28 @@ class Session:
         writer = self._new_writer(path, metadata)
         writer.start()
         with self._writer_lock:
-            self._record_t0_s = self.elapsed_s()
+            self._record_t0_s = None
             self._record_stats0 = self._decoder_stats()
             self.writer = writer
 
+    def _write_unwritten(self, link: DeviceLink) -> None:
+        """Hand ``link``'s held frames to the writer as one block; the caller holds the writer lock."""
+        held, link.unwritten = link.unwritten, []
+        if held:
+            self.writer.write_frames(link.name, Frames(
+                np.concatenate([f.seq for f in held]), np.concatenate([f.t_device_s for f in held]),
+                np.concatenate([f.counts for f in held]), [gap for f in held for gap in f.gaps],
+                np.concatenate([f.t_host_s for f in held])))
+
     def stop_recording(self) -> Path | None:
-        """Finish the trial being recorded (a complete file); returns its path, None if none."""
+        """Finish the trial being recorded (a complete file); returns its path, None if none.
+
+        The stored decoder counters are those from start to stop, to within one read of each device.
+        """
         with self._writer_lock:
+            if self.writer is not None:
+                for link in self.links:
+                    self._write_unwritten(link)
             writer, self.writer = self.writer, None
         if writer is None:
             return None

@@ -1,12 +1,16 @@
-"""The live window on the simulator: what the rep table and the biofeedback tiles show a user."""
+"""The live window on the simulator and on replays: what the rep table, the biofeedback tiles,
+the pressure maps and the controls show and do."""
 
 import time
 
+import numpy as np
 import pytest
 from pyqtgraph.Qt import QtCore
 
+from forceplate.live.pressure import PressureMap
 from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, run_window
 from forceplate.session import Session
+from forceplate.storage.reader import open_trial
 
 URL = "sim://dual-plate?speed=4&reps=4&valgus=2:right:moderate,4:left:severe"
 EXPECTED_FLAGS = {1: ("none", "none"), 2: ("none", "moderate"), 3: ("none", "none"), 4: ("severe", "none")}
@@ -127,3 +131,183 @@ def test_run_window_returns_after_duration(qtbot, session):
     run_window(session, duration_s=1.0)
     assert session.elapsed_s() >= 1.0
     assert time.monotonic() - started < 10
+
+
+# --- insoles: the pressure map ---------------------------------------------------------
+
+INSOLE_URLS = [f"sim://insole?foot={foot}&speed=4&reps=3&valgus=2:left:severe" for foot in ("left", "right")]
+
+
+def test_pressure_map_interpolates_inside_the_outline():
+    square = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0]])
+    sensors = np.array([[25.0, 25.0], [75.0, 75.0]])
+    pressure = PressureMap(sensors, square, cell_mm=10.0)
+    image = pressure.image(np.array([10.0, 50.0]))
+    assert image.shape == (11, 11) and pressure.rect == (0.0, 0.0, 110.0, 110.0)
+    inside = np.isfinite(image)
+    assert inside[:10, :10].all() and not inside[10, :].any() and not inside[:, 10].any()
+    # A weighted mean of the sensors: within their range, each sensor's value near it.
+    assert image[inside].min() >= 10.0 and image[inside].max() <= 50.0
+    assert image[2, 2] == pytest.approx(10.0, abs=3.0) and image[7, 7] == pytest.approx(50.0, abs=3.0)
+
+
+def test_insole_session_shows_a_pressure_map_per_foot(qtbot):
+    session = Session(INSOLE_URLS)
+    session.start()
+    try:
+        window = LiveWindow(session)
+        qtbot.addWidget(window)
+        window.show()
+        assert set(window.insoles) == {"left", "right"}
+        qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
+                        and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
+                        timeout=WAIT_MS)
+        for foot, insole in window.insoles.items():
+            image = window.pressure_image[foot].image
+            newtons = insole.link.sensors.peek()["newtons"]
+            kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
+            # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
+            shown = image[np.isfinite(image)]
+            assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
+            assert np.isnan(image[0, 0])  # a corner of the rectangle is outside the foot
+            # Placed where the session puts that foot's CoP: the left insole left of the midline.
+            x, _, width, _ = insole.map.rect
+            assert (x + width / 2 < 0) == (foot == "left")
+        assert window.pressure_bar.levels()[1] >= max(np.nanmax(i.image) for i in window.pressure_image.values())
+        qtbot.wait(200)
+        image = window.grab().toImage()
+        assert not image.isNull()
+    finally:
+        session.close()
+
+
+# --- recording from the window ---------------------------------------------------------
+
+def test_recording_started_and_stopped_from_the_window(qtbot, window, session, tmp_path):
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: window.record_dialog is not None and window.record_dialog.isVisible(), timeout=5000)
+    dialog = window.record_dialog
+    path = tmp_path / "from-gui.h5"
+    dialog.path.setText(str(path))
+    dialog.subject.setText("S07")
+    dialog.load_kg.setValue(40.0)
+    dialog.notes.setText("knee wraps")
+    dialog.accept()
+    assert session.recording == path
+    qtbot.waitUntil(lambda: "REC from-gui.h5" in window.recording_status.text(), timeout=5000)
+    reps = []
+    window.event_shown.connect(lambda event: reps.append(event) if event.kind == "rep_end" else None)
+    qtbot.waitUntil(lambda: len(reps) >= 1, timeout=WAIT_MS)
+    window.record_button.click()
+    assert session.recording is None and window.recording_status.text() == ""
+    assert str(path) in window.statusBar().currentMessage()
+
+    trial = open_trial(path)
+    assert trial.complete
+    assert (trial.attrs["subject"], trial.attrs["load_kg"], trial.attrs["notes"]) == ("S07", 40.0, "knee wraps")
+    plate = trial.devices["SIM-DP-0001"]
+    assert len(plate.counts) > 1000 and (np.diff(plate.seq) == 1).all()
+    # Decoder counters cover the recording only (to within one read): about as many frames as rows stored.
+    assert abs(plate.stats["frames"] - len(plate.counts)) <= 100 and plate.stats["lost_frames"] == 0
+    # Events are on the trial's clock, which starts with the recording.
+    duration = len(plate.counts) / plate.rate_hz
+    ends = [e for e in trial.events if e["kind"].decode() == "rep_end"]
+    assert len(ends) >= 1 and all(0 <= e["t_s"] <= duration + 0.1 for e in trial.events)
+    assert session.links[0].state == "streaming"  # the session goes on after the recording
+
+
+def test_threshold_scale_control(qtbot, window, session):
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    shown = []
+    window.event_shown.connect(lambda event: shown.append(event) if event.kind == "thresholds" else None)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Plus)
+    qtbot.waitUntil(lambda: window.threshold_scale.value() == pytest.approx(1.1), timeout=2000)
+    assert session.thresholds.mild_mm == pytest.approx(3.85) and session.thresholds.severe_mm == pytest.approx(13.75)
+    assert window.threshold_lines["moderate"].value() == pytest.approx(8.25)
+    # The reader thread hands the new set to the analyser before its next block.
+    qtbot.waitUntil(lambda: window.feet.analyzer.thresholds is session.thresholds, timeout=5000)
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=5000)
+    window.threshold_scale.setValue(0.8)
+    assert session.thresholds.severe_mm == pytest.approx(10.0)
+
+
+# --- replay ----------------------------------------------------------------------------
+
+def record_headless(path, url: str, reps: int) -> list:
+    """Record ``url`` until ``reps`` reps ended; returns the session's rep_end events."""
+    session = Session([url], record_path=path)
+    session.start()
+    ends, deadline = [], time.monotonic() + WAIT_MS / 1000
+    try:
+        while len(ends) < reps and time.monotonic() < deadline:
+            ends += [event for event in session.drain_events() if event.kind == "rep_end"]
+            time.sleep(0.05)
+    finally:
+        session.close()
+    assert len(ends) == reps
+    return ends
+
+
+def test_replay_of_a_recorded_trial_shows_the_same_flags(qtbot, tmp_path):
+    path = tmp_path / "recorded.h5"
+    recorded = record_headless(path, URL, reps=4)
+    live_flags = {e.rep: (e.data["left"]["flag"], e.data["right"]["flag"]) for e in recorded}
+    assert live_flags == EXPECTED_FLAGS
+
+    session = Session([f"replay://{path}?speed=4"])
+    session.start()
+    try:
+        window = LiveWindow(session)
+        qtbot.addWidget(window)
+        window.show()
+        assert session.links[0].device.url.startswith("replay://")
+        qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+        rows = rep_rows(window)
+        assert {rep: (rows[rep]["Left"].text(), rows[rep]["Right"].text()) for rep in rows} == live_flags
+        assert {s: t.state for s, t in window.indicators.items()} == {"left": "collapse", "right": "ok"}
+    finally:
+        session.close()
+
+
+# --- an unplugged device ---------------------------------------------------------------
+
+def test_window_stays_responsive_through_an_unplug(qtbot, tmp_path):
+    session = Session(["sim://dual-plate?unplug_at=1.5"])
+    session.start()
+    try:
+        window = LiveWindow(session)
+        qtbot.addWidget(window)
+        window.show()
+        window.start_recording(str(tmp_path / "unplugged.h5"), {})
+        ticks, statuses, cues = [], [], []
+
+        def tick():
+            ticks.append(time.monotonic())
+            statuses.append(window.device_status.text())
+            cues.append(window.cue.text())
+
+        window.timer.timeout.connect(tick)
+        qtbot.waitUntil(lambda: "disconnected" in window.device_status.text(), timeout=WAIT_MS)
+        lost_at = time.monotonic()
+        qtbot.waitUntil(lambda: "streaming" in window.device_status.text()
+                        and "reconnected 1×" in window.device_status.text(), timeout=WAIT_MS)
+        back_at = time.monotonic()
+        qtbot.wait(500)
+        window.stop_recording()
+    finally:
+        session.close()
+
+    during = [t for t in ticks if lost_at <= t <= back_at]
+    # The refresh went on at its pace while the device was away (a loaded 2-core machine
+    # stretches a 33 ms tick, never to a stall).
+    assert len(during) >= 3 and np.diff(ticks).max() < 1.0
+    assert any("#c92a2a" in s and "disconnected" in s for s in statuses)  # shown in red
+    assert "DEVICE LOST" in cues and cues[-1] != "DEVICE LOST"
+    # The recording went on through the outage, with the missing frames recorded as a gap.
+    plate = open_trial(tmp_path / "unplugged.h5").devices["SIM-DP-0001"]
+    assert len(plate.gaps) >= 1 and plate.seq[-1] > plate.gaps[0][0]

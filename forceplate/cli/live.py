@@ -24,10 +24,12 @@ def register(add_command) -> None:
   forceplate demo --device 'sim://dual-plate?seed=4&reps=10&valgus=3:left:severe'""")
     live = add_command("live", "run a live session on devices", run_live, """\
   forceplate live --device /dev/ttyACM0 --record squat.h5
-  forceplate live --device 'sim://dual-plate?speed=2' --headless""")
+  forceplate live --device 'sim://dual-plate?speed=2' --headless
+  forceplate live --device 'replay://squat.h5?speed=4'     play a saved trial back through the window""")
     for command, is_demo in ((demo, True), (live, False)):
         command.add_argument("--device", action="append", metavar="URL", required=not is_demo,
-                             help="device URL: a serial port (/dev/ttyACM0, COM3) or sim://dual-plate?options"
+                             help="device URL: a serial port (/dev/ttyACM0, COM3), sim://dual-plate?options "
+                                  "or replay://FILE.h5?device=SERIAL&speed=X"
                                   + (f" (default {DEMO_URL})" if is_demo else ""))
         command.add_argument("--headless", action="store_true", help="terminal view instead of the window")
         command.add_argument("--duration", type=float, metavar="S", default=DEMO_DURATION_S if is_demo else None,

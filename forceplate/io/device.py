@@ -1,8 +1,9 @@
 """Device: one lifecycle for every device (open, info, start, read, stop, close).
 
 ``open_device(url)`` accepts a serial port (``/dev/ttyACM0``, ``COM3``), a pyserial URL
-(``serial:///dev/ttyUSB0``) or ``sim://KIND?options`` (the simulator, over a real
-pseudo-terminal, read by this same driver). The answer to ``INFO?`` tells the wire mode:
+(``serial:///dev/ttyUSB0``), ``sim://KIND?options`` (the simulator, over a real
+pseudo-terminal, read by this same driver) or ``replay://FILE.h5?options`` (a recorded
+device played back the same way). The answer to ``INFO?`` tells the wire mode:
 a binary INFO packet or an ASCII ``# INFO`` line (devices/PROTOCOL.md).
 """
 
@@ -52,8 +53,8 @@ class Device:
 
     @property
     def ground_truth(self):
-        """The simulator's per-rep labels, or None for hardware."""
-        return self._simulator.emulator.model.truth() if self._simulator else None
+        """The simulator's per-rep labels, or None for hardware and replays."""
+        return self._simulator.ground_truth if self._simulator else None
 
     def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
         return self._configure(*self._request_info(timeout_s))
@@ -174,10 +175,15 @@ def open_device(url: str, handshake: bool = True) -> Device:
 
         simulator = open_simulator(url)
         path = simulator.port_path
+    elif scheme == "replay":
+        from forceplate.io.replay import open_replay
+
+        simulator = open_replay(url)
+        path = simulator.port_path
     elif scheme in ("", "serial"):
         path = url.split("://", 1)[-1]
     else:
-        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, or sim://dual-plate)")
+        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, sim://dual-plate or replay://trial.h5)")
     try:
         port = _open_port(path, url)
     except Exception:
@@ -191,4 +197,7 @@ def open_device(url: str, handshake: bool = True) -> Device:
         except Exception:
             device.close()
             raise
+        if scheme == "replay":
+            # The calibration the counts were recorded with, not this machine's record for the serial.
+            device.calibration = simulator.recording.calibration
     return device

@@ -1,15 +1,19 @@
 """The live window: plots, rep table and knee-collapse biofeedback, readable from two metres.
 
-Everything Qt happens in the GUI thread: a QTimer (about 30 Hz) drains the session's events
-and peeks its ring buffer; the reader threads never touch a widget. Plot items are made once
-and updated with ``setData``, on data thinned to about 100 points per second.
+Everything Qt happens in the GUI thread: a QTimer (about 33 Hz) drains the session's events
+and peeks its ring buffers; the reader threads never touch a widget. Plot items are made once
+and updated with ``setData``, on data thinned to about 100 points per second. The session
+is changed only through its thread-safe calls (baseline, mark, thresholds, recording).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,12 +21,16 @@ import pyqtgraph as pg
 # pyqtgraph.Qt is the binding pyqtgraph itself chose, so widgets and plots never mix bindings.
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from forceplate.live.terminal import CUE, describe, format_status
+from forceplate.errors import ForceplateError
+from forceplate.live.pressure import PressureMap
+from forceplate.live.terminal import CUE, describe
 from forceplate.processing.baseline import Baseline, medial_units
+from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
-from forceplate.session import Feet, Session
+from forceplate.processing.valgus import Thresholds
+from forceplate.session import DeviceLink, Feet, Session
 
-REFRESH_MS = 33
+REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
 TRAIL_SECONDS = 3.0
 PLOT_RATE_HZ = 100.0  # points per second drawn; 1 kHz data is thinned to every 10th sample
@@ -35,6 +43,10 @@ SEVERITY_COLOURS = {"none": "#d4ecd0", "mild": "#ffd43b", "moderate": "#ff8c1a",
 INDICATOR_COLOURS = {**SEVERITY_COLOURS, "none": "#2f9e44"}  # a tile says ok in a strong green
 CURRENT_ROW_COLOUR = "#cfe2ff"
 INDICATOR_STATE = {"none": "ok", "mild": "mild", "moderate": "collapse", "severe": "collapse"}
+PRESSURE_COLOURMAP = "turbo"
+SENSOR_DOT_MM = 2.5  # radius of an insole sensor's dot on the pressure map
+THRESHOLD_SCALES = (0.5, 3.0, 0.1)  # the threshold-scale control: minimum, maximum, step
+RATE_WINDOW_S = 1.0  # the status bar's sample rates are frames counted over this long
 
 COLUMNS = ("Rep", "Left", "L phase", "L shift mm", "Right", "R phase", "R shift mm", "Depth m")
 SIDE_COLUMNS = {"left": (1, 2, 3), "right": (4, 5, 6)}  # severity, phase, shift
@@ -69,13 +81,14 @@ def _foot_axis(medial_unit: np.ndarray) -> np.ndarray:
     return perpendicular if perpendicular[1] >= 0 else -perpendicular
 
 
-def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float) -> np.ndarray:
+def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
+                  length_mm: float = FOOT_LENGTH_MM) -> np.ndarray:
     """A stylised footprint (closed, (n, 2) mm): narrow heel, wide forefoot, arch on the medial side."""
-    half_length = FOOT_LENGTH_MM / 2
+    half_length = length_mm / 2
     angle = np.linspace(0, 2 * np.pi, 73)
     along = half_length * np.sin(angle)  # heel (-) to toe (+)
     across = (width_mm / 2) * np.cos(angle) * (0.8 + 0.2 * along / half_length)
-    arch = 1 - 0.3 * np.exp(-(((along + 0.05 * FOOT_LENGTH_MM) / (0.14 * FOOT_LENGTH_MM)) ** 2))
+    arch = 1 - 0.3 * np.exp(-(((along + 0.05 * length_mm) / (0.14 * length_mm)) ** 2))
     across = np.where(across > 0, across * arch, across)
     return center + across[:, None] * medial_unit + along[:, None] * _foot_axis(medial_unit)
 
@@ -98,6 +111,78 @@ def _thinned(columns: dict[str, np.ndarray], step: int, rate_hz: float) -> dict[
         return columns
     first = (-int(round(columns["t"][0] * rate_hz))) % step
     return {name: values[first::step] for name, values in columns.items()}
+
+
+class InsoleView:
+    """Where an insole's sensors and outline are drawn (lab frame, mm), and its pressure map."""
+
+    def __init__(self, link: DeviceLink):
+        self.link = link
+        self.foot = link.device.info["foot"]
+        layout = link.device.profile.insole
+        # The insole frame placed in the lab as the session places its CoP (insole_cop_to_lab).
+        self.sensors_mm = insole_cop_to_lab(layout.sensors_mm, self.foot, layout)
+        self.centre_mm = insole_cop_to_lab(np.array([[0.0, layout.foot_length_mm / 2]]), self.foot, layout)[0]
+        medial = np.array([1.0 if self.foot == "left" else -1.0, 0.0])
+        self.outline_mm = _foot_outline(self.centre_mm, medial, layout.foot_width_mm, layout.foot_length_mm)
+        self.map = PressureMap(self.sensors_mm, self.outline_mm)
+        # Pressure (kPa = 1000 N/mm^2) where the profile gives sensor areas, else force per sensor.
+        area = layout.sensor_area_mm2
+        self.scale = 1000.0 / area if area is not None else np.ones(len(self.sensors_mm))
+        self.unit = "kPa" if area is not None else "N per sensor"
+        self.shown = -1  # sensor samples written when last drawn
+
+    def newest(self) -> np.ndarray | None:
+        """The newest sample's values in :attr:`unit`, or None when nothing new arrived."""
+        ring = self.link.sensors
+        if ring.written == self.shown or ring.written == 0:
+            return None
+        self.shown = ring.written
+        return ring.peek(1)["newtons"][-1] * self.scale
+
+
+class RecordDialog(QtWidgets.QDialog):
+    """Start a recording: the trial file and what is stored with it (subject, load, notes)."""
+
+    def __init__(self, parent: QtWidgets.QWidget):
+        super().__init__(parent)
+        self.setWindowTitle("Record a trial")
+        self.path = QtWidgets.QLineEdit(str(Path.cwd() / f"trial-{dt.datetime.now():%Y%m%d-%H%M%S}.h5"))
+        self.path.setMinimumWidth(420)
+        browse = QtWidgets.QPushButton("Choose…")
+        browse.clicked.connect(self._choose)
+        file_row = QtWidgets.QHBoxLayout()
+        file_row.addWidget(self.path, stretch=1)
+        file_row.addWidget(browse)
+        self.subject = QtWidgets.QLineEdit()
+        self.exercise = QtWidgets.QLineEdit("squat")
+        self.load_kg = QtWidgets.QDoubleSpinBox()
+        self.load_kg.setRange(0.0, 500.0)
+        self.load_kg.setDecimals(1)
+        self.load_kg.setSuffix(" kg")
+        self.notes = QtWidgets.QLineEdit()
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("File", file_row)
+        form.addRow("Subject", self.subject)
+        form.addRow("Exercise", self.exercise)
+        form.addRow("External load", self.load_kg)
+        form.addRow("Notes", self.notes)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Start recording")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _choose(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record to", self.path.text(), "Trials (*.h5)")
+        if path:
+            self.path.setText(path)
+
+    def metadata(self) -> dict:
+        """The trial attributes, as ``forceplate record`` stores them (an empty subject is left out)."""
+        return {"subject": self.subject.text().strip() or None, "exercise": self.exercise.text().strip(),
+                "load_kg": self.load_kg.value(), "notes": self.notes.text()}
 
 
 class SideIndicator(QtWidgets.QLabel):
@@ -140,6 +225,16 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._current_rep: int | None = None
         self._marks = 0
         self._shown_baseline: Baseline | None = None
+        self.newest_drawn_s = float("nan")  # trial time (s) of the newest sample the traces show
+        self.insoles = {view.foot: view for view in (InsoleView(link) for link in session.links
+                                                     if link.sensors is not None)}
+        self._pressure_max = 1.0  # top of the pressure colour scale: the highest value seen, so colours compare across reps
+        self._rates: dict[str, tuple[float, int, float]] = {}  # device -> (host s, frames, Hz)
+        self._recording_since_s = 0.0
+        self.record_dialog: RecordDialog | None = None
+        # The control's scale is relative to the default thresholds (what --threshold-scale scales).
+        self._threshold_scale0 = session.thresholds.mild_mm / Thresholds().mild_mm
+        self._unscaled_thresholds = session.thresholds.scaled(1.0 / self._threshold_scale0)
         self.setWindowTitle("forceplate live")
         self.resize(1500, 950)
 
@@ -156,6 +251,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         body.setSizes([560, 240])
         layout.addWidget(body, stretch=1)
         self.setCentralWidget(central)
+        self._make_controls()
         self._make_status_bar()
         if self.feet is None:
             self.cue.setText("no calibrated device: recording raw counts only")
@@ -204,6 +300,26 @@ class LiveWindow(QtWidgets.QMainWindow):
             label.setFont(_font(14, bold=True))
             label.setPos(cx, cy + h / 2)
             view.addItem(label)
+        self.pressure_image = {}
+        for foot, insole in self.insoles.items():
+            # An image of the final shape first: setRect scales by the image's size in cells.
+            image = pg.ImageItem(np.full(insole.map.shape, np.nan), levels=(0.0, self._pressure_max))
+            image.setRect(QtCore.QRectF(*insole.map.rect))
+            view.addItem(image)
+            # The sensors as one static path: a scatter item would cost Python work on every paint.
+            dots = QtGui.QPainterPath()
+            for x, y in insole.sensors_mm:
+                dots.addEllipse(QtCore.QPointF(x, y), SENSOR_DOT_MM, SENSOR_DOT_MM)
+            sensors = QtWidgets.QGraphicsPathItem(dots)
+            sensors.setPen(pg.mkPen(None))
+            sensors.setBrush(pg.mkBrush(255, 255, 255, 160))
+            view.addItem(sensors)
+            self.pressure_image[foot] = image
+        if self.insoles:
+            units = {insole.unit for insole in self.insoles.values()}
+            self.pressure_bar = pg.ColorBarItem(values=(0, self._pressure_max), colorMap=PRESSURE_COLOURMAP,
+                                                label=" / ".join(sorted(units)), interactive=False, width=15)
+            self.pressure_bar.setImageItem(list(self.pressure_image.values()), insert_in=view)
         self.foot_outline, self.bands, self.trail, self.cop_point, self.neutral_point = {}, {}, {}, {}, {}
         for side in SIDES:
             self.foot_outline[side] = view.plot(pen=pg.mkPen("#495057", width=2))
@@ -232,8 +348,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.traces.setBackground("w")
         self.force_plot = self.traces.addPlot(row=0, col=0)
         _style_plot(self.force_plot, "vertical force (N)")
+        self.force_plot.getAxis("bottom").setStyle(showValues=False)  # the shift plot's time axis serves both
         self.shift_plot = self.traces.addPlot(row=1, col=0)
-        _style_plot(self.shift_plot, "medial shift (mm)", "trial time (s)")
+        _style_plot(self.shift_plot, "medial shift (mm)", "seconds ago")
         self.shift_plot.setXLink(self.force_plot)
         # Curves made with name= enter the legend themselves.
         self.force_plot.addLegend(offset=(10, 10), labelTextSize="13pt", labelTextColor="k",
@@ -243,21 +360,24 @@ class LiveWindow(QtWidgets.QMainWindow):
             pen = pg.mkPen(SIDE_COLOURS[side], width=SIDE_LINE_WIDTHS[side])
             self.force_curve[side] = self.force_plot.plot(pen=pen, name=side, connect="finite")
             self.shift_curve[side] = self.shift_plot.plot(pen=pen, connect="finite")
-        thresholds = self.session.thresholds
+        self.threshold_lines = {}
         for severity in ("mild", "moderate", "severe"):
-            mm = getattr(thresholds, f"{severity}_mm")
-            line = pg.InfiniteLine(pos=mm, angle=0, movable=False,
+            line = pg.InfiniteLine(angle=0, movable=False,
                                    pen=pg.mkPen(SEVERITY_COLOURS[severity], width=2, style=QtCore.Qt.PenStyle.DashLine),
-                                   label=f"{severity} {mm:g}", labelOpts={"position": 0.03, "color": "k",
-                                                                          "anchors": [(0, 1), (0, 1)]})
+                                   label=severity, labelOpts={"position": 0.03, "color": "k",
+                                                              "anchors": [(0, 1), (0, 1)]})
             line.label.setFont(_font(11))
             self.shift_plot.addItem(line)
-        # A fixed range keeps the threshold lines where the eye expects them; a larger shift clips.
-        self.shift_plot.setYRange(-5.0, thresholds.severe_mm * 1.6, padding=0)
+            self.threshold_lines[severity] = line
+        self._draw_thresholds()
         self.shift_plot.enableAutoRange(y=False)
         for plot in (self.force_plot, self.shift_plot):
             plot.enableAutoRange(x=False)
             plot.setMouseEnabled(x=False)
+        # A fixed time axis (0 = now): a scrolling one would regenerate its ticks, move the
+        # threshold lines' labels and update the linked view on every redraw, which measured
+        # about a third of a redraw with plates and insoles.
+        self.force_plot.setXRange(-TRACE_SECONDS, 0.0, padding=0)
         return self.traces
 
     def _make_table(self) -> QtWidgets.QTableWidget:
@@ -274,17 +394,45 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         return self.table
 
+    def _make_controls(self) -> None:
+        """The operator's row: baseline, mark, pause, record, threshold scale; each with a key."""
+        bar = QtWidgets.QToolBar("Controls")
+        bar.setMovable(False)
+        bar.setFont(_font(12))
+        self.baseline_button = self._button("Capture baseline (B)", "B", self.capture_baseline)
+        self.mark_button = self._button("Mark (M)", "M", self.mark)
+        self.pause_button = self._button("Pause plots (Space)", "Space", None)
+        self.pause_button.setCheckable(True)
+        self.record_button = self._button("Record… (R)", "R", self.toggle_recording)
+        self.threshold_scale = QtWidgets.QDoubleSpinBox()
+        self.threshold_scale.setRange(*THRESHOLD_SCALES[:2])
+        self.threshold_scale.setSingleStep(THRESHOLD_SCALES[2])
+        self.threshold_scale.setDecimals(2)
+        self.threshold_scale.setPrefix("× ")
+        self.threshold_scale.setValue(self._threshold_scale0)
+        self.threshold_scale.setToolTip("Scale of the flag thresholds for this person (+ and - keys)")
+        # Without focus the box never takes the letter keys meant for the shortcuts.
+        self.threshold_scale.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.threshold_scale.valueChanged.connect(self.set_threshold_scale)
+        for key, steps in (("+", 1), ("=", 1), ("-", -1)):  # "=" is "+" without Shift on most layouts
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(lambda steps=steps: self.threshold_scale.stepBy(steps))
+        for widget in (self.baseline_button, self.mark_button, self.pause_button, self.record_button):
+            bar.addWidget(widget)
+        bar.addSeparator()
+        bar.addWidget(QtWidgets.QLabel(" Thresholds "))
+        bar.addWidget(self.threshold_scale)
+        self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, bar)
+
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setFont(_font(12))
         self.device_status = QtWidgets.QLabel()
         self.device_status.setFont(_font(10))  # for the operator at the desk, not the athlete
+        self.device_status.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.recording_status = QtWidgets.QLabel()
         self.elapsed = QtWidgets.QLabel()
-        self.baseline_button = self._button("Capture baseline (B)", "B", self.capture_baseline)
-        self.mark_button = self._button("Mark (M)", "M", self.mark)
-        self.pause_button = self._button("Pause plots (Space)", "Space", None)
-        self.pause_button.setCheckable(True)
-        for widget in (self.device_status, self.elapsed, self.baseline_button, self.mark_button, self.pause_button):
+        for widget in (self.device_status, self.recording_status, self.elapsed):
             bar.addPermanentWidget(widget)
 
     def _button(self, text: str, key: str, action) -> QtWidgets.QPushButton:
@@ -308,7 +456,42 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._marks += 1
         self.session.mark(f"mark {self._marks}")
 
-    # --- the 30 Hz tick ---------------------------------------------------------------
+    def set_threshold_scale(self, scale: float) -> None:
+        """Grade flags from now on with the default thresholds times ``scale``; redraw their lines."""
+        self.session.set_thresholds(self._unscaled_thresholds.scaled(scale))
+        self._draw_thresholds()
+        self._draw_feet(self._shown_baseline)
+        t = self.session.thresholds
+        self.statusBar().showMessage(f"thresholds ×{scale:.2f}: mild {t.mild_mm:.1f}, moderate {t.moderate_mm:.1f}, "
+                                     f"severe {t.severe_mm:.1f} mm", 5000)
+
+    def toggle_recording(self) -> None:
+        """Stop the recording under way, or ask where to record and start (a dialog)."""
+        if self.session.recording is not None:
+            self.stop_recording()
+            return
+        self.record_dialog = RecordDialog(self)
+        self.record_dialog.accepted.connect(
+            lambda: self.start_recording(self.record_dialog.path.text(), self.record_dialog.metadata()))
+        self.record_dialog.open()
+
+    def start_recording(self, path: str, metadata: dict) -> None:
+        try:
+            self.session.start_recording(path, metadata)
+        except (ForceplateError, OSError) as exc:
+            self.statusBar().showMessage(f"not recording: {exc}", 10000)
+            return
+        self._recording_since_s = self.session.elapsed_s()
+        self.record_button.setText("Stop recording (R)")
+
+    def stop_recording(self) -> None:
+        path = self.session.stop_recording()
+        self.record_button.setText("Record… (R)")
+        self.recording_status.setText("")
+        if path is not None:
+            self.statusBar().showMessage(f"saved {path}", 10000)
+
+    # --- the timer tick ---------------------------------------------------------------
 
     def refresh(self) -> None:
         """Show new events, redraw the plots (unless paused), update the status; close when due."""
@@ -319,13 +502,30 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._draw_feet(self.feet.analyzer.baseline)
             if not self.pause_button.isChecked():
                 self._draw_plots()
+                self._draw_pressure()
             self.rep_phase.setText(self._rep_phase_text())
-        # Colour in the text, not a style sheet: setText skips unchanged text, a style sheet re-polishes.
-        colour = "#c92a2a" if self.session.any_disconnected else "black"
-        self.device_status.setText(f"<span style='color: {colour}'>{format_status(self.session)}</span>")
+        self.device_status.setText(self._device_status())
+        if self.session.recording is not None:
+            self.recording_status.setText(f"<b style='color: #c92a2a'>● REC {self.session.recording.name} "
+                                          f"{self.session.elapsed_s() - self._recording_since_s:.0f} s</b>")
         self.elapsed.setText(f"{self.session.elapsed_s():6.1f} s")
         if self.duration_s is not None and self.session.elapsed_s() >= self.duration_s:
             self.close()
+
+    def _device_status(self) -> str:
+        """Per device: state, measured sample rate, frames lost, CRC errors, reconnections."""
+        now, parts = time.monotonic(), []
+        for s in self.session.status():
+            frames = s.get("frames", 0)
+            since, counted, rate = self._rates.get(s["device"], (now, frames, float("nan")))
+            if now - since >= RATE_WINDOW_S:
+                since, counted, rate = now, frames, (frames - counted) / (now - since)
+            self._rates[s["device"]] = (since, counted, rate)
+            text = (f"{s['device']} {s['state']} {rate:.0f} Hz · {s.get('lost_frames', 0)} lost · "
+                    f"{s.get('crc_errors', 0)} CRC" + (f" · reconnected {s['reconnects']}×" if s["reconnects"] else ""))
+            # Colour in the text, not a style sheet: setText skips unchanged text, a style sheet re-polishes.
+            parts.append(f"<span style='color: #c92a2a'>{text}</span>" if s["state"] == "disconnected" else text)
+        return " &nbsp;|&nbsp; ".join(parts)
 
     def _rep_phase_text(self) -> str:
         if self._current_rep is None:
@@ -424,23 +624,34 @@ class LiveWindow(QtWidgets.QMainWindow):
     # --- plots ------------------------------------------------------------------------
 
     def _foot_centres(self, baseline: Baseline | None) -> dict[str, np.ndarray]:
-        """Where each foot is drawn: its quiet-standing CoP, or before a baseline its plate's centre."""
+        """Where each foot is drawn: its quiet-standing CoP, or before a baseline its plate's (insole's) centre."""
         if baseline is not None:
             return {side: np.asarray(baseline.neutral_cop_mm[side], dtype=float) for side in SIDES}
-        return {side: np.asarray(plate.center_mm, dtype=float) for side, plate in self.plates.items()}
+        return {**{foot: insole.centre_mm for foot, insole in self.insoles.items()},
+                **{side: np.asarray(plate.center_mm, dtype=float) for side, plate in self.plates.items()}}
+
+    def _draw_thresholds(self) -> None:
+        thresholds = self.session.thresholds
+        for severity, line in self.threshold_lines.items():
+            mm = getattr(thresholds, f"{severity}_mm")
+            line.setPos(mm)
+            line.label.setFormat(f"{severity} {mm:.3g}")
+        # A fixed range keeps the threshold lines where the eye expects them; a larger shift clips.
+        self.shift_plot.setYRange(-5.0, thresholds.severe_mm * 1.6, padding=0)
 
     def _draw_feet(self, baseline: Baseline | None) -> None:
         """Foot outlines, neutral points and threshold bands for ``baseline`` (plate centres before one)."""
         self._shown_baseline = baseline
         thresholds = self.session.thresholds
-        medial = baseline.medial_unit if baseline else medial_units(self.session.toe_out_deg)
+        medial = baseline.medial_unit if baseline else medial_units(dict.fromkeys(SIDES, self.session.toe_out_deg))
         centres = self._foot_centres(baseline)
         for side in SIDES:
             if side not in centres:
                 continue
             neutral = centres[side]
             width = baseline.foot_width_mm if baseline else 100.0
-            outline = _foot_outline(neutral, medial[side], width)
+            # An insole is the footprint itself; on a plate the foot is drawn around its neutral CoP.
+            outline = self.insoles[side].outline_mm if side in self.insoles else _foot_outline(neutral, medial[side], width)
             self.foot_outline[side].setData(outline[:, 0], outline[:, 1])
             edges = (thresholds.mild_mm, thresholds.moderate_mm, thresholds.severe_mm,
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
@@ -468,13 +679,29 @@ class LiveWindow(QtWidgets.QMainWindow):
         t = recent["t"]
         if len(t) == 0:
             return
+        ago = t - t[-1]
         for side in SIDES:
-            self.force_curve[side].setData(t, recent[f"fz_{side}"])
-            self.shift_curve[side].setData(t, recent[f"shift_{side}"])
-            trail = recent[f"cop_{side}"][t >= t[-1] - TRAIL_SECONDS]
+            self.force_curve[side].setData(ago, recent[f"fz_{side}"])
+            self.shift_curve[side].setData(ago, recent[f"shift_{side}"])
+            trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
             self.cop_point[side].setData([trail[-1, 0]], [trail[-1, 1]])
-        self.force_plot.setXRange(t[-1] - TRACE_SECONDS, t[-1], padding=0)
+        self.newest_drawn_s = float(t[-1])
+
+    def _draw_pressure(self) -> None:
+        """Each insole's newest sample as a map; the colour scale grows to the highest value seen."""
+        if not self.insoles:
+            return
+        highest = self._pressure_max
+        for foot, insole in self.insoles.items():
+            values = insole.newest()
+            if values is None:
+                continue
+            highest = max(highest, float(np.max(values)))
+            self.pressure_image[foot].setImage(insole.map.image(values), autoLevels=False)
+        if highest > self._pressure_max:
+            self._pressure_max = highest
+            self.pressure_bar.setLevels((0.0, highest))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.timer.stop()
@@ -485,7 +712,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 def _close_on_ctrl_c(window: LiveWindow):
     """Let Ctrl-C in the terminal close the window; returns the function that undoes it.
 
-    Python runs signal handlers only between bytecodes, which the 30 Hz timer provides; an
+    Python runs signal handlers only between bytecodes, which the refresh timer provides; an
     exception raised there would be swallowed by Qt, so the handler closes the window instead.
     """
     if threading.current_thread() is not threading.main_thread():

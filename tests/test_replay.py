@@ -1,0 +1,64 @@
+"""replay://: a recorded trial played back as devices, through the same driver and session."""
+
+import time
+
+import numpy as np
+import pytest
+
+from forceplate.errors import BadDeviceURL, DeviceNotFound
+from forceplate.io.device import open_device
+from forceplate.session import Session
+from forceplate.storage.reader import open_trial
+
+# Lost frames (drop) and bad packets (crc) in the recording, to see them counted again.
+URLS = ["sim://dual-plate?speed=4&drop=0.005&crc=0.002&seed=5", "sim://insole?foot=left&speed=4&seed=5"]
+
+
+def record(path, urls, seconds: float) -> None:
+    session = Session(urls, record_path=path)
+    session.start()
+    time.sleep(seconds)
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def trial_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / "original.h5"
+    record(path, URLS, 2.0)
+    return path
+
+
+def test_replay_sends_the_recorded_frames_again(trial_path, tmp_path):
+    original = open_trial(trial_path)
+    names = sorted(original.devices)
+    urls = [f"replay://{trial_path}?speed=8"] + [f"replay://{trial_path}?device={name}&speed=8" for name in names[1:]]
+    copy_path = tmp_path / "copy.h5"
+    record(copy_path, urls, 1.5)
+    copy = open_trial(copy_path)
+    assert sorted(copy.devices) == names  # the first URL (no device=) took the first device by name
+    for name in names:
+        a, b = original.devices[name], copy.devices[name]
+        assert np.array_equal(a.counts, b.counts) and np.array_equal(a.seq - a.seq[0], b.seq - b.seq[0])
+        assert a.info == b.info and a.profile.toml_text == b.profile.toml_text
+        assert a.calibration.toml_text == b.calibration.toml_text
+        # Frames the recording lost are not sent: the decoder counts the same losses again.
+        assert b.stats["lost_frames"] == a.stats["lost_frames"] and b.stats["crc_errors"] == 0
+    assert original.devices["SIM-DP-0001"].stats["lost_frames"] > 0
+    # speed=8 played 1000 Hz frames about 8x faster than they were recorded
+    plate = copy.devices["SIM-DP-0001"]
+    assert plate.t_host_s[-1] - plate.t_host_s[0] < 0.5 * len(plate.seq) / plate.rate_hz
+
+
+def test_replay_urls(trial_path):
+    with open_device(f"replay://{trial_path}?device=SIM-IN16-L") as device:
+        assert device.info["foot"] == "left" and device.profile.insole is not None
+        assert device.calibration.toml_text == open_trial(trial_path).devices["SIM-IN16-L"].calibration.toml_text
+        assert device.ground_truth is None
+    with pytest.raises(BadDeviceURL, match="unknown option"):
+        open_device(f"replay://{trial_path}?rate=3")
+    with pytest.raises(BadDeviceURL, match="speed"):
+        open_device(f"replay://{trial_path}?speed=0")
+    with pytest.raises(DeviceNotFound, match="no device 'NOPE'.*SIM-DP-0001, SIM-IN16-L"):
+        open_device(f"replay://{trial_path}?device=NOPE")
+    with pytest.raises(DeviceNotFound, match="no such file"):
+        open_device(f"replay://{trial_path.parent / 'missing.h5'}")
