@@ -46,6 +46,9 @@ class Feet:
     ring: RingBuffer
     merger: FootMerger | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # With plates and insoles together the plates' reps and flags are the session's; the
+    # insoles' own analysis then only feeds their plots, so no rep is announced twice.
+    announces: bool = True
 
 
 @dataclass
@@ -127,6 +130,8 @@ class Session:
             # insoles are analysed on the lab (host) clock: toe-out is 0 in their own frame
             pair = _feet(max(d.profile.rate_hz for d in insoles.values()), 0.0, self.thresholds,
                          merged=True) if len(insoles) == 2 else None
+            if pair is not None:
+                pair.announces = not any(link.feet is not None for link in links)
             for link in links:
                 if link.device in insoles.values():
                     link.feet = pair
@@ -239,8 +244,9 @@ class Session:
         feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                          cop_left=block.cop["left"], cop_right=block.cop["right"],
                          shift_left=block.shift["left"], shift_right=block.shift["right"])
-        for event in events:
-            self._emit(event)
+        if feet.announces:
+            for event in events:
+                self._emit(event)
 
     def add_listener(self, callback) -> None:
         """Also hand every event to ``callback(event)`` (called from reader threads; keep it quick)."""

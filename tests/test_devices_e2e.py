@@ -134,3 +134,17 @@ def test_two_insoles_on_their_own_clocks_record_and_analyse(tmp_path):
     assert [r.sides["left"].flag for r in analysis.reps] == ["none", "severe", "none"]
     assert all(r.sides["right"].flag == "none" for r in analysis.reps)
     assert analysis.reps[1].sides["left"].arch_load_pct > 5.0  # the arch takes more of the load
+
+
+def test_plates_with_insoles_announce_each_rep_once():
+    urls = ["sim://dual-plate?speed=4&seed=6&reps=2", "sim://insole?foot=left&speed=4&seed=6&reps=2",
+            "sim://insole?foot=right&speed=4&seed=6&reps=2"]
+    session = Session(urls)
+    session.start()
+    events, deadline = [], time.monotonic() + 20
+    while time.monotonic() < deadline and not any(e.kind == "rep_end" and e.rep == 2 for e in events):
+        events += session.drain_events()
+        time.sleep(0.05)
+    session.close()
+    assert [e.rep for e in events if e.kind == "rep_end"] == [1, 2]
+    assert len(session.feet) == 2 and session.feet[1].ring.written > 0  # insoles still analysed for plots
