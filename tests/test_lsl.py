@@ -100,3 +100,38 @@ def test_missing_stream_is_one_line(lsl, tmp_path, capsys):
     assert main(["lsl-record", "no-such-stream", "-o", str(tmp_path / "x.h5"), "--duration", "1",
                  "--timeout", "0.5"]) == 2
     assert "no LSL stream named 'no-such-stream'" in capsys.readouterr().err
+
+
+def test_lsl_url_is_a_device_read_by_the_same_driver(lsl):
+    """lsl://forceplate-feet: the stream bridged onto the wire protocol, forces and CoP kept."""
+    from forceplate.interop.lsl import LslPublisher
+    from forceplate.io.device import open_device
+    from forceplate.processing.forces import plate_forces
+    from forceplate.session import Session
+
+    session = Session([DEVICE])
+    publisher = LslPublisher(session)
+    try:
+        session.start()
+        with open_device("lsl://forceplate-feet?timeout=5") as device:
+            assert device.profile.rate_hz == session.feet[0].analyzer.rate_hz  # the stream's rate, from INFO
+            device.start()
+            batches, deadline = [], time.monotonic() + 15.0
+            while sum(map(len, batches)) < 500 and time.monotonic() < deadline:
+                frames = device.read()
+                if len(frames):
+                    batches.append(frames)
+            published = session.feet[0].ring.peek()
+    finally:
+        session.close()
+        publisher.close()
+    counts = np.concatenate([b.counts for b in batches])
+    assert len(counts) >= 500 and device.decoder.stats.lost_frames == 0
+    fz, cop = plate_forces(device.calibration.to_physical(counts), device.profile)
+    # every bridged force is one the session published (to the bridge's 1 mN)
+    published_fz = np.asarray(published["fz_left"], dtype=np.float32)
+    nearest = np.abs(fz["left"][:, None] - published_fz[None, :]).min(axis=1)
+    assert np.percentile(nearest, 95) < 0.01
+    loaded = fz["left"] > 100
+    assert np.isfinite(cop["left"][loaded]).all()
+    assert np.nanmedian(cop["left"][loaded, 0]) < -100  # the left foot stands left of the centre

@@ -11,10 +11,13 @@ Out (:class:`LslPublisher`, ``--lsl`` on ``demo``/``live``/``record``): two outl
   ring buffer gained every ``PUSH_INTERVAL_S``; the newest sample of a push carries the
   push's LSL time, earlier ones are spaced by the nominal rate.
 
-In (:func:`record_feet_stream`, ``forceplate lsl-record``): a ``forceplate-feet`` stream (or
-any stream with those six labelled channels) recorded into a trial as two six-axis plates,
-one per foot, whose Fx = Fy = Mz = 0 and whose moments give the streamed CoP. ``lsl://NAME``
-as a device URL is not implemented.
+In, two ways, for a ``forceplate-feet`` stream (or any stream with those six labelled
+channels), each foot becoming a six-axis plate whose Fx = Fy = Mz = 0 and whose moments
+give the streamed CoP (:func:`feet_wrenches`):
+- ``lsl://NAME`` as a device URL (:func:`open_lsl_bridge`): the inlet's samples are sent
+  as protocol packets on a pseudo-terminal (profile ``lsl-feet``, counts in mN and uN*m,
+  record ``LSL-FEET``), so the same driver, session, window and recorder read them;
+- ``forceplate lsl-record`` (:func:`record_feet_stream`): straight into a trial file.
 
 pylsl is imported inside the functions, so a program (or a test) can point LSLAPICFG at a
 configuration file first.
@@ -25,11 +28,17 @@ from __future__ import annotations
 import json
 import math
 import threading
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from forceplate.errors import ForceplateError
+from forceplate.calibration.record import find_record
+from forceplate.errors import BadDeviceURL, DeviceNotFound, ForceplateError
 from forceplate.interop import calibration_toml, require, toml_table
+from forceplate.io.protocol import encode_data
+from forceplate.profiles import load_profile
+from forceplate.sim.emulator import SimulatedDevice
 
 EVENTS_STREAM = "forceplate-events"
 FEET_STREAM = "forceplate-feet"
@@ -172,6 +181,19 @@ def _channel_labels(info) -> list[str]:
     return labels
 
 
+def feet_wrenches(values: np.ndarray) -> np.ndarray:
+    """Feet samples (n, 6: fz_left fz_right N, cop_left_x/y cop_right_x/y mm) -> per foot
+    Fx Fy Fz (N), Mx My Mz (N*m) about the lab origin: Mx = y Fz, My = -x Fz, so that
+    CoP x = -My/Fz, y = Mx/Fz. A NaN CoP gives NaN moments, and so a NaN CoP again."""
+    columns = []
+    for k in range(2):
+        fz = values[:, k]
+        cop_m = values[:, 2 + 2 * k:4 + 2 * k] / 1000.0
+        zero = np.where(np.isnan(fz), np.nan, 0.0)  # a lost sample stays lost in every channel
+        columns += [zero, zero, fz, cop_m[:, 1] * fz, -cop_m[:, 0] * fz, zero]
+    return np.column_stack(columns)
+
+
 def _plates_device(name: str, info, rate_hz: float, values: np.ndarray, first_timestamp_s: float):
     """Per foot Fx Fy Fz (N), Mx My Mz (N*m) about the lab origin that give the streamed CoP:
     Mx = y Fz, My = -x Fz (CoP x = -My/Fz, y = Mx/Fz); no moment where there is no CoP."""
@@ -179,12 +201,8 @@ def _plates_device(name: str, info, rate_hz: float, values: np.ndarray, first_ti
     from forceplate.storage.writer import DeviceArrays
 
     serial = f"LSL-{name}"
-    columns, plates, names = [], "", []
+    plates, names = "", []
     for k, foot in enumerate(("left", "right")):
-        fz = values[:, k]
-        cop_m = values[:, 2 + 2 * k:4 + 2 * k] / 1000.0  # NaN CoP -> NaN moments -> NaN CoP again
-        zero = np.where(np.isnan(fz), np.nan, 0.0)  # a lost sample stays lost in every channel
-        columns += [zero, zero, fz, cop_m[:, 1] * fz, -cop_m[:, 0] * fz, zero]
         names += [f"{foot}_{c}" for c in ("Fx", "Fy", "Fz", "Mx", "My", "Mz")]
         plates += "\n[[plates]]\n" + toml_table({
             "name": f"{foot} foot", "foot": foot, "type": "six-axis", "channels": list(range(6 * k, 6 * k + 6)),
@@ -195,8 +213,70 @@ def _plates_device(name: str, info, rate_hz: float, values: np.ndarray, first_ti
                                   "rate_hz": rate_hz, "sample_format": "float64", "channels": names}) + plates)
     profile = parse_profile(profile_text, where=f"LSL stream {name} (recorded profile)")
     return DeviceArrays(
-        name=serial, profile=profile, counts=np.column_stack(columns), channel_units=["N", "N", "N", "N*m", "N*m", "N*m"] * 2,
+        name=serial, profile=profile, counts=feet_wrenches(values), channel_units=["N", "N", "N", "N*m", "N*m", "N*m"] * 2,
         info={"serial": serial, "model": "LSL feet stream", "firmware": "", "source_id": info.source_id()},
         calibration_toml=calibration_toml(serial, "lsl-feet", [1.0] * 12, method="values as streamed (N, N*m)"),
         url=f"lsl://{name}", attrs={"source_format": "lsl", "lsl_stream": name, "lsl_hostname": info.hostname(),
                                     "lsl_source_id": info.source_id(), "lsl_first_timestamp_s": float(first_timestamp_s)})
+
+
+BRIDGE_SERIAL = "LSL-FEET"
+BRIDGE_PROFILE = "lsl-feet"
+
+
+class _LslSource:
+    """An inlet's feet samples as the bridge's int32 counts (mN, uN*m)."""
+
+    def __init__(self, profile, record, inlet, columns: list[int]):
+        self.profile = profile
+        self._record = record
+        self._inlet = inlet
+        self._columns = columns
+
+    def pull(self) -> np.ndarray:
+        chunk, _ = self._inlet.pull_chunk(timeout=0.0)
+        if not chunk:
+            return np.empty((0, self.profile.n_channels), np.int32)
+        wrenches = np.nan_to_num(feet_wrenches(np.asarray(chunk, dtype=float)[:, self._columns]))
+        return np.round(self._record.to_counts(wrenches)).astype(np.int32)
+
+
+class LslBridge(SimulatedDevice):
+    """Firmware stand-in that sends what the inlet received since the last tick."""
+
+    @property
+    def ground_truth(self):
+        return None
+
+    def _stream(self) -> None:
+        counts = self.emulator.pull()
+        if len(counts):
+            n = np.arange(self._sent, self._sent + len(counts))
+            self._write(encode_data(self._seq, np.round(n * 1e6 / self.rate_hz).astype(np.int64), counts))
+            self._seq += len(counts)
+            self._sent += len(counts)
+
+
+def open_lsl_bridge(url: str) -> LslBridge:
+    """``lsl://NAME[?timeout=S]``: the feet stream NAME as a device on a pseudo-terminal."""
+    parts = urlsplit(url)
+    name = parts.netloc or parts.path.lstrip("/")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if not name or set(query) - {"timeout"}:
+        raise BadDeviceURL(f"{url}: an LSL device is lsl://STREAM_NAME[?timeout=S]")
+    pylsl = require("pylsl")
+    found = pylsl.resolve_byprop("name", name, 1, float(query.get("timeout", 5.0)))
+    if not found:
+        raise DeviceNotFound(f"{url}: no LSL stream named {name!r} found")
+    inlet = pylsl.StreamInlet(found[0], max_buflen=10)
+    info = inlet.info(5.0)
+    labels = _channel_labels(info)
+    wanted = [label for label, *_ in FEET_CHANNELS]
+    rate_hz = info.nominal_srate()
+    if any(label not in labels for label in wanted) or rate_hz <= 0:
+        raise DeviceNotFound(f"{url}: LSL stream {name!r} is not a feet stream (channels {labels})")
+    profile = replace(load_profile(BRIDGE_PROFILE), rate_hz=rate_hz)
+    source = _LslSource(profile, find_record(BRIDGE_SERIAL), inlet, [labels.index(label) for label in wanted])
+    fields = {"model": f"LSL stream {name}", "serial": BRIDGE_SERIAL, "firmware": "lsl-bridge",
+              "channels": profile.n_channels, "rate_hz": f"{rate_hz:g}", "profile": BRIDGE_PROFILE}
+    return LslBridge(source, fields)

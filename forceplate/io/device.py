@@ -2,15 +2,17 @@
 
 ``open_device(url)`` accepts a serial port (``/dev/ttyACM0``, ``COM3``), a pyserial URL
 (``serial:///dev/ttyUSB0``), ``sim://KIND?options`` (the simulator, over a real
-pseudo-terminal, read by this same driver) or ``replay://FILE.h5?options`` (a recorded
-device played back the same way). The answer to ``INFO?`` tells the wire mode:
+pseudo-terminal, read by this same driver), ``replay://FILE.h5?options`` (a recorded
+device played back the same way) or ``lsl://STREAM`` (a Lab Streaming Layer feet stream,
+bridged the same way). The answer to ``INFO?`` tells the wire mode:
 a binary INFO packet or an ASCII ``# INFO`` line (devices/PROTOCOL.md).
 """
 
 from __future__ import annotations
 
+import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import serial
@@ -86,10 +88,9 @@ class Device:
             pass
         path = self.url.split("://", 1)[-1]
         if self._simulator is not None:
-            from forceplate.sim.urls import open_simulator
-
+            scheme = _scheme(self.url)
             self._simulator.close()
-            self._simulator = open_simulator(self.url, replug=True)
+            self._simulator = _bridge(scheme)(self.url, replug=True) if scheme == "sim" else _bridge(scheme)(self.url)
             path = self._simulator.port_path
         self._port = _open_port(path, self.url)
         fields, _ = self._request_info(HANDSHAKE_TIMEOUT_S)
@@ -102,6 +103,11 @@ class Device:
     def _configure(self, fields: dict[str, str], mode: type[StreamDecoder]) -> dict[str, str]:
         self.info = fields
         self.profile = load_profile(fields.get("profile", ""))
+        stated_rate = _positive_float(fields.get("rate_hz"))
+        if stated_rate and stated_rate != self.profile.rate_hz:
+            # The device says how fast it runs (after RATE, or a stream's own rate): trial
+            # time is counted in its samples, so its word wins over the profile's default.
+            self.profile = replace(self.profile, rate_hz=stated_rate)
         self.calibration = find_record(fields.get("serial", ""))
         if self.calibration is not None:
             self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
@@ -157,6 +163,14 @@ class Device:
             raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
 
 
+def _positive_float(text: str | None) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
 def _open_port(path: str, url: str):
     try:
         return serial.serial_for_url(path, baudrate=921600, timeout=READ_TIMEOUT_S)
@@ -166,24 +180,36 @@ def _open_port(path: str, url: str):
         raise DeviceNotFound(f"{url}: cannot open port ({exc})") from None
 
 
+# Schemes whose device is a firmware stand-in on a pseudo-terminal (module, opener): the
+# driver then reads it exactly as it reads hardware.
+BRIDGES = {
+    "sim": ("forceplate.sim.urls", "open_simulator"),
+    "replay": ("forceplate.io.replay", "open_replay"),
+    "lsl": ("forceplate.interop.lsl", "open_lsl_bridge"),
+}
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] if "://" in url else ""
+
+
+def _bridge(scheme: str):
+    module, opener = BRIDGES[scheme]
+    return getattr(importlib.import_module(module), opener)
+
+
 def open_device(url: str, handshake: bool = True) -> Device:
     """Open a device by URL and (by default) read its INFO; raises a :class:`DeviceError`."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
+    scheme = _scheme(url)
     simulator = None
-    if scheme == "sim":
-        from forceplate.sim.urls import open_simulator
-
-        simulator = open_simulator(url)
-        path = simulator.port_path
-    elif scheme == "replay":
-        from forceplate.io.replay import open_replay
-
-        simulator = open_replay(url)
+    if scheme in BRIDGES:
+        simulator = _bridge(scheme)(url)
         path = simulator.port_path
     elif scheme in ("", "serial"):
         path = url.split("://", 1)[-1]
     else:
-        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, sim://dual-plate or replay://trial.h5)")
+        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, "
+                           "sim://dual-plate, replay://trial.h5 or lsl://STREAM)")
     try:
         port = _open_port(path, url)
     except Exception:
