@@ -38,6 +38,8 @@ def register(add_command) -> None:
   forceplate compare light.h5 medium.h5 heavy.h5 --json     flagged share against load_kg""")
     compare.add_argument("files", nargs="+", metavar="FILE.h5")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    compare.add_argument("--report", metavar="FILE.html",
+                         help="also write the comparison with plots (shift per rep, flagged share vs load)")
     add_analysis_options(compare, toe_out_default=None)
 
     trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
@@ -125,6 +127,11 @@ def run_compare(args) -> int:
         print(json.dumps(report, indent=1))
     else:
         print_comparison(report)
+    if args.report:
+        from forceplate.reporting.html import render_comparison
+
+        Path(args.report).write_text(render_comparison(report), encoding="utf-8")
+        print(f"report written to {args.report}", file=sys.stderr)
     return 0
 
 

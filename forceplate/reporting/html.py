@@ -210,3 +210,60 @@ black square: neutral CoP; the arrow points medially (toward the arch).</p>
 {rows}</table>
 </body></html>
 """
+
+
+TRIAL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+
+
+def comparison_shift_plot(report: dict, side: str) -> str:
+    """One foot's largest held medial shift per rep, one line per trial (A, B, ...)."""
+    n = len(report["reps"])
+    values = [m[f"{side}_shift_mm"] for r in report["reps"] for m in r["trials"] if m and m[f"{side}_shift_mm"] is not None]
+    top = max([5.0, *(v * 1.1 for v in values)])
+    ax = _Axes(440, 240, (0.5, max(n, 1) + 0.5), (min([0.0, *values]), top), margin=(48, 70, 12, 32))
+    for k in range(len(report["trials"])):
+        reps = [(r["index"], r["trials"][k][f"{side}_shift_mm"]) for r in report["reps"]
+                if r["trials"][k] and r["trials"][k][f"{side}_shift_mm"] is not None]
+        if reps:
+            x, y = zip(*reps)
+            colour = TRIAL_COLOURS[k % len(TRIAL_COLOURS)]
+            ax.line(x, y, colour, width=1.8)
+            ax.text(x[-1], y[-1], chr(ord("A") + k), colour=colour, dx=6, dy=4)
+    return ax.svg(f"rep ({side} foot)", "medial shift (mm)")
+
+
+def load_plot(report: dict) -> str:
+    """Flagged share of reps against external load (light vs heavy)."""
+    points = report["load"]["points"]
+    loads = [p["load_kg"] for p in points]
+    ax = _Axes(440, 240, (min(loads) - 5, max(loads) + 5), (0, 105))
+    ax.line(loads, [p["flagged_share_pct"] for p in points], "#333", width=1.5)
+    for p in points:
+        ax.rect(p["load_kg"] - 1, p["flagged_share_pct"] - 1.5, p["load_kg"] + 1, p["flagged_share_pct"] + 1.5, "#d7301f")
+    return ax.svg("external load (kg)", "flagged reps (%)")
+
+
+def render_comparison(report: dict) -> str:
+    """``forceplate compare --report``: the trials' tables as HTML, with their plots."""
+    trials = "\n".join(
+        f"<tr><td>{chr(ord('A') + k)}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in (
+            e["file"], e["subject"], e["exercise"], e["load_kg"], e["set"]["reps"], e["set"]["flagged_reps"],
+            e["set"]["flagged_share_pct"], e["set"]["left_max_shift_mm"], e["set"]["right_max_shift_mm"],
+            e["set"]["mean_asymmetry_pct"])) + "</tr>"
+        for k, e in enumerate(report["trials"]))
+    slope = report["load"]["flagged_share_pp_per_10kg"]
+    load_part = (f"<h2>Flagged reps against load</h2><p>{slope:+.1f} percentage points per 10 kg.</p>{load_plot(report)}"
+                 if slope is not None else "")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>forceplate comparison</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:960px}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f0f0f0}}</style></head>
+<body><h1>Trials compared</h1>
+<table><tr><th></th><th>file</th><th>subject</th><th>exercise</th><th>load (kg)</th><th>reps</th><th>flagged</th>
+<th>flagged (%)</th><th>left max shift (mm)</th><th>right max shift (mm)</th><th>asymmetry (%)</th></tr>
+{trials}</table>
+<h2>Medial shift per rep</h2>
+{comparison_shift_plot(report, "left")}{comparison_shift_plot(report, "right")}
+{load_part}
+</body></html>
+"""
