@@ -2,10 +2,10 @@
 
 Run: python benchmarks/storage.py   (writes benchmarks/results/storage.txt)
 
-The trial is a 10-minute dual-plate recording (1000 Hz, 8 x int32 load-cell counts) made
-by the simulator's model and emulator in memory, written through the real TrialWriter
-thread in read-sized batches, as a session would. Insoles are not measured: there is no
-insole device yet.
+The trial is a 10-minute recording of dual plates (1000 Hz, 8 x int32 load-cell counts)
+and a pair of 16-sensor insoles (100 Hz, 16 x int16 each), made by the simulator's model
+and emulators in memory, written through the real TrialWriter thread in read-sized
+batches, as a session would.
 """
 
 from __future__ import annotations
@@ -23,43 +23,53 @@ from forceplate.calibration.record import find_record
 from forceplate.io.device import Frames
 from forceplate.offline import analyze_trial, save_analysis
 from forceplate.profiles import load_profile
-from forceplate.sim.emulator import PlateEmulator
+from forceplate.sim.emulator import InsoleEmulator, PlateEmulator
 from forceplate.sim.squat import SquatModel, SquatPlan, Subject
 from forceplate.storage.reader import read_header
 from forceplate.storage.recovery import recover_trial
 from forceplate.storage.writer import TrialWriter
 from results_file import publish
 
-SERIAL = "SIM-DP-0001"
 TRIAL_S = 600.0
-BATCH_FRAMES = (10, 50)  # a read returns what arrived: ~10 frames at 100 Hz reads, 50 at the 50 ms timeout
+BATCH_S = (0.01, 0.05)  # a read returns what arrived: ~10 ms apart when busy, 50 ms at the read timeout
+# serial, profile, foot (insoles), sim URL
+DEVICES = (("SIM-DP-0001", "dual-plate-ads1256", None, "sim://dual-plate"),
+           ("SIM-IN16-L", "insole16", "left", "sim://insole?foot=left"),
+           ("SIM-IN16-R", "insole16", "right", "sim://insole?foot=right"))
 
 
-def simulated_counts(duration_s: float):
-    profile = load_profile("dual-plate-ads1256")
-    calibration = find_record(SERIAL)
+def simulated_devices(duration_s: float) -> list[tuple]:
+    """(device description, raw counts) of each device watching one squatting person."""
     plan = SquatPlan(reps=int((duration_s - 3.0) // SquatPlan().rep_period_s),
                      valgus={i: ("left" if i % 2 else "right", "moderate") for i in range(3, 200, 7)})
     model = SquatModel(Subject(), plan, seed=1)
-    t = np.arange(int(duration_s * profile.rate_hz)) / profile.rate_hz
-    device = SimpleNamespace(url="sim://dual-plate", profile=profile, calibration=calibration,
-                             info={"model": "benchmark", "serial": SERIAL, "firmware": "sim-1"})
-    return device, PlateEmulator(profile, calibration, model, seed=1).counts(t)
+    out = []
+    for serial, profile_id, foot, url in DEVICES:
+        profile, calibration = load_profile(profile_id), find_record(serial)
+        t = np.arange(int(duration_s * profile.rate_hz)) / profile.rate_hz
+        info = {"model": "benchmark", "serial": serial, "firmware": "sim-1", **({"foot": foot} if foot else {})}
+        device = SimpleNamespace(url=url, profile=profile, calibration=calibration, info=info)
+        emulator = (InsoleEmulator(profile, calibration, model, foot, seed=1) if foot
+                    else PlateEmulator(profile, calibration, model, seed=1))
+        out.append((device, emulator.counts(t)))
+    return out
 
 
-def write(path: Path, device, counts: np.ndarray, batch: int) -> float:
-    """Seconds to write ``counts`` through the writer thread in ``batch``-frame reads, closed."""
-    n = len(counts)
-    seq = np.arange(n)
-    t_device = seq / device.profile.rate_hz
+def write(path: Path, devices: list[tuple], batch_s: float) -> float:
+    """Seconds to write every device's counts through the writer thread in reads of
+    ``batch_s`` of data each, closed."""
     start = time.perf_counter()
     writer = TrialWriter(path, {"subject": "bench", "load_kg": 0.0, "exercise": "squat"})
-    writer.add_device(SERIAL, device)
+    for device, _ in devices:
+        writer.add_device(device.info["serial"], device)
     writer.start()
-    for i in range(0, n, batch):
-        sl = slice(i, i + batch)
-        writer.write_frames(SERIAL, Frames(seq=seq[sl], t_device_s=t_device[sl], counts=counts[sl],
-                                           t_host_s=t_device[sl]))
+    for t0 in np.arange(0.0, TRIAL_S, batch_s):
+        for device, counts in devices:
+            rate = device.profile.rate_hz
+            seq = np.arange(int(round(t0 * rate)), min(int(round((t0 + batch_s) * rate)), len(counts)))
+            t_device = seq / rate
+            writer.write_frames(device.info["serial"], Frames(seq=seq, t_device_s=t_device, counts=counts[seq],
+                                                              t_host_s=t_device))
     writer.close()
     return time.perf_counter() - start
 
@@ -73,24 +83,28 @@ def timed(fn):
 def main() -> None:
     lines = [f"forceplate {__version__} storage benchmark, {time.strftime('%Y-%m-%d')}, Python "
              f"{platform.python_version()}, {platform.machine()}",
-             f"trial: {TRIAL_S / 60:g} min dual plate, 1000 Hz, 8 channels int32 (insoles: no device yet, not measured)"]
-    device, counts = simulated_counts(TRIAL_S)
+             f"trial: {TRIAL_S / 60:g} min of dual plates (1000 Hz, 8 x int32) and two insoles "
+             "(100 Hz, 16 x int16 each)"]
+    devices = simulated_devices(TRIAL_S)
+    frames = sum(len(counts) for _, counts in devices)
     with tempfile.TemporaryDirectory() as tmp:
-        for batch in BATCH_FRAMES:
-            path = Path(tmp) / f"trial{batch}.h5"
-            seconds = write(path, device, counts, batch)
-            lines.append(f"write, {batch}-frame batches: {seconds:.2f} s for {TRIAL_S:g} s of data = "
-                         f"{TRIAL_S / seconds:.0f}x real time ({len(counts) / seconds / 1e3:.0f} k frames/s)")
+        for batch_s in BATCH_S:
+            path = Path(tmp) / f"trial{batch_s:g}.h5"
+            seconds = write(path, devices, batch_s)
+            lines.append(f"write, reads of {batch_s * 1e3:g} ms: {seconds:.2f} s for {TRIAL_S:g} s of data = "
+                         f"{TRIAL_S / seconds:.0f}x real time ({frames / seconds / 1e3:.0f} k frames/s)")
         size_mb = path.stat().st_size / 1e6
+        raw_mb = sum(counts.nbytes for _, counts in devices) / 1e6
         lines.append(f"file size: {size_mb:.2f} MB per {TRIAL_S / 60:g} min = {size_mb / (TRIAL_S / 60):.2f} MB/min "
-                     f"(raw counts alone {counts.nbytes / 1e6 / (TRIAL_S / 60):.2f} MB/min; seq, t_device, t_host "
+                     f"(raw counts alone {raw_mb / (TRIAL_S / 60):.2f} MB/min; seq, t_device, t_host "
                      "8 bytes each per frame)")
         trial, open_s = timed(lambda: open_trial(path))
         analysis, analyse_s = timed(lambda: analyze_trial(trial))
         _, save_s = timed(lambda: save_analysis(trial, analysis))
         _, header_s = timed(lambda: read_header(path))
         lines.append(f"open_trial (all raw data into memory): {open_s:.2f} s")
-        lines.append(f"analyze_trial: {analyse_s:.2f} s ({len(analysis.reps)} reps)")
+        lines.append(f"analyze_trial: {analyse_s:.2f} s ({len(analysis.reps)} reps; plates for reps and flags, "
+                     "insoles for the arch load)")
         lines.append(f"open + analyse: {open_s + analyse_s:.2f} s")
         lines.append(f"save results (/processing): {save_s * 1e3:.0f} ms; read_header with results: {header_s * 1e3:.0f} ms")
         _, recover_s = timed(lambda: recover_trial(path))

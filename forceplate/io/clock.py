@@ -28,14 +28,17 @@ class ClockSync:
     def update(self, t_device: np.ndarray, t_host: np.ndarray) -> None:
         if len(t_device) == 0:
             return
-        lag = np.asarray(t_host, float) - np.asarray(t_device, float)
-        window = np.floor(np.asarray(t_device, float) / self.window_s).astype(np.int64)
-        for w in np.unique(window):
-            mask = window == w
-            i = np.argmin(np.where(mask, lag, np.inf))
-            held = self._windows.get(int(w))
+        t_device = np.asarray(t_device, float)
+        lag = np.asarray(t_host, float) - t_device
+        window = np.floor(t_device / self.window_s).astype(np.int64)
+        # earliest arrival of each window in one pass: sort by (window, lag), take the firsts
+        order = np.lexsort((lag, window))
+        firsts = order[np.flatnonzero(np.diff(window[order], prepend=window[order[0]] - 1))]
+        for i in firsts:
+            w = int(window[i])
+            held = self._windows.get(w)
             if held is None or lag[i] < held[1]:
-                self._windows[int(w)] = (float(t_device[i]), float(lag[i]))
+                self._windows[w] = (float(t_device[i]), float(lag[i]))
         self._stale = True
 
     @property

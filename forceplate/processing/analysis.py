@@ -166,9 +166,9 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     indices = {}  # foot -> (arch share, pronation index), change from the baseline in points
     quiet = (t >= baseline.start_s) & (t <= baseline.end_s)
     for foot, foot_regions in (regions or {}).items():
-        filtered = {name: zero_lag(force, COP_CUTOFF_HZ, rate_hz) for name, force in foot_regions.items()}
-        series = (arch_share(filtered, fz_f[foot]), pronation_index(filtered, fz_f[foot]))
-        indices[foot] = tuple(x - np.nanmean(x[quiet]) for x in series)
+        # shares of the raw forces, then filtered: two filters a foot instead of one per region
+        series = (arch_share(foot_regions, fz[foot]), pronation_index(foot_regions, fz[foot]))
+        indices[foot] = tuple(x - np.nanmean(x[quiet]) for x in (zero_lag(x, COP_CUTOFF_HZ, rate_hz) for x in series))
     results = []
     for r in reps:
         sl = slice(r.start, r.end + 1)
