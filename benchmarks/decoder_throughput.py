@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
@@ -66,8 +65,6 @@ def main() -> None:
     best, median = min(times), statistics.median(times)
 
     lines = [
-        f"FrameDecoder throughput, {time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, {platform.machine()}, pinned to one core",
         f"{args.frames} dual-plate frames ({N_CH} x int32, {wire_bytes:g} bytes on the wire, "
         f"{len(stream) / 1e6:.2f} MB), fed in {READ_BYTES}-byte reads, {args.repeats} runs",
     ]
@@ -86,7 +83,7 @@ def main() -> None:
         f"(>= {TARGET_X_USB * USB_SERIAL_BYTES_S / 1e6:g} MB/s), median {x_usb:.1f} x: "
         f"{'PASS' if x_usb >= TARGET_X_USB else 'FAIL'}"
     )
-    publish("decoder_throughput", lines)
+    publish("decoder_throughput", "FrameDecoder throughput", lines)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,8 @@ cost; writes benchmarks/results/processing_speed.txt.
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import time
 
-import numpy as np
 
 from forceplate.processing.analysis import SIDES, analyze_feet
 from forceplate.processing.streaming import StreamingAnalyzer
@@ -31,9 +28,7 @@ def main() -> None:
     spec = SessionSpec(devices="plates4+insoles16", reps=reps, seed=7, toe_out_deg=15.0)
     t, fz, cop, regions, rate, toe_out, _ = simulate(spec)
     duration = t[-1] - t[0]
-    lines = [f"processing speed, {dt.datetime.now():%Y-%m-%d %H:%M}, Python {platform.python_version()}, "
-             f"numpy {np.__version__}, {platform.machine()}",
-             f"{duration / 60:.1f}-minute session: 1 kHz dual plates ({len(t)} samples) + 100 Hz insoles "
+    lines = [f"{duration / 60:.1f}-minute session: 1 kHz dual plates ({len(t)} samples) + 100 Hz insoles "
              f"(regions resampled onto the plates' clock), {reps} reps"]
     runs = []
     for _ in range(3):
@@ -52,7 +47,7 @@ def main() -> None:
     live = time.perf_counter() - started
     lines.append(f"live pipeline: {live:.2f} s for the session ({duration / live:.0f}x real time), "
                  f"{live / len(t) * 1e6:.2f} us per 1 kHz sample, {live / (len(t) / block) * 1e3:.2f} ms per 20 ms block")
-    publish("processing_speed", lines)
+    publish("processing_speed", "processing speed", lines)
 
 
 if __name__ == "__main__":

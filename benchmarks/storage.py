@@ -10,7 +10,6 @@ batches, as a session would.
 
 from __future__ import annotations
 
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from forceplate import __version__, open_trial
+from forceplate import open_trial
 from forceplate.calibration.record import find_record
 from forceplate.io.device import Frames
 from forceplate.offline import analyze_trial, save_analysis
@@ -81,9 +80,7 @@ def timed(fn):
 
 
 def main() -> None:
-    lines = [f"forceplate {__version__} storage benchmark, {time.strftime('%Y-%m-%d')}, Python "
-             f"{platform.python_version()}, {platform.machine()}",
-             f"trial: {TRIAL_S / 60:g} min of dual plates (1000 Hz, 8 x int32) and two insoles "
+    lines = [f"trial: {TRIAL_S / 60:g} min of dual plates (1000 Hz, 8 x int32) and two insoles "
              "(100 Hz, 16 x int16 each)"]
     devices = simulated_devices(TRIAL_S)
     frames = sum(len(counts) for _, counts in devices)
@@ -110,7 +107,7 @@ def main() -> None:
         _, recover_s = timed(lambda: recover_trial(path))
         lines.append(f"recover (reads every chunk and rebuilds; a complete file is then left as it was): "
                      f"{recover_s:.2f} s")
-    publish("storage", lines)
+    publish("storage", "storage", lines)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ benchmarks/results/validation_battery.txt.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 import time
 
 from forceplate.validation import DEVICE_SETS, battery, run_session, summarize
@@ -38,8 +36,7 @@ def main() -> None:
     started = time.perf_counter()
     scores = [run_session(spec) for spec in specs]
     elapsed = time.perf_counter() - started
-    lines = [f"validation battery, {dt.datetime.now():%Y-%m-%d %H:%M}, Python {platform.python_version()}",
-             f"{len(specs)} sessions ({', '.join(DEVICE_SETS)}), {elapsed:.1f} s"]
+    lines = [f"{len(specs)} sessions ({', '.join(DEVICE_SETS)}), {elapsed:.1f} s"]
     overall = summarize(scores)
     lines.append(f"all: {overall.sessions} sessions, {overall.reps} reps")
     for label, key, op, target in TARGETS:
@@ -59,7 +56,7 @@ def main() -> None:
         lines.append(f"{devices:<18} F1 {part.rep_f1:.3f}  precision {part.precision:.3f}  recall {part.recall:.3f}  "
                      f"side {part.side_correct:.3f}  false/50 {part.false_flags_per_50_reps:.2f}  "
                      f"latency median {part.latency_median_s * 1000:.0f} ms p95 {part.latency_p95_s * 1000:.0f} ms")
-    publish("validation_battery", lines)
+    publish("validation_battery", "validation battery", lines)
 
 
 if __name__ == "__main__":
