@@ -1,6 +1,12 @@
 """One exception tree, so callers catch what they can handle and the CLI prints one line."""
 
 
+def one_line(exc: BaseException) -> str:
+    """A wrapped library error's message on one line (h5py's and numpy's can span several),
+    all of it kept: a reason may be on any line."""
+    return " ".join(str(exc).split())
+
+
 class ForceplateError(Exception):
     """Base of every error this package raises on purpose."""
 

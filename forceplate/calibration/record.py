@@ -13,6 +13,7 @@ calibration/CALIBRATION.md.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 from dataclasses import dataclass, field, replace
@@ -245,9 +246,11 @@ def parse_record(text: str, source: str = "calibration record") -> CalibrationRe
     )
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
+    """A TOML literal for a string, number, bool or (nested) list or array; raises
+    :class:`CalibrationError` for a NaN or infinity (a record must give every channel a value)."""
     if isinstance(value, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (int, np.integer)):
@@ -256,28 +259,28 @@ def _toml_value(value) -> str:
         if not math.isfinite(value):
             raise CalibrationError(f"cannot store {value} in a calibration record")
         return repr(float(value))  # shortest exact form, valid TOML (1e-05, 0.0024)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    return json.dumps(str(value), ensure_ascii=False)  # JSON's string escapes are TOML's
 
 
 def record_toml(record: CalibrationRecord) -> str:
     """The TOML text of a record (what :func:`parse_record` reads back to the same record)."""
     lines = [f"# Calibration record of {record.serial}, written by forceplate calibrate."]
     for key in ("serial", "profile", "operator", "method"):
-        lines.append(f"{key} = {_toml_value(getattr(record, key))}")
+        lines.append(f"{key} = {toml_value(getattr(record, key))}")
     lines += [f"{key} = {getattr(record, key)}" for key in ("date", "valid_until") if getattr(record, key)]
-    lines.append(f"offsets_counts = {_toml_value(record.offsets_counts)}")
-    lines.append(f"newtons_per_count = {_toml_value(record.newtons_per_count)}")
+    lines.append(f"offsets_counts = {toml_value(record.offsets_counts)}")
+    lines.append(f"newtons_per_count = {toml_value(record.newtons_per_count)}")
     if record.residuals:
-        lines += ["", "[residuals]"] + [f"{k} = {_toml_value(v)}" for k, v in record.residuals.items()]
+        lines += ["", "[residuals]"] + [f"{k} = {toml_value(v)}" for k, v in record.residuals.items()]
     if record.curves is not None:
         lines += ["", "[curves]", 'model = "power"']
-        lines += [f"{k} = {_toml_value(getattr(record.curves, k))}"
+        lines += [f"{k} = {toml_value(getattr(record.curves, k))}"
                   for k in ("full_scale_counts", "newtons_at_full_scale", "exponent")]
     for block in record.blocks:
-        lines += ["", "[[matrices]]", f"channels = {_toml_value(block.channels)}", "values = ["]
-        lines += [f"  {_toml_value(row)}," for row in block.values] + ["]"]
+        lines += ["", "[[matrices]]", f"channels = {toml_value(block.channels)}", "values = ["]
+        lines += [f"  {toml_value(row)}," for row in block.values] + ["]"]
         if any(block.origin_offset_mm):
-            lines.append(f"origin_offset_mm = {_toml_value(block.origin_offset_mm)}")
+            lines.append(f"origin_offset_mm = {toml_value(block.origin_offset_mm)}")
     return "\n".join(lines) + "\n"
 
 

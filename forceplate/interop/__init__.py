@@ -9,12 +9,12 @@ only when used; without them the error says which extra to install.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
+from forceplate.calibration.record import toml_value
 from forceplate.errors import FileFormatError
 
 
@@ -26,17 +26,6 @@ def require(module: str, extra: str = "interop"):
         return importlib.import_module(module)
     except ImportError:
         raise FileFormatError(f"{module} is not installed: pip install 'forceplate[{extra}]'") from None
-
-
-def toml_value(value) -> str:
-    """A TOML literal for a string, number, bool or (nested) list: JSON's syntax is TOML's here."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, float):
-        return repr(float(value))
-    return json.dumps(value, ensure_ascii=False)
 
 
 def toml_table(values: dict) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from forceplate.errors import FileFormatError
+from forceplate.errors import FileFormatError, one_line
+from forceplate.interop import read_lines
 
 HEADER_FIRST = "MocapFrame"
 COLUMNS = ("MocapTime", "Fx", "Fy", "Fz", "Mx", "My", "Mz", "Cx", "Cy")
@@ -43,10 +44,7 @@ class AmtiRecording:
 def read_amti_csv(path: str | Path) -> AmtiRecording:
     """Read an OptiTrack/AMTI CSV; raises FileFormatError naming the file and the problem."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: cannot read ({exc})") from None
+    lines = read_lines(path)
     header_at = next((i for i, line in enumerate(lines) if line.split(",")[0].strip() == HEADER_FIRST), None)
     if header_at is None:
         raise FileFormatError(f"{path}: no '{HEADER_FIRST}, MocapTime, ...' header line")
@@ -65,7 +63,7 @@ def read_amti_csv(path: str | Path) -> AmtiRecording:
     try:
         data = np.loadtxt(rows, delimiter=",", ndmin=2)
     except ValueError as exc:
-        raise FileFormatError(f"{path}: bad data row ({str(exc).splitlines()[0]})") from None
+        raise FileFormatError(f"{path}: bad data row ({one_line(exc)})") from None
     if data.shape[1] != len(names):
         raise FileFormatError(f"{path}: rows have {data.shape[1]} fields, the header {len(names)}")
     col = {name: data[:, names.index(name)] for name in COLUMNS}

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from forceplate.errors import FileFormatError
+from forceplate.errors import FileFormatError, one_line
+from forceplate.interop import read_lines
 
 DEFAULT_RATE_HZ = 1000.0
 
@@ -35,10 +36,7 @@ def read_fz_text(path: str | Path, rate_hz: float = DEFAULT_RATE_HZ) -> Vertical
     path = Path(path)
     if not rate_hz > 0:
         raise FileFormatError(f"{path}: sampling rate must be positive, got {rate_hz}")
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: cannot read ({exc})") from None
+    lines = [line for line in read_lines(path) if line.strip()]
     if len(lines) < 2:
         raise FileFormatError(f"{path}: needs a header line and at least one row of forces")
     names = tuple(name.strip() for name in lines[0].split("\t"))
@@ -47,7 +45,7 @@ def read_fz_text(path: str | Path, rate_hz: float = DEFAULT_RATE_HZ) -> Vertical
     try:
         fz = np.loadtxt(lines[1:], delimiter="\t", ndmin=2)
     except ValueError as exc:
-        raise FileFormatError(f"{path}: bad data row ({str(exc).splitlines()[0]})") from None
+        raise FileFormatError(f"{path}: bad data row ({one_line(exc)})") from None
     if fz.shape[1] != len(names):
         raise FileFormatError(f"{path}: rows have {fz.shape[1]} columns, the header names {len(names)}")
     return VerticalForces(names, fz, float(rate_hz))

@@ -29,13 +29,13 @@ import json
 import math
 import threading
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.errors import BadDeviceURL, DeviceNotFound, ForceplateError
 from forceplate.interop import calibration_toml, require, toml_table
+from forceplate.io.device import parse_device_url
 from forceplate.io.protocol import encode_data
 from forceplate.profiles import load_profile
 from forceplate.sim.emulator import SimulatedDevice
@@ -53,6 +53,10 @@ FEET_CHANNELS = (
 )
 PUSH_INTERVAL_S = 0.05  # 20 pushes a second: a plot's refresh rate, few packets
 EVENT_FIELDS = ("rep", "side", "severity", "phase")
+
+
+class NotAFeetStream(ForceplateError):
+    """An LSL stream lacks a feet stream's labelled channels or its nominal rate."""
 
 
 def event_json(event) -> str:
@@ -149,13 +153,7 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
         raise ForceplateError(f"no LSL stream named {name!r} found within {timeout_s:g} s")
     inlet = pylsl.StreamInlet(found[0], max_buflen=max(1, int(math.ceil(duration_s)) + 5))
     info = inlet.info(timeout_s)
-    labels = _channel_labels(info)
-    wanted = [label for label, *_ in FEET_CHANNELS]
-    if any(label not in labels for label in wanted):
-        raise ForceplateError(f"LSL stream {name!r} has channels {labels}; a feet stream has {wanted}")
-    rate_hz = info.nominal_srate()
-    if rate_hz <= 0:
-        raise ForceplateError(f"LSL stream {name!r} has no nominal rate; a feet stream has one")
+    columns, rate_hz = _feet_columns(info)
     samples, stamps = [], []
     deadline = time.monotonic() + duration_s
     while time.monotonic() < deadline:
@@ -167,10 +165,23 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
         raise ForceplateError(f"LSL stream {name!r} sent no samples in {duration_s:g} s")
     # LSL's transport is ordered and lossless: samples are consecutive as they arrive. Their
     # timestamps are not used to place them (a sped-up simulator's outpace the nominal rate).
-    values = np.asarray(samples, dtype=float)[:, [labels.index(label) for label in wanted]]
+    values = np.asarray(samples, dtype=float)[:, columns]
     return _plates_device(name, info, rate_hz, values, stamps[0]), {
         "notes": f"recorded from the LSL stream {name!r} ({info.hostname()}, source {info.source_id()!r})",
         "setup_toe_out_deg": 0.0}
+
+
+def _feet_columns(info) -> tuple[list[int], float]:
+    """The stream's column of each :data:`FEET_CHANNELS` label, in that order, and its
+    nominal rate; raises :class:`NotAFeetStream` when a label or the rate is missing."""
+    labels = _channel_labels(info)
+    wanted = [label for label, *_ in FEET_CHANNELS]
+    if any(label not in labels for label in wanted):
+        raise NotAFeetStream(f"LSL stream {info.name()!r} has channels {labels}; a feet stream has {wanted}")
+    rate_hz = info.nominal_srate()
+    if rate_hz <= 0:
+        raise NotAFeetStream(f"LSL stream {info.name()!r} has no nominal rate; a feet stream has one")
+    return [labels.index(label) for label in wanted], rate_hz
 
 
 def _channel_labels(info) -> list[str]:
@@ -244,10 +255,6 @@ class _LslSource:
 class LslBridge(SimulatedDevice):
     """Firmware stand-in that sends what the inlet received since the last tick."""
 
-    @property
-    def ground_truth(self):
-        return None
-
     def _stream(self) -> None:
         counts = self.emulator.pull()
         if len(counts):
@@ -259,24 +266,22 @@ class LslBridge(SimulatedDevice):
 
 def open_lsl_bridge(url: str) -> LslBridge:
     """``lsl://NAME[?timeout=S]``: the feet stream NAME as a device on a pseudo-terminal."""
-    parts = urlsplit(url)
-    name = parts.netloc or parts.path.lstrip("/")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    if not name or set(query) - {"timeout"}:
+    target, query = parse_device_url(url, {"timeout"})
+    name = target.lstrip("/")
+    if not name:
         raise BadDeviceURL(f"{url}: an LSL device is lsl://STREAM_NAME[?timeout=S]")
     pylsl = require("pylsl")
-    found = pylsl.resolve_byprop("name", name, 1, float(query.get("timeout", 5.0)))
+    found = pylsl.resolve_byprop("name", name, 1, float(query.get("timeout") or 5.0))  # a blank timeout: the default
     if not found:
         raise DeviceNotFound(f"{url}: no LSL stream named {name!r} found")
     inlet = pylsl.StreamInlet(found[0], max_buflen=10)
     info = inlet.info(5.0)
-    labels = _channel_labels(info)
-    wanted = [label for label, *_ in FEET_CHANNELS]
-    rate_hz = info.nominal_srate()
-    if any(label not in labels for label in wanted) or rate_hz <= 0:
-        raise DeviceNotFound(f"{url}: LSL stream {name!r} is not a feet stream (channels {labels})")
+    try:
+        columns, rate_hz = _feet_columns(info)
+    except NotAFeetStream as exc:
+        raise DeviceNotFound(f"{url}: {exc}") from None
     profile = replace(load_profile(BRIDGE_PROFILE), rate_hz=rate_hz)
-    source = _LslSource(profile, find_record(BRIDGE_SERIAL), inlet, [labels.index(label) for label in wanted])
+    source = _LslSource(profile, find_record(BRIDGE_SERIAL), inlet, columns)
     fields = {"model": f"LSL stream {name}", "serial": BRIDGE_SERIAL, "firmware": "lsl-bridge",
               "channels": profile.n_channels, "rate_hz": f"{rate_hz:g}", "profile": BRIDGE_PROFILE}
     return LslBridge(source, fields)

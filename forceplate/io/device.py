@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import serial
@@ -20,12 +21,14 @@ import serial
 from forceplate.calibration.record import CalibrationRecord, find_record
 from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceError, DeviceNotFound, HandshakeError
 from forceplate.io.ascii import AsciiDecoder
-from forceplate.io.decoder import FrameBatch, FrameDecoder, StreamDecoder
+from forceplate.io.decoder import DecoderStats, FrameBatch, FrameDecoder, StreamDecoder
 from forceplate.io.protocol import Command, PacketType
 from forceplate.profiles import DeviceProfile, load_profile
 
 HANDSHAKE_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 0.05
+# Protocol v1's line speed (devices/PROTOCOL.md); native-USB boards ignore it.
+BAUD_RATE = 921600
 
 
 @dataclass
@@ -33,6 +36,36 @@ class Frames(FrameBatch):
     """A batch of frames with the host's clock: ``t_host_s`` is ``time.monotonic()`` based."""
 
     t_host_s: np.ndarray = None
+
+
+class NoInfoAnswer(HandshakeError):
+    """Nothing answered INFO? in time. ``stats`` are the binary decoder's counters, so a
+    caller can tell silence from a device speaking something else."""
+
+    def __init__(self, message: str, stats: DecoderStats):
+        super().__init__(message)
+        self.stats = stats
+
+
+def wait_for_info(read_bytes, timeout_s: float, source: str) -> tuple[dict[str, str], type[StreamDecoder]]:
+    """Read with ``read_bytes()`` until an INFO arrives, in either wire mode; the INFO
+    fields and the decoder class of the mode they came in. The caller sends ``INFO?``.
+
+    Raises :class:`NoInfoAnswer` (its message starting with ``source``) after ``timeout_s``.
+    """
+    # Each mode's decoder reads the other mode's bytes as garbage, so both can listen;
+    # with no channels expected, a streaming device's frames count as malformed.
+    probes = (FrameDecoder(0), AsciiDecoder(0))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        data = read_bytes()
+        for probe in probes:
+            probe.feed(data)
+            for ptype, fields in probe.messages:
+                if ptype == PacketType.INFO:
+                    return fields, type(probe)
+            probe.messages.clear()
+    raise NoInfoAnswer(f"{source}: no device answered INFO? within {timeout_s:g} s", probes[0].stats)
 
 
 class Device:
@@ -63,18 +96,8 @@ class Device:
 
     def _request_info(self, timeout_s: float) -> tuple[dict[str, str], type[StreamDecoder]]:
         """The INFO fields, and the decoder class of the mode they came in."""
-        # Each mode's decoder reads the other mode's bytes as garbage, so both can listen.
-        probes = (FrameDecoder(0), AsciiDecoder(0))
         self._write(Command.INFO)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            data = self._read_bytes()
-            for probe in probes:
-                probe.feed(data)
-                for ptype, fields in probe.messages:
-                    if ptype == PacketType.INFO:
-                        return fields, type(probe)
-        raise HandshakeError(f"{self.url}: no device answered INFO? within {timeout_s:g} s")
+        return wait_for_info(self._read_bytes, timeout_s, self.url)
 
     def reconnect(self) -> None:
         """Reopen the port after an unplug, check it is the same device, stream again.
@@ -108,9 +131,13 @@ class Device:
             # The device says how fast it runs (after RATE, or a stream's own rate): trial
             # time is counted in its samples, so its word wins over the profile's default.
             self.profile = replace(self.profile, rate_hz=stated_rate)
-        self.calibration = find_record(fields.get("serial", ""))
-        if self.calibration is not None:
-            self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
+        simulated = self._simulator.calibration if self._simulator is not None else None
+        if simulated is not None:
+            self.calibration = simulated  # a replay's counts convert with the record they were recorded with
+        else:
+            self.calibration = find_record(fields.get("serial", ""))
+            if self.calibration is not None:
+                self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
         self.decoder = mode(self.profile.n_channels, self.profile.wire_dtype,
                             sample_period_us=int(round(1e6 / self.profile.rate_hz)))
         return fields
@@ -173,7 +200,7 @@ def _positive_float(text: str | None) -> float | None:
 
 def _open_port(path: str, url: str):
     try:
-        return serial.serial_for_url(path, baudrate=921600, timeout=READ_TIMEOUT_S)
+        return serial.serial_for_url(path, baudrate=BAUD_RATE, timeout=READ_TIMEOUT_S)
     except ValueError as exc:
         raise BadDeviceURL(f"{url}: {exc}") from None
     except (serial.SerialException, OSError) as exc:
@@ -187,6 +214,18 @@ BRIDGES = {
     "replay": ("forceplate.io.replay", "open_replay"),
     "lsl": ("forceplate.interop.lsl", "open_lsl_bridge"),
 }
+
+
+def parse_device_url(url: str, options) -> tuple[str, dict[str, str]]:
+    """A bridge URL's target (netloc + path: a device kind, file or stream name) and query
+    (the last value of each key, blanks kept); raises :class:`BadDeviceURL` for a key not
+    in ``options``."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = set(query) - set(options)
+    if unknown:
+        raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(options))})")
+    return parts.netloc + parts.path, query
 
 
 def _scheme(url: str) -> str:
@@ -223,7 +262,4 @@ def open_device(url: str, handshake: bool = True) -> Device:
         except Exception:
             device.close()
             raise
-        if scheme == "replay":
-            # The calibration the counts were recorded with, not this machine's record for the serial.
-            device.calibration = simulator.recording.calibration
     return device

@@ -18,8 +18,9 @@ from enum import Enum
 import serial
 from serial.tools import list_ports
 
-from forceplate.io.decoder import FrameDecoder
-from forceplate.io.protocol import Command, PacketType
+from forceplate.io.ascii import AsciiDecoder
+from forceplate.io.device import BAUD_RATE, NoInfoAnswer, wait_for_info
+from forceplate.io.protocol import Command
 
 PROBE_TIMEOUT_S = 0.5
 # Opening and closing a port is normally instant, but some drivers (Bluetooth serial
@@ -27,10 +28,6 @@ PROBE_TIMEOUT_S = 0.5
 # not finished this long after its deadline is reported as stuck and abandoned.
 STUCK_GRACE_S = 1.0
 READ_SLICE_S = 0.05
-# The ASCII INFO line of protocol v1's line mode; a text buffer without a newline longer
-# than this is some other device's output, not a line we are waiting for.
-ASCII_INFO_PREFIX = b"# INFO"
-MAX_LINE_BYTES = 4096
 
 
 class ProbeStatus(str, Enum):
@@ -152,7 +149,7 @@ def _probe(path: str, timeout_s: float) -> Probe:
         # exclusive: a port another program has locked is reported busy rather than
         # having its bytes stolen; the write timeout keeps a flow-controlled port from
         # blocking the probe.
-        port = serial.serial_for_url(path, baudrate=921600, timeout=READ_SLICE_S,
+        port = serial.serial_for_url(path, baudrate=BAUD_RATE, timeout=READ_SLICE_S,
                                      write_timeout=timeout_s, exclusive=True)
     except ValueError as exc:  # pyserial's answer to an unknown URL scheme or bad setting
         return Probe(ProbeStatus.ERROR, str(exc))
@@ -160,45 +157,24 @@ def _probe(path: str, timeout_s: float) -> Probe:
         return _open_failure(exc)
     try:
         port.write(Command.INFO)
-        return _listen(port, time.monotonic() + timeout_s, timeout_s)
+        return _listen(port, path, timeout_s)
     except (serial.SerialException, OSError) as exc:
         return Probe(ProbeStatus.ERROR, f"port failed during the probe ({exc})")
     finally:
         _close_quietly(port)
 
 
-def _listen(port, deadline: float, timeout_s: float) -> Probe:
-    decoder = FrameDecoder(0)  # no DATA expected: a streaming device's frames count as malformed
-    line = b""
-    received = 0
-    while time.monotonic() < deadline:
-        data = port.read(port.in_waiting or 1)
-        received += len(data)
-        decoder.feed(data)
-        for ptype, fields in decoder.messages:
-            if ptype == PacketType.INFO:
-                return Probe(ProbeStatus.FOUND, info=fields, mode="binary")
-        decoder.messages.clear()
-        *lines, line = (line + data).split(b"\n")
-        for text in lines:
-            if text.startswith(ASCII_INFO_PREFIX):
-                return Probe(ProbeStatus.FOUND, info=_ascii_fields(text), mode="ascii")
-        line = line[-MAX_LINE_BYTES:]
-    if not received:
-        return Probe(ProbeStatus.NO_ANSWER, f"nothing came back within {timeout_s:g} s")
-    reason = f"{received} bytes came back, but no forceplate INFO"
-    if decoder.stats.crc_errors:
-        reason += f" ({decoder.stats.crc_errors} packets failed the CRC)"
-    return Probe(ProbeStatus.OTHER, reason)
-
-
-def _ascii_fields(line: bytes) -> dict[str, str]:
-    fields = {}
-    for token in line[len(ASCII_INFO_PREFIX):].decode("utf-8", errors="replace").split():
-        key, sep, value = token.partition("=")
-        if sep:
-            fields[key] = value
-    return fields
+def _listen(port, path: str, timeout_s: float) -> Probe:
+    try:
+        info, mode = wait_for_info(lambda: port.read(port.in_waiting or 1), timeout_s, path)
+    except NoInfoAnswer as exc:
+        if not exc.stats.bytes_in:
+            return Probe(ProbeStatus.NO_ANSWER, f"nothing came back within {timeout_s:g} s")
+        reason = f"{exc.stats.bytes_in} bytes came back, but no forceplate INFO"
+        if exc.stats.crc_errors:
+            reason += f" ({exc.stats.crc_errors} packets failed the CRC)"
+        return Probe(ProbeStatus.OTHER, reason)
+    return Probe(ProbeStatus.FOUND, info=info, mode="ascii" if mode is AsciiDecoder else "binary")
 
 
 _ERRNO_STATUS = {

@@ -14,12 +14,13 @@ name); a trial with several devices is replayed by opening one URL for each.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import numpy as np
 
 from forceplate.errors import BadDeviceURL, DeviceNotFound, TrialError
 from forceplate.io.ascii import encode_lines
+from forceplate.io.device import parse_device_url
 from forceplate.io.protocol import encode_data
 from forceplate.sim.emulator import SimulatedDevice
 from forceplate.storage.reader import DeviceRecording, open_trial
@@ -36,10 +37,7 @@ class ReplayDevice(SimulatedDevice):
         self._index = recording.seq - recording.seq[0]  # each frame's place on the uniform sample grid
         self._counts = np.ascontiguousarray(recording.counts, dtype=recording.profile.wire_dtype)
         super().__init__(recording, dict(recording.info), speed=speed)
-
-    @property
-    def ground_truth(self):
-        return None
+        self.calibration = recording.calibration
 
     def _encode(self, n: np.ndarray) -> bytes:
         """The recorded frames whose place on the sample grid is in ``n``, lost ones left out."""
@@ -59,12 +57,8 @@ class ReplayDevice(SimulatedDevice):
 
 def open_replay(url: str) -> ReplayDevice:
     """A replay device for ``replay://FILE.h5?device=SERIAL&speed=X``; raises a :class:`DeviceError`."""
-    parts = urlsplit(url)
-    path = unquote(parts.netloc + parts.path)
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    unknown = set(query) - OPTIONS
-    if unknown:
-        raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
+    target, query = parse_device_url(url, OPTIONS)
+    path = unquote(target)
     try:
         speed = float(query.get("speed", 1.0))
     except ValueError:

@@ -30,6 +30,7 @@ import numpy as np
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.io.ascii import encode_line, encode_lines, encode_message
 from forceplate.io.protocol import PacketType, encode_data, encode_fields, encode_packet
+from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
 
@@ -38,7 +39,6 @@ G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
 SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force
-NEUTRAL_COP_FRACTION = 0.42  # of foot length from the heel, quiet standing
 
 
 @dataclass(frozen=True)
@@ -290,6 +290,10 @@ class SimulatedDevice:
     other samples by overriding :meth:`_encode` (``forceplate.io.replay`` replays a trial).
     """
 
+    # The record the host should convert this device's counts with, when it is not this
+    # machine's record for the serial (a replay's: the one the counts were recorded with).
+    calibration: CalibrationRecord | None = None
+
     def __init__(self, emulator, info: dict, speed: float = 1.0, unplug_at_s: float | None = None,
                  clock_ppm: float = 0.0, faults: Faults | None = None, seed: int = 0):
         self.emulator = emulator
@@ -322,8 +326,9 @@ class SimulatedDevice:
 
     @property
     def ground_truth(self):
-        """The model's per-rep labels."""
-        return self.emulator.model.truth()
+        """The model's per-rep labels; None for a source with no model (a replay, a stream)."""
+        model = getattr(self.emulator, "model", None)
+        return model.truth() if model is not None else None
 
     def model_time(self, n: np.ndarray) -> np.ndarray:
         """Model (person) time of samples n: the device clock runs clock_ppm fast."""

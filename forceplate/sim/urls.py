@@ -26,12 +26,11 @@ Sensor faults: ``drift`` (each channel's zero drifts by this many N per minute),
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord, ResponseCurves, bundled_record
 from forceplate.errors import BadDeviceURL
+from forceplate.io.device import parse_device_url
 from forceplate.profiles import load_profile
 from forceplate.sim.emulator import (Faults, InsoleEmulator, PlateEmulator, SensorFaults, SimulatedDevice,
                                      StaticScene)
@@ -128,14 +127,10 @@ def _hidden_record(record: CalibrationRecord, query: dict, seed: int) -> Calibra
 def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     """A simulated device for ``url``; ``replug``: the same device plugged back in after
     an unplug (it does not unplug itself again)."""
-    parts = urlsplit(url)
-    kind = parts.netloc or parts.path.lstrip("/")
+    target, query = parse_device_url(url, OPTIONS)
+    kind = target.lstrip("/")
     if kind not in KINDS:
         raise BadDeviceURL(f"{url}: unknown simulated device {kind!r} (known: {', '.join(KINDS)})")
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    unknown = set(query) - OPTIONS
-    if unknown:
-        raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(OPTIONS))})")
     seed = int(_number(query, "seed", 0))
     static = _number(query, "static", 0.0) != 0.0
     info = {"model": f"forceplate simulator ({kind})", "firmware": "sim-1"}

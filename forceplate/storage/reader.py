@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord, parse_record
-from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema
+from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
 from forceplate.profiles import DeviceProfile, parse_profile
 from forceplate.storage.schema import READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 
@@ -92,10 +92,6 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
-
-
 def open_h5(path: str | Path) -> h5py.File:
     """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
 
@@ -110,7 +106,7 @@ def open_h5(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        first = _one_line(exc)
+        first = one_line(exc)
     truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", first)
     if truncated:
         raise CorruptTrial(f"{path}: file is truncated ({truncated[1]} of {truncated[2]} bytes present); "
@@ -148,7 +144,7 @@ def _reading(path: Path):
         with f:
             yield f
     except (KeyError, ValueError, OSError, ProfileError, CalibrationError) as exc:
-        raise CorruptTrial(f"{path}: damaged trial ({_one_line(exc)}); "
+        raise CorruptTrial(f"{path}: damaged trial ({one_line(exc)}); "
                            f"'forceplate recover' keeps what is readable") from None
 
 
