@@ -9,7 +9,7 @@ from forceplate.errors import CalibrationError, TrialError
 from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
 from forceplate.processing.baseline import with_toe_out
-from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
+from forceplate.processing.forces import insole_foot, plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
@@ -23,7 +23,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
     ``toe_out_deg``: degrees, "auto" (estimated from the reps) or None (as recorded).
     """
-    t, fz, cop, regions, rate_hz, frame_toe_out = feet_arrays(trial, calibration)
+    t, fz, cop, regions, rate_hz, frame_toe_out, devices = feet_arrays(trial, calibration)
     if len(t) < rate_hz:
         raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
     if frame_toe_out is not None:
@@ -33,13 +33,15 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     analysis = analyze_feet(t, fz, cop, rate_hz, None if toe_out_deg == "auto" else toe_out_deg, thresholds, regions)
     if frame_toe_out is not None:
         analysis.baseline = with_toe_out(analysis.baseline, analysis.baseline.toe_out_deg, "insole frame")
+    analysis.devices = tuple(d.name for d in devices)
     return analysis
 
 
 def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
     """Time (s), per-foot vertical force (N) and lab-frame CoP (mm), insole regions (N) or
-    None, rate (Hz), and the toe-out the CoP frame already implies (0 for insoles, whose
-    frame follows the foot; None for plates, where the set-up says)."""
+    None, rate (Hz), the toe-out the CoP frame already implies (0 for insoles, whose
+    frame follows the foot; None for plates, where the set-up says), and the devices the
+    forces and CoP come from (the plate device, or the left and right insoles)."""
     serials = {d.info.get("serial") for d in trial.devices.values()}
     if calibration is not None and calibration.serial not in serials:
         raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
@@ -52,20 +54,22 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
         regions = None
         if set(insoles) == {"left", "right"}:
             reference = fit_clock(primary.t_device_s, primary.t_host_s)
-            regions = {foot: _insole_on(reference, primary, rec, t, calibration)[2] for foot, rec in insoles.items()}
-        return t, fz, cop, regions, primary.rate_hz, None
+            # plate trial time runs from the plate's first frame
+            regions = {foot: _insole_on(_on_reference(reference, rec) - primary.t_device_s[0], rec, t, calibration)[2]
+                       for foot, rec in insoles.items()}
+        return t, fz, cop, regions, primary.rate_hz, None, [primary]
     if set(insoles) != {"left", "right"}:
         raise TrialError(f"{trial.path}: no force plates and no left+right pair of insoles to analyse")
     reference_device = insoles["left"]
     reference = fit_clock(reference_device.t_device_s, reference_device.t_host_s)
     rate = max(d.rate_hz for d in insoles.values())
-    spans = [_on_reference(reference, d) for d in insoles.values()]
-    start, end = max(s[0] for s in spans), min(s[-1] for s in spans)
+    times = {foot: _on_reference(reference, d) for foot, d in insoles.items()}
+    start, end = max(s[0] for s in times.values()), min(s[-1] for s in times.values())
     t = start + np.arange(int(np.floor((end - start) * rate)) + 1) / rate
     fz, cop, regions = {}, {}, {}
     for foot, rec in insoles.items():
-        fz[foot], cop[foot], regions[foot] = _insole_on(reference, None, rec, t, calibration)
-    return t - t[0], fz, cop, regions, rate, 0.0
+        fz[foot], cop[foot], regions[foot] = _insole_on(times[foot], rec, t, calibration)
+    return t - t[0], fz, cop, regions, rate, 0.0, [insoles["left"], insoles["right"]]
 
 
 def plate_recording(trial: Trial):
@@ -85,26 +89,23 @@ def _on_reference(reference, device) -> np.ndarray:
     return reference.to_device(fit_clock(device.t_device_s, device.t_host_s).to_host(device.t_device_s))
 
 
-def _insole_on(reference, primary, device, t, calibration):
-    """One insole's force (N), lab-frame CoP (mm) and region forces (N) at times ``t``."""
+def _insole_on(times, device, t, calibration):
+    """One insole's force (N), lab-frame CoP (mm) and region forces (N) at times ``t``,
+    its frames being at ``times`` (the trial's clock: :func:`_on_reference`, fitted once)."""
     record = _record_for(device, calibration) or device.calibration
     if record is None:
         raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
-    total, cop_foot, regions = insole_forces(record.to_physical(device.counts), device.profile.insole)
-    times = _on_reference(reference, device)
-    if primary is not None:  # plate trial time runs from the plate's first frame
-        times = times - primary.t_device_s[0]
-    foot = device.info["foot"]
-    cop = insole_cop_to_lab(cop_foot, foot, device.profile.insole)
+    total, cop, regions = insole_foot(record.to_physical(device.counts), device.info["foot"], device.profile.insole)
     resample = lambda x: np.interp(t, times, x)  # noqa: E731 - one interpolation, four uses
     return (resample(total), np.column_stack([resample(cop[:, 0]), resample(cop[:, 1])]),
             {name: resample(force) for name, force in regions.items()})
 
 
 def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationRecord | None = None) -> None:
-    """Store the results under the trial file's /processing with the parameters that made them."""
+    """Store the results of :func:`analyze_trial` under the trial file's /processing with the
+    parameters that made them (the analysed devices among them)."""
     parameters = {
-        "device": plate_recording(trial).name,
+        "device": ", ".join(analysis.devices),
         "calibration": calibration.source if calibration else "stored in the trial",
         "toe_out_deg": analysis.toe_out_setting,
         "thresholds": analysis.thresholds.as_dict(),

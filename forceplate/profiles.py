@@ -23,6 +23,7 @@ SAMPLE_FORMATS = {"int32": "<i4", "int16": "<i2", "ascii": "<i4", "float64": "<f
 
 
 PLATE_TYPES = ("load-cells", "six-axis")
+SIDES = ("left", "right")  # the feet, in the order every per-foot table and plot uses
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError
+from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError, one_line
 from forceplate.io.clock import ClockSync
 from forceplate.io.device import Device, Frames, open_device
-from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
+from forceplate.processing.forces import insole_foot, plate_forces
 from forceplate.processing.merge import FootMerger
 from forceplate.processing.streaming import Event, StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
@@ -49,6 +49,8 @@ class Feet:
     # With plates and insoles together the plates' reps and flags are the session's; the
     # insoles' own analysis then only feeds their plots, so no rep is announced twice.
     announces: bool = True
+    # Insoles: the pair's first insole, whose device clock both feet are put on.
+    reference: DeviceLink | None = None
 
 
 @dataclass
@@ -65,14 +67,7 @@ class DeviceLink:
     # An analysed insole's calibrated force per sensor (N), columns t (host s) and newtons.
     sensors: RingBuffer | None = None
     unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
-
-    @property
-    def analyzer(self) -> StreamingAnalyzer | None:
-        return self.feet.analyzer if self.feet else None
-
-    @property
-    def ring(self) -> RingBuffer | None:
-        return self.feet.ring if self.feet else None
+    unwritten_frames: int = 0  # how many frames ``unwritten`` holds
 
 
 def _feet(rate_hz: float, toe_out_deg: float, thresholds: Thresholds, merged: bool) -> Feet:
@@ -96,6 +91,7 @@ class Session:
         # event times minus this are on the trial's clock, (seq - first recorded seq) / rate.
         self._record_t0_s: float | None = 0.0
         self._record_stats0: dict[str, dict] = {}  # decoder counters then
+        self.recording_error = ""  # why the recording stopped, once its writer thread has failed
         self._stop = threading.Event()
         self._t0: float | None = None
         self._listeners: list = []
@@ -136,6 +132,8 @@ class Session:
                 if link.device in insoles.values():
                     link.feet = pair
                     profile = link.device.profile
+                    if pair is not None and pair.reference is None:
+                        pair.reference = link
                     if pair is not None:
                         link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
                                                   {"t": 1, "newtons": profile.n_channels})
@@ -180,15 +178,27 @@ class Session:
             except DeviceDisconnected as exc:
                 self._lost(link, str(exc))
                 continue
+            failed = None
             with self._writer_lock:
-                if self.writer:
+                if self.writer and self.writer.error is not None:
+                    # Its thread is gone: frames handed to it would only pile up in memory.
+                    link.unwritten, link.unwritten_frames = [], 0
+                    if not self.recording_error:
+                        name, error = self.writer.path.name, one_line(self.writer.error)
+                        failed = self.recording_error = f"recording {name} stopped: {error}"
+                elif self.writer:
                     if self._record_t0_s is None and len(frames):
                         self._record_t0_s = (0.0 if link.seq0 is None else
                                              (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
+                    # Not only the writer's filter: empty reads (a device that stalls without
+                    # disconnecting) would otherwise pile up here until the block is full.
                     if len(frames) or frames.gaps:
                         link.unwritten.append(frames)
-                    if sum(map(len, link.unwritten)) >= WRITE_BLOCK_S * link.device.profile.rate_hz:
+                        link.unwritten_frames += len(frames)
+                    if link.unwritten_frames >= WRITE_BLOCK_S * link.device.profile.rate_hz:
                         self._write_unwritten(link)
+            if failed:  # outside the lock: _emit takes it
+                self._emit(Event("recording_failed", self.elapsed_s(), data={"message": failed}))
             if len(frames):
                 link.clock.update(frames.t_device_s, frames.t_host_s)
                 if link.seq0 is None:
@@ -220,17 +230,16 @@ class Session:
             fz, cop = plate_forces(physical, device.profile)
             self._push(feet, t, fz, cop)
             return
-        foot = device.info["foot"]
         link.sensors.append(t=frames.t_host_s, newtons=physical)
-        fz, cop_foot, _ = insole_forces(physical, device.profile.insole)
         # Both feet on the clock of the pair's first insole, through the host clock: a
         # device clock keeps the device's sense of time (a sped-up simulator too).
-        reference = next(other for other in self.links if other.feet is feet)
-        if not reference.clock.ready:
+        if not feet.reference.clock.ready:
             return
-        t = reference.clock.to_device(link.clock.to_host(frames.t_device_s))
+        foot = device.info["foot"]
+        fz, cop, _ = insole_foot(physical, foot, device.profile.insole)
+        t = feet.reference.clock.to_device(link.clock.to_host(frames.t_device_s))
         with feet.lock:
-            feet.merger.add(foot, t, fz, insole_cop_to_lab(cop_foot, foot, device.profile.insole))
+            feet.merger.add(foot, t, fz, cop)
             t, fz, cop = feet.merger.pop()
             if len(t):
                 self._push(feet, t, fz, cop)
@@ -307,7 +316,7 @@ class Session:
 
     def _write_unwritten(self, link: DeviceLink) -> None:
         """Hand ``link``'s held frames to the writer as one block; the caller holds the writer lock."""
-        held, link.unwritten = link.unwritten, []
+        held, link.unwritten, link.unwritten_frames = link.unwritten, [], 0
         if held:
             self.writer.write_frames(link.name, Frames(
                 np.concatenate([f.seq for f in held]), np.concatenate([f.t_device_s for f in held]),
@@ -318,9 +327,10 @@ class Session:
         """Finish the trial being recorded (a complete file); returns its path, None if none.
 
         The stored decoder counters are those from start to stop, to within one read of each device.
+        Raises :class:`TrialError` (one line) if the trial could not be written to the end.
         """
         with self._writer_lock:
-            if self.writer is not None:
+            if self.writer is not None and self.writer.error is None:
                 for link in self.links:
                     self._write_unwritten(link)
             writer, self.writer = self.writer, None
@@ -328,6 +338,7 @@ class Session:
             return None
         stats = {name: {key: value - self._record_stats0.get(name, {}).get(key, 0) for key, value in counters.items()}
                  for name, counters in self._decoder_stats().items()}
+        self.recording_error = ""  # reported by close() now; a next recording starts clean
         writer.close(device_stats=stats)
         return writer.path
 
@@ -343,7 +354,9 @@ class Session:
                 return out
 
     def status(self) -> list[dict]:
+        """Per device: state, message, decoder counters; ``recording_error`` once the writer failed."""
         return [{"device": link.name, "url": link.device.url, "state": link.state, "message": link.message,
+                 "recording_error": self.recording_error,
                  "rate_hz": link.device.profile.rate_hz, "reconnects": link.reconnects,
                  **(link.device.decoder.stats.as_dict() if link.device.decoder else {})}
                 for link in self.links]
@@ -353,7 +366,10 @@ class Session:
         return any(link.state == "disconnected" for link in self.links)
 
     def close(self) -> None:
-        """Stop reading, close devices and finish the trial file; safe to call twice."""
+        """Stop reading, close devices and finish the trial file; safe to call twice.
+
+        Raises :class:`TrialError` (one line) if the trial could not be written to the end.
+        """
         self._stop.set()
         for link in self.links:
             if link.thread is not None:

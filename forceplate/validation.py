@@ -15,7 +15,7 @@ import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.processing.analysis import SIDES, analyze_feet
-from forceplate.processing.forces import insole_cop_to_lab, insole_forces, plate_forces
+from forceplate.processing.forces import insole_foot, insole_forces, plate_forces
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
 from forceplate.profiles import load_profile
@@ -97,8 +97,8 @@ def simulate(spec: SessionSpec):
         for foot in SIDES:
             record = find_record(f"{serial}-{foot[0].upper()}")
             emulator = InsoleEmulator(profile, record, model, foot, noise_n=0.2 * spec.noise, seed=spec.seed)
-            fz[foot], cop_foot, regions[foot] = insole_forces(record.to_physical(emulator.counts(t)), profile.insole)
-            cop[foot] = insole_cop_to_lab(cop_foot, foot, profile.insole)
+            fz[foot], cop[foot], regions[foot] = insole_foot(record.to_physical(emulator.counts(t)), foot,
+                                                             profile.insole)
         return t, fz, cop, regions, profile.rate_hz, 0.0, model
     profile = load_profile(profile_id)
     record = find_record(serial)

@@ -148,3 +148,25 @@ def test_plates_with_insoles_announce_each_rep_once():
     session.close()
     assert [e.rep for e in events if e.kind == "rep_end"] == [1, 2]
     assert len(session.feet) == 2 and session.feet[1].ring.written > 0  # insoles still analysed for plots
+
+
+def test_failed_recording_is_reported_not_silent(tmp_path, monkeypatch):
+    import forceplate.storage.writer as writer_module
+    from forceplate.errors import TrialError
+
+    def broken(ds, rows):
+        raise OSError("HDF5 write failed")
+
+    monkeypatch.setattr(writer_module, "_append", broken)
+    session = Session(["sim://dual-plate?speed=4&seed=2"], record_path=tmp_path / "broken.h5")
+    session.start()
+    deadline, events = time.monotonic() + 10.0, []
+    while time.monotonic() < deadline and not any(e.kind == "recording_failed" for e in events):
+        time.sleep(0.05)
+        events += session.drain_events()
+    failed = [e for e in events if e.kind == "recording_failed"]
+    assert len(failed) == 1 and "HDF5 write failed" in failed[0].data["message"]
+    assert all("HDF5 write failed" in s["recording_error"] for s in session.status())
+    with pytest.raises(TrialError, match="broken.h5.*HDF5 write failed"):
+        session.close()
+    session.close()  # the error is reported once; closing again is quiet

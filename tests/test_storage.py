@@ -230,3 +230,20 @@ def test_lookup3_matches_the_published_check_values():
     assert lookup3(b"") == 0xDEADBEEF
     assert lookup3(b"Four score and seven years ago") == 0x17770551
     assert lookup3(b"Four score and seven years ago", 1) == 0xCD628161
+
+
+def test_failed_writer_thread_is_a_one_line_error_on_close(tmp_path, monkeypatch):
+    import forceplate.storage.writer as writer_module
+    from forceplate.errors import TrialError
+
+    def disk_full(ds, rows):
+        raise OSError("No space left on device\n(errno 28)")
+
+    monkeypatch.setattr(writer_module, "_append", disk_full)
+    writer = write_trial(tmp_path / "full.h5", [np.zeros((50, 8), dtype=np.int32)], close=False)
+    writer._thread.join(timeout=5.0)  # the thread stops at its first write
+    assert writer.error is not None
+    with pytest.raises(TrialError) as caught:
+        writer.close()
+    message = str(caught.value)
+    assert "full.h5" in message and "No space left on device" in message and "\n" not in message

@@ -199,3 +199,20 @@ def test_every_trial_command_has_help_with_examples():
 def test_missing_arguments_and_folders_are_one_line(tmp_path):
     result = forceplate("trials", str(tmp_path / "nope"))
     assert result.returncode != 0 and result.stderr.strip() == f"forceplate: error: {tmp_path / 'nope'}: no such folder"
+
+
+def test_insole_trial_records_saves_and_reports(tmp_path):
+    """Two insoles and no plate: record stores the analysis, analyze saves it and writes a report."""
+    url = "sim://insole?foot={}&speed=4&seed=5&reps=2"
+    result = forceplate("record", "--device", url.format("left"), "--device", url.format("right"),
+                        "-o", "insoles.h5", "--duration", "5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "analysed: 2 reps" in result.stdout and "not analysed" not in result.stderr
+    header = read_header(tmp_path / "insoles.h5")
+    assert header.results["summary"]["reps"] == 2
+    assert len(header.results["parameters"]["device"].split(", ")) == 2  # both insoles
+    result = forceplate("analyze", "insoles.h5", "--save", "--report", "r.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "r.html").read_text()
+    # force, two CoP and shift plots; no plate outline (grey, stroke #888) under an insole's CoP
+    assert report.count("<svg") == 4 and 'stroke="#888"' not in report and "over the plate" not in report

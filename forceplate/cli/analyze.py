@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from forceplate.cli.common import add_analysis_options, thresholds
-
-SIDES = ("left", "right")
+from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:
@@ -28,7 +27,7 @@ def register(add_command) -> None:
 
 def run_analyze(args) -> int:
     from forceplate.calibration.record import check_fits_trial, load_record
-    from forceplate.offline import analyze_trial, plate_recording, save_analysis
+    from forceplate.offline import analyze_trial, save_analysis
     from forceplate.processing.quality import recording_quality
     from forceplate.reporting.html import render
     from forceplate.storage.reader import open_trial
@@ -42,7 +41,9 @@ def run_analyze(args) -> int:
     if args.save:
         save_analysis(trial, analysis, calibration)
     if args.report:
-        html = render(report, analysis, plate_recording(trial).profile, trial.attrs, str(args.file))
+        # the first analysed device's profile: a plate's outline is drawn, an insole has none
+        profile = trial.devices[analysis.devices[0]].profile
+        html = render(report, analysis, profile, trial.attrs, str(args.file))
         Path(args.report).write_text(html, encoding="utf-8")
     report["summary"]["file"] = str(args.file)
     report["summary"]["complete"] = trial.complete

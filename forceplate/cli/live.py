@@ -89,9 +89,11 @@ def run_live(args) -> int:
 
             run_window(session, duration)
     finally:
-        session.close()
-        if publisher is not None:  # after the session: its reader threads hand it events
-            publisher.close()
+        try:
+            session.close()  # a failed recording raises here: one line from main, no "saved"
+        finally:
+            if publisher is not None:  # after the session: its reader threads hand it events
+                publisher.close()
         print(f"status: {format_status(session)}")
         if args.record:
             truth = session.ground_truth

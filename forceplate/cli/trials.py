@@ -10,8 +10,7 @@ from pathlib import Path
 from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
-
-SIDES = ("left", "right")
+from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:

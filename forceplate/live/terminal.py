@@ -31,6 +31,8 @@ def describe(event: Event) -> str | None:
         return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
     if event.kind == "device_disconnected":
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
+    if event.kind == "recording_failed":
+        return f"{t}  RECORDING STOPPED: {event.data.get('message', '')} (the live view goes on)"
     if event.kind == "device_reconnected":
         return f"{t}  {event.data.get('message', '')}; recording resumes, the gap is recorded"
     return None
@@ -43,6 +45,8 @@ def format_status(session: Session) -> str:
                      f"{s.get('crc_errors', 0)} CRC errors, {s.get('malformed', 0)} malformed")
         if s.get("state") == "disconnected":
             break
+    if session.recording_error:
+        parts.append(session.recording_error)
     return "; ".join(parts)
 
 

@@ -485,7 +485,11 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.record_button.setText("Stop recording (R)")
 
     def stop_recording(self) -> None:
-        path = self.session.stop_recording()
+        try:
+            path = self.session.stop_recording()
+        except ForceplateError as exc:  # the writer failed: say so instead of "saved"
+            path = None
+            self.statusBar().showMessage(f"not saved: {exc}")
         self.record_button.setText("Record… (R)")
         self.recording_status.setText("")
         if path is not None:
@@ -546,7 +550,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         elif event.kind == "device_reconnected" and self.cue.text() == "DEVICE LOST":
             self.cue.setText("")
         line = describe(event)
-        if line and event.kind in ("baseline", "device_disconnected", "device_reconnected"):
+        if line and event.kind in ("baseline", "device_disconnected", "device_reconnected", "recording_failed"):
             self.statusBar().showMessage(line.strip())
         self.event_shown.emit(event)
 

@@ -21,10 +21,10 @@ from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_l
 from forceplate.processing.insole import arch_share, pronation_index
 from forceplate.processing.reps import PHASES, Rep, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
+from forceplate.profiles import SIDES
 
 ALGORITHM_VERSION = "0.2"
 AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's bottom for the foot axis
-SIDES = ("left", "right")
 
 
 @dataclass
@@ -90,6 +90,7 @@ class Analysis:
     velocity: np.ndarray
     shift: dict = field(default_factory=dict)  # foot -> medial shift (mm) per sample
     toe_out_setting: float | str = 0.0  # what was asked: degrees, or "auto"
+    devices: tuple[str, ...] = ()  # the trial's devices analysed (set by offline.analyze_trial)
 
     def as_dict(self) -> dict:
         flagged = {side: sum(r.sides[side].flag != "none" for r in self.reps) for side in SIDES}
@@ -122,7 +123,7 @@ def _peak(x: np.ndarray) -> float:
     return float(np.nanmax(x)) if np.isfinite(x).any() else float("nan")
 
 
-def side_result(shift: np.ndarray, held: np.ndarray, phase_code: np.ndarray, t: np.ndarray, sl: slice,
+def side_result(held: np.ndarray, phase_code: np.ndarray, t: np.ndarray, sl: slice,
                 thresholds: Thresholds, foot_width_mm: float) -> SideResult:
     window = held[sl]
     if len(window) == 0 or not np.isfinite(window).any():
@@ -173,7 +174,7 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     for r in reps:
         sl = slice(r.start, r.end + 1)
         left, right = np.mean(fz_f["left"][sl]), np.mean(fz_f["right"][sl])
-        sides = {foot: side_result(shift[foot], held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm)
+        sides = {foot: side_result(held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm)
                  for foot in SIDES}
         for foot in indices:
             sides[foot].arch_load_pct = _peak(indices[foot][0][sl])

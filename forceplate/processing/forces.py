@@ -61,16 +61,24 @@ def insole_forces(sensor_newtons: np.ndarray, layout) -> tuple[np.ndarray, np.nd
 
 
 STANCE_WIDTH_MM = 440.0  # nominal heel-centre distance used to place insoles in the lab frame
+NEUTRAL_COP_FRACTION = 0.42  # a foot's CoP in quiet standing, share of its length from the heel
 
 
-def insole_cop_to_lab(cop_foot_mm: np.ndarray, foot: str, layout, stance_width_mm: float = STANCE_WIDTH_MM) -> np.ndarray:
-    """An insole CoP (foot frame) placed in the lab frame, feet parallel ``stance_width_mm`` apart.
+def insole_cop_to_lab(cop_foot_mm: np.ndarray, foot: str, layout) -> np.ndarray:
+    """An insole CoP (foot frame) placed in the lab frame, feet parallel ``STANCE_WIDTH_MM`` apart.
 
     The insole frame follows the foot, so the foot axis is the lab's y axis and medial is
     toward the other foot: +x for the left foot, -x for the right. The foot's centre of
-    pressure in quiet standing (about 42% of its length from the heel) sits at y = 0.
+    pressure in quiet standing (``NEUTRAL_COP_FRACTION`` of its length from the heel) sits at y = 0.
     """
     side = 1.0 if foot == "left" else -1.0
-    x = -side * stance_width_mm / 2 + side * cop_foot_mm[:, 0]
-    y = cop_foot_mm[:, 1] - 0.42 * layout.foot_length_mm
+    x = -side * STANCE_WIDTH_MM / 2 + side * cop_foot_mm[:, 0]
+    y = cop_foot_mm[:, 1] - NEUTRAL_COP_FRACTION * layout.foot_length_mm
     return np.column_stack([x, y])
+
+
+def insole_foot(physical: np.ndarray, foot: str, layout) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One insole's calibrated sensor forces (N) -> total force (N), lab-frame CoP (n, 2) mm
+    and force per region (N): :func:`insole_forces`, then :func:`insole_cop_to_lab`."""
+    total, cop_foot, regions = insole_forces(physical, layout)
+    return total, insole_cop_to_lab(cop_foot, foot, layout), regions

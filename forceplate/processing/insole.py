@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from forceplate.processing.forces import COP_MIN_FORCE_N
+
 MEDIAL_REGIONS = ("medial_midfoot", "medial_forefoot", "hallux")
 LATERAL_REGIONS = ("lateral_midfoot", "lateral_forefoot")
 
 
-def region_shares(regions: dict[str, np.ndarray], total: np.ndarray) -> dict[str, np.ndarray]:
-    """Each region's share of the foot's total force (%), NaN where the foot is unloaded."""
+def _share(force: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``force`` as a share of the foot's total force (%), NaN where the foot is unloaded
+    (below the force at which a CoP means anything)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        loaded = np.where(total > 20.0, total, np.nan)
-        return {name: 100.0 * force / loaded for name, force in regions.items()}
+        return 100.0 * force / np.where(total > COP_MIN_FORCE_N, total, np.nan)
 
 
 def arch_share(regions: dict, total: np.ndarray) -> np.ndarray:
     """Medial midfoot (arch) share of the foot's load (%)."""
-    return region_shares({"medial_midfoot": regions["medial_midfoot"]}, total)["medial_midfoot"]
+    return _share(regions["medial_midfoot"], total)
 
 
 def pronation_index(regions: dict, total: np.ndarray) -> np.ndarray:
     """Medial minus lateral column share of the foot's load (%, + = toward the arch)."""
     medial = sum(regions[r] for r in MEDIAL_REGIONS if r in regions)
     lateral = sum(regions[r] for r in LATERAL_REGIONS if r in regions)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 100.0 * (medial - lateral) / np.where(total > 20.0, total, np.nan)
+    return _share(medial - lateral, total)

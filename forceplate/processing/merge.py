@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SIDES = ("left", "right")
+from forceplate.profiles import SIDES
 
 
 class FootMerger:

@@ -66,14 +66,13 @@ def still_mask(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.
     return worst < band
 
 
-def velocity(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
-    """Vertical velocity (m/s), offline: integrated between still stretches, de-drifted.
+def velocity(a: np.ndarray, still: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Vertical velocity (m/s), offline, from the :func:`acceleration` and :func:`still_mask`
+    of the force: integrated between still stretches, de-drifted.
 
     Between two still stretches the integral is corrected linearly so that it returns to
     zero where the body is still again.
     """
-    a = acceleration(total_n, body_weight_n)
-    still = still_mask(total_n, body_weight_n, rate_hz)
     v = np.zeros_like(a)
     for lo, hi in _runs(~still):
         seg = np.cumsum(a[lo:hi]) / rate_hz
@@ -105,12 +104,12 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_
     already low-passed.
     """
     force = total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz)
-    v = velocity(force, body_weight_n, rate_hz)
     a = acceleration(force, body_weight_n)
+    still = still_mask(force, body_weight_n, rate_hz)
+    v = velocity(a, still, rate_hz)
     # Below this the force is indistinguishable from standing: five standard deviations
     # of the still stretches (the usual force-plate onset rule), at least 0.2% of weight.
     # Robust (median absolute deviation): still stretches include the first gentle ramps.
-    still = still_mask(force, body_weight_n, rate_hz)
     deviation = force[still] - body_weight_n
     noise_n = 1.4826 * np.median(np.abs(deviation - np.median(deviation))) if still.any() else 0.0
     a_onset = max(5 * noise_n, 0.002 * body_weight_n) * G / body_weight_n

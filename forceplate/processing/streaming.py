@@ -30,8 +30,8 @@ from forceplate.processing.reps import (
     still_mask,
 )
 from forceplate.processing.valgus import GRADES, Thresholds, held_shift
+from forceplate.profiles import SIDES
 
-SIDES = ("left", "right")
 BASELINE_SEARCH_S = 10.0  # keep this much history while waiting for quiet standing
 
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from forceplate.processing.valgus import GRADES
+from forceplate.profiles import SIDES
 
-SIDES = ("left", "right")
 PER_10_KG = 10.0
 
 

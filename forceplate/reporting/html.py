@@ -115,7 +115,7 @@ def force_plot(analysis: Analysis) -> str:
 
 
 def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
-    """One foot's CoP trace over its plate edge and a foot outline at the baseline position."""
+    """One foot's CoP trace over its plate edge (none for insoles) and a foot outline at the baseline position."""
     neutral = np.asarray(analysis.baseline.neutral_cop_mm[side], float)
     w, h = FOOT_VIEW_MM
     ax = _Axes(260, 380, (neutral[0] - w / 2, neutral[0] + w / 2), (neutral[1] - h / 2, neutral[1] + h / 2),
@@ -184,6 +184,7 @@ def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dic
             r["right"]["medial_shift_mm"], r["right"]["flag"], r["right"]["phase"])) + "</tr>"
         for r in results["reps"])
     cops = "".join(cop_plot(analysis, profile, side) for side in SIDES)
+    over = "over the plate (grey) and " if profile.plates else "with "
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate report: {html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:960px}} table{{border-collapse:collapse}}
@@ -197,7 +198,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#
 <p>Reps shaded; flagged reps in red.</p>
 {force_plot(analysis)}
 <h2>Centre of pressure per foot</h2>
-<p>Whole trial over the plate (grey) and a foot outline at the quiet-standing position (dashed);
+<p>Whole trial {over}a foot outline at the quiet-standing position (dashed);
 black square: neutral CoP; the arrow points medially (toward the arch).</p>
 {cops}
 <h2>Medial shift per rep</h2>

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forceplate.profiles import SIDES
+
 G = 9.80665
 SEVERITY_SHIFT_MM = {"mild": 5.0, "moderate": 10.0, "severe": 16.0}
-SIDES = ("left", "right")
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The trial file schema (docs/hdf5-schema.md is the reference)."""
 
+from forceplate.profiles import SIDES
+
 SCHEMA = "forceplate-trial"
 # 2 added /processing (stored analysis results) and the recovered/recovery attributes.
 SCHEMA_VERSION = 2
@@ -17,7 +19,6 @@ REP_COLUMNS = {
 }
 SIDE_COLUMNS = {"medial_shift_mm": "mm", "medial_shift_pct": "%", "flag": "grade", "phase": "phase",
                 "onset_s": "s"}
-SIDES = ("left", "right")
 
 
 def rep_table_units() -> dict[str, str]:

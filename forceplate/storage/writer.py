@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 from forceplate import __version__
-from forceplate.errors import TrialError
+from forceplate.errors import TrialError, one_line
 from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table_units
 
 FLUSH_INTERVAL_S = 1.0
@@ -117,17 +117,27 @@ class TrialWriter:
                     phase: str = "", value: float = float("nan"), text: str = "") -> None:
         self._queue.put(("event", (t_s, kind, rep, side or "", severity or "", phase or "", value, text)))
 
-    def close(self, final_attrs: dict | None = None, device_stats: dict | None = None) -> None:
-        """Flush everything, store the decoders' counters, mark the trial complete, close."""
+    def close(self, device_stats: dict | None = None) -> None:
+        """Flush everything, store the decoders' counters, mark the trial complete, close.
+
+        If the writer thread failed (disk full, an HDF5 error) the file is closed as far as
+        it can be and left incomplete, so ``forceplate recover`` can rebuild what was written,
+        and a :class:`TrialError` says what went wrong.
+        """
         if self._thread.is_alive():
             self._queue.put(("stop",))
             self._thread.join()
-        else:
+        elif self.error is None:  # after a failure the queue holds what cannot be written
             self._drain()
-        self._file.close()
+        try:
+            self._file.close()
+        except Exception as exc:  # noqa: BLE001 - reported below with the thread's error
+            self.error = self.error or exc
+        if self.error is not None:
+            problem = f"{type(self.error).__name__}: {one_line(self.error)}"
+            raise TrialError(f"{self.path}: recording stopped, the trial could not be written ({problem}); "
+                             f"what was written can be rebuilt with 'forceplate recover'") from self.error
         with h5py.File(self.path, "a") as f:
-            for key, value in (final_attrs or {}).items():
-                f.attrs[key] = value
             for name, stats in (device_stats or {}).items():
                 f["acquisition"][name].attrs["decoder_stats"] = json.dumps(stats)
             f.attrs["complete"] = True
