@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,12 +122,39 @@ def open_h5(path: str | Path) -> h5py.File:
     raise CorruptTrial(f"{path}: HDF5 file cannot be opened ({first})")
 
 
+LIVE_READ_ATTEMPTS = 3  # a trial being recorded may be caught mid-flush: read it again
+
+
 def open_trial(path: str | Path) -> Trial:
-    """Read a whole trial into memory; raises :class:`CorruptTrial` or :class:`UnsupportedSchema`."""
+    """Read a whole trial into memory; raises :class:`CorruptTrial` or :class:`UnsupportedSchema`.
+
+    A trial still being recorded (``complete`` false) can be caught while the writer is
+    flushing, which HDF5 reports as a damaged read; it is read again, a little later.
+    """
     path = Path(path)
+    for _ in range(LIVE_READ_ATTEMPTS - 1):
+        try:
+            return _read_trial(path)
+        except CorruptTrial:
+            if _finished(path):
+                raise
+            time.sleep(0.2)
+    return _read_trial(path)
+
+
+def _read_trial(path: Path) -> Trial:
     with _reading(path) as f:
         header = _header(path, f)
         return Trial(header.path, header.attrs, header.results, _devices(path, f), f["events"][()])
+
+
+def _finished(path: Path) -> bool:
+    """True unless the file says it is still being recorded (a retry could then help)."""
+    try:
+        with h5py.File(path, "r", swmr=True) as f:
+            return bool(f.attrs.get("complete", True))
+    except OSError:
+        return True
 
 
 def read_header(path: str | Path) -> TrialHeader:
