@@ -24,7 +24,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from forceplate.errors import ForceplateError
 from forceplate.live.pressure import PressureMap
 from forceplate.live.terminal import CUE, describe
-from forceplate.processing.baseline import Baseline, medial_units
+from forceplate.processing.baseline import Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import Thresholds
@@ -75,12 +75,6 @@ def _style_plot(plot: pg.PlotItem, left_label: str, bottom_label: str | None = N
         plot.setLabel("bottom", bottom_label, **{"font-size": "13pt"})
 
 
-def _foot_axis(medial_unit: np.ndarray) -> np.ndarray:
-    """Heel-to-toe unit vector: the perpendicular of the medial direction that points forward."""
-    perpendicular = np.array([-medial_unit[1], medial_unit[0]])
-    return perpendicular if perpendicular[1] >= 0 else -perpendicular
-
-
 def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
                   length_mm: float = FOOT_LENGTH_MM) -> np.ndarray:
     """A stylised footprint (closed, (n, 2) mm): narrow heel, wide forefoot, arch on the medial side."""
@@ -90,12 +84,12 @@ def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
     across = (width_mm / 2) * np.cos(angle) * (0.8 + 0.2 * along / half_length)
     arch = 1 - 0.3 * np.exp(-(((along + 0.05 * length_mm) / (0.14 * length_mm)) ** 2))
     across = np.where(across > 0, across * arch, across)
-    return center + across[:, None] * medial_unit + along[:, None] * _foot_axis(medial_unit)
+    return center + across[:, None] * medial_unit + along[:, None] * foot_axis(medial_unit)
 
 
 def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: float) -> QtGui.QPolygonF:
     """The strip of the foot between ``near_mm`` and ``far_mm`` of medial shift from neutral."""
-    axis = _foot_axis(medial_unit) * FOOT_LENGTH_MM / 2
+    axis = foot_axis(medial_unit) * FOOT_LENGTH_MM / 2
     corners = [neutral + near_mm * medial_unit - axis, neutral + far_mm * medial_unit - axis,
                neutral + far_mm * medial_unit + axis, neutral + near_mm * medial_unit + axis]
     return QtGui.QPolygonF([QtCore.QPointF(*c) for c in corners])

@@ -61,6 +61,13 @@ def medial_units(toe_out_deg: dict[str, float]) -> dict[str, np.ndarray]:
     return {"left": np.array([np.cos(left), np.sin(left)]), "right": np.array([-np.cos(right), np.sin(right)])}
 
 
+def foot_axis(medial_unit: np.ndarray) -> np.ndarray:
+    """A foot's heel-to-toe unit vector: the perpendicular of its medial direction that
+    points forward (+y), for either foot."""
+    perpendicular = np.array([-medial_unit[1], medial_unit[0]])
+    return perpendicular if perpendicular[1] >= 0 else -perpendicular
+
+
 def with_toe_out(baseline: Baseline, toe_out_deg: dict[str, float], source: str) -> Baseline:
     """The same baseline with other foot axes."""
     return replace(baseline, toe_out_deg=dict(toe_out_deg), medial_unit=medial_units(toe_out_deg), axis_source=source)

@@ -15,6 +15,7 @@ import numpy as np
 from forceplate.processing.baseline import (
     QUIET_WINDOW_S,
     Baseline,
+    NoBaseline,
     estimate_baseline,
     medial_shift_mm,
 )
@@ -132,7 +133,7 @@ class StreamingAnalyzer:
             return []
         try:
             self.baseline = estimate_baseline(ht[keep], hfz, hcop, self.rate_hz, self.toe_out_deg)
-        except Exception:  # noqa: BLE001 - NoBaseline: keep waiting for quiet standing
+        except NoBaseline:  # keep waiting for quiet standing
             return []
         self._history = []
         return [Event("baseline", float(ht[-1]), value=self.baseline.body_weight_n, data=self.baseline.as_dict())]

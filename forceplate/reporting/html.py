@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from forceplate.processing.analysis import SIDES, Analysis
+from forceplate.processing.baseline import foot_axis
 from forceplate.profiles import DeviceProfile
 
 COLOURS = {"left": "#1f77b4", "right": "#d95f02"}
@@ -123,10 +124,9 @@ def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     for plate in (p for p in profile.plates if p.foot == side):
         (cx, cy), (sx, sy) = plate.center_mm, plate.size_mm
         ax.rect(cx - sx / 2, cy - sy / 2, cx + sx / 2, cy + sy / 2, "#f7f7f7", stroke="#888")
-    # the foot outline: an ellipse centred on the neutral CoP along the foot's axis, which is
-    # the medial direction turned a quarter towards the toes (counter-clockwise for the left foot)
+    # the foot outline: an ellipse centred on the neutral CoP along the foot's axis
     medial = np.asarray(analysis.baseline.medial_unit[side], float)
-    forward = np.array([-medial[1], medial[0]]) if side == "left" else np.array([medial[1], -medial[0]])
+    forward = foot_axis(medial)
     angle = np.linspace(0, 2 * np.pi, 80)
     outline = (neutral + np.outer(np.cos(angle) * FOOT_LENGTH_MM / 2, forward)
                + np.outer(np.sin(angle) * analysis.baseline.foot_width_mm / 2, medial))

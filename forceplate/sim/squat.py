@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forceplate.processing.baseline import foot_axis, medial_units
 from forceplate.profiles import SIDES
 
 G = 9.80665
@@ -95,12 +96,11 @@ class SquatModel:
         self._sway_freq = rng.uniform(0.08, 0.6, size=(2, 2, 4))
         self._sway_phase = rng.uniform(0, 2 * np.pi, size=(2, 2, 4))
         self._sway_amp_mm = np.array([0.5, 0.9])[None, :, None] * rng.uniform(0.5, 1.0, size=(2, 2, 4))  # mm
-        th = np.radians(self.subject.toe_out_deg)
         half = self.subject.stance_width_mm / 2
         self.foot_center_mm = {"left": np.array([-half, 0.0]), "right": np.array([half, 0.0])}
         # Heel-to-toe axis and the medial (arch-side) unit vector of each foot, lab frame.
-        self.foot_axis = {"left": np.array([-np.sin(th), np.cos(th)]), "right": np.array([np.sin(th), np.cos(th)])}
-        self.medial_unit = {"left": np.array([np.cos(th), np.sin(th)]), "right": np.array([-np.cos(th), np.sin(th)])}
+        self.medial_unit = medial_units(dict.fromkeys(SIDES, self.subject.toe_out_deg))
+        self.foot_axis = {side: foot_axis(self.medial_unit[side]) for side in SIDES}
 
     def rep_start_s(self, index: int) -> float:
         return self.plan.baseline_s + (index - 1) * self.plan.rep_period_s
