@@ -13,7 +13,7 @@ import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord, ResponseCurves
 from forceplate.errors import CalibrationError
-from forceplate.processing.forces import plate_forces
+from forceplate.processing.forces import plate_forces, plate_fz
 
 G = 9.80665
 # Defaults of the checks; CALIBRATION.md explains each.
@@ -50,8 +50,7 @@ def vertical_forces(physical: np.ndarray, profile) -> dict[str, np.ndarray]:
     """Vertical force (N) of each plate (by name), or of the whole insole ("insole")."""
     if profile.insole is not None:
         return {"insole": physical.sum(axis=1)}
-    return {p.name: (physical[:, p.channels[2]] if p.type == "six-axis" else physical[:, list(p.channels)].sum(axis=1))
-            for p in profile.plates}
+    return {p.name: plate_fz(physical, p) for p in profile.plates}
 
 
 def still_problems(physical: np.ndarray, profile, max_load_n: float | None = MAX_TARE_LOAD_N,

@@ -10,6 +10,13 @@ from forceplate.profiles import DeviceProfile
 COP_MIN_FORCE_N = 20.0
 
 
+def plate_fz(physical: np.ndarray, plate) -> np.ndarray:
+    """A plate's vertical force (N): its Fz channel, or the sum of its load cells."""
+    if plate.type == "six-axis":
+        return physical[:, plate.channels[2]]
+    return physical[:, list(plate.channels)].sum(axis=1)
+
+
 def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, dict]:
     """Per foot: vertical force (n,) in N and CoP (n, 2) in mm, lab frame.
 
@@ -22,7 +29,7 @@ def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, di
             fz[plate.foot], cop[plate.foot] = six_axis_cop_mm(physical[:, plate.channels], plate)
             continue
         cells = physical[:, plate.channels]
-        total = cells.sum(axis=1)
+        total = plate_fz(physical, plate)
         with np.errstate(invalid="ignore", divide="ignore"):
             point = cells @ plate.cells_mm / total[:, None]
         point[total < COP_MIN_FORCE_N] = np.nan
