@@ -37,9 +37,19 @@ class RingBuffer:
     def peek(self, n: int | None = None) -> dict[str, np.ndarray]:
         """The newest ``n`` samples (all held, by default) of every column, oldest first."""
         with self._lock:
-            held = min(self._written, self.capacity)
-            n = held if n is None else min(n, held)
-            end = self._written % self.capacity
-            idx = (np.arange(end - n, end)) % self.capacity
-            return {name: data[idx].squeeze(axis=1) if data.shape[1] == 1 else data[idx]
-                    for name, data in self._data.items()}
+            return self._newest(n)
+
+    def peek_since(self, written: int) -> tuple[dict[str, np.ndarray], int]:
+        """The samples appended since :attr:`written` was ``written`` (those still held), and
+        the count to pass next time; one consistent read, however fast the writer appends."""
+        with self._lock:
+            return self._newest(self._written - written), self._written
+
+    def _newest(self, n: int | None) -> dict[str, np.ndarray]:
+        """The newest ``n`` samples; the caller holds the lock."""
+        held = min(self._written, self.capacity)
+        n = held if n is None else min(n, held)
+        end = self._written % self.capacity
+        idx = (np.arange(end - n, end)) % self.capacity
+        return {name: data[idx].squeeze(axis=1) if data.shape[1] == 1 else data[idx]
+                for name, data in self._data.items()}

@@ -94,8 +94,7 @@ class LslPublisher:
             raise ForceplateError("--lsl: no analysed feet in this session (a device without calibration?)")
         self._pylsl = pylsl
         self._ring = session.feet[0].ring
-        # Publish from now on, not the ring's history: samples newer than the newest held.
-        self._last_t = float(self._ring.peek(1)["t"][-1]) if self._ring.written else -math.inf
+        # Publish from now on, not the ring's history.
         self._read = self._ring.written
         rate_hz = session.feet[0].analyzer.rate_hz
         source = f"forceplate-{id(session):x}"
@@ -117,19 +116,13 @@ class LslPublisher:
 
     def push_new(self) -> int:
         """Push what the ring buffer gained since the last push; returns the sample count."""
-        written = self._ring.written
-        # Samples appended between reading the count and peeking shift the window: peek more
-        # than gained and keep those newer than the last pushed (ring times increase).
-        columns = self._ring.peek(min(2 * (written - self._read) + 64, self._ring.capacity))
-        self._read = written
-        fresh = columns["t"] > self._last_t
-        if not fresh.any():
+        columns, self._read = self._ring.peek_since(self._read)
+        if len(columns["t"]) == 0:
             return 0
-        self._last_t = float(columns["t"][fresh][-1])
-        chunk = np.column_stack([columns[name][fresh] if index is None else columns[name][fresh, index]
+        chunk = np.column_stack([columns[name] if index is None else columns[name][:, index]
                                  for _, _, _, name, index in FEET_CHANNELS]).astype(np.float32)
         self.feet.push_chunk(chunk.tolist(), self._pylsl.local_clock())
-        return int(fresh.sum())
+        return len(chunk)
 
     def close(self) -> None:
         """Stop the thread, push what is left, and withdraw the streams (close the session
