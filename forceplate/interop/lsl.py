@@ -34,7 +34,7 @@ import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.errors import BadDeviceURL, DeviceNotFound, ForceplateError
-from forceplate.interop import calibration_toml, require, toml_table
+from forceplate.interop import calibration_toml, imported_profile_text, require
 from forceplate.io.device import parse_device_url
 from forceplate.io.protocol import encode_data
 from forceplate.profiles import load_profile
@@ -205,21 +205,14 @@ def _plates_device(name: str, info, rate_hz: float, values: np.ndarray, first_ti
     from forceplate.storage.writer import DeviceArrays
 
     serial = f"LSL-{name}"
-    plates, names = "", []
-    for k, foot in enumerate(("left", "right")):
-        names += [f"{foot}_{c}" for c in ("Fx", "Fy", "Fz", "Mx", "My", "Mz")]
-        plates += "\n[[plates]]\n" + toml_table({
-            "name": f"{foot} foot", "foot": foot, "type": "six-axis", "channels": list(range(6 * k, 6 * k + 6)),
-            "center_mm": [0.0, 0.0], "size_mm": [400.0, 600.0], "origin_depth_mm": 0.0})
-    profile_text = (f"# Made by `forceplate lsl-record` from the LSL stream {name!r}: each foot's force and\n"
-                    "# CoP (lab frame, mm) as a six-axis plate centred on the lab origin.\n"
-                    + toml_table({"id": "lsl-feet", "kind": "dual-plate", "description": f"LSL stream {name}",
-                                  "rate_hz": rate_hz, "sample_format": "float64", "channels": names}) + plates)
-    profile = parse_profile(profile_text, where=f"LSL stream {name} (recorded profile)")
+    # the live bridge's profile, with the stream's rate and the values kept as float64
+    note = f"Made by `forceplate lsl-record` from the LSL stream {name!r}"
+    profile = parse_profile(imported_profile_text(load_profile(BRIDGE_PROFILE), rate_hz, note),
+                            where=f"LSL stream {name} (recorded profile)")
     return DeviceArrays(
         name=serial, profile=profile, counts=feet_wrenches(values), channel_units=["N", "N", "N", "N*m", "N*m", "N*m"] * 2,
         info={"serial": serial, "model": "LSL feet stream", "firmware": "", "source_id": info.source_id()},
-        calibration_toml=calibration_toml(serial, "lsl-feet", [1.0] * 12, method="values as streamed (N, N*m)"),
+        calibration_toml=calibration_toml(serial, BRIDGE_PROFILE, [1.0] * 12, method="values as streamed (N, N*m)"),
         url=f"lsl://{name}", attrs={"source_format": "lsl", "lsl_stream": name, "lsl_hostname": info.hostname(),
                                     "lsl_source_id": info.source_id(), "lsl_first_timestamp_s": float(first_timestamp_s)})
 
