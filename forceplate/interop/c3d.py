@@ -31,6 +31,7 @@ import numpy as np
 
 from forceplate.errors import FileFormatError
 from forceplate.interop import calibration_toml, require, toml_table
+from forceplate.processing.forces import surface_wrenches
 from forceplate.profiles import parse_profile
 from forceplate.storage.writer import DeviceArrays
 
@@ -307,26 +308,9 @@ def _device(path, rate, chosen, blocks, labels, channels, types, assumed, c3d) -
 
 
 def trial_plate_wrenches(recording) -> tuple[float, dict]:
-    """Per foot of a trial's plate device: (F (n, 3) N, M (n, 3) N*m about the surface centre, plate).
-
-    Six-axis plates move their moments from the origin ``origin_depth_mm`` below the surface
-    up to it; load-cell plates give a vertical force with the moments of its cells.
-    """
-    t, physical = recording.uniform()
-    feet = {}
-    for plate in recording.profile.plates:
-        block = physical[:, plate.channels]
-        if plate.type == "six-axis":
-            dz = plate.origin_depth_mm / 1000.0
-            f = block[:, :3]
-            m = block[:, 3:] + np.column_stack([-dz * f[:, 1], dz * f[:, 0], np.zeros(len(f))])
-        else:
-            rel_m = (plate.cells_mm - np.asarray(plate.center_mm)) / 1000.0
-            fz = block.sum(axis=1)
-            f = np.column_stack([np.zeros_like(fz), np.zeros_like(fz), fz])
-            m = np.column_stack([block @ rel_m[:, 1], -(block @ rel_m[:, 0]), np.zeros_like(fz)])
-        feet[plate.foot] = (f, m, plate)
-    return recording.rate_hz, feet
+    """Per foot of a trial's plate device: (F (n, 3) N, M (n, 3) N*m about the surface centre, plate)."""
+    _, physical = recording.uniform()
+    return recording.rate_hz, surface_wrenches(physical, recording.profile)
 
 
 def write_c3d(trial, path: str | Path) -> Path:

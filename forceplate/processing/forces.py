@@ -38,6 +38,28 @@ def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, di
     return fz, cop
 
 
+def surface_wrenches(physical: np.ndarray, profile: DeviceProfile) -> dict:
+    """Per foot: (F (n, 3) N, M (n, 3) N*m about the plate's surface centre, plate).
+
+    Six-axis plates move their moments from the origin ``origin_depth_mm`` below the surface
+    up to it; load-cell plates give a vertical force with the moments of their cells.
+    """
+    feet = {}
+    for plate in profile.plates:
+        block = physical[:, plate.channels]
+        if plate.type == "six-axis":
+            dz = plate.origin_depth_mm / 1000.0
+            f = block[:, :3]
+            m = block[:, 3:] + np.column_stack([-dz * f[:, 1], dz * f[:, 0], np.zeros(len(f))])
+        else:
+            rel_m = (plate.cells_mm - np.asarray(plate.center_mm)) / 1000.0
+            fz = plate_fz(physical, plate)
+            f = np.column_stack([np.zeros_like(fz), np.zeros_like(fz), fz])
+            m = np.column_stack([block @ rel_m[:, 1], -(block @ rel_m[:, 0]), np.zeros_like(fz)])
+        feet[plate.foot] = (f, m, plate)
+    return feet
+
+
 def six_axis_cop_mm(physical: np.ndarray, plate) -> tuple[np.ndarray, np.ndarray]:
     """Vertical force (N) and CoP (n, 2) in the lab frame (mm) from Fx Fy Fz Mx My Mz.
 
