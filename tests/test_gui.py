@@ -45,6 +45,20 @@ def reps_finished(window, count: int) -> bool:
     return len(rows) >= count and all(rows[rep]["Depth m"].text() for rep in range(1, count + 1))
 
 
+def ready_for_keys(qtbot, window) -> None:
+    """Wait for the baseline, then give the window the keyboard."""
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    window.activateWindow()
+    qtbot.waitActive(window)
+
+
+def shown_events(window, kind: str) -> list:
+    """A list that fills with the events of ``kind`` as the window shows them."""
+    events = []
+    window.event_shown.connect(lambda event: events.append(event) if event.kind == kind else None)
+    return events
+
+
 def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
     shown_at_flag, shown_at_start = [], []
 
@@ -104,11 +118,8 @@ def test_window_paints_with_live_data(qtbot, window):
 
 
 def test_mark_baseline_and_pause_keys(qtbot, window, session):
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
-    window.activateWindow()
-    qtbot.waitActive(window)
-    marks = []
-    window.event_shown.connect(lambda event: marks.append(event) if event.kind == "mark" else None)
+    ready_for_keys(qtbot, window)
+    marks = shown_events(window, "mark")
     qtbot.keyClick(window, QtCore.Qt.Key.Key_M)
     qtbot.waitUntil(lambda: len(marks) == 1, timeout=5000)
     assert marks[0].data["message"] == "mark 1"
@@ -184,9 +195,7 @@ def test_insole_session_shows_a_pressure_map_per_foot(qtbot):
 # --- recording from the window ---------------------------------------------------------
 
 def test_recording_started_and_stopped_from_the_window(qtbot, window, session, tmp_path):
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
-    window.activateWindow()
-    qtbot.waitActive(window)
+    ready_for_keys(qtbot, window)
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     qtbot.waitUntil(lambda: window.record_dialog is not None and window.record_dialog.isVisible(), timeout=5000)
     dialog = window.record_dialog
@@ -198,8 +207,7 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     dialog.accept()
     assert session.recording == path
     qtbot.waitUntil(lambda: "REC from-gui.h5" in window.recording_status.text(), timeout=5000)
-    reps = []
-    window.event_shown.connect(lambda event: reps.append(event) if event.kind == "rep_end" else None)
+    reps = shown_events(window, "rep_end")
     qtbot.waitUntil(lambda: len(reps) >= 1, timeout=WAIT_MS)
     window.record_button.click()
     assert session.recording is None and window.recording_status.text() == ""
@@ -220,11 +228,8 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
 
 
 def test_threshold_scale_control(qtbot, window, session):
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
-    window.activateWindow()
-    qtbot.waitActive(window)
-    shown = []
-    window.event_shown.connect(lambda event: shown.append(event) if event.kind == "thresholds" else None)
+    ready_for_keys(qtbot, window)
+    shown = shown_events(window, "thresholds")
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Plus)
     qtbot.waitUntil(lambda: window.threshold_scale.value() == pytest.approx(1.1), timeout=2000)
     assert session.thresholds.mild_mm == pytest.approx(3.85) and session.thresholds.severe_mm == pytest.approx(13.75)
