@@ -62,3 +62,27 @@ def test_replay_urls(trial_path):
         open_device(f"replay://{trial_path}?device=NOPE")
     with pytest.raises(DeviceNotFound, match="no such file"):
         open_device(f"replay://{trial_path.parent / 'missing.h5'}")
+
+
+@pytest.mark.parametrize("source", ["real-squats/S1_FlywheelSquat.c3d", "real-squats/grf_Squat2.mot"])
+def test_imported_trials_replay_through_record(shared_data, tmp_path, source):
+    """An imported trial (float64 values, its own profile and calibration record, bundled
+    nowhere) plays through replay://, the serial driver and `forceplate record` unchanged."""
+    if source.endswith(".c3d"):
+        pytest.importorskip("ezc3d")
+    from forceplate.cli import main
+    from forceplate.processing.forces import plate_forces
+
+    imported, replayed = tmp_path / "imported.h5", tmp_path / "replayed.h5"
+    assert main(["import", str(shared_data / source), "-o", str(imported)]) == 0
+    # 3.2 s (C3D, 2 kHz) and 4.6 s (OpenSim, 1 kHz) of samples take well under 1 s at speed=8
+    assert main(["record", "--device", f"replay://{imported}?speed=8", "-o", str(replayed), "--duration", "1.5"]) == 0
+    (a,), (b,) = open_trial(imported).devices.values(), open_trial(replayed).devices.values()
+    assert b.name == a.name and b.counts.dtype == np.float64
+    assert b.profile.toml_text == a.profile.toml_text and b.calibration.toml_text == a.calibration.toml_text
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(b.seq - b.seq[0], np.arange(len(a.seq)))
+    assert b.stats["lost_frames"] == 0 and b.stats["crc_errors"] == 0
+    (fz_a, cop_a), (fz_b, cop_b) = (plate_forces(d.uniform()[1], d.profile) for d in (a, b))
+    for foot in fz_a:
+        np.testing.assert_allclose(fz_b[foot], fz_a[foot], rtol=1e-12)
+        np.testing.assert_allclose(cop_b[foot], cop_a[foot], rtol=1e-12, equal_nan=True)
