@@ -111,17 +111,17 @@ def _is_fz_text(head: list[str]) -> bool:
 def _check_options(args, fmt: str) -> None:
     chosen = args.plates or args.left is not None or args.right is not None
     if fmt == "csv" and not args.mapping:
-        raise ForceplateError("a CSV import needs --mapping MAP.toml (see docs/interop.md)")
+        raise ForceplateError(f"{args.file}: a CSV import needs --mapping MAP.toml (see docs/interop.md)")
     if fmt in INSOLE_FORMATS and chosen:
-        raise ForceplateError("--plates, --left and --right choose plates; an insole file names its feet")
-    if fmt == "amti-csv" and (args.plates or {args.left, args.right} - {None, 1}):
-        raise ForceplateError("an AMTI CSV has one plate: --left 1 or --right 1 says which foot it is")
+        raise ForceplateError(f"{args.file}: --plates, --left and --right choose plates; an insole file names its feet")
+    if fmt == "amti-csv" and (args.plates or {args.left, args.right} - {None, 1} or None not in (args.left, args.right)):
+        raise ForceplateError(f"{args.file}: an AMTI CSV has one plate: --left 1 or --right 1 says which foot it is")
     if args.rate is not None and fmt != "fz-text":
-        raise ForceplateError("--rate is for fz-text files, which do not state their rate; this one does")
+        raise ForceplateError(f"{args.file}: --rate is for fz-text files, which do not state their rate; this one does")
     if args.rate is not None and not args.rate > 0:
-        raise ForceplateError(f"--rate must be a positive number of samples per second, not {args.rate:g}")
+        raise ForceplateError(f"{args.file}: --rate must be a positive number of samples per second, not {args.rate:g}")
     if args.labels and fmt != "squat-jump-csv":
-        raise ForceplateError("--labels is the phase index of a squat-jump CSV file")
+        raise ForceplateError(f"{args.file}: --labels is the phase index of a squat-jump CSV file")
 
 
 def _read(args, fmt: str):

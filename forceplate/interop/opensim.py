@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.errors import FileFormatError
-from forceplate.interop import ImportedPlate, numbers, on_grid, plate_device
+from forceplate.interop import ImportedPlate, on_grid, plate_device
 from forceplate.processing.forces import COP_MIN_FORCE_N
 
 # trial = OPENSIM_TO_TRIAL @ opensim, for positions, forces and moments
@@ -40,6 +40,7 @@ OPENSIM_TO_TRIAL = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 MARGIN_MM = 50.0
 MAX_FILE_BYTES = 512 * 2**20  # about 10 minutes of three plates at 2 kHz, as text
 MAX_HEADER_LINES = 1000
+ROWS_PER_BLOCK = 10000
 # A time column must put every row within this share of a sample of the uniform grid.
 GRID_TOLERANCE = 0.25
 FORCE_COLUMN = re.compile(r"^(?P<label>.*?)ground_force(?P<number>\d*)_(?P<kind>[vp])(?P<axis>[xyz])$")
@@ -89,30 +90,42 @@ class OpenSimPlate:
 
 def read_table(path: str | Path, delimiter: str | None = None) -> OpenSimTable:
     """Header, column names and numbers of an OpenSim storage file; ``delimiter`` None means
-    tabs or spaces. Raises FileFormatError naming the file and the problem."""
+    tabs or spaces. Raises FileFormatError naming the file and the problem. The rows are
+    converted block by block as they are read, so memory holds numbers, not text."""
     path = Path(path)
-    lines = _lines(path)
-    end = next((i for i, line in enumerate(lines[:MAX_HEADER_LINES]) if _cells(line, delimiter)[:1] == ["endheader"]),
-               None)
-    if end is None:
-        raise FileFormatError(f"{path}: no 'endheader' line (not an OpenSim storage file?)")
+    lines = _numbered_lines(path)
     header, header_lines = {}, {}
-    for line in lines[:end]:
+    for number, line in lines:
         cells = _cells(line, delimiter)
+        if cells[:1] == ["endheader"]:
+            break
+        if number > MAX_HEADER_LINES:
+            raise FileFormatError(f"{path}: no 'endheader' line in the first {MAX_HEADER_LINES} lines "
+                                  "(not an OpenSim storage file?)")
         key, sep, value = (cells[0] if cells else "").partition("=")
         if not sep and len(cells) > 1:
             key, value = cells[0], " ".join(cells[1:])
         header[key.strip().lower()] = value.strip()
         header_lines[key.strip().lower()] = line.strip().strip(",").strip()
-    body = [(i + 1, line) for i, line in enumerate(lines[end + 1:], start=end + 1) if line.strip(" \t,")]
-    if not body:
+    else:
+        raise FileFormatError(f"{path}: no 'endheader' line (not an OpenSim storage file?)")
+    body = ((number, line) for number, line in lines if line.strip(" \t,\r\n"))
+    names = _cells(next(body, (0, ""))[1], delimiter)
+    if not names:
         raise FileFormatError(f"{path}: no column names after 'endheader'")
-    names = _cells(body[0][1], delimiter)
     if len(set(names)) != len(names):
-        raise FileFormatError(f"{path}: line {body[0][0]}: a column name appears twice")
-    if not body[1:]:
+        raise FileFormatError(f"{path}: a column name appears twice")
+    blocks, block = [], []
+    for number, line in body:
+        block.append((number, _cells(line, delimiter)))
+        if len(block) == ROWS_PER_BLOCK:
+            blocks.append(_numbers(path, block, len(names)))
+            block = []
+    if block:
+        blocks.append(_numbers(path, block, len(names)))
+    if not blocks:
         raise FileFormatError(f"{path}: no data rows after the column names")
-    data = _numbers(path, [(n, _cells(line, delimiter)) for n, line in body[1:]], len(names))
+    data = np.concatenate(blocks)
     for keys, found, what in ((ROW_COUNT_KEYS, len(data), "rows"), (COLUMN_COUNT_KEYS, len(names), "columns")):
         key = next((k for k in keys if k in header), None)
         if key is not None and header[key].isdigit() and int(header[key]) != found:
@@ -120,7 +133,8 @@ def read_table(path: str | Path, delimiter: str | None = None) -> OpenSimTable:
     return OpenSimTable(header, names, data)
 
 
-def _lines(path: Path) -> list[str]:
+def _numbered_lines(path: Path):
+    """(1-based line number, line) of a UTF-8 text file (BOM or not), or a one-line error."""
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
     size = path.stat().st_size
@@ -130,7 +144,8 @@ def _lines(path: Path) -> list[str]:
         raise FileFormatError(f"{path}: {size / 2**20:.0f} MB, more than the {MAX_FILE_BYTES // 2**20} MB "
                               "an OpenSim force file of a trial plausibly has")
     try:
-        return path.read_text(encoding="utf-8-sig").splitlines()
+        with path.open(encoding="utf-8-sig") as f:
+            yield from enumerate(f, start=1)
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: cannot read as UTF-8 text ({exc})") from None
 
@@ -144,13 +159,21 @@ def _cells(line: str, delimiter: str | None) -> list[str]:
 
 
 def _numbers(path: Path, rows: list[tuple[int, list[str]]], width: int) -> np.ndarray:
+    """A block of rows (line number, cells) as floats; a row of another width or a cell that
+    is not a number is a one-line error naming its line."""
     for line_number, cells in rows:
         if len(cells) != width:
             raise FileFormatError(f"{path}: line {line_number}: {len(cells)} cells, the column names are {width}")
     try:
         return np.array([cells for _, cells in rows], dtype=np.float64)
     except ValueError:  # find the cell for the message
-        return numbers(path, [cells for _, cells in rows], rows[0][0], width)
+        for line_number, cells in rows:
+            for cell in cells:
+                try:
+                    float(cell)
+                except ValueError:
+                    raise FileFormatError(f"{path}: line {line_number}: {cell!r} is not a number") from None
+        raise
 
 
 def read_plates(path: str | Path, table: OpenSimTable) -> list[OpenSimPlate]:
