@@ -99,22 +99,55 @@ def test_drop_jump_plate_choice(shared_data, tmp_path):
     assert np.all(fz["left"] == 0) and np.isnan(cop["left"]).all()  # no load: CoP undefined, never 0
 
 
+def plate_columns(t, z_m: float, forward_n: float, vertical_n=None) -> dict:
+    """One plate's nine columns: a vertical force ramp to 600 N (or ``vertical_n``), shear
+    forward and to the right, a point swaying forward at ``z_m``, a free moment of 1.5 N*m."""
+    n = len(t)
+    return {"ground_force_vx": np.full(n, forward_n),
+            "ground_force_vy": np.linspace(0, 600, n) if vertical_n is None else vertical_n,
+            "ground_force_vz": np.full(n, 5.0), "ground_force_px": 0.1 + 0.01 * np.sin(t),
+            "ground_force_py": np.zeros(n), "ground_force_pz": np.full(n, z_m),
+            "ground_torque_x": np.zeros(n), "ground_torque_y": np.full(n, 1.5), "ground_torque_z": np.zeros(n)}
+
+
+def write_mot(path, t, plates: dict, rows=None):
+    """An OpenSim storage file (spaces, two blank lines after endheader) of ``plates``
+    (label -> columns), the rows ``rows`` (default all)."""
+    cols = {"time": t, **{label + name: c for label, columns in plates.items() for name, c in columns.items()}}
+    rows = range(len(t)) if rows is None else rows
+    text = "Coordinates\nversion=1\nnRows=%d\nnColumns=%d\ninDegrees=yes\nendheader\n\n\n" % (len(rows), len(cols))
+    text += "   ".join(cols) + "\n" + "\n".join("  ".join(f"{c[i]:.8f}" for c in cols.values()) for i in rows) + "\n"
+    path.write_text(text)
+    return path
+
+
+def test_more_loaded_plates_than_feet_a_skipped_row_and_a_lone_plate(tmp_path):
+    t = np.arange(300) / 1000.0
+    light = np.full(len(t), 100.0)
+    plates = {"1_": plate_columns(t, 0.3, 0.0), "2_": plate_columns(t, -0.3, 0.0, light),
+              "R_": plate_columns(t, 0.1, 0.0, light)}
+    rows = [i for i in range(len(t)) if i != 150]
+    code, out = import_file(tmp_path, write_mot(tmp_path / "three.mot", t, plates, rows))
+    assert code == 0
+    fz, cop, _, _, attrs, _ = feet(out)
+    # R_ first (its prefix says the foot), then the most loaded of the others: 1_
+    assert {f: (p["label"], p["assigned_by"]) for f, p in json.loads(attrs["plates"]).items()} == {
+        "right": ("R_", "column prefix"), "left": ("1_", "the other foot")}
+    assert json.loads(attrs["dropped_plates"]) == ["FP2 (2_)"] and attrs["missing_rows"] == 1
+    assert len(fz["left"]) == len(t) and np.isnan(fz["left"][150]) and np.isnan(cop["left"][150]).all()
+    assert np.isfinite(fz["left"][[149, 151]]).all()
+    lone = tmp_path / "lone.h5"
+    assert main(["import", str(out.parent / "three.mot"), "-o", str(lone), "--plates", "2"]) == 0
+    assert json.loads(feet(lone)[4]["plates"]) == {"left": {"number": 2, "label": "2_", "assigned_by": "lone plate"}}
+
+
 def test_axis_mapping_and_blank_lines_spaces_and_prefixes(tmp_path):
     """A made-up file: spaces, blank lines after endheader, L_ at the larger z (the prefix
     wins over the geometry), forward shear, a free moment and a point off the centre."""
     n = 200
     t = np.arange(n) / 500.0
-    cols = {"time": t}
-    for label, z, fx in (("R_", -0.2, 30.0), ("L_", 0.2, -10.0)):
-        cols.update({f"{label}ground_force_vx": np.full(n, fx), f"{label}ground_force_vy": np.linspace(0, 600, n),
-                     f"{label}ground_force_vz": np.full(n, 5.0), f"{label}ground_force_px": 0.1 + 0.01 * np.sin(t),
-                     f"{label}ground_force_py": np.zeros(n), f"{label}ground_force_pz": np.full(n, z),
-                     f"{label}ground_torque_x": np.zeros(n), f"{label}ground_torque_y": np.full(n, 1.5),
-                     f"{label}ground_torque_z": np.zeros(n)})
-    text = "Coordinates\nversion=1\nnRows=%d\nnColumns=%d\ninDegrees=yes\nendheader\n\n\n" % (n, len(cols))
-    text += "   ".join(cols) + "\n" + "\n".join("  ".join(f"{c[i]:.8f}" for c in cols.values()) for i in range(n)) + "\n"
-    source = tmp_path / "made.sto"
-    source.write_text(text)
+    source = write_mot(tmp_path / "made.sto", t, {label: plate_columns(t, z, fx) for label, z, fx in
+                                                  (("R_", -0.2, 30.0), ("L_", 0.2, -10.0))})
     code, out = import_file(tmp_path, source)
     assert code == 0
     fz, cop, device, physical, attrs, _ = feet(out)

@@ -223,7 +223,7 @@ def choose_feet(path: Path, plates: list[OpenSimPlate], keep: list[int] | None =
 
     ``keep`` (1-based numbers, at most two) chooses the plates; by default those that carry
     load (vertical force reaching COP_MIN_FORCE_N somewhere), the two carrying the most
-    when there are more. ``left``/``right`` name a foot's plate; otherwise a prefix R_/L_
+    when there are more (those with an R_/L_ prefix first). ``left``/``right`` name a foot's plate; otherwise a prefix R_/L_
     says; otherwise the geometry: the plate whose loaded CoP has the larger OpenSim z
     (toward the subject's right) is the right foot; a lone plate is the left foot.
     """
@@ -242,8 +242,9 @@ def choose_feet(path: Path, plates: list[OpenSimPlate], keep: list[int] | None =
         if not wanted:
             raise FileFormatError(f"{path}: no plate carries load (vertical force below {COP_MIN_FORCE_N:g} N "
                                   "throughout); choose with --plates")
-        if len(wanted) > 2:
-            wanted = sorted(wanted, key=lambda n: -np.abs(by_number[n].force_n[:, 1]).mean())[:2]
+        if len(wanted) > 2:  # the plates a prefix puts under a foot first, then the most loaded
+            wanted = sorted(wanted, key=lambda n: (by_number[n].side is None,
+                                                   -np.nanmean(np.abs(by_number[n].force_n[:, 1]))))[:2]
     if len(wanted) > 2:
         raise FileFormatError(f"{path}: choose at most two plates, the ones under the feet (--plates 1,2)")
     chosen = {foot: (by_number[n], "option") for foot, n in (("left", left), ("right", right)) if n is not None}
@@ -272,7 +273,7 @@ def choose_feet(path: Path, plates: list[OpenSimPlate], keep: list[int] | None =
 
 def imported_plate(plate: OpenSimPlate, foot: str, index: np.ndarray) -> ImportedPlate:
     """The stored values and calibration block of one plate (module docstring)."""
-    loaded = plate.point_m[plate.loaded]
+    loaded = plate.point_m[plate.loaded & np.isfinite(plate.point_m).all(axis=1)]
     if len(loaded) == 0:  # a plate chosen by hand that never carries load: centre at the origin
         loaded = np.zeros((1, 3))
     low, high = loaded.min(axis=0), loaded.max(axis=0)
@@ -312,5 +313,6 @@ def read_opensim(path: str | Path, keep: list[int] | None = None, left: int | No
                               for foot, (p, how) in feet.items()}),
         "dropped_plates": json.dumps([p.name for p in plates if p.number not in kept]),
         "missing_rows": n_samples - len(index),
+        "first_time_s": float(table.data[0, table.names.index("time")]),  # the file's clock at trial time 0
     })
     return [device], {"notes": f"imported from {path.name}", "setup_toe_out_deg": 0.0}, []
