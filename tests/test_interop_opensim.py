@@ -270,3 +270,27 @@ def test_amti_csv_against_the_vendor_cop(shared_data, tmp_path, capsys):
     np.testing.assert_allclose(cop["left"][ok], vendor.vendor_cop_mm[ok], atol=1e-3)
     assert main(["import", str(source), "-o", str(tmp_path / "r.h5"), "--right", "1"]) == 0
     assert list(feet(tmp_path / "r.h5")[0]) == ["right"]
+
+
+@pytest.mark.parametrize("name, text, options, problem", [
+    ("bad.txt", "FP1\tFP2\r\n1.0\t2.0\r\n3.0\tx\r\n", ["--format", "fz-text"], "bad data row"),
+    ("bad.txt", "FP1\tFP2\r\n1.0\t2.0\r\n", ["--rate", "-5"], "--rate must be a positive"),
+    ("bad.csv", "Format Version,1.0,\nMocapFrame, MocapTime, Fx\n0,0,1\n", [], "header lacks column(s)"),
+    ("bad.csv", "squat jump,,\nnRows=1,,\nendheader,,\ntime,ground_force1_vx\n0,1\n", [], "plate column(s) missing"),
+    ("bad.mot", "no header at all\n1 2 3\n", [], "no 'endheader'"),
+])
+def test_malformed_jump_and_plate_files_give_one_line(tmp_path, capsys, name, text, options, problem):
+    source = tmp_path / name
+    source.write_text(text, newline="")
+    code, out = import_file(tmp_path, source, *options)
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and str(source) in err and problem in err, err
+
+
+def test_bad_label_file_gives_one_line(shared_data, tmp_path, capsys):
+    labels = tmp_path / "index.csv"
+    labels.write_text(",Jump 1 Start,Jump 1 End\nEvent,90,999999\n")
+    code, out = import_file(tmp_path, shared_data / "squat-jump-dual-fp/BFR007_squat_jump.csv", "--labels", labels)
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists() and err.count("\n") == 1 and "names row 999999" in err, err

@@ -74,6 +74,8 @@ def _format(args) -> str:
     path = Path(args.file)
     if path.suffix.lower() == ".c3d":
         return "c3d"
+    if path.suffix.lower() in (".mot", ".sto"):
+        return "opensim"
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as f:
             head = [f.readline(4096) for _ in range(HEAD_LINES)]

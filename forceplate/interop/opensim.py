@@ -90,23 +90,25 @@ class OpenSimPlate:
 
 def read_table(path: str | Path, delimiter: str | None = None) -> OpenSimTable:
     """Header, column names and numbers of an OpenSim storage file; ``delimiter`` None means
-    tabs or spaces. Raises FileFormatError naming the file and the problem. The rows are
-    converted block by block as they are read, so memory holds numbers, not text."""
+    tabs or spaces, or commas when the ``endheader`` line has them (a storage file written as
+    CSV). Raises FileFormatError naming the file and the problem. The rows are converted
+    block by block as they are read, so memory holds numbers, not text."""
     path = Path(path)
     lines = _numbered_lines(path)
     header, header_lines = {}, {}
     for number, line in lines:
-        cells = _cells(line, delimiter)
-        if cells[:1] == ["endheader"]:
+        if line.replace(",", " ").split()[:1] == ["endheader"]:
+            delimiter = delimiter or ("," if "," in line else None)
             break
         if number > MAX_HEADER_LINES:
             raise FileFormatError(f"{path}: no 'endheader' line in the first {MAX_HEADER_LINES} lines "
                                   "(not an OpenSim storage file?)")
-        key, sep, value = (cells[0] if cells else "").partition("=")
-        if not sep and len(cells) > 1:
-            key, value = cells[0], " ".join(cells[1:])
+        text = line.strip().strip(",").strip()  # "nRows=16350,,,," (CSV) or "datarows 4600"
+        key, sep, value = text.partition("=")
+        if not sep:
+            key, _, value = text.partition(" ") if " " in text else text.partition("\t")
         header[key.strip().lower()] = value.strip()
-        header_lines[key.strip().lower()] = line.strip().strip(",").strip()
+        header_lines[key.strip().lower()] = text
     else:
         raise FileFormatError(f"{path}: no 'endheader' line (not an OpenSim storage file?)")
     body = ((number, line) for number, line in lines if line.strip(" \t,\r\n"))
