@@ -75,6 +75,8 @@ def read_squat_jump_trial(path: str | Path, labels: str | Path | None = None, ke
     if labels is None:
         return devices, metadata, []
     phases = read_squat_jump_index(labels)
+    if devices[0].attrs["missing_rows"]:  # the labels count rows, the trial samples
+        raise FileFormatError(f"{path}: the time column skips samples; the row numbers of {labels} would be off")
     rate_hz = devices[0].profile.rate_hz
     rows = len(devices[0].counts)
     events = []
