@@ -23,7 +23,7 @@ def register(add_command) -> None:
                         help="the trial file to create (never overwritten)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     record.add_argument("--lsl", action="store_true", help=LSL_HELP)
-    add_analysis_options(record)
+    add_analysis_options(record, offline=False)
     add_metadata_options(record)
     record.set_defaults(headless=True)
 
@@ -39,7 +39,7 @@ def register(add_command) -> None:
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     compare.add_argument("--report", metavar="FILE.html",
                          help="also write the comparison with plots (shift per rep, flagged share vs load)")
-    add_analysis_options(compare, toe_out_default=None)
+    add_analysis_options(compare)
 
     trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
   forceplate trials data/
@@ -53,7 +53,7 @@ def register(add_command) -> None:
   forceplate export squat.h5 --csv squat_csv/    raw counts per device, forces/CoP per foot, reps""")
     export.add_argument("file", metavar="FILE.h5")
     export.add_argument("--csv", required=True, metavar="DIR", help="folder for the CSV files (created)")
-    add_analysis_options(export, toe_out_default=None)
+    add_analysis_options(export)
 
 
 class Progress:
