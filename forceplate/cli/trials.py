@@ -122,6 +122,8 @@ def run_compare(args) -> int:
         header, results = trial_results(file, args.toe_out, chosen)
         trials.append((str(file), header.attrs, results))
     report = compare(trials)
+    for warning in report["load"]["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -180,7 +182,8 @@ def print_comparison(report: dict) -> None:
     if len(load["points"]) >= 2:
         points = ", ".join(f"{p['load_kg']:g} kg {p['flagged_share_pct']:.0f}%" for p in load["points"])
         slope = load["flagged_share_pp_per_10kg"]
-        trend = "" if slope is None else f" -> {slope:+.1f} percentage points per 10 kg"
+        trend = (f" -> {slope:+.1f} percentage points per 10 kg" if slope is not None
+                 else f" ({load['note']})" if load["note"] else "")
         print(f"\nflagged share by load: {points}{trend}")
 
 
