@@ -169,7 +169,7 @@ class _cluster:
         logging.getLogger("distributed").setLevel(logging.ERROR)  # Dask's own chatter is not the user's
         if self.args.scheduler:
             try:
-                self.client = Client(self.args.scheduler, timeout="10s")
+                self.client = Client(self.args.scheduler, timeout="5s")
             except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise ForceplateError(f"Dask scheduler {self.args.scheduler}: cannot connect ({exc})") from None
             return self.client

@@ -103,11 +103,12 @@ def analyse_file(path: str, display: str, wanted: TrialFilter, settings: Setting
             status = "analysed"
         return Outcome(display, status, rep_rows(identity, results), trial_row(identity, attrs, results), note=note)
     except ForceplateError as exc:
-        return _failed(display, attrs, str(exc))
+        # the worker's absolute path is named as the user named the file
+        return _failed(display, attrs, str(exc).replace(path, display))
     except MemoryError:
-        return _failed(display, attrs, f"{path}: ran out of memory while analysing")
+        return _failed(display, attrs, f"{display}: ran out of memory while analysing")
     except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the library
-        return _failed(display, attrs, f"{path}: internal error ({type(exc).__name__}: {exc})")
+        return _failed(display, attrs, f"{display}: internal error ({type(exc).__name__}: {exc})")
 
 
 def _failed(display: str, attrs: dict | None, error: str) -> Outcome:

@@ -18,6 +18,10 @@ IDENTITY_COLUMNS = ("file", "subject", "date", "created", "exercise", "load_kg")
 ERROR_COLUMN = "error"
 SIDE_COLLISION_PREFIX = "foot_"  # a per-side key that is also a per-rep key gets this prefix
 TABLE_FORMATS = (".parquet", ".csv")
+# read back from CSV as text whatever they look like: a subject "007" is not the number 7,
+# a date stays as written, algorithm version "0.2" is not a number
+TEXT_COLUMNS = ("file", "subject", "date", "created", "exercise", "side", "flag", "phase", "algorithm_version",
+                ERROR_COLUMN)
 
 
 def trial_identity(file: str, attrs: dict | None) -> dict:
@@ -127,8 +131,9 @@ def read_table(path: str | Path) -> list[dict]:
 
     try:
         if path.suffix.lower() == ".csv":
-            # only empty cells are missing: "NA" or "null" could be a subject's id
-            options = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
+            # only empty cells are missing: "NA" could be a subject's id
+            options = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
+                                          column_types={column: pa.string() for column in TEXT_COLUMNS})
             table = pcsv.read_csv(path, convert_options=options)
         else:
             table = pq.read_table(path)
