@@ -24,7 +24,8 @@ from forceplate.profiles import SIDES
 
 # Asymmetry bands on |asymmetry_pct|, the analysis's (left - right) / (left + right) of the
 # mean vertical force in a rep, in %.
-ASYMMETRY_BANDS = (("green", 10.0, "< 10 %"), ("amber", 25.0, "10-25 %"), ("red", math.inf, "> 25 %"))
+GREEN_BELOW_PCT, RED_ABOVE_PCT = 10.0, 25.0
+ASYMMETRY_BANDS = {"green": "< 10 %", "amber": "10-25 %", "red": "> 25 %"}
 COLLAPSE_GRADES = ("moderate", "severe")
 # A pattern "appears" at some loads when at least one rep in four collapses there, and those
 # loads are "clean" when at most one in ten does (a stray rep is not a pattern).
@@ -37,14 +38,12 @@ TREND_PER_DAYS = 28.0  # trends are per 4 weeks
 
 
 def asymmetry_band(asymmetry_pct: float | None) -> dict | None:
-    """The traffic-light band of an asymmetry (%): green < 10, amber 10-25, red > 25."""
+    """The traffic-light band of an asymmetry (%): green below 10, amber 10 to 25, red above 25."""
     if asymmetry_pct is None or not math.isfinite(asymmetry_pct):
         return None
     size = abs(asymmetry_pct)
-    for colour, upper, label in ASYMMETRY_BANDS:
-        if size < upper or upper == math.inf:
-            return {"band": colour, "range": label}
-    return None
+    colour = "green" if size < GREEN_BELOW_PCT else "amber" if size <= RED_ABOVE_PCT else "red"
+    return {"band": colour, "range": ASYMMETRY_BANDS[colour]}
 
 
 def _mean(values) -> float | None:
@@ -184,5 +183,5 @@ def history(rows: list[dict], subject: str, exercise: str | None = None) -> dict
         "sessions": sessions,
         "trend": _trend(sessions) if sessions else None,
         "collapse": {side: collapse_by_load(reps, side) for side in SIDES},
-        "bands": [{"band": colour, "range": label} for colour, _, label in ASYMMETRY_BANDS],
+        "bands": [{"band": colour, "range": label} for colour, label in ASYMMETRY_BANDS.items()],
     }
