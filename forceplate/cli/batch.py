@@ -117,7 +117,7 @@ def run_batch(args) -> int:
     settings = Settings(thresholds(args), args.toe_out)
     if not files:
         raise ForceplateError(f"no trial files (*.h5) under {', '.join(args.paths)}")
-    with _cluster(args) as client:
+    with _DaskClient(args) as client:
         result = _run_on(client, files, wanted, settings)
     from forceplate.library.table import write_table
 
@@ -156,7 +156,7 @@ def _has_dashboard() -> bool:
     return True
 
 
-class _cluster:
+class _DaskClient:
     """A Dask client on the given scheduler, or on a local cluster started (and stopped) here."""
 
     def __init__(self, args):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, thresholds
+from forceplate.cli.common import add_analysis_options, show, thresholds
 from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
 
@@ -64,15 +62,9 @@ def run_history(args) -> int:
     if report["reps"] == 0:
         others = f" ({report['other_exercise_trials']} trials of other exercises)" if report["other_exercise_trials"] else ""
         raise ForceplateError(f"no {args.exercise} reps of subject {args.subject!r} in {', '.join(args.paths)}{others}")
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        print_history(report)
-    if args.report:
-        from forceplate.reporting.history import render_history
+    from forceplate.reporting.history import render_history
 
-        Path(args.report).write_text(render_history(report), encoding="utf-8")
-        print(f"report written to {args.report}", file=sys.stderr)
+    show(report, args, print_history, render_history)
     return 0
 
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
+from forceplate.cli.common import add_analysis_options, add_metadata_options, show, thresholds
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
@@ -124,15 +124,9 @@ def run_compare(args) -> int:
     report = compare(trials)
     for warning in report["load"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        print_comparison(report)
-    if args.report:
-        from forceplate.reporting.html import render_comparison
+    from forceplate.reporting.html import render_comparison
 
-        Path(args.report).write_text(render_comparison(report), encoding="utf-8")
-        print(f"report written to {args.report}", file=sys.stderr)
+    show(report, args, print_comparison, render_comparison)
     return 0
 
 
