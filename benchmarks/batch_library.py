@@ -122,8 +122,9 @@ def main() -> None:
                  f"CPU per file 2 vs 1 workers {two['cpu_ms_per_file'] / one['cpu_ms_per_file']:.2f}x, so a shortfall "
                  "at the same CPU per file is cores taken by other processes); reusing stored results: "
                  f"{cached['rate'] / two['rate']:.1f}x the analysing rate")
-    lines.append(f"memory: a worker's peak is {two['peak_mb'] - two['idle_mb']:.0f} MB above its idle size "
-                 f"(the batch plans {planned_mb:.0f} MB for a trial of this size)")
+    lines.append(f"memory: a worker's peak is {two['peak_mb'] - two['idle_mb']:.0f} MB above its idle size; at this "
+                 f"trial size fixed costs dominate (the per-value plan says {planned_mb:.0f} MB), the plan matters "
+                 "for long trials:")
     per_value = (long["peak_mb"] - long["idle_mb"]) * 1e6 / long_values
     lines.append(f"one {LONG_REPS}-rep trial (about 5 minutes, {long_values / 1e6:.1f} M raw values) on a fresh "
                  f"worker: peak {long['peak_mb']:.0f} MB, {long['peak_mb'] - long['idle_mb']:.0f} MB above idle = "
