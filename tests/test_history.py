@@ -7,7 +7,7 @@ import pytest
 
 from forceplate.cli import main
 from forceplate.library.batch import Settings, TrialFilter, analyse_file, find_trials
-from forceplate.library.history import asymmetry_band, collapse_by_load, history
+from forceplate.library.history import asymmetry_band, collapse_by_load
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.library.table import write_table
 
