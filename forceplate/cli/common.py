@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 from forceplate.errors import ForceplateError
 
@@ -44,6 +47,18 @@ def add_metadata_options(command) -> None:
 
 def metadata(args) -> dict:
     return {"subject": args.subject, "load_kg": args.load_kg, "exercise": args.exercise, "notes": args.notes}
+
+
+def show(report: dict, args, print_text, render_html) -> None:
+    """A command's result: one JSON object (``--json``) or ``print_text(report)``, and with
+    ``--report FILE`` also ``render_html(report)`` written there."""
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_text(report)
+    if args.report:
+        Path(args.report).write_text(render_html(report), encoding="utf-8")
+        print(f"report written to {args.report}", file=sys.stderr)
 
 
 def thresholds(args):
