@@ -200,13 +200,17 @@ def _results(g: h5py.Group) -> dict:
             return int(value)
         return float(value)
 
+    def number_or_none(value):
+        return None if isinstance(value, float) and np.isnan(value) else value
+
     reps = []
-    for row in g["reps"][()]:
-        rep = {name: cell(row[name]) for name in REP_COLUMNS}
+    table = g["reps"][()]
+    stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
+    for row in table:
+        rep = {name: number_or_none(cell(row[name])) if name in stored else None for name in REP_COLUMNS}
         for side in SIDES:
-            rep[side] = {name: cell(row[f"{side}_{name}"]) for name in SIDE_COLUMNS}
-            if rep[side]["onset_s"] is not None and np.isnan(rep[side]["onset_s"]):
-                rep[side]["onset_s"] = None
+            rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
+                         for name in SIDE_COLUMNS}
         reps.append(rep)
     return {"reps": reps, "summary": json.loads(_text(g.attrs["summary"])),
             "parameters": json.loads(_text(g.attrs["parameters"])), "analysed": _text(g.attrs["analysed"])}
