@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.processing.analysis import RepResult, SideResult, personal_normal_mm
+from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, personal_normal_mm
 from forceplate.processing.baseline import (
     MIN_STANDING_N,
     Baseline,
@@ -142,7 +142,7 @@ class StreamingAnalyzer:
         self._deepest = 0.0
         self._start_s = 0.0
         self._last_down_s = self._first_up_s = None
-        self._bottom_cop = None
+        self._descent: list[tuple] = []
         self._ascending = False
         self._peak_force = 0.0
         self._sides = {foot: _SideState() for foot in SIDES}
@@ -248,7 +248,8 @@ class StreamingAnalyzer:
             self._peak_force = max(self._peak_force, float(total[i]))
             if v < -V_STILL:
                 self._last_down_s = ti
-                self._bottom_cop = {foot: cop[foot][i] for foot in SIDES}
+            if not self._ascending:  # the descent's path, for the foot axis (analysis.axis_sample)
+                self._descent.append((-self._pos, cop["left"][i], cop["right"][i]))
             elif v > V_STILL and self._first_up_s is None and self._last_down_s is not None and self._pos < -MIN_DEPTH_M:
                 self._first_up_s = ti
             if v > V_MOVING:
@@ -336,8 +337,10 @@ class StreamingAnalyzer:
             sides[foot] = SideResult(peak, 100 * peak / width, GRADES[s.grade], s.onset_phase if flagged else None,
                                      s.peak_phase if flagged else None, s.onset_s if flagged else None)
             self._peaks[foot].append(peak)
-            if self._bottom_cop is not None and self._reference is not None:
-                self._travel[foot].append(self._bottom_cop[foot] - self._reference[foot])
+        axis_cop = self._axis_cop()
+        if axis_cop is not None and self._reference is not None:
+            for foot in SIDES:
+                self._travel[foot].append(axis_cop[foot] - self._reference[foot])
         self._learn_axes()
         self._last_end_s = ti
         result = RepResult(rep, sides, float("nan"))
@@ -357,6 +360,15 @@ class StreamingAnalyzer:
         if self.rep >= 2 and self._since_top:
             self.weight_n = float(np.mean(np.concatenate(self._since_top)))
         self._since_top.clear()
+
+    def _axis_cop(self) -> dict | None:
+        """Each foot's CoP where the descent had gone AXIS_DEPTH_FRACTION of the rep's depth."""
+        if not self._descent:
+            return None
+        drop = np.array([d[0] for d in self._descent])
+        reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop.max())
+        chosen = self._descent[int(reached[0])]
+        return {"left": np.asarray(chosen[1]), "right": np.asarray(chosen[2])}
 
     def _learn_axes(self) -> None:
         if self.toe_out_deg is not None or self._reference is None:
