@@ -6,7 +6,7 @@ import json
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -32,6 +32,8 @@ class DeviceRecording:
     t_host_s: np.ndarray
     gaps: np.ndarray  # (k, 2): first missing seq, count
     stats: dict
+    # (trial time s, frames skipped) of each gap too long to keep on the grid: see grid_index
+    discontinuities: list = field(default_factory=list)
 
     @property
     def rate_hz(self) -> float:
@@ -59,11 +61,40 @@ class DeviceRecording:
         record.check_matches(self.info.get("serial", ""), self.profile.n_channels)
         if len(self.seq) == 0:
             return np.empty(0), np.empty((0, self.profile.n_channels))
-        index = self.seq - self.seq[0]
+        index = self.grid_index()
         newtons = np.full((int(index[-1]) + 1, self.profile.n_channels), np.nan)
         newtons[index] = record.to_physical(self.counts)
         t = np.arange(len(newtons)) / self.rate_hz
         return t, newtons
+
+    def grid_index(self) -> np.ndarray:
+        """Each frame's row on the uniform grid: its seq minus the first, except that the grid
+        holds at most :data:`MAX_GAP_S` of NaN per gap and, over the trial, at most
+        :data:`MAX_LOST_RATIO` times the frames received (and never less than one long gap).
+
+        A longer hole (a device whose sequence numbers jump, a damaged file) becomes a
+        discontinuity: the frames after it follow on after ``MAX_GAP_S``, so later rows sit
+        earlier than their seq says, and :attr:`discontinuities` lists each one as
+        (trial time of the first frame after it in s, frames skipped). Memory stays bounded
+        by the frames actually stored.
+        """
+        holes = np.diff(self.seq) - 1
+        longest = int(MAX_GAP_S * self.rate_hz)
+        budget = max(longest, int(MAX_LOST_RATIO * len(self.seq)))
+        capped = np.minimum(holes, longest)
+        if capped.sum() > budget:  # many plausible-looking gaps: keep the shortest, cap the rest
+            order = np.argsort(capped, kind="stable")
+            over = np.cumsum(capped[order]) > budget
+            capped[order[over]] = 0
+        index = np.concatenate(([0], np.cumsum(capped + 1)))
+        cut = np.flatnonzero(capped < holes)
+        self.discontinuities = [(float(index[i + 1] / self.rate_hz), int(holes[i] - capped[i])) for i in cut]
+        return index
+
+
+# A longer gap in a device's sequence numbers is not kept as NaN rows (see grid_index).
+MAX_GAP_S = 60.0
+MAX_LOST_RATIO = 10.0
 
 
 @dataclass
@@ -335,21 +366,58 @@ def _results(g: h5py.Group) -> dict:
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     devices = {}
+    file_bytes = path.stat().st_size
     for name, g in f["devices"].items():
         a = f["acquisition"][name]
+        where = f"{path}:/acquisition/{name}"
         cal_text = _text(g.attrs.get("calibration", ""))
+        info = json.loads(_text(g.attrs["info"]))
+        if not isinstance(info, dict):
+            raise CorruptTrial(f"{path}:/devices/{name}: attribute info is not a JSON object")
+        profile = parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile")
+        stats = json.loads(_text(a.attrs.get("decoder_stats", "{}")))
+        columns = {column: _column(where, a, column, file_bytes) for column in ("counts", "seq", "t_device", "t_host", "gaps")}
+        _check_shapes(where, columns, profile.n_channels, profile.wire_dtype)
         recording = DeviceRecording(
             name=name,
-            info=json.loads(_text(g.attrs["info"])),
-            profile=parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile"),
+            info=info,
+            profile=profile,
             calibration=parse_record(cal_text, source=f"{path}:/devices/{name} calibration") if cal_text else None,
-            counts=a["counts"][()],
-            seq=a["seq"][()],
-            t_device_s=a["t_device"][()],
-            t_host_s=a["t_host"][()],
-            gaps=a["gaps"][()],
-            stats=json.loads(_text(a.attrs.get("decoder_stats", "{}"))),
+            counts=columns["counts"],
+            seq=columns["seq"],
+            t_device_s=columns["t_device"],
+            t_host_s=columns["t_host"],
+            gaps=columns["gaps"],
+            stats=stats if isinstance(stats, dict) else {},
         )
         recording.trim()
+        if len(recording.seq) > 1 and not (np.diff(recording.seq) > 0).all():
+            raise CorruptTrial(f"{where}/seq: sequence numbers do not increase frame by frame")
         devices[name] = recording
     return devices
+
+
+def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarray:
+    ds = a[column]
+    if not isinstance(ds, h5py.Dataset):
+        raise CorruptTrial(f"{where}/{column}: not a dataset")
+    # Chunks never written read as fill values: a damaged shape could ask for terabytes.
+    if ds.nbytes > file_bytes + (1 << 20):
+        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
+                           f"{file_bytes:,}-byte file holds")
+    return ds[()]
+
+
+def _check_shapes(where: str, columns: dict[str, np.ndarray], n_channels: int, wire_dtype) -> None:
+    """Each per-frame column has the schema's shape and kind of number, or the trial is refused."""
+    expected = {"counts": ((None, n_channels), "iuf"), "seq": ((None,), "iu"), "t_device": ((None,), "f"),
+                "t_host": ((None,), "f"), "gaps": ((None, 2), "iu")}
+    for column, (shape, kinds) in expected.items():
+        values = columns[column]
+        fits = values.ndim == len(shape) and all(want is None or want == got for want, got in zip(shape, values.shape))
+        if not fits or values.dtype.kind not in kinds:
+            raise CorruptTrial(f"{where}/{column}: {values.dtype}{list(values.shape)}, the schema says "
+                               f"{'x'.join('n' if d is None else str(d) for d in shape)} of kind {kinds}")
+    if columns["counts"].dtype != np.dtype(wire_dtype):
+        raise CorruptTrial(f"{where}/counts: stored as {columns['counts'].dtype}, the device's profile "
+                           f"sends {np.dtype(wire_dtype)}")
