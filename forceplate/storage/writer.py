@@ -23,6 +23,7 @@ import numpy as np
 
 from forceplate import __version__
 from forceplate.errors import TrialError, one_line
+from forceplate.profiles import plain_name
 from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table_units
 
 FLUSH_INTERVAL_S = 1.0
@@ -83,6 +84,8 @@ class TrialWriter:
 
     def add_device(self, name: str, device) -> None:
         """Describe a device (profile, calibration, info) and create its growing datasets."""
+        if not plain_name(name):  # a group path such as "a/b" or ".." would make an unreadable trial
+            raise TrialError(f"{self.path}: device name {name[:80]!r} is not a plain name")
         g = self._file["devices"].create_group(name)
         g.attrs["url"] = device.url
         for key in ("model", "serial", "firmware"):
