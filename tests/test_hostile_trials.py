@@ -144,3 +144,56 @@ def test_sequence_numbers_that_jump_keep_the_analysis_within_memory(recorded, tm
     outcome = run_cli(["analyze", path, "--json"], timeout_s=30)
     assert outcome.failure is None, outcome.describe()
     assert outcome.peak_rss_mb < 300, outcome.peak_rss_mb
+
+
+def _flip_in_chunk(path, column: str, chunk: int) -> None:
+    """Flip one byte inside stored chunk ``chunk`` of the first device's ``column``."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        ds = _first_acquisition(f)[column]
+        offset = ds.id.get_chunk_info(chunk).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 10] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_recover_keeps_every_readable_chunk_and_says_what_was_lost(recorded, tmp_path):
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "damaged.h5"
+    shutil.copyfile(recorded, path)
+    with h5py.File(path, "r") as f:
+        stored = _first_acquisition(f)["seq"].shape[0]
+        chunk_rows = _first_acquisition(f)["counts"].chunks[0]
+    assert stored > 2 * chunk_rows  # the damaged chunk is the first of several
+    _flip_in_chunk(path, "counts", 0)
+    outcome = run_cli(["recover", str(path)], timeout_s=DAMAGE_TIME_LIMIT_S)
+    assert outcome.failure is None and outcome.status == 0, outcome.describe()
+    assert "LOST" in outcome.stdout and str(chunk_rows) in outcome.stdout, outcome.stdout
+    with h5py.File(path, "r") as f:
+        a = _first_acquisition(f)
+        assert a["seq"].shape[0] == stored - chunk_rows
+        assert a["counts"].shape[0] == stored - chunk_rows
+        gaps = a["gaps"][()]
+    assert [int(gaps[0][0]), int(gaps[0][1])] == [chunk_rows, chunk_rows] or gaps[:, 1].sum() >= chunk_rows - 1
+    assert (tmp_path / "damaged.crashed.h5").exists()
+    outcome = run_cli(["analyze", str(path)], timeout_s=DAMAGE_TIME_LIMIT_S)
+    assert outcome.failure is None, outcome.describe()
+
+
+def test_recover_of_an_unchunked_trial_gives_no_traceback(recorded, tmp_path):
+    def unchunked(f):
+        a = _first_acquisition(f)
+        events = f["events"][()]
+        del f["events"]
+        f.create_dataset("events", data=events)
+        seq = a["seq"][()]
+        del a["seq"]
+        a.create_dataset("seq", data=seq)
+
+    path = _edited(recorded, tmp_path, unchunked)
+    outcome = run_cli(["recover", path], timeout_s=DAMAGE_TIME_LIMIT_S)
+    assert outcome.failure is None, outcome.describe()

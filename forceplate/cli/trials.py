@@ -106,7 +106,9 @@ def run_recover(args) -> int:
     if report["action"] == "none":
         print(f"{args.file}: {report['reason']}")
         return 0
-    kept = "; ".join(f"{name}: {d['frames']} frames ({d['seconds']:.1f} s), {d['trimmed_rows']} cut-short rows dropped"
+    kept = "; ".join(f"{name}: {d['frames']} frames kept, {d['trimmed_rows']} cut-short rows dropped"
+                     + (f", {d['unreadable_rows']} frames LOST in damaged chunks (recorded as gaps)"
+                        if d["unreadable_rows"] else "")
                      for name, d in report["devices"].items())
     print(f"{args.file}: recovered ({kept}; {report['events']} events). Original kept as {report['backup']}")
     return 0
