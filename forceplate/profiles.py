@@ -27,7 +27,10 @@ PLATE_TYPES = ("load-cells", "six-axis")
 # a mistake or an attack, and refused naming the field.
 RATE_RANGE_HZ = (1.0, 50_000.0)
 MAX_CHANNELS = 256
-LENGTH_RANGE_MM = (-10_000.0, 10_000.0)  # positions in the lab or foot frame
+LENGTH_RANGE_MM = (-1e6, 1e6)  # cell and sensor positions (a lab is not a kilometre)
+# A plate's centre and size only place and draw it; real C3D files carry garbage CORNERS for
+# plates nobody stood on (ezc3d-testFiles/FP_Type1.c3d: 6e26 mm), which import unchanged.
+ANY_FINITE = (-np.inf, np.inf)
 # A device names its profile and serial (INFO profile=, serial=): plain names that become a
 # bundled profile's file name, an HDF5 group and a calibration file name, never paths.
 PLAIN_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -119,14 +122,14 @@ def number_in(value, low: float, high: float, where: str, name: str, error=Profi
     return number
 
 
-def _positions(value, shape: tuple, where: str, name: str) -> np.ndarray:
+def _positions(value, shape: tuple, where: str, name: str, bounds: tuple = LENGTH_RANGE_MM) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ProfileError(f"{where}: field '{name}' is not a list of numbers") from None
     if array.shape != shape:
         raise ProfileError(f"{where}: field '{name}' needs {'x'.join(map(str, shape))} numbers")
-    low, high = LENGTH_RANGE_MM
+    low, high = bounds
     if not (np.isfinite(array).all() and (array >= low).all() and (array <= high).all()):
         raise ProfileError(f"{where}: field '{name}' holds a position outside [{low:g}, {high:g}] mm or not finite")
     return array
@@ -192,9 +195,9 @@ def _plate(p: dict, where: str, n_channels: int) -> Plate:
     elif len(chans) != 6:
         raise ProfileError(f"{where}: a six-axis plate has 6 channels (Fx Fy Fz Mx My Mz)")
     center = _positions(_require(p, "center_mm", where) if cells is None else p.get("center_mm", cells.mean(axis=0)),
-                        (2,), where, "center_mm")
+                        (2,), where, "center_mm", ANY_FINITE)
     size = _positions(_require(p, "size_mm", where) if cells is None else p.get("size_mm", np.ptp(cells, axis=0)),
-                      (2,), where, "size_mm")
+                      (2,), where, "size_mm", ANY_FINITE)
     if (size <= 0).any():
         raise ProfileError(f"{where}: field 'size_mm' must be positive")
     return Plate(

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
+from forceplate.cli.common import add_analysis_options, add_metadata_options, check_new_output, thresholds, write_output
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
@@ -39,6 +39,7 @@ def register(add_command) -> None:
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     compare.add_argument("--report", metavar="FILE.html",
                          help="also write the comparison with plots (shift per rep, flagged share vs load)")
+    compare.add_argument("--force", action="store_true", help="overwrite an existing --report file")
     add_analysis_options(compare, toe_out_default=None)
 
     trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
@@ -118,6 +119,7 @@ def run_compare(args) -> int:
     from forceplate.offline import trial_results
     from forceplate.reporting.compare import compare
 
+    check_new_output(args.report, args.force)
     chosen = thresholds(args)
     trials = []
     for file in args.files:
@@ -131,7 +133,7 @@ def run_compare(args) -> int:
     if args.report:
         from forceplate.reporting.html import render_comparison
 
-        Path(args.report).write_text(render_comparison(report), encoding="utf-8")
+        write_output(args.report, render_comparison(report), args.force)
         print(f"report written to {args.report}", file=sys.stderr)
     return 0
 

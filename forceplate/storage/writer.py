@@ -39,6 +39,14 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
+def _create_failure(path: Path, exc: OSError) -> str:
+    if path.exists():
+        return f"{path}: file exists; choose another name (trials are never overwritten)"
+    if not path.parent.is_dir():
+        return f"{path}: cannot create the trial: no folder {path.parent}"
+    return f"{path}: cannot create the trial ({exc.strerror or one_line(exc)})"
+
+
 def _growing(group, name, shape_tail, dtype, unit, description):
     # Fletcher-32 per chunk: a damaged chunk is reported on reading instead of read as numbers.
     ds = group.create_dataset(name, shape=(0, *shape_tail), maxshape=(None, *shape_tail), dtype=dtype,
@@ -62,7 +70,12 @@ class TrialWriter:
 
     def __init__(self, path: str | Path, metadata: dict | None = None):
         self.path = Path(path)
-        self._file = h5py.File(self.path, "w", libver="latest")
+        # One exclusive create: never a check for the name and then a create, which two
+        # recordings started at once could both pass (and the second truncate the first).
+        try:
+            self._file = h5py.File(self.path, "x", libver="latest")
+        except (FileExistsError, OSError) as exc:
+            raise TrialError(_create_failure(self.path, exc)) from None
         attrs = self._file.attrs
         attrs["schema"] = SCHEMA
         attrs["schema_version"] = SCHEMA_VERSION
