@@ -28,7 +28,7 @@ import numpy as np
 
 from forceplate.errors import CorruptTrial, TrialError, one_line
 from forceplate.storage.reader import open_h5, read_header
-from forceplate.storage.writer import now_iso
+from forceplate.storage.writer import FREE_SPACE_RESERVE_BYTES, now_iso
 
 # Per-frame columns, appended together: a crash can leave them of different lengths.
 FRAME_COLUMNS = ("counts", "seq", "t_device", "t_host")
@@ -46,6 +46,7 @@ def recover_trial(path: str | Path) -> dict:
     for other in (fresh, work):
         if other.exists():
             raise TrialError(f"{other}: exists (an interrupted recovery?); move it away first")
+    _check_space(path)
     try:
         source, flags_cleared = _readable(path, work)
         read_header(source)  # refuses foreign files and newer schema versions
@@ -72,6 +73,20 @@ def recover_trial(path: str | Path) -> dict:
     finally:
         for leftover in (fresh, work):
             leftover.unlink(missing_ok=True)
+
+
+def _check_space(path: Path) -> None:
+    """Refuse at once when the rebuilt file (and an unlocked copy) may not fit: HDF5 cannot
+    close a file whose write failed for want of space (it crashes the process)."""
+    try:
+        stat = os.statvfs(path.parent)
+        size = path.stat().st_size
+    except (OSError, AttributeError):
+        return
+    free, needed = stat.f_bavail * stat.f_frsize, 2 * size + FREE_SPACE_RESERVE_BYTES
+    if free < needed:
+        raise TrialError(f"{path}: not enough free space to recover it ({free >> 20} MB free, "
+                         f"{-(-needed >> 20)} MB needed); the file is unchanged")
 
 
 def _readable(path: Path, work: Path) -> tuple[Path, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import queue
 import threading
 import time
@@ -28,6 +29,13 @@ from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table
 
 FLUSH_INTERVAL_S = 1.0
 CHUNK_ROWS = 4096
+# Recording stops while this much space is still free on the trial's file system: HDF5
+# cannot close a file whose write failed for want of space (it crashes the process at
+# exit), so the writer must never get there. A second of data is ~60 kB per device.
+FREE_SPACE_RESERVE_BYTES = 4 << 20
+# Files whose HDF5 writes failed anyway (another program filled the disk between checks):
+# closing them again crashes the HDF5 library, so the command must end with os._exit.
+UNCLOSABLE: list = []
 EVENT_DTYPE = np.dtype([
     ("t_s", "f8"), ("kind", h5py.string_dtype()), ("rep", "i4"), ("side", h5py.string_dtype()),
     ("severity", h5py.string_dtype()), ("phase", h5py.string_dtype()), ("value", "f8"),
@@ -149,6 +157,7 @@ class TrialWriter:
             self._file.close()
         except Exception as exc:  # noqa: BLE001 - reported below with the thread's error
             self.error = self.error or exc
+            UNCLOSABLE.append(self._file)
         if self.error is not None:
             problem = f"{type(self.error).__name__}: {one_line(self.error)}"
             raise TrialError(f"{self.path}: recording stopped, the trial could not be written ({problem}); "
@@ -158,9 +167,20 @@ class TrialWriter:
                 f["acquisition"][name].attrs["decoder_stats"] = json.dumps(stats)
             f.attrs["complete"] = True
 
+    def _check_free_space(self) -> None:
+        try:
+            stat = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):  # no statvfs (Windows): HDF5's own error then
+            return
+        free = stat.f_bavail * stat.f_frsize
+        if free < FREE_SPACE_RESERVE_BYTES:
+            raise TrialError(f"disk nearly full ({free >> 10} kB free on {self.path.parent}); recording stopped, "
+                             "the frames written up to now are kept")
+
     def _run(self) -> None:
         last_flush = time.monotonic()
         try:
+            self._check_free_space()
             while True:
                 try:
                     item = self._queue.get(timeout=0.1)
@@ -175,6 +195,7 @@ class TrialWriter:
                 if time.monotonic() - last_flush >= FLUSH_INTERVAL_S:
                     self._file.flush()
                     last_flush = time.monotonic()
+                    self._check_free_space()
         except BaseException as exc:  # noqa: BLE001 - kept for the session to report
             self.error = exc
 
