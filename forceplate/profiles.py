@@ -125,7 +125,7 @@ def number_in(value, low: float, high: float, where: str, name: str, error=Profi
 def _positions(value, shape: tuple, where: str, name: str, bounds: tuple = LENGTH_RANGE_MM) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProfileError(f"{where}: field '{name}' is not a list of numbers") from None
     if array.shape != shape:
         raise ProfileError(f"{where}: field '{name}' needs {'x'.join(map(str, shape))} numbers")
@@ -174,7 +174,7 @@ def parse_profile(text: str, where: str = "profile") -> DeviceProfile:
 def _plate(p: dict, where: str, n_channels: int) -> Plate:
     try:
         chans = tuple(int(c) for c in _require(p, "channels", where))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProfileError(f"{where}: field 'channels' must be a list of channel numbers") from None
     if any(c < 0 or c >= n_channels for c in chans):
         raise ProfileError(f"{where}: field 'channels' names a channel the device does not have")
@@ -217,7 +217,7 @@ def _insole(data: dict, where: str, n_channels: int) -> InsoleLayout:
     regions = data.get("regions", {})
     try:
         regions = {str(name): tuple(int(i) for i in idx) for name, idx in regions.items()}
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, OverflowError):
         raise ProfileError(f"{where}: field 'regions' must map names to lists of sensor numbers") from None
     if any(i < 0 or i >= n_channels for idx in regions.values() for i in idx):
         raise ProfileError(f"{where}: field 'regions' names a sensor the insole does not have")
