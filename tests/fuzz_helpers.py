@@ -25,7 +25,6 @@ from pathlib import Path
 import forceplate.cli  # noqa: E402,F401
 import forceplate.offline  # noqa: E402,F401
 import forceplate.interop.c3d  # noqa: E402,F401
-import forceplate.cli.interop  # noqa: E402,F401
 
 MEMORY_LIMIT_MB = 1024  # the acceptance bound on peak RSS; also the child's address-space cap
 MEMORY_LIMIT_AS_MB = 4096  # address space (numpy, Qt and HDF5 map more than they touch)
@@ -126,6 +125,16 @@ def _child(argv: list[str], out_fd: int, err_fd: int, in_fd: int | None) -> None
             sys.stderr.flush()
         finally:
             os._exit(code if isinstance(code, int) else 70)
+
+
+def record_sim_trial(folder: Path, seconds: float = 2.0) -> Path:
+    """A short real recording from the simulator through ``forceplate record``: a trial to damage."""
+    path = Path(folder) / "trial.h5"
+    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(path), "--duration", str(seconds)],
+                      timeout_s=60)
+    if outcome.status != 0:
+        raise RuntimeError(outcome.describe())
+    return path
 
 
 # --- mutators of bytes and text -------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_helpers import mutate_bytes, mutate_text, run_cli
+from fuzz_helpers import mutate_bytes, mutate_text, record_sim_trial, run_cli
 
 CASE_TIME_LIMIT_S = 25.0  # a C3D file the parser chokes on is given up after 20 s
 FUZZ = settings(max_examples=12, deadline=None, derandomize=True, database=None,
@@ -88,11 +88,7 @@ def test_damaged_insole_csv_and_mapping(shared_data, tmp_path, seed, damage):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fuzz-recorded") / "trial.h5"
-    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(path), "--duration", "1.5"],
-                      timeout_s=60)
-    assert outcome.status == 0, outcome.describe()
-    return path
+    return record_sim_trial(tmp_path_factory.mktemp("fuzz-recorded"), seconds=1.5)
 
 
 @settings(FUZZ, max_examples=20)
@@ -134,3 +130,12 @@ def test_a_c3d_file_that_crashed_the_parser_gives_one_line_at_once(shared_data, 
     outcome = _import(tmp_path, "damaged.c3d", bytes(data))
     assert outcome.failure is None, outcome.describe()
     assert outcome.status == 2 and "parameter" in outcome.stderr and outcome.seconds < 5, outcome.stderr
+
+
+def test_c3d_labels_with_undecodable_bytes_import(shared_data, tmp_path):
+    """ezc3d hands undecodable label bytes on as surrogates, which HDF5 cannot store."""
+    data = bytearray((shared_data / "ezc3d-testFiles/FP_Type3.c3d").read_bytes())
+    at = data.index(b"Channel_01")
+    data[at + 1] = 0xFF
+    outcome = _import(tmp_path, "labels.c3d", bytes(data))
+    assert outcome.failure is None and outcome.status == 0, outcome.describe()

@@ -4,7 +4,6 @@ valid frames are saved, a stall is reported and recorded, a dead reader fails th
 from __future__ import annotations
 
 import h5py
-import numpy as np
 import pytest
 
 from fuzz_helpers import run_cli

@@ -4,14 +4,13 @@ exit 2, never a traceback; outputs are never overwritten without --force."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from fuzz_helpers import run_cli
+from fuzz_helpers import record_sim_trial, run_cli
 
 FSR_CSV = "diy-fsr-insole-esp32/COMBO_LOG002.CSV"
 MOTICON = "moticon-opengo/walk_with_events.txt"
@@ -116,11 +115,7 @@ def test_a_calibration_record_nested_5000_deep_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inputs-recorded") / "trial.h5"
-    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(path), "--duration", "2"],
-                      timeout_s=60)
-    assert outcome.status == 0, outcome.describe()
-    return path
+    return record_sim_trial(tmp_path_factory.mktemp("inputs-recorded"), seconds=2)
 
 
 def test_record_into_a_missing_folder_is_one_line(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fuzz_helpers import run_cli
+from fuzz_helpers import record_sim_trial, run_cli
 
 DAMAGE_TIME_LIMIT_S = 8.0  # "within seconds"; the child also pays for imports
 
@@ -12,11 +12,7 @@ DAMAGE_TIME_LIMIT_S = 8.0  # "within seconds"; the child also pays for imports
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """A short real recording from the simulator, through the CLI."""
-    path = tmp_path_factory.mktemp("recorded") / "trial.h5"
-    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(path), "--duration", "2"],
-                      timeout_s=60)
-    assert outcome.status == 0, outcome.describe()
-    return path
+    return record_sim_trial(tmp_path_factory.mktemp("recorded"), seconds=2)
 
 
 @pytest.mark.parametrize("fraction", [0.0005, 0.01, 0.2, 0.5, 0.9, 0.999])

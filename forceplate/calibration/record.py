@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,12 +23,6 @@ import numpy as np
 from forceplate.errors import CalibrationError
 from forceplate.resources import bundled_calibration_dir, user_calibration_dir
 from forceplate.profiles import plain_name, toml_data
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 
 @dataclass(frozen=True)
 class MatrixBlock:

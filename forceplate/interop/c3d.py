@@ -203,9 +203,18 @@ def _check_complete(path: Path, c3d) -> None:
 
 def _param(c3d, group: str, name: str, default=None):
     try:
-        return c3d["parameters"][group][name]["value"]
+        value = c3d["parameters"][group][name]["value"]
     except KeyError:
         return default
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+        return [_text(v) for v in value]
+    return value
+
+
+def _text(value: str) -> str:
+    """A C3D text parameter as valid Unicode: ezc3d hands undecodable bytes on as surrogate
+    escapes, which cannot be stored (HDF5 attributes are UTF-8); they become U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _unit_factor(unit: str, table: dict, default: float, assumed: list, what: str) -> float:
