@@ -166,7 +166,7 @@ def test_truncated_file_is_one_line_and_cannot_be_recovered(tmp_path):
     assert path.read_bytes() == data[:len(data) // 2]  # left as it was
 
 
-def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_it(tmp_path):
+def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_and_after_it(tmp_path):
     path = _big_trial(tmp_path)
     with h5py.File(path) as f:
         ds = f["acquisition"][SERIAL]["counts"]
@@ -178,11 +178,12 @@ def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_it(tmp_path
     assert_one_line_error(forceplate("analyze", str(path)), "t.h5", "damaged trial")
     result = forceplate("recover", str(path))
     assert result.returncode == 0, result.stderr
-    assert "12288 frames" in result.stdout
+    assert "35904 frames kept" in result.stdout and "4096 frames LOST" in result.stdout
     assert (tmp_path / "t.crashed.h5").read_bytes() == damaged
     trial = open_trial(path)
-    assert trial.recovered and len(trial.devices[SERIAL].seq) == 3 * 4096
-    assert json.loads(trial.attrs["recovery"])["devices"][SERIAL]["unreadable_rows"] == 40000 - 3 * 4096
+    assert trial.recovered and len(trial.devices[SERIAL].seq) == 40000 - 4096
+    assert json.loads(trial.attrs["recovery"])["devices"][SERIAL]["unreadable_rows"] == 4096
+    assert [3 * 4096, 4096] in trial.devices[SERIAL].gaps.tolist()  # the damaged chunk's frames, as a gap
 
 
 CRASHING_WRITER = textwrap.dedent("""

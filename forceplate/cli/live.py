@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, metadata, thresholds
+from forceplate.cli.common import (add_analysis_options, add_metadata_options, check_new_output, metadata, thresholds,
+                                   write_output)
 from forceplate.errors import ForceplateError
 
 DEMO_URL = "sim://dual-plate"
@@ -61,6 +62,8 @@ def run_live(args) -> int:
     duration = args.duration or None
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
+    if args.record:  # a simulator's ground truth goes beside the trial: never over another's
+        check_new_output(Path(args.record).with_suffix(".truth.json"))
     headless = args.headless
     if not headless and not _has_display():
         print("forceplate: no display found; showing the terminal view (use --headless to silence this)",
@@ -99,7 +102,7 @@ def run_live(args) -> int:
             truth = session.ground_truth
             if truth is not None:
                 path = Path(args.record).with_suffix(".truth.json")
-                path.write_text(json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
+                write_output(path, json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
     return 1 if session.any_disconnected else 0
 
