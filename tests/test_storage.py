@@ -58,9 +58,10 @@ RESULTS = {
     "reps": [
         {"index": 1, "start_s": 3.0, "bottom_s": 4.6, "end_s": 6.0, "duration_s": 3.0, "depth_m": 0.45, "partial": False,
          "peak_force_n": 850.5, "asymmetry_pct": -1.5,
-         "left": {"medial_shift_mm": 0.8, "medial_shift_pct": 0.8, "flag": "none", "phase": None, "onset_s": None},
-         "right": {"medial_shift_mm": 9.8, "medial_shift_pct": 9.8, "flag": "moderate", "phase": "bottom",
-                   "onset_s": 4.2}},
+         "left": {"medial_shift_mm": 0.8, "medial_shift_pct": 0.8, "flag": "none", "onset_phase": None,
+                  "peak_phase": None, "phase": None, "onset_s": None},
+         "right": {"medial_shift_mm": 9.8, "medial_shift_pct": 9.8, "flag": "moderate", "onset_phase": "descent",
+                   "peak_phase": "bottom", "phase": "bottom", "onset_s": 4.2}},
     ],
     "summary": {"reps": 1, "flagged_reps": 1, "algorithm_version": "0.1", "thresholds": {"mild_mm": 3.5}},
 }
