@@ -139,12 +139,15 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
         _draw_knee_pattern(rng, rep, family)
         rep_plans.append(rep)
     standing = 0.0 if rng.random() < 0.4 else _uniform(rng, 0.2, 3.0)
+    tail = 0.0 if rng.random() < 0.4 else _uniform(rng, 0.2, 2.0)  # the recording may stop with the last rep
+    if tail == 0.0:
+        rep_plans[-1].rest_s = 0.0
     mid_movement = standing == 0.0 and rng.random() < 0.3
     plan = SquatPlan(
         reps=n_reps, baseline_s=standing, depth_m=depth, rep_plans=rep_plans,
         start_in_first_rep_s=_uniform(rng, 0.05, 0.4) * rep_plans[0].descent_s if mid_movement else 0.0,
         flywheel_n=_uniform(rng, 0.3, 1.0) * mass * 9.80665 if rng.random() < 0.1 else 0.0,
-        load_drift=_uniform(rng, -0.05, 0.10) if rng.random() < 0.25 else 0.0,
+        load_drift=_uniform(rng, -0.05, 0.10) if rng.random() < 0.25 else 0.0, tail_s=tail,
     )
     rate = float(rng.choice(INSOLE_RATES_HZ if insoles else PLATE_RATES_HZ))
     return SessionSpec(seed=seed, devices=devices, generator=generator, subject=subject, plan=plan, rate_hz=rate,
@@ -389,6 +392,7 @@ def _session_factors(spec: SessionSpec) -> dict:
         standing = "mid-movement"
     else:
         standing = _bin(plan.baseline_s, (1e-9, 1.0), ("none", "0.2-1 s", "1-3 s"))
+    after = _bin(plan.tail_s, (1e-9, 1.0), ("none", "0.2-1 s", "1-2 s"))
     load = "flywheel" if plan.flywheel_n else "drifting" if plan.load_drift else "steady"
     facing = None if spec.insoles_only else _bin(abs(spec.facing_deg), (1.0, 45.0, 90.0, 135.0),
                                                  ("0", "1-45", "45-90", "90-135", "135-180"))
@@ -397,6 +401,7 @@ def _session_factors(spec: SessionSpec) -> dict:
         "device set": spec.devices,
         "rate (Hz)": f"{spec.rate_hz:g}",
         "standing first": standing,
+        "standing after": after,
         "facing |deg|": facing,
         "noise (x default)": _bin(spec.noise, (1.0, 2.0), ("0.5-1", "1-2", "2-4")),
         "load": load,
@@ -424,7 +429,7 @@ def _rep_factors(spec: SessionSpec, truth, plan: RepPlan, foot: str, previous_re
 
 
 FACTORS = ("generator", "device set", "rate (Hz)", "tempo (rep s)", "pause at bottom", "rest before rep",
-           "standing first", "toe-out (deg)", "facing |deg|", "CoP travel (mm)", "healthy drift (mm)",
+           "standing first", "standing after", "toe-out (deg)", "facing |deg|", "CoP travel (mm)", "healthy drift (mm)",
            "knee (foot)", "collapse grade", "partial rep", "noise (x default)", "load", "session family")
 
 
@@ -463,6 +468,8 @@ class Scores:
     live_p50_s: float  # a missing live flag counts as never (inf)
     live_p95_s: float
     live_missed: float  # share of moderate/severe sides with no live flag
+    live_raised_p50_s: float  # the flags that came
+    live_raised_p95_s: float
 
     def as_dict(self) -> dict:
         return {k: (None if isinstance(v, float) and not np.isfinite(v) and not np.isinf(v) else
@@ -499,6 +506,8 @@ def summarize(records: list[SideRecord]) -> Scores:
         live_p50_s=_percentile(latency, 50),
         live_p95_s=_percentile(latency, 95),
         live_missed=_ratio(int(np.isinf(latency).sum()), len(latency)),
+        live_raised_p50_s=_percentile(latency[np.isfinite(latency)], 50),
+        live_raised_p95_s=_percentile(latency[np.isfinite(latency)], 95),
     )
 
 

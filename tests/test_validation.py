@@ -140,7 +140,7 @@ def test_force_moves_the_body_the_truth_says(generator):
 @pytest.mark.parametrize("generator", list(GENERATORS))
 def test_truth_grades_collapse_by_peak_and_knees_out_goes_lateral(generator):
     reps = 0
-    for seed in range(60):
+    for seed in range(30):
         spec = draw_session(seed, "plates6", generator)
         model = GENERATORS[generator](spec.subject, spec.plan, seed=spec.seed)
         for truth, plan in zip(model.truth(), model.reps):

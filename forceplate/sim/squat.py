@@ -107,6 +107,7 @@ class SquatPlan:
     start_in_first_rep_s: float = 0.0  # the recording starts this far into the first rep (no standing)
     flywheel_n: float = 0.0  # a flywheel strap's peak downward pull during each rep (N, both feet)
     load_drift: float = 0.0  # the standing force changes by this share over the set (load, support)
+    tail_s: float = 1.0  # standing after the last rep's rest (0: the recording ends with the rep)
 
     @property
     def rep_period_s(self) -> float:
@@ -254,9 +255,11 @@ class SquatModelBase:
 
     @property
     def duration_s(self) -> float:
-        """From time 0 to a second after the last rep's rest."""
+        """From time 0 to ``plan.tail_s`` after the last rep's rest."""
+        if not self.reps:
+            return self.plan.baseline_s + self.plan.tail_s
         last = self.reps[-1]
-        return float(self.rep_starts_s[-1] + last.duration_s + last.rest_s + 1.0) if self.reps else 1.0
+        return float(self.rep_starts_s[-1] + last.duration_s + last.rest_s + self.plan.tail_s)
 
     def rep_start_s(self, index: int) -> float:
         return float(self.rep_starts_s[index - 1])
