@@ -84,7 +84,8 @@ def main() -> None:
     lines.append(f"all: {overall.reps} reps, {overall.clean_sides} clean sides, {overall.knees_out_sides} knees-out sides")
     for label, key, op, target in TARGETS:
         value = getattr(overall, key)
-        shown = _ms(value) + " ms" if key == "live_p95_s" else f"{value:.3f}" if isinstance(value, float) else str(value)
+        shown = (_ms(value) + ("" if np.isinf(value) else " ms") if key == "live_p95_s"
+                 else f"{value:.3f}" if isinstance(value, float) else str(value))
         lines.append(f"  {label:<42} {shown:>9}   target {op} {target:g}   {'PASS' if meets(overall, key, op, target) else 'FAIL'}")
     lines += [f"  {'moderate/severe flags per 50 clean sides':<42} {overall.clean_strong_per_50:9.2f}",
               f"  {'flags of any grade per 50 clean sides':<42} {overall.clean_any_per_50:9.2f}",

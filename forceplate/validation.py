@@ -399,7 +399,7 @@ def _session_factors(spec: SessionSpec) -> dict:
     return {
         "generator": spec.generator,
         "device set": spec.devices,
-        "rate (Hz)": f"{spec.rate_hz:g}",
+        "rate (Hz)": f"{spec.rate_hz:g}" if spec.rate_hz else "profile's",
         "standing first": standing,
         "standing after": after,
         "facing |deg|": facing,

@@ -16,7 +16,7 @@ import pytest
 from forceplate.processing.baseline import G
 from forceplate.profiles import SIDES
 from forceplate.validation import (DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
-                                   draw_session, feet_in_lab, match_reps, meets, quick_battery, run_session,
+                                   SessionSpec, draw_session, feet_in_lab, match_reps, meets, quick_battery, run_session,
                                    simulate, summarize)
 
 
@@ -65,6 +65,19 @@ def test_quick_battery_scores_every_device_set_generator_and_knee_pattern(quick_
     knees = {r.factors["knee (foot)"] for r in quick_records}
     assert {"neutral", "knees out"} <= knees and any(k.startswith("collapse") for k in knees)
     assert any(r.severity in ("moderate", "severe") for r in quick_records)
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_the_easy_case_scores_perfectly(generator):
+    """What the first analysis was built for (lab-aligned plates, feet parallel and stated,
+    3 s of standing first, 1 s of rest, 12 mm of heel travel): the battery's scoring must
+    give it full marks, so that what fails elsewhere is the variety, not the scoring."""
+    spec = replace(SessionSpec.plain("plates4", reps=6, seed=3, valgus={2: ("left", "moderate"), 4: ("right", "severe"),
+                                                                       5: ("left", "mild")}), generator=generator)
+    scores = summarize(run_session(spec).records)
+    assert scores.reps == 6 and scores.rep_f1 == 1.0
+    assert scores.precision == scores.recall == scores.side_correct == 1.0
+    assert scores.clean_any_per_50 == 0.0 and scores.live_p95_s <= 0.150
 
 
 def test_sessions_are_reproducible_from_their_seed_and_differ_between_seeds():

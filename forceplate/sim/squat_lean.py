@@ -30,6 +30,7 @@ from forceplate.sim.squat import G, Collapse, RepPlan, SquatModelBase, collapse_
 GRID_HZ = 4000.0  # the body's path is integrated on this grid and interpolated to any device time
 WANDER_RMS_M = 0.0002  # slow random wander of the hips while standing and squatting
 WANDER_SMOOTH_S = 0.25
+WANDER_GRID_HZ = 100.0
 RIPPLE_SHARE = 0.006  # muscle ripple amplitude at full depth, share of the standing force
 BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep of its deepest
 
@@ -72,7 +73,9 @@ class LeanSquatModel(SquatModelBase):
         t = self._grid
         k, _ = self._phase(t)
         target = -self._target_fraction(t) * self._rep_table["depth_m"][k]
-        wander = gaussian_filter1d(rng.normal(size=len(t)), WANDER_SMOOTH_S * GRID_HZ)
+        # smoothed on a coarse grid (a fine-grid kernel would be slow); the servo smooths the joins
+        coarse = t[0] + np.arange(int((t[-1] - t[0]) * WANDER_GRID_HZ) + 2) / WANDER_GRID_HZ
+        wander = np.interp(t, coarse, gaussian_filter1d(rng.normal(size=len(coarse)), WANDER_SMOOTH_S * WANDER_GRID_HZ))
         target = target + WANDER_RMS_M * wander / max(float(np.std(wander)), 1e-12)
         w, z = 2 * np.pi * self._servo_hz, self._damping
         num, den, _ = cont2discrete(([w * w], [1.0, 2 * z * w, w * w]), 1.0 / GRID_HZ, method="bilinear")
