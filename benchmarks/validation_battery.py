@@ -26,9 +26,11 @@ from forceplate.validation import (BOTTOM_TOLERANCE_S, DEVICE_SETS, FACTORS, GEN
                                    meets, quick_battery, run_session, summarize)
 from results_file import RESULTS_DIR, publish
 
-COLUMNS = (f"  {'bin':<18} {'reps':>5}  {'F1':>5}  {'prec':>5}  {'rec':>5}  {'side':>5}  {'cl m+':>6}  {'cl any':>6}  "
+COLUMNS = (f"  {'bin':<18} {'reps':>5}  {'F1':>5}  {'prec':>5}  {'rec':>5}  {'rec|f':>5}  {'side':>5}  "
+           f"{'cl m+':>6}  {'cl any':>6}  "
            f"{'k-out m+':>7}  {'depth %':>9}  {'live ms':>11}  {'miss':>5}  {'raised ms':>9}")
-LEGEND = ("F1: reps, bottom within 0.15 s; prec/rec: moderate/severe flags per (rep, side); side: flagged feet == "
+LEGEND = ("F1: reps, bottom within 0.15 s; prec/rec: moderate/severe flags per (rep, side); rec|f: recall on the reps "
+          "found; side: flagged feet == "
           "collapsing feet; cl m+ / cl any: moderate+ / any flags per 50 clean sides; k-out m+: moderate+ flags / "
           "knees-out sides; depth %: |error| p50/p95; live ms: latency p50/p95 (never: > half / > 5 % missed); "
           "miss: share of moderate/severe sides with no live flag; raised ms: latency p50/p95 of the live flags that came")
@@ -48,6 +50,7 @@ def row(label: str, s) -> str:
     live = f"{_ms(s.live_p50_s)}/{_ms(s.live_p95_s)}"
     raised = f"{_ms(s.live_raised_p50_s)}/{_ms(s.live_raised_p95_s)}"
     return (f"  {label:<18} {s.reps:5d}  {_f(s.rep_f1):>5}  {_f(s.precision):>5}  {_f(s.recall):>5}  "
+            f"{_f(s.recall_found):>5}  "
             f"{_f(s.side_correct):>5}  {_f(s.clean_strong_per_50, 1):>6}  {_f(s.clean_any_per_50, 1):>6}  "
             f"{knees:>7}  {depth:>9}  {live:>11}  {_f(s.live_missed, 2):>5}  {raised:>9}")
 
@@ -84,12 +87,15 @@ def main() -> None:
     lines.append(f"all: {overall.reps} reps, {overall.clean_sides} clean sides, {overall.knees_out_sides} knees-out sides")
     for label, key, op, target in TARGETS:
         value = getattr(overall, key)
-        shown = (_ms(value) + ("" if np.isinf(value) else " ms") if key == "live_p95_s"
+        shown = (_ms(value) + (" ms" if np.isfinite(value) else "") if key == "live_p95_s"
                  else f"{value:.3f}" if isinstance(value, float) else str(value))
-        lines.append(f"  {label:<42} {shown:>9}   target {op} {target:g}   {'PASS' if meets(overall, key, op, target) else 'FAIL'}")
-    lines += [f"  {'moderate/severe flags per 50 clean sides':<42} {overall.clean_strong_per_50:9.2f}",
+        verdict = "PASS" if meets(overall, key, op, target) else "FAIL"
+        lines.append(f"  {label:<42} {shown:>9}   target {op} {target:g}   {verdict}")
+    lines += [f"  {'precision / recall on the reps found':<42} {overall.precision_found:9.3f} / {_f(overall.recall_found)}",
+              f"  {'moderate/severe flags per 50 clean sides':<42} {overall.clean_strong_per_50:9.2f}",
               f"  {'flags of any grade per 50 clean sides':<42} {overall.clean_any_per_50:9.2f}",
-              f"  {'depth error p50 / p95 (%)':<42} {_f(overall.depth_error_p50_pct, 1):>4} / {_f(overall.depth_error_p95_pct, 1)}",
+              f"  {'depth error p50 / p95 (%)':<42} {_f(overall.depth_error_p50_pct, 1):>9} / "
+              f"{_f(overall.depth_error_p95_pct, 1)}",
               f"  {'live latency p50 (ms); no live flag':<42} {_ms(overall.live_p50_s):>9}; "
               f"{_f(100 * overall.live_missed, 1)} % of moderate/severe sides",
               f"  {'live latency of the flags that came p50/p95 (ms)':<42} {_ms(overall.live_raised_p50_s):>9} / "

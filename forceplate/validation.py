@@ -32,7 +32,7 @@ from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
 from forceplate.profiles import load_profile
 from forceplate.sim.emulator import InsoleEmulator, PlateEmulator
-from forceplate.sim.squat import (COLLAPSE_PHASES, Collapse, RepPlan, SquatModel, SquatPlan, Subject,
+from forceplate.sim.squat import (COLLAPSE_PHASES, G, Collapse, RepPlan, SquatModel, SquatPlan, Subject,
                                   rotation)
 from forceplate.sim.squat_lean import LeanSquatModel
 
@@ -86,7 +86,9 @@ class SessionSpec:
     @classmethod
     def plain(cls, devices: str = "plates4", reps: int = 10, seed: int = 0, toe_out_deg: float = 0.0,
               valgus: dict | None = None) -> "SessionSpec":
-        """A lab-aligned session with standing first and a stated toe-out (benchmarks of speed)."""
+        """What the first analysis was built for: lab-aligned plates, feet turned out equally and
+        stated, 3 s of standing first, 1 s rests, 12 mm of heel travel (speed benchmarks, and
+        the check that the scoring gives such a session full marks)."""
         return cls(seed=seed, devices=devices, subject=Subject(toe_out_deg=toe_out_deg),
                    plan=SquatPlan(reps=reps, valgus=valgus or {}), stated_toe_out_deg=toe_out_deg)
 
@@ -146,7 +148,7 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
     plan = SquatPlan(
         reps=n_reps, baseline_s=standing, depth_m=depth, rep_plans=rep_plans,
         start_in_first_rep_s=_uniform(rng, 0.05, 0.4) * rep_plans[0].descent_s if mid_movement else 0.0,
-        flywheel_n=_uniform(rng, 0.3, 1.0) * mass * 9.80665 if rng.random() < 0.1 else 0.0,
+        flywheel_n=_uniform(rng, 0.3, 1.0) * mass * G if rng.random() < 0.1 else 0.0,
         load_drift=_uniform(rng, -0.05, 0.10) if rng.random() < 0.25 else 0.0, tail_s=tail,
     )
     rate = float(rng.choice(INSOLE_RATES_HZ if insoles else PLATE_RATES_HZ))
@@ -166,7 +168,7 @@ def _draw_knee_pattern(rng: np.random.Generator, rep: RepPlan, family: str) -> N
             phase = str(rng.choice(COLLAPSE_PHASES))
             onset = _uniform(rng, 0.2, 0.7) if phase == "descent" else _uniform(rng, 0.0, 1.0)
             rep.collapse[foot] = Collapse(severity, _uniform(rng, *SEVERITY_BANDS_MM[severity]), phase, onset)
-    elif family == "knees-out" and rng.random() < 0.8 or family == "collapse" and rng.random() < 0.2:
+    elif (family == "knees-out" and rng.random() < 0.8) or (family == "collapse" and rng.random() < 0.2):
         for foot in SIDES:
             rep.knees_out_mm[foot] = _uniform(rng, 3.0, 15.0)
 
@@ -457,6 +459,8 @@ class Scores:
     precision: float  # moderate/severe flags per (rep, side)
     recall: float
     side_correct: float  # labelled reps flagged on some side: flagged feet == labelled feet
+    precision_found: float  # the same on the reps that were found: the flag alone, not the segmentation
+    recall_found: float
     clean_sides: int  # no collapse, no knees out
     clean_strong_per_50: float  # moderate/severe flags per 50 clean sides
     clean_any_per_50: float  # flags of any grade per 50 clean sides
@@ -472,8 +476,14 @@ class Scores:
     live_raised_p95_s: float
 
     def as_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) and not np.isinf(v) else
-                    ("inf" if isinstance(v, float) and np.isinf(v) else v)) for k, v in self.__dict__.items()}
+        """JSON-ready: an undefined figure (nothing to count) is null, a latency that never came "inf"."""
+        return {k: _json_figure(v) for k, v in self.__dict__.items()}
+
+
+def _json_figure(value):
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return "inf" if isinstance(value, float) and np.isinf(value) else value
 
 
 def summarize(records: list[SideRecord]) -> Scores:
@@ -495,6 +505,8 @@ def summarize(records: list[SideRecord]) -> Scores:
         precision=_ratio(tp, flagged_strong),
         recall=_ratio(tp, len(positives)),
         side_correct=_ratio(sum(r.flagged_sides == r.labelled_sides for r in side_checked), len(side_checked)),
+        precision_found=_ratio(tp, sum(r.flag in STRONG for r in records)),
+        recall_found=_ratio(tp, sum(r.flag is not None for r in positives)),
         clean_sides=len(clean),
         clean_strong_per_50=50 * _ratio(sum(r.flag in STRONG for r in clean), len(clean)),
         clean_any_per_50=50 * _ratio(sum(r.flag != "none" for r in clean), len(clean)),
