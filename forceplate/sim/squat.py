@@ -155,7 +155,7 @@ class RepTruth:
     onset_s: float | None  # when the medial shift starts to rise (the earlier side)
     peak_shift_mm: float  # the worse side's
     partial: bool = False
-    facing_deg: float = 0.0
+    facing_deg: float = 0.0  # in the model's frame (the devices'); plates turned in the lab add their angle
     sides: dict = field(default_factory=dict)  # foot -> SideTruth
 
     def as_dict(self) -> dict:
