@@ -18,7 +18,6 @@ factor, where a weak spot shows.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -327,27 +326,10 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
 
 def _live_flags(rec: Recording, thresholds: Thresholds) -> tuple[list, str | None]:
     """(side, flag time, time the block carrying it was handed over) of every live flag."""
-    toe_out, note = rec.toe_out_deg, None
-    if toe_out is None and not _live_estimates_axes():
-        toe_out, note = 0.0, "live cannot estimate the foot axes: ran on the lab's axes (toe-out 0)"
     try:
-        return _push_all(rec, toe_out, thresholds), note
+        return _push_all(rec, rec.toe_out_deg, thresholds), None
     except Exception as exc:  # noqa: BLE001 - a crash on a plausible session is a finding, not a stop
         return [], f"live crashed: {type(exc).__name__}: {one_line(exc)}"
-
-
-@functools.cache
-def _live_estimates_axes() -> bool:
-    """Whether ``StreamingAnalyzer`` takes ``toe_out_deg=None`` (estimate): tried once on two
-    seconds of quiet standing."""
-    rate = 100.0
-    t = np.arange(200) / rate
-    try:
-        StreamingAnalyzer(rate, None).push(t, {f: np.full(len(t), 400.0) for f in SIDES},
-                                           {f: np.zeros((len(t), 2)) for f in SIDES})
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _push_all(rec: Recording, toe_out_deg, thresholds: Thresholds) -> list[tuple[str, float, float]]:
