@@ -133,7 +133,9 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
         if rng.random() < 0.1:  # a partial rep
             rep_depth = depth * _uniform(rng, 0.35, 0.55)
         moving = (rep_s - pause) * jitter
-        rep = RepPlan(descent_s=moving * descent_share, bottom_s=pause * jitter, ascent_s=moving * (1 - descent_share),
+        quickest = _quickest_half_s(rep_depth)
+        rep = RepPlan(descent_s=max(moving * descent_share, quickest), bottom_s=pause * jitter,
+                      ascent_s=max(moving * (1 - descent_share), quickest),
                       rest_s=rest * _uniform(rng, 0.7, 1.3), depth_m=rep_depth,
                       cop_travel_mm=travel * rep_depth / depth * _uniform(rng, 0.9, 1.1),
                       healthy_medial_mm={foot: habitual[foot] + float(rng.normal(0, 1.0)) for foot in SIDES})
@@ -155,6 +157,16 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
                        noise=float(np.exp(rng.uniform(np.log(0.5), np.log(4.0)))), lab_rotation_deg=lab_rotation,
                        lab_origin_mm=tuple(rng.uniform(-400, 400, 2)) if lab_rotation else (0.0, 0.0),
                        family=family)
+
+
+MAX_SQUAT_ACCELERATION = 0.5 * G  # m/s^2: a squat's force stays within 0.5-1.5 of the weight
+
+
+def _quickest_half_s(depth_m: float) -> float:
+    """The shortest descent (or ascent) of ``depth_m`` a lifter who keeps their feet loaded
+    makes: a minimum-jerk path peaks at 5.77 d / T^2; faster would be a drop, the plates
+    reading below half the weight (or nothing: airborne)."""
+    return float(np.sqrt(5.77 * depth_m / MAX_SQUAT_ACCELERATION))
 
 
 def _draw_knee_pattern(rng: np.random.Generator, rep: RepPlan, family: str) -> None:

@@ -194,8 +194,10 @@ def axis_sample(velocity: np.ndarray, rep: Rep, rate_hz: float) -> int:
     CoP there has travelled along the foot, and a collapse that builds toward the bottom has
     added less of its medial shift than at the bottom (live and offline use this rule)."""
     drop = -np.cumsum(velocity[rep.start:rep.bottom + 1]) / rate_hz
-    reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop[-1]) if len(drop) else []
-    return rep.start + int(reached[0]) if len(reached) else rep.bottom
+    if not len(drop) or not drop[-1] > 0:  # no measured descent (an external pull): the bottom
+        return rep.bottom
+    reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop[-1])
+    return rep.start + int(reached[0])
 
 
 def axis_travel(cop: dict, reps: list[Rep], refs: dict, velocity: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:

@@ -48,6 +48,9 @@ STILL_TOLERANCE = 0.005  # of the standing weight
 STILL_TOLERANCE_MIN_N = 4.0  # force noise of a quiet stander on a real plate is about 1-1.5 N
 MIN_STANDING_S = 0.2  # this much rest in total gives the standing weight directly
 UNLOADED_FRACTION = 0.2  # of the median force: below it, nobody stands on the plates
+# Rest is judged on the force low-passed harder: standing is slow, and muscle tremor (8-12 Hz)
+# or insole noise would otherwise keep a pause at the bottom from counting as rest.
+STILL_CUTOFF_HZ = 4.0
 FIRST_PASS_HIGH_PASS_HZ = 0.08  # removes the drift of a wrong weight, keeps reps of up to ~6 s
 PASSES = 3  # anchor-and-integrate passes after the first; the reps settle in two
 
@@ -234,15 +237,18 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
         return empty
     force = np.where(finite, force, 0.0)
+    calm = zero_lag(force, STILL_CUTOFF_HZ, rate_hz)
     loaded = force > UNLOADED_FRACTION * level
-    weight, source = (float(weight_n), "given") if weight_n else _standing_weight(force, loaded, rate_hz, level)
+    weight, source = (float(weight_n), "given") if weight_n else _standing_weight(calm, loaded, rate_hz, level)
     rest = np.zeros(len(force), dtype=bool)
     v = np.zeros(len(force))
     found: list[_Found] = []
     for lo, hi in _runs(loaded):
         if hi - lo < 2 * window_samples(rate_hz):
             continue
-        part = _segment_loaded(force[lo:hi], rate_hz, weight, source)
+        part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
+        if not _plausible(part[0], part[1]):
+            part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3])
         rest[lo:hi], v[lo:hi] = part[2], part[1]
         found += [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
                           descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo) for f in part[0]]
@@ -268,25 +274,99 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
     return weight, source
 
 
-def _segment_loaded(force: np.ndarray, rate_hz: float, weight: float, source: str):
-    """Reps, velocity, rest and the (re-estimated) weight of one stretch with someone on the plates."""
+def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight: float, source: str):
+    """Reps, velocity, rest and the weight of one stretch with someone on the plates.
+
+    Rest is steady force while the drift-free velocity is small, whatever the weight: the
+    standing force drifts over a set (insole sensors creep, a load changes), so the weight
+    is followed in time (:func:`_weight_in_time`) instead of taken once.
+    """
     a = acceleration(force, weight)
     # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent.
     v = high_pass(np.cumsum(a) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
-    rest = still_mask(force, weight, rate_hz)
-    rest = _whole_windows(rest, window_samples(rate_hz)) & slow
+    band = _steady_band_n(force, weight)
+    steady_and_slow = steady_mask(calm, rate_hz, band) & slow
+    weight_t = np.full(len(force), weight)
+    # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
+    # the force there is the weight plus the turn's acceleration
+    rest = steady_and_slow & (np.abs(calm - weight_t) < 2 * band)
     found = _find(v, rate_hz)
     for _ in range(PASSES):
         tops = _tops(found, v)
-        if source in ("median force", "rep cycles", "whole recording") and rest.sum() < MIN_STANDING_S * rate_hz:
-            if len(tops) >= 2:
-                weight, source = float(np.mean(force[tops[0]:tops[-1]])), "rep cycles"
-            elif found:
-                weight, source = float(np.mean(force)), "whole recording"
-            a = acceleration(force, weight)
+        weight_t, followed = _weight_in_time(force, calm, rest, tops, weight)
+        rest = steady_and_slow & (np.abs(calm - weight_t) < 2 * band)
+        if followed and source != "given":
+            source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
+        if source == "given":
+            weight_t = np.full(len(force), weight)
         anchors = rest.copy()
         anchors[tops] = True
-        v = integrate_anchored(a, anchors, rate_hz)
+        v = integrate_anchored(acceleration_in_time(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
-    return found, v, rest, weight, source
+    return found, v, rest, float(np.median(weight_t)), source
+
+
+MAX_PLAUSIBLE_DEPTH_M = 1.0  # no centre of mass drops further in a squat
+MAX_PLAUSIBLE_SPEED_M_S = 2.5
+
+
+def _plausible(found: list[_Found], v: np.ndarray) -> bool:
+    """Whether the force moved a body the way squats do. A flywheel strap or a band pulls
+    the lifter down with a force that is not the weight: integrated as if it were, the
+    force reads as metres of depth (the KTH flywheel squat: 4 m)."""
+    return (not found or max(f.depth_m for f in found) <= MAX_PLAUSIBLE_DEPTH_M) and \
+        float(np.max(np.abs(v), initial=0.0)) <= MAX_PLAUSIBLE_SPEED_M_S
+
+
+EXTERNAL_PEAK_PROMINENCE = 0.1  # of the weight: a rep's force hump under an external load
+EXTERNAL_MIN_REP_S = 0.8
+
+
+def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float):
+    """Reps under an external pull: each rep is a hump of the force (largest at the bottom,
+    where the lifter brakes hardest), from trough to trough, its bottom the hump's peak
+    (the KTH flywheel squat: 0.13 s from the markers' bottom); depth is not measurable."""
+    from scipy.signal import find_peaks
+
+    slow = zero_lag(calm, 1.0, rate_hz)
+    peaks, _ = find_peaks(slow, prominence=EXTERNAL_PEAK_PROMINENCE * weight,
+                          distance=max(1, int(EXTERNAL_MIN_REP_S * rate_hz)))
+    found, last_end = [], 0
+    for k, peak in enumerate(peaks):
+        nxt = peaks[k + 1] if k + 1 < len(peaks) else len(slow)
+        start = last_end + int(np.argmin(slow[last_end:peak + 1]))
+        end = peak + int(np.argmin(slow[peak:nxt])) if nxt > peak else peak
+        found.append(_Found(start, int(peak), end, float("nan"), int(peak), int(peak)))
+        last_end = end
+    return found, np.zeros(len(calm)), np.zeros(len(calm), bool), weight, "external force (depth not measurable)"
+
+
+def acceleration_in_time(total_n: np.ndarray, weight_n: np.ndarray) -> np.ndarray:
+    """Vertical acceleration (m/s^2) against a weight that may change over the recording (N)."""
+    return (total_n - weight_n) * (G / weight_n)
+
+
+def _steady_band_n(force: np.ndarray, weight: float) -> float:
+    """How far the calm force may wander in a window and still be rest: the still band, or six
+    times the force's sample-to-sample noise when that is larger (insoles)."""
+    noise_n = 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0
+    return max(still_band_n(weight), 6.0 * noise_n)
+
+
+def _weight_in_time(force, calm, rest, tops, weight) -> tuple[np.ndarray, bool]:
+    """The standing weight at every sample, from what each stretch says: each rest stretch its
+    force, each whole cycle between two tops its mean force (over a cycle from rest to rest the
+    mean force is the weight); linear in between, constant beyond the first and last."""
+    times, levels = [], []
+    for lo, hi in _runs(rest):
+        times.append((lo + hi) / 2)
+        levels.append(float(np.median(calm[lo:hi])))
+    for first, second in zip(tops, tops[1:]):
+        if second > first:
+            times.append((first + second) / 2)
+            levels.append(float(np.mean(force[first:second])))
+    if not times:
+        return np.full(len(force), weight), False
+    order = np.argsort(times)
+    return np.interp(np.arange(len(force)), np.array(times)[order], np.array(levels)[order]), True

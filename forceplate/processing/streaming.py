@@ -33,6 +33,7 @@ from forceplate.processing.baseline import (
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
     MIN_DEPTH_M,
+    STILL_CUTOFF_HZ,
     V_MOVING,
     V_ANCHOR,
     V_REST,
@@ -98,6 +99,7 @@ class StreamingAnalyzer:
         self.thresholds = thresholds or Thresholds()
         self._given_weight = weight_n
         self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
+        self._calm_filter = Causal(STILL_CUTOFF_HZ, self.rate_hz)  # the still test's force, as offline
         self._cop_filter = {foot: Causal(COP_CUTOFF_HZ, self.rate_hz, width=2) for foot in SIDES}
         self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
         self._baseline_requested = False
@@ -151,6 +153,7 @@ class StreamingAnalyzer:
             self._restart()
         fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
         cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
+        self._calm = self._calm_filter(fz["left"] + fz["right"])[:, 0]
         events: list[Event] = []
         if self.weight_n is None:
             events += self._seek_weight(t, fz, cop)
@@ -171,8 +174,7 @@ class StreamingAnalyzer:
     def _seek_weight(self, t, fz, cop) -> list[Event]:
         """The first STILL_WINDOW_S of steady force with someone on the plates gives the weight:
         in a squat set, force is steady only at rest (or passing through it), where it is the weight."""
-        total = fz["left"] + fz["right"]
-        window = np.concatenate([self._still_tail, total])
+        window = np.concatenate([self._still_tail, self._calm])
         n = window_samples(self.rate_hz)
         self._still_tail = window[-n:]
         if len(window) < n:
@@ -215,7 +217,7 @@ class StreamingAnalyzer:
     def _track(self, t, fz, cop, shift) -> list[Event]:
         bw = self.weight_n
         total = fz["left"] + fz["right"]
-        window = np.concatenate([self._still_tail, total])
+        window = np.concatenate([self._still_tail, self._calm])
         still = still_mask(window, bw, self.rate_hz)[-len(total):]
         self._still_tail = window[-window_samples(self.rate_hz):]
         accel = acceleration(total, bw)
