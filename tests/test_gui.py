@@ -1,12 +1,18 @@
 """The live window on the simulator and on replays: what the rep table, the biofeedback tiles,
 the pressure maps and the controls show and do."""
 
+import os
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pyqtgraph.Qt import QtCore
 
+from forceplate.live.display import debian_package, missing_libraries, window_problem
 from forceplate.live.pressure import PressureMap
 from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, run_window
 from forceplate.session import Session
@@ -316,3 +322,86 @@ def test_window_stays_responsive_through_an_unplug(qtbot, tmp_path):
     # The recording went on through the outage, with the missing frames recorded as a gap.
     plate = open_trial(tmp_path / "unplugged.h5").devices["SIM-DP-0001"]
     assert len(plate.gaps) >= 1 and plate.seq[-1] > plate.gaps[0][0]
+
+
+# --- where the window can and cannot open (the CLI, as a user starts it) ----------------
+
+def forceplate_cli(*args, env_changes: dict, timeout: float = 120):
+    """Run ``python3 -m forceplate`` with the environment changed (None: removed)."""
+    env = {**os.environ, **{k: v for k, v in env_changes.items() if v is not None}}
+    for name in (k for k, v in env_changes.items() if v is None):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "forceplate", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def unused_display() -> str:
+    """A display number no X server listens on."""
+    number = next(n for n in range(150, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    return f":{number}"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="X11 displays are a Linux matter")
+def test_a_display_qt_cannot_use_falls_back_to_the_terminal_view(tmp_path):
+    """DISPLAY set, but no X server there (a forwarded display that is gone): Qt would abort
+    the process (exit 134) and leave an empty trial; the CLI probes first and goes on in the terminal."""
+    path = tmp_path / "squat.h5"
+    done = forceplate_cli("demo", "--duration", "3", "--record", str(path),
+                          env_changes={"DISPLAY": unused_display(), "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None})
+    assert done.returncode == 0, done.stderr
+    assert "showing the terminal view" in done.stderr and "the window cannot open" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # one line saying why, no Qt noise
+    assert "baseline: body weight" in done.stdout  # the terminal view ran the session
+    trial = open_trial(path)
+    assert trial.complete and len(trial.devices["SIM-DP-0001"].counts) > 2000
+
+
+def test_missing_xcb_libraries_are_named_with_their_debian_packages():
+    absent = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
+
+    def load(soname):
+        if soname in absent:
+            raise OSError(f"{soname}: cannot open shared object file")
+
+    assert missing_libraries(load=load) == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    assert [debian_package(s) for s in ("libxcb-icccm.so.4", "libX11.so.6", "libxkbcommon-x11.so.0",
+                                        "libxcb-render-util.so.0", "libX11-xcb.so.1")] == [
+        "libxcb-icccm4", "libx11-6", "libxkbcommon-x11-0", "libxcb-render-util0", "libx11-xcb1"]
+    if sys.platform == "linux":
+        problem = window_problem({**os.environ, "DISPLAY": unused_display(), "QT_QPA_PLATFORM": ""}, load=load)
+        assert problem.endswith("sudo apt-get install libxcb-icccm4 libxcb-keysyms1")
+    assert window_problem({**os.environ, "QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+@pytest.fixture
+def xvfb_display():
+    """A real X server (Xvfb) on a free display; skips when Xvfb is not installed."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb xauth)")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as chosen:
+            number = chosen.readline().strip()
+        assert number, "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Xvfb is a Linux X server")
+def test_real_window_on_an_x_server(xvfb_display, tmp_path):
+    """The window itself on Qt's xcb platform, started as a user does: no fallback, exit 0."""
+    missing = missing_libraries()
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"Qt's xcb platform needs {' '.join(debian_package(s) for s in missing)}")
+    path = tmp_path / "window.h5"
+    done = forceplate_cli("demo", "--duration", "4", "--record", str(path),
+                          env_changes={"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": None})
+    assert done.returncode == 0, done.stderr
+    assert "terminal view" not in done.stderr and "baseline: body weight" not in done.stdout
+    assert open_trial(path).complete

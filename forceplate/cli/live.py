@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -45,13 +44,6 @@ def register(add_command) -> None:
     simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
 
 
-def _has_display() -> bool:
-    if sys.platform != "linux":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")))
-
-
 def run_live(args) -> int:
     from forceplate.calibration.record import record_warning
     from forceplate.live.terminal import format_status, run_terminal
@@ -61,11 +53,7 @@ def run_live(args) -> int:
     duration = args.duration or None
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
-    headless = args.headless
-    if not headless and not _has_display():
-        print("forceplate: no display found; showing the terminal view (use --headless to silence this)",
-              file=sys.stderr)
-        headless = True
+    headless = args.headless or not _window_can_open()
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
                       thresholds=thresholds(args))
     for link in session.links:
@@ -102,6 +90,20 @@ def run_live(args) -> int:
                 path.write_text(json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
     return 1 if session.any_disconnected else 0
+
+
+def _window_can_open() -> bool:
+    """Whether the window can show here; if not, says why (and what to install) on stderr.
+
+    Asked before the session opens devices or the trial file: a Qt that cannot start aborts
+    the process, which would leave an empty trial behind under the name asked for.
+    """
+    from forceplate.live.display import has_display, window_problem
+
+    problem = window_problem() if has_display() else "no display found"
+    if problem:
+        print(f"forceplate: {problem}; showing the terminal view (use --headless to silence this)", file=sys.stderr)
+    return problem is None
 
 
 def run_simulate(args) -> int:
