@@ -14,7 +14,9 @@ from pyqtgraph.Qt import QtCore
 
 from forceplate.live.display import debian_package, missing_libraries, window_problem
 from forceplate.live.pressure import PressureMap
-from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, run_window
+from forceplate.live.terminal import describe
+from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, run_window
+from forceplate.processing.streaming import Event
 from forceplate.session import Session
 from forceplate.storage.reader import open_trial
 
@@ -90,17 +92,20 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
             assert rows[rep][column].background().color().name() == SEVERITY_COLOURS[severity]
         assert float(rows[rep]["Depth m"].text()) == pytest.approx(0.45, abs=0.05)
         assert not rows[rep]["Rep"].font().bold()  # no rep is under way any more
-    assert rows[2]["R phase"].text() in ("descent", "bottom", "ascent")
+    for rep, side in ((2, "R"), (4, "L")):
+        assert rows[rep][f"{side} onset phase"].text() in ("descent", "bottom", "ascent")
+        assert rows[rep][f"{side} peak phase"].text() in ("descent", "bottom", "ascent")
     assert float(rows[2]["R shift mm"].text()) >= 7.5
     assert float(rows[4]["L shift mm"].text()) >= 12.5
 
     assert {(rep, side) for rep, side, *_ in shown_at_flag} == {(2, "right"), (4, "left")}
     final = {(rep, side): shown for rep, side, *shown in shown_at_flag}
     severity, state, text, cue = final[(2, "right")]
-    assert (severity, state) == ("moderate", "collapse") and "RIGHT" in text and "COLLAPSE" in text
+    assert (severity, state) == ("moderate", "collapse") and "RIGHT" in text and "MODERATE" in text
     assert cue == "RIGHT: KNEES OUT"
     severity, state, text, cue = final[(4, "left")]
     assert (severity, state) == ("severe", "collapse") and "LEFT" in text and "KNEES OUT" in cue
+    assert "SEVERE" in text and "MODERATE" not in text
     mild = [shown for shown in shown_at_flag if shown[2] == "mild"]
     assert all(state == "mild" for _, _, _, state, _, _ in mild)
 
@@ -108,6 +113,43 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
     assert [rep for rep, _, _ in shown_at_start] == [1, 2, 3, 4]
     for _, states, bold in shown_at_start:
         assert states == {"left": "ok", "right": "ok"} and bold
+
+
+@pytest.mark.parametrize("severity, words", [("none", "OK"), ("mild", "MILD"), ("moderate", "MODERATE"),
+                                             ("severe", "SEVERE")])
+def test_a_tile_says_its_grade_in_words(qtbot, severity, words):
+    """Moderate and severe are both a collapse, but a coach must tell them apart without colours."""
+    tile = SideIndicator("left")
+    qtbot.addWidget(tile)
+    tile.show_severity(severity)
+    others = {"OK", "MILD", "MODERATE", "SEVERE"} - {words}
+    assert words in tile.text() and not any(f">{w}<" in tile.text() for w in others)
+
+
+def test_onset_and_peak_phase_in_the_rep_table(qtbot, window):
+    """The onset phase is the one the cue named when the shift crossed the threshold; it stays at
+    rep end, when the peak phase (where the shift was largest) arrives beside it."""
+    flags, ends = shown_events(window, "flag"), shown_events(window, "rep_end")
+    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    rows = rep_rows(window)
+    for rep, side in ((2, "right"), (4, "left")):
+        first_flag = next(f for f in flags if (f.rep, f.side) == (rep, side))
+        end = next(e for e in ends if e.rep == rep).data[side]
+        prefix = side[0].upper()
+        assert rows[rep][f"{prefix} onset phase"].text() == end.get("onset_phase", first_flag.phase)
+        assert rows[rep][f"{prefix} peak phase"].text() == end.get("peak_phase", end["phase"])
+    assert rows[1]["L onset phase"].text() == rows[1]["L peak phase"].text() == "-"  # no flag, no phase
+
+
+def test_terminal_names_both_phases():
+    side = {"medial_shift_mm": 9.8, "flag": "moderate", "phase": "ascent", "onset_s": 8.1}
+    data = {"depth_m": 0.45, "start_s": 7.0, "end_s": 9.5, "left": {"medial_shift_mm": 1.0, "flag": "none",
+                                                                    "phase": None}}
+    before_lead = describe(Event("rep_end", 9.5, rep=3, data={**data, "right": side}))
+    assert "right moderate 9.8 mm (peak ascent)" in before_lead and "left none" in before_lead
+    named = describe(Event("rep_end", 9.5, rep=3, data={**data, "right": {**side, "onset_phase": "bottom",
+                                                                          "peak_phase": "ascent"}}))
+    assert "right moderate 9.8 mm (onset bottom, peak ascent)" in named
 
 
 def test_window_paints_with_live_data(qtbot, window):

@@ -12,6 +12,24 @@ CUE = {"mild": "watch the knees", "moderate": "KNEES OUT", "severe": "KNEES OUT!
 STATUS_EVERY_S = 10.0
 
 
+def side_phases(side: dict, onset_seen: str | None = None) -> tuple[str | None, str | None]:
+    """A rep side's (onset phase, peak phase) from its results.
+
+    Onset: the phase when the held shift first crossed the mild threshold, the one the live cue
+    named; peak: the phase at the largest held shift (the older single ``phase`` key). Results
+    from before ``onset_phase`` existed give ``onset_seen`` (the first flag's phase) instead.
+    """
+    return side.get("onset_phase", onset_seen), side.get("peak_phase", side.get("phase"))
+
+
+def _side_summary(side: str, result: dict) -> str:
+    if result["flag"] == "none":
+        return f"{side} none"
+    onset, peak = side_phases(result)
+    phases = f"onset {onset}, peak {peak}" if onset else f"peak {peak}"
+    return f"{side} {result['flag']} {result['medial_shift_mm']:.1f} mm ({phases})"
+
+
 def describe(event: Event) -> str | None:
     """One line for an event, or None for events not worth a line."""
     t = f"{event.t_s:7.2f} s"
@@ -22,12 +40,10 @@ def describe(event: Event) -> str | None:
         return f"{t}  rep {event.rep}: down"
     if event.kind == "flag":
         return (f"{t}  rep {event.rep}: {event.side.upper()} foot {event.severity} medial shift "
-                f"{event.value:.1f} mm ({event.phase})  -> {CUE[event.severity]}")
+                f"{event.value:.1f} mm (in {event.phase})  -> {CUE[event.severity]}")
     if event.kind == "rep_end":
         d = event.data
-        sides = "  ".join(
-            f"{s} {d[s]['flag']}" + (f" {d[s]['medial_shift_mm']:.1f} mm ({d[s]['phase']})" if d[s]["flag"] != "none" else "")
-            for s in ("left", "right"))
+        sides = "  ".join(_side_summary(s, d[s]) for s in ("left", "right"))
         return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
     if event.kind == "device_disconnected":
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"

@@ -23,7 +23,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from forceplate.errors import ForceplateError
 from forceplate.live.pressure import PressureMap
-from forceplate.live.terminal import CUE, describe
+from forceplate.live.terminal import CUE, describe, side_phases
 from forceplate.processing.baseline import Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
@@ -43,14 +43,20 @@ SEVERITY_COLOURS = {"none": "#d4ecd0", "mild": "#ffd43b", "moderate": "#ff8c1a",
 INDICATOR_COLOURS = {**SEVERITY_COLOURS, "none": "#2f9e44"}  # a tile says ok in a strong green
 CURRENT_ROW_COLOUR = "#cfe2ff"
 INDICATOR_STATE = {"none": "ok", "mild": "mild", "moderate": "collapse", "severe": "collapse"}
+# What a tile says: the grade in words, and under it what the grade means for the knee.
+INDICATOR_WORDS = {"none": ("OK", ""), "mild": ("MILD", "knee drifting in"),
+                   "moderate": ("MODERATE", "knee collapse"), "severe": ("SEVERE", "knee collapse")}
 PRESSURE_COLOURMAP = "turbo"
 SENSOR_DOT_MM = 2.5  # radius of an insole sensor's dot on the pressure map
 THRESHOLD_SCALES = (0.5, 3.0, 0.1)  # the threshold-scale control: minimum, maximum, step
 RATE_WINDOW_S = 1.0  # the status bar's sample rates are frames counted over this long
 
-COLUMNS = ("Rep", "Left", "L phase", "L shift mm", "Right", "R phase", "R shift mm", "Depth m")
-SIDE_COLUMNS = {"left": (1, 2, 3), "right": (4, 5, 6)}  # severity, phase, shift
-DEPTH_COLUMN = 7
+# Two phases per side: when the held shift first crossed the mild threshold (what the live cue
+# named) and where it was largest; they differ when a shift starts in one phase and grows in the next.
+COLUMNS = ("Rep", "Left", "L onset phase", "L peak phase", "L shift mm",
+           "Right", "R onset phase", "R peak phase", "R shift mm", "Depth m")
+SIDE_COLUMNS = {"left": (1, 2, 3, 4), "right": (5, 6, 7, 8)}  # severity, onset phase, peak phase, shift
+DEPTH_COLUMN = 9
 
 
 def _font(points: int, bold: bool = False) -> QtGui.QFont:
@@ -180,7 +186,8 @@ class RecordDialog(QtWidgets.QDialog):
 
 
 class SideIndicator(QtWidgets.QLabel):
-    """A large LEFT / RIGHT tile: ok (green), mild (yellow) or collapse (orange, red if severe)."""
+    """A large LEFT / RIGHT tile: the grade in words on its colour (ok green, mild yellow,
+    moderate orange, severe red), so the grade reads without telling orange from red."""
 
     def __init__(self, side: str):
         super().__init__()
@@ -197,8 +204,10 @@ class SideIndicator(QtWidgets.QLabel):
         self.severity = severity
         text_colour = "black" if severity == "mild" else "white"
         self.setStyleSheet(f"background: {INDICATOR_COLOURS[severity]}; color: {text_colour}; border-radius: 12px;")
+        grade, meaning = INDICATOR_WORDS[severity]
         self.setText(f"<div style='font-size: 22pt'>{self.side.upper()}</div>"
-                     f"<div style='font-size: 40pt; font-weight: bold'>{self.state.upper()}</div>")
+                     f"<div style='font-size: 40pt; font-weight: bold'>{grade}</div>"
+                     f"<div style='font-size: 16pt'>{meaning or '&nbsp;'}</div>")
 
 
 class LiveWindow(QtWidgets.QMainWindow):
@@ -216,6 +225,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.plates = {plate.foot: plate for link in session.links if self.feet is not None and link.feet is self.feet
                        for plate in link.device.profile.plates}
         self._rows: dict[int, int] = {}
+        self._onset_phase: dict[tuple[int, str], str] = {}  # (rep, side) -> phase of its first flag
         self._current_rep: int | None = None
         self._marks = 0
         self._shown_baseline: Baseline | None = None
@@ -559,7 +569,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.cue.setText("")
 
     def _show_flag(self, event: Event) -> None:
-        self._set_side(self._row(event.rep), event.side, event.severity, event.phase, event.value)
+        row = self._row(event.rep)
+        onset = self._onset_phase.setdefault((event.rep, event.side), event.phase)  # the first flag's phase
+        self._set_side(row, event.side, event.severity, onset, None, event.value)
         if event.rep == self._current_rep:
             self.indicators[event.side].show_severity(event.severity)
             self.cue.setText(f"{event.side.upper()}: {CUE[event.severity]}")
@@ -570,7 +582,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         row = self._row(event.rep)
         data = event.data
         for side in SIDES:
-            self._set_side(row, side, data[side]["flag"], data[side]["phase"], data[side]["medial_shift_mm"])
+            onset, peak = side_phases(data[side], self._onset_phase.get((event.rep, side)))
+            self._set_side(row, side, data[side]["flag"], onset, peak, data[side]["medial_shift_mm"])
         self._set_cell(row, DEPTH_COLUMN, f"{data['depth_m']:.2f}")
         if event.rep == self._current_rep:
             self._highlight(row, False)
@@ -586,7 +599,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._rows[rep] = row
             self._set_cell(row, 0, str(rep))
             for side in SIDES:
-                self._set_side(row, side, "none", None, None)
+                self._set_side(row, side, "none", None, None, None)
             self._set_cell(row, DEPTH_COLUMN, "")
             self.table.scrollToBottom()
         return self._rows[rep]
@@ -601,11 +614,14 @@ class LiveWindow(QtWidgets.QMainWindow):
         if background is not None:
             item.setBackground(QtGui.QColor(background))
 
-    def _set_side(self, row: int, side: str, severity: str, phase: str | None, shift_mm: float | None) -> None:
-        severity_col, phase_col, shift_col = SIDE_COLUMNS[side]
+    def _set_side(self, row: int, side: str, severity: str, onset_phase: str | None, peak_phase: str | None,
+                  shift_mm: float | None) -> None:
+        """One side's cells; the peak phase is known only when the rep has ended."""
+        severity_col, onset_col, peak_col, shift_col = SIDE_COLUMNS[side]
         self._set_cell(row, severity_col, severity, SEVERITY_COLOURS[severity])
         self.table.item(row, severity_col).setForeground(QtGui.QColor("white" if severity == "severe" else "black"))
-        self._set_cell(row, phase_col, phase or "-")
+        self._set_cell(row, onset_col, onset_phase or "-")
+        self._set_cell(row, peak_col, peak_phase or "-")
         self._set_cell(row, shift_col, "-" if shift_mm is None else f"{shift_mm:.1f}")
 
     def _highlight(self, row: int, current: bool) -> None:
