@@ -31,9 +31,18 @@ def register(add_command) -> None:
                                   "or replay://FILE.h5?device=SERIAL&speed=X"
                                   + (f" (default {DEMO_URL})" if is_demo else ""))
         command.add_argument("--headless", action="store_true", help="terminal view instead of the window")
-        command.add_argument("--duration", type=float, metavar="S", default=DEMO_DURATION_S if is_demo else None,
+        command.add_argument("--duration", type=float, metavar="S",
                              help="stop after S seconds"
-                                  + (f" (default {DEMO_DURATION_S:g}; 0 = until Ctrl-C)" if is_demo else ""))
+                                  + (f" (default: the window stays until closed, the terminal view stops after "
+                                     f"{DEMO_DURATION_S:g} s; 0 = until closed or Ctrl-C)" if is_demo
+                                     else " (default: until the window is closed or Ctrl-C)"))
+        command.set_defaults(headless_duration_s=DEMO_DURATION_S if is_demo else None)
+        command.add_argument("--tv", action="store_true",
+                             help="start the window full screen with only the tiles, the cue and the rep count, "
+                                  "for a screen 3-4 m away (F toggles, Esc leaves)")
+        command.add_argument("--sound", action="store_true",
+                             help="sound a tone on each flag: low in the left channel for the left knee, high in "
+                                  "the right for the right; 1-3 pulses for mild, moderate, severe")
         command.add_argument("--record", metavar="FILE.h5", help="save the trial to this HDF5 file")
         command.add_argument("--lsl", action="store_true", help=LSL_HELP)
         add_analysis_options(command)
@@ -50,10 +59,15 @@ def run_live(args) -> int:
     from forceplate.session import Session
 
     urls = args.device or [DEMO_URL]
-    duration = args.duration or None
+    if args.duration is not None and args.duration < 0:
+        raise ForceplateError(f"--duration {args.duration:g}: a duration is 0 (until stopped) or more seconds")
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
     headless = args.headless or not _window_can_open()
+    # A demo in the terminal ends by itself; a window stays while someone looks at it.
+    duration = args.duration if args.duration is not None else (
+        getattr(args, "headless_duration_s", None) if headless else None)
+    duration = duration or None  # 0: until stopped
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
                       thresholds=thresholds(args))
     for link in session.links:
@@ -75,7 +89,7 @@ def run_live(args) -> int:
         else:
             from forceplate.live.window import run_window
 
-            run_window(session, duration)
+            run_window(session, duration, tv=args.tv, audio=args.sound)
     finally:
         try:
             session.close()  # a failed recording raises here: one line from main, no "saved"
