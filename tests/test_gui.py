@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtGui
 
 from forceplate.live.display import debian_package, missing_libraries, window_problem
 from forceplate.live.pressure import PressureMap
 from forceplate.live.terminal import describe
-from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, run_window
+from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, tone, wav_bytes
+from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
 from forceplate.processing.streaming import Event
 from forceplate.session import Session
 from forceplate.storage.reader import open_trial
@@ -447,3 +448,156 @@ def test_real_window_on_an_x_server(xvfb_display, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "terminal view" not in done.stderr and "baseline: body weight" not in done.stdout
     assert open_trial(path).complete
+
+
+# --- the window at the gym: set summary, TV mode, layout, sound ---------------------------
+
+def test_demo_window_stays_open_unless_a_duration_is_given():
+    from forceplate.cli import build_parser
+    from forceplate.cli.live import DEMO_DURATION_S, session_duration_s
+
+    parser = build_parser()
+    demo, live = parser.parse_args(["demo"]), parser.parse_args(["live", "--device", "sim://dual-plate"])
+    assert session_duration_s(demo, headless=False) is None  # someone is looking at it
+    assert session_duration_s(demo, headless=True) == DEMO_DURATION_S
+    assert session_duration_s(parser.parse_args(["demo", "--duration", "5"]), headless=False) == 5.0
+    assert session_duration_s(parser.parse_args(["demo", "--duration", "0"]), headless=True) is None
+    assert session_duration_s(live, headless=True) is None
+
+
+SET_URL = "sim://dual-plate?speed=8&reps=10&valgus=3:right:moderate,9:left:severe"
+
+
+@pytest.fixture
+def set_window(qtbot):
+    """A window at the size of a gym laptop's screen, watching a set of 10 reps."""
+    session = Session([SET_URL])
+    session.start()
+    window = LiveWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    yield window
+    session.close()
+
+
+def test_set_summary_shows_after_the_set_and_stays_until_the_next(qtbot, set_window):
+    window = set_window
+    qtbot.waitUntil(lambda: window.set_summary.isVisible(), timeout=WAIT_MS)
+    text = window.set_summary.text()
+    assert text.startswith("Set done: 10 reps")
+    assert "left knee in 1 (rep 9)" in text and "right knee in 1 (rep 3)" in text
+    assert "Worst: rep 9, left severe" in text
+    # The whole set in the table, no scrolling, at 1600 x 1000.
+    assert window.table.rowCount() == 10
+    # the rows refit on the next tick after the summary took its room
+    qtbot.waitUntil(lambda: window.table.verticalScrollBar().maximum() == 0, timeout=2000)
+    last = window.table.visualItemRect(window.table.item(9, 0))
+    assert window.table.viewport().rect().contains(last)
+    qtbot.wait(1500)  # the athlete looks: the summary stays
+    assert window.set_summary.isVisible() and window.set_summary.text() == text
+    window.show_event(Event("rep_start", 1000.0, rep=11))  # the next set begins
+    assert not window.set_summary.isVisible()
+    assert sorted(rep_rows(window)) == [11]
+
+
+def test_layout_keeps_labels_legend_and_status_readable(qtbot, set_window, monkeypatch):
+    window = set_window
+    monkeypatch.setattr("forceplate.live.window.MESSAGE_MS", 300)
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    (x0, x1), (y0, y1) = window.top_view.getPlotItem().viewRange()
+    for _, label in window.plate_labels:  # inside the view, not cut off at its edge
+        bounds = label.mapRectToView(label.boundingRect())
+        assert x0 <= bounds.left() and bounds.right() <= x1 and y0 <= bounds.top() and bounds.bottom() <= y1
+    assert window.force_plot.legend is None and "left" in window.force_plot.titleLabel.text
+    window.capture_baseline()
+    assert window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=3000)  # no stale message
+
+
+def test_tv_mode_shows_tiles_cue_and_rep_count_only(qtbot, window):
+    ready_for_keys(qtbot, window)
+    normal_pt = window.cue.font().pointSize()
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_F)
+    assert window.tv_mode and window.isFullScreen()
+    hidden = (window.body, window.toolbar, window.statusBar(), window.audio)
+    assert not any(widget.isVisible() for widget in hidden)
+    assert all(tile.isVisible() for tile in window.indicators.values())
+    assert window.rep_phase.isVisible() and window.cue.isVisible()
+    assert window.cue.font().pointSize() >= 2 * normal_pt
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    assert not window.tv_mode and all(widget.isVisible() for widget in hidden)
+
+
+def test_a_tile_fits_its_grade_word(qtbot):
+    tile = SideIndicator("left")
+    qtbot.addWidget(tile)
+    tile.resize(300, 200)
+    tile.scale = 2.4
+    tile.show_severity("moderate")
+    size_pt = float(tile.text().split("font-size: ")[2].split("pt")[0])
+    wide = QtGui.QFontMetrics(_font(round(size_pt), bold=True)).horizontalAdvance("MODERATE")
+    assert wide <= 300
+
+
+def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot):
+    session = Session(INSOLE_URLS)
+    session.start()
+    try:
+        window = LiveWindow(session)
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window._pressure_max > 20,
+                        timeout=WAIT_MS)
+        (x0, x1), _ = window.top_view.getPlotItem().viewRange()
+        for insole in window.insoles.values():
+            assert insole.map.rect[2] / (x1 - x0) > 0.12  # each map a readable share of the view's width
+            for band in window.bands[insole.foot]:  # the threshold strips leave the map visible
+                assert band.brush().style() == QtCore.Qt.BrushStyle.NoBrush
+        window.pressure_limit.setValue(150.0)
+        qtbot.wait(500)
+        assert tuple(window.pressure_bar.levels()) == (0.0, 150.0)  # fixed: not grown past 150
+        window.reset_pressure_scale()
+        assert window.pressure_limit.value() == 0.0 and window.pressure_bar.levels()[1] > 20
+    finally:
+        session.close()
+
+
+def test_each_side_has_its_own_tone():
+    spectrum = {}
+    for side in ("left", "right"):
+        samples = tone(side, "mild")
+        loud = np.abs(samples).max(axis=0)
+        assert loud[CHANNEL[side]] > 0.5 and loud[1 - CHANNEL[side]] == 0  # in its own stereo channel
+        power = np.abs(np.fft.rfft(samples[:, CHANNEL[side]]))
+        spectrum[side] = np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE_HZ)[power.argmax()]
+    assert spectrum["left"] == pytest.approx(440, abs=10) and spectrum["right"] == pytest.approx(880, abs=10)
+    pulses = [int(np.count_nonzero(np.diff((np.abs(tone("left", g)[:, 0]) > 0.01).astype(int)) == 1) > 0)
+              for g in ("mild", "moderate", "severe")]
+    assert all(pulses)
+    assert len(tone("left", "severe")) == 3 * len(tone("left", "mild"))
+    assert wav_bytes(tone("right", "moderate"))[:4] == b"RIFF"
+
+
+class FakePlayer:
+    def __init__(self):
+        self.played = []
+
+    def play(self, side, severity):
+        self.played.append((side, severity))
+        return True
+
+    def close(self):
+        pass
+
+
+def test_sound_on_a_flag_plays_the_flagged_side(qtbot, session):
+    player = FakePlayer()
+    window = LiveWindow(session, audio=True, cue_player=player)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.audio.isChecked()  # --sound turns it on from the start
+    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    assert ("right", "moderate") in player.played and ("left", "severe") in player.played
+    assert {side for side, _ in player.played} == {"left", "right"}

@@ -64,10 +64,7 @@ def run_live(args) -> int:
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
     headless = args.headless or not _window_can_open()
-    # A demo in the terminal ends by itself; a window stays while someone looks at it.
-    duration = args.duration if args.duration is not None else (
-        getattr(args, "headless_duration_s", None) if headless else None)
-    duration = duration or None  # 0: until stopped
+    duration = session_duration_s(args, headless)
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
                       thresholds=thresholds(args))
     for link in session.links:
@@ -104,6 +101,17 @@ def run_live(args) -> int:
                 path.write_text(json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
     return 1 if session.any_disconnected else 0
+
+
+def session_duration_s(args, headless: bool) -> float | None:
+    """How long the session runs (None: until the window is closed or Ctrl-C).
+
+    A demo in the terminal ends by itself; a window stays while someone looks at it, unless
+    ``--duration`` says otherwise (0: until stopped).
+    """
+    if args.duration is not None:
+        return args.duration or None
+    return getattr(args, "headless_duration_s", None) if headless else None
 
 
 def _window_can_open() -> bool:
