@@ -23,7 +23,7 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from forceplate.errors import ForceplateError
 from forceplate.live.audio import CuePlayer
-from forceplate.live.pressure import PressureMap
+from forceplate.live.pressure import FOOT_LENGTH_MM, PressureMap, foot_outline
 from forceplate.live.terminal import CUE, describe, set_summary, side_phases
 from forceplate.processing.baseline import Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
@@ -35,7 +35,6 @@ REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
 TRAIL_SECONDS = 3.0
 PLOT_RATE_HZ = 100.0  # points per second drawn; 1 kHz data is thinned to every 10th sample
-FOOT_LENGTH_MM = 260.0  # drawing only: an adult foot, for the outline around the quiet-standing CoP
 FRAME_MARGIN_MM = 60.0
 
 SIDE_COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}
@@ -87,18 +86,6 @@ def _style_plot(plot: pg.PlotItem, left_label: str, bottom_label: str | None = N
         plot.setLabel("bottom", bottom_label, **{"font-size": "13pt"})
 
 
-def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
-                  length_mm: float = FOOT_LENGTH_MM) -> np.ndarray:
-    """A stylised footprint (closed, (n, 2) mm): narrow heel, wide forefoot, arch on the medial side."""
-    half_length = length_mm / 2
-    angle = np.linspace(0, 2 * np.pi, 73)
-    along = half_length * np.sin(angle)  # heel (-) to toe (+)
-    across = (width_mm / 2) * np.cos(angle) * (0.8 + 0.2 * along / half_length)
-    arch = 1 - 0.3 * np.exp(-(((along + 0.05 * length_mm) / (0.14 * length_mm)) ** 2))
-    across = np.where(across > 0, across * arch, across)
-    return center + across[:, None] * medial_unit + along[:, None] * foot_axis(medial_unit)
-
-
 def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: float) -> QtGui.QPolygonF:
     """The strip of the foot between ``near_mm`` and ``far_mm`` of medial shift from neutral."""
     axis = foot_axis(medial_unit) * FOOT_LENGTH_MM / 2
@@ -130,7 +117,7 @@ class InsoleView:
         self.sensors_mm = insole_cop_to_lab(layout.sensors_mm, self.foot, layout)
         self.centre_mm = insole_cop_to_lab(np.array([[0.0, layout.foot_length_mm / 2]]), self.foot, layout)[0]
         medial = np.array([1.0 if self.foot == "left" else -1.0, 0.0])
-        self.outline_mm = _foot_outline(self.centre_mm, medial, layout.foot_width_mm, layout.foot_length_mm)
+        self.outline_mm = foot_outline(self.centre_mm, medial, layout.foot_width_mm, layout.foot_length_mm)
         self.map = PressureMap(self.sensors_mm, self.outline_mm)
         # Pressure (kPa = 1000 N/mm^2) where the profile gives sensor areas, else force per sensor.
         area = layout.sensor_area_mm2
@@ -796,7 +783,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             neutral = centres[side]
             width = baseline.foot_width_mm if baseline else 100.0
             # An insole is the footprint itself; on a plate the foot is drawn around its neutral CoP.
-            outline = self.insoles[side].outline_mm if side in self.insoles else _foot_outline(neutral, medial[side], width)
+            outline = self.insoles[side].outline_mm if side in self.insoles else foot_outline(neutral, medial[side], width)
             self.foot_outline[side].setData(outline[:, 0], outline[:, 1])
             edges = (thresholds.mild_mm, thresholds.moderate_mm, thresholds.severe_mm,
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
