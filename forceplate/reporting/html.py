@@ -336,7 +336,8 @@ def plain_summary(results: dict, attrs: dict) -> str:
                              f"(rep{'s' if len(flagged) > 1 else ''} {_reps_text(flagged)}"
                              f"{_where_in_set(flagged, indices)}).")
         else:
-            sentences.append(f"The {side} knee stayed in line in {'every rep' if sentences else f'all {n} reps' + at_load}.")
+            every = f"all {n} reps" if n > 1 else "the one rep"
+            sentences.append(f"The {side} knee stayed in line in {'every rep' if sentences else every + at_load}.")
         at_load = ""  # said once
     worst = max(((r[side]["medial_shift_mm"] or 0.0, r["index"], side, r[side]["flag"])
                  for r in reps for side in SIDES if r[side]["flag"] != "none"), default=None)
