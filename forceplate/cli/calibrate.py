@@ -56,8 +56,12 @@ unless -o says otherwise; see calibration/CALIBRATION.md for the procedure""")
         parsers[name].add_argument("--plate", action="append", metavar="NAME", help="only this plate (repeatable)")
         parsers[name].add_argument("--positions", metavar="X,Y;X,Y;...",
                                    help="lab positions (mm) to load; default a 3 x 3 grid on each plate")
-    parsers["verify"].add_argument("--max-force-error-pct", type=float, default=1.0, metavar="PCT")
-    parsers["verify"].add_argument("--max-cop-error-mm", type=float, default=5.0, metavar="MM")
+    parsers["verify"].add_argument("--max-force-error-pct", type=float, default=1.0, metavar="PCT",
+                                   help="FAIL when any load's force is off by more than this, in %% of the known "
+                                        "load (default 1)")
+    parsers["verify"].add_argument("--max-cop-error-mm", type=float, default=5.0, metavar="MM",
+                                   help="FAIL when any load's CoP is farther than this from where it was put, "
+                                        "in mm (default 5; plates only)")
     parsers["verify"].add_argument("--no-tare", action="store_true", help="verify the stored offsets too")
     parsers["verify"].add_argument("--json", action="store_true", help="print one JSON object")
     matrix = parsers["matrix"]
