@@ -26,6 +26,7 @@ from forceplate.processing.baseline import foot_axis
 from forceplate.profiles import DeviceProfile
 
 COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}  # the live window's: blue and purple, apart from the grades
+LINE_WIDTHS = {"left": 2.6, "right": 1.2}
 GRADE_COLOURS = {"none": "#9e9e9e", "mild": "#f2c744", "moderate": "#f08a24", "severe": "#d7301f"}
 DECIMALS = {"mm": 1, "s": 2, "m": 2, "%": 1, "N": 1, "kg": 1}  # one rule for every table
 MAX_POINTS = 1500  # per polyline: beyond a few per pixel a browser draws nothing more
@@ -150,8 +151,8 @@ def force_plot(analysis: Analysis) -> str:
         flagged = any(r.sides[s].flag != "none" for s in SIDES)
         ax.rect(r.rep.start_s, 0, r.rep.end_s, top, "#fde0dd" if flagged else "#eeeeee", opacity=0.8)
         ax.text((r.rep.start_s + r.rep.end_s) / 2, top * 0.95, str(r.rep.index), anchor="middle", size=10)
-    for side in SIDES:
-        ax.line(t, analysis.fz[side], COLOURS[side])
+    for side in SIDES:  # left wider, under right: equal loads stay two visible lines (as in the live window)
+        ax.line(t, analysis.fz[side], COLOURS[side], width=LINE_WIDTHS[side])
     ax.legend([*SIDE_LEGEND, ("rep", "#eeeeee", "box"), ("flagged rep", "#fde0dd", "box")])
     return ax.svg("time (s)", "vertical force (N)")
 
