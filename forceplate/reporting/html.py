@@ -376,7 +376,8 @@ th{background:#f0f0f0} td.grade{text-align:center} .summary{font-size:1.25em;lin
 background:#f1f7ff;border-left:5px solid #1f6fd1;padding:0.6em 1em} .figures{display:flex;flex-wrap:wrap;gap:8px}
 .print{float:right;font-size:1em;padding:0.4em 1em}
 @media print{body{margin:0;max-width:none;font-size:10pt} .print{display:none}
-h2{break-after:avoid} svg,table,.figures{break-inside:avoid} .summary{background:none}
+h2,h2+p{break-after:avoid} svg,table,.figures{break-inside:avoid} .summary{background:none}
+td.grade{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 @page{margin:15mm}}"""
 
 
