@@ -211,34 +211,40 @@ def test_pressure_map_interpolates_inside_the_outline():
     assert image[2, 2] == pytest.approx(10.0, abs=3.0) and image[7, 7] == pytest.approx(50.0, abs=3.0)
 
 
-def test_insole_session_shows_a_pressure_map_per_foot(qtbot):
+@pytest.fixture
+def insole_window(qtbot):
+    """A window at 1600 x 1000 on a left and a right insole."""
     session = Session(INSOLE_URLS)
     session.start()
-    try:
-        window = LiveWindow(session)
-        qtbot.addWidget(window)
-        window.show()
-        assert set(window.insoles) == {"left", "right"}
-        qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
-                        and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
-                        timeout=WAIT_MS)
-        for foot, insole in window.insoles.items():
-            image = window.pressure_image[foot].image
-            newtons = insole.link.sensors.peek()["newtons"]
-            kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
-            # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
-            shown = image[np.isfinite(image)]
-            assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
-            assert np.isnan(image[0, 0])  # a corner of the rectangle is outside the foot
-            # Placed where the session puts that foot's CoP: the left insole left of the midline.
-            x, _, width, _ = insole.map.rect
-            assert (x + width / 2 < 0) == (foot == "left")
-        assert window.pressure_bar.levels()[1] >= max(np.nanmax(i.image) for i in window.pressure_image.values())
-        qtbot.wait(200)
-        image = window.grab().toImage()
-        assert not image.isNull()
-    finally:
-        session.close()
+    window = LiveWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    yield window
+    session.close()
+
+
+def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window):
+    window = insole_window
+    assert set(window.insoles) == {"left", "right"}
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
+                    and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
+                    timeout=WAIT_MS)
+    for foot, insole in window.insoles.items():
+        image = window.pressure_image[foot].image
+        newtons = insole.link.sensors.peek()["newtons"]
+        kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
+        # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
+        shown = image[np.isfinite(image)]
+        assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
+        assert np.isnan(image[0, 0])  # a corner of the rectangle is outside the foot
+        # Placed where the session puts that foot's CoP: the left insole left of the midline.
+        x, _, width, _ = insole.map.rect
+        assert (x + width / 2 < 0) == (foot == "left")
+    assert window.pressure_bar.levels()[1] >= max(np.nanmax(i.image) for i in window.pressure_image.values())
+    qtbot.wait(200)
+    image = window.grab().toImage()
+    assert not image.isNull()
 
 
 # --- recording from the window ---------------------------------------------------------
@@ -540,28 +546,20 @@ def test_a_tile_fits_its_grade_word(qtbot):
     assert wide <= 300
 
 
-def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot):
-    session = Session(INSOLE_URLS)
-    session.start()
-    try:
-        window = LiveWindow(session)
-        qtbot.addWidget(window)
-        window.resize(1600, 1000)
-        window.show()
-        qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window._pressure_max > 20,
-                        timeout=WAIT_MS)
-        (x0, x1), _ = window.top_view.getPlotItem().viewRange()
-        for insole in window.insoles.values():
-            assert insole.map.rect[2] / (x1 - x0) > 0.12  # each map a readable share of the view's width
-            for band in window.bands[insole.foot]:  # the threshold strips leave the map visible
-                assert band.brush().style() == QtCore.Qt.BrushStyle.NoBrush
-        window.pressure_limit.setValue(150.0)
-        qtbot.wait(500)
-        assert tuple(window.pressure_bar.levels()) == (0.0, 150.0)  # fixed: not grown past 150
-        window.reset_pressure_scale()
-        assert window.pressure_limit.value() == 0.0 and window.pressure_bar.levels()[1] > 20
-    finally:
-        session.close()
+def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot, insole_window):
+    window = insole_window
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window._pressure_max > 20,
+                    timeout=WAIT_MS)
+    (x0, x1), _ = window.top_view.getPlotItem().viewRange()
+    for insole in window.insoles.values():
+        assert insole.map.rect[2] / (x1 - x0) > 0.12  # each map a readable share of the view's width
+        for band in window.bands[insole.foot]:  # the threshold strips leave the map visible
+            assert band.brush().style() == QtCore.Qt.BrushStyle.NoBrush
+    window.pressure_limit.setValue(150.0)
+    qtbot.wait(500)
+    assert tuple(window.pressure_bar.levels()) == (0.0, 150.0)  # fixed: not grown past 150
+    window.reset_pressure_scale()
+    assert window.pressure_limit.value() == 0.0 and window.pressure_bar.levels()[1] > 20
 
 
 def test_each_side_has_its_own_tone():
