@@ -211,10 +211,9 @@ def test_pressure_map_interpolates_inside_the_outline():
     assert image[2, 2] == pytest.approx(10.0, abs=3.0) and image[7, 7] == pytest.approx(50.0, abs=3.0)
 
 
-@pytest.fixture
-def insole_window(qtbot):
-    """A window at 1600 x 1000 on a left and a right insole."""
-    session = Session(INSOLE_URLS)
+def gym_window(qtbot, urls):
+    """A window at the size of a gym laptop's screen (1600 x 1000) on a started session of ``urls``."""
+    session = Session(urls)
     session.start()
     window = LiveWindow(session)
     qtbot.addWidget(window)
@@ -222,6 +221,12 @@ def insole_window(qtbot):
     window.show()
     yield window
     session.close()
+
+
+@pytest.fixture
+def insole_window(qtbot):
+    """On a left and a right insole."""
+    yield from gym_window(qtbot, INSOLE_URLS)
 
 
 def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window):
@@ -476,15 +481,8 @@ SET_URL = "sim://dual-plate?speed=8&reps=10&valgus=3:right:moderate,9:left:sever
 
 @pytest.fixture
 def set_window(qtbot):
-    """A window at the size of a gym laptop's screen, watching a set of 10 reps."""
-    session = Session([SET_URL])
-    session.start()
-    window = LiveWindow(session)
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    yield window
-    session.close()
+    """Watching a set of 10 reps."""
+    yield from gym_window(qtbot, [SET_URL])
 
 
 def test_set_summary_shows_after_the_set_and_stays_until_the_next(qtbot, set_window):
