@@ -15,7 +15,7 @@ from pyqtgraph.Qt import QtCore, QtGui
 from forceplate.live.display import debian_package, missing_libraries, window_problem
 from forceplate.live.pressure import PressureMap
 from forceplate.live.terminal import describe
-from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, tone, wav_bytes
+from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, CuePlayer, tone, wav_bytes
 from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
 from forceplate.processing.streaming import Event
 from forceplate.session import Session
@@ -597,3 +597,20 @@ def test_sound_on_a_flag_plays_the_flagged_side(qtbot, session):
     qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
     assert ("right", "moderate") in player.played and ("left", "severe") in player.played
     assert {side for side, _ in player.played} == {"left", "right"}
+
+
+def test_cue_player_hands_the_side_tone_to_the_system_player(tmp_path):
+    """The player command gets the WAV of that side and grade; it is not waited for."""
+    log = tmp_path / "played.txt"
+    script = ("import sys, wave; f = wave.open(sys.argv[1]); "
+              f"open({str(log)!r}, 'a').write(f'{{f.getnchannels()}} {{f.getnframes()}} {{sys.argv[1]}}\\n')")
+    player = CuePlayer(player=[sys.executable, "-c", script])
+    try:
+        assert player.available and player.play("right", "severe")
+        deadline = time.monotonic() + 10
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        player.close()
+    channels, frames, path = log.read_text().split()
+    assert channels == "2" and int(frames) == len(tone("right", "severe")) and path.endswith("right-severe.wav")
