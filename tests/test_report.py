@@ -162,3 +162,18 @@ def test_csv_export_has_events_phases_and_clean_numbers(tmp_path):
     for name in ("reps.csv", "events.csv", "feet.csv"):
         text = (out / name).read_text(encoding="utf-8")
         assert "nan" not in text.lower() and not re.search(r"(^|,)-0(\.0+)?(,|$)", text, re.M), name
+
+
+def test_reports_of_real_imported_trials(shared_data, tmp_path):
+    """A real squat (OpenSim ground reactions, CoP given) and a real vertical-force-only jump:
+    both reports open with a summary that is true to what the file can tell."""
+    cases = {"real-squats/grf_Squat2.mot": "showed the", "vertical-jumps-fz/Dual-SJ-Fz.txt": "no centre of pressure"}
+    for name, said in cases.items():
+        trial, page = tmp_path / (name.replace("/", "_") + ".h5"), tmp_path / (name.replace("/", "_") + ".html")
+        done = forceplate("import", str(shared_data / name), "-o", str(trial))
+        assert done.returncode == 0, done.stderr
+        done = forceplate("analyze", str(trial), "--report", str(page))
+        assert done.returncode == 0, done.stderr
+        text = page.read_text(encoding="utf-8")
+        assert said in re.search(r'<p class="summary">(.*?)</p>', text).group(1), name
+        assert not re.search(r"\bnan\b", visible_text(text), re.IGNORECASE), name

@@ -161,6 +161,8 @@ def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     """One foot's CoP over the trial, zoomed on its travel, against the flag thresholds: lines
     along the foot at the mild, moderate and severe medial distance from the neutral CoP."""
     neutral = np.asarray(analysis.baseline.neutral_cop_mm[side], float)
+    if not np.isfinite(neutral).all():
+        return f'<p class="nocop">{side} foot: no centre of pressure in this trial.</p>'
     medial = np.asarray(analysis.baseline.medial_unit[side], float)
     forward = foot_axis(medial)
     cop = analysis.cop[side]
@@ -328,6 +330,9 @@ def plain_summary(results: dict, attrs: dict) -> str:
     if not reps:
         return "No squat reps were found in this trial."
     n = len(reps)
+    if all(r[side]["medial_shift_mm"] is None for r in reps for side in SIDES):
+        return (f"{n} rep{'s' if n > 1 else ''}{at_load}. This trial has no centre of pressure (vertical force "
+                "only), so it cannot show whether a knee caved in.")
     indices = [r["index"] for r in reps]
     sentences = []
     for side in SIDES:
@@ -398,6 +403,16 @@ def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dic
     side_heads = "".join(f"<th>{side} shift (mm)</th><th>{side} flag</th><th>{side} onset phase</th>"
                          f"<th>{side} peak phase</th>" for side in SIDES)
     th = analysis.thresholds
+    has_cop = any(np.isfinite(analysis.baseline.neutral_cop_mm[side]).all() for side in SIDES)
+    cop_sections = f"""<h2>Centre of pressure per foot</h2>
+<p>Whole trial {over}the foot at its quiet-standing position (dashed); black square: the neutral CoP;
+the arrow points medially (toward the arch). A knee caving in moves the CoP across the coloured lines:
+mild {number(th.mild_mm, 1)}, moderate {number(th.moderate_mm, 1)}, severe {number(th.severe_mm, 1)} mm.</p>
+<div class="figures">{cops}</div>
+<h2>Medial shift per rep</h2>
+<p>Largest shift toward the arch held for {th.min_duration_s * 1000:.0f} ms, per foot; the grade is written
+over each flagged bar.</p>
+{shift_plot(analysis)}""" if has_cop else "<p>No centre of pressure in this trial: its plates give vertical force only.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate report: {html.escape(title)}</title>
 <style>{STYLE}</style></head>
@@ -408,15 +423,7 @@ def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dic
 <h2>Vertical force per foot</h2>
 <p>Reps shaded and numbered; flagged reps in red.</p>
 {force_plot(analysis)}
-<h2>Centre of pressure per foot</h2>
-<p>Whole trial {over}the foot at its quiet-standing position (dashed); black square: the neutral CoP;
-the arrow points medially (toward the arch). A knee caving in moves the CoP across the coloured lines:
-mild {number(th.mild_mm, 1)}, moderate {number(th.moderate_mm, 1)}, severe {number(th.severe_mm, 1)} mm.</p>
-<div class="figures">{cops}</div>
-<h2>Medial shift per rep</h2>
-<p>Largest shift toward the arch held for {th.min_duration_s * 1000:.0f} ms, per foot; the grade is written
-over each flagged bar.</p>
-{shift_plot(analysis)}
+{cop_sections}
 {insole_pressure_section(trial, analysis)}
 <h2>Reps</h2>
 <p>Onset phase: when the shift first crossed the mild threshold (what the live cue named);
