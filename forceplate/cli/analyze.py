@@ -22,7 +22,7 @@ def register(add_command) -> None:
     command.add_argument("--report", metavar="REPORT.html", help="also write an HTML report with plots")
     command.add_argument("--save", action="store_true",
                          help="store the results in the trial file under /processing (replacing earlier ones)")
-    add_analysis_options(command, toe_out_default=None)
+    add_analysis_options(command)
 
 
 def run_analyze(args) -> int:
@@ -36,7 +36,8 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
-    analysis = analyze_trial(trial, calibration, args.toe_out, thresholds(args))
+    static = open_trial(args.static) if args.static else None
+    analysis = analyze_trial(trial, calibration, args.toe_out, thresholds(args), static=static)
     report = analysis.as_dict()
     if args.save:
         save_analysis(trial, analysis, calibration)
@@ -56,12 +57,18 @@ def run_analyze(args) -> int:
     return 0
 
 
+def _depth(depth_m) -> str:
+    return "    - " if depth_m is None else f"{depth_m:>5.2f}m"
+
+
 def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
+    print(f"standing weight {b['standing_weight_n']:.1f} N from {b['weight_source']}; foot axes: {b['axis_source']} "
+          f"(toe-out left {b['toe_out_deg']['left']:.0f}, right {b['toe_out_deg']['right']:.0f} deg)")
     for name, q in s["quality"].items():
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
@@ -69,7 +76,7 @@ def print_table(report: dict) -> None:
     for r in report["reps"]:
         # no CoP (a vertical-force-only file): no shift
         cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
-        print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {r['depth_m']:>5.2f}m  {cells}"
+        print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {_depth(r['depth_m'])}  {cells}"
               + ("  partial" if r["partial"] else ""))
 
 

@@ -45,7 +45,7 @@ def register(add_command) -> None:
                                   "the right for the right; 1-3 pulses for mild, moderate, severe")
         command.add_argument("--record", metavar="FILE.h5", help="save the trial to this HDF5 file")
         command.add_argument("--lsl", action="store_true", help=LSL_HELP)
-        add_analysis_options(command)
+        add_analysis_options(command, offline=False)
         add_metadata_options(command)
     simulate = add_command("simulate", "run a simulated device on a pseudo-terminal for another program to open",
                            run_simulate, "  forceplate simulate 'sim://dual-plate?reps=5'    prints the pseudo-terminal to open")

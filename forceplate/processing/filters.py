@@ -29,6 +29,15 @@ def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     return out
 
 
+def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    """Offline: forward-backward high-pass along axis 0 (removes offsets and slow drift)."""
+    x = np.asarray(x, dtype=float)
+    if len(x) < 16:
+        return x - np.mean(x, axis=0)
+    sos = signal.butter(ORDER, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
+    return signal.sosfiltfilt(sos, x, axis=0)
+
+
 def _fill_nan(x: np.ndarray) -> np.ndarray:
     out = x.copy()
     flat = out.reshape(len(out), -1)
@@ -45,8 +54,9 @@ def _fill_nan(x: np.ndarray) -> np.ndarray:
 class Causal:
     """Live: the same Butterworth filter run forward, keeping its state between blocks."""
 
-    def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1):
-        self._sos = design(cutoff_hz, rate_hz)
+    def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1, btype: str = "lowpass"):
+        self._sos = (design(cutoff_hz, rate_hz) if btype == "lowpass"
+                     else signal.butter(ORDER, cutoff_hz, btype=btype, fs=rate_hz, output="sos"))
         self._zi = None
         self._width = width
 

@@ -106,7 +106,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise CorruptTrial(f"{path}: not an HDF5 file")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for some damaged superblocks
         first = one_line(exc)
     truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", first)
     if truncated:
@@ -114,7 +114,7 @@ def open_h5(path: str | Path) -> h5py.File:
                            "it cannot be read")
     try:
         return h5py.File(path, "r", swmr=True)
-    except OSError:
+    except (OSError, RuntimeError):
         pass
     if "already open for write" in first:
         raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
@@ -153,7 +153,7 @@ def _finished(path: Path) -> bool:
     try:
         with h5py.File(path, "r", swmr=True) as f:
             return bool(f.attrs.get("complete", True))
-    except OSError:
+    except (OSError, RuntimeError):
         return True
 
 
@@ -232,3 +232,11 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
         recording.trim()
         devices[name] = recording
     return devices
+
+
+def raw_value_count(path: str | Path) -> int:
+    """How many raw values (frames times channels, all devices) the trial holds, from the
+    datasets' shapes alone: what analysing it will cost, before reading any of it."""
+    path = Path(path)
+    with _reading(path) as f:
+        return sum(int(np.prod(a["counts"].shape)) for a in f["acquisition"].values())
