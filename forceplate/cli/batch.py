@@ -44,7 +44,7 @@ parameters match. Exit status 0, or 1 when some files failed (the tables are wri
     batch.add_argument("--subject", help="only this subject's trials")
     batch.add_argument("--exercise", help="only this exercise")
     batch.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only sessions on or after this day")
-    add_analysis_options(batch, toe_out_default=None)
+    add_analysis_options(batch)
 
 
 def _positive_int(text: str) -> int:

@@ -26,7 +26,7 @@ only at heavy load to strength; it takes trials at 3 or more loads to tell.""")
     command.add_argument("--exercise", default="squat", help="the exercise to follow (default squat)")
     command.add_argument("--report", metavar="FILE.html", help="also write the history as a self-contained HTML page")
     command.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    add_analysis_options(command, toe_out_default=None)
+    add_analysis_options(command)
 
 
 def history_rows(paths, subject: str, settings) -> list[dict]:

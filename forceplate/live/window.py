@@ -86,6 +86,16 @@ def _style_plot(plot: pg.PlotItem, left_label: str, bottom_label: str | None = N
         plot.setLabel("bottom", bottom_label, **{"font-size": "13pt"})
 
 
+def _stated_toe_out(toe_out_deg) -> dict[str, float]:
+    """Per foot, the set-up's toe-out (degrees); unstated (None: learnt from the reps), the feet
+    are drawn parallel until the first baseline brings the axes."""
+    if toe_out_deg is None:
+        return dict.fromkeys(SIDES, 0.0)
+    if isinstance(toe_out_deg, dict):
+        return {side: float(toe_out_deg[side]) for side in SIDES}
+    return dict.fromkeys(SIDES, float(toe_out_deg))
+
+
 def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: float) -> QtGui.QPolygonF:
     """The strip of the foot between ``near_mm`` and ``far_mm`` of medial shift from neutral."""
     axis = foot_axis(medial_unit) * FOOT_LENGTH_MM / 2
@@ -775,7 +785,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         """Foot outlines, neutral points and threshold bands for ``baseline`` (plate centres before one)."""
         self._shown_baseline = baseline
         thresholds = self.session.thresholds
-        medial = baseline.medial_unit if baseline else medial_units(dict.fromkeys(SIDES, self.session.toe_out_deg))
+        medial = baseline.medial_unit if baseline else medial_units(_stated_toe_out(self.session.toe_out_deg))
         centres = self._foot_centres(baseline)
         for side in SIDES:
             if side not in centres:

@@ -269,6 +269,8 @@ def insole_pressure_section(trial, analysis: Analysis) -> str:
         return ""
     bottoms = [r.rep.bottom_s for r in analysis.reps if not r.rep.partial]
     quiet = (analysis.baseline.start_s, analysis.baseline.end_s)
+    if not np.isfinite(quiet).all():  # no rest stretch in the trial: its first second, before any rep
+        quiet = (0.0, min([1.0, *(r.rep.start_s for r in analysis.reps)]))
     maps, top = {}, 1.0
     for foot, device in insoles.items():
         layout = device.profile.insole
