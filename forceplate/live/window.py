@@ -612,8 +612,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.close()
 
     def _end_set_when_standing(self) -> None:
-        """After SET_PAUSE_S of device time with no rep, show the set's summary (until the next set)."""
-        if self._set_shown or not self._set_reps or self._current_rep is not None or not self.feet.ring.written:
+        """After SET_PAUSE_S of device time with no rep ended, show the set's summary (until the
+        next set). A rep "under way" that long is no rep (a lifter who stepped off and back on)."""
+        if self._set_shown or not self._set_reps or not self.feet.ring.written:
             return
         newest_s = float(self.feet.ring.peek(1)["t"][-1])
         if newest_s - self._set_reps[-1].data["end_s"] >= SET_PAUSE_S:
