@@ -2,6 +2,7 @@
 them, end to end through the CLI on recorded simulator trials."""
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -10,11 +11,12 @@ import time
 
 import pytest
 
+from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.reporting.html import local_time, number, plain_summary
 from forceplate.session import Session
 
 # 8 reps at 60 kg, the left knee caving in on the last three.
-SET_URL = "sim://dual-plate?seed=4&reps=8&speed=8&valgus=6:left:moderate,7:left:mild,8:left:severe"
+SET_VALGUS = {6: ("left", "moderate"), 7: ("left", "mild"), 8: ("left", "severe")}
 INSOLE_URLS = [f"sim://insole?foot={foot}&speed=8&reps=3&valgus=2:left:severe" for foot in ("left", "right")]
 
 
@@ -25,11 +27,11 @@ def forceplate(*args, env=None, cwd=None):
 
 @pytest.fixture(scope="module")
 def squat_set(tmp_path_factory):
+    """The simulator's set, recorded through the real writer without waiting for real time
+    (a loaded machine would record fewer reps in a fixed wall time)."""
     path = tmp_path_factory.mktemp("set") / "set.h5"
-    done = forceplate("record", "--device", SET_URL, "-o", str(path), "--duration", "6", "--subject", "S07",
-                      "--load-kg", "60")
-    assert done.returncode == 0, done.stderr
-    return path
+    return write_simulated_trial(path, SimulatedTrial(subject="S07", created="2026-12-01T08:48:21+00:00",
+                                                      load_kg=60, reps=8, seed=4, valgus=SET_VALGUS))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_report_opens_with_a_plain_language_summary(report):
 
 def test_report_dates_are_local_and_readable(report):
     recorded = re.search(r"<th>recorded</th><td>(.*?)</td>", report).group(1)
-    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d \(JST\)", recorded), recorded
+    assert recorded == "Tue 1 Dec 2026, 17:48 (JST)"  # 08:48 UTC, read in Tokyo
     assert "+00:00" not in report and "T0" not in recorded
 
 
@@ -89,6 +91,20 @@ def test_report_colours_legends_thresholds_and_print(report):
     assert "severe 12.5 mm" in report and report.count('stroke-dasharray="6 3"') >= 6  # CoP threshold lines
     assert "@media print" in report and "window.print()" in report
     assert "onset phase" in report and "peak phase" in report
+
+
+def test_report_names_onset_and_peak_phase_of_each_flagged_side(report, squat_set):
+    results = json.loads(forceplate("analyze", str(squat_set), "--json").stdout)
+    phases = ("descent", "bottom", "ascent")
+    for rep in results["reps"]:
+        row = re.search(rf"<tr><td>{rep['index']}</td>(.*?)</tr>", report).group(1)
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        left_onset, left_peak = cells[6:8]  # after rep, start, end, depth, asymmetry, shift, flag
+        if rep["left"]["flag"] == "none":
+            assert (left_onset, left_peak) == ("-", "-")
+        else:
+            assert left_peak == rep["left"].get("peak_phase", rep["left"]["phase"]) and left_peak in phases
+            assert left_onset == (rep["left"].get("onset_phase") or "-")
 
 
 def test_insole_report_shows_pressure_maps(tmp_path):
