@@ -99,7 +99,7 @@ def test_report_names_onset_and_peak_phase_of_each_flagged_side(report, squat_se
     for rep in results["reps"]:
         row = re.search(rf"<tr><td>{rep['index']}</td>(.*?)</tr>", report).group(1)
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
-        left_onset, left_peak = cells[6:8]  # after rep, start, end, depth, asymmetry, shift, flag
+        left_onset, left_peak = cells[6:8]  # after start, end, depth, asymmetry, shift, flag (rep: outside the match)
         if rep["left"]["flag"] == "none":
             assert (left_onset, left_peak) == ("-", "-")
         else:
