@@ -508,8 +508,8 @@ def test_the_whole_set_fits_the_table(qtbot, set_window):
     none = {"flag": "none", "medial_shift_mm": 1.0, "phase": None}
     for rep in range(101, 113):
         window.show_event(Event("rep_start", rep * 4.0, rep=rep))
-        window.show_event(Event("rep_end", rep * 4.0 + 3, rep=rep, data={"start_s": rep * 4.0, "end_s": rep * 4.0 + 3, "depth_m": 0.45,
-                                                                        "left": none, "right": none}))
+        data = {"start_s": rep * 4.0, "end_s": rep * 4.0 + 3, "depth_m": 0.45, "left": none, "right": none}
+        window.show_event(Event("rep_end", rep * 4.0 + 3, rep=rep, data=data))
     qtbot.waitUntil(lambda: window.table.verticalScrollBar().maximum() == 0, timeout=2000)
     rows = [row for row in range(window.table.rowCount()) if window.table.item(row, 0).text().startswith("1")]
     last = window.table.visualItemRect(window.table.item(window.table.rowCount() - 1, 0))

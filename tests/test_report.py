@@ -131,8 +131,8 @@ def side(flag="none", shift=1.0):
 
 
 def test_plain_summary_names_each_knee_and_the_pattern():
-    reps = [{"index": i, "left": side("mild" if i <= 2 else "none", 4.0), "right": side("moderate" if i == 4 else "none", 9.2)}
-            for i in range(1, 7)]
+    reps = [{"index": i, "left": side("mild" if i <= 2 else "none", 4.0),
+             "right": side("moderate" if i == 4 else "none", 9.2)} for i in range(1, 7)]
     text = plain_summary({"reps": reps}, {})
     assert text.startswith("2 of 6 reps showed the left knee caving in (reps 1 and 2, all in the first 2 reps).")
     assert "1 of 6 reps showed the right knee caving in (rep 4)." in text

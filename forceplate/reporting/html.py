@@ -93,8 +93,9 @@ class _Axes:
         """A label at a data point, moved by (dx, dy) pixels (positive dy is down); ``clip=False``
         for one outside the plot area (an axis's category names)."""
         px, py = self.px(x, y)
-        (self.items if clip else self.overlay).append(f'<text x="{px + dx:.1f}" y="{py + dy:.1f}" font-size="{size}" text-anchor="{anchor}" '
-                          f'fill="{colour}">{html.escape(s)}</text>')
+        layer = self.items if clip else self.overlay
+        layer.append(f'<text x="{px + dx:.1f}" y="{py + dy:.1f}" font-size="{size}" text-anchor="{anchor}" '
+                     f'fill="{colour}">{html.escape(s)}</text>')
 
     def legend(self, entries: list[tuple[str, str, str]]) -> None:
         """(label, colour, "line" or "box") swatches in a row above the plot area, clear of the data."""
