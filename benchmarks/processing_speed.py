@@ -25,7 +25,7 @@ BLOCK_S = 0.02
 
 def main() -> None:
     reps = int((MINUTES * 60 - 4) // 4.0)  # the normal tempo's rep takes 4 s
-    spec = SessionSpec(devices="plates4+insoles16", reps=reps, seed=7, toe_out_deg=15.0)
+    spec = SessionSpec.plain(devices="plates4+insoles16", reps=reps, seed=7, toe_out_deg=15.0)
     t, fz, cop, regions, rate, toe_out, _ = simulate(spec)
     duration = t[-1] - t[0]
     lines = [f"{duration / 60:.1f}-minute session: 1 kHz dual plates ({len(t)} samples) + 100 Hz insoles "

@@ -37,6 +37,9 @@ RECONNECT_INTERVAL_S = 0.5
 # core from the live window with plates and two insoles (benchmarks/gui_redraw.py). The
 # writer flushes to disk once a second, so the block adds nothing to what a crash can lose.
 WRITE_BLOCK_S = 0.1
+# A device that sends nothing for this long (and at least 10 frame periods) without
+# unplugging has stalled: reported live, and recorded as an event where the gap begins.
+STALL_S = 0.5
 
 
 @dataclass
@@ -60,7 +63,7 @@ class DeviceLink:
     device: Device
     feet: Feet | None  # None: no calibration record, raw counts are recorded only
     clock: ClockSync = field(default_factory=ClockSync)
-    state: str = "connected"  # connected | streaming | disconnected | stopped
+    state: str = "connected"  # connected | streaming | stalled | disconnected | failed | stopped
     message: str = ""
     seq0: int | None = None
     reconnects: int = 0
@@ -69,6 +72,9 @@ class DeviceLink:
     sensors: RingBuffer | None = None
     unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
     unwritten_frames: int = 0  # how many frames ``unwritten`` holds
+    last_frame_s: float | None = None  # monotonic time of the newest frame read
+    stalled: bool = False
+    error: str = ""  # why this device's reader thread stopped (the run then fails)
 
 
 def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, merged: bool) -> Feet:
@@ -183,12 +189,43 @@ class Session:
         return 0.0 if self._t0 is None else time.monotonic() - self._t0
 
     def _read_loop(self, link: DeviceLink) -> None:
+        """The reader thread: an unexpected error ends it, but never silently (see :meth:`close`)."""
+        try:
+            self._read_frames(link)
+        except Exception as exc:  # noqa: BLE001 - any failure here must fail the run, not vanish
+            link.error = f"{link.name}: reading stopped ({type(exc).__name__}: {one_line(exc)})"
+            link.state, link.message = "failed", link.error
+            self._emit(Event("device_failed", self.elapsed_s(), data={"device": link.name, "message": link.error}))
+
+    def _watch_stall(self, link: DeviceLink, frames) -> None:
+        """Report a device that went silent without unplugging, and when it speaks again."""
+        now = time.monotonic()
+        if len(frames):
+            if link.stalled:
+                link.stalled = False
+                link.state, link.message = "streaming", ""
+                self._emit(Event("device_resumed", self.elapsed_s(), data={
+                    "device": link.name, "message": f"{link.name} sends again after {now - link.last_frame_s:.1f} s "
+                                                    "of silence (the gap is recorded)"}))
+            link.last_frame_s = now
+            return
+        if link.last_frame_s is None or link.stalled:
+            return
+        if now - link.last_frame_s > max(STALL_S, 10 / link.device.profile.rate_hz):
+            link.stalled = True
+            link.state = "stalled"
+            link.message = f"no frames from {link.name} for {now - link.last_frame_s:.1f} s (not unplugged)"
+            self._emit(Event("device_stalled", self.elapsed_s(), data={"device": link.name, "message": link.message}))
+
+    def _read_frames(self, link: DeviceLink) -> None:
         while not self._stop.is_set():
             try:
                 frames = link.device.read()
             except DeviceDisconnected as exc:
                 self._lost(link, str(exc))
+                link.last_frame_s = None
                 continue
+            self._watch_stall(link, frames)
             failed = None
             with self._writer_lock:
                 if self.writer and self.writer.error is not None:
@@ -389,6 +426,16 @@ class Session:
                 link.device.close()
             except DeviceError:
                 pass
-            if link.state != "disconnected":
+            if link.stalled:
+                self._emit(Event("device_stalled", self.elapsed_s(), data={
+                    "device": link.name, "message": f"{link.name} sent nothing for the last "
+                                                    f"{time.monotonic() - link.last_frame_s:.1f} s"}))
+            if link.state not in ("disconnected", "failed"):
                 link.state = "stopped"
-        self.stop_recording()
+        path = self.stop_recording()
+        failed = [link.error for link in self.links if link.error]
+        for link in self.links:
+            link.error = ""  # reported once: a second close() is quiet
+        if failed:
+            kept = f"; what was read before is saved in {path}" if path else ""
+            raise DeviceError("; ".join(failed) + kept)

@@ -58,9 +58,10 @@ RESULTS = {
     "reps": [
         {"index": 1, "start_s": 3.0, "bottom_s": 4.6, "end_s": 6.0, "duration_s": 3.0, "depth_m": 0.45, "partial": False,
          "peak_force_n": 850.5, "asymmetry_pct": -1.5,
-         "left": {"medial_shift_mm": 0.8, "medial_shift_pct": 0.8, "flag": "none", "phase": None, "onset_s": None},
-         "right": {"medial_shift_mm": 9.8, "medial_shift_pct": 9.8, "flag": "moderate", "phase": "bottom",
-                   "onset_s": 4.2}},
+         "left": {"medial_shift_mm": 0.8, "medial_shift_pct": 0.8, "flag": "none", "onset_phase": None,
+                  "peak_phase": None, "phase": None, "onset_s": None},
+         "right": {"medial_shift_mm": 9.8, "medial_shift_pct": 9.8, "flag": "moderate", "onset_phase": "descent",
+                   "peak_phase": "bottom", "phase": "bottom", "onset_s": 4.2}},
     ],
     "summary": {"reps": 1, "flagged_reps": 1, "algorithm_version": "0.1", "thresholds": {"mild_mm": 3.5}},
 }
@@ -166,7 +167,7 @@ def test_truncated_file_is_one_line_and_cannot_be_recovered(tmp_path):
     assert path.read_bytes() == data[:len(data) // 2]  # left as it was
 
 
-def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_it(tmp_path):
+def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_and_after_it(tmp_path):
     path = _big_trial(tmp_path)
     with h5py.File(path) as f:
         ds = f["acquisition"][SERIAL]["counts"]
@@ -178,11 +179,12 @@ def test_damaged_chunk_is_one_line_and_recover_keeps_the_rows_before_it(tmp_path
     assert_one_line_error(forceplate("analyze", str(path)), "t.h5", "damaged trial")
     result = forceplate("recover", str(path))
     assert result.returncode == 0, result.stderr
-    assert "12288 frames" in result.stdout
+    assert "35904 frames kept" in result.stdout and "4096 frames LOST" in result.stdout
     assert (tmp_path / "t.crashed.h5").read_bytes() == damaged
     trial = open_trial(path)
-    assert trial.recovered and len(trial.devices[SERIAL].seq) == 3 * 4096
-    assert json.loads(trial.attrs["recovery"])["devices"][SERIAL]["unreadable_rows"] == 40000 - 3 * 4096
+    assert trial.recovered and len(trial.devices[SERIAL].seq) == 40000 - 4096
+    assert json.loads(trial.attrs["recovery"])["devices"][SERIAL]["unreadable_rows"] == 4096
+    assert [3 * 4096, 4096] in trial.devices[SERIAL].gaps.tolist()  # the damaged chunk's frames, as a gap
 
 
 CRASHING_WRITER = textwrap.dedent("""

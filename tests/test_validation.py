@@ -1,42 +1,178 @@
-"""Processing against simulator ground truth, on a reduced battery (the full one is in benchmarks/)."""
+"""The simulator's variety and exact truth, and issue 12's goals on the quick battery.
 
+The ``test_target_*`` tests are issue 12's acceptance goals (rep F1 >= 0.98, moderate/severe
+flag precision and recall >= 0.95, side >= 0.95, no moderate/severe flag on knees-out
+sides, live p95 <= 150 ms) checked on randomised sessions from both generators and every
+device set. They are targets for the analysis: on the analysis of 2026-12-01 they fail
+(figures in benchmarks/results/validation_battery.txt); they pass when the analysis
+holds on real variety. The other tests check the simulator and the battery themselves.
+"""
+
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
-from forceplate.validation import DEVICE_SETS, TEMPOS, SessionSpec, run_session, summarize
+from forceplate.processing.baseline import G
+from forceplate.profiles import SIDES
+from forceplate.validation import (DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
+                                   SessionSpec, draw_session, feet_in_lab, match_reps, meets, quick_battery, run_session,
+                                   simulate, summarize)
 
 
 @pytest.fixture(scope="module")
-def scores():
-    specs = []
-    for k, devices in enumerate(DEVICE_SETS):
-        for j, tempo in enumerate(TEMPOS):
-            specs.append(SessionSpec(devices=devices, tempo=tempo, seed=500 + 10 * k + j, mass_kg=(50, 80, 120)[j % 3],
-                                     load_kg=(0, 40)[k % 2], toe_out_deg=(0, 15, 30)[(k + j) % 3],
-                                     noise=(1.0, 3.0)[j % 2], reps=8, valgus_rate=0.5 if j % 2 == 0 else 0.0))
-    return [run_session(spec) for spec in specs]
+def quick_records():
+    return [r for spec in quick_battery() for r in run_session(spec).records]
 
 
-def test_reps_are_found(scores):
-    assert summarize(scores).rep_f1 >= 0.98
+def _target(records, key):
+    label, _, op, target = next(t for t in TARGETS if t[1] == key)
+    scores = summarize(records)
+    return meets(scores, key, op, target), f"{label}: {getattr(scores, key)} (target {op} {target})"
 
 
-def test_moderate_and_severe_reps_are_flagged_on_the_right_side(scores):
-    overall = summarize(scores)
-    assert overall.precision >= 0.90 and overall.recall >= 0.90
-    assert overall.side_correct >= 0.95
+def test_target_reps_are_found(quick_records):
+    ok, message = _target(quick_records, "rep_f1")
+    assert ok, message
 
 
-def test_clean_sessions_raise_at_most_one_flag_per_50_reps(scores):
-    assert summarize(scores).false_flags_per_50_reps <= 1.0
+def test_target_moderate_and_severe_collapse_is_flagged(quick_records):
+    for key in ("precision", "recall"):
+        ok, message = _target(quick_records, key)
+        assert ok, message
 
 
-def test_live_flags_come_within_150_ms(scores):
-    overall = summarize(scores)
-    assert overall.latency_median_s <= 0.150
-    assert overall.latency_p95_s <= 0.150
+def test_target_flags_are_on_the_collapsing_side(quick_records):
+    ok, message = _target(quick_records, "side_correct")
+    assert ok, message
 
 
-def test_every_device_set_contributes(scores):
+def test_target_knees_out_never_flags(quick_records):
+    ok, message = _target(quick_records, "knees_out_strong")
+    assert ok, message
+
+
+def test_target_live_flags_come_within_150_ms(quick_records):
+    ok, message = _target(quick_records, "live_p95_s")
+    assert ok, message
+
+
+def test_quick_battery_scores_every_device_set_generator_and_knee_pattern(quick_records):
     for devices in DEVICE_SETS:
-        part = summarize([s for s in scores if s.spec.devices == devices])
-        assert part.reps > 0 and part.rep_f1 >= 0.95, devices
+        assert summarize([r for r in quick_records if r.factors["device set"] == devices]).reps > 0, devices
+    for generator in GENERATORS:
+        assert summarize([r for r in quick_records if r.factors["generator"] == generator]).reps > 0, generator
+    knees = {r.factors["knee (foot)"] for r in quick_records}
+    assert {"neutral", "knees out"} <= knees and any(k.startswith("collapse") for k in knees)
+    assert any(r.severity in ("moderate", "severe") for r in quick_records)
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_the_easy_case_scores_perfectly(generator):
+    """What the first analysis was built for (lab-aligned plates, feet parallel and stated,
+    3 s of standing first, 1 s of rest, 12 mm of heel travel): the battery's scoring must
+    give it full marks, so that what fails elsewhere is the variety, not the scoring."""
+    spec = replace(SessionSpec.plain("plates4", reps=6, seed=3, valgus={2: ("left", "moderate"), 4: ("right", "severe"),
+                                                                       5: ("left", "mild")}), generator=generator)
+    scores = summarize(run_session(spec).records)
+    assert scores.reps == 6 and scores.rep_f1 == 1.0
+    assert scores.precision == scores.recall == scores.side_correct == 1.0
+    assert scores.clean_any_per_50 == 0.0 and scores.live_p95_s <= 0.150
+
+
+def test_sessions_are_reproducible_from_their_seed_and_differ_between_seeds():
+    a, b, c = draw_session(41), draw_session(41), draw_session(42)
+    assert a == b and a != c
+    ra, rb = simulate(a), simulate(b)
+    for foot in SIDES:
+        np.testing.assert_array_equal(ra.fz[foot], rb.fz[foot])
+        np.testing.assert_array_equal(ra.cop[foot], rb.cop[foot])
+
+
+def test_draws_cover_what_real_lifters_do():
+    specs = [draw_session(seed) for seed in range(300)]
+    plates = [s for s in specs if not s.insoles_only]
+    toe_out = np.array([(s.subject.toe_out_left_deg, s.subject.toe_out_right_deg) for s in specs])
+    assert toe_out.min() < 3 and toe_out.max() > 37
+    assert np.mean(np.abs(toe_out[:, 0] - toe_out[:, 1]) > 10) > 0.3  # feet turned out differently
+    facing = np.array([s.facing_deg for s in plates])
+    assert np.mean(np.abs(facing) < 15) > 0.1 and np.mean(np.abs(facing) > 90) > 0.2
+    reps = [r for s in specs for r in s.plan.rep_plans]
+    travel = np.array([r.cop_travel_mm for r in reps])
+    assert travel.min() < -110 and travel.max() > 25
+    rests = np.array([r.rest_s for r in reps])
+    assert np.mean(rests < 0.1) > 0.05 and np.mean(rests <= 0.5) > 0.6
+    durations = np.array([r.duration_s for r in reps])
+    assert durations.min() < 1.5 and durations.max() > 5.5
+    assert np.mean([r.bottom_s == 0 for r in reps]) > 0.2 and max(r.bottom_s for r in reps) > 1.0
+    assert np.mean([s.plan.baseline_s == 0 for s in specs]) > 0.3
+    assert any(s.plan.start_in_first_rep_s > 0 for s in specs)
+    assert {s.rate_hz for s in plates} == set(PLATE_RATES_HZ)
+    assert {c.phase for r in reps for c in r.collapse.values()} == {"descent", "bottom", "ascent"}
+    assert {c.severity for r in reps for c in r.collapse.values()} == set(SEVERITY_BANDS_MM)
+    assert any(len(r.collapse) == 2 for r in reps) and any(r.knees_out_mm for r in reps)
+    assert any(s.plan.flywheel_n for s in specs) and any(s.plan.load_drift for s in specs)
+    assert {s.generator for s in specs} == set(GENERATORS)
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_cop_in_the_turned_lab_frame_is_the_foot_frame_truth(generator):
+    """Projected on each foot's lab-frame axes, the recorded CoP gives back the model's
+    foot-frame patterns: plates and lifter turned, feet turned out unequally, no sway."""
+    spec = next(s for s in (draw_session(seed, "plates4", generator) for seed in range(100, 200))
+                if abs(s.lab_rotation_deg) > 60 and s.family == "collapse")
+    spec = replace(spec, noise=0.0, subject=replace(spec.subject, sway_scale=0.0))
+    rec = simulate(spec)
+    drop, _ = rec.model.vertical(rec.t)
+    along = rec.model.along_foot_mm(rec.t, drop)
+    medial = rec.model.foot_frame_shift_mm(rec.t)
+    for foot, (centre, medial_unit, axis) in feet_in_lab(spec, rec.model).items():
+        d = rec.cop[foot] - centre
+        np.testing.assert_allclose(d @ medial_unit, medial[foot], atol=0.3)
+        np.testing.assert_allclose(d @ axis, along, atol=0.3)
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_force_moves_the_body_the_truth_says(generator):
+    """Impulse-momentum on the total force (body mass known) gives back each rep's depth."""
+    spec = next(s for s in (draw_session(seed, "plates4", generator) for seed in range(300))
+                if not s.plan.flywheel_n and not s.plan.load_drift and s.plan.baseline_s > 0.5)
+    model = simulate(spec).model
+    t = np.arange(-1.0, model.duration_s, 1e-4)
+    drop, force = model.vertical(t)
+    mass = spec.subject.mass_kg + spec.subject.load_kg
+    velocity = np.cumsum(force / mass - G) * 1e-4
+    position = np.cumsum(velocity) * 1e-4
+    for r in model.truth():
+        inside = (t >= r.start_s) & (t <= r.end_s + 0.3)
+        depth = -(position[inside] - position[inside][0]).min()
+        assert depth == pytest.approx(r.depth_m, abs=0.01)
+        assert -drop[inside].min() == pytest.approx(r.depth_m, abs=0.002)
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_truth_grades_collapse_by_peak_and_knees_out_goes_lateral(generator):
+    reps = 0
+    for seed in range(30):
+        spec = draw_session(seed, "plates6", generator)
+        model = GENERATORS[generator](spec.subject, spec.plan, seed=spec.seed)
+        for truth, plan in zip(model.truth(), model.reps):
+            for foot in SIDES:
+                side = truth.sides[foot]
+                if side.severity:
+                    lo, hi = SEVERITY_BANDS_MM[side.severity]
+                    assert 0.93 * lo <= side.peak_shift_mm <= 1.07 * hi
+                    assert truth.start_s <= side.onset_s < truth.end_s
+                    reps += 1
+                elif plan.knees_out_mm.get(foot):
+                    t = np.linspace(truth.start_s, truth.end_s, 2000)
+                    assert model.knees_out_mm(t)[foot].max() == pytest.approx(plan.knees_out_mm[foot], rel=0.02)
+                    assert side.knees_out_mm == pytest.approx(plan.knees_out_mm[foot], rel=0.02)
+                    assert model.medial_shift_mm(t)[foot].max() == 0.0
+    assert reps > 20
+
+
+def test_reps_match_one_to_one_within_the_tolerance():
+    matched, extras = match_reps([1.0, 5.0, 9.0], [1.05, 1.1, 5.3, 9.0])
+    assert matched == {0: 0, 2: 3}  # 5.3 is 0.3 s off: no match
+    assert extras == {0: [1], 1: [2]}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,12 +22,7 @@ import numpy as np
 
 from forceplate.errors import CalibrationError
 from forceplate.resources import bundled_calibration_dir, user_calibration_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
+from forceplate.profiles import plain_name, toml_data
 
 @dataclass(frozen=True)
 class MatrixBlock:
@@ -160,9 +154,11 @@ def record_warning(record: CalibrationRecord | None, serial: str, today: dt.date
 
 
 def _numbers(data: dict, key: str, source: str, n: int | None = None, ndim: int = 1) -> np.ndarray:
+    if key not in data:
+        raise CalibrationError(f"{source}: missing field '{key}'")
     try:
         values = np.asarray(data[key], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CalibrationError(f"{source}: field '{key}' must be a list of numbers") from None
     if values.ndim != ndim or (n is not None and values.shape[0] != n):
         want = f"{n} numbers" if ndim == 1 else "rows of numbers"
@@ -201,10 +197,7 @@ def _block(block: dict, where: str, n_channels: int) -> MatrixBlock:
 
 def parse_record(text: str, source: str = "calibration record") -> CalibrationRecord:
     """A record from TOML text; every error is one line naming ``source`` and the field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationError(f"{source}: not valid TOML ({exc})") from None
+    data = toml_data(text, source, CalibrationError)
     for key in ("serial", "profile", "offsets_counts", "newtons_per_count"):
         if key not in data:
             raise CalibrationError(f"{source}: missing field '{key}'")
@@ -296,7 +289,12 @@ def load_record(path: str | Path) -> CalibrationRecord:
 
 
 def find_record(serial: str) -> CalibrationRecord | None:
-    """The record for a device serial: the lab's own first, then the bundled ones."""
+    """The record for a device serial: the lab's own first, then the bundled ones.
+
+    The serial comes from the device: only a plain name is looked up (``../x`` is no file name).
+    """
+    if not plain_name(serial):
+        return None
     for folder in (user_calibration_dir(), bundled_calibration_dir()):
         path = folder / f"{serial}.toml"
         if path.is_file():
@@ -306,6 +304,8 @@ def find_record(serial: str) -> CalibrationRecord | None:
 
 def bundled_record(serial: str) -> CalibrationRecord | None:
     """The record shipped with the software for ``serial`` (the simulator's own truth)."""
+    if not plain_name(serial):
+        return None
     path = bundled_calibration_dir() / f"{serial}.toml"
     return load_record(path) if path.is_file() else None
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, thresholds
+from forceplate.cli.common import add_analysis_options, check_new_output, thresholds, write_output
 from forceplate.profiles import SIDES
 
 
@@ -20,6 +19,7 @@ def register(add_command) -> None:
     command.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     command.add_argument("--calibration", metavar="RECORD.toml", help="use this calibration record instead of the stored one")
     command.add_argument("--report", metavar="REPORT.html", help="also write an HTML report with plots")
+    command.add_argument("--force", action="store_true", help="overwrite an existing --report file")
     command.add_argument("--save", action="store_true",
                          help="store the results in the trial file under /processing (replacing earlier ones)")
     add_analysis_options(command)
@@ -32,6 +32,7 @@ def run_analyze(args) -> int:
     from forceplate.reporting.html import render
     from forceplate.storage.reader import open_trial
 
+    check_new_output(args.report, args.force)
     trial = open_trial(args.file)
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
@@ -45,7 +46,7 @@ def run_analyze(args) -> int:
         # the first analysed device's profile: a plate's outline is drawn, an insole has none
         profile = trial.devices[analysis.devices[0]].profile
         html = render(report, analysis, profile, trial.attrs, str(args.file), trial=trial)
-        Path(args.report).write_text(html, encoding="utf-8")
+        write_output(args.report, html, args.force)
     report["summary"]["file"] = str(args.file)
     report["summary"]["complete"] = trial.complete
     report["summary"]["recovered"] = trial.recovered

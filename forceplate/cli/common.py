@@ -57,7 +57,7 @@ def show(report: dict, args, print_text, render_html) -> None:
     else:
         print_text(report)
     if args.report:
-        Path(args.report).write_text(render_html(report), encoding="utf-8")
+        write_output(args.report, render_html(report), getattr(args, "force", False))
         print(f"report written to {args.report}", file=sys.stderr)
 
 
@@ -67,3 +67,22 @@ def thresholds(args):
     if args.threshold_scale <= 0:
         raise ForceplateError("--threshold-scale must be positive")
     return Thresholds().scaled(args.threshold_scale)
+
+
+def check_new_output(path, force: bool = False) -> None:
+    """Refuse, before any work, to overwrite an existing output unless ``force``."""
+    if path and Path(path).exists() and not force:
+        raise ForceplateError(f"{path}: file exists; choose another name or give --force to overwrite it")
+
+
+def write_output(path, text: str, force: bool = False) -> None:
+    """Write a text output: created exclusively (never over a file that appeared meanwhile)
+    unless ``force``; an OS error is one line."""
+    check_new_output(path, force)
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise ForceplateError(f"{path}: file exists; choose another name or give --force to overwrite it") from None
+    except OSError as exc:
+        raise ForceplateError(f"{path}: cannot write ({exc.strerror})") from None

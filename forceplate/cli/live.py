@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, metadata, thresholds
+from forceplate.cli.common import (add_analysis_options, add_metadata_options, check_new_output, metadata, thresholds,
+                                   write_output)
 from forceplate.errors import ForceplateError
 
 DEMO_URL = "sim://dual-plate"
@@ -63,6 +64,8 @@ def run_live(args) -> int:
         raise ForceplateError(f"--duration {args.duration:g}: a duration is 0 (until stopped) or more seconds")
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
+    if args.record:  # a simulator's ground truth goes beside the trial: never over another's
+        check_new_output(Path(args.record).with_suffix(".truth.json"))
     headless = args.headless or not _window_can_open()
     duration = session_duration_s(args, headless)
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
@@ -98,7 +101,7 @@ def run_live(args) -> int:
             truth = session.ground_truth
             if truth is not None:
                 path = Path(args.record).with_suffix(".truth.json")
-                path.write_text(json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
+                write_output(path, json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
     return 1 if session.any_disconnected else 0
 

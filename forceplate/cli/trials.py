@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, show, thresholds
+from forceplate.cli.common import add_analysis_options, add_metadata_options, check_new_output, show, thresholds
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
@@ -39,6 +39,7 @@ def register(add_command) -> None:
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     compare.add_argument("--report", metavar="FILE.html",
                          help="also write the comparison with plots (shift per rep, flagged share vs load)")
+    compare.add_argument("--force", action="store_true", help="overwrite an existing --report file")
     add_analysis_options(compare)
 
     trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
@@ -106,7 +107,9 @@ def run_recover(args) -> int:
     if report["action"] == "none":
         print(f"{args.file}: {report['reason']}")
         return 0
-    kept = "; ".join(f"{name}: {d['frames']} frames ({d['seconds']:.1f} s), {d['trimmed_rows']} cut-short rows dropped"
+    kept = "; ".join(f"{name}: {d['frames']} frames kept, {d['trimmed_rows']} cut-short rows dropped"
+                     + (f", {d['unreadable_rows']} frames LOST in damaged chunks (recorded as gaps)"
+                        if d["unreadable_rows"] else "")
                      for name, d in report["devices"].items())
     print(f"{args.file}: recovered ({kept}; {report['events']} events). Original kept as {report['backup']}")
     return 0
@@ -116,6 +119,7 @@ def run_compare(args) -> int:
     from forceplate.offline import trial_results
     from forceplate.reporting.compare import compare
 
+    check_new_output(args.report, args.force)
     chosen = thresholds(args)
     trials = []
     for file in args.files:

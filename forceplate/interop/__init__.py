@@ -51,12 +51,24 @@ def calibration_toml(serial: str, profile_id: str, scales: list[float], matrices
     return text
 
 
-def on_grid(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+# An imported file's rows may leave samples out (NaN rows on the grid), but not many more
+# than it has rows: a sample number or time of 1e9 in one row would otherwise ask for a grid
+# of gigabytes.
+MAX_GRID_ROWS_PER_ROW = 10
+MAX_GRID_EXTRA_ROWS = 1_000_000
+
+
+def on_grid(index: np.ndarray, values: np.ndarray, path: Path | str = "", what: str = "sample numbers") -> np.ndarray:
     """Rows placed at their sample number (``index``, any order, the smallest is sample 0):
     a sample no row arrived for is a NaN row, never interpolated; of two rows for one sample
-    the first in the file is kept."""
-    index = np.asarray(index, dtype=np.int64)
-    index = index - index.min()
+    the first in the file is kept. ``what`` names the column the index came from, for the
+    error when it spans implausibly many samples."""
+    index = np.asarray(index, dtype=np.float64)
+    span = float(index.max() - index.min()) + 1 if len(index) else 0.0
+    if not np.isfinite(span) or span > MAX_GRID_ROWS_PER_ROW * len(index) + MAX_GRID_EXTRA_ROWS:
+        raise FileFormatError(f"{path}: the {what} span {span:.3g} samples for {len(index)} rows; "
+                              "a row's number or time is implausible")
+    index = (index - index.min()).astype(np.int64)
     out = np.full((int(index.max()) + 1, values.shape[1]), np.nan)
     first = np.unique(index, return_index=True)[1]
     out[index[first]] = values[first]
@@ -121,7 +133,9 @@ def numbers(path: Path, rows: list[list[str]], first_line: int, width: int) -> n
                 try:
                     out[i, j] = float(cell)
                 except ValueError:
-                    raise FileFormatError(f"{path}: line {first_line + i}: {cell!r} is not a number") from None
+                    raise FileFormatError(f"{path}: line {first_line + i}: {cell[:40]!r} is not a number") from None
+                if np.isinf(out[i, j]):  # NaN is a missing value; an infinity is no measurement
+                    raise FileFormatError(f"{path}: line {first_line + i}: {cell[:40]!r} is not a finite number")
     return out
 
 

@@ -44,16 +44,146 @@ CHANNELS_PER_TYPE = {1: 6, 2: 6, 3: 8, 4: 6}
 PROFILE_ID = "c3d-import"
 
 
+# ezc3d parses in C++ without bounds: a damaged parameter section can crash the process
+# (SIGSEGV) or make it allocate gigabytes. A file is first parsed in a forked child under
+# these limits; only a file the child parsed whole is parsed here.
+PARSE_MEMORY_BYTES = 1 << 30  # beyond what the parent had mapped; the largest real file needs ~50 MB
+PARSE_TIMEOUT_S = 20.0
+
+
 def _c3d(path: Path, with_platforms: bool = False):
     ezc3d = require("ezc3d")
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
+    problem = _parameter_section_problem(path) or _trial_parse(path, with_platforms)
+    if problem:
+        raise FileFormatError(f"{path}: not a readable C3D file ({problem})")
     try:
         return ezc3d.c3d(str(path), extract_forceplat_data=with_platforms)
     except Exception as exc:  # noqa: BLE001 - ezc3d raises bare RuntimeError/ValueError on bad files
-        # ezc3d's first sentence says what is wrong; the rest is advice about its own API
-        reason = str(exc).split(".")[0].split(":")[0].strip() or type(exc).__name__
-        raise FileFormatError(f"{path}: not a readable C3D file ({reason})") from None
+        return _parse_failed(path, exc)
+
+
+def _parse_failed(path: Path, exc: Exception):
+    # ezc3d's first sentence says what is wrong; the rest is advice about its own API
+    reason = str(exc).split(".")[0].split(":")[0].strip() or type(exc).__name__
+    raise FileFormatError(f"{path}: not a readable C3D file ({reason})") from None
+
+
+PARAMETER_TYPES = {-1: 1, 1: 1, 2: 2, 4: 4}  # C3D parameter type -> bytes per element
+
+
+def _parameter_section_problem(path: Path) -> str | None:
+    """What is wrong with the file's parameter section, or None (checked before ezc3d sees it).
+
+    Walks the groups and parameters as the C3D format defines them (name length, group id,
+    name, offset to the next entry, then for a parameter: type, dimensions, data) and
+    refuses names that are not text and data that would reach past the section: that is
+    where a damaged byte sends ezc3d's parser into minutes of work or gigabytes.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512)
+        if len(head) < 512:
+            return "shorter than its 512-byte header"
+        start = max(head[0] - 1, 0) * 512
+        f.seek(start)
+        section = f.read(4)
+        if len(section) < 4:
+            return f"the header puts the parameter section at byte {start}, past the end of the file"
+        section += f.read(max(section[2], 1) * 512 - 4)
+    order = "big" if section[3] == 86 else "little"
+    i = 4
+    while i + 2 <= len(section):
+        name_length, group = abs(_signed(section[i])), _signed(section[i + 1])
+        if name_length == 0:
+            return None
+        name = section[i + 2:i + 2 + name_length]
+        if len(name) < name_length or not all(32 <= c < 127 for c in name):
+            return f"the parameter section is damaged at byte {start + i} (a name that is not text)"
+        j = i + 2 + name_length
+        if j + 2 > len(section):
+            return f"the parameter section ends inside entry {name.decode()}"
+        offset = int.from_bytes(section[j:j + 2], order, signed=True)
+        if group > 0:
+            if j + 4 > len(section):
+                return f"the parameter section ends inside parameter {name.decode()}"
+            kind, dims = _signed(section[j + 2]), section[j + 3]
+            size = PARAMETER_TYPES.get(kind)
+            shape = section[j + 4:j + 4 + dims]
+            if size is None or dims > 7 or len(shape) < dims:
+                return f"parameter {name.decode()} has an invalid type or dimensions"
+            data = size * int(np.prod(list(shape), dtype=np.int64))
+            if j + 4 + dims + data > len(section):
+                return (f"parameter {name.decode()} declares {data:,} bytes of data, reaching past the end "
+                        f"of the {len(section):,}-byte parameter section")
+        if offset <= 0:
+            return None  # the last entry
+        i = j + offset
+    return None
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte > 127 else byte
+
+
+def _trial_parse(path: Path, with_platforms: bool) -> str | None:
+    """Parse ``path`` with ezc3d in a forked child with limits; why it failed, or None.
+
+    A parse error (an exception) is left to the parent's own parse to report. Where fork
+    is not available the file is parsed directly, as before.
+    """
+    import os
+    import resource
+    import signal
+    import time
+
+    if not hasattr(os, "fork"):
+        return None
+    mapped = _mapped_bytes()
+    pid = os.fork()
+    if pid == 0:  # child: parse, exit 0 whatever the parse said; only a crash or the limits differ
+        try:
+            limit = mapped + PARSE_MEMORY_BYTES
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            import ezc3d
+
+            try:
+                ezc3d.c3d(str(path), extract_forceplat_data=with_platforms)
+            except MemoryError:
+                os._exit(3)
+            except Exception:  # noqa: BLE001 - reported by the parent's own parse
+                pass
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + PARSE_TIMEOUT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return f"parsing took longer than {PARSE_TIMEOUT_S:g} s"
+        time.sleep(0.01)
+    if os.WIFSIGNALED(status):
+        # std::bad_alloc under the address-space limit aborts; anything else is a crash
+        if os.WTERMSIG(status) == signal.SIGABRT:
+            return f"its parameters ask for more than {PARSE_MEMORY_BYTES >> 20} MB of memory"
+        return f"the C3D parser crashed on it ({signal.Signals(os.WTERMSIG(status)).name}); the file is damaged"
+    if os.WEXITSTATUS(status) == 3:
+        return f"its parameters ask for more than {PARSE_MEMORY_BYTES >> 20} MB of memory"
+    return None
+
+
+def _mapped_bytes() -> int:
+    """This process's address space now (Linux), so the child's limit is on top of what it inherits."""
+    try:
+        with open("/proc/self/statm") as statm:
+            import os
+
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 4 << 30
 
 
 def _check_complete(path: Path, c3d) -> None:
@@ -73,9 +203,18 @@ def _check_complete(path: Path, c3d) -> None:
 
 def _param(c3d, group: str, name: str, default=None):
     try:
-        return c3d["parameters"][group][name]["value"]
+        value = c3d["parameters"][group][name]["value"]
     except KeyError:
         return default
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+        return [_text(v) for v in value]
+    return value
+
+
+def _text(value: str) -> str:
+    """A C3D text parameter as valid Unicode: ezc3d hands undecodable bytes on as surrogate
+    escapes, which cannot be stored (HDF5 attributes are UTF-8); they become U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _unit_factor(unit: str, table: dict, default: float, assumed: list, what: str) -> float:

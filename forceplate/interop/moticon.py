@@ -25,7 +25,7 @@ import numpy as np
 
 from forceplate.errors import FileFormatError
 from forceplate.interop import insole_pair, numbers, on_grid, read_lines
-from forceplate.profiles import load_profile
+from forceplate.profiles import RATE_RANGE_HZ, load_profile, number_in
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -117,7 +117,8 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
     steps = np.diff(export.time_s)
     if len(steps) == 0 or np.median(steps) <= 0:
         raise FileFormatError(f"{path}: the time column does not increase")
-    rate_hz = float(np.round(1.0 / np.median(steps), 3))
+    rate_hz = number_in(float(np.round(1.0 / np.median(steps), 3)), *RATE_RANGE_HZ, str(path),
+                        "rate_hz (from the time column)", FileFormatError)
     index = np.round((export.time_s - export.time_s[0]) * rate_hz)
     profile = load_profile(PROFILE_ID)
     area_cm2 = profile.insole.sensor_area_mm2 / 100.0
@@ -130,7 +131,7 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
         fit = np.isfinite(modelled) & np.isfinite(total) & (total > MIN_FIT_FORCE_N)
         # One scale for the insole size (sizes scale the sensors alike; see the profile).
         area_scale[foot] = float(total[fit] @ modelled[fit] / (modelled[fit] @ modelled[fit])) if fit.any() else 1.0
-        feet[foot] = (on_grid(index, pressure), area_cm2 * area_scale[foot], None)
+        feet[foot] = (on_grid(index, pressure, path, "times"), area_cm2 * area_scale[foot], None)
     size = export.header.get("Size", "?")
     devices = insole_pair(
         path, "moticon", profile, rate_hz, feet, "N/cm²",

@@ -35,6 +35,15 @@ from forceplate.io.protocol import (
 MAX_PACKET_BYTES = 4096
 # A device clock jumping back by more than this (or a sequence restarting) is a reboot.
 REBOOT_BACKSTEP_US = 1_000_000
+# Lost frames are believed up to a limit; past it a jump in the sequence is a discontinuity
+# (recorded as a gap of unknown length, the count going on one frame later), so a device
+# whose sequence numbers jump cannot make the host hold hours of empty samples: one gap at
+# most MAX_GAP_S long, and over the stream at most MAX_LOST_RATIO lost per frame received.
+MAX_GAP_S = 60.0
+MAX_LOST_RATIO = 10
+# INFO, STATUS and ACK messages are kept for the caller to read; only the newest this many
+# (a device flooding STATUS would otherwise grow the list without end).
+MAX_MESSAGES = 256
 _DATA = PacketType.DATA.value  # a plain int: an enum member lookup per read costs measurably
 
 
@@ -49,6 +58,7 @@ class DecoderStats:
     lost_frames: int = 0  # sequence numbers never received
     duplicates: int = 0  # frames received twice (dropped)
     reboots: int = 0  # device restarted its sequence and clock
+    discontinuities: int = 0  # sequence jumps too long to be believed as lost frames (see MAX_GAP_S)
     other_packets: int = 0  # INFO, STATUS, ACK (and ASCII-mode comment lines)
 
     def as_dict(self) -> dict[str, int]:
@@ -99,7 +109,8 @@ class StreamDecoder:
         self._last_raw: tuple[int, int] | None = None
         self._missing_after_outage = 0  # see resume_after_outage
         self.stats = DecoderStats()
-        self.messages: list[tuple[PacketType, dict[str, str] | str]] = []
+        self.messages: list[tuple[PacketType, dict[str, str] | str]] = []  # the newest MAX_MESSAGES
+        self.max_gap_frames = int(MAX_GAP_S * 1e6 / max(sample_period_us, 1))
 
     @property
     def last_seq(self) -> int | None:
@@ -143,6 +154,8 @@ class StreamDecoder:
     def _keep_message(self, ptype: PacketType, content: dict[str, str] | str) -> None:
         self.stats.other_packets += 1
         self.messages.append((ptype, content))
+        if len(self.messages) > MAX_MESSAGES:
+            del self.messages[:-MAX_MESSAGES]
 
     def _empty(self) -> FrameBatch:
         return FrameBatch(np.empty(0, np.int64), np.empty(0), np.empty((0, self.n_channels), self.dtype))
@@ -160,9 +173,16 @@ class StreamDecoder:
         # seq looks ahead (a device rebooting after seq 32768 restarts at 0, "ahead").
         plain = (seq_steps >= 1) & (seq_steps < self.seq_modulo // 2) & (t_steps <= TIME_MODULO // 2)
         plain[0] |= first  # nothing to step from: it starts a count (see _start_count)
-        if plain.all():
+        steps = seq_steps[1:] if first else seq_steps
+        believable = (steps <= self.max_gap_frames + 1).all() and self._believable(int(steps.sum()) - len(steps), len(seq))
+        if plain.all() and believable:
             return self._unwrap_in_order(seq, t_us, seq_steps, t_steps, counts)
         return self._unwrap_one_by_one(seq, t_us, counts)
+
+    def _believable(self, lost: int, frames: int) -> bool:
+        """Whether ``lost`` more frames, with ``frames`` more received, stay within the budget."""
+        budget = max(self.max_gap_frames, MAX_LOST_RATIO * (self.stats.frames + frames))
+        return self.stats.lost_frames + lost <= budget
 
     def _start_count(self, s: int, t: int, gaps: list) -> tuple[int, int]:
         """Unwrapped seq and time of a frame that starts the device's count: its own values
@@ -212,6 +232,13 @@ class StreamDecoder:
                     # The device restarted: continue the unwrapped counters one sample
                     # later and record a gap of unknown length (0 missing frames known).
                     self.stats.reboots += 1
+                    gaps.append((self._last_seq + 1, 0))
+                    self._last_seq += 1
+                    self._last_t_us += self.sample_period_us
+                elif step > 1 and (step - 1 > self.max_gap_frames
+                                   or not self._believable(step - 1, len(keep) + 1)):
+                    # Too long a jump to hold as empty samples: a discontinuity, placed like a reboot.
+                    self.stats.discontinuities += 1
                     gaps.append((self._last_seq + 1, 0))
                     self._last_seq += 1
                     self._last_t_us += self.sample_period_us

@@ -23,7 +23,8 @@ from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceError, Dev
 from forceplate.io.ascii import AsciiDecoder
 from forceplate.io.decoder import DecoderStats, FrameBatch, FrameDecoder, StreamDecoder
 from forceplate.io.protocol import Command, PacketType
-from forceplate.profiles import DeviceProfile, load_profile
+from forceplate.errors import ProfileError
+from forceplate.profiles import RATE_RANGE_HZ, DeviceProfile, device_profile, number_in, plain_name
 
 HANDSHAKE_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 0.05
@@ -124,10 +125,31 @@ class Device:
         self.start()
 
     def _configure(self, fields: dict[str, str], mode: type[StreamDecoder]) -> dict[str, str]:
+        """Take the INFO answer: what a device says is data, checked before anything uses it.
+
+        The serial becomes an HDF5 group and a calibration file name, so it must be a plain
+        name; the profile must be a bundled id (never a path on this host); the rate must be
+        plausible and the channel count the profile's.
+        """
+        serial = fields.get("serial", "")
+        if serial and not plain_name(serial):
+            raise HandshakeError(f"{self.url}: INFO serial {serial[:80]!r} is not a plain name "
+                                 f"(1 to 64 letters, digits, '-', '_', '.')")
+        try:
+            # A bridge that knows its stream's profile (a replay: the trial's own) gives it; else
+            # the INFO names a bundled one.
+            self.profile = (getattr(self._simulator, "profile", None)
+                            or device_profile(fields.get("profile", ""), f"{self.url}: INFO profile"))
+            stated_rate = fields.get("rate_hz")
+            if stated_rate is not None:
+                stated_rate = number_in(stated_rate, *RATE_RANGE_HZ, f"{self.url}: INFO", "rate_hz", HandshakeError)
+        except ProfileError as exc:
+            raise HandshakeError(str(exc)) from None
+        stated_channels = fields.get("channels")
+        if stated_channels is not None and stated_channels != str(self.profile.n_channels):
+            raise HandshakeError(f"{self.url}: INFO says channels={stated_channels[:20]!r}, its profile "
+                                 f"{self.profile.id} has {self.profile.n_channels}")
         self.info = fields
-        # A bridge that knows its stream's profile (a replay: the trial's own) gives it; else the INFO names a bundled one.
-        self.profile = getattr(self._simulator, "profile", None) or load_profile(fields.get("profile", ""))
-        stated_rate = _positive_float(fields.get("rate_hz"))
         if stated_rate and stated_rate != self.profile.rate_hz:
             # The device says how fast it runs (after RATE, or a stream's own rate): trial
             # time is counted in its samples, so its word wins over the profile's default.
@@ -189,14 +211,6 @@ class Device:
             self._port.write(data)
         except (serial.SerialException, OSError) as exc:
             raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
-
-
-def _positive_float(text: str | None) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if value > 0 else None
 
 
 def _open_port(path: str, url: str):

@@ -67,8 +67,8 @@ def open_replay(url: str) -> ReplayDevice:
         speed = float(query.get("speed", 1.0))
     except ValueError:
         speed = 0.0
-    if not speed > 0:
-        raise BadDeviceURL(f"{url}: speed must be a positive number")
+    if not 0 < speed <= 100:  # faster than 100x the host cannot keep up, and memory grows with it
+        raise BadDeviceURL(f"{url}: speed must be a number in (0, 100]")
     if not path:
         raise BadDeviceURL(f"{url}: no trial file (replay://FILE.h5)")
     try:

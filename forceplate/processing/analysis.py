@@ -31,7 +31,8 @@ from forceplate.processing.valgus import Thresholds, held_shift
 from forceplate.profiles import SIDES
 
 ALGORITHM_VERSION = "0.3"
-AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's bottom for the foot axis
+AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's axis sample for the foot axis
+AXIS_DEPTH_FRACTION = 0.6  # of the descent: where the CoP's travel along the foot is measured
 NORMAL_QUANTILE = 0.25  # of the reps' peak shifts: the lifter's normal rep
 NORMAL_ALLOWANCE_MM = 1.5  # peak held shift that sway and noise alone give in a rep
 
@@ -188,14 +189,24 @@ def references(cop: dict, reps: list[Rep], rate_hz: float) -> dict[str, np.ndarr
     return out
 
 
-def bottom_travel(cop: dict, reps: list[Rep], refs: dict, rate_hz: float) -> dict[str, np.ndarray]:
-    """Per foot, (reps, 2): CoP around each full rep's bottom minus its reference (mm)."""
+def axis_sample(velocity: np.ndarray, rep: Rep, rate_hz: float) -> int:
+    """The sample of a rep's descent where it has gone AXIS_DEPTH_FRACTION of its depth: the
+    CoP there has travelled along the foot, and a collapse that builds toward the bottom has
+    added less of its medial shift than at the bottom (live and offline use this rule)."""
+    drop = -np.cumsum(velocity[rep.start:rep.bottom + 1]) / rate_hz
+    reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop[-1]) if len(drop) else []
+    return rep.start + int(reached[0]) if len(reached) else rep.bottom
+
+
+def axis_travel(cop: dict, reps: list[Rep], refs: dict, velocity: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+    """Per foot, (reps, 2): CoP at each full rep's :func:`axis_sample` minus its reference (mm)."""
     half = max(1, int(AXIS_WINDOW_S * rate_hz))
+    at = [axis_sample(velocity, r, rate_hz) for r in reps]
     out = {}
     for foot in SIDES:
         rows = []
         for k, r in enumerate(reps):
-            window = cop[foot][max(r.bottom - half, 0): r.bottom + half + 1]
+            window = cop[foot][max(at[k] - half, 0): at[k] + half + 1]
             finite = np.isfinite(window).all(axis=1)
             rows.append(window[finite].mean(axis=0) - refs[foot][k] if finite.any() and not r.partial
                         else np.full(2, np.nan))
@@ -253,7 +264,7 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     refs = references(cop_f, reps, rate_hz)
     neutral = {foot: _neutral(refs[foot], rest_refs[foot]) for foot in SIDES}
     forward = forward_direction(neutral["left"], neutral["right"])
-    axes = foot_axes(toe_out_deg, axes_source, forward, bottom_travel(cop_f, reps, refs, rate_hz) if reps else None)
+    axes = foot_axes(toe_out_deg, axes_source, forward, axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None)
     rest_samples = np.flatnonzero(seg.rest)
     baseline = Baseline(
         body_weight_n=seg.weight_n,

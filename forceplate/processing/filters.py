@@ -54,9 +54,8 @@ def _fill_nan(x: np.ndarray) -> np.ndarray:
 class Causal:
     """Live: the same Butterworth filter run forward, keeping its state between blocks."""
 
-    def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1, btype: str = "lowpass"):
-        self._sos = (design(cutoff_hz, rate_hz) if btype == "lowpass"
-                     else signal.butter(ORDER, cutoff_hz, btype=btype, fs=rate_hz, output="sos"))
+    def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1):
+        self._sos = design(cutoff_hz, rate_hz)
         self._zi = None
         self._width = width
 

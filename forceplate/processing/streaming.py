@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.processing.analysis import RepResult, SideResult, personal_normal_mm
+from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, personal_normal_mm
 from forceplate.processing.baseline import (
     MIN_STANDING_N,
     Baseline,
@@ -48,9 +48,7 @@ from forceplate.processing.valgus import GRADES, Thresholds, held_shift
 from forceplate.profiles import SIDES
 
 HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's start
-# Live velocity high-pass, as offline's first pass: it forgets a weight a few per cent off within
-# seconds (a set that starts without standing gives a first weight that is); its phase lead moves a live bottom ~0.3 s early.
-LIVE_HIGH_PASS_HZ = 0.08
+MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
 CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
 
 
@@ -114,13 +112,12 @@ class StreamingAnalyzer:
         self._history_t: deque = deque(maxlen=n)
         self._history_cop = {foot: deque(maxlen=n) for foot in SIDES}
         self._v = 0.0
-        self._integral = 0.0
-        self._velocity_filter = Causal(LIVE_HIGH_PASS_HZ, self.rate_hz, btype="highpass")
         self._rest_means: list[float] = []
         self._since_top: list[np.ndarray] = []  # total force since the last rest or top
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
         self._peaks = {foot: [] for foot in SIDES}
+        self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
         self._axes: FootAxes | None = None
         self.rep = 0
@@ -142,7 +139,7 @@ class StreamingAnalyzer:
         self._deepest = 0.0
         self._start_s = 0.0
         self._last_down_s = self._first_up_s = None
-        self._bottom_cop = None
+        self._descent: list[tuple] = []
         self._ascending = False
         self._peak_force = 0.0
         self._sides = {foot: _SideState() for foot in SIDES}
@@ -221,11 +218,7 @@ class StreamingAnalyzer:
         window = np.concatenate([self._still_tail, total])
         still = still_mask(window, bw, self.rate_hz)[-len(total):]
         self._still_tail = window[-window_samples(self.rate_hz):]
-        # Velocity drift-free whatever the weight's error: the integral of the acceleration,
-        # high-passed like offline's first pass (causal here); reps of up to ~6 s pass.
-        self._integral = self._integral + np.cumsum(acceleration(total, bw)) / self.rate_hz
-        velocity = self._velocity_filter(self._integral)[:, 0]
-        self._integral = self._integral[-1]
+        accel = acceleration(total, bw)
         held = {}
         for foot in SIDES:
             w = np.concatenate([self._shift_tail[foot], shift[foot]])
@@ -234,7 +227,11 @@ class StreamingAnalyzer:
         events: list[Event] = []
         dt = 1.0 / self.rate_hz
         for i in range(len(t)):
-            v = float(velocity[i])
+            # At rest: still and slow (the slow middle of a descent is steady at the weight, but fast)
+            v = 0.0 if still[i] and abs(self._v) < V_ANCHOR else self._v + accel[i] * dt
+            if abs(v) > MAX_PLAUSIBLE_V:  # the weight came from a steady moment that was no rest
+                self._reweigh()
+                v = 0.0
             self._v = v
             ti = float(t[i])
             if self.phase == "standing":
@@ -248,7 +245,8 @@ class StreamingAnalyzer:
             self._peak_force = max(self._peak_force, float(total[i]))
             if v < -V_STILL:
                 self._last_down_s = ti
-                self._bottom_cop = {foot: cop[foot][i] for foot in SIDES}
+            if not self._ascending:  # the descent's path, for the foot axis (analysis.axis_sample)
+                self._descent.append((-self._pos, cop["left"][i], cop["right"][i]))
             elif v > V_STILL and self._first_up_s is None and self._last_down_s is not None and self._pos < -MIN_DEPTH_M:
                 self._first_up_s = ti
             if v > V_MOVING:
@@ -278,6 +276,14 @@ class StreamingAnalyzer:
         self._learn_weight(total, still)
         return events
 
+    def _reweigh(self) -> None:
+        """The weight was wrong (a set that starts mid-rep has steady moments that are no rest):
+        take the mean force of the last seconds, near whole rep cycles, and start the rep over."""
+        if self._since_top:
+            self.weight_n = float(np.mean(np.concatenate(self._since_top)))
+        self._since_top.clear()
+        self._reset_rep()
+
     def _learn_weight(self, total: np.ndarray, still: np.ndarray) -> None:
         """Refine the weight: the median force of the rest seen so far (the same rule as
         offline); without rest, the mean force over the last whole rep cycles."""
@@ -304,7 +310,7 @@ class StreamingAnalyzer:
         return [Event("rep_start", self._start_s, rep=self.rep)]
 
     def _normal(self, foot: str) -> float:
-        return personal_normal_mm(self._peaks[foot])
+        return self._normals[foot]
 
     def _flags(self, ti: float, held: dict, i: int) -> list[Event]:
         events = []
@@ -336,8 +342,11 @@ class StreamingAnalyzer:
             sides[foot] = SideResult(peak, 100 * peak / width, GRADES[s.grade], s.onset_phase if flagged else None,
                                      s.peak_phase if flagged else None, s.onset_s if flagged else None)
             self._peaks[foot].append(peak)
-            if self._bottom_cop is not None and self._reference is not None:
-                self._travel[foot].append(self._bottom_cop[foot] - self._reference[foot])
+            self._normals[foot] = personal_normal_mm(self._peaks[foot])
+        axis_cop = self._axis_cop()
+        if axis_cop is not None and self._reference is not None:
+            for foot in SIDES:
+                self._travel[foot].append(axis_cop[foot] - self._reference[foot])
         self._learn_axes()
         self._last_end_s = ti
         result = RepResult(rep, sides, float("nan"))
@@ -357,6 +366,15 @@ class StreamingAnalyzer:
         if self.rep >= 2 and self._since_top:
             self.weight_n = float(np.mean(np.concatenate(self._since_top)))
         self._since_top.clear()
+
+    def _axis_cop(self) -> dict | None:
+        """Each foot's CoP where the descent had gone AXIS_DEPTH_FRACTION of the rep's depth."""
+        if not self._descent:
+            return None
+        drop = np.array([d[0] for d in self._descent])
+        reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop.max())
+        chosen = self._descent[int(reached[0])]
+        return {"left": np.asarray(chosen[1]), "right": np.asarray(chosen[2])}
 
     def _learn_axes(self) -> None:
         if self.toe_out_deg is not None or self._reference is None:

@@ -254,11 +254,16 @@ class Faults:
     garbage: float = 0.0  # bursts of junk bytes (each ends in a delimiter)
     crc: float = 0.0  # packets sent with a wrong CRC (ASCII mode has none: garbled lines)
     drop: float = 0.0  # packets never sent
+    # A hostile device (tests of what the host trusts): sequence numbers advancing by this
+    # per frame, STATUS packets sent after each frame, silence for a while (start s, length s).
+    seq_step: int = 1
+    status_per_frame: int = 0
+    stall: tuple[float, float] | None = None
     injected: dict = field(default_factory=lambda: {"garbage": 0, "crc": 0, "drop": 0, "garbage_bytes": 0})
 
     @property
     def any(self) -> bool:
-        return bool(self.garbage or self.crc or self.drop)
+        return bool(self.garbage or self.crc or self.drop or self.seq_step != 1 or self.status_per_frame)
 
 
 class _SharedClock:
@@ -411,6 +416,11 @@ class SimulatedDevice:
         due = int(elapsed * self.rate_hz) - self._sent
         if due <= 0:
             return
+        stall = self.faults.stall
+        if stall is not None and stall[0] <= elapsed < stall[0] + stall[1]:
+            self._sent += due  # silent, as hung firmware: the samples are lost, not delayed
+            self._seq += due * self.faults.seq_step
+            return
         self._write(self._encode(np.arange(self._sent, self._sent + due)))
         self._sent += due
 
@@ -422,7 +432,7 @@ class SimulatedDevice:
             data = self._faulty(t_us, counts)
         else:
             data = encode_lines(t_us, counts) if self.ascii else encode_data(self._seq, t_us, counts)
-        self._seq += len(n)
+        self._seq += len(n) * self.faults.seq_step
         return data
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
@@ -446,7 +456,10 @@ class SimulatedDevice:
             if self.ascii:  # no CRC to break: a garbled field, which the host finds malformed
                 out.append((b"x" if corrupt else b"") + encode_line(int(t_us[i]), counts[i].tolist()))
             else:
-                out.append(encode_packet(PacketType.DATA, self._seq + i, int(t_us[i]), counts[i].tobytes(), corrupt))
+                out.append(encode_packet(PacketType.DATA, self._seq + i * f.seq_step, int(t_us[i]),
+                                         counts[i].tobytes(), corrupt))
+            for _ in range(f.status_per_frame):
+                out.append(self._message(PacketType.STATUS, {"battery_pct": 80, "saturated": ""}))
         return b"".join(out)
 
     def _write(self, data: bytes) -> None:

@@ -14,6 +14,11 @@ Device: ``speed`` (x real time), ``unplug_at`` (s of device time), ``noise`` (N 
 channel), ``clock_ppm`` (device clock error), and faults per frame: ``garbage``, ``crc``,
 ``drop`` (probabilities).
 
+A hostile device, for tests of what the host trusts: ``seq_step`` (sequence numbers advance
+by this per frame), ``status_flood`` (STATUS packets after each frame), ``stall=START,LENGTH``
+(silent from START s for LENGTH s, without unplugging), ``info=KEY:VALUE,...`` (INFO fields
+replaced: ``info=rate_hz:1e9``, ``info=serial:../x``, ``info=profile:/etc/x.toml``).
+
 A device being calibrated: ``static=1`` (no person: the host places known loads through
 the simulator's :class:`~forceplate.sim.emulator.StaticScene`); the device's true response
 differs from its bundled record by hidden, seeded errors: ``gain_error`` (each channel's gain
@@ -40,7 +45,7 @@ KINDS = ("dual-plate", "six-axis", "insole")
 DEFAULT_VALGUS = "2:right:moderate,4:left:severe,6:right:mild"
 OPTIONS = {"seed", "reps", "valgus", "mass", "load", "toe_out", "tempo", "depth", "speed", "unplug_at", "noise",
            "clock_ppm", "garbage", "crc", "drop", "adc", "foot", "sensors", "static", "gain_error", "offset_error",
-           "fsr_exponent", "drift", "saturate", "dead"}
+           "fsr_exponent", "drift", "saturate", "dead", "seq_step", "status_flood", "stall", "info"}
 FSR_MATCH_N = 100.0  # with fsr_exponent, the true curve and the bundled linear record agree at this load
 PLATE_UNITS = {"ads1256": ("dual-plate-ads1256", "SIM-DP-0001"), "hx711": ("dual-plate-hx711", "SIM-DP-0002")}
 # sensors= -> profile and serial prefix (the foot's initial is appended)
@@ -63,13 +68,26 @@ def parse_valgus(text: str) -> dict[int, tuple[str, str]]:
     return labels
 
 
+# Plausible ranges of the numeric options: outside them a simulation would run for days or
+# allocate without bound (reps=100000000, speed=1e9), so the URL is refused.
+RANGES = {"seed": (0, 2**31), "reps": (0, 1000), "mass": (1, 400), "load": (0, 500), "toe_out": (-60, 60),
+          "depth": (0.01, 1.5), "speed": (0.01, 100), "unplug_at": (-1, 86400), "noise": (0, 1e4),
+          "clock_ppm": (-1e4, 1e4), "garbage": (0, 1), "crc": (0, 1), "drop": (0, 1), "static": (0, 1),
+          "gain_error": (0, 0.9), "offset_error": (0, 1e6), "fsr_exponent": (0.05, 20), "drift": (-1e4, 1e4),
+          "saturate": (0, 1e3), "dead": (0, 1e3), "seq_step": (1, 32767), "status_flood": (0, 100)}
+
+
 def _number(query: dict, key: str, default: float) -> float:
     if key not in query:
         return default
     try:
-        return float(query[key])
+        value = float(query[key])
     except ValueError:
         raise BadDeviceURL(f"sim option {key}={query[key]!r} is not a number") from None
+    low, high = RANGES.get(key, (-float("inf"), float("inf")))
+    if not low <= value <= high:  # NaN fails too
+        raise BadDeviceURL(f"sim option {key}={query[key]!r} is outside [{low:g}, {high:g}]")
+    return value
 
 
 def _choice(query: dict, key: str, choices, default: str) -> str:
@@ -159,8 +177,21 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
                                  sensor_faults=sensor_faults)
     info.update(serial=serial, channels=profile.n_channels, rate_hz=f"{profile.rate_hz:g}", profile=profile_id)
     unplug = -1.0 if replug else _number(query, "unplug_at", -1.0)
+    if "info" in query:
+        try:
+            info.update(item.split(":", 1) for item in query["info"].split(","))
+        except ValueError:
+            raise BadDeviceURL(f"{url}: info is KEY:VALUE,KEY:VALUE") from None
+    stall = None
+    if "stall" in query:
+        try:
+            start_s, length_s = (float(x) for x in query["stall"].split(","))
+        except ValueError:
+            raise BadDeviceURL(f"{url}: stall is START,LENGTH in seconds") from None
+        stall = (start_s, length_s)
     faults = Faults(garbage=_number(query, "garbage", 0.0), crc=_number(query, "crc", 0.0),
-                    drop=_number(query, "drop", 0.0))
+                    drop=_number(query, "drop", 0.0), seq_step=int(_number(query, "seq_step", 1)),
+                    status_per_frame=int(_number(query, "status_flood", 0)), stall=stall)
     return SimulatedDevice(emulator, info, speed=_number(query, "speed", 1.0),
                            unplug_at_s=unplug if unplug >= 0 else None,
                            clock_ppm=_number(query, "clock_ppm", 0.0), faults=faults, seed=seed)

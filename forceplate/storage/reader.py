@@ -6,7 +6,7 @@ import json
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -32,6 +32,8 @@ class DeviceRecording:
     t_host_s: np.ndarray
     gaps: np.ndarray  # (k, 2): first missing seq, count
     stats: dict
+    # (trial time s, frames skipped) of each gap too long to keep on the grid: see grid_index
+    discontinuities: list = field(default_factory=list)
 
     @property
     def rate_hz(self) -> float:
@@ -59,11 +61,40 @@ class DeviceRecording:
         record.check_matches(self.info.get("serial", ""), self.profile.n_channels)
         if len(self.seq) == 0:
             return np.empty(0), np.empty((0, self.profile.n_channels))
-        index = self.seq - self.seq[0]
+        index = self.grid_index()
         newtons = np.full((int(index[-1]) + 1, self.profile.n_channels), np.nan)
         newtons[index] = record.to_physical(self.counts)
         t = np.arange(len(newtons)) / self.rate_hz
         return t, newtons
+
+    def grid_index(self) -> np.ndarray:
+        """Each frame's row on the uniform grid: its seq minus the first, except that the grid
+        holds at most :data:`MAX_GAP_S` of NaN per gap and, over the trial, at most
+        :data:`MAX_LOST_RATIO` times the frames received (and never less than one long gap).
+
+        A longer hole (a device whose sequence numbers jump, a damaged file) becomes a
+        discontinuity: the frames after it follow on after ``MAX_GAP_S``, so later rows sit
+        earlier than their seq says, and :attr:`discontinuities` lists each one as
+        (trial time of the first frame after it in s, frames skipped). Memory stays bounded
+        by the frames actually stored.
+        """
+        holes = np.diff(self.seq) - 1
+        longest = int(MAX_GAP_S * self.rate_hz)
+        budget = max(longest, int(MAX_LOST_RATIO * len(self.seq)))
+        capped = np.minimum(holes, longest)
+        if capped.sum() > budget:  # many plausible-looking gaps: keep the shortest, cap the rest
+            order = np.argsort(capped, kind="stable")
+            over = np.cumsum(capped[order]) > budget
+            capped[order[over]] = 0
+        index = np.concatenate(([0], np.cumsum(capped + 1)))
+        cut = np.flatnonzero(capped < holes)
+        self.discontinuities = [(float(index[i + 1] / self.rate_hz), int(holes[i] - capped[i])) for i in cut]
+        return index
+
+
+# A longer gap in a device's sequence numbers is not kept as NaN rows (see grid_index).
+MAX_GAP_S = 60.0
+MAX_LOST_RATIO = 10.0
 
 
 @dataclass
@@ -98,48 +129,86 @@ def open_h5(path: str | Path) -> h5py.File:
 
     Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
     locked by a crash that only ``forceplate recover`` can clear, otherwise unreadable).
+    Only a file whose superblock says "open for writing" is re-opened as an SWMR reader, and
+    then with few metadata read attempts: HDF5 retries a bad checksum with a doubling back-off
+    (its default of 100 attempts sleeps for minutes on a damaged file).
     """
     path = Path(path)
     if not path.exists():
         raise CorruptTrial(f"{path}: no such file")
-    if not h5py.is_hdf5(path):
-        raise CorruptTrial(f"{path}: not an HDF5 file")
+    if not path.is_file():
+        raise CorruptTrial(f"{path}: not a file")
     try:
-        return h5py.File(path, "r")
+        if not h5py.is_hdf5(path):
+            raise CorruptTrial(f"{path}: not an HDF5 file")
+        return _refusing_foreign_storage(path, h5py.File(path, "r"))
     except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for some damaged superblocks
         first = one_line(exc)
     truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", first)
     if truncated:
         raise CorruptTrial(f"{path}: file is truncated ({truncated[1]} of {truncated[2]} bytes present); "
                            "it cannot be read")
+    if "already open for write" not in first:
+        raise CorruptTrial(f"{path}: HDF5 file cannot be opened ({first})")
     try:
-        return h5py.File(path, "r", swmr=True)
+        return _refusing_foreign_storage(path, _open_swmr_reader(path))
     except (OSError, RuntimeError):
-        pass
-    if "already open for write" in first:
         raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
-                           f"run 'forceplate recover {path}'")
-    raise CorruptTrial(f"{path}: HDF5 file cannot be opened ({first})")
+                           f"run 'forceplate recover {path}'") from None
+
+
+SWMR_METADATA_READ_ATTEMPTS = 10  # enough for a read racing the writer's flush; back-off stays < 0.1 s
+
+
+def _open_swmr_reader(path: Path) -> h5py.File:
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+    if not _bound_metadata_read_attempts(fapl):
+        raise OSError("cannot bound HDF5's metadata read attempts")
+    fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+    return h5py.File(fid)
+
+
+def _bound_metadata_read_attempts(fapl) -> bool:
+    """``H5Pset_metadata_read_attempts`` (h5py does not wrap it) from the HDF5 library h5py loaded."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            libraries = {line.split()[-1] for line in maps if "libhdf5" in line and "hl" not in line.rsplit("/", 1)[-1]}
+        for library in libraries:
+            setter = getattr(ctypes.CDLL(library), "H5Pset_metadata_read_attempts", None)
+            if setter is not None:
+                return setter(ctypes.c_int64(fapl.id), ctypes.c_uint(SWMR_METADATA_READ_ATTEMPTS)) >= 0
+    except OSError:
+        pass
+    return False
 
 
 LIVE_READ_ATTEMPTS = 3  # a trial being recorded may be caught mid-flush: read it again
 
 
+class _LiveReadFailed(CorruptTrial):
+    """A read of a trial still being recorded failed; another read a little later may succeed."""
+
+
 def open_trial(path: str | Path) -> Trial:
     """Read a whole trial into memory; raises :class:`CorruptTrial` or :class:`UnsupportedSchema`.
 
-    A trial still being recorded (``complete`` false) can be caught while the writer is
-    flushing, which HDF5 reports as a damaged read; it is read again, a little later.
+    A trial still being recorded (opened as an SWMR reader, ``complete`` false) can be caught
+    while the writer is flushing, which HDF5 reports as a damaged read; it is read again, a
+    little later. A finished file that reads damaged is reported at once.
     """
     path = Path(path)
     for _ in range(LIVE_READ_ATTEMPTS - 1):
         try:
             return _read_trial(path)
-        except CorruptTrial:
-            if _finished(path):
-                raise
+        except _LiveReadFailed:
             time.sleep(0.2)
-    return _read_trial(path)
+    try:
+        return _read_trial(path)
+    except _LiveReadFailed as exc:
+        raise CorruptTrial(str(exc)) from None
 
 
 def _read_trial(path: Path) -> Trial:
@@ -168,25 +237,118 @@ def read_header(path: str | Path) -> TrialHeader:
 def _reading(path: Path):
     """An open trial file; HDF5 failures while reading become one-line :class:`CorruptTrial`."""
     f = open_h5(path)
+    live = f.swmr_mode
     try:
         with f:
+            live = live and not _flag(f.attrs.get("complete", False))
             yield f
-    except (KeyError, ValueError, OSError, ProfileError, CalibrationError) as exc:
-        raise CorruptTrial(f"{path}: damaged trial ({one_line(exc)}); "
-                           f"'forceplate recover' keeps what is readable") from None
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError, ProfileError, CalibrationError) as exc:
+        error = _LiveReadFailed if live else CorruptTrial
+        raise error(f"{path}: damaged trial ({one_line(exc)}); "
+                    f"'forceplate recover' keeps what is readable") from None
+
+
+# Root attributes that come from outside (whoever wrote the file): their kind and, for
+# numbers, the plausible range. Anything else is kept as it is and never computed with.
+NUMBER_ATTRS = {"load_kg": (0.0, 1000.0), "setup_toe_out_deg": (-90.0, 90.0), "setup_toe_out_left_deg": (-90.0, 90.0),
+                "setup_toe_out_right_deg": (-90.0, 90.0)}
+TEXT_ATTRS = ("subject", "exercise", "notes", "created", "software", "recovered", "recovery")
+MAX_OBJECTS = 10_000  # a trial holds tens; a file with more is not one
+
+
+def _flag(value) -> bool:
+    value = np.asarray(value)
+    if value.shape != () or value.dtype.kind not in "biu":
+        raise TypeError(f"a flag holds {value.dtype}{list(value.shape)}, not one boolean")
+    return bool(value)
+
+
+def _scalar_attr(path: Path, name: str, value):
+    """A root attribute checked against its kind (and range): a damaged or hand-made trial
+    names the field instead of failing later inside the analysis."""
+    array = np.asarray(value)
+    if name in NUMBER_ATTRS:
+        low, high = NUMBER_ATTRS[name]
+        if array.shape != () or array.dtype.kind not in "iuf" or not (low <= float(array) <= high):
+            raise CorruptTrial(f"{path}: attribute {name} is {_shown(value)}, not a number in [{low:g}, {high:g}]")
+        return float(array)
+    if name in TEXT_ATTRS:
+        if array.shape != () or not isinstance(value, (bytes, str)):
+            raise CorruptTrial(f"{path}: attribute {name} is {_shown(value)}, not text")
+        try:
+            return _text(value)
+        except UnicodeDecodeError:
+            raise CorruptTrial(f"{path}: attribute {name} is not UTF-8 text") from None
+    return _text(value) if isinstance(value, (bytes, str)) else value
+
+
+def _shown(value) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _header(path: Path, f: h5py.File) -> TrialHeader:
-    attrs = {k: (_text(v) if isinstance(v, (bytes, str)) else v) for k, v in f.attrs.items()}
+    attrs = {k: _scalar_attr(path, k, v) for k, v in f.attrs.items()}
     if attrs.get("schema") != SCHEMA:
         raise CorruptTrial(f"{path}: HDF5 file is not a forceplate trial (no schema='{SCHEMA}' attribute)")
-    version = int(attrs.get("schema_version", 0))
+    version = np.asarray(attrs.get("schema_version", 0))
+    if version.shape != () or version.dtype.kind not in "iu":
+        raise CorruptTrial(f"{path}: schema_version is {_shown(attrs.get('schema_version'))}, not a whole number")
+    version = int(version)
     if version not in READABLE_VERSIONS:
         if version > SCHEMA_VERSION:
             raise UnsupportedSchema(f"{path}: trial schema version {version} is newer than this forceplate reads "
                                     f"({SCHEMA_VERSION}); upgrade forceplate")
         raise CorruptTrial(f"{path}: unknown trial schema version {version}")
+    for name in ("complete",):
+        if name in attrs:
+            try:
+                attrs[name] = _flag(attrs[name])
+            except TypeError as exc:
+                raise CorruptTrial(f"{path}: attribute {name}: {exc}") from None
     return TrialHeader(path, attrs, _results(f["processing"]) if "processing" in f else None)
+
+
+def _refusing_foreign_storage(path: Path, f: h5py.File) -> h5py.File:
+    """``f`` when every object is inside the file itself, else closed and refused.
+
+    A trial handed over could hold an external link, external raw storage or a virtual
+    dataset: reading it would read another file of this host (``/etc/passwd`` as counts).
+    """
+    try:
+        problem = _foreign_storage(f)
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        f.close()
+        raise CorruptTrial(f"{path}: damaged trial ({one_line(exc)}); 'forceplate recover' keeps what is readable") from None
+    if problem:
+        f.close()
+        raise CorruptTrial(f"{path}: {problem}; a trial keeps all its data inside the file, refused")
+    return f
+
+
+def _foreign_storage(f: h5py.File) -> str | None:
+    pending, seen = [f], 0
+    while pending:
+        group = pending.pop()
+        for name in group:
+            seen += 1
+            if seen > MAX_OBJECTS:
+                return f"more than {MAX_OBJECTS} objects"
+            link = group.get(name, getlink=True)
+            where = f"{group.name.rstrip('/')}/{name}"
+            if isinstance(link, h5py.ExternalLink):
+                return f"{where} is an external link to {link.filename}:{link.path}"
+            if isinstance(link, h5py.SoftLink):
+                return f"{where} is a soft link to {link.path}"
+            item = group[name]
+            if isinstance(item, h5py.Group):
+                pending.append(item)
+            elif isinstance(item, h5py.Dataset):
+                if item.is_virtual:
+                    return f"{where} is a virtual dataset (its data is in other files)"
+                if item.id.get_create_plist().get_external_count() > 0:
+                    return f"{where} keeps its data in an external file"
+    return None
 
 
 def _results(g: h5py.Group) -> dict:
@@ -200,13 +362,17 @@ def _results(g: h5py.Group) -> dict:
             return int(value)
         return float(value)
 
+    def number_or_none(value):
+        return None if isinstance(value, float) and np.isnan(value) else value
+
     reps = []
-    for row in g["reps"][()]:
-        rep = {name: cell(row[name]) for name in REP_COLUMNS}
+    table = g["reps"][()]
+    stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
+    for row in table:
+        rep = {name: number_or_none(cell(row[name])) if name in stored else None for name in REP_COLUMNS}
         for side in SIDES:
-            rep[side] = {name: cell(row[f"{side}_{name}"]) for name in SIDE_COLUMNS}
-            if rep[side]["onset_s"] is not None and np.isnan(rep[side]["onset_s"]):
-                rep[side]["onset_s"] = None
+            rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
+                         for name in SIDE_COLUMNS}
         reps.append(rep)
     return {"reps": reps, "summary": json.loads(_text(g.attrs["summary"])),
             "parameters": json.loads(_text(g.attrs["parameters"])), "analysed": _text(g.attrs["analysed"])}
@@ -214,29 +380,58 @@ def _results(g: h5py.Group) -> dict:
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     devices = {}
+    file_bytes = path.stat().st_size
     for name, g in f["devices"].items():
         a = f["acquisition"][name]
+        where = f"{path}:/acquisition/{name}"
         cal_text = _text(g.attrs.get("calibration", ""))
+        info = json.loads(_text(g.attrs["info"]))
+        if not isinstance(info, dict):
+            raise CorruptTrial(f"{path}:/devices/{name}: attribute info is not a JSON object")
+        profile = parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile")
+        stats = json.loads(_text(a.attrs.get("decoder_stats", "{}")))
+        columns = {column: _column(where, a, column, file_bytes) for column in ("counts", "seq", "t_device", "t_host", "gaps")}
+        _check_shapes(where, columns, profile.n_channels, profile.wire_dtype)
         recording = DeviceRecording(
             name=name,
-            info=json.loads(_text(g.attrs["info"])),
-            profile=parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile"),
+            info=info,
+            profile=profile,
             calibration=parse_record(cal_text, source=f"{path}:/devices/{name} calibration") if cal_text else None,
-            counts=a["counts"][()],
-            seq=a["seq"][()],
-            t_device_s=a["t_device"][()],
-            t_host_s=a["t_host"][()],
-            gaps=a["gaps"][()],
-            stats=json.loads(_text(a.attrs.get("decoder_stats", "{}"))),
+            counts=columns["counts"],
+            seq=columns["seq"],
+            t_device_s=columns["t_device"],
+            t_host_s=columns["t_host"],
+            gaps=columns["gaps"],
+            stats=stats if isinstance(stats, dict) else {},
         )
         recording.trim()
+        if len(recording.seq) > 1 and not (np.diff(recording.seq) > 0).all():
+            raise CorruptTrial(f"{where}/seq: sequence numbers do not increase frame by frame")
         devices[name] = recording
     return devices
 
 
-def raw_value_count(path: str | Path) -> int:
-    """How many raw values (frames times channels, all devices) the trial holds, from the
-    datasets' shapes alone: what analysing it will cost, before reading any of it."""
-    path = Path(path)
-    with _reading(path) as f:
-        return sum(int(np.prod(a["counts"].shape)) for a in f["acquisition"].values())
+def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarray:
+    ds = a[column]
+    if not isinstance(ds, h5py.Dataset):
+        raise CorruptTrial(f"{where}/{column}: not a dataset")
+    # Chunks never written read as fill values: a damaged shape could ask for terabytes.
+    if ds.nbytes > file_bytes + (1 << 20):
+        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
+                           f"{file_bytes:,}-byte file holds")
+    return ds[()]
+
+
+def _check_shapes(where: str, columns: dict[str, np.ndarray], n_channels: int, wire_dtype) -> None:
+    """Each per-frame column has the schema's shape and kind of number, or the trial is refused."""
+    expected = {"counts": ((None, n_channels), "iuf"), "seq": ((None,), "iu"), "t_device": ((None,), "f"),
+                "t_host": ((None,), "f"), "gaps": ((None, 2), "iu")}
+    for column, (shape, kinds) in expected.items():
+        values = columns[column]
+        fits = values.ndim == len(shape) and all(want is None or want == got for want, got in zip(shape, values.shape))
+        if not fits or values.dtype.kind not in kinds:
+            raise CorruptTrial(f"{where}/{column}: {values.dtype}{list(values.shape)}, the schema says "
+                               f"{'x'.join('n' if d is None else str(d) for d in shape)} of kind {kinds}")
+    if columns["counts"].dtype != np.dtype(wire_dtype):
+        raise CorruptTrial(f"{where}/counts: stored as {columns['counts'].dtype}, the device's profile "
+                           f"sends {np.dtype(wire_dtype)}")

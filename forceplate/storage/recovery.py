@@ -6,8 +6,9 @@ the readable content into a fresh, cleanly closed file:
 
 1. if even an SWMR reader cannot open it, clear the status flags in a *copy* (what
    ``h5clear -s`` does; that tool is not on every machine, so it is done here);
-2. read every device's rows up to the last flush (and up to the first damaged chunk),
-   trim rows a crash cut short (one array grown, its neighbour not yet), keep the events;
+2. read every device's rows up to the last flush, chunk by chunk: a damaged chunk (bad
+   checksum) loses only its own rows, in every column, and becomes a gap; trim rows a crash
+   cut short (one array grown, its neighbour not yet), keep the events;
 3. write them to a new file, mark it ``recovered`` with a ``recovery`` report;
 4. move the original aside to ``NAME.crashed.h5`` and put the new file in its place.
 
@@ -25,9 +26,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from forceplate.errors import CorruptTrial, TrialError
+from forceplate.errors import CorruptTrial, TrialError, one_line
 from forceplate.storage.reader import open_h5, read_header
-from forceplate.storage.writer import now_iso
+from forceplate.storage.writer import FREE_SPACE_RESERVE_BYTES, now_iso
 
 # Per-frame columns, appended together: a crash can leave them of different lengths.
 FRAME_COLUMNS = ("counts", "seq", "t_device", "t_host")
@@ -45,12 +46,21 @@ def recover_trial(path: str | Path) -> dict:
     for other in (fresh, work):
         if other.exists():
             raise TrialError(f"{other}: exists (an interrupted recovery?); move it away first")
+    _check_space(path)
     try:
         source, flags_cleared = _readable(path, work)
         read_header(source)  # refuses foreign files and newer schema versions
         report = {"path": str(path), "action": "recovered", "backup": str(backup),
                   "status_flags_cleared": flags_cleared}
-        _rebuild(source, fresh, report)
+        try:
+            _rebuild(source, fresh, report)
+        except OSError as exc:
+            if exc.errno is not None:  # the file system's refusal (disk full), not HDF5's
+                raise TrialError(f"{fresh}: cannot write the recovered trial ({exc.strerror}); "
+                                 f"{path} is unchanged") from None
+            raise CorruptTrial(f"{path}: damaged beyond recovery ({one_line(exc)}); the file is unchanged") from None
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise CorruptTrial(f"{path}: damaged beyond recovery ({one_line(exc)}); the file is unchanged") from None
         damaged = any(d["unreadable_rows"] for d in report["devices"].values())
         if report["was_closed"] and not (flags_cleared or damaged):
             return {"path": str(path), "action": "none",
@@ -65,6 +75,20 @@ def recover_trial(path: str | Path) -> dict:
             leftover.unlink(missing_ok=True)
 
 
+def _check_space(path: Path) -> None:
+    """Refuse at once when the rebuilt file (and an unlocked copy) may not fit: HDF5 cannot
+    close a file whose write failed for want of space (it crashes the process)."""
+    try:
+        stat = os.statvfs(path.parent)
+        size = path.stat().st_size
+    except (OSError, AttributeError):
+        return
+    free, needed = stat.f_bavail * stat.f_frsize, 2 * size + FREE_SPACE_RESERVE_BYTES
+    if free < needed:
+        raise TrialError(f"{path}: not enough free space to recover it ({free >> 20} MB free, "
+                         f"{-(-needed >> 20)} MB needed); the file is unchanged")
+
+
 def _readable(path: Path, work: Path) -> tuple[Path, bool]:
     """A path HDF5 can open read-only: the file itself, or an unlocked copy of it."""
     try:
@@ -73,21 +97,56 @@ def _readable(path: Path, work: Path) -> tuple[Path, bool]:
     except CorruptTrial as exc:
         if "locked" not in str(exc):
             raise
-    shutil.copyfile(path, work)
+    try:
+        shutil.copyfile(path, work)
+    except OSError as exc:
+        raise TrialError(f"{work}: cannot copy the trial to unlock it ({exc.strerror}); {path} is unchanged") from None
     clear_status_flags(work)
     return work, True
 
 
-def _readable_prefix(ds: h5py.Dataset) -> np.ndarray:
-    """The rows of ``ds`` up to its first unreadable chunk (bad checksum, cut short)."""
-    step = ds.chunks[0]
-    blocks = []
+def _readable_rows(ds: h5py.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``ds`` that read back, chunk by chunk, and a mask of which rows they are.
+
+    A chunk that does not read (bad checksum, cut short) loses its own rows only; every
+    other chunk is kept, before and after it.
+    """
+    step = ds.chunks[0] if ds.chunks else max(ds.shape[0], 1)
+    blocks, readable = [], np.zeros(ds.shape[0], bool)
     for start in range(0, ds.shape[0], step):
         try:
             blocks.append(ds[start:start + step])
-        except OSError:
-            break
-    return np.concatenate(blocks) if blocks else ds[:0]
+        except (OSError, RuntimeError):
+            continue
+        readable[start:start + step] = True
+    return (np.concatenate(blocks) if blocks else ds[:0]), readable
+
+
+def _frame_rows(g: h5py.Group) -> tuple[dict[str, np.ndarray], int, int | None]:
+    """Each per-frame column's rows where every column read back, how many rows that is,
+    and the seq of the first stored frame when it was lost but its seq is known (else None)."""
+    stored = min(g[column].shape[0] for column in FRAME_COLUMNS)
+    keep = np.ones(stored, bool)
+    rows, seq_readable = {}, None
+    for column in FRAME_COLUMNS:
+        values, readable = _readable_rows(g[column])
+        full = np.zeros((g[column].shape[0], *values.shape[1:]), values.dtype)
+        full[readable] = values
+        rows[column] = full[:stored]
+        keep &= readable[:stored]
+        if column == "seq":
+            seq_readable = readable[:stored]
+    lost_first = int(rows["seq"][0]) if stored and not keep[0] and seq_readable[0] else None
+    return {column: values[keep] for column, values in rows.items()}, int(keep.sum()), lost_first
+
+
+def _damage_gaps(seq: np.ndarray) -> np.ndarray:
+    """Gaps (first missing seq, count) wherever the kept frames' seq jump (the caller drops
+    those the recorded gaps already give)."""
+    if len(seq) < 2:
+        return np.empty((0, 2), np.int64)
+    jumps = np.flatnonzero(np.diff(seq) > 1)
+    return np.column_stack([seq[jumps] + 1, seq[jumps + 1] - seq[jumps] - 1]).astype(np.int64)
 
 
 def _copy(ds: h5py.Dataset, rows: np.ndarray, parent: h5py.Group) -> None:
@@ -113,17 +172,26 @@ def _rebuild(source: Path, fresh: Path, report: dict) -> None:
             out = acquisition.create_group(name)
             for key, value in g.attrs.items():
                 out.attrs[key] = value
-            columns = {column: _readable_prefix(g[column]) for column in FRAME_COLUMNS}
             stored = [g[column].shape[0] for column in FRAME_COLUMNS]
-            frames = min(len(rows) for rows in columns.values())
+            columns, frames, lost_first = _frame_rows(g)
             for column, rows in columns.items():
-                _copy(g[column], rows[:frames], out)
-            _copy(g["gaps"], _readable_prefix(g["gaps"]), out)
-            rate_hz = float(g.attrs["rate_hz"])
+                _copy(g[column], rows, out)
+            gaps, gaps_readable = _readable_rows(g["gaps"])
+            damaged = min(stored) - frames
+            if damaged:  # where damaged chunks took frames, the seq jumps: record the holes as gaps
+                recorded = {int(first) for first, _ in gaps}
+                extra = [row for row in _damage_gaps(columns["seq"]) if int(row[0]) not in recorded]
+                if lost_first is not None and frames:  # the first frames are gone: the trial now starts later
+                    extra.append([lost_first, int(columns["seq"][0]) - lost_first])
+                gaps = np.concatenate([gaps, np.asarray(extra, np.int64).reshape(-1, 2)])
+                gaps = gaps[np.argsort(gaps[:, 0], kind="stable")]
+            _copy(g["gaps"], gaps, out)
+            rate_hz = float(np.asarray(g.attrs["rate_hz"]).reshape(-1)[0])
             # trimmed: rows some columns had and others not (cut short); unreadable: lost to damage
-            report["devices"][name] = {"frames": frames, "seconds": round(frames / rate_hz, 3),
-                                       "trimmed_rows": max(stored) - min(stored), "unreadable_rows": min(stored) - frames}
-        events = _readable_prefix(src["events"])
+            report["devices"][name] = {"frames": frames, "seconds": round(frames / rate_hz, 3) if rate_hz > 0 else None,
+                                       "trimmed_rows": max(stored) - min(stored), "unreadable_rows": damaged,
+                                       "unreadable_gap_rows": int((~gaps_readable).sum())}
+        events = _readable_rows(src["events"])[0]
         _copy(src["events"], events, dst)
         report["events"] = len(events)
         dst.attrs["recovered"] = now_iso()

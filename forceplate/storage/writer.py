@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import queue
 import threading
 import time
@@ -23,10 +24,18 @@ import numpy as np
 
 from forceplate import __version__
 from forceplate.errors import TrialError, one_line
+from forceplate.profiles import plain_name
 from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table_units
 
 FLUSH_INTERVAL_S = 1.0
 CHUNK_ROWS = 4096
+# Recording stops while this much space is still free on the trial's file system: HDF5
+# cannot close a file whose write failed for want of space (it crashes the process at
+# exit), so the writer must never get there. A second of data is ~60 kB per device.
+FREE_SPACE_RESERVE_BYTES = 4 << 20
+# Files whose HDF5 writes failed anyway (another program filled the disk between checks):
+# closing them again crashes the HDF5 library, so the command must end with os._exit.
+UNCLOSABLE: list = []
 EVENT_DTYPE = np.dtype([
     ("t_s", "f8"), ("kind", h5py.string_dtype()), ("rep", "i4"), ("side", h5py.string_dtype()),
     ("severity", h5py.string_dtype()), ("phase", h5py.string_dtype()), ("value", "f8"),
@@ -36,6 +45,14 @@ EVENT_DTYPE = np.dtype([
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _create_failure(path: Path, exc: OSError) -> str:
+    if path.exists():
+        return f"{path}: file exists; choose another name (trials are never overwritten)"
+    if not path.parent.is_dir():
+        return f"{path}: cannot create the trial: no folder {path.parent}"
+    return f"{path}: cannot create the trial ({exc.strerror or one_line(exc)})"
 
 
 def _growing(group, name, shape_tail, dtype, unit, description):
@@ -61,7 +78,12 @@ class TrialWriter:
 
     def __init__(self, path: str | Path, metadata: dict | None = None):
         self.path = Path(path)
-        self._file = h5py.File(self.path, "w", libver="latest")
+        # One exclusive create: never a check for the name and then a create, which two
+        # recordings started at once could both pass (and the second truncate the first).
+        try:
+            self._file = h5py.File(self.path, "x", libver="latest")
+        except (FileExistsError, OSError) as exc:
+            raise TrialError(_create_failure(self.path, exc)) from None
         attrs = self._file.attrs
         attrs["schema"] = SCHEMA
         attrs["schema_version"] = SCHEMA_VERSION
@@ -83,6 +105,8 @@ class TrialWriter:
 
     def add_device(self, name: str, device) -> None:
         """Describe a device (profile, calibration, info) and create its growing datasets."""
+        if not plain_name(name):  # a group path such as "a/b" or ".." would make an unreadable trial
+            raise TrialError(f"{self.path}: device name {name[:80]!r} is not a plain name")
         g = self._file["devices"].create_group(name)
         g.attrs["url"] = device.url
         for key in ("model", "serial", "firmware"):
@@ -133,6 +157,7 @@ class TrialWriter:
             self._file.close()
         except Exception as exc:  # noqa: BLE001 - reported below with the thread's error
             self.error = self.error or exc
+            UNCLOSABLE.append(self._file)
         if self.error is not None:
             problem = f"{type(self.error).__name__}: {one_line(self.error)}"
             raise TrialError(f"{self.path}: recording stopped, the trial could not be written ({problem}); "
@@ -142,9 +167,20 @@ class TrialWriter:
                 f["acquisition"][name].attrs["decoder_stats"] = json.dumps(stats)
             f.attrs["complete"] = True
 
+    def _check_free_space(self) -> None:
+        try:
+            stat = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):  # no statvfs (Windows): HDF5's own error then
+            return
+        free = stat.f_bavail * stat.f_frsize
+        if free < FREE_SPACE_RESERVE_BYTES:
+            raise TrialError(f"disk nearly full ({free >> 10} kB free on {self.path.parent}); recording stopped, "
+                             "the frames written up to now are kept")
+
     def _run(self) -> None:
         last_flush = time.monotonic()
         try:
+            self._check_free_space()
             while True:
                 try:
                     item = self._queue.get(timeout=0.1)
@@ -159,6 +195,7 @@ class TrialWriter:
                 if time.monotonic() - last_flush >= FLUSH_INTERVAL_S:
                     self._file.flush()
                     last_flush = time.monotonic()
+                    self._check_free_space()
         except BaseException as exc:  # noqa: BLE001 - kept for the session to report
             self.error = exc
 

@@ -1,0 +1,162 @@
+"""Ordinary bad input through the CLI (issue 13): one line naming the file and the field,
+exit 2, never a traceback; outputs are never overwritten without --force."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzz_helpers import record_sim_trial, run_cli
+
+FSR_CSV = "diy-fsr-insole-esp32/COMBO_LOG002.CSV"
+MOTICON = "moticon-opengo/walk_with_events.txt"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "interop.md"
+
+
+def _mapping_text() -> str:
+    return re.search(r"```toml\n(# DIY FSR.*?)```", DOCS.read_text(encoding="utf-8"), re.S).group(1)
+
+
+def _import(tmp_path, source: Path, *extra: str):
+    return run_cli(["import", str(source), "-o", str(tmp_path / "out.h5"), *extra], timeout_s=20)
+
+
+def _one_line(outcome, *named: str) -> None:
+    assert outcome.failure is None, outcome.describe()
+    assert outcome.status == 2, outcome.describe()
+    for word in named:
+        assert word in outcome.stderr, outcome.stderr
+
+
+@pytest.mark.parametrize("edit, named", [
+    (('rate_hz = 20.0', 'rate_hz = 0'), "rate_hz"),
+    (('rate_hz = 20.0', 'rate_hz = -20'), "rate_hz"),
+    (('rate_hz = 20.0', 'rate_hz = nan'), "rate_hz"),
+    (('rate_hz = 20.0', 'rate_hz = inf'), "rate_hz"),
+    (('rate_hz = 20.0', 'rate_hz = 20.0\ndelimiter = ""'), "delimiter"),
+    (('missing_flag_mask = 1 ', 'missing_flag_mask = "x" '), "missing_flag_mask"),
+    (('newtons_per_unit = -0.04', 'newtons_per_unit = nan'), "newtons_per_unit"),
+    (('[left]', 'x = ' + "[" * 5000 + "]" * 5000 + '\n[left]'), "TOML"),
+])
+def test_a_bad_mapping_is_one_line_naming_the_field(shared_data, tmp_path, edit, named):
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(_mapping_text().replace(*edit, 1))
+    _one_line(_import(tmp_path, shared_data / FSR_CSV, "--mapping", str(mapping)), str(mapping), named)
+
+
+def test_a_csv_frame_id_of_1e9_is_refused_without_allocating(shared_data, tmp_path):
+    lines = (shared_data / FSR_CSV).read_text().splitlines(keepends=True)
+    row = lines[2].split(",")
+    row[1] = "1000000000"
+    lines[2] = ",".join(row)
+    source = tmp_path / "LOG.CSV"
+    source.write_text("".join(lines))
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(_mapping_text())
+    outcome = _import(tmp_path, source, "--mapping", str(mapping))
+    _one_line(outcome, "frame_id")
+    assert outcome.peak_rss_mb < 300
+
+
+def test_a_moticon_time_of_1e12_is_refused_without_allocating(shared_data, tmp_path):
+    lines = (shared_data / MOTICON).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("# time\t")) + 5
+    cells = lines[at].split("\t")
+    cells[0] = "1e12"
+    lines[at] = "\t".join(cells)
+    source = tmp_path / "walk.txt"
+    source.write_text("".join(lines), encoding="utf-8")
+    outcome = _import(tmp_path, source, "--format", "moticon")
+    _one_line(outcome, "time")
+    assert outcome.peak_rss_mb < 300
+
+
+@pytest.mark.parametrize("edit, named", [
+    (("rate_hz = 1000.0", "rate_hz = -1000.0"), "rate_hz"),
+    (("rate_hz = 1000.0", "rate_hz = 1e-300"), "rate_hz"),
+    (("rate_hz = 1000.0", "rate_hz = inf"), "rate_hz"),
+])
+def test_a_bad_profile_is_one_line_naming_the_field(tmp_path, edit, named):
+    from forceplate.errors import ProfileError
+    from forceplate.profiles import parse_profile
+    from forceplate.resources import profiles_dir
+
+    text = (profiles_dir() / "dual-plate-ads1256.toml").read_text()
+    assert edit[0] in text
+    with pytest.raises(ProfileError, match=named):
+        parse_profile(text.replace(*edit), where="p.toml")
+
+
+def test_degenerate_plate_cells_are_refused():
+    from forceplate.errors import ProfileError
+    from forceplate.profiles import parse_profile
+    from forceplate.resources import profiles_dir
+
+    text = (profiles_dir() / "dual-plate-ads1256.toml").read_text()
+    degenerate = re.sub(r"cells_mm = \[[^\n]*\]", "cells_mm = [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]", text)
+    assert degenerate != text
+    with pytest.raises(ProfileError, match="cells_mm"):
+        parse_profile(degenerate, where="p.toml")
+
+
+def test_a_calibration_record_nested_5000_deep_is_one_line(tmp_path):
+    from forceplate.calibration.record import load_record
+    from forceplate.errors import CalibrationError
+
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(CalibrationError, match="deep.toml"):
+        load_record(path)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    return record_sim_trial(tmp_path_factory.mktemp("inputs-recorded"), seconds=2)
+
+
+def test_record_into_a_missing_folder_is_one_line(tmp_path):
+    _one_line(run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(tmp_path / "no" / "x.h5"),
+                       "--duration", "1"], timeout_s=30), "x.h5")
+
+
+def test_record_creates_its_file_exclusively(tmp_path, monkeypatch):
+    """The exists-check and the create are one step: a file appearing in between is not overwritten."""
+    from forceplate.errors import TrialError
+    from forceplate.storage.writer import TrialWriter
+
+    path = tmp_path / "race.h5"
+    path.write_bytes(b"another recording's bytes")
+    with pytest.raises(TrialError, match="exists"):
+        TrialWriter(path)
+    assert path.read_bytes() == b"another recording's bytes"
+
+
+def test_analyze_into_a_closed_pipe_is_quiet(recorded):
+    result = subprocess.run(f"{sys.executable} -m forceplate analyze {recorded} --json | head -1", shell=True,
+                            capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+    assert result.stdout.count("\n") == 1
+
+
+def test_report_is_not_overwritten_without_force(recorded, tmp_path):
+    report = tmp_path / "r.html"
+    report.write_text("an earlier report")
+    _one_line(run_cli(["analyze", str(recorded), "--report", str(report)]), "r.html", "--force")
+    assert report.read_text() == "an earlier report"
+    outcome = run_cli(["analyze", str(recorded), "--report", str(report), "--force"])
+    assert outcome.status == 0, outcome.describe()
+    assert report.read_text() != "an earlier report"
+
+
+def test_a_truth_file_is_not_overwritten(tmp_path):
+    trial = tmp_path / "sim.h5"
+    truth = tmp_path / "sim.truth.json"
+    truth.write_text("the truth of another session")
+    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(trial), "--duration", "1"],
+                      timeout_s=30)
+    _one_line(outcome, "truth.json")
+    assert truth.read_text() == "the truth of another session"
