@@ -2,6 +2,7 @@
 the pressure maps and the controls show and do."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -625,3 +626,13 @@ def test_cue_player_hands_the_side_tone_to_the_system_player(tmp_path):
         player.close()
     channels, frames, path = log.read_text().split()
     assert channels == "2" and int(frames) == len(tone("right", "severe")) and path.endswith("right-severe.wav")
+
+
+def test_terminal_view_names_both_phases_and_sums_up_the_set():
+    done = forceplate_cli("demo", "--headless", "--duration", "10", "--device",
+                          "sim://dual-plate?speed=8&reps=3&valgus=2:right:moderate", env_changes={})
+    assert done.returncode == 0, done.stderr
+    flagged = next(line for line in done.stdout.splitlines() if "rep 2 done" in line)
+    assert re.search(r"right moderate \d+\.\d mm \(onset (descent|bottom|ascent), peak (descent|bottom|ascent)\)",
+                     flagged), flagged
+    assert "Set done: 3 reps; flagged: left knee in none, right knee in 1 (rep 2)" in done.stdout
