@@ -290,6 +290,42 @@ def test_cli_verify_passes_on_the_simulator_and_weights_fixes_a_hidden_error(tmp
     assert forceplate_home(tmp_path, "calibrate", "verify", "--device", off, *left).returncode == 0
 
 
+INSOLE = "sim://insole?foot=left&speed=20"
+
+
+def test_cli_verify_on_an_insole_loads_each_sensor(tmp_path):
+    """Insoles have no plates: verify puts the mass on each sensor in turn (it used to end in a
+    broadcast traceback with no loads at all)."""
+    done = forceplate_home(tmp_path, "calibrate", "verify", "--device", INSOLE, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] and [row["load"] for row in report["loads"]] == [
+        f"5 kg on sensor {s}" for s in range(16)]
+    assert report["max_cop_error_mm"] is None
+    text = forceplate_home(tmp_path, "calibrate", "verify", "--device", INSOLE, "--mass-kg", "2")
+    assert text.returncode == 0 and "PASS" in text.stdout and "no CoP" in text.stdout
+    assert_one_line_error(forceplate_home(tmp_path, "calibrate", "verify", "--device", INSOLE, "--plate", "left"),
+                          "insole has no plates")
+
+
+@pytest.mark.parametrize("exponent", ["1.3", "1.6"])
+def test_a_nonlinear_insole_tares_fails_verify_and_passes_after_its_curves_are_fitted(tmp_path, exponent):
+    """An FSR whose force grows as counts**exponent (>= 1.3 used to fail its own tare: the
+    simulator's noise went through the steep inverse curve)."""
+    url = f"{INSOLE}&sensors=8&fsr_exponent={exponent}"
+    tared = forceplate_home(tmp_path, "calibrate", "tare", "--device", url, "--yes", "-o", str(tmp_path / "t.toml"))
+    assert tared.returncode == 0, tared.stderr
+    assert "-0.0" not in tared.stdout
+    linear = forceplate_home(tmp_path, "calibrate", "verify", "--device", url, "--json")
+    assert linear.returncode == 1 and json.loads(linear.stdout)["max_force_error_pct"] > 5  # the linear record misses
+    fitted = forceplate_home(tmp_path, "calibrate", "insole", "--device", url, "--masses-kg", "2,5,10", "--yes",
+                             "-o", str(tmp_path / "curves.toml"), "--operator", "test")
+    assert fitted.returncode == 0, fitted.stderr
+    verified = forceplate_home(tmp_path, "calibrate", "verify", "--device", url, "--record", str(tmp_path / "curves.toml"),
+                               "--json")
+    assert verified.returncode == 0 and json.loads(verified.stdout)["max_force_error_pct"] < 1.0, verified.stdout
+
+
 def test_cli_imports_a_six_axis_matrix(tmp_path):
     base = bundled_calibration_dir() / "SIM-6A-0001.toml"
     entries = " ".join(str(v) for v in (np.eye(6) * 0.02).ravel())

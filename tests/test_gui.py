@@ -1,14 +1,24 @@
 """The live window on the simulator and on replays: what the rep table, the biofeedback tiles,
 the pressure maps and the controls show and do."""
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtGui
 
+from forceplate.live.display import debian_package, missing_libraries, window_problem
 from forceplate.live.pressure import PressureMap
-from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, run_window
+from forceplate.live.terminal import describe
+from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, CuePlayer, tone, wav_bytes
+from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
+from forceplate.processing.streaming import Event
 from forceplate.session import Session
 from forceplate.storage.reader import open_trial
 
@@ -84,17 +94,20 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
             assert rows[rep][column].background().color().name() == SEVERITY_COLOURS[severity]
         assert float(rows[rep]["Depth m"].text()) == pytest.approx(0.45, abs=0.05)
         assert not rows[rep]["Rep"].font().bold()  # no rep is under way any more
-    assert rows[2]["R phase"].text() in ("descent", "bottom", "ascent")
+    for rep, side in ((2, "R"), (4, "L")):
+        assert rows[rep][f"{side} onset phase"].text() in ("descent", "bottom", "ascent")
+        assert rows[rep][f"{side} peak phase"].text() in ("descent", "bottom", "ascent")
     assert float(rows[2]["R shift mm"].text()) >= 7.5
     assert float(rows[4]["L shift mm"].text()) >= 12.5
 
     assert {(rep, side) for rep, side, *_ in shown_at_flag} == {(2, "right"), (4, "left")}
     final = {(rep, side): shown for rep, side, *shown in shown_at_flag}
     severity, state, text, cue = final[(2, "right")]
-    assert (severity, state) == ("moderate", "collapse") and "RIGHT" in text and "COLLAPSE" in text
+    assert (severity, state) == ("moderate", "collapse") and "RIGHT" in text and "MODERATE" in text
     assert cue == "RIGHT: KNEES OUT"
     severity, state, text, cue = final[(4, "left")]
     assert (severity, state) == ("severe", "collapse") and "LEFT" in text and "KNEES OUT" in cue
+    assert "SEVERE" in text and "MODERATE" not in text
     mild = [shown for shown in shown_at_flag if shown[2] == "mild"]
     assert all(state == "mild" for _, _, _, state, _, _ in mild)
 
@@ -102,6 +115,43 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
     assert [rep for rep, _, _ in shown_at_start] == [1, 2, 3, 4]
     for _, states, bold in shown_at_start:
         assert states == {"left": "ok", "right": "ok"} and bold
+
+
+@pytest.mark.parametrize("severity, words", [("none", "OK"), ("mild", "MILD"), ("moderate", "MODERATE"),
+                                             ("severe", "SEVERE")])
+def test_a_tile_says_its_grade_in_words(qtbot, severity, words):
+    """Moderate and severe are both a collapse, but a coach must tell them apart without colours."""
+    tile = SideIndicator("left")
+    qtbot.addWidget(tile)
+    tile.show_severity(severity)
+    others = {"OK", "MILD", "MODERATE", "SEVERE"} - {words}
+    assert words in tile.text() and not any(f">{w}<" in tile.text() for w in others)
+
+
+def test_onset_and_peak_phase_in_the_rep_table(qtbot, window):
+    """The onset phase is the one the cue named when the shift crossed the threshold; it stays at
+    rep end, when the peak phase (where the shift was largest) arrives beside it."""
+    flags, ends = shown_events(window, "flag"), shown_events(window, "rep_end")
+    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    rows = rep_rows(window)
+    for rep, side in ((2, "right"), (4, "left")):
+        first_flag = next(f for f in flags if (f.rep, f.side) == (rep, side))
+        end = next(e for e in ends if e.rep == rep).data[side]
+        prefix = side[0].upper()
+        assert rows[rep][f"{prefix} onset phase"].text() == end.get("onset_phase", first_flag.phase)
+        assert rows[rep][f"{prefix} peak phase"].text() == end.get("peak_phase", end["phase"])
+    assert rows[1]["L onset phase"].text() == rows[1]["L peak phase"].text() == "-"  # no flag, no phase
+
+
+def test_terminal_names_both_phases():
+    side = {"medial_shift_mm": 9.8, "flag": "moderate", "phase": "ascent", "onset_s": 8.1}
+    data = {"depth_m": 0.45, "start_s": 7.0, "end_s": 9.5, "left": {"medial_shift_mm": 1.0, "flag": "none",
+                                                                    "phase": None}}
+    before_lead = describe(Event("rep_end", 9.5, rep=3, data={**data, "right": side}))
+    assert "right moderate 9.8 mm (peak ascent)" in before_lead and "left none" in before_lead
+    named = describe(Event("rep_end", 9.5, rep=3, data={**data, "right": {**side, "onset_phase": "bottom",
+                                                                          "peak_phase": "ascent"}}))
+    assert "right moderate 9.8 mm (onset bottom, peak ascent)" in named
 
 
 def test_window_paints_with_live_data(qtbot, window):
@@ -162,34 +212,45 @@ def test_pressure_map_interpolates_inside_the_outline():
     assert image[2, 2] == pytest.approx(10.0, abs=3.0) and image[7, 7] == pytest.approx(50.0, abs=3.0)
 
 
-def test_insole_session_shows_a_pressure_map_per_foot(qtbot):
-    session = Session(INSOLE_URLS)
+def gym_window(qtbot, urls):
+    """A window at the size of a gym laptop's screen (1600 x 1000) on a started session of ``urls``."""
+    session = Session(urls)
     session.start()
-    try:
-        window = LiveWindow(session)
-        qtbot.addWidget(window)
-        window.show()
-        assert set(window.insoles) == {"left", "right"}
-        qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
-                        and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
-                        timeout=WAIT_MS)
-        for foot, insole in window.insoles.items():
-            image = window.pressure_image[foot].image
-            newtons = insole.link.sensors.peek()["newtons"]
-            kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
-            # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
-            shown = image[np.isfinite(image)]
-            assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
-            assert np.isnan(image[0, 0])  # a corner of the rectangle is outside the foot
-            # Placed where the session puts that foot's CoP: the left insole left of the midline.
-            x, _, width, _ = insole.map.rect
-            assert (x + width / 2 < 0) == (foot == "left")
-        assert window.pressure_bar.levels()[1] >= max(np.nanmax(i.image) for i in window.pressure_image.values())
-        qtbot.wait(200)
-        image = window.grab().toImage()
-        assert not image.isNull()
-    finally:
-        session.close()
+    window = LiveWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    yield window
+    session.close()
+
+
+@pytest.fixture
+def insole_window(qtbot):
+    """On a left and a right insole."""
+    yield from gym_window(qtbot, INSOLE_URLS)
+
+
+def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window):
+    window = insole_window
+    assert set(window.insoles) == {"left", "right"}
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
+                    and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
+                    timeout=WAIT_MS)
+    for foot, insole in window.insoles.items():
+        image = window.pressure_image[foot].image
+        newtons = insole.link.sensors.peek()["newtons"]
+        kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
+        # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
+        shown = image[np.isfinite(image)]
+        assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
+        assert np.isnan(image[0, 0])  # a corner of the rectangle is outside the foot
+        # Placed where the session puts that foot's CoP: the left insole left of the midline.
+        x, _, width, _ = insole.map.rect
+        assert (x + width / 2 < 0) == (foot == "left")
+    assert window.pressure_bar.levels()[1] >= max(np.nanmax(i.image) for i in window.pressure_image.values())
+    qtbot.wait(200)
+    image = window.grab().toImage()
+    assert not image.isNull()
 
 
 # --- recording from the window ---------------------------------------------------------
@@ -316,3 +377,262 @@ def test_window_stays_responsive_through_an_unplug(qtbot, tmp_path):
     # The recording went on through the outage, with the missing frames recorded as a gap.
     plate = open_trial(tmp_path / "unplugged.h5").devices["SIM-DP-0001"]
     assert len(plate.gaps) >= 1 and plate.seq[-1] > plate.gaps[0][0]
+
+
+# --- where the window can and cannot open (the CLI, as a user starts it) ----------------
+
+def forceplate_cli(*args, env_changes: dict, timeout: float = 120):
+    """Run ``python3 -m forceplate`` with the environment changed (None: removed)."""
+    env = {**os.environ, **{k: v for k, v in env_changes.items() if v is not None}}
+    for name in (k for k, v in env_changes.items() if v is None):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "forceplate", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def unused_display() -> str:
+    """A display number no X server listens on."""
+    number = next(n for n in range(150, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    return f":{number}"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="X11 displays are a Linux matter")
+def test_a_display_qt_cannot_use_falls_back_to_the_terminal_view(tmp_path):
+    """DISPLAY set, but no X server there (a forwarded display that is gone): Qt would abort
+    the process (exit 134) and leave an empty trial; the CLI probes first and goes on in the terminal."""
+    path = tmp_path / "squat.h5"
+    done = forceplate_cli("demo", "--duration", "3", "--record", str(path),
+                          env_changes={"DISPLAY": unused_display(), "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None})
+    assert done.returncode == 0, done.stderr
+    assert "showing the terminal view" in done.stderr and "the window cannot open" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # one line saying why, no Qt noise
+    assert "baseline: body weight" in done.stdout  # the terminal view ran the session
+    trial = open_trial(path)
+    assert trial.complete and len(trial.devices["SIM-DP-0001"].counts) > 2000
+
+
+def test_missing_xcb_libraries_are_named_with_their_debian_packages():
+    absent = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
+
+    def load(soname):
+        if soname in absent:
+            raise OSError(f"{soname}: cannot open shared object file")
+
+    assert missing_libraries(load=load) == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    assert [debian_package(s) for s in ("libxcb-icccm.so.4", "libX11.so.6", "libxkbcommon-x11.so.0",
+                                        "libxcb-render-util.so.0", "libX11-xcb.so.1")] == [
+        "libxcb-icccm4", "libx11-6", "libxkbcommon-x11-0", "libxcb-render-util0", "libx11-xcb1"]
+    if sys.platform == "linux":
+        problem = window_problem({**os.environ, "DISPLAY": unused_display(), "QT_QPA_PLATFORM": ""}, load=load)
+        assert problem.endswith("sudo apt-get install libxcb-icccm4 libxcb-keysyms1")
+    assert window_problem({**os.environ, "QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+@pytest.fixture
+def xvfb_display():
+    """A real X server (Xvfb) on a free display; skips when Xvfb is not installed."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb xauth)")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as chosen:
+            number = chosen.readline().strip()
+        assert number, "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Xvfb is a Linux X server")
+def test_real_window_on_an_x_server(xvfb_display, tmp_path):
+    """The window itself on Qt's xcb platform, started as a user does: no fallback, exit 0."""
+    missing = missing_libraries()
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"Qt's xcb platform needs {' '.join(debian_package(s) for s in missing)}")
+    path = tmp_path / "window.h5"
+    done = forceplate_cli("demo", "--duration", "4", "--record", str(path),
+                          env_changes={"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": None})
+    assert done.returncode == 0, done.stderr
+    assert "terminal view" not in done.stderr and "baseline: body weight" not in done.stdout
+    assert open_trial(path).complete
+
+
+# --- the window at the gym: set summary, TV mode, layout, sound ---------------------------
+
+def test_demo_window_stays_open_unless_a_duration_is_given():
+    from forceplate.cli import build_parser
+    from forceplate.cli.live import DEMO_DURATION_S, session_duration_s
+
+    parser = build_parser()
+    demo, live = parser.parse_args(["demo"]), parser.parse_args(["live", "--device", "sim://dual-plate"])
+    assert session_duration_s(demo, headless=False) is None  # someone is looking at it
+    assert session_duration_s(demo, headless=True) == DEMO_DURATION_S
+    assert session_duration_s(parser.parse_args(["demo", "--duration", "5"]), headless=False) == 5.0
+    assert session_duration_s(parser.parse_args(["demo", "--duration", "0"]), headless=True) is None
+    assert session_duration_s(live, headless=True) is None
+
+
+SET_URL = "sim://dual-plate?speed=8&reps=4&valgus=2:right:moderate,4:left:severe"
+SET_WAIT_MS = 60_000  # 4 reps and the pause after them: 27 s of device time, on a loaded machine
+
+
+@pytest.fixture
+def set_window(qtbot):
+    """Watching a set of 10 reps."""
+    yield from gym_window(qtbot, [SET_URL])
+
+
+def test_set_summary_shows_after_the_set_and_stays_until_the_next(qtbot, set_window):
+    window = set_window
+    qtbot.waitUntil(lambda: window.set_summary.isVisible(), timeout=SET_WAIT_MS)
+    text = window.set_summary.text()
+    assert text.startswith("Set done: 4 reps")
+    assert "left knee in 1 (rep 4)" in text and "right knee in 1 (rep 2)" in text
+    assert "Worst: rep 4, left severe" in text
+    qtbot.wait(1500)  # the athlete looks: the summary stays
+    assert window.set_summary.isVisible() and window.set_summary.text() == text
+    window.show_event(Event("rep_start", 1000.0, rep=5))  # the next set begins
+    assert not window.set_summary.isVisible()
+    assert sorted(rep_rows(window)) == [5]
+
+
+def test_the_whole_set_fits_the_table(qtbot, set_window):
+    """12 reps at 1600 x 1000, the summary showing: every row in view, no scrolling."""
+    window = set_window
+    window.set_summary.setText("Set done: 12 reps")
+    window.set_summary.show()
+    none = {"flag": "none", "medial_shift_mm": 1.0, "phase": None}
+    for rep in range(101, 113):
+        window.show_event(Event("rep_start", rep * 4.0, rep=rep))
+        data = {"start_s": rep * 4.0, "end_s": rep * 4.0 + 3, "depth_m": 0.45, "left": none, "right": none}
+        window.show_event(Event("rep_end", rep * 4.0 + 3, rep=rep, data=data))
+    qtbot.waitUntil(lambda: window.table.verticalScrollBar().maximum() == 0, timeout=2000)
+    rows = [row for row in range(window.table.rowCount()) if window.table.item(row, 0).text().startswith("1")]
+    last = window.table.visualItemRect(window.table.item(window.table.rowCount() - 1, 0))
+    assert len(rows) >= 12 and window.table.viewport().rect().contains(last)
+
+
+def test_layout_keeps_labels_legend_and_status_readable(qtbot, set_window, monkeypatch):
+    window = set_window
+    monkeypatch.setattr("forceplate.live.window.MESSAGE_MS", 300)
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    (x0, x1), (y0, y1) = window.top_view.getPlotItem().viewRange()
+    for _, label in window.plate_labels:  # inside the view, not cut off at its edge
+        bounds = label.mapRectToView(label.boundingRect())
+        assert x0 <= bounds.left() and bounds.right() <= x1 and y0 <= bounds.top() and bounds.bottom() <= y1
+    assert window.force_plot.legend is None and "left" in window.force_plot.titleLabel.text
+    window.capture_baseline()
+    assert window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=3000)  # no stale message
+
+
+def test_tv_mode_shows_tiles_cue_and_rep_count_only(qtbot, window):
+    ready_for_keys(qtbot, window)
+    normal_pt = window.cue.font().pointSize()
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_F)
+    assert window.tv_mode and window.isFullScreen()
+    hidden = (window.body, window.toolbar, window.statusBar(), window.audio)
+    assert not any(widget.isVisible() for widget in hidden)
+    assert all(tile.isVisible() for tile in window.indicators.values())
+    assert window.rep_phase.isVisible() and window.cue.isVisible()
+    assert window.cue.font().pointSize() >= 2 * normal_pt
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    assert not window.tv_mode and all(widget.isVisible() for widget in hidden)
+
+
+def test_a_tile_fits_its_grade_word(qtbot):
+    tile = SideIndicator("left")
+    qtbot.addWidget(tile)
+    tile.resize(300, 200)
+    tile.scale = 2.4
+    tile.show_severity("moderate")
+    size_pt = float(tile.text().split("font-size: ")[2].split("pt")[0])
+    wide = QtGui.QFontMetrics(_font(round(size_pt), bold=True)).horizontalAdvance("MODERATE")
+    assert wide <= 300
+
+
+def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot, insole_window):
+    window = insole_window
+    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window._pressure_max > 20,
+                    timeout=WAIT_MS)
+    (x0, x1), _ = window.top_view.getPlotItem().viewRange()
+    for insole in window.insoles.values():
+        assert insole.map.rect[2] / (x1 - x0) > 0.12  # each map a readable share of the view's width
+        for band in window.bands[insole.foot]:  # the threshold strips leave the map visible
+            assert band.brush().style() == QtCore.Qt.BrushStyle.NoBrush
+    window.pressure_limit.setValue(150.0)
+    qtbot.wait(500)
+    assert tuple(window.pressure_bar.levels()) == (0.0, 150.0)  # fixed: not grown past 150
+    window.reset_pressure_scale()
+    assert window.pressure_limit.value() == 0.0 and window.pressure_bar.levels()[1] > 20
+
+
+def test_each_side_has_its_own_tone():
+    spectrum = {}
+    for side in ("left", "right"):
+        samples = tone(side, "mild")
+        loud = np.abs(samples).max(axis=0)
+        assert loud[CHANNEL[side]] > 0.5 and loud[1 - CHANNEL[side]] == 0  # in its own stereo channel
+        power = np.abs(np.fft.rfft(samples[:, CHANNEL[side]]))
+        spectrum[side] = np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE_HZ)[power.argmax()]
+    assert spectrum["left"] == pytest.approx(440, abs=10) and spectrum["right"] == pytest.approx(880, abs=10)
+    pulses = [int(np.count_nonzero(np.diff((np.abs(tone("left", g)[:, 0]) > 0.01).astype(int)) == 1) > 0)
+              for g in ("mild", "moderate", "severe")]
+    assert all(pulses)
+    assert len(tone("left", "severe")) == 3 * len(tone("left", "mild"))
+    assert wav_bytes(tone("right", "moderate"))[:4] == b"RIFF"
+
+
+class FakePlayer:
+    def __init__(self):
+        self.played = []
+
+    def play(self, side, severity):
+        self.played.append((side, severity))
+        return True
+
+    def close(self):
+        pass
+
+
+def test_sound_on_a_flag_plays_the_flagged_side(qtbot, session):
+    player = FakePlayer()
+    window = LiveWindow(session, audio=True, cue_player=player)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.audio.isChecked()  # --sound turns it on from the start
+    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    assert ("right", "moderate") in player.played and ("left", "severe") in player.played
+    assert {side for side, _ in player.played} == {"left", "right"}
+
+
+def test_cue_player_hands_the_side_tone_to_the_system_player(tmp_path):
+    """The player command gets the WAV of that side and grade; it is not waited for."""
+    log = tmp_path / "played.txt"
+    script = ("import sys, wave; f = wave.open(sys.argv[1]); "
+              f"open({str(log)!r}, 'a').write(f'{{f.getnchannels()}} {{f.getnframes()}} {{sys.argv[1]}}\\n')")
+    player = CuePlayer(player=[sys.executable, "-c", script])
+    try:
+        assert player.available and player.play("right", "severe")
+        deadline = time.monotonic() + 10
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        player.close()
+    channels, frames, path = log.read_text().split()
+    assert channels == "2" and int(frames) == len(tone("right", "severe")) and path.endswith("right-severe.wav")
+
+
+def test_terminal_view_names_both_phases_and_sums_up_the_set():
+    done = forceplate_cli("demo", "--headless", "--duration", "10", "--device",
+                          "sim://dual-plate?speed=8&reps=3&valgus=2:right:moderate", env_changes={})
+    assert done.returncode == 0, done.stderr
+    flagged = next(line for line in done.stdout.splitlines() if "rep 2 done" in line)
+    assert re.search(r"right moderate \d+\.\d mm \(onset (descent|bottom|ascent), peak (descent|bottom|ascent)\)",
+                     flagged), flagged
+    assert "Set done: 3 reps; flagged: left knee in none, right knee in 1 (rep 2)" in done.stdout

@@ -215,5 +215,6 @@ def test_insole_trial_records_saves_and_reports(tmp_path):
     result = forceplate("analyze", "insoles.h5", "--save", "--report", "r.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "r.html").read_text()
-    # force, two CoP and shift plots; no plate outline (grey, stroke #888) under an insole's CoP
-    assert report.count("<svg") == 4 and 'stroke="#888"' not in report and "over the plate" not in report
+    # force, two CoP and shift plots, four pressure maps and their scale; no plate outline
+    # (grey, stroke #888) under an insole's CoP
+    assert report.count("<svg") == 9 and 'stroke="#888"' not in report and "over the plate" not in report

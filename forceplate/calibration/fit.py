@@ -167,6 +167,8 @@ def verify_loads(record: CalibrationRecord, profile, steps, mean_counts: np.ndar
                  cop_limit_mm: float = VERIFY_COP_LIMIT_MM) -> Verification:
     """Errors of ``record`` at known loads: ``mean_counts`` (steps, channels) are the still
     readings with each step's load in place (a tared record: offsets are the empty device)."""
+    if not len(steps):
+        raise CalibrationError(f"{profile.id}: no known load to verify with")
     physical = record.to_physical(np.asarray(mean_counts, dtype=np.float64))
     force_err, cop_err = [], []
     if profile.insole is not None:

@@ -177,6 +177,11 @@ def scale_insole_body_weight(device, record: CalibrationRecord, body_mass_kg: fl
     return record.updated(**scaled_record(record, factor), **_stamp(operator, method, {"body_weight_scale": factor}))
 
 
+def sensor_steps(profile, mass_kg: float) -> list[LoadStep]:
+    """One step per insole sensor: the mass on that sensor alone, as a calibration rig puts it."""
+    return [LoadStep(mass_kg, sensor=sensor) for sensor in range(profile.n_channels)]
+
+
 def plate_steps(profile, plate_names, mass_kg: float, positions_mm=None) -> list[LoadStep]:
     """One step per position (default: a 3 x 3 grid) on each named plate."""
     return [LoadStep(mass_kg, plate=name, position_mm=pos)

@@ -45,7 +45,7 @@ def run_analyze(args) -> int:
     if args.report:
         # the first analysed device's profile: a plate's outline is drawn, an insole has none
         profile = trial.devices[analysis.devices[0]].profile
-        html = render(report, analysis, profile, trial.attrs, str(args.file))
+        html = render(report, analysis, profile, trial.attrs, str(args.file), trial=trial)
         write_output(args.report, html, args.force)
     report["summary"]["file"] = str(args.file)
     report["summary"]["complete"] = trial.complete

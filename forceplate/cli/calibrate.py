@@ -14,6 +14,8 @@ import sys
 from forceplate.errors import CalibrationError, ForceplateError
 
 STEPS = ("tare", "weights", "matrix", "insole", "verify")
+PLATE_MASS_KG = 20.0  # default known mass on a plate
+INSOLE_MASS_KG = 5.0  # on one insole sensor (about 2 cm across): what a calibration rig's weight stack puts there
 
 
 def register(add_command) -> None:
@@ -48,12 +50,18 @@ unless -o says otherwise; see calibration/CALIBRATION.md for the procedure""")
     parsers["tare"].add_argument("--max-load-n", type=float, default=50.0, metavar="N",
                                  help="refuse to tare a plate reading more than this (default 50 N)")
     for name in ("weights", "verify"):
-        parsers[name].add_argument("--mass-kg", type=float, metavar="KG", help="the known mass (default 20 kg)")
+        parsers[name].add_argument("--mass-kg", type=float, metavar="KG",
+                                   help=f"the known mass (default {PLATE_MASS_KG:g} kg on a plate, "
+                                        f"{INSOLE_MASS_KG:g} kg on one insole sensor)")
         parsers[name].add_argument("--plate", action="append", metavar="NAME", help="only this plate (repeatable)")
         parsers[name].add_argument("--positions", metavar="X,Y;X,Y;...",
                                    help="lab positions (mm) to load; default a 3 x 3 grid on each plate")
-    parsers["verify"].add_argument("--max-force-error-pct", type=float, default=1.0, metavar="PCT")
-    parsers["verify"].add_argument("--max-cop-error-mm", type=float, default=5.0, metavar="MM")
+    parsers["verify"].add_argument("--max-force-error-pct", type=float, default=1.0, metavar="PCT",
+                                   help="FAIL when any load's force is off by more than this, in %% of the known "
+                                        "load (default 1)")
+    parsers["verify"].add_argument("--max-cop-error-mm", type=float, default=5.0, metavar="MM",
+                                   help="FAIL when any load's CoP is farther than this from where it was put, "
+                                        "in mm (default 5; plates only)")
     parsers["verify"].add_argument("--no-tare", action="store_true", help="verify the stored offsets too")
     parsers["verify"].add_argument("--json", action="store_true", help="print one JSON object")
     matrix = parsers["matrix"]
@@ -162,11 +170,19 @@ def _positions(text: str | None):
 
 
 def _steps(args, operator: _Operator, device):
-    from forceplate.calibration.procedures import plate_steps
+    """The known loads: a grid of positions on each plate, or (insoles) each sensor in turn."""
+    from forceplate.calibration.procedures import plate_steps, sensor_steps
 
-    mass = args.mass_kg or float(operator.ask("known mass, kg", "20"))
-    plates = args.plate or [p.name for p in device.profile.plates]
-    return plate_steps(device.profile, plates, mass, _positions(args.positions))
+    profile = device.profile
+    if profile.insole is not None:
+        if args.plate or args.positions:
+            raise ForceplateError(f"{device.name}: an insole has no plates or positions; "
+                                  "each sensor is loaded in turn (--mass-kg on one sensor)")
+        return sensor_steps(profile, args.mass_kg or float(operator.ask("known mass on one sensor, kg",
+                                                                         f"{INSOLE_MASS_KG:g}")))
+    mass = args.mass_kg or float(operator.ask("known mass, kg", f"{PLATE_MASS_KG:g}"))
+    plates = args.plate or [p.name for p in profile.plates]
+    return plate_steps(profile, plates, mass, _positions(args.positions))
 
 
 def run_calibrate(args) -> int:
@@ -188,7 +204,9 @@ def _tare(args, operator, device, place) -> int:
     place(None)
     tared = tare(device, record, max_load_n=args.max_load_n)
     shift = tared.to_physical(record.offsets_counts[None, :])[0]
-    print(f"{device.name}: zeros moved by {', '.join(f'{v:+.1f}' for v in shift)} (each channel's unit)")
+    # round, then add 0.0: a zero that rounds from below prints as +0.0, not -0.0
+    print(f"{device.name}: zeros moved by {', '.join(f'{round(v, 1) + 0.0:+.1f}' for v in shift)} "
+          "(each channel's unit)")
     return _save(args, _stamped(args, operator, tared), operator)
 
 
@@ -236,9 +254,11 @@ def _verify(args, operator, device, place) -> int:
             cop = "-" if row["cop_error_mm"] is None else f"{row['cop_error_mm']:.1f} mm"
             print(f"{row['load']:<52} {row['force_error_pct']:>+10.2f}% {cop:>10}")
         cop = report["max_cop_error_mm"]
+        cop_part = ("an insole sensor has no CoP" if cop is None
+                    else f"CoP error {cop:.1f} mm max, limit {args.max_cop_error_mm:g} mm")
         print(f"{device.name} with {record.source}: {'PASS' if result.passed else 'FAIL'} "
               f"(force error {report['max_force_error_pct']:.2f}% max, limit {args.max_force_error_pct:g}%; "
-              f"CoP error {'-' if cop is None else f'{cop:.1f} mm'} max, limit {args.max_cop_error_mm:g} mm)")
+              f"{cop_part})")
     return 0 if result.passed else 1
 
 

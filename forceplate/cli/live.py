@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,9 +32,18 @@ def register(add_command) -> None:
                                   "or replay://FILE.h5?device=SERIAL&speed=X"
                                   + (f" (default {DEMO_URL})" if is_demo else ""))
         command.add_argument("--headless", action="store_true", help="terminal view instead of the window")
-        command.add_argument("--duration", type=float, metavar="S", default=DEMO_DURATION_S if is_demo else None,
+        command.add_argument("--duration", type=float, metavar="S",
                              help="stop after S seconds"
-                                  + (f" (default {DEMO_DURATION_S:g}; 0 = until Ctrl-C)" if is_demo else ""))
+                                  + (f" (default: the window stays until closed, the terminal view stops after "
+                                     f"{DEMO_DURATION_S:g} s; 0 = until closed or Ctrl-C)" if is_demo
+                                     else " (default: until the window is closed or Ctrl-C)"))
+        command.set_defaults(headless_duration_s=DEMO_DURATION_S if is_demo else None)
+        command.add_argument("--tv", action="store_true",
+                             help="start the window full screen with only the tiles, the cue and the rep count, "
+                                  "for a screen 3-4 m away (F toggles, Esc leaves)")
+        command.add_argument("--sound", action="store_true",
+                             help="sound a tone on each flag: low in the left channel for the left knee, high in "
+                                  "the right for the right; 1-3 pulses for mild, moderate, severe")
         command.add_argument("--record", metavar="FILE.h5", help="save the trial to this HDF5 file")
         command.add_argument("--lsl", action="store_true", help=LSL_HELP)
         add_analysis_options(command, offline=False)
@@ -46,29 +54,20 @@ def register(add_command) -> None:
     simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
 
 
-def _has_display() -> bool:
-    if sys.platform != "linux":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")))
-
-
 def run_live(args) -> int:
     from forceplate.calibration.record import record_warning
     from forceplate.live.terminal import format_status, run_terminal
     from forceplate.session import Session
 
     urls = args.device or [DEMO_URL]
-    duration = args.duration or None
+    if args.duration is not None and args.duration < 0:
+        raise ForceplateError(f"--duration {args.duration:g}: a duration is 0 (until stopped) or more seconds")
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
     if args.record:  # a simulator's ground truth goes beside the trial: never over another's
         check_new_output(Path(args.record).with_suffix(".truth.json"))
-    headless = args.headless
-    if not headless and not _has_display():
-        print("forceplate: no display found; showing the terminal view (use --headless to silence this)",
-              file=sys.stderr)
-        headless = True
+    headless = args.headless or not _window_can_open()
+    duration = session_duration_s(args, headless)
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
                       thresholds=thresholds(args))
     for link in session.links:
@@ -90,7 +89,7 @@ def run_live(args) -> int:
         else:
             from forceplate.live.window import run_window
 
-            run_window(session, duration)
+            run_window(session, duration, tv=args.tv, audio=args.sound)
     finally:
         try:
             session.close()  # a failed recording raises here: one line from main, no "saved"
@@ -105,6 +104,31 @@ def run_live(args) -> int:
                 write_output(path, json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
     return 1 if session.any_disconnected else 0
+
+
+def session_duration_s(args, headless: bool) -> float | None:
+    """How long the session runs (None: until the window is closed or Ctrl-C).
+
+    A demo in the terminal ends by itself; a window stays while someone looks at it, unless
+    ``--duration`` says otherwise (0: until stopped).
+    """
+    if args.duration is not None:
+        return args.duration or None
+    return getattr(args, "headless_duration_s", None) if headless else None
+
+
+def _window_can_open() -> bool:
+    """Whether the window can show here; if not, says why (and what to install) on stderr.
+
+    Asked before the session opens devices or the trial file: a Qt that cannot start aborts
+    the process, which would leave an empty trial behind under the name asked for.
+    """
+    from forceplate.live.display import has_display, window_problem
+
+    problem = window_problem() if has_display() else "no display found"
+    if problem:
+        print(f"forceplate: {problem}; showing the terminal view (use --headless to silence this)", file=sys.stderr)
+    return problem is None
 
 
 def run_simulate(args) -> int:

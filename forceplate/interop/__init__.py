@@ -20,13 +20,18 @@ from forceplate.errors import FileFormatError
 
 
 def require(module: str, extra: str = "interop"):
-    """Import an optional dependency, or raise a one-line error naming the extra to install."""
+    """Import an optional dependency, or raise a one-line error saying how to install it.
+
+    forceplate is installed from a checkout, not from a package index, so the hint names the
+    PyPI package (the module's own name for ezc3d and pylsl) and the checkout's extra.
+    """
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise FileFormatError(f"{module} is not installed: pip install 'forceplate[{extra}]'") from None
+        raise FileFormatError(f"{module} is not installed: pip install {module} "
+                              f"(or, in the forceplate checkout: pip install '.[{extra}]')") from None
 
 
 def toml_table(values: dict) -> str:

@@ -1,4 +1,5 @@
-"""An insole's pressure map: sensor values interpolated on a grid inside the foot outline.
+"""An insole's pressure map: sensor values interpolated on a grid inside the foot outline,
+and the stylised footprint drawn around it (the live window and the HTML report share both).
 
 Inverse-distance weights from every grid cell to every sensor are computed once per layout,
 so a refresh is one matrix product (cells x sensors) @ (sensors,). Pure numpy, no Qt.
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from forceplate.processing.baseline import foot_axis
+
 CELL_MM = 4.0  # grid spacing: finer than the sensors (about 25 mm apart), coarse enough to be free
 POWER = 2.0  # inverse-distance exponent: each sensor dominates its own neighbourhood
 NEAREST_MM = 8.0  # distances are floored here, so a cell on a sensor does not take its value alone
+FOOT_LENGTH_MM = 260.0  # drawing only: an adult foot, for the outline around the quiet-standing CoP
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -48,3 +52,15 @@ class PressureMap:
         out = np.full(self.shape[0] * self.shape[1], np.nan)
         out[self._cells] = self._weights @ values
         return out.reshape(self.shape)
+
+
+def foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
+                 length_mm: float = FOOT_LENGTH_MM) -> np.ndarray:
+    """A stylised footprint (closed, (n, 2) mm): narrow heel, wide forefoot, arch on the medial side."""
+    half_length = length_mm / 2
+    angle = np.linspace(0, 2 * np.pi, 73)
+    along = half_length * np.sin(angle)  # heel (-) to toe (+)
+    across = (width_mm / 2) * np.cos(angle) * (0.8 + 0.2 * along / half_length)
+    arch = 1 - 0.3 * np.exp(-(((along + 0.05 * length_mm) / (0.14 * length_mm)) ** 2))
+    across = np.where(across > 0, across * arch, across)
+    return center + across[:, None] * medial_unit + along[:, None] * foot_axis(medial_unit)

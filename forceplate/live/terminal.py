@@ -5,15 +5,49 @@ from __future__ import annotations
 import sys
 import time
 
-from forceplate.processing.streaming import Event
+from forceplate.processing.streaming import SIDES, Event
+from forceplate.processing.valgus import GRADES
 from forceplate.session import Session
 
 CUE = {"mild": "watch the knees", "moderate": "KNEES OUT", "severe": "KNEES OUT!"}
 STATUS_EVERY_S = 10.0
 
 
-def describe(event: Event) -> str | None:
-    """One line for an event, or None for events not worth a line."""
+def side_phases(side: dict, onset_seen: str | None = None) -> tuple[str | None, str | None]:
+    """A rep side's (onset phase, peak phase) from its results.
+
+    Onset: the phase when the held shift first crossed the mild threshold, the one the live cue
+    named; peak: the phase at the largest held shift (the older single ``phase`` key). Results
+    from before ``onset_phase`` existed give ``onset_seen`` (the first flag's phase) instead.
+    """
+    return side.get("onset_phase", onset_seen), side.get("peak_phase", side.get("phase"))
+
+
+def _side_summary(side: str, result: dict, onset_seen: str | None) -> str:
+    if result["flag"] == "none":
+        return f"{side} none"
+    onset, peak = side_phases(result, onset_seen)
+    phases = f"onset {onset}, peak {peak}" if onset else f"peak {peak}"
+    return f"{side} {result['flag']} {result['medial_shift_mm']:.1f} mm ({phases})"
+
+
+def set_summary(rep_ends: list[Event]) -> str:
+    """What a set came to, from its reps' ``rep_end`` events: reps, flagged reps per side, the worst rep."""
+    flagged = {side: [e.rep for e in rep_ends if e.data[side]["flag"] != "none"] for side in SIDES}
+    per_side = ", ".join(f"{side} knee in {len(reps)} (rep{'s' if len(reps) > 1 else ''} {', '.join(map(str, reps))})"
+                         if reps else f"{side} knee in none" for side, reps in flagged.items())
+    text = f"Set done: {len(rep_ends)} rep{'s' if len(rep_ends) != 1 else ''}; flagged: {per_side}"
+    worst = max(((GRADES.index(e.data[side]["flag"]), e.data[side]["medial_shift_mm"] or 0.0, e, side)
+                 for e in rep_ends for side in SIDES), key=lambda w: w[:2], default=None)
+    if worst is not None and worst[0] > 0:
+        _, shift_mm, event, side = worst
+        text += f". Worst: rep {event.rep}, {side} {event.data[side]['flag']}, {shift_mm:.1f} mm"
+    return text
+
+
+def describe(event: Event, onsets: dict | None = None) -> str | None:
+    """One line for an event, or None for events not worth a line; ``onsets``: (rep, side) ->
+    the phase of that side's first flag, for results that do not carry their onset phase."""
     t = f"{event.t_s:7.2f} s"
     if event.kind == "baseline":
         d = event.data
@@ -22,12 +56,10 @@ def describe(event: Event) -> str | None:
         return f"{t}  rep {event.rep}: down"
     if event.kind == "flag":
         return (f"{t}  rep {event.rep}: {event.side.upper()} foot {event.severity} medial shift "
-                f"{event.value:.1f} mm ({event.phase})  -> {CUE[event.severity]}")
+                f"{event.value:.1f} mm (in {event.phase})  -> {CUE[event.severity]}")
     if event.kind == "rep_end":
         d = event.data
-        sides = "  ".join(
-            f"{s} {d[s]['flag']}" + (f" {d[s]['medial_shift_mm']:.1f} mm ({d[s]['phase']})" if d[s]["flag"] != "none" else "")
-            for s in ("left", "right"))
+        sides = "  ".join(_side_summary(s, d[s], (onsets or {}).get((event.rep, s))) for s in SIDES)
         return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
     if event.kind == "device_disconnected":
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
@@ -51,22 +83,31 @@ def format_status(session: Session) -> str:
 
 
 def run_terminal(session: Session, duration_s: float | None, out=sys.stdout) -> None:
-    """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C)."""
+    """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C), then what the reps came to."""
     print("   time  event  (Ctrl-C to stop)", file=out, flush=True)
     next_status = STATUS_EVERY_S
+    rep_ends: list[Event] = []
+    onsets: dict[tuple[int, str], str] = {}
+
+    def show(events) -> None:
+        for event in events:
+            if event.kind == "flag":
+                onsets.setdefault((event.rep, event.side), event.phase)
+            line = describe(event, onsets)
+            if line:
+                print(line, file=out, flush=True)
+            if event.kind == "rep_end":
+                rep_ends.append(event)
+
     try:
         while duration_s is None or session.elapsed_s() < duration_s:
-            for event in session.drain_events():
-                line = describe(event)
-                if line:
-                    print(line, file=out, flush=True)
+            show(session.drain_events())
             if session.elapsed_s() >= next_status:
                 print(f"{'':>9}  status: {format_status(session)}", file=out, flush=True)
                 next_status += STATUS_EVERY_S
             time.sleep(0.05)
     except KeyboardInterrupt:
         print("stopped", file=out, flush=True)
-    for event in session.drain_events():
-        line = describe(event)
-        if line:
-            print(line, file=out, flush=True)
+    show(session.drain_events())
+    if rep_ends:
+        print(f"{'':>9}  {set_summary(rep_ends)}", file=out, flush=True)

@@ -22,8 +22,9 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from forceplate.errors import ForceplateError
-from forceplate.live.pressure import PressureMap
-from forceplate.live.terminal import CUE, describe
+from forceplate.live.audio import CuePlayer
+from forceplate.live.pressure import FOOT_LENGTH_MM, PressureMap, foot_outline
+from forceplate.live.terminal import CUE, describe, set_summary, side_phases
 from forceplate.processing.baseline import Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
@@ -34,7 +35,6 @@ REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
 TRAIL_SECONDS = 3.0
 PLOT_RATE_HZ = 100.0  # points per second drawn; 1 kHz data is thinned to every 10th sample
-FOOT_LENGTH_MM = 260.0  # drawing only: an adult foot, for the outline around the quiet-standing CoP
 FRAME_MARGIN_MM = 60.0
 
 SIDE_COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}
@@ -43,14 +43,25 @@ SEVERITY_COLOURS = {"none": "#d4ecd0", "mild": "#ffd43b", "moderate": "#ff8c1a",
 INDICATOR_COLOURS = {**SEVERITY_COLOURS, "none": "#2f9e44"}  # a tile says ok in a strong green
 CURRENT_ROW_COLOUR = "#cfe2ff"
 INDICATOR_STATE = {"none": "ok", "mild": "mild", "moderate": "collapse", "severe": "collapse"}
+# What a tile says: the grade in words, and under it what the grade means for the knee.
+INDICATOR_WORDS = {"none": ("OK", ""), "mild": ("MILD", "knee drifting in"),
+                   "moderate": ("MODERATE", "knee collapse"), "severe": ("SEVERE", "knee collapse")}
 PRESSURE_COLOURMAP = "turbo"
 SENSOR_DOT_MM = 2.5  # radius of an insole sensor's dot on the pressure map
 THRESHOLD_SCALES = (0.5, 3.0, 0.1)  # the threshold-scale control: minimum, maximum, step
 RATE_WINDOW_S = 1.0  # the status bar's sample rates are frames counted over this long
+SET_PAUSE_S = 8.0  # standing this long (device time) after a rep ends the set: its summary shows
+MESSAGE_MS = 8000  # status-bar messages go after this long: a stale one would mislead
+ROW_HEIGHTS = (22, 34)  # the rep table's rows shrink within these (px) to show the whole set
+TILE_PADDING_PX = 16  # room left each side of a tile's grade word
+TV_SCALE = 2.4  # fonts in TV mode, readable from 3-4 m on a 1080p screen
 
-COLUMNS = ("Rep", "Left", "L phase", "L shift mm", "Right", "R phase", "R shift mm", "Depth m")
-SIDE_COLUMNS = {"left": (1, 2, 3), "right": (4, 5, 6)}  # severity, phase, shift
-DEPTH_COLUMN = 7
+# Two phases per side: when the held shift first crossed the mild threshold (what the live cue
+# named) and where it was largest; they differ when a shift starts in one phase and grows in the next.
+COLUMNS = ("Rep", "Left", "L onset phase", "L peak phase", "L shift mm",
+           "Right", "R onset phase", "R peak phase", "R shift mm", "Depth m")
+SIDE_COLUMNS = {"left": (1, 2, 3, 4), "right": (5, 6, 7, 8)}  # severity, onset phase, peak phase, shift
+DEPTH_COLUMN = 9
 
 
 def _font(points: int, bold: bool = False) -> QtGui.QFont:
@@ -75,16 +86,14 @@ def _style_plot(plot: pg.PlotItem, left_label: str, bottom_label: str | None = N
         plot.setLabel("bottom", bottom_label, **{"font-size": "13pt"})
 
 
-def _foot_outline(center: np.ndarray, medial_unit: np.ndarray, width_mm: float,
-                  length_mm: float = FOOT_LENGTH_MM) -> np.ndarray:
-    """A stylised footprint (closed, (n, 2) mm): narrow heel, wide forefoot, arch on the medial side."""
-    half_length = length_mm / 2
-    angle = np.linspace(0, 2 * np.pi, 73)
-    along = half_length * np.sin(angle)  # heel (-) to toe (+)
-    across = (width_mm / 2) * np.cos(angle) * (0.8 + 0.2 * along / half_length)
-    arch = 1 - 0.3 * np.exp(-(((along + 0.05 * length_mm) / (0.14 * length_mm)) ** 2))
-    across = np.where(across > 0, across * arch, across)
-    return center + across[:, None] * medial_unit + along[:, None] * foot_axis(medial_unit)
+def _stated_toe_out(toe_out_deg) -> dict[str, float]:
+    """Per foot, the set-up's toe-out (degrees); unstated (None: learnt from the reps), the feet
+    are drawn parallel until the first baseline brings the axes."""
+    if toe_out_deg is None:
+        return dict.fromkeys(SIDES, 0.0)
+    if isinstance(toe_out_deg, dict):
+        return {side: float(toe_out_deg[side]) for side in SIDES}
+    return dict.fromkeys(SIDES, float(toe_out_deg))
 
 
 def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: float) -> QtGui.QPolygonF:
@@ -118,7 +127,7 @@ class InsoleView:
         self.sensors_mm = insole_cop_to_lab(layout.sensors_mm, self.foot, layout)
         self.centre_mm = insole_cop_to_lab(np.array([[0.0, layout.foot_length_mm / 2]]), self.foot, layout)[0]
         medial = np.array([1.0 if self.foot == "left" else -1.0, 0.0])
-        self.outline_mm = _foot_outline(self.centre_mm, medial, layout.foot_width_mm, layout.foot_length_mm)
+        self.outline_mm = foot_outline(self.centre_mm, medial, layout.foot_width_mm, layout.foot_length_mm)
         self.map = PressureMap(self.sensors_mm, self.outline_mm)
         # Pressure (kPa = 1000 N/mm^2) where the profile gives sensor areas, else force per sensor.
         area = layout.sensor_area_mm2
@@ -180,11 +189,13 @@ class RecordDialog(QtWidgets.QDialog):
 
 
 class SideIndicator(QtWidgets.QLabel):
-    """A large LEFT / RIGHT tile: ok (green), mild (yellow) or collapse (orange, red if severe)."""
+    """A large LEFT / RIGHT tile: the grade in words on its colour (ok green, mild yellow,
+    moderate orange, severe red), so the grade reads without telling orange from red."""
 
     def __init__(self, side: str):
         super().__init__()
         self.side = side
+        self.scale = 1.0  # of the font sizes: TV_SCALE in TV mode
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(260, 130)
         self.show_severity("none")
@@ -197,8 +208,19 @@ class SideIndicator(QtWidgets.QLabel):
         self.severity = severity
         text_colour = "black" if severity == "mild" else "white"
         self.setStyleSheet(f"background: {INDICATOR_COLOURS[severity]}; color: {text_colour}; border-radius: 12px;")
-        self.setText(f"<div style='font-size: 22pt'>{self.side.upper()}</div>"
-                     f"<div style='font-size: 40pt; font-weight: bold'>{self.state.upper()}</div>")
+        grade, meaning = INDICATOR_WORDS[severity]
+        k = self.scale
+        # The grade as large as the tile allows: MODERATE in TV type is wider than a tile.
+        grade_pt = 40 * k
+        wide = QtGui.QFontMetrics(_font(round(grade_pt), bold=True)).horizontalAdvance(grade)
+        grade_pt *= min(1.0, (self.width() - 2 * TILE_PADDING_PX) / max(wide, 1))
+        self.setText(f"<div style='font-size: {22 * k:.0f}pt'>{self.side.upper()}</div>"
+                     f"<div style='font-size: {grade_pt:.0f}pt; font-weight: bold'>{grade}</div>"
+                     f"<div style='font-size: {16 * k:.0f}pt'>{meaning or '&nbsp;'}</div>")
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.show_severity(self.severity)
 
 
 class LiveWindow(QtWidgets.QMainWindow):
@@ -207,7 +229,8 @@ class LiveWindow(QtWidgets.QMainWindow):
     closed = QtCore.Signal()
     event_shown = QtCore.Signal(object)  # an Event, after the window has shown it
 
-    def __init__(self, session: Session, duration_s: float | None = None):
+    def __init__(self, session: Session, duration_s: float | None = None, audio: bool = False,
+                 cue_player: CuePlayer | None = None):
         super().__init__()
         self.session = session
         self.duration_s = duration_s
@@ -216,6 +239,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.plates = {plate.foot: plate for link in session.links if self.feet is not None and link.feet is self.feet
                        for plate in link.device.profile.plates}
         self._rows: dict[int, int] = {}
+        self._onset_phase: dict[tuple[int, str], str] = {}  # (rep, side) -> phase of its first flag
         self._current_rep: int | None = None
         self._marks = 0
         self._shown_baseline: Baseline | None = None
@@ -223,6 +247,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.insoles = {view.foot: view for view in (InsoleView(link) for link in session.links
                                                      if link.sensors is not None)}
         self._pressure_max = 1.0  # top of the pressure colour scale: the highest value seen, so colours compare across reps
+        self._set_reps: list[Event] = []  # rep_end events of the set under way (or just finished)
+        self._set_shown = False  # its summary is on screen
+        self.cue_player = cue_player
+        self.tv_mode = False
         self._rates: dict[str, tuple[float, int, float]] = {}  # device -> (host s, frames, Hz)
         self._recording_since_s = 0.0
         self.record_dialog: RecordDialog | None = None
@@ -235,18 +263,30 @@ class LiveWindow(QtWidgets.QMainWindow):
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.addLayout(self._make_biofeedback())
+        self.set_summary = QtWidgets.QLabel()
+        self.set_summary.setFont(_font(18, bold=True))
+        self.set_summary.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.set_summary.setWordWrap(True)
+        self.set_summary.setStyleSheet("background: #e7f5ff; color: #1c3d5a; border-radius: 8px; padding: 6px;")
+        self.set_summary.hide()
+        layout.addWidget(self.set_summary)
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         plots.addWidget(self._make_top_view())
         plots.addWidget(self._make_traces())
-        plots.setSizes([560, 940])
-        body = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        body.addWidget(plots)
-        body.addWidget(self._make_table())
-        body.setSizes([560, 240])
-        layout.addWidget(body, stretch=1)
+        # Insole pressure maps need the room to be read; plates' CoP traces need less than the traces.
+        plots.setSizes([760, 840] if self.insoles else [560, 940])
+        self.body = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.body.addWidget(plots)
+        self.body.addWidget(self._make_table())
+        self.body.setSizes([480, 370])
+        layout.addWidget(self.body, stretch=1)
         self.setCentralWidget(central)
         self._make_controls()
         self._make_status_bar()
+        self.audio.setChecked(audio)
+        for key in ("F", "F11"):
+            QtGui.QShortcut(QtGui.QKeySequence(key), self).activated.connect(lambda: self.set_tv_mode(not self.tv_mode))
+        QtGui.QShortcut(QtGui.QKeySequence("Escape"), self).activated.connect(lambda: self.set_tv_mode(False))
         if self.feet is None:
             self.cue.setText("no calibrated device: recording raw counts only")
 
@@ -262,7 +302,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.cue = QtWidgets.QLabel("")
         self.cue.setFont(_font(30, bold=True))
         self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.audio = QtWidgets.QCheckBox("Beep on a flag")
+        self.cue.setWordWrap(True)  # a long cue in TV type wraps instead of widening the window
+        self.audio = QtWidgets.QCheckBox("Sound on a flag (left low, right high)")
         self.audio.setFont(_font(12))
         self.audio.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.rep_phase = QtWidgets.QLabel("")
@@ -284,16 +325,18 @@ class LiveWindow(QtWidgets.QMainWindow):
         _style_plot(view, "y forward (mm)", "x toward the subject's right (mm)")
         view.setTitle("Top view (subject faces up)", size="14pt", color="k")
         view.setAspectLocked(True)
+        self.plate_labels: list[tuple[float, pg.TextItem]] = []  # (plate centre x mm, label)
         for plate in self.plates.values():
             (cx, cy), (w, h) = plate.center_mm, plate.size_mm
             rect = QtWidgets.QGraphicsRectItem(cx - w / 2, cy - h / 2, w, h)
             rect.setPen(pg.mkPen("#868e96", width=2))
             rect.setBrush(pg.mkBrush("#f1f3f5"))
             view.addItem(rect)
-            label = pg.TextItem(plate.name.upper(), color="#495057", anchor=(0.5, 0))
+            # Placed inside the framed view by _frame_feet: at the plate's edge it was cut off.
+            label = pg.TextItem(plate.name.upper(), color="#495057", anchor=(0.5, 1))
             label.setFont(_font(14, bold=True))
-            label.setPos(cx, cy + h / 2)
             view.addItem(label)
+            self.plate_labels.append((cx, label))
         self.pressure_image = {}
         for foot, insole in self.insoles.items():
             # An image of the final shape first: setRect scales by the image's size in cells.
@@ -310,9 +353,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             view.addItem(sensors)
             self.pressure_image[foot] = image
         if self.insoles:
-            units = {insole.unit for insole in self.insoles.values()}
+            self.pressure_bar_unit = " / ".join(sorted({insole.unit for insole in self.insoles.values()}))
             self.pressure_bar = pg.ColorBarItem(values=(0, self._pressure_max), colorMap=PRESSURE_COLOURMAP,
-                                                label=" / ".join(sorted(units)), interactive=False, width=15)
+                                                label=self.pressure_bar_unit, interactive=False, width=15)
             self.pressure_bar.setImageItem(list(self.pressure_image.values()), insert_in=view)
         self.foot_outline, self.bands, self.trail, self.cop_point, self.neutral_point = {}, {}, {}, {}, {}
         for side in SIDES:
@@ -320,10 +363,13 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.bands[side] = []
             for severity in ("mild", "moderate", "severe"):
                 band = QtWidgets.QGraphicsPolygonItem()
-                band.setPen(pg.mkPen(None))
                 colour = QtGui.QColor(SEVERITY_COLOURS[severity])
-                colour.setAlpha(170)
-                band.setBrush(QtGui.QBrush(colour))
+                if side in self.insoles:  # over a pressure map: its edges only, the map stays readable
+                    band.setPen(pg.mkPen(colour, width=2, style=QtCore.Qt.PenStyle.DashLine))
+                else:
+                    band.setPen(pg.mkPen(None))
+                    colour.setAlpha(170)
+                    band.setBrush(QtGui.QBrush(colour))
                 band.setVisible(False)
                 view.addItem(band)
                 self.bands[side].append(band)
@@ -346,13 +392,13 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.shift_plot = self.traces.addPlot(row=1, col=0)
         _style_plot(self.shift_plot, "medial shift (mm)", "seconds ago")
         self.shift_plot.setXLink(self.force_plot)
-        # Curves made with name= enter the legend themselves.
-        self.force_plot.addLegend(offset=(10, 10), labelTextSize="13pt", labelTextColor="k",
-                                  brush=pg.mkBrush(255, 255, 255, 200))
+        # The legend is the title, above the plot: inside it, it covered the trace.
+        self.force_plot.setTitle("  ".join(f"<span style='color: {SIDE_COLOURS[side]}; font-size: 14pt; "
+                                           f"font-weight: bold'>━━ {side}</span>" for side in SIDES))
         self.force_curve, self.shift_curve = {}, {}
         for side in SIDES:
             pen = pg.mkPen(SIDE_COLOURS[side], width=SIDE_LINE_WIDTHS[side])
-            self.force_curve[side] = self.force_plot.plot(pen=pen, name=side, connect="finite")
+            self.force_curve[side] = self.force_plot.plot(pen=pen, connect="finite")
             self.shift_curve[side] = self.shift_plot.plot(pen=pen, connect="finite")
         self.threshold_lines = {}
         for severity in ("mild", "moderate", "severe"):
@@ -380,8 +426,11 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.table.horizontalHeader().setFont(_font(13, bold=True))
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(34)
-        self.table.setFont(_font(14))
+        self.table.verticalHeader().setMinimumSectionSize(ROW_HEIGHTS[0])
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHTS[1])
+        self.table.horizontalHeader().setMinimumSectionSize(40)
+        self.table.setWordWrap(True)
+        self.table.setFont(_font(13))
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         # The table never takes the keyboard, so B, M and Space always reach the shortcuts.
@@ -411,11 +460,28 @@ class LiveWindow(QtWidgets.QMainWindow):
         for key, steps in (("+", 1), ("=", 1), ("-", -1)):  # "=" is "+" without Shift on most layouts
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.activated.connect(lambda steps=steps: self.threshold_scale.stepBy(steps))
-        for widget in (self.baseline_button, self.mark_button, self.pause_button, self.record_button):
+        self.tv_button = self._button("TV mode (F)", None, lambda: self.set_tv_mode(True))
+        for widget in (self.baseline_button, self.mark_button, self.pause_button, self.record_button, self.tv_button):
             bar.addWidget(widget)
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" Thresholds "))
         bar.addWidget(self.threshold_scale)
+        if self.insoles:
+            bar.addSeparator()
+            bar.addWidget(QtWidgets.QLabel(" Pressure scale "))
+            # 0 = "auto": the top grows to the highest value seen; a number fixes it.
+            self.pressure_limit = QtWidgets.QDoubleSpinBox()
+            self.pressure_limit.setRange(0.0, 5000.0)
+            self.pressure_limit.setSingleStep(50.0)
+            self.pressure_limit.setDecimals(0)
+            self.pressure_limit.setSpecialValueText("auto")
+            self.pressure_limit.setSuffix(f" {self.pressure_bar_unit}")
+            self.pressure_limit.setToolTip("Fix the top of the pressure colour scale (auto: grows to the highest value)")
+            self.pressure_limit.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            self.pressure_limit.valueChanged.connect(self.set_pressure_limit)
+            bar.addWidget(self.pressure_limit)
+            bar.addWidget(self._button("Reset scale", None, self.reset_pressure_scale))
+        self.toolbar = bar
         self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, bar)
 
     def _make_status_bar(self) -> None:
@@ -429,9 +495,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         for widget in (self.device_status, self.recording_status, self.elapsed):
             bar.addPermanentWidget(widget)
 
-    def _button(self, text: str, key: str, action) -> QtWidgets.QPushButton:
+    def _button(self, text: str, key: str | None, action) -> QtWidgets.QPushButton:
         button = QtWidgets.QPushButton(text)
-        button.setShortcut(QtGui.QKeySequence(key))
+        if key:
+            button.setShortcut(QtGui.QKeySequence(key))
         # Without focus a button cannot swallow Space, which belongs to the pause shortcut.
         button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         if action is not None:
@@ -444,7 +511,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         """Re-take every device's baseline from the next quiet second of standing."""
         for feet in self.session.feet:
             feet.analyzer.capture_baseline()
-        self.statusBar().showMessage("stand still: taking a new baseline", 5000)
+        self.statusBar().showMessage("stand still: taking a new baseline", MESSAGE_MS)
 
     def mark(self) -> None:
         self._marks += 1
@@ -457,7 +524,39 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._draw_feet(self._shown_baseline)
         t = self.session.thresholds
         self.statusBar().showMessage(f"thresholds ×{scale:.2f}: mild {t.mild_mm:.1f}, moderate {t.moderate_mm:.1f}, "
-                                     f"severe {t.severe_mm:.1f} mm", 5000)
+                                     f"severe {t.severe_mm:.1f} mm", MESSAGE_MS)
+
+    def set_pressure_limit(self, limit: float) -> None:
+        """Fix the top of the pressure colour scale at ``limit`` (0: auto, grows to the highest value)."""
+        self._pressure_max = limit if limit > 0 else 1.0
+        self.pressure_bar.setLevels((0.0, self._pressure_max))
+
+    def reset_pressure_scale(self) -> None:
+        """Back to auto, starting again from what the insoles read now (a heavier lifter came and went)."""
+        self.pressure_limit.setValue(0.0)
+        now = [view.map.image(view.link.sensors.peek(1)["newtons"][-1] * view.scale)
+               for view in self.insoles.values() if view.link.sensors.written]
+        self.set_pressure_limit(max([1.0, *(float(np.nanmax(image)) for image in now)]))
+
+    def set_tv_mode(self, on: bool) -> None:
+        """Full screen with the tiles, the cue and the rep count only, in large type (F toggles, Esc leaves)."""
+        if on == self.tv_mode:
+            return
+        self.tv_mode = on
+        scale = TV_SCALE if on else 1.0
+        for widget in (self.body, self.toolbar, self.statusBar(), self.audio):
+            widget.setVisible(not on)
+        for indicator in self.indicators.values():
+            indicator.scale = scale
+            indicator.setMinimumSize(int(260 * scale), int(130 * scale))
+            indicator.show_severity(indicator.severity)
+        self.cue.setFont(_font(round(30 * scale), bold=True))
+        self.rep_phase.setFont(_font(round(22 * scale)))
+        self.set_summary.setFont(_font(round(18 * scale), bold=True))
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
 
     def toggle_recording(self) -> None:
         """Stop the recording under way, or ask where to record and start (a dialog)."""
@@ -473,7 +572,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         try:
             self.session.start_recording(path, metadata)
         except (ForceplateError, OSError) as exc:
-            self.statusBar().showMessage(f"not recording: {exc}", 10000)
+            self.statusBar().showMessage(f"not recording: {exc}", 3 * MESSAGE_MS)
             return
         self._recording_since_s = self.session.elapsed_s()
         self.record_button.setText("Stop recording (R)")
@@ -483,11 +582,11 @@ class LiveWindow(QtWidgets.QMainWindow):
             path = self.session.stop_recording()
         except ForceplateError as exc:  # the writer failed: say so instead of "saved"
             path = None
-            self.statusBar().showMessage(f"not saved: {exc}")
+            self.statusBar().showMessage(f"not saved: {exc}", 3 * MESSAGE_MS)
         self.record_button.setText("Record… (R)")
         self.recording_status.setText("")
         if path is not None:
-            self.statusBar().showMessage(f"saved {path}", 10000)
+            self.statusBar().showMessage(f"saved {path}", 3 * MESSAGE_MS)
 
     # --- the timer tick ---------------------------------------------------------------
 
@@ -502,6 +601,8 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._draw_plots()
                 self._draw_pressure()
             self.rep_phase.setText(self._rep_phase_text())
+            self._end_set_when_standing()
+        self._fit_rows()  # the splitter or the window may have changed the table's height
         self.device_status.setText(self._device_status())
         if self.session.recording is not None:
             self.recording_status.setText(f"<b style='color: #c92a2a'>● REC {self.session.recording.name} "
@@ -509,6 +610,17 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.elapsed.setText(f"{self.session.elapsed_s():6.1f} s")
         if self.duration_s is not None and self.session.elapsed_s() >= self.duration_s:
             self.close()
+
+    def _end_set_when_standing(self) -> None:
+        """After SET_PAUSE_S of device time with no rep ended, show the set's summary (until the
+        next set). A rep "under way" that long is no rep (a lifter who stepped off and back on)."""
+        if self._set_shown or not self._set_reps or not self.feet.ring.written:
+            return
+        newest_s = float(self.feet.ring.peek(1)["t"][-1])
+        if newest_s - self._set_reps[-1].data["end_s"] >= SET_PAUSE_S:
+            self._set_shown = True
+            self.set_summary.setText(set_summary(self._set_reps))
+            self.set_summary.show()
 
     def _device_status(self) -> str:
         """Per device: state, measured sample rate, frames lost, CRC errors, reconnections."""
@@ -530,6 +642,14 @@ class LiveWindow(QtWidgets.QMainWindow):
             return f"{len(self._rows)} reps done" if self.feet.analyzer.baseline is not None else ""
         return f"rep {self._current_rep} · {self.feet.analyzer.phase}"
 
+    def _fit_rows(self) -> None:
+        """Rows as tall as ROW_HEIGHTS allow with every rep of the set in view, no scrolling."""
+        rows = max(1, self.table.rowCount())
+        height = int(np.clip(self.table.viewport().height() // rows, *ROW_HEIGHTS))
+        header = self.table.verticalHeader()
+        if header.defaultSectionSize() != height:
+            header.setDefaultSectionSize(height)
+
     def show_event(self, event: Event) -> None:
         if event.kind == "rep_start":
             self._start_rep(event.rep)
@@ -538,17 +658,25 @@ class LiveWindow(QtWidgets.QMainWindow):
         elif event.kind == "rep_end":
             self._finish_rep(event)
         elif event.kind == "mark":
-            self.statusBar().showMessage(f"{event.t_s:.2f} s  {event.data.get('message', '')}", 5000)
+            self.statusBar().showMessage(f"{event.t_s:.2f} s  {event.data.get('message', '')}", MESSAGE_MS)
         elif event.kind == "device_disconnected":
             self.cue.setText("DEVICE LOST")
         elif event.kind == "device_reconnected" and self.cue.text() == "DEVICE LOST":
             self.cue.setText("")
         line = describe(event)
-        if line and event.kind in ("baseline", "device_disconnected", "device_reconnected", "recording_failed"):
+        if line and event.kind in ("baseline", "device_reconnected"):
+            self.statusBar().showMessage(line.strip(), MESSAGE_MS)
+        elif line and event.kind in ("device_disconnected", "recording_failed"):  # until something replaces it
             self.statusBar().showMessage(line.strip())
         self.event_shown.emit(event)
 
     def _start_rep(self, rep: int) -> None:
+        if self._set_shown:  # a new set: its own table and summary
+            self._set_shown = False
+            self._set_reps = []
+            self.set_summary.hide()
+            self.table.setRowCount(0)
+            self._rows = {}
         row = self._row(rep)
         if self._current_rep is not None and self._current_rep in self._rows:
             self._highlight(self._rows[self._current_rep], False)
@@ -559,19 +687,32 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.cue.setText("")
 
     def _show_flag(self, event: Event) -> None:
-        self._set_side(self._row(event.rep), event.side, event.severity, event.phase, event.value)
+        row = self._row(event.rep)
+        onset = self._onset_phase.setdefault((event.rep, event.side), event.phase)  # the first flag's phase
+        self._set_side(row, event.side, event.severity, onset, None, event.value)
         if event.rep == self._current_rep:
             self.indicators[event.side].show_severity(event.severity)
             self.cue.setText(f"{event.side.upper()}: {CUE[event.severity]}")
             if self.audio.isChecked():
-                QtWidgets.QApplication.beep()
+                self._sound(event.side, event.severity)
+
+    def _sound(self, side: str, severity: str) -> None:
+        """The side's tone (made on first use); the system beep where nothing can play it."""
+        if self.cue_player is None:
+            self.cue_player = CuePlayer()
+        if not self.cue_player.play(side, severity):
+            QtWidgets.QApplication.beep()
+            self.statusBar().showMessage("no audio player found (paplay, pw-play or aplay): plain beep, "
+                                         "the same for both sides", MESSAGE_MS)
 
     def _finish_rep(self, event: Event) -> None:
         row = self._row(event.rep)
         data = event.data
         for side in SIDES:
-            self._set_side(row, side, data[side]["flag"], data[side]["phase"], data[side]["medial_shift_mm"])
+            onset, peak = side_phases(data[side], self._onset_phase.get((event.rep, side)))
+            self._set_side(row, side, data[side]["flag"], onset, peak, data[side]["medial_shift_mm"])
         self._set_cell(row, DEPTH_COLUMN, f"{data['depth_m']:.2f}")
+        self._set_reps.append(event)
         if event.rep == self._current_rep:
             self._highlight(row, False)
             self._current_rep = None
@@ -586,8 +727,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._rows[rep] = row
             self._set_cell(row, 0, str(rep))
             for side in SIDES:
-                self._set_side(row, side, "none", None, None)
+                self._set_side(row, side, "none", None, None, None)
             self._set_cell(row, DEPTH_COLUMN, "")
+            self._fit_rows()
             self.table.scrollToBottom()
         return self._rows[rep]
 
@@ -601,12 +743,15 @@ class LiveWindow(QtWidgets.QMainWindow):
         if background is not None:
             item.setBackground(QtGui.QColor(background))
 
-    def _set_side(self, row: int, side: str, severity: str, phase: str | None, shift_mm: float | None) -> None:
-        severity_col, phase_col, shift_col = SIDE_COLUMNS[side]
+    def _set_side(self, row: int, side: str, severity: str, onset_phase: str | None, peak_phase: str | None,
+                  shift_mm: float | None) -> None:
+        """One side's cells; the peak phase is known only when the rep has ended."""
+        severity_col, onset_col, peak_col, shift_col = SIDE_COLUMNS[side]
         self._set_cell(row, severity_col, severity, SEVERITY_COLOURS[severity])
         self.table.item(row, severity_col).setForeground(QtGui.QColor("white" if severity == "severe" else "black"))
-        self._set_cell(row, phase_col, phase or "-")
-        self._set_cell(row, shift_col, "-" if shift_mm is None else f"{shift_mm:.1f}")
+        self._set_cell(row, onset_col, onset_phase or "-")
+        self._set_cell(row, peak_col, peak_phase or "-")
+        self._set_cell(row, shift_col, "-" if shift_mm is None else f"{round(shift_mm, 1) + 0.0:.1f}")  # no -0.0
 
     def _highlight(self, row: int, current: bool) -> None:
         """Bold text for the rep under way, and a blue tint on the cells severity does not colour."""
@@ -641,7 +786,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         """Foot outlines, neutral points and threshold bands for ``baseline`` (plate centres before one)."""
         self._shown_baseline = baseline
         thresholds = self.session.thresholds
-        medial = baseline.medial_unit if baseline else medial_units(dict.fromkeys(SIDES, self.session.toe_out_deg))
+        medial = baseline.medial_unit if baseline else medial_units(_stated_toe_out(self.session.toe_out_deg))
         centres = self._foot_centres(baseline)
         for side in SIDES:
             if side not in centres:
@@ -649,7 +794,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             neutral = centres[side]
             width = baseline.foot_width_mm if baseline else 100.0
             # An insole is the footprint itself; on a plate the foot is drawn around its neutral CoP.
-            outline = self.insoles[side].outline_mm if side in self.insoles else _foot_outline(neutral, medial[side], width)
+            outline = self.insoles[side].outline_mm if side in self.insoles else foot_outline(neutral, medial[side], width)
             self.foot_outline[side].setData(outline[:, 0], outline[:, 1])
             edges = (thresholds.mild_mm, thresholds.moderate_mm, thresholds.severe_mm,
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
@@ -665,10 +810,17 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.cue.setText("")
 
     def _frame_feet(self, centres: np.ndarray) -> None:
-        """Zoom the top view onto the feet: CoP travel is millimetres on plates of tens of centimetres."""
-        reach = FOOT_LENGTH_MM / 2 + FRAME_MARGIN_MM
-        self.top_view.setRange(xRange=(centres[:, 0].min() - reach / 2, centres[:, 0].max() + reach / 2),
-                               yRange=(centres[:, 1].min() - reach, centres[:, 1].max() + reach), padding=0)
+        """Zoom the top view onto the feet: CoP travel is millimetres on plates of tens of centimetres
+        (insoles: onto the insoles themselves, so their pressure maps fill the view)."""
+        if self.insoles:
+            outlines = np.concatenate([view.outline_mm for view in self.insoles.values()])
+            low, high = outlines.min(axis=0) - FRAME_MARGIN_MM / 3, outlines.max(axis=0) + FRAME_MARGIN_MM / 3
+        else:
+            reach = np.array([FOOT_LENGTH_MM / 4 + FRAME_MARGIN_MM / 2, FOOT_LENGTH_MM / 2 + FRAME_MARGIN_MM])
+            low, high = centres.min(axis=0) - reach, centres.max(axis=0) + reach
+        self.top_view.setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]), padding=0)
+        for x, label in self.plate_labels:  # standing on the lower edge of the range asked for, always in view
+            label.setPos(x, low[1])
 
     def _draw_plots(self) -> None:
         rate = self.feet.analyzer.rate_hz
@@ -697,12 +849,14 @@ class LiveWindow(QtWidgets.QMainWindow):
                 continue
             highest = max(highest, float(np.max(values)))
             self.pressure_image[foot].setImage(insole.map.image(values), autoLevels=False)
-        if highest > self._pressure_max:
+        if highest > self._pressure_max and self.pressure_limit.value() == 0:  # auto: grow to the highest
             self._pressure_max = highest
             self.pressure_bar.setLevels((0.0, highest))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.timer.stop()
+        if self.cue_player is not None:
+            self.cue_player.close()
         self.closed.emit()
         super().closeEvent(event)
 
@@ -719,17 +873,19 @@ def _close_on_ctrl_c(window: LiveWindow):
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def run_window(session: Session, duration_s: float | None) -> None:
-    """Show the live window for a started session until it is closed or ``duration_s`` passes."""
+def run_window(session: Session, duration_s: float | None, tv: bool = False, audio: bool = False) -> None:
+    """Show the live window for a started session until it is closed or ``duration_s`` passes
+    (``tv``: start in TV mode; ``audio``: the flag sounds on)."""
     # Qt allows one QApplication: reuse pytest-qt's or a host program's. One made here stays
     # alive without a Python reference (the binding holds it as the application instance).
     if QtWidgets.QApplication.instance() is None:
         QtWidgets.QApplication(sys.argv[:1])
-    window = LiveWindow(session, duration_s)
+    window = LiveWindow(session, duration_s, audio=audio)
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)
     restore_ctrl_c = _close_on_ctrl_c(window)
     window.show()
+    window.set_tv_mode(tv)
     try:
         loop.exec()
     finally:

@@ -1,6 +1,9 @@
-"""CSV export of a trial: raw counts per device, forces and CoP per foot, the rep table.
+"""CSV export of a trial: raw counts per device, forces and CoP per foot, the rep table,
+the events (marks, reps, flags).
 
 Every header cell is ``name [unit]``. Written in blocks so a long trial can report progress.
+A missing value (CoP of a foot off its plate, a shift never measured) is an empty cell, never
+"nan"; a value that rounds to zero is written as 0, never "-0.000".
 """
 
 from __future__ import annotations
@@ -15,6 +18,18 @@ from forceplate.storage.reader import Trial
 from forceplate.storage.schema import rep_row, rep_table_units
 
 BLOCK_ROWS = 50_000
+PHASE_KEYS = ("onset_phase", "peak_phase")  # per side: the live cue's phase and the phase at the peak
+EVENT_VALUE_UNITS = {"flag": "mm", "baseline": "N"}  # what an event's value is: a shift, the body weight
+
+
+def _text_column(values: np.ndarray, fmt: str) -> np.ndarray:
+    """``values`` as CSV cells: NaN -> "", -0.0 -> 0 (rounded to the format first)."""
+    if fmt == "%d":
+        return np.char.mod(fmt, values)
+    decimals = int(fmt[2:-1]) if fmt.endswith("f") else None
+    shown = np.round(values, decimals) + 0.0 if decimals is not None else values + 0.0
+    cells = np.char.mod(fmt, shown)
+    return np.where(np.isfinite(values), cells, "")
 
 
 def _write_table(path: Path, header: list[str], columns: list[np.ndarray], formats: list[str], progress) -> None:
@@ -22,9 +37,46 @@ def _write_table(path: Path, header: list[str], columns: list[np.ndarray], forma
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(",".join(header) + "\n")
         for start in range(0, n, BLOCK_ROWS):
-            block = np.column_stack([c[start:start + BLOCK_ROWS] for c in columns]).astype(object)
-            np.savetxt(f, block, fmt=formats, delimiter=",")
+            cells = [_text_column(np.asarray(c[start:start + BLOCK_ROWS]), fmt) for c, fmt in zip(columns, formats)]
+            if cells and len(cells[0]):
+                f.write("\n".join(",".join(row) for row in zip(*cells)) + "\n")
             progress(path.name, min(start + BLOCK_ROWS, n), n)
+
+
+def _csv_cell(value) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value + 0.0)  # no -0.0
+    text = str(value)
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
+
+
+def _rep_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """The rep table's header and rows, with each side's onset and peak phase where the
+    stored table lacks them (results before they existed give an empty onset phase)."""
+    units = rep_table_units()
+    extra = [(side, key) for side in SIDES for key in PHASE_KEYS if f"{side}_{key}" not in units]
+    header = [f"{column} [{unit}]" for column, unit in units.items()] + [f"{side}_{key} [phase]" for side, key in extra]
+    rows = []
+    for rep in results["reps"]:
+        phases = {"onset_phase": lambda s: s.get("onset_phase"), "peak_phase": lambda s: s.get("peak_phase", s.get("phase"))}
+        cells = list(rep_row(rep)) + [phases[key](rep[side]) for side, key in extra]
+        rows.append([_csv_cell(c) for c in cells])
+    return header, rows
+
+
+def _event_rows(events: np.ndarray) -> list[list[str]]:
+    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731 - h5py gives bytes
+    rows = []
+    for e in events:
+        kind = text(e["kind"])
+        value = float(e["value"])
+        rows.append([_csv_cell(round(float(e["t_s"]), 3)), kind, str(int(e["rep"])) if e["rep"] else "",
+                     text(e["side"]), text(e["severity"]), text(e["phase"]),
+                     _csv_cell(round(value, 2)) if np.isfinite(value) else "",
+                     EVENT_VALUE_UNITS.get(kind, "") if np.isfinite(value) else "", _csv_cell(text(e["text"]))])
+    return rows
 
 
 def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | Path,
@@ -32,7 +84,7 @@ def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | P
     """Write the CSV files into ``out_dir`` (created; existing files are not overwritten)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [f"{name}_raw.csv" for name in trial.devices] + ["feet.csv", "reps.csv"]
+    names = [f"{name}_raw.csv" for name in trial.devices] + ["feet.csv", "reps.csv", "events.csv"]
     clash = [n for n in names if (out_dir / n).exists()]
     if clash:
         raise TrialError(f"{out_dir / clash[0]}: file exists; choose another folder")
@@ -52,11 +104,15 @@ def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | P
         columns += [analysis.fz[side], *analysis.cop[side].T, analysis.shift[side]]
     _write_table(path, header, columns, ["%.4f"] + ["%.3f"] * (len(columns) - 1), progress)
     written.append(path)
-    path = out_dir / "reps.csv"
-    header = [f"{column} [{unit}]" for column, unit in rep_table_units().items()]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(",".join(header) + "\n")
-        for rep in results["reps"]:
-            f.write(",".join(str(cell) for cell in rep_row(rep)) + "\n")
-    written.append(path)
+    header, rows = _rep_rows(results)
+    written.append(_write_rows(out_dir / "reps.csv", header, rows))
+    header = ["t [s]", "kind", "rep [1]", "side", "severity", "phase", "value", "value unit", "text"]
+    written.append(_write_rows(out_dir / "events.csv", header, _event_rows(trial.events)))
     return written
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(header) + "\n")
+        f.writelines(",".join(row) + "\n" for row in rows)
+    return path

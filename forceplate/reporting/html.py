@@ -2,26 +2,45 @@
 
 SVG is generated from the numpy arrays directly (no matplotlib): the file needs nothing
 but a browser, opens offline, and the package gains no dependency (docs/ARCHITECTURE.md).
-Plots: vertical force per foot over time with the reps shaded; each foot's CoP over its
-foot and plate outline; medial shift per rep against the flag thresholds.
+The report a physiotherapist hands to a client: a plain-language summary first, then
+vertical force per foot over time with the reps shaded; each foot's CoP against the
+flag thresholds; medial shift per rep; insole pressure maps for insole trials; the rep
+table. A print stylesheet makes the browser's "Save as PDF" a clean document.
+
+Numbers follow one rounding rule (:data:`DECIMALS`, by unit), as the terminal and the CSV
+export do; a missing value is "-", never "nan", and a zero is never "-0.0".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import itertools
 import math
 
 import numpy as np
 
+from forceplate.live.pressure import PressureMap, foot_outline
 from forceplate.processing.analysis import SIDES, Analysis
 from forceplate.processing.baseline import foot_axis
 from forceplate.profiles import DeviceProfile
 
-COLOURS = {"left": "#1f77b4", "right": "#d95f02"}
+COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}  # the live window's: blue and purple, apart from the grades
+LINE_WIDTHS = {"left": 2.6, "right": 1.2}
 GRADE_COLOURS = {"none": "#9e9e9e", "mild": "#f2c744", "moderate": "#f08a24", "severe": "#d7301f"}
+DECIMALS = {"mm": 1, "s": 2, "m": 2, "%": 1, "N": 1, "kg": 1}  # one rule for every table
 MAX_POINTS = 1500  # per polyline: beyond a few per pixel a browser draws nothing more
-FOOT_LENGTH_MM = 260.0  # the outline drawn under a CoP trace: a typical adult foot
-FOOT_VIEW_MM = (200.0, 340.0)  # width, length of the area shown around each foot
+PRESSURE_CELL_MM = 6.0  # the report's pressure maps: coarser than the live one, a small file
+PRESSURE_STOPS = ("#30123b", "#4686fb", "#1be5b5", "#a4fc3c", "#fbb938", "#e4460a", "#7a0403")  # turbo
+BOTTOM_WINDOW_S = 0.2  # the pressure "at the bottom" of a rep: this long around its bottom
+_clip_ids = itertools.count()
+
+
+def number(value, decimals: int) -> str:
+    """``value`` to ``decimals`` places; "-" for a missing or non-finite value; no "-0.0"."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
 
 
 def _decimate(n: int) -> slice:
@@ -44,6 +63,7 @@ class _Axes:
             y0, y1 = cy - self.box[3] / scale / 2, cy + self.box[3] / scale / 2
         self.xlim, self.ylim = (x0, x1), (y0, y1)
         self.items: list[str] = []
+        self.overlay: list[str] = []  # drawn over the clipped plot area: legends
 
     def px(self, x, y):
         bx, by, bw, bh = self.box
@@ -69,17 +89,32 @@ class _Axes:
         self.items.append(f'<rect x="{min(ax, bx):.1f}" y="{min(ay, by):.1f}" width="{abs(bx - ax):.1f}" '
                           f'height="{abs(by - ay):.1f}" fill="{fill}" stroke="{stroke}" fill-opacity="{opacity}"/>')
 
-    def text(self, x, y, s, anchor="start", size=11, colour="#333", dx=0, dy=0):
-        """A label at a data point, moved by (dx, dy) pixels (positive dy is down)."""
+    def text(self, x, y, s, anchor="start", size=11, colour="#333", dx=0, dy=0, clip=True):
+        """A label at a data point, moved by (dx, dy) pixels (positive dy is down); ``clip=False``
+        for one outside the plot area (an axis's category names)."""
         px, py = self.px(x, y)
-        self.items.append(f'<text x="{px + dx:.1f}" y="{py + dy:.1f}" font-size="{size}" text-anchor="{anchor}" '
-                          f'fill="{colour}">{html.escape(s)}</text>')
+        layer = self.items if clip else self.overlay
+        layer.append(f'<text x="{px + dx:.1f}" y="{py + dy:.1f}" font-size="{size}" text-anchor="{anchor}" '
+                     f'fill="{colour}">{html.escape(s)}</text>')
+
+    def legend(self, entries: list[tuple[str, str, str]]) -> None:
+        """(label, colour, "line" or "box") swatches in a row above the plot area, clear of the data."""
+        x, y = self.box[0], self.box[1] - 8
+        for label, colour, kind in entries:
+            swatch = (f'<line x1="{x}" y1="{y - 4}" x2="{x + 18}" y2="{y - 4}" stroke="{colour}" stroke-width="3"/>'
+                      if kind == "line" else
+                      f'<rect x="{x}" y="{y - 10}" width="14" height="10" fill="{colour}"/>')
+            self.overlay.append(swatch + f'<text x="{x + 22}" y="{y}" font-size="11">{html.escape(label)}</text>')
+            x += 30 + 7 * len(label)
 
     def svg(self, xlabel="", ylabel="", ticks="xy") -> str:
         bx, by, bw, bh = self.box
+        clip = f"clip{next(_clip_ids)}"
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{self.height}" '
-               f'font-family="sans-serif">',
-               f'<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" fill="white" stroke="#bbb"/>', *self.items]
+               f'viewBox="0 0 {self.width} {self.height}" font-family="sans-serif">',
+               f'<clipPath id="{clip}"><rect x="{bx}" y="{by}" width="{bw}" height="{bh}"/></clipPath>',
+               f'<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" fill="white" stroke="#bbb"/>',
+               f'<g clip-path="url(#{clip})">', *self.items, "</g>", *self.overlay]
         if "x" in ticks:
             for v in _ticks(*self.xlim):
                 px, _ = self.px(v, self.ylim[0])
@@ -99,115 +134,304 @@ class _Axes:
 def _ticks(lo: float, hi: float, count: int = 6) -> list[float]:
     step = 10 ** math.floor(math.log10((hi - lo) / count))
     step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (step * m) <= count)
-    return [round(v, 6) for v in np.arange(math.ceil(lo / step) * step, hi + step / 2, step) if lo <= v <= hi]
+    return [round(v, 6) + 0.0 for v in np.arange(math.ceil(lo / step) * step, hi + step / 2, step) if lo <= v <= hi]
+
+
+SIDE_LEGEND = [(f"{side} foot", COLOURS[side], "line") for side in SIDES]
+
+
+def _threshold_entries(thresholds) -> list[tuple[str, float]]:
+    return [(grade, getattr(thresholds, f"{grade}_mm")) for grade in ("mild", "moderate", "severe")]
 
 
 def force_plot(analysis: Analysis) -> str:
     t = analysis.t
     top = max(float(np.nanmax(analysis.fz[side])) for side in SIDES) * 1.1
-    ax = _Axes(900, 260, (t[0], t[-1]), (0, top))
+    ax = _Axes(900, 280, (t[0], t[-1]), (0, top), margin=(48, 12, 28, 32))
     for r in analysis.reps:
         flagged = any(r.sides[s].flag != "none" for s in SIDES)
         ax.rect(r.rep.start_s, 0, r.rep.end_s, top, "#fde0dd" if flagged else "#eeeeee", opacity=0.8)
         ax.text((r.rep.start_s + r.rep.end_s) / 2, top * 0.95, str(r.rep.index), anchor="middle", size=10)
-    for side in SIDES:
-        ax.line(t, analysis.fz[side], COLOURS[side])
+    for side in SIDES:  # left wider, under right: equal loads stay two visible lines (as in the live window)
+        ax.line(t, analysis.fz[side], COLOURS[side], width=LINE_WIDTHS[side])
+    ax.legend([*SIDE_LEGEND, ("rep", "#eeeeee", "box"), ("flagged rep", "#fde0dd", "box")])
     return ax.svg("time (s)", "vertical force (N)")
 
 
 def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
-    """One foot's CoP trace over its plate edge (none for insoles) and a foot outline at the baseline position."""
+    """One foot's CoP over the trial, zoomed on its travel, against the flag thresholds: lines
+    along the foot at the mild, moderate and severe medial distance from the neutral CoP."""
     neutral = np.asarray(analysis.baseline.neutral_cop_mm[side], float)
-    w, h = FOOT_VIEW_MM
-    ax = _Axes(260, 380, (neutral[0] - w / 2, neutral[0] + w / 2), (neutral[1] - h / 2, neutral[1] + h / 2),
-               equal=True)
+    if not np.isfinite(neutral).all():
+        return f'<p class="nocop">{side} foot: no centre of pressure in this trial.</p>'
+    medial = np.asarray(analysis.baseline.medial_unit[side], float)
+    forward = foot_axis(medial)
+    cop = analysis.cop[side]
+    away = np.abs(cop - neutral)
+    travel = float(np.nanpercentile(away, 99.5)) if np.isfinite(away).any() else 0.0
+    half = max(analysis.thresholds.severe_mm * 1.6, travel * 1.15)
+    ax = _Axes(420, 420, (neutral[0] - half, neutral[0] + half), (neutral[1] - half, neutral[1] + half),
+               margin=(52, 12, 28, 36), equal=True)
     for plate in (p for p in profile.plates if p.foot == side):
         (cx, cy), (sx, sy) = plate.center_mm, plate.size_mm
         ax.rect(cx - sx / 2, cy - sy / 2, cx + sx / 2, cy + sy / 2, "#f7f7f7", stroke="#888")
-    # the foot outline: an ellipse centred on the neutral CoP along the foot's axis
-    medial = np.asarray(analysis.baseline.medial_unit[side], float)
-    forward = foot_axis(medial)
-    angle = np.linspace(0, 2 * np.pi, 80)
-    outline = (neutral + np.outer(np.cos(angle) * FOOT_LENGTH_MM / 2, forward)
-               + np.outer(np.sin(angle) * analysis.baseline.foot_width_mm / 2, medial))
-    ax.line(outline[:, 0], outline[:, 1], "#555", dash="4 3")
-    cop = analysis.cop[side]
-    ax.line(cop[:, 0], cop[:, 1], COLOURS[side], width=0.8)
-    ax.rect(*(neutral - 2), *(neutral + 2), "black")
-    tip = neutral + medial * 40
+    outline = foot_outline(neutral, medial, analysis.baseline.foot_width_mm)
+    ax.line(outline[:, 0], outline[:, 1], "#999", dash="4 3")
+    for grade, mm in _threshold_entries(analysis.thresholds):
+        a, b = neutral + mm * medial - 2 * half * forward, neutral + mm * medial + 2 * half * forward
+        ax.line([a[0], b[0]], [a[1], b[1]], GRADE_COLOURS[grade], width=1.5, dash="6 3")
+    ax.line(cop[:, 0], cop[:, 1], COLOURS[side], width=0.9)
+    ax.rect(*(neutral - 0.8), *(neutral + 0.8), "black")
+    tip = neutral + medial * half * 0.45
     ax.line([neutral[0], tip[0]], [neutral[1], tip[1]], "black", width=1.5)
-    ax.text(*tip, " medial", size=10)
+    ax.text(*tip, "medial", size=11, anchor="middle", dy=-6)
+    ax.legend([(f"{side} CoP", COLOURS[side], "line"),
+               *((grade, GRADE_COLOURS[grade], "line") for grade, _ in _threshold_entries(analysis.thresholds))])
     return ax.svg(f"{side} foot x (mm)", "y (mm)")
 
 
 def shift_plot(analysis: Analysis) -> str:
-    """Largest held medial shift per rep and side, against the graded thresholds."""
+    """Largest held medial shift per rep and side (bar colour: the side; label: the grade),
+    against the graded thresholds."""
     th = analysis.thresholds
     n = len(analysis.reps)
     shifts = [r.sides[s].medial_shift_mm for r in analysis.reps for s in SIDES]
-    top = max([th.severe_mm * 1.3, *(v * 1.1 for v in shifts if math.isfinite(v))])
+    top = max([th.severe_mm * 1.3, *(v * 1.15 for v in shifts if math.isfinite(v))])
     bottom = min([0.0, *(v for v in shifts if math.isfinite(v))])
-    ax = _Axes(max(360, 70 * n + 160), 260, (0.3, n + 0.7), (bottom, top), margin=(48, 110, 12, 32))
-    for grade in ("mild", "moderate", "severe"):
-        level = getattr(th, f"{grade}_mm")
-        ax.line([0.3, n + 0.7], [level, level], GRADE_COLOURS[grade], dash="5 3")
-        ax.text(n + 0.7, level, f"{grade} {level:g} mm", size=10, colour=GRADE_COLOURS[grade], dx=4, dy=4)
+    ax = _Axes(max(420, 70 * n + 170), 290, (0.3, n + 0.7), (bottom, top), margin=(48, 120, 28, 32))
+    for grade, level in _threshold_entries(th):
+        ax.line([0.3, n + 0.7], [level, level], GRADE_COLOURS[grade], width=1.5, dash="5 3")
     for i, r in enumerate(analysis.reps, start=1):
         for k, side in enumerate(SIDES):
-            v = r.sides[side].medial_shift_mm
+            v, flag = r.sides[side].medial_shift_mm, r.sides[side].flag
             if math.isfinite(v):
                 x0 = i - 0.35 + 0.35 * k
-                ax.rect(x0, 0, x0 + 0.3, v, GRADE_COLOURS[r.sides[side].flag], stroke=COLOURS[side])
-        ax.text(i, bottom, f"{r.rep.index}", anchor="middle", size=10, dy=14)
-    return ax.svg("rep (left bar: left foot, right bar: right foot)", "medial shift (mm)", ticks="y")
+                ax.rect(x0, 0, x0 + 0.3, v, COLOURS[side])
+                if flag != "none":
+                    ax.text(x0 + 0.15, max(v, 0), flag, anchor="middle", size=9, colour="#222", dy=-3)
+        ax.text(i, bottom, f"{r.rep.index}", anchor="middle", size=10, dy=14, clip=False)
+    svg = ax.svg("rep", "medial shift (mm)", ticks="y")
+    labels = "".join(  # threshold names in the right margin, outside the clipped plot
+        f'<text x="{ax.box[0] + ax.box[2] + 4}" y="{float(ax.px(0, level)[1]) + 4:.1f}" font-size="10" '
+        f'fill="{GRADE_COLOURS[grade]}">{grade} {number(level, 1)} mm</text>' for grade, level in _threshold_entries(th))
+    ax.legend([(f"{side} foot", COLOURS[side], "box") for side in SIDES])
+    return svg.replace("</svg>", labels + "".join(ax.overlay) + "</svg>")
+
+
+def _colour(fraction: float) -> str:
+    """The pressure colour of ``fraction`` (0..1) of the scale: a turbo ramp."""
+    position = min(max(fraction, 0.0), 1.0) * (len(PRESSURE_STOPS) - 1)
+    i = min(int(position), len(PRESSURE_STOPS) - 2)
+    a, b = (np.array([int(c[k:k + 2], 16) for k in (1, 3, 5)]) for c in PRESSURE_STOPS[i:i + 2])
+    r, g, bl = (a + (b - a) * (position - i)).round().astype(int)
+    return f"#{r:02x}{g:02x}{bl:02x}"
+
+
+def pressure_map_svg(layout, foot: str, values: np.ndarray, top: float, unit: str, title: str) -> str:
+    """One insole's ``values`` (per sensor, ``unit``) spread over its footprint, seen from above."""
+    mirror = np.array([1.0 if foot == "left" else -1.0, 1.0])  # the arch toward the midline, as seen from above
+    sensors = layout.sensors_mm * mirror
+    outline = foot_outline(np.array([0.0, layout.foot_length_mm / 2]), np.array([mirror[0], 0.0]),
+                           layout.foot_width_mm, layout.foot_length_mm)
+    pressure = PressureMap(sensors, outline, cell_mm=PRESSURE_CELL_MM)
+    image = pressure.image(values)
+    x0, y0, w, h = pressure.rect
+    ax = _Axes(190, 330, (x0, x0 + w), (y0, y0 + h), margin=(8, 8, 22, 8), equal=True)
+    for (i, j), v in np.ndenumerate(image):
+        if math.isfinite(v):
+            cx, cy = x0 + i * PRESSURE_CELL_MM, y0 + j * PRESSURE_CELL_MM
+            colour = _colour(v / top)  # stroked in its own colour: no seams between cells
+            ax.rect(cx, cy, cx + PRESSURE_CELL_MM, cy + PRESSURE_CELL_MM, colour, stroke=colour)
+    ax.line(outline[:, 0], outline[:, 1], "#333", width=1.2)
+    ax.overlay.append(f'<text x="95" y="14" font-size="12" text-anchor="middle">{html.escape(title)}</text>')
+    return ax.svg(ticks="")
+
+
+def pressure_scale_svg(top: float, unit: str) -> str:
+    stops = "".join(f'<stop offset="{k / (len(PRESSURE_STOPS) - 1):.3f}" stop-color="{c}"/>'
+                    for k, c in enumerate(PRESSURE_STOPS))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="70" height="330" font-family="sans-serif">'
+            f'<linearGradient id="pressure-scale" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient>'
+            f'<rect x="8" y="30" width="16" height="270" fill="url(#pressure-scale)"/>'
+            f'<text x="28" y="36" font-size="10">{number(top, 0)}</text><text x="28" y="300" font-size="10">0</text>'
+            f'<text x="8" y="318" font-size="10">{html.escape(unit)}</text></svg>')
+
+
+def insole_pressure_section(trial, analysis: Analysis) -> str:
+    """Pressure maps of the left and right insoles in quiet standing and at the bottom of the
+    reps (mean), on one colour scale; "" for a trial without a left and a right insole.
+
+    Each insole's samples are placed by its own clock from its first frame (the analysis
+    resamples the feet onto one clock; for a picture, the few milliseconds between the two
+    insoles' starts do not matter)."""
+    insoles = {d.info.get("foot"): d for d in (trial.devices.values() if trial else ())
+               if d.profile.insole is not None and d.calibration is not None}
+    if set(insoles) != {"left", "right"}:
+        return ""
+    bottoms = [r.rep.bottom_s for r in analysis.reps if not r.rep.partial]
+    quiet = (analysis.baseline.start_s, analysis.baseline.end_s)
+    if not np.isfinite(quiet).all():  # no rest stretch in the trial: its first second, before any rep
+        quiet = (0.0, min([1.0, *(r.rep.start_s for r in analysis.reps)]))
+    maps, top = {}, 1.0
+    for foot, device in insoles.items():
+        layout = device.profile.insole
+        t = device.t_device_s - device.t_device_s[0]
+        newtons = device.calibration.to_physical(device.counts)
+        per_unit = 1000.0 / layout.sensor_area_mm2 if layout.sensor_area_mm2 is not None else 1.0
+        standing = newtons[(t >= quiet[0]) & (t <= quiet[1])]
+        near_bottom = np.zeros(len(t), bool)
+        for b in bottoms:
+            near_bottom |= np.abs(t - b) <= BOTTOM_WINDOW_S / 2
+        moments = {"quiet standing": standing, "bottom of the reps": newtons[near_bottom]}
+        maps[foot] = {name: rows.mean(axis=0) * per_unit for name, rows in moments.items() if len(rows)}
+        top = max([top, *(float(v.max()) for v in maps[foot].values())])
+    unit = "kPa" if all(d.profile.insole.sensor_area_mm2 is not None for d in insoles.values()) else "N per sensor"
+    figures = "".join(pressure_map_svg(insoles[foot].profile.insole, foot, values, top, unit, f"{foot}, {name}")
+                      for name in ("quiet standing", "bottom of the reps") for foot in SIDES
+                      if name in maps[foot] for values in (maps[foot][name],))
+    return (f"<h2>Insole pressure</h2><p>Mean pressure per foot, seen from above, in quiet standing and at the "
+            f"bottom of the reps ({number(BOTTOM_WINDOW_S, 1)} s around each), one colour scale.</p>"
+            f'<div class="figures">{figures}{pressure_scale_svg(top, unit)}</div>')
+
+
+def local_time(text) -> str | None:
+    """An ISO time stamp as a reader writes it, in this computer's time zone: "Tue 1 Dec 2026, 09:48 (CET)"."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    zone = f" ({moment.tzname()})" if moment.tzinfo is not None else ""
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}{zone}"
+
+
+def _reps_text(reps: list[int]) -> str:
+    names = [str(r) for r in reps]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _where_in_set(flagged: list[int], all_reps: list[int]) -> str:
+    """Where flagged reps sit in the set, when they form a pattern worth saying."""
+    k, n = len(flagged), len(all_reps)
+    if k < 2 or k == n:
+        return ""
+    if flagged == all_reps[-k:]:
+        return f", all in the last {k} reps"
+    if flagged == all_reps[:k]:
+        return f", all in the first {k} reps"
+    return ""
+
+
+def plain_summary(results: dict, attrs: dict) -> str:
+    """The report's first words, for the client: how many reps showed which knee caving in, and where."""
+    reps = results["reps"]
+    load = attrs.get("load_kg")
+    at_load = f" at {number(load, 1).removesuffix('.0')} kg" if load else ""
+    if not reps:
+        return "No squat reps were found in this trial."
+    n = len(reps)
+    if all(r[side]["medial_shift_mm"] is None for r in reps for side in SIDES):
+        return (f"{n} rep{'s' if n > 1 else ''}{at_load}. This trial has no centre of pressure (vertical force "
+                "only), so it cannot show whether a knee caved in.")
+    indices = [r["index"] for r in reps]
+    sentences = []
+    for side in SIDES:
+        flagged = [r["index"] for r in reps if r[side]["flag"] != "none"]
+        if flagged:
+            sentences.append(f"{len(flagged)} of {n} reps{at_load} showed the {side} knee caving in "
+                             f"(rep{'s' if len(flagged) > 1 else ''} {_reps_text(flagged)}"
+                             f"{_where_in_set(flagged, indices)}).")
+        else:
+            every = f"all {n} reps" if n > 1 else "the one rep"
+            sentences.append(f"The {side} knee stayed in line in {'every rep' if sentences else every + at_load}.")
+        at_load = ""  # said once
+    worst = max(((r[side]["medial_shift_mm"] or 0.0, r["index"], side, r[side]["flag"])
+                 for r in reps for side in SIDES if r[side]["flag"] != "none"), default=None)
+    if worst is not None:
+        shift, rep, side, flag = worst
+        sentences.append(f"The largest shift was in rep {rep}, {side} foot: {number(shift, 1)} mm toward the arch "
+                         f"({flag}).")
+    return " ".join(sentences)
 
 
 def _cell(value) -> str:
     if value is None:
         return "-"
-    return html.escape(f"{value:.1f}" if isinstance(value, float) else str(value))
+    return html.escape(number(value, 1) if isinstance(value, float) else str(value))
 
 
-def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dict, title: str) -> str:
-    """The whole report as one HTML string (``results`` is ``analysis.as_dict()``)."""
+def _rep_cells(r: dict) -> str:
+    cells = [str(r["index"]), number(r["start_s"], DECIMALS["s"]), number(r["end_s"], DECIMALS["s"]),
+             number(r["depth_m"], DECIMALS["m"]), number(r["asymmetry_pct"], DECIMALS["%"])]
+    out = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+    for side in SIDES:
+        s = r[side]
+        flagged = s["flag"] != "none"
+        out += (f"<td>{number(s['medial_shift_mm'], DECIMALS['mm'])}</td>"
+                f'<td class="grade" style="background:{GRADE_COLOURS[s["flag"]] if flagged else "transparent"}">'
+                f"{html.escape(s['flag'])}</td>"
+                f"<td>{html.escape(s.get('onset_phase') or '-')}</td>"
+                f"<td>{html.escape(s.get('peak_phase', s.get('phase')) or '-')}</td>")
+    return out
+
+
+STYLE = """body{font-family:sans-serif;margin:2em;max-width:980px;color:#222}
+table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+th{background:#f0f0f0} td.grade{text-align:center} .summary{font-size:1.25em;line-height:1.45;
+background:#f1f7ff;border-left:5px solid #1f6fd1;padding:0.6em 1em} .figures{display:flex;flex-wrap:wrap;gap:8px}
+.print{float:right;font-size:1em;padding:0.4em 1em}
+@media print{body{margin:0;max-width:none;font-size:10pt} .print{display:none}
+h2,h2+p{break-after:avoid} svg,table,.figures{break-inside:avoid} .summary{background:none}
+td.grade{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+@page{margin:15mm}}"""
+
+
+def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dict, title: str, trial=None) -> str:
+    """The whole report as one HTML string (``results`` is ``analysis.as_dict()``; ``trial``, when
+    given, adds its insoles' pressure maps)."""
     s = results["summary"]
-    meta = [("file", title), ("created", attrs.get("created")), ("subject", attrs.get("subject")),
-            ("exercise", attrs.get("exercise")), ("load (kg)", attrs.get("load_kg")), ("notes", attrs.get("notes")),
-            ("body weight (N)", s["baseline"]["body_weight_n"]), ("reps", s["reps"]),
-            ("flagged reps", s["flagged_reps"]), ("algorithm", s["algorithm_version"])]
+    meta = [("file", title), ("recorded", local_time(attrs.get("created"))), ("subject", attrs.get("subject")),
+            ("exercise", attrs.get("exercise")), ("load (kg)", number(attrs.get("load_kg"), DECIMALS["kg"])
+                                                  if attrs.get("load_kg") else None),
+            ("notes", attrs.get("notes")), ("body weight (N)", number(s["baseline"]["body_weight_n"], DECIMALS["N"])),
+            ("reps", s["reps"]), ("flagged reps", s["flagged_reps"]), ("algorithm", s["algorithm_version"])]
     if not attrs.get("complete", False):
         meta.append(("status", "recovered after a crash" if "recovered" in attrs else "recording incomplete"))
-    rows = "\n".join(
-        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in (
-            r["index"], r["start_s"], r["end_s"], r["depth_m"], r["asymmetry_pct"],
-            r["left"]["medial_shift_mm"], r["left"]["flag"], r["left"]["phase"],
-            r["right"]["medial_shift_mm"], r["right"]["flag"], r["right"]["phase"])) + "</tr>"
-        for r in results["reps"])
+    rows = "\n".join(f"<tr>{_rep_cells(r)}</tr>" for r in results["reps"])
     cops = "".join(cop_plot(analysis, profile, side) for side in SIDES)
-    over = "over the plate (grey) and " if profile.plates else "with "
+    over = "over the plate (grey), " if profile.plates else ""
+    side_heads = "".join(f"<th>{side} shift (mm)</th><th>{side} flag</th><th>{side} onset phase</th>"
+                         f"<th>{side} peak phase</th>" for side in SIDES)
+    th = analysis.thresholds
+    has_cop = any(np.isfinite(analysis.baseline.neutral_cop_mm[side]).all() for side in SIDES)
+    cop_sections = f"""<h2>Centre of pressure per foot</h2>
+<p>Whole trial {over}the foot at its quiet-standing position (dashed); black square: the neutral CoP;
+the arrow points medially (toward the arch). A knee caving in moves the CoP across the coloured lines:
+mild {number(th.mild_mm, 1)}, moderate {number(th.moderate_mm, 1)}, severe {number(th.severe_mm, 1)} mm.</p>
+<div class="figures">{cops}</div>
+<h2>Medial shift per rep</h2>
+<p>Largest shift toward the arch held for {th.min_duration_s * 1000:.0f} ms, per foot; the grade is written
+over each flagged bar.</p>
+{shift_plot(analysis)}""" if has_cop else "<p>No centre of pressure in this trial: its plates give vertical force only.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate report: {html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:960px}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f0f0f0}}
-.legend span{{display:inline-block;width:1em;height:0.6em;margin:0 0.3em 0 1em}}</style></head>
-<body><h1>Squat trial report</h1>
+<style>{STYLE}</style></head>
+<body><button class="print" onclick="window.print()">Print / save as PDF</button>
+<h1>Squat trial report</h1>
+<p class="summary">{html.escape(plain_summary(results, attrs))}</p>
 <table>{"".join(f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in meta if v not in (None, ""))}</table>
-<p class="legend"><span style="background:{COLOURS['left']}"></span>left foot
-<span style="background:{COLOURS['right']}"></span>right foot</p>
 <h2>Vertical force per foot</h2>
-<p>Reps shaded; flagged reps in red.</p>
+<p>Reps shaded and numbered; flagged reps in red.</p>
 {force_plot(analysis)}
-<h2>Centre of pressure per foot</h2>
-<p>Whole trial {over}a foot outline at the quiet-standing position (dashed);
-black square: neutral CoP; the arrow points medially (toward the arch).</p>
-{cops}
-<h2>Medial shift per rep</h2>
-<p>Largest shift held for {analysis.thresholds.min_duration_s * 1000:.0f} ms; bar colour is the grade.</p>
-{shift_plot(analysis)}
+{cop_sections}
+{insole_pressure_section(trial, analysis)}
 <h2>Reps</h2>
-<table><tr><th>rep</th><th>start (s)</th><th>end (s)</th><th>depth (m)</th><th>asymmetry (%)</th>
-<th>left shift (mm)</th><th>left flag</th><th>left phase</th><th>right shift (mm)</th><th>right flag</th>
-<th>right phase</th></tr>
+<p>Onset phase: when the shift first crossed the mild threshold (what the live cue named);
+peak phase: where it was largest.</p>
+<table><tr><th>rep</th><th>start (s)</th><th>end (s)</th><th>depth (m)</th><th>asymmetry (%)</th>{side_heads}</tr>
 {rows}</table>
 </body></html>
 """

@@ -52,12 +52,13 @@ class SensorFaults:
     dead: int | None = None
 
     def apply(self, physical: np.ndarray, t: np.ndarray, calibration: CalibrationRecord,
-              dtype: np.dtype) -> np.ndarray:
-        """Noisy physical values (n, channels) at model times ``t`` -> wire counts."""
+              dtype: np.dtype, noise_counts: np.ndarray | float = 0.0) -> np.ndarray:
+        """Noisy physical values (n, channels) at model times ``t`` -> wire counts (plus
+        ``noise_counts``: noise that arises after the sensor's response, in counts)."""
         physical = physical + self.drift_per_min * (np.asarray(t)[:, None] / 60.0)
         if self.saturate is not None:
             physical[:, self.saturate] = np.minimum(physical[:, self.saturate], SATURATE_AT)
-        counts = _quantize(calibration.to_counts(physical), dtype)
+        counts = _quantize(calibration.to_counts(physical) + noise_counts, dtype)
         if self.dead is not None:
             counts[:, self.dead] = np.round(calibration.offsets_counts[self.dead])
         return counts
@@ -183,8 +184,12 @@ class InsoleEmulator:
         return weights * forces[self.foot][:, None]
 
     def counts(self, t: np.ndarray) -> np.ndarray:
-        noisy = self.physical(t) + self._rng.normal(0.0, self.noise_n, (len(t), self.profile.n_channels))
-        return self.sensor_faults.apply(noisy, t, self.calibration, self.profile.wire_dtype)
+        # An FSR's noise is electrical, in counts after its response curve: ``noise_n`` at the
+        # linear scale. Added in newtons before a curve steeper than linear at zero (exponent > 1),
+        # it would come out many times larger on an unloaded insole and fail its own tare.
+        noise = self._rng.normal(0.0, 1.0, (len(t), self.profile.n_channels)) * (
+            self.noise_n / np.abs(self.calibration.newtons_per_count))
+        return self.sensor_faults.apply(self.physical(t), t, self.calibration, self.profile.wire_dtype, noise)
 
 
 def _quantize(counts: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -1,0 +1,195 @@
+"""The report a physiotherapist hands to a client, and the CSV export: what a reader sees in
+them, end to end through the CLI on recorded simulator trials."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
+from forceplate.reporting.html import local_time, number, plain_summary
+from forceplate.session import Session
+
+# 8 reps at 60 kg, the left knee caving in on the last three.
+SET_VALGUS = {6: ("left", "moderate"), 7: ("left", "mild"), 8: ("left", "severe")}
+INSOLE_URLS = [f"sim://insole?foot={foot}&speed=8&reps=3&valgus=2:left:severe" for foot in ("left", "right")]
+
+
+def forceplate(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "forceplate", *args], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def squat_set(tmp_path_factory):
+    """The simulator's set, recorded through the real writer without waiting for real time
+    (a loaded machine would record fewer reps in a fixed wall time)."""
+    path = tmp_path_factory.mktemp("set") / "set.h5"
+    return write_simulated_trial(path, SimulatedTrial(subject="S07", created="2026-12-01T08:48:21+00:00",
+                                                      load_kg=60, reps=8, seed=4, valgus=SET_VALGUS))
+
+
+@pytest.fixture(scope="module")
+def report(squat_set):
+    """The HTML report, made on a computer in Tokyo."""
+    out = squat_set.with_suffix(".html")
+    done = forceplate("analyze", str(squat_set), "--report", str(out), env={"TZ": "Asia/Tokyo"})
+    assert done.returncode == 0, done.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def visible_text(page: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.S))
+
+
+def test_report_opens_with_a_plain_language_summary(report):
+    summary = re.search(r'<p class="summary">(.*?)</p>', report).group(1)
+    assert report.index('class="summary"') < report.index("<h2>")  # first, before any plot
+    assert summary.startswith("3 of 8 reps at 60 kg showed the left knee caving in "
+                              "(reps 6, 7 and 8, all in the last 3 reps).")
+    assert "The right knee stayed in line in every rep." in summary
+    assert "The largest shift was in rep 8, left foot" in summary and "(severe)" in summary
+
+
+def test_report_dates_are_local_and_readable(report):
+    recorded = re.search(r"<th>recorded</th><td>(.*?)</td>", report).group(1)
+    assert recorded == "Tue 1 Dec 2026, 17:48 (JST)"  # 08:48 UTC, read in Tokyo
+    assert "+00:00" not in report and "T0" not in recorded
+
+
+def test_local_time_converts_to_the_reader_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert local_time("2026-12-01T08:48:21+00:00") == "Tue 1 Dec 2026, 09:48 (CET)"
+        assert local_time("2026-07-01T08:48:21+00:00") == "Wed 1 Jul 2026, 10:48 (CEST)"
+        assert local_time("not a date") == "not a date" and local_time(None) is None
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_report_tables_have_no_nan_or_negative_zero(report):
+    text = visible_text(report)
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert not re.search(r"-0\.0+\b(?!\d)", text)
+    assert number(-0.04, 1) == "0.0" and number(float("nan"), 1) == "-" and number(None, 2) == "-"
+    # one rounding rule: depth to cm, times to 10 ms, shifts to 0.1 mm
+    first = re.search(r"<tr><td>1</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", report).groups()
+    assert [len(v.split(".")[1]) for v in first] == [2, 2, 2]
+
+
+def test_report_colours_legends_thresholds_and_print(report):
+    left, right = "#1f6fd1", "#b03ad6"
+    assert f'fill="{left}"' in report and f'fill="{right}"' in report  # bars filled by side
+    assert report.count(">left foot<") >= 2 and report.count(">right foot<") >= 2  # legends
+    assert "severe 12.5 mm" in report and report.count('stroke-dasharray="6 3"') >= 6  # CoP threshold lines
+    assert "@media print" in report and "window.print()" in report
+    assert "onset phase" in report and "peak phase" in report
+
+
+def test_report_names_onset_and_peak_phase_of_each_flagged_side(report, squat_set):
+    results = json.loads(forceplate("analyze", str(squat_set), "--json").stdout)
+    phases = ("descent", "bottom", "ascent")
+    for rep in results["reps"]:
+        row = re.search(rf"<tr><td>{rep['index']}</td>(.*?)</tr>", report).group(1)
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        left_onset, left_peak = cells[6:8]  # after start, end, depth, asymmetry, shift, flag (rep: outside the match)
+        if rep["left"]["flag"] == "none":
+            assert (left_onset, left_peak) == ("-", "-")
+        else:
+            assert left_peak == rep["left"].get("peak_phase", rep["left"]["phase"]) and left_peak in phases
+            assert left_onset == (rep["left"].get("onset_phase") or "-")
+
+
+def test_insole_report_shows_pressure_maps(tmp_path):
+    path = tmp_path / "insoles.h5"
+    args = [a for url in INSOLE_URLS for a in ("--device", url)]
+    assert forceplate("record", *args, "-o", str(path), "--duration", "3").returncode == 0
+    out = tmp_path / "insoles.html"
+    done = forceplate("analyze", str(path), "--report", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<h2>Insole pressure</h2>" in page
+    for title in ("left, quiet standing", "right, quiet standing", "left, bottom of the reps",
+                  "right, bottom of the reps"):
+        assert f">{title}<" in page
+    assert ">kPa<" in page
+
+
+def test_plate_report_has_no_pressure_section(report):
+    assert "Insole pressure" not in report
+
+
+def side(flag="none", shift=1.0):
+    return {"medial_shift_mm": shift, "flag": flag, "phase": None if flag == "none" else "bottom"}
+
+
+def test_plain_summary_names_each_knee_and_the_pattern():
+    reps = [{"index": i, "left": side("mild" if i <= 2 else "none", 4.0),
+             "right": side("moderate" if i == 4 else "none", 9.2)} for i in range(1, 7)]
+    text = plain_summary({"reps": reps}, {})
+    assert text.startswith("2 of 6 reps showed the left knee caving in (reps 1 and 2, all in the first 2 reps).")
+    assert "1 of 6 reps showed the right knee caving in (rep 4)." in text
+    assert "The largest shift was in rep 4, right foot: 9.2 mm" in text
+    clean = plain_summary({"reps": [{"index": 1, "left": side(), "right": side()}]}, {"load_kg": 40.0})
+    assert clean == "The left knee stayed in line in the one rep at 40 kg. The right knee stayed in line in every rep."
+    assert plain_summary({"reps": []}, {}) == "No squat reps were found in this trial."
+
+
+# --- the CSV export -------------------------------------------------------------------------
+
+def test_csv_export_has_events_phases_and_clean_numbers(tmp_path):
+    path = tmp_path / "marked.h5"
+    session = Session(["sim://dual-plate?speed=8&reps=3&valgus=2:right:moderate"], record_path=path)
+    session.start()
+    try:
+        ends, deadline = 0, time.monotonic() + 60
+        while ends < 3 and time.monotonic() < deadline:
+            events = session.drain_events()
+            ends += sum(e.kind == "rep_end" for e in events)
+            if any(e.kind == "rep_end" and e.rep == 1 for e in events):
+                session.mark("coach: knees")
+            time.sleep(0.05)
+    finally:
+        session.close()
+    out = tmp_path / "csv"
+    done = forceplate("export", str(path), "--csv", str(out))
+    assert done.returncode == 0, done.stderr
+
+    with open(out / "events.csv", encoding="utf-8") as f:
+        events = list(csv.DictReader(f))
+    kinds = [e["kind"] for e in events]
+    assert {"baseline", "rep_start", "rep_end", "flag", "mark"} <= set(kinds)
+    flag = next(e for e in events if e["kind"] == "flag")
+    assert (flag["rep [1]"], flag["side"], flag["value unit"]) == ("2", "right", "mm") and float(flag["value"]) > 3
+    assert next(e for e in events if e["kind"] == "mark")["text"] == "coach: knees"
+
+    with open(out / "reps.csv", encoding="utf-8") as f:
+        reps = list(csv.DictReader(f))
+    assert len(reps) == 3
+    assert reps[1]["right_peak_phase [phase]"] in ("descent", "bottom", "ascent")
+    assert "right_onset_phase [phase]" in reps[1]
+    for name in ("reps.csv", "events.csv", "feet.csv"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "nan" not in text.lower() and not re.search(r"(^|,)-0(\.0+)?(,|$)", text, re.M), name
+
+
+def test_reports_of_real_imported_trials(shared_data, tmp_path):
+    """A real squat (OpenSim ground reactions, CoP given) and a real vertical-force-only jump:
+    both reports open with a summary that is true to what the file can tell."""
+    cases = {"real-squats/grf_Squat2.mot": " knee ", "vertical-jumps-fz/Dual-SJ-Fz.txt": "no centre of pressure"}
+    for name, said in cases.items():
+        trial, page = tmp_path / (name.replace("/", "_") + ".h5"), tmp_path / (name.replace("/", "_") + ".html")
+        done = forceplate("import", str(shared_data / name), "-o", str(trial))
+        assert done.returncode == 0, done.stderr
+        done = forceplate("analyze", str(trial), "--report", str(page))
+        assert done.returncode == 0, done.stderr
+        text = page.read_text(encoding="utf-8")
+        assert said in re.search(r'<p class="summary">(.*?)</p>', text).group(1), name
+        assert not re.search(r"\bnan\b", visible_text(text), re.IGNORECASE), name
