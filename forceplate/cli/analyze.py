@@ -49,13 +49,13 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
-    feet_of = _feet_reader(trial, calibration)
+    feet_of = _TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     options = Options(args.toe_out, thresholds(args))
     if args.eyes_closed:
         if exercise.name != "quiet_standing":
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
-        options.eyes_closed = _feet_reader(open_trial(args.eyes_closed), None)()
+        options.eyes_closed = _TrialFeet(open_trial(args.eyes_closed), None)()
     try:
         report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
     except NotThisExercise as exc:
@@ -72,6 +72,8 @@ def run_analyze(args) -> int:
         Path(args.report).write_text(html, encoding="utf-8")
     summary = report["summary"]
     summary["exercise_chosen_by"] = chosen_by
+    if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
+        summary["notes"].append(f"{feet_of.read.force_samples_filled} lost samples of force interpolated")
     summary["file"] = str(args.file)
     summary["complete"] = trial.complete
     summary["recovered"] = trial.recovered
@@ -85,21 +87,23 @@ def run_analyze(args) -> int:
     return 0
 
 
-def _feet_reader(trial, calibration):
-    """A function giving the trial's per-foot arrays (read once, on the first call)."""
-    from forceplate.exercises.model import Feet
-    from forceplate.offline import feet_arrays
+class _TrialFeet:
+    """Calling it gives the trial's per-foot arrays, read on the first call only (the
+    recognition and the exercise share them); ``read`` is None until then."""
 
-    cache = []
+    def __init__(self, trial, calibration):
+        self.trial, self.calibration, self.read = trial, calibration, None
 
-    def feet():
-        if not cache:
-            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(trial, calibration)
+    def __call__(self):
+        from forceplate.exercises.model import Feet, with_force_gaps_filled
+        from forceplate.offline import feet_arrays
+
+        if self.read is None:
+            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(self.trial, self.calibration)
             if len(t) < rate_hz:
-                raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
-            cache.append(Feet(t, fz, cop, rate_hz, regions))
-        return cache[0]
-    return feet
+                raise TrialError(f"{self.trial.path}: only {len(t)} samples recorded, too short to analyse")
+            self.read = with_force_gaps_filled(Feet(t, fz, cop, rate_hz, regions))
+        return self.read
 
 
 def _cell(rep: dict, key: str):

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import (
-    COMMON_FIELDS,
-    SYMMETRY_FIELD,
-    Column,
-    Exercise,
-    ExerciseResult,
-    Feet,
-    Field,
-    Options,
-    duration_s,
-    foot_symmetry,
-    phase,
-    rounded,
-    seconds,
-)
+from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, ExerciseResult, Feet
+from forceplate.exercises.model import Options, fields_table, foot_symmetry, phase, rounded, seconds
 from forceplate.processing.landing import STABLE_BAND, STABLE_HOLD_S, segment_landings
 
 NO_FLAG = ("not applied: in 23 of 24 real landings the CoP moved toward the arch whatever the knee did "
@@ -29,25 +16,22 @@ NO_FLAG = ("not applied: in 23 of 24 real landings the CoP moved toward the arch
 FOOT_FIELDS = ("peak_force_n", "impulse_n_s", "cop_path_mm", "cop_range_ml_mm", "cop_range_ap_mm",
                "cop_medial_excursion_mm")
 
-EXERCISE_FIELDS = COMMON_FIELDS + (
-    Field("landing_type", "", "'landing' (stays on the plates) or 'rebound' (jumps off again before stabilising)"),
-    Field("touchdown_s", "s", "first sample above the plates' unloaded level + 5 SD (at least 10 N) after >= 50 ms off"),
-    Field("peak_s", "s", "time of the peak total vertical force"),
-    Field("peak_force_n", "N", "peak total vertical force of the contact, above the unloaded level"),
-    Field("peak_force_bw", "x body weight", "peak_force_n / body weight (null when body weight is unknown)"),
-    Field("loading_rate_n_s", "N/s", "average loading rate: (peak force - force at touchdown) / (peak_s - touchdown_s)"),
-    Field("time_to_stabilisation_s", "s", f"touchdown until the total force enters body weight +- "
-                                          f"{100 * STABLE_BAND:.0f} % and stays for {STABLE_HOLD_S:g} s; null "
-                                          "when it never does (see stabilisation_note)"),
-    Field("stabilisation_note", "", "why time_to_stabilisation_s is null, else empty"),
-    Field("takeoff_s", "s", "take-off ending the contact (rebound), else null"),
-    Field("flight_before_s", "s", "flight time before the touchdown; null for a drop (the recording starts in the air)"),
-    Field("left.* / right.*", "N, N*s, mm", "per foot over touchdown to stabilisation / take-off / end: peak_force_n, "
-                                            "impulse_n_s, cop_path_mm, cop_range_ml_mm (lab x), cop_range_ap_mm "
-                                            "(lab y), cop_medial_excursion_mm (largest move toward the arch from "
-                                            "the CoP of the first 10 ms; descriptive only)"),
-    SYMMETRY_FIELD,
-)
+EXERCISE_FIELDS = COMMON_FIELDS + fields_table(f"""
+landing_type | - | 'landing' (stays on the plates) or 'rebound' (jumps off again before stabilising)
+touchdown_s | s | first sample above the plates' unloaded level + 5 SD (at least 10 N) after >= 50 ms off
+peak_s | s | time of the peak total vertical force
+peak_force_n | N | peak total vertical force of the contact, above the unloaded level
+peak_force_bw | x body weight | peak_force_n / body weight (null when body weight is unknown)
+loading_rate_n_s | N/s | average loading rate: (peak force - force at touchdown) / (peak_s - touchdown_s)
+time_to_stabilisation_s | s | touchdown until the total force enters body weight +- {100 * STABLE_BAND:.0f} %
+    and stays for {STABLE_HOLD_S:g} s; null when it never does (see stabilisation_note)
+stabilisation_note | - | why time_to_stabilisation_s is null, else empty
+takeoff_s | s | take-off ending the contact (rebound), else null
+flight_before_s | s | flight time before the touchdown; null for a drop (the recording starts in the air)
+left.* / right.* | N, N*s, mm | per foot over touchdown to stabilisation / take-off / end: peak_force_n,
+    impulse_n_s, cop_path_mm, cop_range_ml_mm (lab x), cop_range_ap_mm (lab y), cop_medial_excursion_mm
+    (largest move toward the arch from the CoP of the first 10 ms; descriptive only)
+""") + (SYMMETRY_FIELD,)
 
 
 @dataclass(frozen=True)
@@ -81,9 +65,8 @@ class DropLanding(Exercise):
             notes.append(f"{analysis.truncated} landing(s) cut short by the end of the recording, not measured")
         if not reps:
             notes.append("no landing found: no contact after at least 50 ms off the plates")
-        return ExerciseResult(reps, self.summary(
-            reps=len(reps), body_weight_n=rounded(weight, 1), body_weight_source=analysis.body_weight_source,
-            unloaded_n=rounded(analysis.unloaded_n, 1), duration_s=duration_s(feet)), notes)
+        return self.result(feet, reps, notes, body_weight_n=rounded(weight, 1),
+                           body_weight_source=analysis.body_weight_source, unloaded_n=rounded(analysis.unloaded_n, 1))
 
 
 EXERCISE = DropLanding(

@@ -5,37 +5,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import (
-    COMMON_FIELDS,
-    Column,
-    Exercise,
-    ExerciseResult,
-    Feet,
-    Field,
-    NotThisExercise,
-    Options,
-    duration_s,
-    foot_symmetry,
-    phase,
-    rounded,
-    seconds,
-)
-from forceplate.processing.isometric import IMPULSE_WINDOWS_S, RFD_WINDOWS_S, segment_pulls
+from forceplate.exercises.model import COMMON_FIELDS, Column, Exercise, ExerciseResult, Feet, NotThisExercise
+from forceplate.exercises.model import Options, fields_table, foot_symmetry, phase, rounded, seconds
+from forceplate.processing.isometric import segment_pulls
 
-FIELDS = COMMON_FIELDS + (
-    Field("onset_s", "s", "force above body weight + 5 SD of quiet standing (at least 10 N), held 30 ms"),
-    Field("peak_s", "s", "time of the peak force"),
-    Field("end_s", "s", "the force falls back under the onset threshold"),
-    Field("peak_force_n", "N", "peak total vertical force (gross)"),
-    Field("net_peak_force_n", "N", "peak_force_n - body weight"),
-    Field("time_to_peak_s", "s", "peak_s - onset_s"),
-    *(Field(f"rfd_0_{round(w * 1000)}_n_s", "N/s", f"(F(onset + {round(w * 1000)} ms) - F(onset)) / {w:g} s")
-      for w in RFD_WINDOWS_S),
-    *(Field(f"net_impulse_0_{round(w * 1000)}_n_s", "N*s", f"impulse above body weight, onset to +{round(w * 1000)} ms")
-      for w in IMPULSE_WINDOWS_S),
-    Field("net_impulse_n_s", "N*s", "impulse above body weight, onset to end"),
-    Field("symmetry", "%", "left/right symmetry of the vertical force at the peak (formulas as for every exercise)"),
-)
+# the windows are processing.isometric's RFD_WINDOWS_S and IMPULSE_WINDOWS_S
+FIELDS = COMMON_FIELDS + fields_table("""
+onset_s | s | force above body weight + 5 SD of quiet standing (at least 10 N), held 30 ms
+peak_s | s | time of the peak force
+end_s | s | the force falls back under the onset threshold
+peak_force_n | N | peak total vertical force (gross)
+net_peak_force_n | N | peak_force_n - body weight
+time_to_peak_s | s | peak_s - onset_s
+rfd_0_50_n_s | N/s | rate of force development (F(onset + 50 ms) - F(onset)) / 0.05 s; null if the effort is shorter
+rfd_0_100_n_s | N/s | (F(onset + 100 ms) - F(onset)) / 0.1 s
+rfd_0_200_n_s | N/s | (F(onset + 200 ms) - F(onset)) / 0.2 s
+net_impulse_0_100_n_s | N*s | impulse above body weight, onset to +100 ms
+net_impulse_0_200_n_s | N*s | impulse above body weight, onset to +200 ms
+net_impulse_n_s | N*s | impulse above body weight, onset to end
+symmetry | % | left/right symmetry of the vertical force at the peak (formulas as for every exercise)
+""")
 
 
 @dataclass(frozen=True)
@@ -60,9 +49,8 @@ class IsometricSquat(Exercise):
                 "symmetry": foot_symmetry("vertical force at the peak", pull.peak_by_foot_n),
             })
         notes = [] if reps else ["no effort found: the force never stayed 0.5 s above the onset threshold"]
-        return ExerciseResult(reps, self.summary(
-            reps=len(reps), body_weight_n=round(analysis.body_weight_n, 1),
-            onset_threshold_n=round(analysis.onset_threshold_n, 1), duration_s=duration_s(feet)), notes)
+        return self.result(feet, reps, notes, body_weight_n=round(analysis.body_weight_n, 1),
+                           onset_threshold_n=round(analysis.onset_threshold_n, 1))
 
 
 EXERCISE = IsometricSquat(

@@ -51,6 +51,25 @@ class Feet:
     cop: dict
     rate_hz: float
     regions: dict | None = None
+    force_samples_filled: int = 0  # lost frames interpolated (with_force_gaps_filled), per foot at most
+
+
+def with_force_gaps_filled(feet: Feet) -> Feet:
+    """Lost frames are NaN in a trial's arrays; the exercises' segmentations run on a
+    continuous force, so each foot's NaN force samples are interpolated linearly between
+    their neighbours (the CoP stays NaN there); ``force_samples_filled`` says how many."""
+    filled, count = {}, 0
+    for foot, x in feet.fz.items():
+        x = np.asarray(x, dtype=float)
+        bad = np.isnan(x)
+        count = max(count, int(bad.sum()))
+        if bad.all():
+            x = np.zeros_like(x)
+        elif bad.any():
+            x = x.copy()
+            x[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), x[~bad])
+        filled[foot] = x
+    return Feet(feet.t, filled, feet.cop, feet.rate_hz, feet.regions, count)
 
 
 @dataclass
@@ -104,6 +123,10 @@ class Exercise:
         return {"exercise": self.name, "collapse_flag": self.collapse_flag,
                 "algorithm_version": ALGORITHM_VERSION, **values}
 
+    def result(self, feet: Feet, reps: list[dict], notes: list[str], **summary) -> ExerciseResult:
+        """The result of ``reps`` with the summary every exercise has (count, duration) and ``summary``."""
+        return ExerciseResult(reps, self.summary(reps=len(reps), duration_s=duration_s(feet), **summary), notes)
+
 
 def seconds(index: int | None, rate_hz: float) -> float | None:
     """A sample index as trial time (s, 3 decimals), None for None."""
@@ -130,11 +153,24 @@ def duration_s(feet: Feet) -> float:
     return round(float(feet.t[-1] - feet.t[0]), 3) if len(feet.t) else 0.0
 
 
-COMMON_FIELDS = (
-    Field("index", "", "rep number, from 1"),
-    Field("kind", "", "what the rep is: squat, jump, landing, sit_to_stand, isometric, balance"),
-    Field("phases", "s", "the rep's named phases, each {name, start_s, end_s}"),
-)
+def fields_table(text: str) -> tuple[Field, ...]:
+    """Fields from lines ``name | unit | meaning`` ('-' for no unit); a line with
+    no '|' continues the meaning above it."""
+    fields: list[list[str]] = []
+    for line in text.strip("\n").splitlines():
+        if "|" not in line:
+            fields[-1][2] += " " + line.strip()
+            continue
+        name, unit, meaning = (cell.strip() for cell in line.split("|", 2))
+        fields.append([name, "" if unit == "-" else unit, meaning])
+    return tuple(Field(*f) for f in fields)
+
+
+COMMON_FIELDS = fields_table("""
+index | - | rep number, from 1
+kind | - | what the rep is: squat, jump, landing, sit_to_stand, isometric
+phases | s | the rep's named phases, each {name, start_s, end_s}
+""")
 SYMMETRY_FIELD = Field("symmetry", "%", "left/right symmetry of the quantity named in `symmetry.quantity`: "
                                          "left_share_pct = 100 L/(L+R), asymmetry_index_pct = 100 (L-R)/(L+R), "
                                          "limb_symmetry_index_pct = 100 min(L,R)/max(L,R)")

@@ -7,27 +7,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forceplate.exercises.model import Column, Exercise, ExerciseResult, Feet, Field, NotThisExercise, Options, duration_s
+from forceplate.exercises.model import Column, Exercise, ExerciseResult, Feet, NotThisExercise, Options, fields_table
 from forceplate.processing.posturography import ELLIPSE_FORMULA, combined_cop, romberg_quotients, sway
 
-MEASURES = (
-    Field("path_length_mm", "mm", "CoP path length (10 Hz low-pass)"),
-    Field("mean_velocity_mm_s", "mm/s", "path_length_mm / duration_s"),
-    Field("range_ml_mm", "mm", "medio-lateral (lab x) range, max - min"),
-    Field("range_ap_mm", "mm", "antero-posterior (lab y) range"),
-    Field("sd_ml_mm", "mm", "medio-lateral SD"),
-    Field("sd_ap_mm", "mm", "antero-posterior SD"),
-    Field("ellipse95_area_mm2", "mm^2", f"95 % prediction-ellipse area: {ELLIPSE_FORMULA}"),
-    Field("start_s", "s", "start of the measured stretch (the longest without a CoP gap)"),
-    Field("duration_s", "s", "length of the measured stretch"),
-)
-FIELDS = (
-    Field("summary.posturography", "", "sway measures of both feet together (force-weighted CoP): "
-                                       + ", ".join(f.name for f in MEASURES)),
-    Field("summary.posturography_by_foot", "", "the same per foot (left, right)"),
-    Field("summary.posturography_eyes_closed", "", "the same for the eyes-closed trial (--eyes-closed)"),
-    Field("summary.romberg_quotient", "ratio", "eyes-closed / eyes-open of each measure"),
-) + MEASURES
+MEASURES = fields_table(f"""
+path_length_mm | mm | CoP path length (10 Hz low-pass)
+mean_velocity_mm_s | mm/s | path_length_mm / duration_s
+range_ml_mm | mm | medio-lateral (lab x) range, max - min
+range_ap_mm | mm | antero-posterior (lab y) range
+sd_ml_mm | mm | medio-lateral SD
+sd_ap_mm | mm | antero-posterior SD
+ellipse95_area_mm2 | mm^2 | 95 % prediction-ellipse area: {ELLIPSE_FORMULA}
+start_s | s | start of the measured stretch (the longest without a CoP gap)
+duration_s | s | length of the measured stretch
+""")
+FIELDS = fields_table(f"""
+summary.posturography | - | sway measures of both feet together (force-weighted CoP):
+    {", ".join(f.name for f in MEASURES)}
+summary.posturography_by_foot | - | the same per foot (left, right; null for a foot with under 5 s of CoP)
+summary.posturography_eyes_closed | - | the same for the eyes-closed trial (--eyes-closed)
+summary.romberg_quotient | ratio | eyes-closed / eyes-open of each measure
+""") + MEASURES
 
 
 def _sway_of(feet: Feet) -> tuple[dict, dict]:
@@ -50,16 +50,17 @@ class QuietStanding(Exercise):
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         combined, by_foot = _sway_of(feet)
         total = sum(np.asarray(x, dtype=float) for x in feet.fz.values())
-        summary = self.summary(reps=0, body_weight_n=round(float(np.nanmedian(total)), 1),
-                               duration_s=duration_s(feet), posturography=combined.as_dict(),
-                               posturography_by_foot=by_foot)
+        result = self.result(feet, [], [], body_weight_n=round(float(np.nanmedian(total)), 1),
+                             posturography=combined.as_dict(), posturography_by_foot=by_foot)
+        summary = result.summary
         if options.eyes_closed is not None:
             closed, closed_by_foot = _sway_of(options.eyes_closed)
             summary.update(posturography_eyes_closed=closed.as_dict(), posturography_eyes_closed_by_foot=closed_by_foot,
                            romberg_quotient=romberg_quotients(combined, closed))
-        notes = [] if options.eyes_closed is not None else [
-            "eyes open and closed are compared when the eyes-closed trial is given (--eyes-closed FILE.h5)"]
-        return ExerciseResult([], summary, notes)
+        if options.eyes_closed is None:
+            result.notes.append("eyes open and closed are compared when the eyes-closed trial is given "
+                                "(--eyes-closed FILE.h5)")
+        return result
 
 
 EXERCISE = QuietStanding(

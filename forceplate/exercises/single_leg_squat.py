@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forceplate.exercises.model import Options
+from forceplate.exercises.model import Field, Options
 from forceplate.exercises.squat import SQUAT_COLUMNS, SQUAT_FIELDS, SquatExercise
-from forceplate.exercises.model import Field
 from forceplate.profiles import SIDES
 
 ONE_LEG_SHARE = 0.9  # the standing leg carries at least this share of the load

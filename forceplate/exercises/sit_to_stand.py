@@ -5,33 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import (
-    COMMON_FIELDS,
-    SYMMETRY_FIELD,
-    Column,
-    Exercise,
-    ExerciseResult,
-    Feet,
-    Field,
-    NotThisExercise,
-    Options,
-    duration_s,
-    foot_symmetry,
-    phase,
-    seconds,
-)
+from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, ExerciseResult, Feet
+from forceplate.exercises.model import NotThisExercise, Options, fields_table, foot_symmetry, phase, seconds
 from forceplate.processing.sit_to_stand import segment_rises
 
-FIELDS = COMMON_FIELDS + (
-    Field("onset_s", "s", "the force leaves the seated level by 5 robust SD (null when the recording starts later)"),
-    Field("seat_off_s", "s", "peak foot force between onset and standing (the seat hands the body to the feet)"),
-    Field("standing_s", "s", "from here the force stays within +-5 % of body weight for 0.2 s"),
-    Field("rise_time_s", "s", "standing_s - seat_off_s"),
-    Field("duration_s", "s", "standing_s - onset_s (null without an onset)"),
-    Field("peak_force_n", "N", "peak total vertical force under the feet (at seat-off)"),
-    Field("peak_force_bw", "x body weight", "peak_force_n / body weight"),
-    SYMMETRY_FIELD,
-)
+FIELDS = COMMON_FIELDS + fields_table("""
+onset_s | s | the force leaves the seated level by 5 robust SD (null when the recording starts later)
+seat_off_s | s | peak foot force between onset and standing (the seat hands the body to the feet)
+standing_s | s | from here the force stays within +-5 % of body weight for 0.2 s
+rise_time_s | s | standing_s - seat_off_s
+duration_s | s | standing_s - onset_s (null without an onset)
+peak_force_n | N | peak total vertical force under the feet (at seat-off)
+peak_force_bw | x body weight | peak_force_n / body weight
+""") + (SYMMETRY_FIELD,)
 
 
 @dataclass(frozen=True)
@@ -58,9 +44,8 @@ class SitToStand(Exercise):
         notes = [] if reps else ["no rise found: no seated level followed by standing"]
         if any(r["onset_s"] is None for r in reps):
             notes.append("the recording starts during the first rise: its onset and duration are unknown")
-        return ExerciseResult(reps, self.summary(reps=len(reps), body_weight_n=round(weight, 1),
-                                                 body_weight_source=analysis.body_weight_source,
-                                                 duration_s=duration_s(feet)), notes)
+        return self.result(feet, reps, notes, body_weight_n=round(weight, 1),
+                           body_weight_source=analysis.body_weight_source)
 
 
 EXERCISE = SitToStand(

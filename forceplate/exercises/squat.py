@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, Field, Options
+from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, Options, fields_table
 from forceplate.processing.movement import symmetry
 
-SQUAT_FIELDS = COMMON_FIELDS + (
-    Field("start_s", "s", "rep start (velocity-based edge, extended while the force is below body weight)"),
-    Field("bottom_s", "s", "lowest point (zero vertical velocity between descent and ascent)"),
-    Field("end_s", "s", "rep end"),
-    Field("duration_s", "s", "end_s - start_s"),
-    Field("depth_m", "m", "descent depth of the centre of mass (impulse-momentum)"),
-    Field("partial", "", "true when shallower than 60 % of the set's median depth"),
-    Field("peak_force_n", "N", "peak total vertical force during the rep"),
-    Field("asymmetry_pct", "%", "100 (L - R) / (L + R) of the mean vertical force over the rep"),
-    Field("left.medial_shift_mm / right.medial_shift_mm", "mm", "largest CoP shift toward the arch held 30 ms"),
-    Field("left.flag / right.flag", "", "knee-collapse grade: none, mild, moderate, severe"),
-    SYMMETRY_FIELD,
-)
+SQUAT_FIELDS = COMMON_FIELDS + fields_table("""
+start_s | s | rep start (velocity-based edge, extended while the force is below body weight)
+bottom_s | s | lowest point (zero vertical velocity between descent and ascent)
+end_s | s | rep end
+duration_s | s | end_s - start_s
+depth_m | m | descent depth of the centre of mass (impulse-momentum)
+partial | - | true when shallower than 60 % of the set's median depth
+peak_force_n | N | peak total vertical force during the rep
+asymmetry_pct | % | 100 (L - R) / (L + R) of the mean vertical force over the rep
+left.medial_shift_mm / right.medial_shift_mm | mm | largest CoP shift toward the arch held 30 ms
+left.flag / right.flag | - | knee-collapse grade: none, mild, moderate, severe
+""") + (SYMMETRY_FIELD,)
 
 
 def decorate(report: dict, kind: str) -> dict:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forceplate.processing.forces import COP_MIN_FORCE_N
 from forceplate.processing.movement import STEADY_FLOOR_N, first_settled, robust_sd, steady_stretches
 
 STEADY_WINDOW_S = 0.2
@@ -69,6 +70,8 @@ def segment_rises(fz: dict, rate_hz: float, body_weight_n: float | None = None) 
         if not stretches:
             raise ValueError("no steady stretch of standing to weigh the body")
         body_weight_n, source = max(s[2] for s in stretches), "highest steady stretch"
+    if body_weight_n < COP_MIN_FORCE_N:
+        raise ValueError(f"nobody standing on the plates (highest steady level {body_weight_n:.1f} N)")
     band = STANDING_BAND * body_weight_n
     seated = [s for s in stretches if s[2] < SEATED_FRACTION * body_weight_n]
     standing = [s for s in stretches if abs(s[2] - body_weight_n) <= band]
