@@ -149,14 +149,17 @@ def print_sway(s: dict, exercise) -> None:
         print(f"{label:<14}" + " ".join(cells))
 
 
+def _shift(mm: float | None) -> str:
+    """A side's medial shift; none for a single-leg squat's lifted foot."""
+    return f"{'-':>8}   " if mm is None else f"{mm:>8.1f} mm"
+
+
 def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
-    if s.get("exercise_chosen_by", "").startswith("recognised"):
-        print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")
     if s.get("exercise", "squat") != "squat":
         print(f"{s['exercise']}: knee-collapse flag on the {s['standing_leg']} (standing) leg only")
     for name, q in s["quality"].items():
@@ -164,6 +167,8 @@ def print_table(report: dict) -> None:
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
           f"{'right shift':>11} {'flag':<9}{'phase':<8}")
     for r in report["reps"]:
-        cells = "".join(f"{r[s]['medial_shift_mm']:>8.1f} mm {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
+        cells = "".join(f"{_shift(r[s]['medial_shift_mm'])} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
         print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {r['depth_m']:>5.2f}m  {cells}"
               + ("  partial" if r["partial"] else ""))
+    if s.get("exercise_chosen_by", "").startswith("recognised"):  # last: the squat table's lines stay put
+        print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")
