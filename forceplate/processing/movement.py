@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-AIRBORNE_COARSE_FRACTION = 0.05  # of the recording's 99th-percentile force: clearly off the plates
+AIRBORNE_COARSE_FRACTION = 0.10  # of the recording's 99th-percentile force: clearly off the plates
 AIRBORNE_SD = 5.0  # airborne edge: this many robust SD above the unloaded level...
 AIRBORNE_MARGIN_N = 10.0  # ...and at least this far above it
 STEADY_FLOOR_N = 2.0  # force noise of a still person on a real plate is about 1-1.5 N
@@ -46,7 +46,7 @@ class Unloaded:
 
 
 def unloaded_level(total_n: np.ndarray, rate_hz: float, min_s: float = 0.05) -> Unloaded | None:
-    """The unloaded level measured where the force is clearly off the plates (below 5 % of
+    """The unloaded level measured where the force is clearly off the plates (below 10 % of
     the recording's 99th percentile for at least ``min_s``); None when never airborne.
 
     Airborne is relative to this level, not to 0 N: some plates read exact 0 unloaded, others

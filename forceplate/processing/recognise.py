@@ -2,14 +2,19 @@
 
 Checked in this order, each rule on the total force (per-foot forces for the one-leg rule):
 
-1. off the plates at the start, then a contact: a *drop jump* when the first contact ends
-   in a flight within 1 s, else a *drop landing*;
-2. a flight of 0.05-1.5 s from standing: a *countermovement jump* when the force first
-   drops below body weight (unweighting), else a *squat jump*;
-3. the force stays within 10 % of its median (1st to 99th percentile): *quiet standing*;
-4. a stretch of at least 1 s above 1.3 x body weight without a flight: an *isometric squat*;
-5. a sit-to-stand rise (processing.sit_to_stand) and a moment below half the standing
-   level without leaving the plates (the seat carrying the body): *sit-to-stand*;
+1. off the plates at the start, then both feet land within 0.15 s of each other (stepping
+   onto the plates, or walking across them, lands one foot at a time): a *drop jump* when
+   the first contact ends in a flight within 1 s, else a *drop landing*;
+2. a flight of 0.05-1.5 s from standing, both feet landing together: a *countermovement
+   jump* when the force first drops below body weight (unweighting), else a *squat jump*;
+3. the force stays within 10 % of its median (1st to 99th percentile) for at least 5 s:
+   *quiet standing*;
+4. a stretch of at least 1 s above 1.3 x body weight, after a quiet second to weigh from,
+   without a flight: an *isometric squat*;
+5. a sit-to-stand rise (processing.sit_to_stand) and a moment below 35 % of the standing
+   level, the feet never off the plates (seated, the feet carry about a quarter of the
+   body's weight; a squat's lowest force stays far above that, and stepping onto the
+   plates starts from nothing): *sit-to-stand*;
 6. one foot carrying over 90 % of the load: a *single-leg squat*; otherwise a *squat*.
 
 The answer is a guess from the force alone; ``analyze --exercise`` overrides it.
@@ -22,13 +27,16 @@ import numpy as np
 from forceplate.processing.baseline import NoBaseline, find_quiet_standing
 from forceplate.processing.jumps import MAX_FLIGHT_S, MIN_FLIGHT_S, segment_jumps
 from forceplate.processing.movement import runs, unloaded_level
+from forceplate.processing.posturography import MIN_SWAY_S
 from forceplate.processing.sit_to_stand import segment_rises
 
 REBOUND_WITHIN_S = 1.0
+BOTH_FEET_WITHIN_S = 0.15
+FOOT_CONTACT_N = 20.0  # a foot is on its plate this far above its unloaded level
 QUIET_RANGE = 0.10
 ISOMETRIC_LEVEL = 1.3
 ISOMETRIC_MIN_S = 1.0
-SEATED_LEVEL = 0.5
+SEATED_LEVEL = 0.35
 ONE_LEG_SHARE = 0.9
 
 
@@ -39,13 +47,14 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
     unloaded = unloaded_level(total, rate_hz, MIN_FLIGHT_S)
     flights = [] if unloaded is None else [
         (lo, hi) for lo, hi in runs(total < unloaded.threshold_n) if hi - lo >= MIN_FLIGHT_S * rate_hz]
-    if flights and flights[0][0] == 0 and flights[0][1] < len(total):
+    if flights and flights[0][0] == 0 and flights[0][1] < len(total) and _both_feet_land(feet, flights, 0, rate_hz):
         touchdown = flights[0][1]
         rebound = [lo for lo, hi in flights[1:] if lo - touchdown <= REBOUND_WITHIN_S * rate_hz]
         if rebound:
             return "drop_jump", "starts off the plates, lands and jumps again"
         return "drop_landing", "starts off the plates and lands"
-    jumps = [(lo, hi) for lo, hi in flights if lo > 0 and hi < len(total) and hi - lo <= MAX_FLIGHT_S * rate_hz]
+    jumps = [(lo, hi) for k, (lo, hi) in enumerate(flights) if lo > 0 and hi < len(total)
+             and hi - lo <= MAX_FLIGHT_S * rate_hz and _both_feet_land(feet, flights, k, rate_hz)]
     if jumps:
         try:
             first = segment_jumps(*_two_feet(feet), rate_hz).jumps
@@ -56,22 +65,38 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
         return "countermovement_jump", "a flight from standing after a countermovement"
     loaded = total > (unloaded.threshold_n if unloaded else 0.0)
     low, median, high = np.percentile(total[loaded], [1, 50, 99]) if loaded.any() else (0.0, 0.0, 0.0)
-    if median > 0 and high - low < QUIET_RANGE * median:
+    if median > 0 and high - low < QUIET_RANGE * median and len(total) >= MIN_SWAY_S * rate_hz:
         return "quiet_standing", "the force stays within 10 % of its median"
     quiet = find_quiet_standing(total, rate_hz)
-    weight = float(np.mean(total[quiet])) if quiet is not None else median
-    if any(hi - lo >= ISOMETRIC_MIN_S * rate_hz for lo, hi in runs(total > ISOMETRIC_LEVEL * weight)):
+    if quiet is not None and any(hi - lo >= ISOMETRIC_MIN_S * rate_hz and lo >= quiet.stop for lo, hi in
+                                 runs(total > ISOMETRIC_LEVEL * float(np.mean(total[quiet])))):
         return "isometric_squat", "a sustained effort above 1.3 x body weight"
     try:
         rises = segment_rises(feet, rate_hz)
     except ValueError:
         rises = None
-    if rises and rises.rises and np.min(total[loaded]) < SEATED_LEVEL * rises.body_weight_n:
-        return "sit_to_stand", "a rise from a seated level to standing"
+    if unloaded is None and rises and rises.rises and np.min(total) < SEATED_LEVEL * rises.body_weight_n:
+        return "sit_to_stand", "a rise from a seated level (feet under 35 % of body weight) to standing"
     shares = {foot: float(np.sum(x[loaded])) / max(float(np.sum(total[loaded])), 1e-9) for foot, x in feet.items()}
     if len(feet) == 2 and max(shares.values()) > ONE_LEG_SHARE:
         return "single_leg_squat", f"the {max(shares, key=shares.get)} foot carries over 90 % of the load"
     return "squat", "none of the other patterns"
+
+
+def _both_feet_land(feet: dict, flights: list[tuple[int, int]], k: int, rate_hz: float) -> bool:
+    """Both feet touch down within BOTH_FEET_WITHIN_S after flight ``k`` (always true for
+    one plate): a foot is down once it is FOOT_CONTACT_N above its own unloaded level."""
+    if len(feet) < 2:
+        return True
+    air = np.concatenate([np.arange(lo, hi) for lo, hi in flights])
+    end = flights[k + 1][0] if k + 1 < len(flights) else None
+    downs = []
+    for x in feet.values():
+        down = np.flatnonzero(x[flights[k][1]:end] > np.median(x[air]) + FOOT_CONTACT_N)
+        if not len(down):
+            return False
+        downs.append(int(down[0]))
+    return max(downs) - min(downs) <= BOTH_FEET_WITHIN_S * rate_hz
 
 
 def _two_feet(feet: dict) -> tuple[np.ndarray, np.ndarray]:
