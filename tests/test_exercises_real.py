@@ -222,3 +222,48 @@ def test_landing_after_a_jump_stabilises(shared_data):
     assert landing.stabilised is not None and landing.kind == "landing"
     settled = forces.fz_n.sum(axis=1)[landing.stabilised:landing.stabilised + 1000]
     assert np.all(np.abs(settled - analysis.body_weight_n) <= 0.05 * analysis.body_weight_n + analysis.unloaded_n)
+
+
+@pytest.mark.parametrize("name", ["ezc3d-testFiles/Qualisys.c3d", "ezc3d-testFiles/BTS.c3d", "ezc3d-testFiles/Kistler.c3d",
+                                  "c3d-org-samples/sample_01/Eb015pr.c3d",
+                                  "c3d-org-samples/sample_26/Capture0008_Standing.c3d"])
+def test_walking_and_stepping_on_are_not_landings_jumps_or_rises(shared_data, tmp_path, name):
+    """Stepping onto the plates or walking across them lands one foot at a time."""
+    pytest.importorskip("ezc3d")
+    from forceplate.offline import feet_arrays
+    from forceplate.processing.recognise import recognise
+    from forceplate.storage.reader import open_trial
+
+    trial = tmp_path / "t.h5"
+    done = subprocess.run([sys.executable, "-m", "forceplate", "import", str(shared_data / name), "-o", str(trial)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    _, fz, _, _, rate, _, _ = feet_arrays(open_trial(trial))
+    exercise, reason = recognise(fz, rate)
+    assert exercise in ("squat", "single_leg_squat", "quiet_standing"), reason
+
+
+def test_drop_jump_file_as_landings(shared_data, trials):
+    """vertical-jumps-fz DJ: the drop's landing rebounds, the jump's landing is held."""
+    forces = read_fz_text(shared_data / "vertical-jumps-fz" / "Dual-DJ-Fz.txt")
+    trial = write_feet_trial(trials / "dj-landings.h5", {"left": forces.fz_n[:, 0], "right": forces.fz_n[:, 1]},
+                             forces.rate_hz)
+    report = analyze_json(trial, "--exercise", "landing")
+    first, second = report["reps"]
+    assert first["landing_type"] == "rebound" and first["flight_before_s"] is None  # a drop: starts in the air
+    assert first["takeoff_s"] - first["touchdown_s"] == pytest.approx(0.254, abs=0.005)  # docs/validation.md
+    assert second["landing_type"] == "landing" and second["flight_before_s"] == pytest.approx(0.485, abs=0.01)
+    assert 0.3 < second["time_to_stabilisation_s"] < 2.0
+    assert report["summary"]["body_weight_n"] == pytest.approx(662.8, rel=0.01)
+    assert report["summary"]["body_weight_source"] == "steady half second after the landing"
+
+
+def test_lost_samples_are_interpolated_and_said(shared_data, tmp_path):
+    forces = read_fz_text(shared_data / "vertical-jumps-fz" / "Dual-CMJ-Fz.txt")
+    fz = {"left": forces.fz_n[:, 0].copy(), "right": forces.fz_n[:, 1].copy()}
+    for x in fz.values():
+        x[3200:3230] = np.nan  # 30 lost frames while standing after the landing
+    report = analyze_json(write_feet_trial(tmp_path / "gaps.h5", fz, forces.rate_hz), "--exercise", "cmj")
+    [jump] = report["reps"]
+    assert jump["flight_s"] == pytest.approx(0.509, abs=0.01)
+    assert "30 lost samples of force interpolated" in report["summary"]["notes"]

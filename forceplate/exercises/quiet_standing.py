@@ -30,12 +30,12 @@ summary.romberg_quotient | ratio | eyes-closed / eyes-open of each measure
 """) + MEASURES
 
 
-def _sway_of(feet: Feet) -> tuple[dict, dict]:
+def _sway_of(feet: Feet, which: str = "") -> tuple[dict, dict]:
     """Combined and per-foot sway of one trial; raises NotThisExercise without 5 s of CoP."""
     try:
         combined = sway(combined_cop(feet.fz, feet.cop), feet.rate_hz)
     except ValueError as exc:
-        raise NotThisExercise(f"cannot analyse as quiet standing: {exc}") from None
+        raise NotThisExercise(f"cannot analyse {which}as quiet standing: {exc}") from None
     by_foot = {}
     for foot, cop in feet.cop.items():
         try:
@@ -54,7 +54,7 @@ class QuietStanding(Exercise):
                              posturography=combined.as_dict(), posturography_by_foot=by_foot)
         summary = result.summary
         if options.eyes_closed is not None:
-            closed, closed_by_foot = _sway_of(options.eyes_closed)
+            closed, closed_by_foot = _sway_of(options.eyes_closed, "the eyes-closed trial ")
             summary.update(posturography_eyes_closed=closed.as_dict(), posturography_eyes_closed_by_foot=closed_by_foot,
                            romberg_quotient=romberg_quotients(combined, closed))
         if options.eyes_closed is None:

@@ -6,11 +6,11 @@ a box, or the end of a jump's flight). Airborne is judged against the plates' un
 level (:func:`forceplate.processing.movement.unloaded_level`).
 
 Time to stabilisation (vertical): the time from touchdown until the total vertical force
-enters body weight +- 5 % and stays there for 1 s (the "within 5 % of body weight" rule of
-Ross & Guskiewicz 2003, J Sport Rehabil 12(2); a fixed 1 s hold instead of their
-sequential average). Body weight comes from the caller or from a steady half second after
-the landing; without either, or when the contact ends in a take-off first (a drop jump), it is
-undefined (None) and the reason is given.
+enters body weight +- 5 % and stays there for 1 s. A fixed band and hold: published
+time-to-stabilisation methods differ (sequential averages, fitted curves), so values
+compare only under the same rule. Body weight comes from the caller or from a steady half
+second after the landing; when the contact ends in a take-off first (a drop jump), it is undefined (None)
+and the reason is given.
 
 The CoP is described, never judged: in 23 of 24 real landings (../shared/data/
 real-drop-jumps/PROVENANCE.md) the CoP moved toward the arch whatever the knee did, so a
@@ -28,7 +28,7 @@ from forceplate.processing.forces import COP_MIN_FORCE_N
 from forceplate.processing.movement import first_settled, runs, steady_stretches, unloaded_level
 
 MIN_AIRBORNE_S = 0.05  # shorter unloaded gaps are a bouncing touchdown, not a flight
-MIN_CONTACT_S = 0.15  # a contact the recording cuts shorter than this is not measured
+MIN_CONTACT_S = 0.15  # shorter contacts between two flights are a bounce, not a landing
 STABLE_BAND = 0.05  # of body weight
 STABLE_HOLD_S = 1.0
 TOUCHDOWN_COP_S = 0.01  # each foot's CoP at touchdown: its mean over its first 10 ms loaded
@@ -54,8 +54,9 @@ class FootLanding:
 class Landing:
     """One landing; indices are samples into the input arrays.
 
-    ``end`` closes the landing phase the shares and CoP are measured over: stabilisation,
-    take-off (``kind`` "rebound": the contact ends in a jump) or the end of the recording.
+    ``end`` closes the landing phase the shares and CoP are measured over: stabilisation or
+    take-off (``kind`` "rebound": the contact ends in a jump). A landing the recording ends
+    in before either is not measured (``LandingAnalysis.truncated`` counts them).
     """
 
     index: int
@@ -78,7 +79,7 @@ class LandingAnalysis:
     body_weight_source: str
     unloaded_n: float | None
     landings: list[Landing]
-    truncated: int  # contacts cut by the end of the recording before MIN_CONTACT_S
+    truncated: int  # landings the recording ends in, before they stabilise or take off again
 
 
 def _foot_cop(cop_mm: np.ndarray | None, fz: np.ndarray, medial: np.ndarray, rate_hz: float) -> tuple:
@@ -141,16 +142,17 @@ def segment_landings(fz: dict, rate_hz: float, cop: dict | None = None,
         stop = take_off if take_off is not None else n
         if stop - touchdown < MIN_CONTACT_S * rate_hz:
             truncated += take_off is None
-            continue
+            continue  # a bounce, or cut at once by the end of the recording
         peak = touchdown + int(np.argmax(net[touchdown:stop]))
         stabilised, note = None, ""
         if body_weight_n is not None:
             stabilised = first_settled(net[:stop], peak, body_weight_n, STABLE_BAND * body_weight_n,
                                        int(round(STABLE_HOLD_S * rate_hz)))
-        if stabilised is None:
-            # without body weight no half second of the contact was steady: a take-off came first
-            note = ("left the plates before stabilising" if take_off is not None
-                    else "body weight unknown" if body_weight_n is None else "never stabilised")
+        if stabilised is None and take_off is None:
+            truncated += 1  # the recording ends inside the landing phase: nothing to measure it to
+            continue
+        # without body weight no half second of the contact was steady: the take-off came first
+        note = "" if stabilised is not None else "left the plates before stabilising"
         end = stabilised if stabilised is not None else stop
         phase = slice(touchdown, end)
         foot_results = {}
