@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import COMMON_FIELDS, Column, Exercise, ExerciseResult, Feet, NotThisExercise
+from forceplate.exercises.model import COMMON_FIELDS, Column, Exercise, ExerciseResult, Feet
 from forceplate.exercises.model import Options, fields_table, foot_symmetry, phase, rounded, seconds
 from forceplate.processing.isometric import segment_pulls
 
@@ -31,10 +31,7 @@ symmetry | % | left/right symmetry of the vertical force at the peak (formulas a
 class IsometricSquat(Exercise):
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         rate = feet.rate_hz
-        try:
-            analysis = segment_pulls(feet.fz, rate)
-        except ValueError as exc:
-            raise NotThisExercise(f"cannot analyse as {self.name}: {exc}") from None
+        analysis = self.segmented(segment_pulls, feet.fz, rate)
         reps = []
         for pull in analysis.pulls:
             reps.append({

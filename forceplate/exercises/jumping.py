@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, ExerciseResult, Feet
-from forceplate.exercises.model import NotThisExercise, Options, fields_table, foot_symmetry, phase, rounded, seconds
-from forceplate.processing.baseline import NoBaseline
+from forceplate.exercises.model import Options, fields_table, foot_symmetry, phase, rounded, seconds
 from forceplate.processing.jumps import segment_jumps
 
 SEGMENTATION = ("total vertical force, impulse-momentum (processing/jumps.py): body weight from a quiet second, "
@@ -54,10 +53,7 @@ class JumpExercise(Exercise):
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         left = feet.fz["left"] if "left" in feet.fz else next(iter(feet.fz.values()))
         right = feet.fz.get("right", left * 0.0)
-        try:
-            analysis = segment_jumps(left, right, feet.rate_hz)
-        except NoBaseline as exc:
-            raise NotThisExercise(f"cannot analyse as {self.name}: {exc}") from None
+        analysis = self.segmented(segment_jumps, left, right, feet.rate_hz)
         rate = feet.rate_hz
         reps = [{
             "index": j.index, "kind": self.kind, "jump_type": j.kind,

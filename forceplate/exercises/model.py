@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.errors import ForceplateError
+from forceplate.processing.baseline import NoBaseline
 from forceplate.processing.movement import symmetry
 
 ALGORITHM_VERSION = "exercises-0.1"
@@ -117,6 +118,14 @@ class Exercise:
         exercise has one the squat report and ``--save`` understand (else None).
         ``feet_of()`` gives the trial's :class:`Feet` (read once, shared with recognition)."""
         return self.analyze(feet_of(), options).as_dict(), None
+
+    def segmented(self, segment, *args):
+        """``segment(*args)``; its "cannot" (a ValueError, or no quiet standing to weigh
+        from) becomes NotThisExercise naming this exercise."""
+        try:
+            return segment(*args)
+        except (ValueError, NoBaseline) as exc:
+            raise NotThisExercise(f"cannot analyse as {self.name}: {exc}") from None
 
     def summary(self, **values) -> dict:
         """The summary every exercise starts from: its name, the flag rule, the version."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, ExerciseResult, Feet
-from forceplate.exercises.model import NotThisExercise, Options, fields_table, foot_symmetry, phase, seconds
+from forceplate.exercises.model import Options, fields_table, foot_symmetry, phase, seconds
 from forceplate.processing.sit_to_stand import segment_rises
 
 FIELDS = COMMON_FIELDS + fields_table("""
@@ -24,10 +24,7 @@ peak_force_bw | x body weight | peak_force_n / body weight
 class SitToStand(Exercise):
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         rate = feet.rate_hz
-        try:
-            analysis = segment_rises(feet.fz, rate)
-        except ValueError as exc:
-            raise NotThisExercise(f"cannot analyse as {self.name}: {exc}") from None
+        analysis = self.segmented(segment_rises, feet.fz, rate)
         weight = analysis.body_weight_n
         reps = []
         for rise in analysis.rises:
