@@ -25,6 +25,7 @@ from forceplate.processing.forces import insole_foot, plate_forces
 from forceplate.processing.merge import FootMerger
 from forceplate.processing.streaming import Event, StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
+from forceplate.profiles import SIDES
 from forceplate.ringbuffer import RingBuffer
 from forceplate.storage.writer import TrialWriter
 
@@ -114,7 +115,8 @@ class Session:
             if any(link.name == name for link in links):
                 raise ForceplateError(f"{device.url}: device {name} is already open in this session")
             feet = None
-            if device.calibration is not None and device.profile.plates:
+            # The live pipeline analyses a pair of feet: a lone plate (a one-plate import) is recorded only.
+            if device.calibration is not None and {p.foot for p in device.profile.plates} == set(SIDES):
                 feet = _feet(device.profile.rate_hz, self.toe_out_deg, self.thresholds, merged=False)
             elif device.calibration is not None and device.profile.insole is not None:
                 foot = device.info.get("foot", "")

@@ -62,3 +62,37 @@ def test_replay_urls(trial_path):
         open_device(f"replay://{trial_path}?device=NOPE")
     with pytest.raises(DeviceNotFound, match="no such file"):
         open_device(f"replay://{trial_path.parent / 'missing.h5'}")
+
+
+# source -> replay speed: C3D 3.2 s at 2 kHz, OpenSim 4.6 s at 1 kHz, Fz-only (NaN moments)
+# 5 s at 1 kHz, AMTI (one plate, NaN dropout rows) 156 s at 100 Hz
+IMPORTED = {"real-squats/S1_FlywheelSquat.c3d": 8, "real-squats/grf_Squat2.mot": 8,
+            "vertical-jumps-fz/Dual-CMJ-Fz.txt": 8, "amti-quiet-standing/test.csv": 64}
+
+
+@pytest.mark.parametrize("source", sorted(IMPORTED))
+def test_imported_trials_replay_through_record(shared_data, tmp_path, source):
+    """An imported trial (float64 values, its own profile and calibration record, bundled
+    nowhere) plays through replay://, the serial driver and `forceplate record` unchanged,
+    NaN values and a lone plate included."""
+    if source.endswith(".c3d"):
+        pytest.importorskip("ezc3d")
+    from forceplate.cli import main
+    from forceplate.processing.forces import plate_forces
+
+    imported, replayed = tmp_path / "imported.h5", tmp_path / "replayed.h5"
+    assert main(["import", str(shared_data / source), "-o", str(imported)]) == 0
+    (a,) = open_trial(imported).devices.values()
+    speed = IMPORTED[source]
+    duration_s = len(a.counts) / a.rate_hz / speed + 1.0
+    assert main(["record", "--device", f"replay://{imported}?speed={speed}", "-o", str(replayed),
+                 "--duration", f"{duration_s:.2f}"]) == 0
+    (b,) = open_trial(replayed).devices.values()
+    assert b.name == a.name and b.counts.dtype == np.float64
+    assert b.profile.toml_text == a.profile.toml_text and b.calibration.toml_text == a.calibration.toml_text
+    assert np.array_equal(a.counts, b.counts, equal_nan=True) and np.array_equal(b.seq - b.seq[0], np.arange(len(a.seq)))
+    assert b.stats["lost_frames"] == 0 and b.stats["crc_errors"] == 0
+    (fz_a, cop_a), (fz_b, cop_b) = (plate_forces(d.uniform()[1], d.profile) for d in (a, b))
+    for foot in fz_a:
+        np.testing.assert_allclose(fz_b[foot], fz_a[foot], rtol=1e-12)
+        np.testing.assert_allclose(cop_b[foot], cop_a[foot], rtol=1e-12, equal_nan=True)

@@ -149,11 +149,6 @@ def print_sway(s: dict, exercise) -> None:
         print(f"{label:<14}" + " ".join(cells))
 
 
-def _shift(mm: float | None) -> str:
-    """A side's medial shift; none for a single-leg squat's lifted foot."""
-    return f"{'-':>8}   " if mm is None else f"{mm:>8.1f} mm"
-
-
 def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
@@ -167,8 +162,13 @@ def print_table(report: dict) -> None:
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
           f"{'right shift':>11} {'flag':<9}{'phase':<8}")
     for r in report["reps"]:
-        cells = "".join(f"{_shift(r[s]['medial_shift_mm'])} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
+        # no CoP (a vertical-force-only file, a single-leg squat's lifted foot): no shift
+        cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
         print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {r['depth_m']:>5.2f}m  {cells}"
               + ("  partial" if r["partial"] else ""))
     if s.get("exercise_chosen_by", "").startswith("recognised"):  # last: the squat table's lines stay put
         print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")
+
+
+def _mm(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} mm"

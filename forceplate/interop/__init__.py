@@ -10,6 +10,7 @@ only when used; without them the error says which extra to install.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,61 @@ def numbers(path: Path, rows: list[list[str]], first_line: int, width: int) -> n
                 except ValueError:
                     raise FileFormatError(f"{path}: line {first_line + i}: {cell!r} is not a number") from None
     return out
+
+
+@dataclass(frozen=True)
+class ImportedPlate:
+    """One plate under one foot of an imported file, for :func:`plate_device`.
+
+    ``values`` (n, 6) are what the trial stores (the file's numbers, or what the importer
+    computed from them), each in ``channel_units``; ``to_lab`` (6, 6) maps them to Fx Fy Fz
+    (N) and Mx My Mz (N*m) about the centre of the plate's top surface, in the trial's axes
+    (x to the subject's right, y forward, z up; mm). A component the file does not have is
+    a NaN column with an identity row, so everything computed from it (the CoP) is NaN.
+    """
+
+    name: str
+    foot: str
+    values: np.ndarray
+    channel_names: list[str]
+    channel_units: list[str]
+    to_lab: np.ndarray
+    center_mm: tuple[float, float]
+    size_mm: tuple[float, float]
+
+
+def plate_device(path: Path, source_format: str, rate_hz: float, plates: list[ImportedPlate], note: str,
+                 attrs: dict | None = None):
+    """The six-axis plate device of an imported file (``write_trial`` input): one profile
+    (``note`` says where the geometry came from) and one calibration record holding each
+    plate's ``to_lab`` block."""
+    from forceplate.profiles import parse_profile
+    from forceplate.storage.writer import DeviceArrays
+
+    name = f"{source_format}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
+    profile_id = f"{source_format}-import"
+    plates_toml, matrices = "", []
+    for k, plate in enumerate(plates):
+        channels = list(range(6 * k, 6 * k + 6))
+        plates_toml += "\n[[plates]]\n" + toml_table({
+            "name": plate.name, "foot": plate.foot, "type": "six-axis", "channels": channels,
+            "center_mm": [float(x) for x in plate.center_mm], "size_mm": [float(x) for x in plate.size_mm],
+            "origin_depth_mm": 0.0})
+        matrices.append((channels, np.asarray(plate.to_lab, dtype=float).tolist()))
+    profile_text = ("".join(f"# {line}\n" for line in note.splitlines())
+                    + toml_table({"id": profile_id, "kind": "dual-plate", "description": f"{source_format} import: {path.name}",
+                                  "rate_hz": float(rate_hz), "sample_format": "float64",
+                                  "channels": [c for p in plates for c in p.channel_names]}) + plates_toml)
+    profile = parse_profile(profile_text, where=f"{path} (imported profile)")
+    # The scales repeat the matrices' diagonals: CalibrationRecord.to_physical uses the scales
+    # alone (column by column, so a NaN column stays in its place) when every matrix is diagonal.
+    scales = [row[i] for _, block in matrices for i, row in enumerate(block)]
+    diagonal = all(not np.any(np.asarray(b) - np.diag(np.diag(b))) for _, b in matrices)
+    record = calibration_toml(name, profile_id, scales, [] if diagonal else matrices,
+                              method=f"from the columns of {path.name} ({source_format})")
+    return DeviceArrays(
+        name=name, profile=profile, counts=np.column_stack([p.values for p in plates]),
+        channel_units=[u for p in plates for u in p.channel_units],
+        info={"serial": name, "model": f"{source_format} import", "firmware": "", "source_file": path.name},
+        calibration_toml=record, url=f"file://{path.resolve()}",
+        attrs={"source_file": path.name, "source_format": source_format, **(attrs or {})})

@@ -23,6 +23,8 @@ from forceplate.interop import read_lines
 
 HEADER_FIRST = "MocapFrame"
 COLUMNS = ("MocapTime", "Fx", "Fy", "Fz", "Mx", "My", "Mz", "Cx", "Cy")
+MM_PER_INCH = 25.4  # Motive writes PlateLength/PlateWidth in inches (19.75 for an AMTI 3265)
+DEFAULT_PLATE_MM = 500.0
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,34 @@ def read_amti_csv(path: str | Path) -> AmtiRecording:
     except (KeyError, ValueError):
         raise FileFormatError(f"{path}: preamble lacks a numeric 'Export Frame Rate'") from None
     return AmtiRecording(metadata, rate_hz, col["MocapTime"], forces, moments, cop_mm, dropout)
+
+
+def read_amti_trial(path: str | Path, foot: str = "left"):
+    """The plate as a trial (``write_trial`` input: devices, metadata, events): one six-axis
+    plate, the file's Fx Fy Fz (N) Mx My Mz (N*m) stored as they are, the plate's axes taken
+    as the trial's, its centre at the origin (the export's corner positions are all 0) and
+    its size from PlateLength/PlateWidth (inches). Dropout rows are NaN rows here: a trial
+    marks a sample the device never sent as missing, never as a load of 0. The file does
+    not say who stands how on the one plate: ``foot`` names it (default left, as a lone
+    plate of a C3D file)."""
+    from forceplate.interop import ImportedPlate, plate_device
+
+    path = Path(path)
+    recording = read_amti_csv(path)
+    values = recording.six_axis.copy()
+    values[recording.dropout] = np.nan
+    size_mm = []
+    for key in ("PlateWidth", "PlateLength"):
+        try:
+            size_mm.append(float(recording.metadata[key]) * MM_PER_INCH)
+        except (KeyError, ValueError):
+            size_mm.append(DEFAULT_PLATE_MM)
+    plate = ImportedPlate(
+        name=recording.metadata.get("Device Name", "AMTI") or "AMTI", foot=foot, values=values,
+        channel_names=["Fx", "Fy", "Fz", "Mx", "My", "Mz"], channel_units=["N"] * 3 + ["N*m"] * 3,
+        to_lab=np.eye(6), center_mm=(0.0, 0.0), size_mm=tuple(size_mm))
+    note = (f"Made by `forceplate import` from {path.name}: the AMTI plate's own axes, moments about its\n"
+            "origin (the vendor's CoP needs no origin depth), centre at the origin.")
+    device = plate_device(path, "amti-csv", recording.rate_hz, [plate], note,
+                          attrs={"dropout_rows": int(recording.dropout.sum()), "take": recording.metadata.get("Take Name", "")})
+    return [device], {"notes": f"imported from {path.name}"}, []

@@ -18,6 +18,9 @@ from forceplate.errors import FileFormatError, one_line
 from forceplate.interop import read_lines
 
 DEFAULT_RATE_HZ = 1000.0
+# The files give no plate positions: nominal ones, only for drawing (no CoP is computed).
+NOMINAL_HALF_STANCE_MM = 150.0
+NOMINAL_PLATE_MM = (300.0, 500.0)
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,39 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def read_fz_trial(path: str | Path, rate_hz: float | None = None, keep: list[int] | None = None,
+                  left: int | None = None, right: int | None = None):
+    """A vertical-force file as a trial (``write_trial`` input: devices, metadata, events):
+    each column a six-axis plate that knows only Fz, its Fx, Fy and moments NaN, so its
+    CoP is NaN. The files do not say which plate is under which foot: by default the
+    first column is the left foot (``left``/``right``/``keep`` choose, 1-based columns;
+    unloaded columns are dropped as in the OpenSim import)."""
+    import json
+
+    from forceplate.interop import ImportedPlate, plate_device
+    from forceplate.interop.opensim import OpenSimPlate, choose_feet
+
+    path = Path(path)
+    forces = read_fz_text(path, DEFAULT_RATE_HZ if rate_hz is None else rate_hz)
+    nan = np.full(len(forces.fz_n), np.nan)
+    # Only the chooser's view (vertical force, no point): OpenSim's y is the vertical.
+    plates = [OpenSimPlate(name, k + 1, np.column_stack([nan, fz, nan]), np.column_stack([nan, nan, nan]),
+                           np.column_stack([nan, nan, nan]))
+              for k, (name, fz) in enumerate(zip(forces.names, forces.fz_n.T))]
+    feet = choose_feet(path, plates, keep, left, right)
+    imported = [ImportedPlate(
+        name=plate.label or plate.name, foot=foot, values=np.column_stack([nan, nan, plate.force_n[:, 1], nan, nan, nan]),
+        channel_names=[f"{plate.label or plate.name}_{c}" for c in ("Fx", "Fy", "Fz", "Mx", "My", "Mz")],
+        channel_units=["N"] * 3 + ["N*m"] * 3, to_lab=np.eye(6),
+        center_mm=((-1.0 if foot == "left" else 1.0) * NOMINAL_HALF_STANCE_MM, 0.0), size_mm=NOMINAL_PLATE_MM)
+        for foot, (plate, _) in feet.items()]
+    note = (f"Made by `forceplate import` from {path.name}: vertical force only (Fx, Fy and moments NaN);\n"
+            f"rate {forces.rate_hz:g} Hz ({'assumed: the file does not say' if rate_hz is None else 'given at import'}); "
+            "plate positions nominal.")
+    device = plate_device(path, "fz-text", forces.rate_hz, imported, note, attrs={
+        "plates": json.dumps({foot: {"number": p.number, "label": p.label, "assigned_by": how}
+                              for foot, (p, how) in feet.items()}),
+        "rate_assumed": rate_hz is None})
+    return [device], {"notes": f"imported from {path.name}"}, []

@@ -6,6 +6,7 @@ to ``endheader``, a line of column names, then rows of ``time`` and per plate k
 ``ground_force{k}_v{x,y,z}`` (N; y is vertical, x anterior, z medio-lateral),
 ``ground_force{k}_p{x,y,z}`` (CoP) and ``ground_torque{k}_{x,y,z}`` (y: free moment, N*m).
 
+It is an OpenSim storage file with commas (read by :mod:`forceplate.interop.opensim`).
 The source documents the CoP as cm; the values are metres (the two feet sit 0.34 m apart)
 and are converted from metres here. An unloaded plate's CoP is parked at a constant in the
 file; it is NaN here, like every CoP below processing.forces.COP_MIN_FORCE_N. The plates
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.errors import FileFormatError
+from forceplate.interop.opensim import read_opensim, read_plates, read_table, sample_grid
 from forceplate.processing.forces import COP_MIN_FORCE_N
 
 PLATES = ("FP1", "FP2")
@@ -44,42 +46,49 @@ class SquatJumpRecording:
 def read_squat_jump_csv(path: str | Path) -> SquatJumpRecording:
     """Read the force file; raises FileFormatError naming the file and the problem."""
     path = Path(path)
-    rows = _csv_rows(path)
-    end = next((i for i, row in enumerate(rows) if row and row[0].strip() == "endheader"), None)
-    if end is None or end + 1 >= len(rows):
-        raise FileFormatError(f"{path}: no 'endheader' line followed by column names")
-    header = {}
-    for row in rows[:end]:
-        key, _, value = row[0].partition("=")
-        header[key.strip()] = value.strip()
-    names = [name.strip() for name in rows[end + 1] if name.strip()]
-    wanted = ["time"] + [f"ground_force{k}_{q}" for k in (1, 2) for q in ("vx", "vy", "vz", "px", "pz")] + [
-        f"ground_torque{k}_y" for k in (1, 2)]
-    missing = [name for name in wanted if name not in names]
-    if missing:
-        raise FileFormatError(f"{path}: column(s) missing: {', '.join(missing)}")
-    try:
-        data = np.array([[float(cell) for cell in row[:len(names)]] for row in rows[end + 2:] if any(row)])
-    except ValueError as exc:
-        raise FileFormatError(f"{path}: bad data row ({exc})") from None
-    if data.ndim != 2 or data.shape[1] != len(names):
-        raise FileFormatError(f"{path}: data rows are missing or shorter than the {len(names)} named columns")
-    if "nRows" in header and header["nRows"].isdigit() and int(header["nRows"]) != len(data):
-        raise FileFormatError(f"{path}: header says nRows={header['nRows']}, found {len(data)} rows (truncated?)")
-
-    def columns(pattern: str, axes: str) -> np.ndarray:
-        """(n, 2 plates, len(axes)) from the columns ``pattern.format(plate, axis)``."""
-        return np.stack([data[:, [names.index(pattern.format(k, a)) for a in axes]] for k in (1, 2)], axis=1)
-
-    force = columns("ground_force{}_v{}", "xyz")
-    cop_mm = columns("ground_force{}_p{}", "xz") * 1000.0
+    table = read_table(path, delimiter=",")
+    plates = {p.label: p for p in read_plates(path, table)}
+    if set(plates) != {"1", "2"}:
+        raise FileFormatError(f"{path}: expected plates 1 and 2 (ground_force1_*, ground_force2_*), "
+                              f"found {', '.join(repr(k) for k in plates)}")
+    rate_hz, index = sample_grid(path, table)
+    if index[-1] + 1 != len(index):
+        raise FileFormatError(f"{path}: the time column skips samples")
+    pair = (plates["1"], plates["2"])
+    force = np.stack([p.force_n for p in pair], axis=1)
+    cop_mm = np.stack([p.point_m[:, [0, 2]] for p in pair], axis=1) * 1000.0
     cop_mm[force[:, :, 1] < COP_MIN_FORCE_N] = np.nan
-    free_moment = columns("ground_torque{}_{}", "y")[:, :, 0]
-    time_s = data[:, names.index("time")]
-    if len(time_s) < 2 or not np.all(np.diff(time_s) > 0):
-        raise FileFormatError(f"{path}: time column is not increasing")
-    rate_hz = float(np.round(1.0 / np.median(np.diff(time_s)), 6))
+    free_moment = np.stack([p.torque_nm[:, 1] for p in pair], axis=1)
+    time_s = table.data[:, table.names.index("time")]
     return SquatJumpRecording(time_s, rate_hz, force, cop_mm, free_moment)
+
+
+def read_squat_jump_trial(path: str | Path, labels: str | Path | None = None, keep: list[int] | None = None,
+                          left: int | None = None, right: int | None = None):
+    """The force file as a trial (``write_trial`` input: devices, metadata, events), through
+    the OpenSim importer (:func:`forceplate.interop.opensim.read_opensim`): which plate is
+    under which foot comes from the geometry (the source's own side labels contradict it).
+    ``labels``: the phase index file, whose phases become trial marks ("Jump 1 Eccentric
+    Phase start" ... at the labelled rows, ``rep`` = the jump's number)."""
+    path = Path(path)
+    devices, metadata, _ = read_opensim(path, keep, left, right, delimiter=",", source_format="squat-jump-csv")
+    if labels is None:
+        return devices, metadata, []
+    phases = read_squat_jump_index(labels)
+    if devices[0].attrs["missing_rows"]:  # the labels count rows, the trial samples
+        raise FileFormatError(f"{path}: the time column skips samples; the row numbers of {labels} would be off")
+    rate_hz = devices[0].profile.rate_hz
+    rows = len(devices[0].counts)
+    events = []
+    for phase, bounds in phases.items():
+        for jump, pair in enumerate(bounds, start=1):
+            for edge, row in zip(("start", "end"), pair):
+                if not 0 <= row < rows:
+                    raise FileFormatError(f"{labels}: {phase} of jump {jump} names row {row}; "
+                                          f"{path.name} has rows 0 to {rows - 1}")
+                events.append((row / rate_hz, "mark", jump, "", "", "", float("nan"), f"Jump {jump} {phase} {edge}"))
+    metadata["labels_file"] = Path(labels).name
+    return devices, metadata, sorted(events)
 
 
 def read_squat_jump_index(path: str | Path) -> dict[str, list[tuple[int, int]]]:

@@ -125,7 +125,8 @@ class Device:
 
     def _configure(self, fields: dict[str, str], mode: type[StreamDecoder]) -> dict[str, str]:
         self.info = fields
-        self.profile = load_profile(fields.get("profile", ""))
+        # A bridge that knows its stream's profile (a replay: the trial's own) gives it; else the INFO names a bundled one.
+        self.profile = getattr(self._simulator, "profile", None) or load_profile(fields.get("profile", ""))
         stated_rate = _positive_float(fields.get("rate_hz"))
         if stated_rate and stated_rate != self.profile.rate_hz:
             # The device says how fast it runs (after RATE, or a stream's own rate): trial

@@ -6,7 +6,8 @@ replay goes through the same driver, decoder, session and window as hardware. Se
 numbers are the recorded ones and frames the recording lost are not sent, so the decoder
 counts them lost again; the device clock is the trial's (``(seq - first seq) / rate``).
 START plays from the beginning at ``speed`` times real time; after the last frame the
-device stays silent. The device's INFO, profile and calibration are the trial's.
+device stays silent. The device's INFO, profile and calibration are the trial's, so an
+imported trial (float64 values, a calibration record made at import) plays like a recorded one.
 
 One URL per device: ``device=`` names one of the trial's devices (default: the first by
 name); a trial with several devices is replayed by opening one URL for each.
@@ -38,6 +39,9 @@ class ReplayDevice(SimulatedDevice):
         self._counts = np.ascontiguousarray(recording.counts, dtype=recording.profile.wire_dtype)
         super().__init__(recording, dict(recording.info), speed=speed)
         self.calibration = recording.calibration
+        # The host reads the stream with the trial's profile: an imported trial's (float64
+        # values, its own plates) is bundled nowhere, and a recorded one stays as recorded.
+        self.profile = recording.profile
 
     def _encode(self, n: np.ndarray) -> bytes:
         """The recorded frames whose place on the sample grid is in ``n``, lost ones left out."""

@@ -47,7 +47,7 @@ def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | P
         written.append(path)
     path = out_dir / "feet.csv"
     header, columns = ["t [s]"], [analysis.t]
-    for side in SIDES:
+    for side in (side for side in SIDES if side in analysis.fz):  # a lone plate has one foot
         header += [f"fz_{side} [N]", f"cop_{side}_x [mm]", f"cop_{side}_y [mm]", f"medial_shift_{side} [mm]"]
         columns += [analysis.fz[side], *analysis.cop[side].T, analysis.shift[side]]
     _write_table(path, header, columns, ["%.4f"] + ["%.3f"] * (len(columns) - 1), progress)
