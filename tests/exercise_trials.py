@@ -1,11 +1,6 @@
-"""Trials for the exercise tests: real recordings (read by the project's readers or, for
-the OpenSim .mot drop jumps, minimally here) written as trial files, so the tests go
-through ``forceplate analyze`` as a user would; and simulated isometric pulls.
-
-The .mot reader here is a stand-in until ``forceplate import`` reads .mot files
-(forceplate/interop/opensim.py, written concurrently): OpenSim frame x forward, y up,
-z right (m), mapped to forceplate's lab frame x = right, y = forward (mm).
-"""
+"""Trials for the exercise tests: real recordings imported by ``forceplate import``, arrays
+(simulated pulls, squats, sway; a recording with lost samples) written as trial files, so
+the tests go through ``forceplate analyze`` as a user would."""
 
 from __future__ import annotations
 
@@ -46,19 +41,20 @@ def write_feet_trial(path: Path, fz: dict, rate_hz: float, cop_mm: dict | None =
     return path
 
 
-def read_mot(path: Path) -> tuple[float, dict, dict]:
-    """Rate (Hz), vertical force (N) and lab CoP (mm) per foot of an OpenSim .mot with
-    ``R_``/``L_`` plates."""
-    lines = path.read_text().splitlines()
-    end = next(i for i, line in enumerate(lines) if line.strip() == "endheader")
-    names = lines[end + 1].split()
-    data = np.loadtxt(lines[end + 2:])
-    column = {name: data[:, k] for k, name in enumerate(names)}
-    rate = 1.0 / float(np.median(np.diff(column["time"])))
-    fz, cop = {}, {}
-    for foot, prefix in (("left", "L_"), ("right", "R_")):
-        fz[foot] = column[f"{prefix}ground_force_vy"]
-        cop[foot] = np.column_stack([column[f"{prefix}ground_force_pz"], column[f"{prefix}ground_force_px"]]) * 1000
+def imported(source: Path, trial: Path) -> Path:
+    """``forceplate import SOURCE -o TRIAL`` through the real command line."""
+    done = subprocess.run([sys.executable, "-m", "forceplate", "import", str(source), "-o", str(trial)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return trial
+
+
+def trial_feet(trial: Path) -> tuple[float, dict, dict]:
+    """Rate (Hz), vertical force (N) and lab CoP (mm) per foot of a trial file."""
+    from forceplate.offline import feet_arrays
+    from forceplate.storage.reader import open_trial
+
+    _, fz, cop, _, rate, _, _ = feet_arrays(open_trial(trial))
     return rate, fz, cop
 
 

@@ -1,22 +1,17 @@
-"""Each exercise on the real recordings in ../shared/data, through ``forceplate analyze``.
-
-Expected figures: the folders' PROVENANCE.md and docs/validation.md. The OpenSim .mot drop
-jumps are read by tests/exercise_trials.read_mot until ``forceplate import`` reads .mot.
-"""
+"""Each exercise on the real recordings in ../shared/data, through ``forceplate import``
+and ``forceplate analyze``. Expected figures: the folders' PROVENANCE.md and
+docs/validation.md."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from conftest import SHARED_DATA
-from exercise_trials import analyze_json, analyze_text, read_mot, write_feet_trial
+from exercise_trials import analyze_json, analyze_text, imported, trial_feet, write_feet_trial
 
 from forceplate.interop.amti_csv import read_amti_csv
 from forceplate.interop.fz_text import read_fz_text
-from forceplate.interop.squat_jump_csv import read_squat_jump_csv, read_squat_jump_index
+from forceplate.interop.squat_jump_csv import read_squat_jump_index
 from forceplate.processing.landing import segment_landings
 from forceplate.processing.posturography import sway
 
@@ -41,10 +36,8 @@ def data():
 
 @pytest.mark.parametrize("name", list(JUMP_FILES))
 def test_jump_files_recognised_and_measured(shared_data, trials, name):
-    forces = read_fz_text(shared_data / "vertical-jumps-fz" / f"Dual-{name}-Fz.txt")
-    # the files do not say which plate is under which foot: FP1 as the left, as in docs/validation.md
-    trial = write_feet_trial(trials / f"{name}.h5", {"left": forces.fz_n[:, 0], "right": forces.fz_n[:, 1]},
-                             forces.rate_hz)
+    # the files do not say which plate is under which foot: FP1 is the left, as in docs/validation.md
+    trial = imported(shared_data / "vertical-jumps-fz" / f"Dual-{name}-Fz.txt", trials / f"{name}.h5")
     expected_exercise, expected_flight_s = JUMP_FILES[name]
     report = analyze_json(trial)
     summary = report["summary"]
@@ -64,6 +57,7 @@ def test_jump_files_recognised_and_measured(shared_data, trials, name):
 
 def test_countermovement_jump_phases_and_table(shared_data, trials):
     forces = read_fz_text(shared_data / "vertical-jumps-fz" / "Dual-CMJ-Fz.txt")
+    # written here, to carry an exercise attribute
     trial = write_feet_trial(trials / "cmj-table.h5", {"left": forces.fz_n[:, 0], "right": forces.fz_n[:, 1]},
                              forces.rate_hz, exercise="countermovement_jump")
     [jump] = analyze_json(trial)["reps"]
@@ -82,17 +76,16 @@ def test_countermovement_jump_phases_and_table(shared_data, trials):
 
 def test_squat_jumps_against_hand_labels(shared_data, trials):
     folder = shared_data / "squat-jump-dual-fp"
-    recording = read_squat_jump_csv(folder / "BFR007_squat_jump.csv")
     labels = read_squat_jump_index(folder / "BFR007_index.csv")
-    trial = write_feet_trial(trials / "bfr007.h5", {"left": recording.vertical_n[:, 0],
-                                                    "right": recording.vertical_n[:, 1]}, recording.rate_hz)
+    trial = imported(folder / "BFR007_squat_jump.csv", trials / "bfr007.h5")
+    rate_hz = 1000.0
     report = analyze_json(trial, "--exercise", "countermovement_jump")
     jumps = report["reps"]
     assert len(jumps) == 3  # the step-off at 14.8 s is not a jump
     tolerance_s = 0.020  # the labels claim +-20 ms
     for jump, (_, concentric_end), (landing_start, _) in zip(jumps, labels["Concentric Phase"], labels["Landing Phase"]):
-        assert jump["takeoff_s"] == pytest.approx(concentric_end / recording.rate_hz, abs=tolerance_s)
-        assert jump["landing_s"] == pytest.approx(landing_start / recording.rate_hz, abs=tolerance_s)
+        assert jump["takeoff_s"] == pytest.approx(concentric_end / rate_hz, abs=tolerance_s)
+        assert jump["landing_s"] == pytest.approx(landing_start / rate_hz, abs=tolerance_s)
     # a slow descent before the push is a countermovement, whatever the file is called
     assert report["summary"]["notes"] == []
 
@@ -100,11 +93,7 @@ def test_squat_jumps_against_hand_labels(shared_data, trials):
 def test_vaila_sit_to_stand(shared_data, trials):
     ezc3d = pytest.importorskip("ezc3d")
     source = shared_data / "vaila-sit-to-stand" / "C3D_to_CSV_02.c3d"
-    trial = trials / "vaila.h5"
-    done = subprocess.run([sys.executable, "-m", "forceplate", "import", str(source), "-o", str(trial)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    report = analyze_json(trial)
+    report = analyze_json(imported(source, trials / "vaila.h5"))
     summary = report["summary"]
     assert summary["exercise"] == "sit_to_stand"
     assert summary["exercise_chosen_by"].startswith("recognised")
@@ -128,11 +117,8 @@ def test_vaila_sit_to_stand(shared_data, trials):
 
 @pytest.fixture(scope="module")
 def amti_trial(data, trials):
-    amti = read_amti_csv(data / "amti-quiet-standing" / "test.csv")
-    # the vendor CoP (checked against the moments in test_real_data.py) on one plate
-    trial = write_feet_trial(trials / "amti.h5", {"left": amti.forces_n[:, 2]}, amti.rate_hz,
-                             {"left": amti.vendor_cop_mm + np.array([-250.0, 0.0])})
-    return amti, trial
+    source = data / "amti-quiet-standing" / "test.csv"
+    return read_amti_csv(source), imported(source, trials / "amti.h5")
 
 
 def test_amti_quiet_standing_posturography(amti_trial):
@@ -153,8 +139,8 @@ def test_amti_quiet_standing_posturography(amti_trial):
     raw_path = np.sum(np.linalg.norm(np.diff(cop, axis=0), axis=1))
     assert 0.5 * raw_path < measures["path_length_mm"] <= raw_path  # the 10 Hz low-pass removes jitter only
     assert measures["mean_velocity_mm_s"] == pytest.approx(measures["path_length_mm"] / 155.96, rel=1e-3)
-    assert summary["posturography_by_foot"]["left"] == measures  # one plate: the foot is the whole
-    assert summary["posturography_by_foot"]["right"] is None
+    assert summary["posturography_by_foot"] == {"left": measures}  # one plate: the foot is the whole
+    assert "7 lost samples of force interpolated" in summary["notes"]  # the dropout rows
 
 
 def test_amti_settling_sways_more_than_the_rest(amti_trial):
@@ -169,8 +155,8 @@ def test_amti_settling_sways_more_than_the_rest(amti_trial):
 @pytest.fixture(scope="module", params=list(DROP_JUMP_PEAKS))
 def drop_jump(request, data, trials):
     name = request.param
-    rate, fz, cop = read_mot(data / "real-drop-jumps" / f"{name}_forces.mot")
-    return name, rate, fz, cop, write_feet_trial(trials / f"{name}.h5", fz, rate, cop)
+    trial = imported(data / "real-drop-jumps" / f"{name}_forces.mot", trials / f"{name}.h5")
+    return (name, *trial_feet(trial), trial)
 
 
 def test_real_drop_jumps_one_landing_no_flag(drop_jump):
@@ -205,11 +191,13 @@ def test_real_drop_jumps_one_landing_no_flag(drop_jump):
 
 def test_real_drop_jumps_recognised(drop_jump):
     *_, trial = drop_jump
-    assert analyze_json(trial, "--exercise", "drop_landing")["summary"]["exercise_chosen_by"] == "--exercise"
-    done = analyze_text(trial)  # recognised as a drop jump, which needs body weight the file cannot give
+    summary = analyze_json(trial)["summary"]
+    # a drop jump, but with no quiet standing to weigh it by: analysed as a landing, and said so
+    assert summary["exercise"] == "drop_landing" and "analysed as a landing" in summary["exercise_chosen_by"]
+    done = analyze_text(trial, "--exercise", "drop_jump")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert "drop_jump" in done.stderr and "recognised from the force pattern" in done.stderr
+    assert "cannot analyse as drop_jump: no quiet standing" in done.stderr and "--exercise" in done.stderr
 
 
 def test_landing_after_a_jump_stabilises(shared_data):
@@ -230,15 +218,9 @@ def test_landing_after_a_jump_stabilises(shared_data):
 def test_walking_and_stepping_on_are_not_landings_jumps_or_rises(shared_data, tmp_path, name):
     """Stepping onto the plates or walking across them lands one foot at a time."""
     pytest.importorskip("ezc3d")
-    from forceplate.offline import feet_arrays
     from forceplate.processing.recognise import recognise
-    from forceplate.storage.reader import open_trial
 
-    trial = tmp_path / "t.h5"
-    done = subprocess.run([sys.executable, "-m", "forceplate", "import", str(shared_data / name), "-o", str(trial)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    _, fz, _, _, rate, _, _ = feet_arrays(open_trial(trial))
+    rate, fz, _ = trial_feet(imported(shared_data / name, tmp_path / "t.h5"))
     exercise, reason = recognise(fz, rate)
     assert exercise in ("squat", "single_leg_squat", "quiet_standing"), reason
 

@@ -4,7 +4,8 @@ Checked in this order, each rule on the total force (per-foot forces for the one
 
 1. off the plates at the start, then both feet land within 0.15 s of each other (stepping
    onto the plates, or walking across them, lands one foot at a time): a *drop jump* when
-   the first contact ends in a flight within 1 s, else a *drop landing*;
+   the first contact ends in a flight within 1 s and a quiet stretch weighs the body, else
+   a *drop landing*;
 2. a flight of 0.05-1.5 s from standing, both feet landing together: a *countermovement
    jump* when the force first drops below body weight (unweighting), else a *squat jump*;
 3. the force stays within 10 % of its median (1st to 99th percentile) for at least 5 s:
@@ -49,10 +50,12 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
         (lo, hi) for lo, hi in runs(total < unloaded.threshold_n) if hi - lo >= MIN_FLIGHT_S * rate_hz]
     if flights and flights[0][0] == 0 and flights[0][1] < len(total) and _both_feet_land(feet, flights, 0, rate_hz):
         touchdown = flights[0][1]
-        rebound = [lo for lo, hi in flights[1:] if lo - touchdown <= REBOUND_WITHIN_S * rate_hz]
-        if rebound:
-            return "drop_jump", "starts off the plates, lands and jumps again"
-        return "drop_landing", "starts off the plates and lands"
+        if not any(lo - touchdown <= REBOUND_WITHIN_S * rate_hz for lo, _ in flights[1:]):
+            return "drop_landing", "starts off the plates and lands"
+        if find_quiet_standing(total, rate_hz) is None:
+            return "drop_landing", ("starts off the plates, lands and jumps again, with no quiet standing to "
+                                    "weigh a drop jump by: analysed as a landing")
+        return "drop_jump", "starts off the plates, lands and jumps again"
     jumps = [(lo, hi) for k, (lo, hi) in enumerate(flights) if lo > 0 and hi < len(total)
              and hi - lo <= MAX_FLIGHT_S * rate_hz and _both_feet_land(feet, flights, k, rate_hz)]
     if jumps:
