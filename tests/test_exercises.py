@@ -192,3 +192,36 @@ def test_bad_choices_give_one_line(tmp_path, shape, options, message):
     done = analyze_text(_bad_choice_trial(tmp_path / "t.h5", shape), *options)
     assert done.returncode == 2, done.stdout
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def _smooth(t: np.ndarray, knots: list[tuple[float, float]]) -> np.ndarray:
+    """A force through (time s, N) knots, each step a smoothstep (no corners)."""
+    out = np.full_like(t, knots[0][1])
+    for (t0, f0), (t1, f1) in zip(knots, knots[1:]):
+        x = np.clip((t - t0) / (t1 - t0), 0, 1)
+        inside = (t >= t0) & (t <= t1)
+        out[inside] = f0 + (f1 - f0) * (3 * x[inside] ** 2 - 2 * x[inside] ** 3)
+        out[t > t1] = f1
+    return out
+
+
+@pytest.mark.parametrize("rate, weight, seed", [(1000.0, 700.0, 2), (2000.0, 450.0, 5), (100.0, 950.0, 7)])
+def test_sit_to_stand_from_seated_with_known_events(tmp_path, rate, weight, seed):
+    """Two rises from a chair: seated at 25 % of body weight, seat-off at the peak (1.3 BW),
+    a dip to 0.85 BW, standing once back within 5 % of body weight."""
+    t = np.arange(int(14 * rate)) / rate
+    knots = [(0.0, 0.25), (2.0, 0.25), (2.6, 1.3), (2.9, 0.85), (3.2, 1.0), (5.5, 1.0), (6.5, 0.25),
+             (9.0, 0.25), (9.6, 1.3), (9.9, 0.85), (10.2, 1.0)]
+    total = weight * _smooth(t, knots) + np.random.default_rng(seed).normal(0, 1.5, len(t))
+    trial = write_feet_trial(tmp_path / "sts.h5", {"left": 0.4 * total, "right": 0.6 * total}, rate)
+    report = analyze_json(trial)
+    assert report["summary"]["exercise"] == "sit_to_stand"
+    assert report["summary"]["body_weight_n"] == pytest.approx(weight, rel=0.01)
+    # the force re-enters +-5 % when the last smoothstep reaches 2/3 of its way: 61 % of 0.3 s
+    for rise, start in zip(report["reps"], (2.0, 9.0), strict=True):
+        assert rise["onset_s"] == pytest.approx(start, abs=0.06)  # the slow start of the smoothstep
+        assert rise["seat_off_s"] == pytest.approx(start + 0.6, abs=0.02)  # 1.5 N noise on a flat top
+        assert rise["standing_s"] == pytest.approx(start + 0.9 + 0.61 * 0.3, abs=0.01)
+        assert rise["peak_force_bw"] == pytest.approx(1.3, abs=0.015)  # the max of the noise on top
+        assert rise["symmetry"]["left_share_pct"] == pytest.approx(40.0, abs=0.2)
+        assert rise["duration_s"] == pytest.approx(rise["standing_s"] - rise["onset_s"], abs=0.001)

@@ -10,12 +10,13 @@ Checked in this order, each rule on the total force (per-foot forces for the one
    jump* when the force first drops below body weight (unweighting), else a *squat jump*;
 3. the force stays within 10 % of its median (1st to 99th percentile) for at least 5 s:
    *quiet standing*;
-4. a stretch of at least 1 s above 1.3 x body weight, after a quiet second to weigh from,
-   without a flight: an *isometric squat*;
-5. a sit-to-stand rise (processing.sit_to_stand) and a moment below 35 % of the standing
-   level, the feet never off the plates (seated, the feet carry about a quarter of the
+4. a sit-to-stand rise (processing.sit_to_stand) whose seat-off peak overshoots the
+   standing level and dips under it before settling, a moment below 35 % of the standing
+   level, and the feet never off the plates (seated, the feet carry about a quarter of the
    body's weight; a squat's lowest force stays far above that, and stepping onto the
    plates starts from nothing): *sit-to-stand*;
+5. a stretch of at least 1 s above 1.3 x body weight, after a quiet second to weigh from,
+   without a flight: an *isometric squat*;
 6. one foot carrying over 90 % of the load: a *single-leg squat*; otherwise a *squat*.
 
 The answer is a guess from the force alone; ``analyze --exercise`` overrides it.
@@ -38,6 +39,8 @@ QUIET_RANGE = 0.10
 ISOMETRIC_LEVEL = 1.3
 ISOMETRIC_MIN_S = 1.0
 SEATED_LEVEL = 0.35
+RISE_OVERSHOOT = 1.05  # of the standing level
+RISE_DIP = 0.95
 ONE_LEG_SHARE = 0.9
 
 
@@ -70,20 +73,31 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
     low, median, high = np.percentile(total[loaded], [1, 50, 99]) if loaded.any() else (0.0, 0.0, 0.0)
     if median > 0 and high - low < QUIET_RANGE * median and len(total) >= MIN_SWAY_S * rate_hz:
         return "quiet_standing", "the force stays within 10 % of its median"
+    if unloaded is None and _rises_from_a_seat(feet, total, rate_hz):
+        return "sit_to_stand", "a rise from a seated level (feet under 35 % of body weight) to standing"
     quiet = find_quiet_standing(total, rate_hz)
     if quiet is not None and any(hi - lo >= ISOMETRIC_MIN_S * rate_hz and lo >= quiet.stop for lo, hi in
                                  runs(total > ISOMETRIC_LEVEL * float(np.mean(total[quiet])))):
         return "isometric_squat", "a sustained effort above 1.3 x body weight"
-    try:
-        rises = segment_rises(feet, rate_hz)
-    except ValueError:
-        rises = None
-    if unloaded is None and rises and rises.rises and np.min(total) < SEATED_LEVEL * rises.body_weight_n:
-        return "sit_to_stand", "a rise from a seated level (feet under 35 % of body weight) to standing"
     shares = {foot: float(np.sum(x[loaded])) / max(float(np.sum(total[loaded])), 1e-9) for foot, x in feet.items()}
     if len(feet) == 2 and max(shares.values()) > ONE_LEG_SHARE:
         return "single_leg_squat", f"the {max(shares, key=shares.get)} foot carries over 90 % of the load"
     return "squat", "none of the other patterns"
+
+
+def _rises_from_a_seat(feet: dict, total: np.ndarray, rate_hz: float) -> bool:
+    """A sit-to-stand's signature: the force once under SEATED_LEVEL of the standing level,
+    and a rise whose seat-off peak overshoots standing (>= 5 %) and dips under it (>= 5 %)
+    before settling, as the body stops rising. A pull against a bar rises to its plateau
+    without that dip; a seated lifter's quiet second is not standing."""
+    try:
+        analysis = segment_rises(feet, rate_hz)
+    except ValueError:
+        return False
+    weight = analysis.body_weight_n
+    return np.min(total) < SEATED_LEVEL * weight and any(
+        total[r.seat_off] >= RISE_OVERSHOOT * weight and np.min(total[r.seat_off:r.standing]) < RISE_DIP * weight
+        for r in analysis.rises)
 
 
 def _both_feet_land(feet: dict, flights: list[tuple[int, int]], k: int, rate_hz: float) -> bool:
