@@ -249,3 +249,16 @@ def test_lost_samples_are_interpolated_and_said(shared_data, tmp_path):
     [jump] = report["reps"]
     assert jump["flight_s"] == pytest.approx(0.509, abs=0.01)
     assert "30 lost samples of force interpolated" in report["summary"]["notes"]
+
+
+def test_quiet_standing_leaves_out_stepping_on(shared_data, tmp_path):
+    """Capture0008_Standing: the subject steps onto the plates one foot at a time, then stands."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / "c3d-org-samples" / "sample_26" / "Capture0008_Standing.c3d", tmp_path / "s.h5")
+    rate, fz, _ = trial_feet(trial)
+    measures = analyze_json(trial, "--exercise", "quiet_standing")["summary"]["posturography"]
+    # measured only once each foot carries at least 75 % of what it carries standing
+    both_on_s = max(np.flatnonzero(x > 0.75 * np.median(x))[0] for x in fz.values()) / rate
+    assert measures["start_s"] >= both_on_s
+    assert measures["start_s"] + measures["duration_s"] <= len(fz["left"]) / rate
+    assert measures["duration_s"] > 5.0

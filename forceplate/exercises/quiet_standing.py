@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forceplate.exercises.model import Column, Exercise, ExerciseResult, Feet, NotThisExercise, Options, fields_table
-from forceplate.processing.posturography import ELLIPSE_FORMULA, combined_cop, romberg_quotients, sway
+from forceplate.processing.posturography import ELLIPSE_FORMULA, combined_cop, romberg_quotients, standing_only, sway
 
 MEASURES = fields_table(f"""
 path_length_mm | mm | CoP path length (10 Hz low-pass)
@@ -18,7 +18,8 @@ range_ap_mm | mm | antero-posterior (lab y) range
 sd_ml_mm | mm | medio-lateral SD
 sd_ap_mm | mm | antero-posterior SD
 ellipse95_area_mm2 | mm^2 | 95 % prediction-ellipse area: {ELLIPSE_FORMULA}
-start_s | s | start of the measured stretch (the longest without a CoP gap)
+start_s | s | start of the measured stretch: the longest with a known CoP, the total force within 10 % of its
+    median and each loaded foot's within 25 % of its own
 duration_s | s | length of the measured stretch
 """)
 FIELDS = fields_table(f"""
@@ -32,14 +33,15 @@ summary.romberg_quotient | ratio | eyes-closed / eyes-open of each measure
 
 def _sway_of(feet: Feet, which: str = "") -> tuple[dict, dict]:
     """Combined and per-foot sway of one trial; raises NotThisExercise without 5 s of CoP."""
+    cop = standing_only(feet.fz, feet.cop)
     try:
-        combined = sway(combined_cop(feet.fz, feet.cop), feet.rate_hz)
+        combined = sway(combined_cop(feet.fz, cop), feet.rate_hz)
     except ValueError as exc:
         raise NotThisExercise(f"cannot analyse {which}as quiet standing: {exc}") from None
     by_foot = {}
-    for foot, cop in feet.cop.items():
+    for foot, foot_cop in cop.items():
         try:
-            by_foot[foot] = sway(cop, feet.rate_hz).as_dict()
+            by_foot[foot] = sway(foot_cop, feet.rate_hz).as_dict()
         except ValueError:
             by_foot[foot] = None  # that foot was not on a plate long enough
     return combined, by_foot

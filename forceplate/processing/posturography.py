@@ -2,7 +2,8 @@
 
 The CoP (mm; x medio-lateral, toward the subject's right; y antero-posterior, forward) is
 low-passed at 10 Hz (zero-lag Butterworth, as the rest of the CoP processing) and measured
-over its longest stretch without gaps (a dropout or an unloaded foot is NaN, never 0):
+over its longest stretch without gaps (a dropout or an unloaded foot is NaN, never 0; the
+exercise also blanks stepping on and off with :func:`standing_only`):
 
 - path length: the sum of the distances between successive samples (mm), and mean
   velocity = path length / duration (mm/s) (Prieto et al. 1996, IEEE Trans Biomed Eng
@@ -28,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from forceplate.processing.filters import COP_CUTOFF_HZ, zero_lag
+from forceplate.processing.forces import COP_MIN_FORCE_N
 from forceplate.processing.movement import runs
 
 ELLIPSE_PROBABILITY = 0.95
@@ -89,14 +91,41 @@ def sway(cop_mm: np.ndarray, rate_hz: float) -> Sway:
 
 def combined_cop(fz: dict, cop: dict) -> np.ndarray:
     """The CoP of both feet together (n, 2) mm: each foot's CoP weighted by its vertical
-    force; a foot with no CoP (unloaded) counts with zero weight."""
-    weights = {foot: np.where(np.isfinite(cop[foot]).all(axis=1), np.asarray(fz[foot], dtype=float), 0.0)
-               for foot in cop}
+    force. NaN wherever a foot that stands on its plate at some time has no CoP (stepping
+    on, lifting it): the combined CoP would jump to the other foot. A foot never on its
+    plate (a one-leg stance, one plate) is left out."""
+    known = {foot: np.isfinite(c).all(axis=1) for foot, c in cop.items()}
+    present = [foot for foot in cop if known[foot].any()]
+    if not present:
+        return np.full((len(next(iter(fz.values()))), 2), np.nan)
+    weights = {foot: np.asarray(fz[foot], dtype=float) for foot in present}
     total = sum(weights.values())
-    moment = sum(np.nan_to_num(cop[foot]) * weights[foot][:, None] for foot in cop)
+    moment = sum(np.nan_to_num(cop[foot]) * weights[foot][:, None] for foot in present)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = moment / total[:, None]
-    out[total <= 0] = np.nan
+    out[~np.logical_and.reduce([known[foot] for foot in present]) | ~(total > 0)] = np.nan
+    return out
+
+
+STANDING_BAND = 0.10  # of the median total force: stepping on or off is not quiet standing
+FOOT_BAND = 0.25  # of a foot's median force: the weight moving onto or off one foot is not either
+
+
+def standing_only(fz: dict, cop: dict) -> dict:
+    """Each foot's CoP, NaN wherever the total vertical force is more than 10 % from its
+    median, or a loaded foot's force more than 25 % from its own (stepping onto or off the
+    plates, moving the weight to one foot)."""
+    feet = {foot: np.asarray(x, dtype=float) for foot, x in fz.items()}
+    total = sum(feet.values())
+    outside = ~(np.abs(total - np.nanmedian(total)) <= STANDING_BAND * np.nanmedian(total))
+    for x in feet.values():
+        median = np.nanmedian(x)
+        if median > COP_MIN_FORCE_N:
+            outside |= ~(np.abs(x - median) <= FOOT_BAND * median)
+    out = {}
+    for foot, c in cop.items():
+        out[foot] = np.array(c, dtype=float)
+        out[foot][outside] = np.nan
     return out
 
 
