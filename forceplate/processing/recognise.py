@@ -102,14 +102,14 @@ def _rises_from_a_seat(feet: dict, total: np.ndarray, rate_hz: float) -> bool:
 
 def _both_feet_land(feet: dict, flights: list[tuple[int, int]], k: int, rate_hz: float) -> bool:
     """Both feet touch down within BOTH_FEET_WITHIN_S after flight ``k`` (always true for
-    one plate): a foot is down once it is FOOT_CONTACT_N above its own unloaded level."""
+    one plate): a foot is down once it is FOOT_CONTACT_N above its own unloaded level,
+    measured in the flight before."""
     if len(feet) < 2:
         return True
-    air = np.concatenate([np.arange(lo, hi) for lo, hi in flights])
-    end = flights[k + 1][0] if k + 1 < len(flights) else None
+    (lo, hi), end = flights[k], (flights[k + 1][0] if k + 1 < len(flights) else None)
     downs = []
     for x in feet.values():
-        down = np.flatnonzero(x[flights[k][1]:end] > np.median(x[air]) + FOOT_CONTACT_N)
+        down = np.flatnonzero(x[hi:end] > np.median(x[lo:hi]) + FOOT_CONTACT_N)
         if not len(down):
             return False
         downs.append(int(down[0]))
