@@ -8,33 +8,76 @@ from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
 from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
-from forceplate.processing.baseline import with_toe_out
 from forceplate.processing.forces import insole_foot, plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
 
 
-def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg: float | str | None = None,
-                  thresholds: Thresholds | None = None) -> Analysis:
+def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg=None,
+                  thresholds: Thresholds | None = None, static: Trial | None = None) -> Analysis:
     """Analyse a trial's feet: its plates, or its left and right insoles.
 
     ``calibration`` replaces the stored record of the device with the same serial. With
     plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
-    ``toe_out_deg``: degrees, "auto" (estimated from the reps) or None (as recorded).
+    ``toe_out_deg``: degrees (or {"left": .., "right": ..}) stated, "auto" (estimated from the
+    reps), or None: as the trial's set-up states, else estimated. ``static``: a separate
+    static trial of the same lifter on the same devices, for the standing weight.
     """
     t, fz, cop, regions, rate_hz, frame_toe_out, devices = feet_arrays(trial, calibration)
     if len(t) < rate_hz:
         raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
+    source = "set-up"
     if frame_toe_out is not None:
-        toe_out_deg = frame_toe_out
+        toe_out_deg, source = frame_toe_out, "insole frame"
     elif toe_out_deg is None:
-        toe_out_deg = float(trial.attrs.get("setup_toe_out_deg", 0.0))
-    analysis = analyze_feet(t, fz, cop, rate_hz, None if toe_out_deg == "auto" else toe_out_deg, thresholds, regions)
-    if frame_toe_out is not None:
-        analysis.baseline = with_toe_out(analysis.baseline, analysis.baseline.toe_out_deg, "insole frame")
+        toe_out_deg = stated_toe_out(trial)
+    elif toe_out_deg == "auto":
+        toe_out_deg = None
+    analysis = analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions,
+                            weight_n=static_weight_n(static, calibration) if static is not None else None,
+                            load_kg=trial_load_kg(trial), axes_source=source)
     analysis.devices = tuple(d.name for d in devices)
     return analysis
+
+
+def stated_toe_out(trial: Trial):
+    """The set-up's toe-out stored in the trial (degrees, or per foot), or None when not stated."""
+    left, right = trial.attrs.get("setup_toe_out_left_deg"), trial.attrs.get("setup_toe_out_right_deg")
+    if left is not None and right is not None:
+        return {"left": _angle(trial, left), "right": _angle(trial, right)}
+    both = trial.attrs.get("setup_toe_out_deg")
+    return None if both is None else _angle(trial, both)
+
+
+def _angle(trial: Trial, value) -> float:
+    try:
+        angle = float(value)
+    except (TypeError, ValueError):
+        raise TrialError(f"{trial.path}: attribute setup_toe_out_deg is {value!r}, not an angle in degrees") from None
+    if not -90.0 <= angle <= 90.0:
+        raise TrialError(f"{trial.path}: attribute setup_toe_out_deg is {angle}, outside -90..90 degrees")
+    return angle
+
+
+def trial_load_kg(trial: Trial) -> float | None:
+    """The bar's load stated in the trial (kg), or None."""
+    value = trial.attrs.get("load_kg")
+    try:
+        load = float(value)
+    except (TypeError, ValueError):
+        return None
+    return load if np.isfinite(load) and 0.0 <= load < 1000.0 else None
+
+
+def static_weight_n(static: Trial, calibration: CalibrationRecord | None = None) -> float:
+    """The standing weight (N) of a static trial: the mean total vertical force while loaded."""
+    _, fz, _, _, _, _, _ = feet_arrays(static, calibration)
+    total = sum(fz.values())
+    loaded = np.isfinite(total) & (total > 0.5 * np.nanmedian(total))
+    if loaded.sum() < 10:
+        raise TrialError(f"{static.path}: no standing in this static trial")
+    return float(np.mean(total[loaded]))
 
 
 def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):

@@ -71,15 +71,24 @@ class DeviceLink:
     unwritten_frames: int = 0  # how many frames ``unwritten`` holds
 
 
-def _feet(rate_hz: float, toe_out_deg: float, thresholds: Thresholds, merged: bool) -> Feet:
+def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, merged: bool) -> Feet:
     ring = RingBuffer(int(PLOT_SECONDS * rate_hz), {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2,
                                                     "cop_right": 2, "shift_left": 1, "shift_right": 1})
     return Feet(StreamingAnalyzer(rate_hz, toe_out_deg, thresholds), ring, FootMerger(rate_hz) if merged else None)
 
 
+def setup_attrs(toe_out_deg) -> dict:
+    """The trial attributes stating the set-up's toe-out (none when it was not stated)."""
+    if toe_out_deg is None:
+        return {}
+    if isinstance(toe_out_deg, dict):
+        return {"setup_toe_out_left_deg": toe_out_deg["left"], "setup_toe_out_right_deg": toe_out_deg["right"]}
+    return {"setup_toe_out_deg": float(toe_out_deg)}
+
+
 class Session:
     def __init__(self, urls: list[str], record_path=None, metadata: dict | None = None,
-                 toe_out_deg: float = 0.0, thresholds: Thresholds | None = None):
+                 toe_out_deg=None, thresholds: Thresholds | None = None):
         self.links: list[DeviceLink] = []
         self.events: queue.Queue[Event] = queue.Queue()
         self.thresholds = thresholds or Thresholds()
@@ -142,7 +151,7 @@ class Session:
         return links
 
     def _new_writer(self, path, metadata: dict | None) -> TrialWriter:
-        writer = TrialWriter(path, {"setup_toe_out_deg": self.toe_out_deg, **(metadata or {})})
+        writer = TrialWriter(path, {**setup_attrs(self.toe_out_deg), **(metadata or {})})
         for link in self.links:
             writer.add_device(link.name, link.device)
         return writer

@@ -151,9 +151,9 @@ def test_reps_on_the_squat_jump_hold(jumps):
     total = forces.fz_n.sum(axis=1)
     jump = analysis.jumps[0]
     hold = slice(0, jump.contact_start)
-    reps, v = segment_reps(forces.time_s[hold], total[hold], analysis.body_weight_n, forces.rate_hz)
+    found = segment_reps(forces.time_s[hold], total[hold], forces.rate_hz, analysis.body_weight_n)
     # the file starts in the held squat: no descent is recorded, so there is no rep
-    assert reps == [] and np.abs(v).max() < 0.05
+    assert found.reps == [] and np.abs(found.velocity).max() < 0.05
 
 
 def test_squat_jump_file_reads(squat_jumps):

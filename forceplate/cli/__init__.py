@@ -13,7 +13,7 @@ import sys
 from forceplate import __version__
 from forceplate.errors import ForceplateError
 
-COMMAND_MODULES = ("live", "analyze", "trials", "devices", "interop", "calibrate")
+COMMAND_MODULES = ("live", "analyze", "trials", "devices", "interop", "calibrate", "batch", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ the trial's exercise attribute, else recognised from the force pattern (and said
                          help="analyse as this exercise (default: the trial's exercise attribute, else recognised)")
     command.add_argument("--eyes-closed", metavar="FILE.h5",
                          help="quiet standing: the eyes-closed trial to compare with this (eyes-open) one")
-    add_analysis_options(command, toe_out_default=None)
+    add_analysis_options(command)
 
 
 def run_analyze(args) -> int:
@@ -51,7 +51,7 @@ def run_analyze(args) -> int:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
     feet_of = _TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
-    options = Options(args.toe_out, thresholds(args))
+    options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
     if args.eyes_closed:
         if exercise.name != "quiet_standing":
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
@@ -149,12 +149,18 @@ def print_sway(s: dict, exercise) -> None:
         print(f"{label:<14}" + " ".join(cells))
 
 
+def _depth(depth_m) -> str:
+    return "    - " if depth_m is None else f"{depth_m:>5.2f}m"
+
+
 def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
+    print(f"standing weight {b['standing_weight_n']:.1f} N from {b['weight_source']}; foot axes: {b['axis_source']} "
+          f"(toe-out left {b['toe_out_deg']['left']:.0f}, right {b['toe_out_deg']['right']:.0f} deg)")
     if s.get("exercise", "squat") != "squat":
         print(f"{s['exercise']}: knee-collapse flag on the {s['standing_leg']} (standing) leg only")
     for name, q in s["quality"].items():
@@ -164,7 +170,7 @@ def print_table(report: dict) -> None:
     for r in report["reps"]:
         # no CoP (a vertical-force-only file, a single-leg squat's lifted foot): no shift
         cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
-        print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {r['depth_m']:>5.2f}m  {cells}"
+        print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {_depth(r['depth_m'])}  {cells}"
               + ("  partial" if r["partial"] else ""))
     if s.get("exercise_chosen_by", "").startswith("recognised"):  # last: the squat table's lines stay put
         print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")

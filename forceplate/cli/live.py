@@ -37,7 +37,7 @@ def register(add_command) -> None:
                                   + (f" (default {DEMO_DURATION_S:g}; 0 = until Ctrl-C)" if is_demo else ""))
         command.add_argument("--record", metavar="FILE.h5", help="save the trial to this HDF5 file")
         command.add_argument("--lsl", action="store_true", help=LSL_HELP)
-        add_analysis_options(command)
+        add_analysis_options(command, offline=False)
         add_metadata_options(command)
     simulate = add_command("simulate", "run a simulated device on a pseudo-terminal for another program to open",
                            run_simulate, "  forceplate simulate 'sim://dual-plate?reps=5'    prints the pseudo-terminal to open")

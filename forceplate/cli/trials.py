@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, thresholds
+from forceplate.cli.common import add_analysis_options, add_metadata_options, show, thresholds
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
@@ -23,7 +23,7 @@ def register(add_command) -> None:
                         help="the trial file to create (never overwritten)")
     record.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     record.add_argument("--lsl", action="store_true", help=LSL_HELP)
-    add_analysis_options(record)
+    add_analysis_options(record, offline=False)
     add_metadata_options(record)
     record.set_defaults(headless=True)
 
@@ -39,7 +39,7 @@ def register(add_command) -> None:
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     compare.add_argument("--report", metavar="FILE.html",
                          help="also write the comparison with plots (shift per rep, flagged share vs load)")
-    add_analysis_options(compare, toe_out_default=None)
+    add_analysis_options(compare)
 
     trials = add_command("trials", "list the trials in a folder (analysing those never analysed)", run_trials, """\
   forceplate trials data/
@@ -53,7 +53,7 @@ def register(add_command) -> None:
   forceplate export squat.h5 --csv squat_csv/    raw counts per device, forces/CoP per foot, reps""")
     export.add_argument("file", metavar="FILE.h5")
     export.add_argument("--csv", required=True, metavar="DIR", help="folder for the CSV files (created)")
-    add_analysis_options(export, toe_out_default=None)
+    add_analysis_options(export)
 
 
 class Progress:
@@ -122,15 +122,11 @@ def run_compare(args) -> int:
         header, results = trial_results(file, args.toe_out, chosen)
         trials.append((str(file), header.attrs, results))
     report = compare(trials)
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        print_comparison(report)
-    if args.report:
-        from forceplate.reporting.html import render_comparison
+    for warning in report["load"]["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    from forceplate.reporting.html import render_comparison
 
-        Path(args.report).write_text(render_comparison(report), encoding="utf-8")
-        print(f"report written to {args.report}", file=sys.stderr)
+    show(report, args, print_comparison, render_comparison)
     return 0
 
 
@@ -180,7 +176,8 @@ def print_comparison(report: dict) -> None:
     if len(load["points"]) >= 2:
         points = ", ".join(f"{p['load_kg']:g} kg {p['flagged_share_pct']:.0f}%" for p in load["points"])
         slope = load["flagged_share_pp_per_10kg"]
-        trend = "" if slope is None else f" -> {slope:+.1f} percentage points per 10 kg"
+        trend = (f" -> {slope:+.1f} percentage points per 10 kg" if slope is not None
+                 else f" ({load['note']})" if load["note"] else "")
         print(f"\nflagged share by load: {points}{trend}")
 
 

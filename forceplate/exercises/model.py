@@ -80,6 +80,7 @@ class Options:
     toe_out_deg: float | str | None = None
     thresholds: object = None  # processing.valgus.Thresholds
     eyes_closed: Feet | None = None  # quiet standing: the eyes-closed trial to compare with
+    static: object = None  # squat: a static trial (storage.reader.Trial) for the standing weight
 
 
 @dataclass

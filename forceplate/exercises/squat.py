@@ -40,7 +40,7 @@ class SquatExercise(Exercise):
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
         from forceplate.offline import analyze_trial
 
-        analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds)
+        analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static)
         report = decorate(analysis.as_dict(), self.kind)
         report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag)
         return report, analysis

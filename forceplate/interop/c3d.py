@@ -223,7 +223,7 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
 
     chosen = _choose_plates(path, used, plates, left, right, load_n, lambda k: block(k)[4][:, 0].mean())
     device = _device(path, rate, chosen, {k: block(k) for k in chosen.values()}, labels, channels, types, assumed, c3d)
-    return device, {"notes": f"imported from {path.name}", "setup_toe_out_deg": 0.0}, _events(c3d)
+    return device, {"notes": f"imported from {path.name}"}, _events(c3d)
 
 
 def _choose_plates(path: Path, used: int, plates, left, right, load_n, centre_x_mm) -> dict[str, int]:

@@ -160,8 +160,7 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
     # timestamps are not used to place them (a sped-up simulator's outpace the nominal rate).
     values = np.asarray(samples, dtype=float)[:, columns]
     return _plates_device(name, info, rate_hz, values, stamps[0]), {
-        "notes": f"recorded from the LSL stream {name!r} ({info.hostname()}, source {info.source_id()!r})",
-        "setup_toe_out_deg": 0.0}
+        "notes": f"recorded from the LSL stream {name!r} ({info.hostname()}, source {info.source_id()!r})"}
 
 
 def _feet_columns(info) -> tuple[list[int], float]:

@@ -317,4 +317,4 @@ def read_opensim(path: str | Path, keep: list[int] | None = None, left: int | No
         "missing_rows": n_samples - len(index),
         "first_time_s": float(table.data[0, table.names.index("time")]),  # the file's clock at trial time 0
     })
-    return [device], {"notes": f"imported from {path.name}", "setup_toe_out_deg": 0.0}, []
+    return [device], {"notes": f"imported from {path.name}"}, []

@@ -1,7 +1,11 @@
-"""Offline analysis of a dual-plate recording: baseline, reps, medial shift, flags.
+"""Offline analysis of both feet's force and CoP: reps, medial shift, flags.
 
 Zero-lag filters; the live pipeline (:mod:`forceplate.processing.streaming`) runs the
-same baseline, shift, hold and grading functions with causal filters.
+same reference, shift, hold, grading and phase rules with causal filters, and both
+produce :class:`RepResult`.
+
+Each rep's medial shift is the CoP's movement toward the arch, perpendicular to that
+foot's own axis, from the lifter's standing just before the rep (:func:`rep_reference`).
 """
 
 from __future__ import annotations
@@ -12,27 +16,36 @@ import numpy as np
 
 from forceplate.processing.baseline import (
     Baseline,
-    estimate_baseline,
-    estimate_toe_out_deg,
-    medial_shift_mm,
-    with_toe_out,
+    FootAxes,
+    NoBaseline,
+    estimate_axes,
+    forward_direction,
+    rep_reference,
+    running_reference,
+    stated_axes,
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_lag
 from forceplate.processing.insole import arch_share, pronation_index
-from forceplate.processing.reps import PHASES, Rep, phases, segment_reps
+from forceplate.processing.reps import PHASES, Rep, Segmentation, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
 from forceplate.profiles import SIDES
 
-ALGORITHM_VERSION = "0.2"
-AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's bottom for the foot axis
+ALGORITHM_VERSION = "0.3"
+AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's axis sample for the foot axis
+AXIS_DEPTH_FRACTION = 0.6  # of the descent: where the CoP's travel along the foot is measured
+NORMAL_QUANTILE = 0.25  # of the reps' peak shifts: the lifter's normal rep
+NORMAL_ALLOWANCE_MM = 1.5  # peak held shift that sway and noise alone give in a rep
 
 
 @dataclass
 class SideResult:
-    medial_shift_mm: float  # largest shift held for the minimum duration
+    """One foot in one rep: the largest held medial shift, its grade and when it happened."""
+
+    medial_shift_mm: float  # largest shift held for the minimum duration (mm, + toward the arch)
     medial_shift_pct: float  # of foot width
     flag: str
-    phase: str | None  # phase at the largest held shift
+    onset_phase: str | None  # phase when the held shift first reached the mild threshold (the live cue's)
+    peak_phase: str | None  # phase at the largest held shift
     onset_s: float | None  # first moment the held shift reached the mild threshold
     arch_load_pct: float | None = None  # insoles: peak rise of the arch's load share over baseline (points)
     pronation_index: float | None = None  # insoles: peak rise of medial-minus-lateral share (points)
@@ -42,7 +55,9 @@ class SideResult:
             "medial_shift_mm": _rounded(self.medial_shift_mm, 2),
             "medial_shift_pct": _rounded(self.medial_shift_pct, 1),
             "flag": self.flag,
-            "phase": self.phase,
+            "onset_phase": self.onset_phase,
+            "peak_phase": self.peak_phase,
+            "phase": self.peak_phase,  # kept for readers of algorithm 0.2: the peak phase
             "onset_s": _rounded(self.onset_s, 3),
         }
         if self.arch_load_pct is not None:
@@ -52,15 +67,19 @@ class SideResult:
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
-    """JSON has no NaN: an undefined value is null."""
-    return None if value is None or not np.isfinite(value) else round(float(value), digits)
+    """JSON has no NaN: an undefined value is null; no -0.0."""
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits) + 0.0
 
 
 @dataclass
 class RepResult:
+    """One rep: its timing and depth, each foot's result, and the force asymmetry."""
+
     rep: Rep
     sides: dict[str, SideResult]
-    asymmetry_pct: float  # (left - right) / total of mean vertical force during the rep
+    asymmetry_pct: float  # (left - right) / (left + right) of mean vertical force during the rep, %
 
     def as_dict(self) -> dict:
         r = self.rep
@@ -70,7 +89,7 @@ class RepResult:
             "bottom_s": round(r.bottom_s, 3),
             "end_s": round(r.end_s, 3),
             "duration_s": round(r.end_s - r.start_s, 3),
-            "depth_m": round(r.depth_m, 3),
+            "depth_m": _rounded(r.depth_m, 3),
             "partial": r.partial,
             "peak_force_n": round(r.peak_force_n, 1),
             "asymmetry_pct": _rounded(self.asymmetry_pct, 1),
@@ -89,8 +108,10 @@ class Analysis:
     reps: list[RepResult]
     velocity: np.ndarray
     shift: dict = field(default_factory=dict)  # foot -> medial shift (mm) per sample
-    toe_out_setting: float | str = 0.0  # what was asked: degrees, or "auto"
+    toe_out_setting: float | str = "auto"  # what was asked: degrees, or "auto"
     devices: tuple[str, ...] = ()  # the trial's devices analysed (set by offline.analyze_trial)
+    notes: list[str] = field(default_factory=list)  # what a reader must know about this analysis
+    normal_mm: dict = field(default_factory=dict)  # foot -> the lifter's normal peak shift the grades start from
 
     def as_dict(self) -> dict:
         flagged = {side: sum(r.sides[side].flag != "none" for r in self.reps) for side in SIDES}
@@ -103,20 +124,12 @@ class Analysis:
                 "flagged_reps": sum(any(r.sides[s].flag != "none" for s in SIDES) for r in self.reps),
                 "baseline": self.baseline.as_dict(),
                 "thresholds": self.thresholds.as_dict(),
+                "normal_shift_mm": {foot: _rounded(v, 2) for foot, v in self.normal_mm.items()},
                 "algorithm_version": ALGORITHM_VERSION,
                 "duration_s": round(float(self.t[-1] - self.t[0]), 3) if len(self.t) else 0.0,
+                "notes": list(self.notes),
             },
         }
-
-
-def _estimated_axes(baseline: Baseline, cop: dict, reps: list[Rep], rate_hz: float) -> Baseline:
-    bottoms = [r.bottom for r in reps if not r.partial]
-    estimates = {foot: estimate_toe_out_deg(cop[foot], baseline.neutral_cop_mm[foot], foot, bottoms,
-                                            int(AXIS_WINDOW_S * rate_hz)) for foot in SIDES}
-    if any(e is None for e in estimates.values()):
-        return with_toe_out(baseline, baseline.toe_out_deg, "set-up (too few reps to estimate the foot axes)")
-    used = min(e[1] for e in estimates.values())
-    return with_toe_out(baseline, {foot: e[0] for foot, e in estimates.items()}, f"estimated from {used} reps")
 
 
 def _peak(x: np.ndarray) -> float:
@@ -124,61 +137,201 @@ def _peak(x: np.ndarray) -> float:
 
 
 def side_result(held: np.ndarray, phase_code: np.ndarray, t: np.ndarray, sl: slice,
-                thresholds: Thresholds, foot_width_mm: float) -> SideResult:
+                thresholds: Thresholds, foot_width_mm: float, normal_mm: float = 0.0) -> SideResult:
+    """A foot's result in the rep ``sl``: graded on how far the held shift exceeds the
+    lifter's own normal rep (``normal_mm``, :func:`personal_normal_mm`)."""
     window = held[sl]
     if len(window) == 0 or not np.isfinite(window).any():
-        return SideResult(float("nan"), float("nan"), "none", None, None)
+        return SideResult(float("nan"), float("nan"), "none", None, None, None)
     peak_i = int(np.argmax(window))
     peak = float(window[peak_i])
-    above = np.flatnonzero(window >= thresholds.mild_mm)
+    above = np.flatnonzero(window >= thresholds.mild_mm + normal_mm)
+    flagged = len(above) > 0
     return SideResult(
         medial_shift_mm=peak,
         medial_shift_pct=100.0 * peak / foot_width_mm,
-        flag=thresholds.grade(peak),
-        phase=PHASES[phase_code[sl][peak_i]] if peak >= thresholds.mild_mm else None,
-        onset_s=float(t[sl][above[0]]) if len(above) else None,
+        flag=thresholds.grade(peak - normal_mm),
+        onset_phase=PHASES[phase_code[sl][above[0]]] if flagged else None,
+        peak_phase=PHASES[phase_code[sl][peak_i]] if flagged else None,
+        onset_s=float(t[sl][above[0]]) if flagged else None,
     )
 
 
-def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg: float | None = 0.0,
-                 thresholds: Thresholds | None = None, regions: dict | None = None) -> Analysis:
+def personal_normal_mm(peaks_mm: list[float]) -> float:
+    """How far this lifter's CoP moves toward the arch in a normal rep (mm), from the peak
+    held shifts of the reps so far: their NORMAL_QUANTILE quantile, less what sway alone
+    gives (NORMAL_ALLOWANCE_MM); 0 for a lifter whose normal reps stay near their standing.
+
+    Real healthy squats move the CoP toward the arch by 10-26 mm with the knees going out
+    (docs/validation.md), so a rep is graded against the lifter's own normal reps, not
+    against zero. A low quantile keeps the normal from rising when collapse appears in
+    up to three reps of four (the seeds: collapse often appears only as the load grows).
+    A lifter whose every rep collapses is not told apart from their normal: a reference
+    trial or ``calibrate flag`` fixes the normal instead. One rep is its own normal.
+    """
+    finite = [p for p in peaks_mm if np.isfinite(p)]
+    if not finite:
+        return 0.0
+    return max(0.0, float(np.quantile(finite, NORMAL_QUANTILE)) - NORMAL_ALLOWANCE_MM)
+
+
+def references(cop: dict, reps: list[Rep], rate_hz: float) -> dict[str, np.ndarray]:
+    """Per foot, the standing CoP each rep is measured against, (reps, 2) mm (causal rule)."""
+    out = {}
+    for foot in SIDES:
+        own, chosen = [], []
+        earliest = 0
+        for r in reps:
+            own.append(rep_reference(cop[foot], r.start, earliest, rate_hz))
+            chosen.append(running_reference(own))
+            earliest = r.end
+        out[foot] = np.array(chosen, dtype=float).reshape(-1, 2)
+    return out
+
+
+def axis_sample(velocity: np.ndarray, rep: Rep, rate_hz: float) -> int:
+    """The sample of a rep's descent where it has gone AXIS_DEPTH_FRACTION of its depth: the
+    CoP there has travelled along the foot, and a collapse that builds toward the bottom has
+    added less of its medial shift than at the bottom (live and offline use this rule)."""
+    drop = -np.cumsum(velocity[rep.start:rep.bottom + 1]) / rate_hz
+    reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop[-1]) if len(drop) else []
+    return rep.start + int(reached[0]) if len(reached) else rep.bottom
+
+
+def axis_travel(cop: dict, reps: list[Rep], refs: dict, velocity: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+    """Per foot, (reps, 2): CoP at each full rep's :func:`axis_sample` minus its reference (mm)."""
+    half = max(1, int(AXIS_WINDOW_S * rate_hz))
+    at = [axis_sample(velocity, r, rate_hz) for r in reps]
+    out = {}
+    for foot in SIDES:
+        rows = []
+        for k, r in enumerate(reps):
+            window = cop[foot][max(at[k] - half, 0): at[k] + half + 1]
+            finite = np.isfinite(window).all(axis=1)
+            rows.append(window[finite].mean(axis=0) - refs[foot][k] if finite.any() and not r.partial
+                        else np.full(2, np.nan))
+        out[foot] = np.array(rows, dtype=float).reshape(-1, 2)
+    return out
+
+
+def foot_axes(toe_out_deg, axes_source: str, forward: np.ndarray, travel: dict | None) -> FootAxes:
+    """The axes in the documented order: stated (set-up or insole frame), else estimated from
+    the reps, else the lifter's frame (feet parallel)."""
+    if toe_out_deg is not None:
+        stated = toe_out_deg if isinstance(toe_out_deg, dict) else dict.fromkeys(SIDES, float(toe_out_deg))
+        return stated_axes(stated, forward, axes_source)
+    fallback = stated_axes(dict.fromkeys(SIDES, 0.0), forward, "lifter's frame (feet taken as parallel: "
+                                                                "too little travel along the feet to estimate them)")
+    return estimate_axes(travel, forward, fallback) if travel is not None else fallback
+
+
+def shift_series(cop: dict, reps: list[Rep], refs: dict, axes: FootAxes) -> dict[str, np.ndarray]:
+    """Per foot, the medial shift (mm) at every sample: from each rep's reference, from its
+    start until the next rep starts (before the first rep, from the first rep's)."""
+    out = {}
+    for foot in SIDES:
+        n = len(cop[foot])
+        reference = np.full((n, 2), np.nan)
+        for k, r in enumerate(reps):
+            reference[(r.start if k else 0):] = refs[foot][k]
+        out[foot] = (cop[foot] - reference) @ axes.medial_unit[foot]
+    return out
+
+
+def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg=None,
+                 thresholds: Thresholds | None = None, regions: dict | None = None, weight_n: float | None = None,
+                 load_kg: float | None = None, axes_source: str = "set-up", normal_mm: dict | None = None) -> Analysis:
     """Analyse per-foot vertical force (N) and CoP (mm, lab frame) sampled at ``rate_hz``.
 
-    ``toe_out_deg``: each foot's turn-out from the set-up, or None to estimate it per foot
-    from the reps (the set-up value 0 is kept when too few reps tell).
-
-    ``regions`` (insoles): per foot, the force on each named region (N), for the arch
-    load and pronation index of each rep.
+    ``toe_out_deg``: each foot's turn-out from the lifter's forward, stated (degrees, or a
+    dict per foot; ``axes_source`` names where it came from), or None to estimate each
+    foot's axis from the reps. ``weight_n``: the standing weight (lifter and bar) from a
+    static trial, else measured. ``load_kg``: the bar's load, to tell the lifter's mass.
+    ``normal_mm``: per foot, the lifter's normal peak shift from a reference (else from
+    this trial's own reps, :func:`personal_normal_mm`).
+    ``regions`` (insoles): per foot, the force on each named region (N), for the arch load
+    and pronation index of each rep.
     """
     thresholds = thresholds or Thresholds()
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz}
     cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz) for foot in cop}
-    baseline = estimate_baseline(t, fz_f, cop_f, rate_hz, toe_out_deg or 0.0)
     total = sum(fz_f.values())
-    reps, v = segment_reps(t, total, baseline.body_weight_n, rate_hz, filtered=True)
-    if toe_out_deg is None:
-        baseline = _estimated_axes(baseline, cop_f, reps, rate_hz)
+    seg = segment_reps(t, total, rate_hz, weight_n, filtered=True)
+    if not seg.reps and not seg.rest.any():
+        raise NoBaseline("no squat reps and no standing found: nothing to measure the feet against")
+    reps = seg.reps
+    rest_refs = {foot: _rest_cop(cop_f[foot], seg) for foot in SIDES}
+    refs = references(cop_f, reps, rate_hz)
+    neutral = {foot: _neutral(refs[foot], rest_refs[foot]) for foot in SIDES}
+    forward = forward_direction(neutral["left"], neutral["right"])
+    axes = foot_axes(toe_out_deg, axes_source, forward, axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None)
+    rest_samples = np.flatnonzero(seg.rest)
+    baseline = Baseline(
+        body_weight_n=seg.weight_n,
+        start_s=float(t[rest_samples[0]]) if len(rest_samples) else float("nan"),
+        end_s=float(t[rest_samples[-1]]) if len(rest_samples) else float("nan"),
+        neutral_cop_mm=neutral, medial_unit=axes.medial_unit, toe_out_deg=axes.toe_out_deg,
+        axis_source=axes.source, weight_source=seg.weight_source, load_kg=load_kg,
+        axis_uncertainty_deg=axes.uncertainty_deg,
+    )
     in_rep = np.zeros(len(t), dtype=bool)
     for r in reps:
         in_rep[r.start:r.end + 1] = True
-    phase_code = phases(v, in_rep)
-    shift = {foot: medial_shift_mm(cop_f[foot], baseline, foot) for foot in SIDES}
+    phase_code = phases(seg.velocity, in_rep)
+    shift = shift_series(cop_f, reps, refs, axes) if reps else {foot: np.full(len(t), np.nan) for foot in SIDES}
     held = {foot: held_shift(shift[foot], rate_hz, thresholds.min_duration_s) for foot in SIDES}
-    indices = {}  # foot -> (arch share, pronation index), change from the baseline in points
-    quiet = (t >= baseline.start_s) & (t <= baseline.end_s)
-    for foot, foot_regions in (regions or {}).items():
-        # shares of the raw forces, then filtered: two filters a foot instead of one per region
-        series = (arch_share(foot_regions, fz[foot]), pronation_index(foot_regions, fz[foot]))
-        indices[foot] = tuple(x - np.nanmean(x[quiet]) for x in (zero_lag(x, COP_CUTOFF_HZ, rate_hz) for x in series))
+    indices = _insole_indices(regions, fz, seg, rate_hz, reps)
+    peaks = {foot: [_peak(held[foot][r.start:r.end + 1]) for r in reps if not r.partial] for foot in SIDES}
+    normal = {foot: personal_normal_mm(peaks[foot]) if normal_mm is None else normal_mm[foot] for foot in SIDES}
     results = []
     for r in reps:
         sl = slice(r.start, r.end + 1)
         left, right = np.mean(fz_f["left"][sl]), np.mean(fz_f["right"][sl])
-        sides = {foot: side_result(held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm)
+        sides = {foot: side_result(held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm, normal[foot])
                  for foot in SIDES}
         for foot in indices:
             sides[foot].arch_load_pct = _peak(indices[foot][0][sl])
             sides[foot].pronation_index = _peak(indices[foot][1][sl])
         results.append(RepResult(r, sides, 100.0 * (left - right) / (left + right)))
-    return Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, v, shift,
-                    "auto" if toe_out_deg is None else toe_out_deg)
+    analysis = Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, seg.velocity, shift,
+                        "auto" if toe_out_deg is None else toe_out_deg)
+    analysis.notes = _notes(seg, baseline)
+    analysis.normal_mm = normal
+    if len([r for r in reps if not r.partial]) < 2 and normal_mm is None:
+        analysis.notes.append("one full rep: it is its own normal, so no flag (give a reference trial)")
+    return analysis
+
+
+def _rest_cop(cop: np.ndarray, seg: Segmentation) -> np.ndarray:
+    finite = seg.rest & np.isfinite(cop).all(axis=1)
+    return cop[finite].mean(axis=0) if finite.any() else np.full(2, np.nan)
+
+
+def _neutral(rep_refs: np.ndarray, rest_cop: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(rep_refs).all(axis=1) if len(rep_refs) else np.zeros(0, bool)
+    return np.median(rep_refs[finite], axis=0) if finite.any() else rest_cop
+
+
+def _insole_indices(regions: dict | None, fz: dict, seg: Segmentation, rate_hz: float, reps: list[Rep]) -> dict:
+    """Per foot (arch share, pronation index) as change from standing, in points: from the
+    rest stretches, else from the reps' starts."""
+    indices = {}
+    standing = seg.rest.copy()
+    if not standing.any():
+        for r in reps:
+            standing[max(r.start - int(0.1 * rate_hz), 0):r.start + 1] = True
+    for foot, foot_regions in (regions or {}).items():
+        # shares of the raw forces, then filtered: two filters a foot instead of one per region
+        series = (arch_share(foot_regions, fz[foot]), pronation_index(foot_regions, fz[foot]))
+        filtered = [zero_lag(x, COP_CUTOFF_HZ, rate_hz) for x in series]
+        indices[foot] = tuple(x - np.nanmean(x[standing]) for x in filtered)
+    return indices
+
+
+def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
+    notes = [f"standing weight from {seg.weight_source}", f"foot axes: {baseline.axis_source}"]
+    if baseline.load_kg is None:
+        notes.append("no load_kg stated: the body weight shown includes any bar")
+    if not seg.reps:
+        notes.append("no squat reps found")
+    return notes

@@ -1,16 +1,20 @@
-"""Quiet-standing baseline: body weight, each foot's neutral CoP and medial direction.
+"""The lifter's own reference: standing weight, each foot's neutral CoP and medial direction.
 
-"Medial" is perpendicular to each foot's long axis, toward the arch. The axis comes from
-the set-up: feet turned out by ``toe_out_deg`` each (0 = parallel, pointing forward along
-+y of the lab frame), or is estimated from the squats themselves
-(:func:`estimate_toe_out_deg`): the CoP of a squatting foot travels toward the heel along
-the foot's axis, so measuring medial shift along the lab's x axis with turned-out feet
-would mistake that travel for a shift.
+"Medial" is perpendicular to each foot's long axis, toward the arch (toward the other
+foot). The axes come, in this order, from a stated set-up (toe-out from the lifter's
+forward), the insole's own frame, or an estimate from the squats themselves
+(:func:`estimate_axes`); with none of these, the lifter's frame (feet parallel, forward
+perpendicular to the line between the feet). Never the lab's x axis: plates sit turned in
+labs and lifters do not face +y.
+
+The neutral CoP is the lifter's own standing: the CoP just before each rep starts
+(the standing moment between reps, 0.2 s is enough; real sets often have no standing
+start), the median over the last few reps (:func:`rep_references`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,33 +28,51 @@ DEFAULT_FOOT_WIDTH_MM = 100.0
 
 
 class NoBaseline(ForceplateError):
-    """No quiet standing was found to take a baseline from."""
+    """No standing and no rep was found to take a reference from."""
 
 
 @dataclass(frozen=True)
 class Baseline:
-    body_weight_n: float
-    start_s: float
+    """What a trial's shifts and reps are measured against, with where each part came from."""
+
+    body_weight_n: float  # standing weight on the plates: lifter and bar (N)
+    start_s: float  # first rest stretch used (s), NaN when the trial has none
     end_s: float
-    neutral_cop_mm: dict  # foot -> (2,) lab frame
+    neutral_cop_mm: dict  # foot -> (2,) lab frame: median of the reps' reference CoPs
     medial_unit: dict  # foot -> (2,) unit vector toward the arch
-    toe_out_deg: dict  # foot -> degrees the foot is turned out
-    axis_source: str = "set-up"  # or "estimated from N reps", "insole frame"
+    toe_out_deg: dict  # foot -> degrees the foot is turned out from the lifter's forward
+    axis_source: str = "set-up"  # or "estimated from N reps", "insole frame", "lifter's frame"
     foot_width_mm: float = DEFAULT_FOOT_WIDTH_MM
+    weight_source: str = "standing"  # "given" (static trial), "standing", "rep cycles", ...
+    load_kg: float | None = None  # bar or external load, when the trial states it
+    axis_uncertainty_deg: dict = field(default_factory=dict)  # foot -> 95 % half-width, None if not estimated
+
+    @property
+    def lifter_weight_n(self) -> float:
+        """The lifter alone: the standing weight less a stated load."""
+        return self.body_weight_n - (self.load_kg or 0.0) * G
 
     @property
     def mass_kg(self) -> float:
-        return self.body_weight_n / G
+        """The lifter's mass (kg), the bar's stated load taken off."""
+        return self.lifter_weight_n / G
 
     def as_dict(self) -> dict:
+        def rounded(value, digits):
+            return None if value is None or not np.isfinite(value) else round(float(value), digits)
+
         return {
-            "body_weight_n": round(self.body_weight_n, 2),
+            "standing_weight_n": round(self.body_weight_n, 2),
+            "weight_source": self.weight_source,
+            "body_weight_n": round(self.lifter_weight_n, 2),
             "mass_kg": round(self.mass_kg, 2),
-            "start_s": round(self.start_s, 3),
-            "end_s": round(self.end_s, 3),
-            "neutral_cop_mm": {k: [round(float(c), 2) for c in v] for k, v in self.neutral_cop_mm.items()},
+            "load_kg": self.load_kg,
+            "start_s": rounded(self.start_s, 3),
+            "end_s": rounded(self.end_s, 3),
+            "neutral_cop_mm": {k: [rounded(c, 2) for c in v] for k, v in self.neutral_cop_mm.items()},
             "toe_out_deg": {foot: round(float(angle), 1) for foot, angle in self.toe_out_deg.items()},
             "axis_source": self.axis_source,
+            "axis_uncertainty_deg": dict(self.axis_uncertainty_deg),
             "foot_width_mm": self.foot_width_mm,
         }
 
@@ -68,36 +90,100 @@ def foot_axis(medial_unit: np.ndarray) -> np.ndarray:
     return perpendicular if perpendicular[1] >= 0 else -perpendicular
 
 
-def with_toe_out(baseline: Baseline, toe_out_deg: dict[str, float], source: str) -> Baseline:
-    """The same baseline with other foot axes."""
-    return replace(baseline, toe_out_deg=dict(toe_out_deg), medial_unit=medial_units(toe_out_deg), axis_source=source)
+MIN_TRAVEL_MM = 8.0  # a rep whose CoP moved less than this along the foot says nothing about its axis
+MIN_AXIS_REPS = 3  # fewer usable reps: the estimate stands on too little (reported as uncertain)
+MAX_AXIS_FROM_FORWARD_DEG = 60.0  # a foot turned further than this from the lifter's forward is no axis
+REFERENCE_WINDOW_S = 0.1  # a rep's reference CoP: the mean over this long before its start
+REFERENCE_REPS = 3  # ... and the median of that over the last this many reps (robust to one odd start)
 
 
-MIN_HEEL_TRAVEL_MM = 4.0  # a rep whose CoP moved less than this says nothing about the axis
-MIN_AXIS_REPS = 3
+@dataclass(frozen=True)
+class FootAxes:
+    """Each foot's medial unit vector (lab frame, toward the arch) and where it came from."""
+
+    medial_unit: dict  # foot -> (2,)
+    toe_out_deg: dict  # foot -> degrees turned out from the lifter's forward direction
+    source: str  # "set-up", "insole frame", "estimated from N reps", "lifter's frame"
+    uncertainty_deg: dict  # foot -> 95 % half-width of the estimate, None when not estimated
 
 
-def estimate_toe_out_deg(cop_mm: np.ndarray, neutral_mm: np.ndarray, foot: str, bottoms: list[int],
-                         half_window: int) -> tuple[float, int] | None:
-    """A foot's turn-out (deg) from where its CoP sits at the bottom of each rep.
+def forward_direction(left_mm: np.ndarray, right_mm: np.ndarray) -> np.ndarray:
+    """The lifter's forward unit vector: perpendicular to the line from the left to the right foot.
 
-    At the bottom of a squat the CoP has travelled toward the heel along the foot's axis;
-    the median over reps of that direction resists the minority of reps in which the knee
-    caved in and pushed the CoP toward the arch as well. Returns the angle and the number
-    of reps it rests on, or None with fewer than three usable reps.
+    Plates turned in the lab and a lifter who does not face +y are covered: only which foot
+    is which is assumed (the profile's or the import's foot assignment).
     """
-    angles = []
-    for bottom in bottoms:
-        window = cop_mm[max(bottom - half_window, 0): bottom + half_window + 1]
-        travel = np.nanmean(window, axis=0) - neutral_mm
-        if not np.all(np.isfinite(travel)) or np.hypot(*travel) < MIN_HEEL_TRAVEL_MM:
+    across = np.asarray(right_mm, float) - np.asarray(left_mm, float)
+    norm = np.hypot(*across)
+    if not np.isfinite(norm) or norm < 1.0:
+        return np.array([0.0, 1.0])
+    across /= norm
+    return np.array([-across[1], across[0]])
+
+
+def _rotate(v: np.ndarray, degrees: float) -> np.ndarray:
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    return np.array([c * v[0] - s * v[1], s * v[0] + c * v[1]])
+
+
+def stated_axes(toe_out_deg: dict, forward: np.ndarray, source: str = "set-up") -> FootAxes:
+    """Feet turned out by the stated angles from the lifter's forward direction."""
+    medial = {}
+    for foot in ("left", "right"):
+        outward = 1.0 if foot == "left" else -1.0  # the left foot turns counter-clockwise, seen from above
+        axis = _rotate(forward, outward * toe_out_deg[foot])
+        medial[foot] = _rotate(axis, -90.0 * outward)
+    return FootAxes(medial, {f: float(toe_out_deg[f]) for f in medial}, source, dict.fromkeys(medial))
+
+
+def _toe_out_of(axis: np.ndarray, forward: np.ndarray, foot: str) -> float:
+    """Degrees a foot axis (either sign) is turned out from forward (+ = away from the other foot)."""
+    if axis @ forward < 0:
+        axis = -axis
+    angle = np.degrees(np.arctan2(forward[0] * axis[1] - forward[1] * axis[0], forward @ axis))
+    return float(angle if foot == "left" else -angle)
+
+
+def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes) -> FootAxes:
+    """Each foot's axis from the direction its CoP travelled at the bottom of each rep.
+
+    ``travel_mm``: foot -> (reps, 2) CoP at each rep's bottom minus its reference (mm).
+    In a squat the CoP travels along the foot, toward the heel or the toes (real squats:
+    50-127 mm heel-ward; under a flywheel toe-ward): only the line matters, not the way
+    along it. The median over reps (of the line's angle) resists the minority of reps in
+    which a knee caved in and moved the CoP toward the arch as well; a foot needs at least
+    one rep with MIN_TRAVEL_MM of travel and an axis within MAX_AXIS_FROM_FORWARD_DEG of the
+    lifter's forward, else it keeps ``fallback``'s axis. This rests on an assumption: most
+    reps of a set are not collapse reps, and travel along the foot is larger than the
+    collapse's medial shift.
+    """
+    medial, toe_out, spread, used = dict(fallback.medial_unit), dict(fallback.toe_out_deg), {}, []
+    for foot, travel in travel_mm.items():
+        travel = np.asarray(travel, float).reshape(-1, 2)
+        keep = np.isfinite(travel).all(axis=1) & (np.hypot(travel[:, 0], travel[:, 1]) >= MIN_TRAVEL_MM)
+        if not keep.any():
             continue
-        toward_toes = -travel
-        sideways = -toward_toes[0] if foot == "left" else toward_toes[0]  # toes out = away from the other foot
-        angles.append(np.degrees(np.arctan2(sideways, toward_toes[1])))
-    if len(angles) < MIN_AXIS_REPS:
-        return None
-    return float(np.median(angles)), len(angles)
+        angles = np.arctan2(travel[keep, 1], travel[keep, 0])
+        pivot = 0.5 * np.angle(np.mean(np.exp(2j * angles)))  # mean of the lines
+        lines = pivot + (angles - pivot + np.pi / 2) % np.pi - np.pi / 2
+        line = float(np.median(lines))
+        axis = np.array([np.cos(line), np.sin(line)])
+        turned = _toe_out_of(axis, forward, foot)
+        if abs(turned) > MAX_AXIS_FROM_FORWARD_DEG:
+            continue
+        toward_other = 1.0 if foot == "left" else -1.0
+        normal = np.array([-axis[1], axis[0]])
+        across = np.array([forward[1], -forward[0]])  # left to right
+        medial[foot] = normal if (normal @ across) * toward_other > 0 else -normal
+        toe_out[foot] = turned
+        mad = 1.4826 * float(np.median(np.abs(lines - line))) if len(lines) > 1 else np.nan
+        spread[foot] = round(float(np.degrees(1.96 * mad / np.sqrt(len(lines)))), 1) if len(lines) >= MIN_AXIS_REPS else None
+        used.append(len(lines))
+    if not used:
+        return fallback
+    note = "" if min(used) >= MIN_AXIS_REPS and len(used) == len(travel_mm) else " (uncertain: few reps or a foot kept its fallback)"
+    return FootAxes(medial, toe_out, f"estimated from {min(used)} reps{note}",
+                    {foot: spread.get(foot) for foot in medial})
 
 
 def quiet_mask(total_n: np.ndarray, rate_hz: float, window_s: float = 0.2, reference_n: float | None = None,
@@ -140,23 +226,20 @@ def find_quiet_standing(total_n: np.ndarray, rate_hz: float) -> slice | None:
     return slice(max(start, 0), end)
 
 
-def estimate_baseline(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg: float = 0.0,
-                      foot_width_mm: float = DEFAULT_FOOT_WIDTH_MM) -> Baseline:
-    total = sum(fz.values())
-    quiet = find_quiet_standing(total, rate_hz)
-    if quiet is None:
-        raise NoBaseline("no quiet standing (at least 1 s, steady force) found for the baseline")
-    return Baseline(
-        body_weight_n=float(np.mean(total[quiet])),
-        start_s=float(t[quiet.start]),
-        end_s=float(t[quiet.stop - 1]),
-        neutral_cop_mm={foot: np.nanmean(cop[foot][quiet], axis=0) for foot in cop},
-        medial_unit=medial_units({"left": toe_out_deg, "right": toe_out_deg}),
-        toe_out_deg={"left": toe_out_deg, "right": toe_out_deg},
-        foot_width_mm=foot_width_mm,
-    )
+def rep_reference(cop_mm: np.ndarray, start: int, earliest: int, rate_hz: float) -> np.ndarray:
+    """A foot's CoP (mm) in the standing moment just before a rep starts at sample ``start``:
+    the mean over REFERENCE_WINDOW_S, not before ``earliest`` (the previous rep's end); the
+    start sample itself when there is no such moment (a recording that starts mid-rep)."""
+    lo = max(earliest, start - int(round(REFERENCE_WINDOW_S * rate_hz)))
+    window = cop_mm[lo:start + 1]
+    finite = np.isfinite(window).all(axis=1)
+    return window[finite].mean(axis=0) if finite.any() else np.full(2, np.nan)
 
 
-def medial_shift_mm(cop_mm: np.ndarray, baseline: Baseline, foot: str) -> np.ndarray:
-    """CoP displacement toward the arch relative to quiet standing (mm, + = medial)."""
-    return (cop_mm - baseline.neutral_cop_mm[foot]) @ baseline.medial_unit[foot]
+def running_reference(own: list[np.ndarray]) -> np.ndarray:
+    """The reference a rep is measured against: the median of its own and the previous
+    REFERENCE_REPS - 1 reps' standing CoPs (causal: live and offline agree), robust to one
+    rep that started with the CoP still off centre."""
+    recent = np.array(own[-REFERENCE_REPS:], dtype=float).reshape(-1, 2)
+    finite = np.isfinite(recent).all(axis=1)
+    return np.median(recent[finite], axis=0) if finite.any() else np.full(2, np.nan)

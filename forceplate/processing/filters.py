@@ -29,6 +29,15 @@ def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     return out
 
 
+def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
+    """Offline: forward-backward high-pass along axis 0 (removes offsets and slow drift)."""
+    x = np.asarray(x, dtype=float)
+    if len(x) < 16:
+        return x - np.mean(x, axis=0)
+    sos = signal.butter(ORDER, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
+    return signal.sosfiltfilt(sos, x, axis=0)
+
+
 def _fill_nan(x: np.ndarray) -> np.ndarray:
     out = x.copy()
     flat = out.reshape(len(out), -1)

@@ -22,7 +22,8 @@ import numpy as np
 
 from forceplate.processing.baseline import G, MIN_STANDING_N, NoBaseline, find_quiet_standing, quiet_mask
 from forceplate.processing.movement import robust_sd, runs
-from forceplate.processing.reps import STILL_WINDOW_S
+
+JUMP_STILL_WINDOW_S = 0.4  # s: still before and after a jump (squats use 0.2 s: rest between reps is short)
 
 AIRBORNE_FRACTION = 0.10  # coarse flight detection: below 10% of body weight
 AIRBORNE_MARGIN_N = 10.0  # flight edges at least this far above the unloaded level
@@ -128,11 +129,11 @@ def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> Ju
     mass_kg = (standing_n - unloaded_n) / G
     # Steady near body weight; wider than reps.still_mask's 1%, because the level of quiet
     # standing differs between the pauses of one recording (BFR007: 881, 872, 867 N).
-    still = quiet_mask(total, rate_hz, window_s=STILL_WINDOW_S, reference_n=standing_n,
+    still = quiet_mask(total, rate_hz, window_s=JUMP_STILL_WINDOW_S, reference_n=standing_n,
                        tolerance=STANDING_TOLERANCE)
     persist = max(1, int(round(ONSET_PERSIST_S * rate_hz)))
     backoff = int(round(ONSET_BACKOFF_S * rate_hz))
-    still_n = int(round(STILL_WINDOW_S * rate_hz))
+    still_n = int(round(JUMP_STILL_WINDOW_S * rate_hz))
 
     jumps: list[Jump] = []
     previous_landing = None

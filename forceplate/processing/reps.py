@@ -1,82 +1,146 @@
-"""Squat rep segmentation from total vertical force (impulse-momentum).
+"""Squat rep segmentation from total vertical force (impulse-momentum), for real sets.
 
-Vertical acceleration of the body's centre of mass is ``(F - BW) / m``; integrating it
-gives velocity. Drift is removed by zero-velocity updates: wherever the force is steady
-at body weight (standing between reps, a pause at the bottom) the body is still. A rep is
-a descent (velocity below -V_MOVING) followed by an ascent (above +V_MOVING); its start
-and end are where velocity leaves and returns to zero, its bottom is the middle of the
-turn between descent and ascent, its depth is the integral of the descent velocity.
+Vertical acceleration of the centre of mass is ``(F - W) / m`` (W: the standing weight,
+lifter and bar); integrating it gives velocity, and the velocity's runs below and above
+zero are the descents and ascents. Integration drifts with any error in W, so velocity is
+held at zero at *anchors*, moments the body is known to be at rest:
+
+- standing or pausing (the force steady at W for 0.2 s **and** the drift-free first-pass
+  velocity near zero: in the middle of a slow descent the force also sits at W for half a
+  second, while the body moves fastest);
+- the top between two reps, where the ascent turns into the next descent (real sets have
+  0-0.5 s between reps and often no standing at all).
+
+Pass 1 finds the reps on a high-passed velocity (immune to a wrong W); each later pass
+anchors at the tops found, re-estimates W when the trial has no standing (the mean force
+over whole rep cycles, top to top, equals W), and integrates again, de-drifted linearly
+between anchors. A recording that starts mid-rep is integrated backward from its first
+anchor, so no rest is assumed at its first sample. Flights and steps off the plates
+(force below a fifth of W) split the recording: no integration runs through them.
+
+A rep is a descent (velocity below -V_MOVING) followed by an ascent (above +V_MOVING);
+its start and end are where velocity leaves and returns to rest (or the tops between
+back-to-back reps), its bottom is the middle of the turn, its depth the integral of the
+descent velocity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-
-from scipy.ndimage import maximum_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from forceplate.processing.baseline import G
-from forceplate.processing.filters import FORCE_CUTOFF_HZ, zero_lag
+from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, zero_lag
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
 V_STILL = 0.01  # m/s: slower than this is not descending or ascending
 V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to rest
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
+V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity is this small
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
-# Still: every sample of the trailing window within this band around body weight. The
-# window is longer than the passage through zero acceleration in the middle of a slow
-# (3 s) descent, which must not count as still.
-STILL_WINDOW_S = 0.4
-STILL_TOLERANCE = 0.005  # of body weight
+# Still (used live and for the rest anchors): every sample of the trailing window within
+# this band around the standing weight. Real sets stand 0.2-0.5 s between reps.
+STILL_WINDOW_S = 0.2
+STILL_TOLERANCE = 0.005  # of the standing weight
 STILL_TOLERANCE_MIN_N = 4.0  # force noise of a quiet stander on a real plate is about 1-1.5 N
+MIN_STANDING_S = 0.2  # this much rest in total gives the standing weight directly
+UNLOADED_FRACTION = 0.2  # of the median force: below it, nobody stands on the plates
+FIRST_PASS_HIGH_PASS_HZ = 0.08  # removes the drift of a wrong weight, keeps reps of up to ~6 s
+PASSES = 3  # anchor-and-integrate passes after the first; the reps settle in two
 
 PHASES = ("standing", "descent", "bottom", "ascent")
 
 
 @dataclass(frozen=True)
 class Rep:
+    """One squat rep: sample indices into the analysed arrays and their times (s)."""
+
     index: int
-    start: int  # sample indices
+    start: int
     bottom: int
     end: int
     start_s: float
     bottom_s: float
     end_s: float
-    depth_m: float
+    depth_m: float  # centre-of-mass drop from start to bottom (m); NaN when not measurable
     peak_force_n: float
     partial: bool = False
 
 
-def acceleration(total_n: np.ndarray, body_weight_n: float) -> np.ndarray:
-    return (total_n - body_weight_n) * (G / body_weight_n)
+@dataclass(frozen=True)
+class Segmentation:
+    """The reps of a recording, the velocity they were found from, and the standing weight."""
+
+    reps: list[Rep]
+    velocity: np.ndarray  # m/s, + up
+    weight_n: float  # standing weight, lifter and bar (N)
+    weight_source: str  # "given", "standing", "rep cycles", "whole recording", "median force"
+    rest: np.ndarray  # samples at rest (standing, pausing) used as anchors
 
 
-def still_mask(total_n: np.ndarray, body_weight_n: float, rate_hz: float) -> np.ndarray:
-    """Samples ending a window in which the force never left the band around body weight.
+def acceleration(total_n: np.ndarray, weight_n: float) -> np.ndarray:
+    """Vertical acceleration (m/s^2) of the lifter (and bar) from the total vertical force."""
+    return (total_n - weight_n) * (G / weight_n)
+
+
+def still_band_n(weight_n: float) -> float:
+    return max(STILL_TOLERANCE * weight_n, STILL_TOLERANCE_MIN_N)
+
+
+def still_mask(total_n: np.ndarray, weight_n: float, rate_hz: float) -> np.ndarray:
+    """Samples ending a window in which the force never left the band around the weight.
 
     Trailing (causal), so the live pipeline marks the same samples as the offline one.
     """
-    n = max(2, int(round(STILL_WINDOW_S * rate_hz)))
-    band = max(STILL_TOLERANCE * body_weight_n, STILL_TOLERANCE_MIN_N)
-    deviation = np.abs(np.nan_to_num(np.asarray(total_n, float) - body_weight_n, nan=np.inf))
+    n = window_samples(rate_hz)
+    deviation = np.abs(np.nan_to_num(np.asarray(total_n, float) - weight_n, nan=np.inf))
     worst = maximum_filter1d(deviation, size=n, origin=(n - 1) // 2, mode="nearest")
     worst[: n - 1] = np.inf  # not a full window yet
-    return worst < band
+    return worst < still_band_n(weight_n)
 
 
-def velocity(a: np.ndarray, still: np.ndarray, rate_hz: float) -> np.ndarray:
-    """Vertical velocity (m/s), offline, from the :func:`acceleration` and :func:`still_mask`
-    of the force: integrated between still stretches, de-drifted.
+def window_samples(rate_hz: float) -> int:
+    return max(2, int(round(STILL_WINDOW_S * rate_hz)))
 
-    Between two still stretches the integral is corrected linearly so that it returns to
-    zero where the body is still again.
+
+def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
+    """Every sample of each trailing window that ended at a True of ``window_end``."""
+    counts = np.zeros(len(window_end) + 1, dtype=np.int64)
+    ends = np.flatnonzero(window_end)
+    np.add.at(counts, np.maximum(ends - n + 1, 0), 1)
+    np.add.at(counts, ends + 1, -1)
+    return np.cumsum(counts)[:-1] > 0
+
+
+def steady_mask(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
+    """Samples inside a window of STILL_WINDOW_S whose force range is below ``band_n``."""
+    n = window_samples(rate_hz)
+    hi = maximum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
+    lo = minimum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
+    ends = (hi - lo) < band_n
+    ends[: n - 1] = False
+    return _whole_windows(ends, n)
+
+
+def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Velocity (m/s) from acceleration, zero at ``anchors``.
+
+    Between two anchors the integral is corrected linearly so that it returns to zero at
+    the next; before the first anchor it is integrated backward from it (the recording may
+    start mid-rep); after the last, forward from it.
     """
+    if not anchors.any():
+        return np.cumsum(a) / rate_hz
     v = np.zeros_like(a)
-    for lo, hi in _runs(~still):
+    for lo, hi in _runs(~anchors):
+        if lo == 0:
+            v[lo:hi] = -np.cumsum(a[lo:hi][::-1])[::-1] / rate_hz
+            continue
         seg = np.cumsum(a[lo:hi]) / rate_hz
-        if hi < len(a):  # ends in stillness: velocity must be back to zero there
+        if hi < len(a):
             seg -= np.linspace(0.0, seg[-1], len(seg))
         v[lo:hi] = seg
     return v
@@ -91,31 +155,32 @@ def phases(v: np.ndarray, in_rep: np.ndarray) -> np.ndarray:
     return code
 
 
+def phase_at(v: float) -> str:
+    """The phase of a sample inside a rep from its vertical velocity (m/s): live and offline."""
+    return "descent" if v < -V_PHASE else "ascent" if v > V_PHASE else "bottom"
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2], edges[1::2]))
+    return list(zip(edges[::2], edges[1::2], strict=True))
 
 
-def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_hz: float,
-                 filtered: bool = False) -> tuple[list[Rep], np.ndarray]:
-    """Reps in a recording and the velocity they were found from.
+@dataclass(frozen=True)
+class _Found:
+    start: int
+    bottom: int
+    end: int
+    depth_m: float
+    descent_end: int  # end of the descending run
+    ascent_start: int
 
-    ``total_n`` is the summed vertical force of both feet (N); set ``filtered`` if it is
-    already low-passed.
-    """
-    force = total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz)
-    a = acceleration(force, body_weight_n)
-    still = still_mask(force, body_weight_n, rate_hz)
-    v = velocity(a, still, rate_hz)
-    # Below this the force is indistinguishable from standing: five standard deviations
-    # of the still stretches (the usual force-plate onset rule), at least 0.2% of weight.
-    # Robust (median absolute deviation): still stretches include the first gentle ramps.
-    deviation = force[still] - body_weight_n
-    noise_n = 1.4826 * np.median(np.abs(deviation - np.median(deviation))) if still.any() else 0.0
-    a_onset = max(5 * noise_n, 0.002 * body_weight_n) * G / body_weight_n
-    downs = _runs(v < -V_MOVING)
-    ups = _runs(v > V_MOVING)
-    reps: list[Rep] = []
+
+def _find(v: np.ndarray, rate_hz: float, lo: int = 0, hi: int | None = None) -> list[_Found]:
+    """Descent-then-ascent pairs of ``v[lo:hi]`` (indices into ``v``)."""
+    hi = len(v) if hi is None else hi
+    seg = v[lo:hi]
+    downs, ups = _runs(seg < -V_MOVING), _runs(seg > V_MOVING)
+    found: list[_Found] = []
     up_i = 0
     last_end = 0
     for d_lo, d_hi in downs:
@@ -127,29 +192,101 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, body_weight_n: float, rate_
             break
         u_lo, u_hi = ups[up_i]
         start = d_lo
-        while start > last_end and v[start - 1] < -V_REST:
+        while start > last_end and seg[start - 1] < -V_REST:
             start -= 1
-        # a squat starts and ends by unweighting gently: extend while the force is still
-        # measurably below body weight
-        while start > last_end and a[start - 1] < -a_onset:
-            start -= 1
-        end = min(u_hi, len(v) - 1)
-        while end < len(v) - 1 and v[end] > V_REST:
+        end = min(u_hi, len(seg) - 1)
+        while end < len(seg) - 1 and seg[end] > V_REST:
             end += 1
-        while end < len(v) - 1 and a[end] < -a_onset:
-            end += 1
-        descending = np.flatnonzero(v[d_hi:u_lo] < -V_STILL)
-        ascending = np.flatnonzero(v[d_hi:u_lo] > V_STILL)
+        descending = np.flatnonzero(seg[d_hi:u_lo] < -V_STILL)
+        ascending = np.flatnonzero(seg[d_hi:u_lo] > V_STILL)
         turn_lo = d_hi + (descending[-1] + 1 if len(descending) else 0)
         turn_hi = d_hi + (ascending[0] if len(ascending) else u_lo - d_hi)
         bottom = (turn_lo + max(turn_hi, turn_lo)) // 2
-        depth = -np.sum(v[start:bottom]) / rate_hz
+        depth = -np.sum(seg[start:bottom]) / rate_hz
         if depth < MIN_DEPTH_M:
             continue
         last_end = end
-        reps.append(Rep(len(reps) + 1, start, bottom, end, float(t[start]), float(t[bottom]), float(t[end]),
-                        float(depth), float(np.max(force[start:end + 1]))))
+        found.append(_Found(lo + start, lo + bottom, lo + end, float(depth), lo + d_hi, lo + u_lo))
+    return found
+
+
+def _tops(found: list[_Found], v: np.ndarray) -> list[int]:
+    """The turn from one rep's ascent into the next rep's descent: where velocity is nearest zero."""
+    tops = []
+    for first, second in zip(found, found[1:]):
+        lo, hi = first.ascent_start, second.descent_end
+        tops.append(lo + int(np.argmin(np.abs(v[lo:hi + 1]))) if hi > lo else lo)
+    return tops
+
+
+def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: float | None = None,
+                 filtered: bool = False) -> Segmentation:
+    """Reps in a recording of the summed vertical force of both feet (N).
+
+    ``weight_n``: the standing weight (lifter and bar) when known (a static trial); else it
+    is measured from the recording's rest, or from whole rep cycles. Set ``filtered`` if
+    ``total_n`` is already low-passed.
+    """
+    force = np.asarray(total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz), dtype=float)
+    finite = np.isfinite(force)
+    level = float(np.median(force[finite])) if finite.any() else 0.0
+    empty = Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
+    if level <= 0 or len(force) < 2 * window_samples(rate_hz):
+        return empty
+    force = np.where(finite, force, 0.0)
+    loaded = force > UNLOADED_FRACTION * level
+    weight, source = (float(weight_n), "given") if weight_n else _standing_weight(force, loaded, rate_hz, level)
+    rest = np.zeros(len(force), dtype=bool)
+    v = np.zeros(len(force))
+    found: list[_Found] = []
+    for lo, hi in _runs(loaded):
+        if hi - lo < 2 * window_samples(rate_hz):
+            continue
+        part = _segment_loaded(force[lo:hi], rate_hz, weight, source)
+        rest[lo:hi], v[lo:hi] = part[2], part[1]
+        found += [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
+                          descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo) for f in part[0]]
+        weight, source = part[3], part[4]
+    reps = [Rep(i + 1, f.start, f.bottom, f.end, float(t[f.start]), float(t[f.bottom]), float(t[f.end]),
+                f.depth_m, float(np.max(force[f.start:f.end + 1]))) for i, f in enumerate(found)]
     if reps:
         median_depth = float(np.median([r.depth_m for r in reps]))
-        reps = [Rep(**{**r.__dict__, "partial": r.depth_m < PARTIAL_FRACTION * median_depth}) for r in reps]
-    return reps, v
+        reps = [replace(r, partial=r.depth_m < PARTIAL_FRACTION * median_depth) for r in reps]
+    return Segmentation(reps, v, weight, source, rest)
+
+
+def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float) -> tuple[float, str]:
+    """The weight from the recording's steady stretches near the median force, if there are enough."""
+    noise_n = 1.4826 * float(np.median(np.abs(np.diff(force[loaded])))) / np.sqrt(2) if loaded.sum() > 2 else 0.0
+    steady = steady_mask(force, rate_hz, max(6.0 * noise_n, still_band_n(level) / 2)) & loaded
+    weight, source = level, "median force"
+    for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
+        near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
+        if near.sum() < MIN_STANDING_S * rate_hz:
+            break
+        weight, source = float(np.median(force[near])), "standing"
+    return weight, source
+
+
+def _segment_loaded(force: np.ndarray, rate_hz: float, weight: float, source: str):
+    """Reps, velocity, rest and the (re-estimated) weight of one stretch with someone on the plates."""
+    a = acceleration(force, weight)
+    # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent.
+    v = high_pass(np.cumsum(a) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
+    rest = still_mask(force, weight, rate_hz)
+    rest = _whole_windows(rest, window_samples(rate_hz)) & slow
+    found = _find(v, rate_hz)
+    for _ in range(PASSES):
+        tops = _tops(found, v)
+        if source in ("median force", "rep cycles", "whole recording") and rest.sum() < MIN_STANDING_S * rate_hz:
+            if len(tops) >= 2:
+                weight, source = float(np.mean(force[tops[0]:tops[-1]])), "rep cycles"
+            elif found:
+                weight, source = float(np.mean(force)), "whole recording"
+            a = acceleration(force, weight)
+        anchors = rest.copy()
+        anchors[tops] = True
+        v = integrate_anchored(a, anchors, rate_hz)
+        found = _find(v, rate_hz)
+    return found, v, rest, weight, source

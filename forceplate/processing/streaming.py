@@ -1,39 +1,55 @@
-"""The live pipeline: blocks of calibrated channel forces in, rep and flag events out.
+"""The live pipeline: blocks of both feet's force and CoP in, rep and flag events out.
 
-It runs the offline building blocks (baseline, still detection, medial shift, held shift,
-grading) with causal filters and a rep state machine, so a flag is raised while the rep
-is under way: as soon as a foot's medial shift has been held above a threshold for the
-minimum duration, not when the rep ends.
+It applies the offline rules (:mod:`forceplate.processing.analysis`) causally: the same
+still test, velocity from the standing weight, rep references, foot axes, held shift,
+personal normal, grades and phases, so a flag is raised while the rep is under way: as
+soon as a foot's held medial shift exceeds the lifter's normal by a threshold.
+
+What live cannot know yet, it learns from the completed reps: the standing weight comes
+from the first 0.2 s of steady force (no second of standing is needed), the foot axes
+from the reps done so far (unless the set-up states them; the first rep only teaches
+them, so it raises no flag), the lifter's normal from the reps done so far. Each
+``rep_end`` event carries the rep as the offline analysis reports it (``RepResult``).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, personal_normal_mm
 from forceplate.processing.baseline import (
-    QUIET_WINDOW_S,
+    MIN_STANDING_N,
     Baseline,
-    NoBaseline,
-    estimate_baseline,
-    medial_shift_mm,
+    FootAxes,
+    estimate_axes,
+    forward_direction,
+    rep_reference,
+    running_reference,
+    stated_axes,
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
     MIN_DEPTH_M,
-    STILL_WINDOW_S,
     V_MOVING,
-    V_PHASE,
+    V_ANCHOR,
     V_REST,
     V_STILL,
+    Rep,
     acceleration,
+    phase_at,
+    still_band_n,
     still_mask,
+    window_samples,
 )
 from forceplate.processing.valgus import GRADES, Thresholds, held_shift
 from forceplate.profiles import SIDES
 
-BASELINE_SEARCH_S = 10.0  # keep this much history while waiting for quiet standing
+HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's start
+MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
+CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
 
 
 @dataclass
@@ -62,31 +78,54 @@ class _SideState:
     def __init__(self):
         self.grade = 0
         self.peak = -np.inf
-        self.peak_phase = ""
-        self.onset_s = None
+        self.peak_phase: str | None = None
+        self.onset_phase: str | None = None
+        self.onset_s: float | None = None
 
 
 class StreamingAnalyzer:
-    """Both feet's vertical force and CoP (lab frame) in, at ``rate_hz``; events out."""
+    """Both feet's vertical force and CoP (lab frame) in, at ``rate_hz``; events out.
 
-    def __init__(self, rate_hz: float, toe_out_deg: float = 0.0, thresholds: Thresholds | None = None):
+    ``toe_out_deg``: stated foot axes (degrees, or per foot), or None to learn them from
+    the reps. ``weight_n``: the standing weight when known (a static trial).
+    """
+
+    def __init__(self, rate_hz: float, toe_out_deg=None, thresholds: Thresholds | None = None,
+                 weight_n: float | None = None, axes_source: str = "set-up"):
         self.rate_hz = rate_hz
         self.toe_out_deg = toe_out_deg
+        self.axes_source = axes_source
         self.thresholds = thresholds or Thresholds()
+        self._given_weight = weight_n
         self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
         self._cop_filter = {foot: Causal(COP_CUTOFF_HZ, self.rate_hz, width=2) for foot in SIDES}
-        self.baseline: Baseline | None = None
-        self._baseline_requested = False
-        self._history: list[tuple] = []
-        self._still_tail = np.empty(0)
         self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
+        self._baseline_requested = False
+        self._restart()
+
+    def _restart(self) -> None:
+        self.baseline: Baseline | None = None
+        self.weight_n = self._given_weight
+        self._still_tail = np.empty(0)
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
+        n = int(HISTORY_S * self.rate_hz) + 1
+        self._history_t: deque = deque(maxlen=n)
+        self._history_cop = {foot: deque(maxlen=n) for foot in SIDES}
         self._v = 0.0
+        self._rest_means: list[float] = []
+        self._since_top: list[np.ndarray] = []  # total force since the last rest or top
+        self._standing_cops = {foot: [] for foot in SIDES}
+        self._travel = {foot: [] for foot in SIDES}
+        self._peaks = {foot: [] for foot in SIDES}
+        self._normals = dict.fromkeys(SIDES, 0.0)
+        self._reference = None
+        self._axes: FootAxes | None = None
         self.rep = 0
+        self._last_end_s = -np.inf
         self._reset_rep()
 
     def capture_baseline(self) -> None:
-        """Take a new baseline from the next quiet second of standing.
+        """Forget the standing weight, the foot axes and the lifter's normal, and learn them again.
 
         Safe to call from another thread (the GUI): the request is carried out at the start
         of the next :meth:`push`, in the thread that feeds the analyzer.
@@ -100,6 +139,7 @@ class StreamingAnalyzer:
         self._deepest = 0.0
         self._start_s = 0.0
         self._last_down_s = self._first_up_s = None
+        self._descent: list[tuple] = []
         self._ascending = False
         self._peak_force = 0.0
         self._sides = {foot: _SideState() for foot in SIDES}
@@ -108,52 +148,90 @@ class StreamingAnalyzer:
         """Process each foot's vertical force (N) and CoP (n, 2) mm at trial times ``t`` (s)."""
         if self._baseline_requested:
             self._baseline_requested = False
-            self.baseline, self._history = None, []
-            self._reset_rep()
+            self._restart()
         fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
         cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
         events: list[Event] = []
-        if self.baseline is None:
-            events += self._seek_baseline(t, fz, cop)
-        if self.baseline is None:
+        if self.weight_n is None:
+            events += self._seek_weight(t, fz, cop)
+        if self.weight_n is None:
+            self._remember(t, cop)
             nan = np.full(len(t), np.nan)
             return Block(t, fz, cop, {foot: nan for foot in SIDES}), events
-        shift = {foot: medial_shift_mm(cop[foot], self.baseline, foot) for foot in SIDES}
-        events += self._track(t, fz, shift)
+        shift = self._shift(cop)
+        events += self._track(t, fz, cop, shift)
+        self._remember(t, cop)
         return Block(t, fz, cop, shift), events
 
-    def _seek_baseline(self, t, fz, cop) -> list[Event]:
-        self._history.append((t, fz, cop))
-        ht = np.concatenate([h[0] for h in self._history])
-        keep = ht >= ht[-1] - BASELINE_SEARCH_S
-        hfz = {foot: np.concatenate([h[1][foot] for h in self._history])[keep] for foot in SIDES}
-        hcop = {foot: np.concatenate([h[2][foot] for h in self._history])[keep] for foot in SIDES}
-        self._history = [(ht[keep], hfz, hcop)]
-        if ht[keep][-1] - ht[keep][0] < QUIET_WINDOW_S:
-            return []
-        try:
-            self.baseline = estimate_baseline(ht[keep], hfz, hcop, self.rate_hz, self.toe_out_deg)
-        except NoBaseline:  # keep waiting for quiet standing
-            return []
-        self._history = []
-        return [Event("baseline", float(ht[-1]), value=self.baseline.body_weight_n, data=self.baseline.as_dict())]
+    def _remember(self, t, cop) -> None:
+        self._history_t.extend(t.tolist())
+        for foot in SIDES:
+            self._history_cop[foot].extend(cop[foot].tolist())
 
-    def _track(self, t, fz, shift) -> list[Event]:
-        bw = self.baseline.body_weight_n
+    def _seek_weight(self, t, fz, cop) -> list[Event]:
+        """The first STILL_WINDOW_S of steady force with someone on the plates gives the weight:
+        in a squat set, force is steady only at rest (or passing through it), where it is the weight."""
+        total = fz["left"] + fz["right"]
+        window = np.concatenate([self._still_tail, total])
+        n = window_samples(self.rate_hz)
+        self._still_tail = window[-n:]
+        if len(window) < n:
+            return []
+        tail = window[-n:]
+        level = float(np.mean(tail))
+        if level < MIN_STANDING_N or np.ptp(tail) >= still_band_n(level):
+            return []
+        self.weight_n = level
+        self.baseline = self._current_baseline(cop)
+        return [Event("baseline", float(t[-1]), value=level, data=self.baseline.as_dict())]
+
+    def _current_baseline(self, cop=None) -> Baseline:
+        if self._reference is not None:
+            neutral = dict(self._reference)
+        else:
+            neutral = {foot: np.nanmean(cop[foot], axis=0) if cop is not None and np.isfinite(cop[foot]).any()
+                       else np.full(2, np.nan) for foot in SIDES}
+        axes = self._axes or self._fallback_axes(neutral)
+        return Baseline(self.weight_n, float("nan"), float("nan"), neutral, axes.medial_unit, axes.toe_out_deg,
+                        axes.source, weight_source="given" if self._given_weight else "standing",
+                        axis_uncertainty_deg=axes.uncertainty_deg)
+
+    def _fallback_axes(self, neutral) -> FootAxes:
+        forward = forward_direction(neutral["left"], neutral["right"])
+        if self.toe_out_deg is not None:
+            stated = self.toe_out_deg if isinstance(self.toe_out_deg, dict) else dict.fromkeys(SIDES, self.toe_out_deg)
+            return stated_axes(stated, forward, self.axes_source)
+        return stated_axes(dict.fromkeys(SIDES, 0.0), forward, "lifter's frame (learning the foot axes)")
+
+    def _shift(self, cop) -> dict:
+        if self._reference is None or self.baseline is None:
+            return {foot: np.full(len(cop[foot]), np.nan) for foot in SIDES}
+        return {foot: (cop[foot] - self._reference[foot]) @ self.baseline.medial_unit[foot] for foot in SIDES}
+
+    def _graded(self) -> bool:
+        """Flags are graded once the foot axes are known: stated, or learned from a completed rep."""
+        return self.toe_out_deg is not None or any(len(v) for v in self._travel.values())
+
+    def _track(self, t, fz, cop, shift) -> list[Event]:
+        bw = self.weight_n
         total = fz["left"] + fz["right"]
         window = np.concatenate([self._still_tail, total])
         still = still_mask(window, bw, self.rate_hz)[-len(total):]
-        self._still_tail = window[-int(round(STILL_WINDOW_S * self.rate_hz)):]
+        self._still_tail = window[-window_samples(self.rate_hz):]
         accel = acceleration(total, bw)
         held = {}
         for foot in SIDES:
             w = np.concatenate([self._shift_tail[foot], shift[foot]])
             held[foot] = held_shift(w, self.rate_hz, self.thresholds.min_duration_s)[-len(total):]
-            self._shift_tail[foot] = w[-self._held_n:]
+        tails = dict(self._shift_tail)
         events: list[Event] = []
         dt = 1.0 / self.rate_hz
         for i in range(len(t)):
-            v = 0.0 if still[i] else self._v + accel[i] * dt
+            # At rest: still and slow (the slow middle of a descent is steady at the weight, but fast)
+            v = 0.0 if still[i] and abs(self._v) < V_ANCHOR else self._v + accel[i] * dt
+            if abs(v) > MAX_PLAUSIBLE_V:  # the weight came from a steady moment that was no rest
+                self._reweigh()
+                v = 0.0
             self._v = v
             ti = float(t[i])
             if self.phase == "standing":
@@ -162,20 +240,27 @@ class StreamingAnalyzer:
                     continue
                 self.phase = "descent"
             self._pos += v * dt
-            self._deepest = min(self._deepest, self._pos)
+            if self._pos < self._deepest:
+                self._deepest = self._pos
             self._peak_force = max(self._peak_force, float(total[i]))
             if v < -V_STILL:
                 self._last_down_s = ti
+            if not self._ascending:  # the descent's path, for the foot axis (analysis.axis_sample)
+                self._descent.append((-self._pos, cop["left"][i], cop["right"][i]))
             elif v > V_STILL and self._first_up_s is None and self._last_down_s is not None and self._pos < -MIN_DEPTH_M:
                 self._first_up_s = ti
             if v > V_MOVING:
                 self._ascending = True
-            self.phase = "descent" if v < -V_PHASE else "ascent" if v > V_PHASE else "bottom"
+            self.phase = phase_at(v)
             if not self._confirmed:
                 if self._pos < -MIN_DEPTH_M:
                     self._confirmed = True
                     self.rep += 1
-                    events.append(Event("rep_start", self._start_s, rep=self.rep))
+                    events += self._begin_rep(t, cop)
+                    shift_now = self._shift({foot: cop[foot][i:] for foot in SIDES})
+                    for foot in SIDES:  # the reference is new: the held shift restarts from here
+                        held[foot][i:] = held_shift(shift_now[foot], self.rate_hz, self.thresholds.min_duration_s)
+                        shift[foot][i:] = shift_now[foot]
                 elif v >= -V_REST:  # a dip that came back before it was deep enough
                     self._reset_rep()
                     self._start_s = ti
@@ -184,8 +269,48 @@ class StreamingAnalyzer:
                 events += self._flags(ti, held, i)
                 if self._ascending and v <= V_REST:
                     events.append(self._finish(ti))
+                    self._weigh_cycles()
                     self._reset_rep()
+        for foot in SIDES:
+            self._shift_tail[foot] = np.concatenate([tails[foot], shift[foot]])[-self._held_n:]
+        self._learn_weight(total, still)
         return events
+
+    def _reweigh(self) -> None:
+        """The weight was wrong (a set that starts mid-rep has steady moments that are no rest):
+        take the mean force of the last seconds, near whole rep cycles, and start the rep over."""
+        if self._since_top:
+            self.weight_n = float(np.mean(np.concatenate(self._since_top)))
+        self._since_top.clear()
+        self._reset_rep()
+
+    def _learn_weight(self, total: np.ndarray, still: np.ndarray) -> None:
+        """Refine the weight: the median force of the rest seen so far (the same rule as
+        offline); without rest, the mean force over the last whole rep cycles."""
+        if self._given_weight:
+            return
+        self._since_top.append(total)
+        if still.all() and abs(self._v) < V_ANCHOR:
+            self._rest_means.append(float(np.median(total)))
+            self.weight_n = float(np.median(self._rest_means[-200:]))
+        kept = sum(len(x) for x in self._since_top)
+        while kept > CYCLE_MEMORY_S * self.rate_hz and len(self._since_top) > 1:
+            kept -= len(self._since_top.pop(0))
+
+    def _begin_rep(self, t, cop) -> list[Event]:
+        """A rep is under way: its reference CoP from the standing just before its start."""
+        times = np.concatenate([np.array(self._history_t), t])
+        start = int(np.searchsorted(times, self._start_s))
+        earliest = int(np.searchsorted(times, self._last_end_s))
+        for foot in SIDES:
+            series = np.concatenate([np.array(self._history_cop[foot]).reshape(-1, 2), cop[foot]])
+            self._standing_cops[foot].append(rep_reference(series, min(start, len(series) - 1), earliest, self.rate_hz))
+        self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
+        self.baseline = self._current_baseline()
+        return [Event("rep_start", self._start_s, rep=self.rep)]
+
+    def _normal(self, foot: str) -> float:
+        return self._normals[foot]
 
     def _flags(self, ti: float, held: dict, i: int) -> list[Event]:
         events = []
@@ -194,32 +319,68 @@ class StreamingAnalyzer:
             value = float(held[foot][i])
             if value > s.peak:
                 s.peak, s.peak_phase = value, self.phase
-            grade = GRADES.index(self.thresholds.grade(value))
+            if not self._graded():
+                continue
+            grade = GRADES.index(self.thresholds.grade(value - self._normal(foot)))
             if grade > s.grade:
                 s.grade = grade
                 if s.onset_s is None:
-                    s.onset_s = ti
+                    s.onset_s, s.onset_phase = ti, self.phase
                 events.append(Event("flag", ti, rep=self.rep, side=foot, severity=GRADES[grade],
                                     phase=self.phase, value=value))
         return events
 
     def _finish(self, ti: float) -> Event:
-        bottom = (self._last_down_s + self._first_up_s) / 2 if self._first_up_s else ti
+        bottom_s = (self._last_down_s + self._first_up_s) / 2 if self._first_up_s else ti
+        rep = Rep(self.rep, 0, 0, 0, self._start_s, bottom_s, ti, -self._deepest, self._peak_force)
         width = self.baseline.foot_width_mm
         sides = {}
         for foot in SIDES:
             s = self._sides[foot]
+            peak = s.peak if np.isfinite(s.peak) else float("nan")
             flagged = s.grade > 0
-            sides[foot] = {
-                "medial_shift_mm": round(s.peak, 2) if np.isfinite(s.peak) else None,
-                "medial_shift_pct": round(100 * s.peak / width, 1) if np.isfinite(s.peak) else None,
-                "flag": GRADES[s.grade],
-                "phase": s.peak_phase if flagged else None,
-                "onset_s": round(s.onset_s, 3) if s.onset_s is not None else None,
-            }
+            sides[foot] = SideResult(peak, 100 * peak / width, GRADES[s.grade], s.onset_phase if flagged else None,
+                                     s.peak_phase if flagged else None, s.onset_s if flagged else None)
+            self._peaks[foot].append(peak)
+            self._normals[foot] = personal_normal_mm(self._peaks[foot])
+        axis_cop = self._axis_cop()
+        if axis_cop is not None and self._reference is not None:
+            for foot in SIDES:
+                self._travel[foot].append(axis_cop[foot] - self._reference[foot])
+        self._learn_axes()
+        self._last_end_s = ti
+        result = RepResult(rep, sides, float("nan"))
         worst = max(SIDES, key=lambda foot: self._sides[foot].grade)
+        data = result.as_dict()
+        for key in ("asymmetry_pct", "partial"):
+            data.pop(key)
         return Event("rep_end", ti, rep=self.rep, side=worst if self._sides[worst].grade else "",
-                     severity=GRADES[self._sides[worst].grade],
-                     data={"index": self.rep, "start_s": round(self._start_s, 3), "bottom_s": round(bottom, 3),
-                           "end_s": round(ti, 3), "depth_m": round(-self._deepest, 3),
-                           "peak_force_n": round(self._peak_force, 1), **sides})
+                     severity=GRADES[self._sides[worst].grade], data=data)
+
+    def _weigh_cycles(self) -> None:
+        """At a top: with no rest seen, the weight is the mean force over the cycles since the
+        first top (over whole cycles the mean force equals the weight)."""
+        if self._given_weight or self._rest_means:
+            self._since_top.clear()
+            return
+        if self.rep >= 2 and self._since_top:
+            self.weight_n = float(np.mean(np.concatenate(self._since_top)))
+        self._since_top.clear()
+
+    def _axis_cop(self) -> dict | None:
+        """Each foot's CoP where the descent had gone AXIS_DEPTH_FRACTION of the rep's depth."""
+        if not self._descent:
+            return None
+        drop = np.array([d[0] for d in self._descent])
+        reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop.max())
+        chosen = self._descent[int(reached[0])]
+        return {"left": np.asarray(chosen[1]), "right": np.asarray(chosen[2])}
+
+    def _learn_axes(self) -> None:
+        if self.toe_out_deg is not None or self._reference is None:
+            return
+        neutral = self._reference
+        fallback = self._fallback_axes(neutral)
+        travel = {foot: np.array(self._travel[foot]).reshape(-1, 2) for foot in SIDES}
+        self._axes = estimate_axes(travel, forward_direction(neutral["left"], neutral["right"]), fallback)
+        self.baseline = self._current_baseline()

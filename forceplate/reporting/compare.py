@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from forceplate.library.history import MIN_LOADS
 from forceplate.processing.valgus import GRADES
 from forceplate.profiles import SIDES
 
@@ -65,19 +66,32 @@ def difference(first: dict, other: dict) -> dict:
 
 
 def load_trend(entries: list[dict]) -> dict:
-    """Flagged share against external load, with a least-squares slope per 10 kg."""
+    """Flagged share against external load, with a least-squares slope per 10 kg when at
+    least :data:`MIN_LOADS` loads were tried (through two points a "slope" is only their
+    difference). ``warnings`` says when the points are not one person's: a difference
+    between people would then read as an effect of load."""
     points = sorted(
-        ({"file": e["file"], "load_kg": float(e["load_kg"]), "flagged_share_pct": e["set"]["flagged_share_pct"]}
+        ({"file": e["file"], "subject": e.get("subject"), "load_kg": float(e["load_kg"]),
+          "flagged_share_pct": e["set"]["flagged_share_pct"]}
          for e in entries if e.get("load_kg") is not None and e["set"]["flagged_share_pct"] is not None),
         key=lambda p: p["load_kg"],
     )
     loads = {p["load_kg"] for p in points}
-    slope = None
-    if len(loads) >= 2:
+    subjects = sorted({p["subject"] or "no subject" for p in points})
+    slope = intercept = note = None
+    warnings = []
+    if len(loads) >= MIN_LOADS:
         x = np.array([p["load_kg"] for p in points])
         y = np.array([p["flagged_share_pct"] for p in points])
-        slope = round(float(np.polyfit(x, y, 1)[0]) * PER_10_KG, 2)
-    return {"points": points, "flagged_share_pp_per_10kg": slope}
+        per_kg, at_zero = np.polyfit(x, y, 1)
+        slope, intercept = round(float(per_kg) * PER_10_KG, 2), round(float(at_zero), 2)
+    elif len(loads) >= 2:
+        note = f"{len(loads)} loads: no trend drawn through two points; it takes at least {MIN_LOADS} loads"
+    if len(loads) >= 2 and len(subjects) > 1:
+        warnings.append(f"the load trend mixes {len(subjects)} subjects ({', '.join(subjects)}): a difference "
+                        "between people reads as an effect of load; compare one subject's trials")
+    return {"points": points, "flagged_share_pp_per_10kg": slope, "flagged_share_at_0kg_pct": intercept,
+            "note": note, "warnings": warnings}
 
 
 def compare(trials: list[tuple[str, dict, dict]]) -> dict:

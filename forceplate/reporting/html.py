@@ -234,14 +234,29 @@ def comparison_shift_plot(report: dict, side: str) -> str:
 
 
 def load_plot(report: dict) -> str:
-    """Flagged share of reps against external load (light vs heavy)."""
-    points = report["load"]["points"]
+    """Flagged share of reps against external load (light vs heavy): the points, and the
+    least-squares line when there is a trend (at least three loads)."""
+    load = report["load"]
+    points = load["points"]
     loads = [p["load_kg"] for p in points]
     ax = _Axes(440, 240, (min(loads) - 5, max(loads) + 5), (0, 105))
-    ax.line(loads, [p["flagged_share_pct"] for p in points], "#333", width=1.5)
+    if load["flagged_share_pp_per_10kg"] is not None:
+        ends = np.array([min(loads), max(loads)])
+        ax.line(ends, load["flagged_share_at_0kg_pct"] + load["flagged_share_pp_per_10kg"] / 10.0 * ends, "#333",
+                width=1.5)
     for p in points:
         ax.rect(p["load_kg"] - 1, p["flagged_share_pct"] - 1.5, p["load_kg"] + 1, p["flagged_share_pct"] + 1.5, "#d7301f")
     return ax.svg("external load (kg)", "flagged reps (%)")
+
+
+def _load_part(report: dict) -> str:
+    load = report["load"]
+    if len({p["load_kg"] for p in load["points"]}) < 2:
+        return ""
+    slope = load["flagged_share_pp_per_10kg"]
+    said = [f"{slope:+.1f} percentage points per 10 kg (least squares)." if slope is not None else f"{load['note']}."]
+    said += [f"<b>Warning</b>: {html.escape(w)}." for w in load["warnings"]]
+    return "<h2>Flagged reps against load</h2>" + "".join(f"<p>{s}</p>" for s in said) + load_plot(report)
 
 
 def render_comparison(report: dict) -> str:
@@ -252,9 +267,6 @@ def render_comparison(report: dict) -> str:
             e["set"]["flagged_share_pct"], e["set"]["left_max_shift_mm"], e["set"]["right_max_shift_mm"],
             e["set"]["mean_asymmetry_pct"])) + "</tr>"
         for k, e in enumerate(report["trials"]))
-    slope = report["load"]["flagged_share_pp_per_10kg"]
-    load_part = (f"<h2>Flagged reps against load</h2><p>{slope:+.1f} percentage points per 10 kg.</p>{load_plot(report)}"
-                 if slope is not None else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate comparison</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:960px}} table{{border-collapse:collapse}}
@@ -265,6 +277,6 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#
 {trials}</table>
 <h2>Medial shift per rep</h2>
 {comparison_shift_plot(report, "left")}{comparison_shift_plot(report, "right")}
-{load_part}
+{_load_part(report)}
 </body></html>
 """

@@ -106,7 +106,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise CorruptTrial(f"{path}: not an HDF5 file")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for some damaged superblocks
         first = one_line(exc)
     truncated = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", first)
     if truncated:
@@ -114,7 +114,7 @@ def open_h5(path: str | Path) -> h5py.File:
                            "it cannot be read")
     try:
         return h5py.File(path, "r", swmr=True)
-    except OSError:
+    except (OSError, RuntimeError):
         pass
     if "already open for write" in first:
         raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
@@ -153,7 +153,7 @@ def _finished(path: Path) -> bool:
     try:
         with h5py.File(path, "r", swmr=True) as f:
             return bool(f.attrs.get("complete", True))
-    except OSError:
+    except (OSError, RuntimeError):
         return True
 
 
@@ -200,13 +200,17 @@ def _results(g: h5py.Group) -> dict:
             return int(value)
         return float(value)
 
+    def number_or_none(value):
+        return None if isinstance(value, float) and np.isnan(value) else value
+
     reps = []
-    for row in g["reps"][()]:
-        rep = {name: cell(row[name]) for name in REP_COLUMNS}
+    table = g["reps"][()]
+    stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
+    for row in table:
+        rep = {name: number_or_none(cell(row[name])) if name in stored else None for name in REP_COLUMNS}
         for side in SIDES:
-            rep[side] = {name: cell(row[f"{side}_{name}"]) for name in SIDE_COLUMNS}
-            if rep[side]["onset_s"] is not None and np.isnan(rep[side]["onset_s"]):
-                rep[side]["onset_s"] = None
+            rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
+                         for name in SIDE_COLUMNS}
         reps.append(rep)
     return {"reps": reps, "summary": json.loads(_text(g.attrs["summary"])),
             "parameters": json.loads(_text(g.attrs["parameters"])), "analysed": _text(g.attrs["analysed"])}
@@ -232,3 +236,11 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
         recording.trim()
         devices[name] = recording
     return devices
+
+
+def raw_value_count(path: str | Path) -> int:
+    """How many raw values (frames times channels, all devices) the trial holds, from the
+    datasets' shapes alone: what analysing it will cost, before reading any of it."""
+    path = Path(path)
+    with _reading(path) as f:
+        return sum(int(np.prod(a["counts"].shape)) for a in f["acquisition"].values())

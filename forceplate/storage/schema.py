@@ -17,8 +17,8 @@ REP_COLUMNS = {
     "index": "1", "start_s": "s", "bottom_s": "s", "end_s": "s", "duration_s": "s", "depth_m": "m",
     "partial": "1", "peak_force_n": "N", "asymmetry_pct": "%",
 }
-SIDE_COLUMNS = {"medial_shift_mm": "mm", "medial_shift_pct": "%", "flag": "grade", "phase": "phase",
-                "onset_s": "s"}
+SIDE_COLUMNS = {"medial_shift_mm": "mm", "medial_shift_pct": "%", "flag": "grade", "onset_phase": "phase",
+                "peak_phase": "phase", "phase": "phase", "onset_s": "s"}
 
 
 def rep_table_units() -> dict[str, str]:
@@ -33,5 +33,5 @@ def rep_row(rep: dict) -> tuple:
             return value or ""
         return float("nan") if value is None else value
 
-    return (tuple(rep[name] for name in REP_COLUMNS)
-            + tuple(cell(rep[side][name], unit) for side in SIDES for name, unit in SIDE_COLUMNS.items()))
+    return (tuple(cell(rep[name], unit) for name, unit in REP_COLUMNS.items())
+            + tuple(cell(rep[side].get(name), unit) for side in SIDES for name, unit in SIDE_COLUMNS.items()))
