@@ -11,7 +11,7 @@ from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:
-    command = add_command("analyze", "analyse a saved trial: reps, medial shift, flags", run_analyze, """\
+    command = add_command("analyze", "analyse a saved trial as its exercise: reps, phases, flags", run_analyze, """\
   forceplate analyze trial.h5              rep table
   forceplate analyze trial.h5 --json       the same as one JSON object
   forceplate analyze trial.h5 --calibration SIM-DP-0001.toml   re-analyse with another record
