@@ -1,20 +1,27 @@
-"""``forceplate analyze``: the rep table of a saved trial."""
+"""``forceplate analyze``: the rep table of a saved trial, for the exercise it shows."""
 
 from __future__ import annotations
 
 import json
 
 from forceplate.cli.common import add_analysis_options, check_new_output, thresholds, write_output
+from forceplate.errors import ForceplateError, TrialError
 from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:
-    command = add_command("analyze", "analyse a saved trial: reps, medial shift, flags", run_analyze, """\
+    command = add_command("analyze", "analyse a saved trial as its exercise: reps, phases, flags", run_analyze, """\
   forceplate analyze trial.h5              rep table
   forceplate analyze trial.h5 --json       the same as one JSON object
   forceplate analyze trial.h5 --calibration SIM-DP-0001.toml   re-analyse with another record
   forceplate analyze trial.h5 --report trial.html     self-contained HTML report with plots
-  forceplate analyze trial.h5 --save                  store the results in the trial (/processing)""")
+  forceplate analyze trial.h5 --save                  store the results in the trial (/processing)
+  forceplate analyze jump.h5 --exercise countermovement_jump   flights, heights, RSI, phases
+  forceplate analyze eo.h5 --exercise quiet_standing --eyes-closed ec.h5   sway, eyes open vs closed
+
+exercises (docs/exercises.md): squat, single_leg_squat, countermovement_jump, squat_jump,
+drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat. Without --exercise:
+the trial's exercise attribute, else recognised from the force pattern (and said so).""")
     command.add_argument("file", metavar="FILE.h5")
     command.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     command.add_argument("--calibration", metavar="RECORD.toml", help="use this calibration record instead of the stored one")
@@ -22,12 +29,18 @@ def register(add_command) -> None:
     command.add_argument("--force", action="store_true", help="overwrite an existing --report file")
     command.add_argument("--save", action="store_true",
                          help="store the results in the trial file under /processing (replacing earlier ones)")
+    command.add_argument("--exercise", metavar="NAME",
+                         help="analyse as this exercise (default: the trial's exercise attribute, else recognised)")
+    command.add_argument("--eyes-closed", metavar="FILE.h5",
+                         help="quiet standing: the eyes-closed trial to compare with this (eyes-open) one")
     add_analysis_options(command)
 
 
 def run_analyze(args) -> int:
     from forceplate.calibration.record import check_fits_trial, load_record
-    from forceplate.offline import analyze_trial, save_analysis
+    from forceplate.exercises import choose
+    from forceplate.exercises.model import NotThisExercise, Options
+    from forceplate.offline import save_analysis
     from forceplate.processing.quality import recording_quality
     from forceplate.reporting.html import render
     from forceplate.storage.reader import open_trial
@@ -37,9 +50,20 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
-    static = open_trial(args.static) if args.static else None
-    analysis = analyze_trial(trial, calibration, args.toe_out, thresholds(args), static=static)
-    report = analysis.as_dict()
+    feet_of = _TrialFeet(trial, calibration)
+    exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
+    options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
+    if args.eyes_closed:
+        if exercise.name != "quiet_standing":
+            raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
+        options.eyes_closed = _TrialFeet(open_trial(args.eyes_closed), None)()
+    try:
+        report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
+    except NotThisExercise as exc:
+        raise NotThisExercise(f"{args.file}: {exc} (exercise chosen by {chosen_by}; choose another with --exercise)") \
+            from None
+    if (args.save or args.report) and analysis is None:
+        raise ForceplateError(f"--save and --report are not available for {exercise.name} yet (squats only)")
     if args.save:
         save_analysis(trial, analysis, calibration)
     if args.report:
@@ -47,15 +71,83 @@ def run_analyze(args) -> int:
         profile = trial.devices[analysis.devices[0]].profile
         html = render(report, analysis, profile, trial.attrs, str(args.file), trial=trial)
         write_output(args.report, html, args.force)
-    report["summary"]["file"] = str(args.file)
-    report["summary"]["complete"] = trial.complete
-    report["summary"]["recovered"] = trial.recovered
-    report["summary"]["quality"] = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
+    summary = report["summary"]
+    summary["exercise_chosen_by"] = chosen_by
+    if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
+        summary["notes"].append(f"{feet_of.read.force_samples_filled} lost samples of force interpolated")
+    summary["file"] = str(args.file)
+    summary["complete"] = trial.complete
+    summary["recovered"] = trial.recovered
+    summary["quality"] = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     if args.json:
         print(json.dumps(report, indent=1))
-    else:
+    elif exercise.kind == "squat":
         print_table(report)
+    else:
+        print_exercise_table(report, exercise)
     return 0
+
+
+class _TrialFeet:
+    """Calling it gives the trial's per-foot arrays, read on the first call only (the
+    recognition and the exercise share them); ``read`` is None until then."""
+
+    def __init__(self, trial, calibration):
+        self.trial, self.calibration, self.read = trial, calibration, None
+
+    def __call__(self):
+        from forceplate.exercises.model import Feet, with_force_gaps_filled
+        from forceplate.offline import feet_arrays
+
+        if self.read is None:
+            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(self.trial, self.calibration)
+            if len(t) < rate_hz:
+                raise TrialError(f"{self.trial.path}: only {len(t)} samples recorded, too short to analyse")
+            self.read = with_force_gaps_filled(Feet(t, fz, cop, rate_hz, regions))
+        return self.read
+
+
+def _cell(rep: dict, key: str):
+    value = rep
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def print_exercise_table(report: dict, exercise) -> None:
+    """The table of a non-squat exercise: its own columns, one row per rep."""
+    s = report["summary"]
+    weight = f", body weight {s['body_weight_n']:.1f} N" if s.get("body_weight_n") else ""
+    state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
+    print(f"{s['file']}: {s['duration_s']:.1f} s{weight}, {exercise.title}: {s['reps']} {exercise.kind} rep(s)" + state)
+    print(f"exercise chosen by {s['exercise_chosen_by']}")
+    print(f"knee-collapse flag: {s['collapse_flag']}")
+    for note in s.get("notes", []):
+        if note != s["collapse_flag"]:
+            print(f"note: {note}")
+    for name, q in s["quality"].items():
+        print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
+    if "posturography" in s:
+        print_sway(s, exercise)
+        return
+    print(" ".join(f"{c.header:>{c.width}}" for c in exercise.columns))
+    for rep in report["reps"]:
+        cells = []
+        for c in exercise.columns:
+            value = _cell(rep, c.key)
+            cells.append(f"{'-':>{c.width}}" if value is None else f"{value:>{c.width}{c.fmt}}")
+        print(" ".join(cells))
+
+
+def print_sway(s: dict, exercise) -> None:
+    rows = [("both feet", s["posturography"])] + [(foot, v) for foot, v in s["posturography_by_foot"].items()]
+    if "posturography_eyes_closed" in s:
+        rows += [("eyes closed", s["posturography_eyes_closed"]), ("Romberg EC/EO", s["romberg_quotient"])]
+    print(f"{'':<14}" + " ".join(f"{c.header:>{c.width}}" for c in exercise.columns))
+    for label, values in rows:
+        cells = [f"{'-':>{c.width}}" if not values or values.get(c.key) is None else f"{values[c.key]:>{c.width}{c.fmt}}"
+                 for c in exercise.columns]
+        print(f"{label:<14}" + " ".join(cells))
 
 
 def _depth(depth_m) -> str:
@@ -70,15 +162,19 @@ def print_table(report: dict) -> None:
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
     print(f"standing weight {b['standing_weight_n']:.1f} N from {b['weight_source']}; foot axes: {b['axis_source']} "
           f"(toe-out left {b['toe_out_deg']['left']:.0f}, right {b['toe_out_deg']['right']:.0f} deg)")
+    if s.get("exercise", "squat") != "squat":
+        print(f"{s['exercise']}: knee-collapse flag on the {s['standing_leg']} (standing) leg only")
     for name, q in s["quality"].items():
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
           f"{'right shift':>11} {'flag':<9}{'phase':<8}")
     for r in report["reps"]:
-        # no CoP (a vertical-force-only file): no shift
+        # no CoP (a vertical-force-only file, a single-leg squat's lifted foot): no shift
         cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
         print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {_depth(r['depth_m'])}  {cells}"
               + ("  partial" if r["partial"] else ""))
+    if s.get("exercise_chosen_by", "").startswith("recognised"):  # last: the squat table's lines stay put
+        print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")
 
 
 def _mm(value: float | None) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forceplate.processing.baseline import G, MIN_STANDING_N, NoBaseline, find_quiet_standing, quiet_mask
+from forceplate.processing.movement import robust_sd, runs
 
 JUMP_STILL_WINDOW_S = 0.4  # s: still before and after a jump (squats use 0.2 s: rest between reps is short)
 
@@ -84,15 +85,6 @@ class JumpAnalysis:
         return self.body_weight_n / G
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
-def _robust_sd(x: np.ndarray) -> float:
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
-
-
 def _quiet_stretch(total_n: np.ndarray, rate_hz: float) -> slice:
     """The quiet stretch body weight comes from: the first one, or the last one when the
     recording starts off the plates (a drop jump has no quiet phase before the jump)."""
@@ -109,7 +101,7 @@ def _quiet_stretch(total_n: np.ndarray, rate_hz: float) -> slice:
 def _flights(total_n: np.ndarray, threshold_n: float, rate_hz: float) -> list[tuple[int, int]]:
     """(first, past-last) sample of each stretch below ``threshold_n`` long enough to be a flight."""
     min_len = int(round(MIN_FLIGHT_S * rate_hz))
-    return [(lo, hi) for lo, hi in _runs(total_n < threshold_n) if hi - lo >= min_len]
+    return [(lo, hi) for lo, hi in runs(total_n < threshold_n) if hi - lo >= min_len]
 
 
 def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> JumpAnalysis:
@@ -124,14 +116,14 @@ def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> Ju
     # Median and MAD: the trailing-window quiet detector lets the first ramp of the
     # movement into the end of its stretch.
     standing_n = float(np.median(total[quiet]))
-    onset_n = ONSET_SD * _robust_sd(total[quiet])
+    onset_n = ONSET_SD * robust_sd(total[quiet])
 
     coarse = _flights(total, AIRBORNE_FRACTION * standing_n, rate_hz)
     if not coarse:
         return JumpAnalysis(standing_n, quiet, None, None, [])
     unloaded = np.concatenate([total[lo:hi] for lo, hi in coarse])
     unloaded_n = float(np.median(unloaded))
-    threshold_n = unloaded_n + max(ONSET_SD * _robust_sd(unloaded), AIRBORNE_MARGIN_N)
+    threshold_n = unloaded_n + max(ONSET_SD * robust_sd(unloaded), AIRBORNE_MARGIN_N)
     flights = _flights(total, threshold_n, rate_hz)
 
     mass_kg = (standing_n - unloaded_n) / G
@@ -171,7 +163,7 @@ def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> Ju
                 # the still mask is trailing: the movement may begin inside the last still window
                 window_start = max(search_from, search_from + int(still_before[-1]) - still_n + 1)
             away = np.abs(total[window_start:take_off] - standing_n) > onset_n
-            long_runs = [lo for lo, hi in _runs(away) if hi - lo >= persist or hi == take_off - window_start]
+            long_runs = [lo for lo, hi in runs(away) if hi - lo >= persist or hi == take_off - window_start]
             contact_start = window_start + (long_runs[0] if long_runs else 0)
             integrate_from = max(window_start, contact_start - backoff)
             v = np.cumsum(total[integrate_from:take_off] - standing_n) / mass_kg / rate_hz
