@@ -40,6 +40,7 @@ V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to res
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
 V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity is this small
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
+BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep of its deepest
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
 # Still (used live and for the rest anchors): every sample of the trailing window within
 # this band around the standing weight. Real sets stand 0.2-0.5 s between reps.
@@ -200,16 +201,15 @@ def _find(v: np.ndarray, rate_hz: float, lo: int = 0, hi: int | None = None) -> 
         end = min(u_hi, len(seg) - 1)
         while end < len(seg) - 1 and seg[end] > V_REST:
             end += 1
-        descending = np.flatnonzero(seg[d_hi:u_lo] < -V_STILL)
-        ascending = np.flatnonzero(seg[d_hi:u_lo] > V_STILL)
-        turn_lo = d_hi + (descending[-1] + 1 if len(descending) else 0)
-        turn_hi = d_hi + (ascending[0] if len(ascending) else u_lo - d_hi)
-        bottom = (turn_lo + max(turn_hi, turn_lo)) // 2
-        depth = -np.sum(seg[start:bottom]) / rate_hz
+        # the bottom: the middle of where the body is within BOTTOM_LEVEL of its deepest
+        drop = -np.cumsum(seg[start:end + 1]) / rate_hz
+        depth = float(drop.max()) if len(drop) else 0.0
+        deep = np.flatnonzero(drop >= BOTTOM_LEVEL * depth)
+        bottom = start + (int(deep[0] + deep[-1]) // 2 if len(deep) else 0)
         if depth < MIN_DEPTH_M:
             continue
         last_end = end
-        found.append(_Found(lo + start, lo + bottom, lo + end, float(depth), lo + d_hi, lo + u_lo))
+        found.append(_Found(lo + start, lo + bottom, lo + end, depth, lo + d_hi, lo + u_lo))
     return found
 
 
