@@ -43,7 +43,7 @@ class Baseline:
     toe_out_deg: dict  # foot -> degrees the foot is turned out from the lifter's forward
     axis_source: str = "set-up"  # or "estimated from N reps", "insole frame", "lifter's frame"
     foot_width_mm: float = DEFAULT_FOOT_WIDTH_MM
-    weight_source: str = "standing"  # "given" (static trial), "standing", "rep cycles", ...
+    weight_source: str = "standing"  # reps.GIVEN (a static trial), "standing", "rep cycles", ...
     load_kg: float | None = None  # bar or external load, when the trial states it
     axis_uncertainty_deg: dict = field(default_factory=dict)  # foot -> 95 % half-width, None if not estimated
 

@@ -127,7 +127,7 @@ def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> Ju
     flights = _flights(total, threshold_n, rate_hz)
 
     mass_kg = (standing_n - unloaded_n) / G
-    # Steady near body weight; wider than reps.still_mask's 1%, because the level of quiet
+    # Steady near body weight; wider than the squat rest band (reps.still_band_n), because the level of quiet
     # standing differs between the pauses of one recording (BFR007: 881, 872, 867 N).
     still = quiet_mask(total, rate_hz, window_s=JUMP_STILL_WINDOW_S, reference_n=standing_n,
                        tolerance=STANDING_TOLERANCE)

@@ -38,7 +38,7 @@ V_MOVING = 0.05  # m/s: a descent or ascent is under way
 V_STILL = 0.01  # m/s: slower than this is not descending or ascending
 V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to rest
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
-V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity is this small
+V_ANCHOR = 0.025  # m/s: a steady stretch is rest only if the first-pass velocity is this small
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep of its deepest
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
@@ -47,6 +47,7 @@ PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median de
 STILL_WINDOW_S = 0.2
 STILL_TOLERANCE = 0.005  # of the standing weight
 STILL_TOLERANCE_MIN_N = 4.0  # force noise of a quiet stander on a real plate is about 1-1.5 N
+NEAR_WEIGHT_BANDS = 2  # rest: the calm force within this many steady bands of the weight
 MIN_STANDING_S = 0.2  # this much rest in total gives the standing weight directly
 UNLOADED_FRACTION = 0.2  # of the median force: below it, nobody stands on the plates
 # Rest is judged on the force low-passed harder: standing is slow, and muscle tremor (8-12 Hz)
@@ -56,6 +57,7 @@ FIRST_PASS_HIGH_PASS_HZ = 0.08  # removes the drift of a wrong weight, keeps rep
 PASSES = 3  # anchor-and-integrate passes after the first; the reps settle in two
 
 PHASES = ("standing", "descent", "bottom", "ascent")
+GIVEN = "given (a static trial)"  # the weight's source when the caller states it
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Segmentation:
     reps: list[Rep]
     velocity: np.ndarray  # m/s, + up
     weight_n: float  # standing weight, lifter and bar (N)
-    weight_source: str  # "given", "standing", "rep cycles", "whole recording", "median force"
+    weight_source: str  # GIVEN, "standing", "rep cycles", "median force", or under an external pull
     rest: np.ndarray  # samples at rest (standing, pausing) used as anchors
 
 
@@ -92,18 +94,6 @@ def acceleration(total_n: np.ndarray, weight_n: float) -> np.ndarray:
 
 def still_band_n(weight_n: float) -> float:
     return max(STILL_TOLERANCE * weight_n, STILL_TOLERANCE_MIN_N)
-
-
-def still_mask(total_n: np.ndarray, weight_n: float, rate_hz: float) -> np.ndarray:
-    """Samples ending a window in which the force never left the band around the weight.
-
-    Trailing (causal), so the live pipeline marks the same samples as the offline one.
-    """
-    n = window_samples(rate_hz)
-    deviation = np.abs(np.nan_to_num(np.asarray(total_n, float) - weight_n, nan=np.inf))
-    worst = maximum_filter1d(deviation, size=n, origin=(n - 1) // 2, mode="nearest")
-    worst[: n - 1] = np.inf  # not a full window yet
-    return worst < still_band_n(weight_n)
 
 
 def window_samples(rate_hz: float) -> int:
@@ -119,14 +109,20 @@ def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
     return np.cumsum(counts)[:-1] > 0
 
 
-def steady_mask(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
-    """Samples inside a window of STILL_WINDOW_S whose force range is below ``band_n``."""
+def steady_ends(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
+    """Samples ending a window of STILL_WINDOW_S whose force range is below ``band_n``
+    (trailing: live marks the same samples)."""
     n = window_samples(rate_hz)
     hi = maximum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
     lo = minimum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
     ends = (hi - lo) < band_n
     ends[: n - 1] = False
-    return _whole_windows(ends, n)
+    return ends
+
+
+def steady_mask(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
+    """Samples inside a window of STILL_WINDOW_S whose force range is below ``band_n``."""
+    return _whole_windows(steady_ends(force, rate_hz, band_n), window_samples(rate_hz))
 
 
 def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -179,10 +175,8 @@ class _Found:
     ascent_start: int
 
 
-def _find(v: np.ndarray, rate_hz: float, lo: int = 0, hi: int | None = None) -> list[_Found]:
-    """Descent-then-ascent pairs of ``v[lo:hi]`` (indices into ``v``)."""
-    hi = len(v) if hi is None else hi
-    seg = v[lo:hi]
+def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
+    """Descent-then-ascent pairs of the velocity ``seg`` (m/s)."""
     downs, ups = _runs(seg < -V_MOVING), _runs(seg > V_MOVING)
     found: list[_Found] = []
     up_i = 0
@@ -209,7 +203,7 @@ def _find(v: np.ndarray, rate_hz: float, lo: int = 0, hi: int | None = None) -> 
         if depth < MIN_DEPTH_M:
             continue
         last_end = end
-        found.append(_Found(lo + start, lo + bottom, lo + end, depth, lo + d_hi, lo + u_lo))
+        found.append(_Found(start, bottom, end, depth, d_hi, u_lo))
     return found
 
 
@@ -239,7 +233,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     force = np.where(finite, force, 0.0)
     calm = zero_lag(force, STILL_CUTOFF_HZ, rate_hz)
     loaded = force > UNLOADED_FRACTION * level
-    weight, source = (float(weight_n), "given") if weight_n else _standing_weight(calm, loaded, rate_hz, level)
+    weight, source = (float(weight_n), GIVEN) if weight_n else _standing_weight(calm, loaded, rate_hz, level)
     rest = np.zeros(len(force), dtype=bool)
     v = np.zeros(len(force))
     found: list[_Found] = []
@@ -248,7 +242,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
             continue
         part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
         if not _plausible(part[0], part[1]):
-            part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3])
+            part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3], source)
         rest[lo:hi], v[lo:hi] = part[2], part[1]
         found += [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
                           descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo) for f in part[0]]
@@ -285,20 +279,20 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent.
     v = high_pass(np.cumsum(a) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
-    band = _steady_band_n(force, weight)
+    band = steady_band_n(force, weight)
     steady_and_slow = steady_mask(calm, rate_hz, band) & slow
     weight_t = np.full(len(force), weight)
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & (np.abs(calm - weight_t) < 2 * band)
+    rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
     found = _find(v, rate_hz)
     for _ in range(PASSES):
         tops = _tops(found, v)
         weight_t, followed = _weight_in_time(force, calm, rest, tops, weight)
-        rest = steady_and_slow & (np.abs(calm - weight_t) < 2 * band)
-        if followed and source != "given":
+        rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
+        if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
-        if source == "given":
+        if source == GIVEN:
             weight_t = np.full(len(force), weight)
         anchors = rest.copy()
         anchors[tops] = True
@@ -323,7 +317,7 @@ EXTERNAL_PEAK_PROMINENCE = 0.1  # of the weight: a rep's force hump under an ext
 EXTERNAL_MIN_REP_S = 0.8
 
 
-def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float):
+def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float, source: str):
     """Reps under an external pull: each rep is a hump of the force (largest at the bottom,
     where the lifter brakes hardest), from trough to trough, its bottom the hump's peak
     (the KTH flywheel squat: 0.13 s from the markers' bottom); depth is not measurable."""
@@ -339,7 +333,9 @@ def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float):
         end = peak + int(np.argmin(slow[peak:nxt])) if nxt > peak else peak
         found.append(_Found(start, int(peak), end, float("nan"), int(peak), int(peak)))
         last_end = end
-    return found, np.zeros(len(calm)), np.zeros(len(calm), bool), weight, "external force (depth not measurable)"
+    pulled = "an external pull (flywheel, band): depth not measurable"
+    return (found, np.zeros(len(calm)), np.zeros(len(calm), bool), weight,
+            f"{GIVEN}; {pulled}" if source == GIVEN else f"the median force under {pulled}")
 
 
 def acceleration_in_time(total_n: np.ndarray, weight_n: np.ndarray) -> np.ndarray:
@@ -347,7 +343,7 @@ def acceleration_in_time(total_n: np.ndarray, weight_n: np.ndarray) -> np.ndarra
     return (total_n - weight_n) * (G / weight_n)
 
 
-def _steady_band_n(force: np.ndarray, weight: float) -> float:
+def steady_band_n(force: np.ndarray, weight: float) -> float:
     """How far the calm force may wander in a window and still be rest: the still band, or six
     times the force's sample-to-sample noise when that is larger (insoles)."""
     noise_n = 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0

@@ -32,6 +32,7 @@ from forceplate.processing.baseline import (
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
+    GIVEN,
     MIN_DEPTH_M,
     STILL_CUTOFF_HZ,
     V_MOVING,
@@ -41,8 +42,10 @@ from forceplate.processing.reps import (
     Rep,
     acceleration,
     phase_at,
+    NEAR_WEIGHT_BANDS,
     still_band_n,
-    still_mask,
+    steady_band_n,
+    steady_ends,
     window_samples,
 )
 from forceplate.processing.valgus import GRADES, Thresholds, held_shift
@@ -50,7 +53,14 @@ from forceplate.profiles import SIDES
 
 HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's start
 MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
-CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
+CYCLE_MEMORY_S = 20.0
+EXTERNAL_MIN_CYCLE_S = 0.8  # a shorter "rep" is no whole cycle to weigh
+WEIGHT_HISTORY_S = 6.0  # force kept while looking for the weight: more than one rep
+WEIGHT_HISTORY_MIN_S = 1.0
+STARTS_STANDING_S = 0.3  # steady within this long of the start: the lifter stands, whatever the median
+WEIGHT_NEAR_MEDIAN = 0.02  # a steady window this close to the median force is taken as the weight
+LONG_STILL_S = 0.4  # still this long out of a descent: at rest, whatever the integrated velocity says
+REST_MEMORY_BLOCKS = 25  # the weight is the median force of the latest rest blocks (it drifts)  # force kept to re-measure the weight over whole rep cycles
 
 
 @dataclass
@@ -109,11 +119,14 @@ class StreamingAnalyzer:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
         self._still_tail = np.empty(0)
+        self._weight_history: deque = deque(maxlen=int(WEIGHT_HISTORY_S * self.rate_hz))
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         n = int(HISTORY_S * self.rate_hz) + 1
         self._history_t: deque = deque(maxlen=n)
         self._history_cop = {foot: deque(maxlen=n) for foot in SIDES}
         self._v = 0.0
+        self._still_run = 0
+        self._long_still_n = int(LONG_STILL_S * self.rate_hz)
         self._rest_means: list[float] = []
         self._since_top: list[np.ndarray] = []  # total force since the last rest or top
         self._standing_cops = {foot: [] for foot in SIDES}
@@ -172,17 +185,27 @@ class StreamingAnalyzer:
             self._history_cop[foot].extend(cop[foot].tolist())
 
     def _seek_weight(self, t, fz, cop) -> list[Event]:
-        """The first STILL_WINDOW_S of steady force with someone on the plates gives the weight:
-        in a squat set, force is steady only at rest (or passing through it), where it is the weight."""
+        """The weight from STILL_WINDOW_S of steady force near the median force so far: at rest,
+        or passing through it in a slow descent, the force is the weight; a slow turn at the
+        bottom is steady too but off the median by the turn's acceleration. A set that starts
+        mid-rep gives it once the median has seen WEIGHT_HISTORY_MIN_S of it. Steady force from the first samples on is standing: taken at once."""
         window = np.concatenate([self._still_tail, self._calm])
         n = window_samples(self.rate_hz)
         self._still_tail = window[-n:]
+        self._weight_history.extend(self._calm.tolist())
         if len(window) < n:
             return []
         tail = window[-n:]
         level = float(np.mean(tail))
         if level < MIN_STANDING_N or np.ptp(tail) >= still_band_n(level):
             return []
+        starts_standing = len(self._weight_history) <= STARTS_STANDING_S * self.rate_hz
+        if not starts_standing:
+            median = float(np.median(np.array(self._weight_history)))
+            if (len(self._weight_history) < WEIGHT_HISTORY_MIN_S * self.rate_hz
+                    or abs(level - median) > WEIGHT_NEAR_MEDIAN * median):
+                return []
+        self._weight_history.clear()
         self.weight_n = level
         self.baseline = self._current_baseline(cop)
         return [Event("baseline", float(t[-1]), value=level, data=self.baseline.as_dict())]
@@ -195,7 +218,7 @@ class StreamingAnalyzer:
                        else np.full(2, np.nan) for foot in SIDES}
         axes = self._axes or self._fallback_axes(neutral)
         return Baseline(self.weight_n, float("nan"), float("nan"), neutral, axes.medial_unit, axes.toe_out_deg,
-                        axes.source, weight_source="given" if self._given_weight else "standing",
+                        axes.source, weight_source=GIVEN if self._given_weight else "standing",
                         axis_uncertainty_deg=axes.uncertainty_deg)
 
     def _fallback_axes(self, neutral) -> FootAxes:
@@ -217,8 +240,11 @@ class StreamingAnalyzer:
     def _track(self, t, fz, cop, shift) -> list[Event]:
         bw = self.weight_n
         total = fz["left"] + fz["right"]
+        # rest as offline: steady, near the weight (and, in the loop, slow)
         window = np.concatenate([self._still_tail, self._calm])
-        still = still_mask(window, bw, self.rate_hz)[-len(total):]
+        band = steady_band_n(total, bw)
+        still = (steady_ends(window, self.rate_hz, band)
+                 & (np.abs(window - bw) < NEAR_WEIGHT_BANDS * band))[-len(total):]
         self._still_tail = window[-window_samples(self.rate_hz):]
         accel = acceleration(total, bw)
         held = {}
@@ -230,7 +256,11 @@ class StreamingAnalyzer:
         dt = 1.0 / self.rate_hz
         for i in range(len(t)):
             # At rest: still and slow (the slow middle of a descent is steady at the weight, but fast)
-            v = 0.0 if still[i] and abs(self._v) < V_ANCHOR else self._v + accel[i] * dt
+            self._still_run = self._still_run + 1 if still[i] else 0
+            # rest: still and slow; or still for long out of a descent (a weight a little off
+            # leaves the velocity drifting where the body stands)
+            settled = self._still_run >= self._long_still_n and self.phase != "descent"
+            v = 0.0 if still[i] and (abs(self._v) < V_ANCHOR or settled) else self._v + accel[i] * dt
             if abs(v) > MAX_PLAUSIBLE_V:  # the weight came from a steady moment that was no rest
                 self._reweigh()
                 v = 0.0
@@ -292,9 +322,10 @@ class StreamingAnalyzer:
         if self._given_weight:
             return
         self._since_top.append(total)
-        if still.all() and abs(self._v) < V_ANCHOR:
+        if still.all() and self._v == 0.0:
             self._rest_means.append(float(np.median(total)))
-            self.weight_n = float(np.median(self._rest_means[-200:]))
+            del self._rest_means[:-REST_MEMORY_BLOCKS]
+            self.weight_n = float(np.median(self._rest_means))
         kept = sum(len(x) for x in self._since_top)
         while kept > CYCLE_MEMORY_S * self.rate_hz and len(self._since_top) > 1:
             kept -= len(self._since_top.pop(0))
@@ -360,13 +391,13 @@ class StreamingAnalyzer:
                      severity=GRADES[self._sides[worst].grade], data=data)
 
     def _weigh_cycles(self) -> None:
-        """At a top: with no rest seen, the weight is the mean force over the cycles since the
-        first top (over whole cycles the mean force equals the weight)."""
-        if self._given_weight or self._rest_means:
-            self._since_top.clear()
-            return
-        if self.rep >= 2 and self._since_top:
-            self.weight_n = float(np.mean(np.concatenate(self._since_top)))
+        """At a top: the weight is the mean force over the rep just done (from rest or the
+        last top to this top, the mean force equals the weight), so an error in the weight
+        does not drift the next rep's velocity; the same rule offline uses between tops."""
+        if not self._given_weight and self._since_top:
+            cycle = np.concatenate(self._since_top)
+            if len(cycle) >= EXTERNAL_MIN_CYCLE_S * self.rate_hz:
+                self.weight_n = float(np.mean(cycle))
         self._since_top.clear()
 
     def _axis_cop(self) -> dict | None:

@@ -217,15 +217,6 @@ def _read_trial(path: Path) -> Trial:
         return Trial(header.path, header.attrs, header.results, _devices(path, f), f["events"][()])
 
 
-def _finished(path: Path) -> bool:
-    """True unless the file says it is still being recorded (a retry could then help)."""
-    try:
-        with h5py.File(path, "r", swmr=True) as f:
-            return bool(f.attrs.get("complete", True))
-    except (OSError, RuntimeError):
-        return True
-
-
 def read_header(path: str | Path) -> TrialHeader:
     """Metadata and stored results only: fast enough to list a folder of trials."""
     path = Path(path)
@@ -409,6 +400,14 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
             raise CorruptTrial(f"{where}/seq: sequence numbers do not increase frame by frame")
         devices[name] = recording
     return devices
+
+
+def raw_value_count(path: str | Path) -> int:
+    """How many raw values (frames times channels, all devices) the trial holds, from the
+    datasets' shapes alone: what analysing it will cost, before reading any of it."""
+    path = Path(path)
+    with _reading(path) as f:
+        return sum(int(np.prod(a["counts"].shape)) for a in f["acquisition"].values())
 
 
 def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""Issue 12 on the real squats in ../shared/data/real-squats (knees out in every rep, from
+motion capture): every rep found, its bottom near the markers', no moderate or severe flag.
+
+Figures and the reasoning behind the flag are in docs/validation.md ("Real squats").
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from forceplate.offline import analyze_trial
+from forceplate.processing.analysis import analyze_feet
+from forceplate.processing.streaming import StreamingAnalyzer
+from forceplate.profiles import SIDES
+from forceplate.storage.reader import open_trial
+from forceplate.validation import SessionSpec, simulate
+
+BOTTOM_TOLERANCE_S = 0.15
+
+
+def imported(shared_data, tmp_path, name: str):
+    source = shared_data / "real-squats" / name
+    if not source.exists():
+        pytest.skip(f"{source} is not present")
+    out = tmp_path / (source.stem + ".h5")
+    subprocess.run([sys.executable, "-m", "forceplate", "import", str(source), "-o", str(out)], check=True,
+                   capture_output=True, text=True)
+    return open_trial(out)
+
+
+def strong_flags(analysis) -> list:
+    return [(r.rep.index, side) for r in analysis.reps for side in SIDES
+            if r.sides[side].flag in ("moderate", "severe")]
+
+
+def test_ku_leuven_wide_stance_squat(shared_data, tmp_path):
+    analysis = analyze_trial(imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    assert len(analysis.reps) == 1  # PROVENANCE: one rep, bottom 2.01 s (pelvis drop 248 mm)
+    assert abs(analysis.reps[0].rep.bottom_s - 2.01) <= BOTTOM_TOLERANCE_S
+    assert strong_flags(analysis) == []
+    assert analysis.baseline.weight_source == "standing"  # it stands still before and after
+
+
+@pytest.mark.xfail(reason="the centre of mass drops 0.20 m where the pelvis drops 0.248 m (-19 %): "
+                          "the trunk tilts forward, so the pelvis drop is not the depth force measures",
+                   strict=False)
+def test_ku_leuven_depth_within_15_percent_of_the_pelvis_drop(shared_data, tmp_path):
+    analysis = analyze_trial(imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    assert analysis.reps[0].rep.depth_m == pytest.approx(0.248, rel=0.15)
+
+
+def test_kth_flywheel_squat_with_its_static_trial(shared_data, tmp_path):
+    trial = imported(shared_data, tmp_path, "S1_FlywheelSquat.c3d")
+    static = imported(shared_data, tmp_path, "S1_StandingRef.c3d")
+    for analysis in (analyze_trial(trial), analyze_trial(trial, static=static)):
+        assert len(analysis.reps) == 1  # PROVENANCE: one rep, bottom 1.65 s
+        assert abs(analysis.reps[0].rep.bottom_s - 1.65) <= BOTTOM_TOLERANCE_S
+        assert strong_flags(analysis) == []
+        # the flywheel strap pulls with a force that is not the weight: no depth is claimed
+        assert np.isnan(analysis.reps[0].rep.depth_m)
+        assert "external pull" in analysis.baseline.weight_source
+
+
+def test_one_rep_is_its_own_normal_and_says_so(shared_data, tmp_path):
+    analysis = analyze_trial(imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    assert any("its own normal" in note for note in analysis.notes)
+
+
+def test_live_finds_the_reps_and_flags_offline_finds():
+    """One rep model, two paths: the same samples, live in 20 ms blocks and offline. The first
+    rep teaches live the foot axes (no flag); from the second on, the same reps and flags."""
+    spec = SessionSpec.plain(reps=6, seed=4, toe_out_deg=15.0,
+                             valgus={2: ("left", "severe"), 4: ("right", "moderate"), 5: ("left", "severe")})
+    rec = simulate(spec)
+    offline = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, None)
+    live = StreamingAnalyzer(rec.rate_hz)
+    block = int(0.02 * rec.rate_hz)
+    ends = []
+    for lo in range(0, len(rec.t), block):
+        sl = slice(lo, lo + block)
+        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
+        ends += [e.data for e in events if e.kind == "rep_end"]
+    assert len(ends) == len(offline.reps) == 6
+    for live_rep, offline_rep in zip(ends[1:], offline.reps[1:]):
+        assert abs(live_rep["bottom_s"] - offline_rep.rep.bottom_s) < 0.3
+        for side in SIDES:
+            assert (live_rep[side]["flag"] in ("moderate", "severe")) == \
+                (offline_rep.sides[side].flag in ("moderate", "severe")), (live_rep, offline_rep.as_dict())
