@@ -154,26 +154,37 @@ def _depth(depth_m) -> str:
     return "    - " if depth_m is None else f"{depth_m:>5.2f}m"
 
 
+def _phases(side: dict) -> str:
+    """'onset>peak' phase of a flagged side (the same when it peaked where it began), or '-'."""
+    onset, peak = side.get("onset_phase"), side.get("peak_phase")
+    if not onset:
+        return "-"
+    return onset if peak in (None, onset) else f"{onset}>{peak}"
+
+
 def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
     print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
           f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
-    print(f"standing weight {b['standing_weight_n']:.1f} N from {b['weight_source']}; foot axes: {b['axis_source']} "
-          f"(toe-out left {b['toe_out_deg']['left']:.0f}, right {b['toe_out_deg']['right']:.0f} deg)")
     if s.get("exercise", "squat") != "squat":
         print(f"{s['exercise']}: knee-collapse flag on the {s['standing_leg']} (standing) leg only")
     for name, q in s["quality"].items():
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
-    print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}{'phase':<8}"
-          f"{'right shift':>11} {'flag':<9}{'phase':<8}")
+    print(f"{'rep':>3} {'start':>7} {'bottom':>7} {'end':>7} {'depth':>6}  {'left shift':>10} {'flag':<9}"
+          f"{'onset>peak':<15}{'right shift':>11} {'flag':<9}{'onset>peak':<15}")
     for r in report["reps"]:
         # no CoP (a vertical-force-only file, a single-leg squat's lifted foot): no shift
-        cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{r[s]['phase'] or '-':<8}" for s in SIDES)
+        cells = "".join(f"{_mm(r[s]['medial_shift_mm']):>11} {r[s]['flag']:<9}{_phases(r[s]):<15}" for s in SIDES)
         print(f"{r['index']:>3} {r['start_s']:>6.2f}s {r['bottom_s']:>6.2f}s {r['end_s']:>6.2f}s {_depth(r['depth_m'])}  {cells}"
               + ("  partial" if r["partial"] else ""))
-    if s.get("exercise_chosen_by", "").startswith("recognised"):  # last: the squat table's lines stay put
+    # after the table: the lines above stay where scripts read them
+    print(f"standing weight {b['standing_weight_n']:.1f} N from {b['weight_source']}; foot axes: {b['axis_source']} "
+          f"(toe-out left {b['toe_out_deg']['left']:.0f}, right {b['toe_out_deg']['right']:.0f} deg)")
+    for note in s.get("notes", [])[2:]:  # the first two are the line above
+        print(f"note: {note}")
+    if s.get("exercise_chosen_by", "").startswith("recognised"):
         print(f"exercise {s['exercise']}, {s['exercise_chosen_by']}")
 
 
