@@ -35,7 +35,8 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     if len(x) < 16:
         return x - np.mean(x, axis=0)
     sos = signal.butter(ORDER, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
-    return signal.sosfiltfilt(sos, x, axis=0)
+    # padded by one period of the cutoff (odd: a ramp continues as a ramp), or the edges ring
+    return signal.sosfiltfilt(sos, x, axis=0, padlen=min(len(x) - 1, int(rate_hz / cutoff_hz)))
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:
