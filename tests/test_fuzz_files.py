@@ -26,6 +26,7 @@ C3D = ("c3d-org-samples/sample_00/Sample_Jump2.c3d", "c3d-org-samples/sample_10/
        "ezc3d-testFiles/FP_Type3.c3d", "c3d-org-samples/sample_01/Eb015pi.c3d")
 INSOLE_TEXT = {"moticon": "moticon-opengo/walk_with_events.txt", "physionet": "physionet-gaitpdb/GaCo01_01.txt"}
 FSR_CSV = "diy-fsr-insole-esp32/COMBO_LOG002.CSV"
+FUZZ_LINES = 3000
 
 
 def _check(outcome) -> None:
@@ -54,6 +55,7 @@ def test_damaged_c3d_files(shared_data, tmp_path, name, seed):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_damaged_insole_exports(shared_data, tmp_path, kind, seed):
     text = (shared_data / INSOLE_TEXT[kind]).read_text(encoding="utf-8-sig")
+    text = "".join(text.splitlines(keepends=True)[:FUZZ_LINES])  # the real file's start: same damage, less to parse
     rng = random.Random(seed)
     data, what = mutate_text(text, rng)
     outcome = _import(tmp_path, "damaged.txt", data, "--format", kind)
