@@ -12,7 +12,7 @@ def add_analysis_options(command, toe_out_default: float | None = 0.0) -> None:
     """``toe_out_default`` None: an offline command, which also takes "auto" and defaults
     to the set-up recorded in the trial."""
     offline = toe_out_default is None
-    command.add_argument("--toe-out", type=_toe_out if offline else float, default=toe_out_default,
+    command.add_argument("--toe-out", type=_toe_out if offline else _degrees, default=toe_out_default,
                          metavar="DEG|auto" if offline else "DEG",
                          help="how far each foot is turned out, degrees; medial is perpendicular to the foot's axis"
                               + (" ('auto': estimated per foot from the reps; default: as recorded)" if offline
@@ -22,17 +22,39 @@ def add_analysis_options(command, toe_out_default: float | None = 0.0) -> None:
 
 
 def _toe_out(text: str):
-    if text == "auto":
-        return text
+    return text if text == "auto" else _degrees(text)
+
+
+def _degrees(text: str) -> float:
+    """A toe-out angle: what the trial stores as setup_toe_out_deg, in the range a reader accepts."""
+    from forceplate.storage.reader import NUMBER_ATTRS
+
+    low, high = NUMBER_ATTRS["setup_toe_out_deg"]
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("a number of degrees or 'auto'") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"degrees between {low:g} and {high:g}")
+    return value
+
+
+def _load_kg(text: str) -> float:
+    from forceplate.storage.reader import NUMBER_ATTRS
+
+    low, high = NUMBER_ATTRS["load_kg"]
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of kg") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"kg between {low:g} and {high:g}")
+    return value
 
 
 def add_metadata_options(command) -> None:
     command.add_argument("--subject", help="subject id, stored in the trial")
-    command.add_argument("--load-kg", type=float, help="external load (barbell), kg")
+    command.add_argument("--load-kg", type=_load_kg, help="external load (barbell), kg")
     command.add_argument("--exercise", default="squat")
     command.add_argument("--notes", default="")
 
@@ -44,8 +66,8 @@ def metadata(args) -> dict:
 def thresholds(args):
     from forceplate.processing.valgus import Thresholds
 
-    if args.threshold_scale <= 0:
-        raise ForceplateError("--threshold-scale must be positive")
+    if not 0 < args.threshold_scale <= 100:  # NaN and infinity fail too
+        raise ForceplateError("--threshold-scale must be a positive number (at most 100)")
     return Thresholds().scaled(args.threshold_scale)
 
 
