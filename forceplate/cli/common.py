@@ -22,33 +22,34 @@ def add_analysis_options(command, toe_out_default: float | None = 0.0) -> None:
 
 
 def _toe_out(text: str):
-    return text if text == "auto" else _degrees(text)
+    if text == "auto":
+        return text
+    try:
+        return _degrees(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} or 'auto'") from None
 
 
 def _degrees(text: str) -> float:
     """A toe-out angle: what the trial stores as setup_toe_out_deg, in the range a reader accepts."""
-    from forceplate.storage.reader import NUMBER_ATTRS
-
-    low, high = NUMBER_ATTRS["setup_toe_out_deg"]
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a number of degrees or 'auto'") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"degrees between {low:g} and {high:g}")
-    return value
+    return _stored_number(text, "setup_toe_out_deg", "degrees")
 
 
 def _load_kg(text: str) -> float:
+    return _stored_number(text, "load_kg", "kg")
+
+
+def _stored_number(text: str, attribute: str, unit: str) -> float:
+    """A number the trial stores as root ``attribute``: refused here unless its reader would accept it."""
     from forceplate.storage.reader import NUMBER_ATTRS
 
-    low, high = NUMBER_ATTRS["load_kg"]
+    low, high = NUMBER_ATTRS[attribute]
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("a number of kg") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"kg between {low:g} and {high:g}")
+        raise argparse.ArgumentTypeError(f"a number of {unit}") from None
+    if not low <= value <= high:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{unit} between {low:g} and {high:g}")
     return value
 
 
