@@ -141,3 +141,17 @@ def test_c3d_labels_with_undecodable_bytes_import(shared_data, tmp_path):
     data[at + 1] = 0xFF
     outcome = _import(tmp_path, "labels.c3d", bytes(data))
     assert outcome.failure is None and outcome.status == 0, outcome.describe()
+
+
+@pytest.mark.parametrize("name, changes", [  # found by benchmarks/fuzz_long.py (seed 2, cases 30310, 61263, 79046)
+    ("ezc3d-testFiles/FP_Type1.c3d", [(858, 64), (1545, 33), (3205, 63), (3696, 99), (5941, 135)]),
+    ("ezc3d-testFiles/FP_Type3.c3d", [(1005, 96), (1638, 160), (4297, 236), (5000, 96), (5442, 66), (6153, 84)]),
+    ("c3d-org-samples/sample_10/TYPE-2.C3D", [(220, 64), (531, 104), (2301, 101), (2647, 67), (4719, 23),
+                                              (5747, 39), (7742, 237), (8091, 12)]),
+])
+def test_c3d_plate_parameters_too_short_for_the_plates_are_one_line(shared_data, tmp_path, name, changes):
+    data = bytearray((shared_data / name).read_bytes())
+    for offset, value in changes:
+        data[offset] = value
+    outcome = _import(tmp_path, "short.c3d", bytes(data))
+    assert outcome.failure is None and outcome.status == 2 and "FORCE_PLATFORM" in outcome.stderr, outcome.describe()
