@@ -183,7 +183,7 @@ def main() -> None:
                 outcome = run_cli(argv, timeout_s=CASE_TIME_LIMIT_S)
                 slowest, peak_rss = max(slowest, outcome.seconds), max(peak_rss, outcome.peak_rss_mb)
                 if outcome.failure:
-                    failures.append(f"case {n} [{kind}] {what}: {outcome.describe()[:400]}")
+                    failures.append(f"case {n} [{kind}] {what}: {outcome.describe()[:120]} ... {outcome.describe()[-300:]}")
                 counts[f"cli {kind}"] += 1
             else:
                 try:

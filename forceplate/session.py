@@ -39,7 +39,7 @@ RECONNECT_INTERVAL_S = 0.5
 WRITE_BLOCK_S = 0.1
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
-STALL_S = 0.5
+STALL_S = 1.0
 
 
 @dataclass
@@ -72,7 +72,7 @@ class DeviceLink:
     sensors: RingBuffer | None = None
     unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
     unwritten_frames: int = 0  # how many frames ``unwritten`` holds
-    last_frame_s: float | None = None  # monotonic time of the newest frame read
+    last_frame_s: float = 0.0  # monotonic time of the newest frame read (of the start, before any)
     stalled: bool = False
     error: str = ""  # why this device's reader thread stopped (the run then fails)
 
@@ -182,6 +182,7 @@ class Session:
         for link in self.links:
             link.device.start()
             link.state = "streaming"
+            link.last_frame_s = time.monotonic()  # a device that never sends is a stall too
             link.thread = threading.Thread(target=self._read_loop, args=(link,), name=f"read {link.name}", daemon=True)
             link.thread.start()
 
@@ -209,7 +210,7 @@ class Session:
                                                     "of silence (the gap is recorded)"}))
             link.last_frame_s = now
             return
-        if link.last_frame_s is None or link.stalled:
+        if link.stalled:
             return
         if now - link.last_frame_s > max(STALL_S, 10 / link.device.profile.rate_hz):
             link.stalled = True
@@ -223,7 +224,7 @@ class Session:
                 frames = link.device.read()
             except DeviceDisconnected as exc:
                 self._lost(link, str(exc))
-                link.last_frame_s = None
+                link.last_frame_s = time.monotonic()  # silence is counted from the reconnection
                 continue
             self._watch_stall(link, frames)
             failed = None

@@ -26,6 +26,7 @@ C3D = ("c3d-org-samples/sample_00/Sample_Jump2.c3d", "c3d-org-samples/sample_10/
        "ezc3d-testFiles/FP_Type3.c3d", "c3d-org-samples/sample_01/Eb015pi.c3d")
 INSOLE_TEXT = {"moticon": "moticon-opengo/walk_with_events.txt", "physionet": "physionet-gaitpdb/GaCo01_01.txt"}
 FSR_CSV = "diy-fsr-insole-esp32/COMBO_LOG002.CSV"
+FUZZ_LINES = 3000
 
 
 def _check(outcome) -> None:
@@ -54,6 +55,7 @@ def test_damaged_c3d_files(shared_data, tmp_path, name, seed):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_damaged_insole_exports(shared_data, tmp_path, kind, seed):
     text = (shared_data / INSOLE_TEXT[kind]).read_text(encoding="utf-8-sig")
+    text = "".join(text.splitlines(keepends=True)[:FUZZ_LINES])  # the real file's start: same damage, less to parse
     rng = random.Random(seed)
     data, what = mutate_text(text, rng)
     outcome = _import(tmp_path, "damaged.txt", data, "--format", kind)
@@ -139,3 +141,17 @@ def test_c3d_labels_with_undecodable_bytes_import(shared_data, tmp_path):
     data[at + 1] = 0xFF
     outcome = _import(tmp_path, "labels.c3d", bytes(data))
     assert outcome.failure is None and outcome.status == 0, outcome.describe()
+
+
+@pytest.mark.parametrize("name, changes", [  # found by benchmarks/fuzz_long.py (seed 2, cases 30310, 61263, 79046)
+    ("ezc3d-testFiles/FP_Type1.c3d", [(858, 64), (1545, 33), (3205, 63), (3696, 99), (5941, 135)]),
+    ("ezc3d-testFiles/FP_Type3.c3d", [(1005, 96), (1638, 160), (4297, 236), (5000, 96), (5442, 66), (6153, 84)]),
+    ("c3d-org-samples/sample_10/TYPE-2.C3D", [(220, 64), (531, 104), (2301, 101), (2647, 67), (4719, 23),
+                                              (5747, 39), (7742, 237), (8091, 12)]),
+])
+def test_c3d_plate_parameters_too_short_for_the_plates_are_one_line(shared_data, tmp_path, name, changes):
+    data = bytearray((shared_data / name).read_bytes())
+    for offset, value in changes:
+        data[offset] = value
+    outcome = _import(tmp_path, "short.c3d", bytes(data))
+    assert outcome.failure is None and outcome.status == 2 and "FORCE_PLATFORM" in outcome.stderr, outcome.describe()

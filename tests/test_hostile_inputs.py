@@ -160,3 +160,13 @@ def test_a_truth_file_is_not_overwritten(tmp_path):
                       timeout_s=30)
     _one_line(outcome, "truth.json")
     assert truth.read_text() == "the truth of another session"
+
+
+@pytest.mark.parametrize("option", [["--load-kg", "nan"], ["--load-kg", "5000"], ["--toe-out", "nan"],
+                                    ["--toe-out", "1e9"], ["--threshold-scale", "nan"], ["--threshold-scale", "inf"]])
+def test_options_a_trial_would_store_are_checked_before_recording(tmp_path, option):
+    """A value the trial's reader would refuse (load_kg, setup_toe_out_deg) is refused on the command line."""
+    trial = tmp_path / "t.h5"
+    outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(trial), "--duration", "1",
+                       *option], timeout_s=30)
+    assert outcome.status == 2 and option[0] in outcome.stderr and not trial.exists(), outcome.describe()

@@ -38,9 +38,27 @@ def toe_out(text: str):
     return angles[0] if len(angles) == 1 else {"left": angles[0], "right": angles[1]}
 
 
+def _load_kg(text: str) -> float:
+    return _stored_number(text, "load_kg", "kg")
+
+
+def _stored_number(text: str, attribute: str, unit: str) -> float:
+    """A number the trial stores as root ``attribute``: refused here unless its reader would accept it."""
+    from forceplate.storage.reader import NUMBER_ATTRS
+
+    low, high = NUMBER_ATTRS[attribute]
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of {unit}") from None
+    if not low <= value <= high:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{unit} between {low:g} and {high:g}")
+    return value
+
+
 def add_metadata_options(command) -> None:
     command.add_argument("--subject", help="subject id, stored in the trial")
-    command.add_argument("--load-kg", type=float, help="external load (barbell), kg")
+    command.add_argument("--load-kg", type=_load_kg, help="external load (barbell), kg")
     command.add_argument("--exercise", default="squat")
     command.add_argument("--notes", default="")
 
@@ -64,8 +82,8 @@ def show(report: dict, args, print_text, render_html) -> None:
 def thresholds(args):
     from forceplate.processing.valgus import Thresholds
 
-    if args.threshold_scale <= 0:
-        raise ForceplateError("--threshold-scale must be positive")
+    if not 0 < args.threshold_scale <= 100:  # NaN and infinity fail too
+        raise ForceplateError("--threshold-scale must be a positive number (at most 100)")
     return Thresholds().scaled(args.threshold_scale)
 
 

@@ -284,6 +284,8 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
                            "the file is incomplete")
     _check_complete(path, c3d)
     types = [int(t) for t in np.ravel(_param(c3d, "FORCE_PLATFORM", "TYPE", []))[:used]]
+    if len(types) < used:
+        raise FileFormatError(f"{path}: FORCE_PLATFORM:TYPE gives {len(types)} types for {used} plates")
     # ezc3d gives multi-dimensional parameters with the plate as the last axis
     try:
         channels = np.asarray(_param(c3d, "FORCE_PLATFORM", "CHANNEL"), dtype=int).reshape(-1, used, order="F").T
@@ -310,7 +312,7 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
         """Stored values (n, c), their units and the (6, c) map to lab F (N), M (N*m) about the centre."""
         kind = types[k]
         idx = channels[k, :CHANNELS_PER_TYPE[kind]] - 1
-        if idx.min() < 0 or idx.max() >= analogs.shape[0]:
+        if len(idx) < CHANNELS_PER_TYPE[kind] or idx.min() < 0 or idx.max() >= analogs.shape[0]:
             raise FileFormatError(f"{path}: FORCE_PLATFORM:CHANNEL of plate {k + 1} names a missing analog channel")
         values = analogs[idx].T
         chan_units = [units[i] if i < len(units) else "" for i in idx]
