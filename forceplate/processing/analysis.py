@@ -172,7 +172,9 @@ def personal_normal_mm(peaks_mm: list[float]) -> float:
     finite = [p for p in peaks_mm if np.isfinite(p)]
     if not finite:
         return 0.0
-    return max(0.0, float(np.quantile(finite, NORMAL_QUANTILE)) - NORMAL_ALLOWANCE_MM)
+    # "lower": a rep's own value, never a mix with a collapse rep's (in a set of three
+    # with two collapse reps the normal stays the clean rep)
+    return max(0.0, float(np.quantile(finite, NORMAL_QUANTILE, method="lower")) - NORMAL_ALLOWANCE_MM)
 
 
 def references(cop: dict, reps: list[Rep], rate_hz: float) -> dict[str, np.ndarray]:
@@ -255,6 +257,10 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     and pronation index of each rep.
     """
     thresholds = thresholds or Thresholds()
+    missing = [foot for foot in SIDES if foot not in fz or foot not in cop]
+    if missing:
+        raise NoBaseline(f"no {' and no '.join(missing)} foot: a squat is analysed on both feet "
+                         "(a single-leg squat: --exercise single_leg_squat)")
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz}
     cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz) for foot in cop}
     total = sum(fz_f.values())
