@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.processing.baseline import (
+    MIN_AXIS_REPS,
     Baseline,
     FootAxes,
     NoBaseline,
@@ -226,7 +227,10 @@ def foot_axes(toe_out_deg, axes_source: str, forward: np.ndarray, travel: dict |
         return stated_axes(stated, forward, axes_source)
     fallback = stated_axes(dict.fromkeys(SIDES, 0.0), forward, "lifter's frame (feet taken as parallel: "
                                                                 "too little travel along the feet to estimate them)")
-    return estimate_axes(travel, forward, fallback) if travel is not None else fallback
+    if travel is None:
+        return fallback
+    full = min(np.isfinite(rows).all(axis=1).sum() for rows in travel.values())
+    return estimate_axes(travel, forward, fallback, min(MIN_AXIS_REPS, int(full)))
 
 
 def shift_series(cop: dict, reps: list[Rep], refs: dict, axes: FootAxes) -> dict[str, np.ndarray]:

@@ -144,7 +144,7 @@ def _toe_out_of(axis: np.ndarray, forward: np.ndarray, foot: str) -> float:
     return float(angle if foot == "left" else -angle)
 
 
-def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes) -> FootAxes:
+def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_reps: int = MIN_AXIS_REPS) -> FootAxes:
     """Each foot's axis from the direction its CoP travelled at the bottom of each rep.
 
     ``travel_mm``: foot -> (reps, 2) CoP at each rep's bottom minus its reference (mm).
@@ -153,7 +153,9 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes) -> F
     along it. The median over reps (of the line's angle) resists the minority of reps in
     which a knee caved in and moved the CoP toward the arch as well; a foot needs at least
     one rep with MIN_TRAVEL_MM of travel and an axis within MAX_AXIS_FROM_FORWARD_DEG of the
-    lifter's forward, else it keeps ``fallback``'s axis. This rests on an assumption: most
+    lifter's forward, else it keeps ``fallback``'s axis; fewer than ``min_reps`` usable reps
+    (MIN_AXIS_REPS, or every full rep of a shorter set) leave it there too: one rep that
+    travelled where the others did not may be the collapse rep. This rests on an assumption: most
     reps of a set are not collapse reps, and travel along the foot is larger than the
     collapse's medial shift.
     """
@@ -161,7 +163,7 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes) -> F
     for foot, travel in travel_mm.items():
         travel = np.asarray(travel, float).reshape(-1, 2)
         keep = np.isfinite(travel).all(axis=1) & (np.hypot(travel[:, 0], travel[:, 1]) >= MIN_TRAVEL_MM)
-        if not keep.any():
+        if keep.sum() < max(min_reps, 1):
             continue
         angles = np.arctan2(travel[keep, 1], travel[keep, 0])
         pivot = 0.5 * np.angle(np.mean(np.exp(2j * angles)))  # mean of the lines

@@ -415,5 +415,6 @@ class StreamingAnalyzer:
         neutral = self._reference
         fallback = self._fallback_axes(neutral)
         travel = {foot: np.array(self._travel[foot]).reshape(-1, 2) for foot in SIDES}
-        self._axes = estimate_axes(travel, forward_direction(neutral["left"], neutral["right"]), fallback)
+        # live learns from what it has: from the first rep on (offline wants three usable reps)
+        self._axes = estimate_axes(travel, forward_direction(neutral["left"], neutral["right"]), fallback, min_reps=1)
         self.baseline = self._current_baseline()
