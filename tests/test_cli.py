@@ -81,6 +81,13 @@ def test_non_hdf5_file_is_one_line(tmp_path):
     assert_one_line_error(forceplate("analyze", str(path)), "notes.h5", "not an HDF5 file")
 
 
+def test_analyze_of_an_importable_file_says_how_to_import_it(tmp_path):
+    path = tmp_path / "squat.c3d"
+    path.write_bytes(b"\x02\x50" + bytes(510))
+    assert_one_line_error(forceplate("analyze", str(path)), "squat.c3d", "not an HDF5 file",
+                          "import it first: forceplate import", "-o squat.h5")
+
+
 def test_foreign_hdf5_file_is_one_line(tmp_path):
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:

@@ -156,6 +156,7 @@ def test_trials_lists_filters_and_survives_a_bad_file(library, tmp_path):
     rows = json.loads(forceplate("trials", str(tmp_path), "--subject", "P1", "--json").stdout)
     assert sorted(r["file"] for r in rows) == ["heavy.h5", "light.h5"]
     assert json.loads(forceplate("trials", str(tmp_path), "--exercise", "lunge", "--json").stdout) == []
+    assert len(json.loads(forceplate("trials", str(tmp_path), "--exercise", "SQUAT", "--json").stdout)) == 2
 
 
 def test_export_writes_csv_with_units_in_the_headers(library, tmp_path):

@@ -201,7 +201,7 @@ def run_trials(args) -> int:
         try:
             attrs = read_header(file).attrs
             if (args.subject and attrs.get("subject") != args.subject) or \
-                    (args.exercise and attrs.get("exercise") != args.exercise):
+                    (args.exercise and str(attrs.get("exercise", "")).casefold() != args.exercise.casefold()):
                 continue
             _, results = trial_results(file)  # each trial's own set-up, default thresholds
             s = results["summary"]

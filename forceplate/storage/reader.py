@@ -140,7 +140,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise CorruptTrial(f"{path}: not a file")
     try:
         if not h5py.is_hdf5(path):
-            raise CorruptTrial(f"{path}: not an HDF5 file")
+            raise CorruptTrial(f"{path}: not an HDF5 file" + _import_hint(path))
         return _refusing_foreign_storage(path, h5py.File(path, "r"))
     except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for some damaged superblocks
         first = one_line(exc)
@@ -215,6 +215,16 @@ def _read_trial(path: Path) -> Trial:
     with _reading(path) as f:
         header = _header(path, f)
         return Trial(header.path, header.attrs, header.results, _devices(path, f), f["events"][()])
+
+
+IMPORTABLE_SUFFIXES = (".c3d", ".mot", ".sto", ".csv", ".txt")
+
+
+def _import_hint(path: Path) -> str:
+    """For a file ``forceplate import`` reads: how to make a trial of it."""
+    if path.suffix.lower() not in IMPORTABLE_SUFFIXES:
+        return ""
+    return f"; import it first: forceplate import {path} -o {path.with_suffix('.h5').name}"
 
 
 def read_header(path: str | Path) -> TrialHeader:
