@@ -59,8 +59,9 @@ def _stored_number(text: str, attribute: str, unit: str) -> float:
 def add_metadata_options(command) -> None:
     command.add_argument("--subject", help="subject id, stored in the trial")
     command.add_argument("--load-kg", type=_load_kg, help="external load (barbell), kg")
-    command.add_argument("--exercise", default="squat")
-    command.add_argument("--notes", default="")
+    command.add_argument("--exercise", default="squat",
+                         help="what the lifter does, stored in the trial (default squat; docs/exercises.md lists them)")
+    command.add_argument("--notes", default="", help="free text stored in the trial (shoes, cues, how it felt)")
 
 
 def metadata(args) -> dict:
