@@ -5,8 +5,9 @@ still test, velocity from the standing weight, rep references, foot axes, held s
 personal normal, grades and phases, so a flag is raised while the rep is under way: as
 soon as a foot's held medial shift exceeds the lifter's normal by a threshold.
 
-What live cannot know yet, it learns from the completed reps: the standing weight comes
-from the first 0.2 s of steady force (no second of standing is needed), the foot axes
+What live cannot know yet, it learns as it goes: the standing weight comes from 0.2 s of
+steady force (at once when the set starts standing, else once it is near the median force
+seen so far; no second of standing is needed) and is re-weighed over each rep, the foot axes
 from the reps done so far (unless the set-up states them; the first rep only teaches
 them, so it raises no flag), the lifter's normal from the reps done so far. Each
 ``rep_end`` event carries the rep as the offline analysis reports it (``RepResult``).
@@ -53,14 +54,14 @@ from forceplate.profiles import SIDES
 
 HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's start
 MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
-CYCLE_MEMORY_S = 20.0
-EXTERNAL_MIN_CYCLE_S = 0.8  # a shorter "rep" is no whole cycle to weigh
+CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
+MIN_CYCLE_S = 0.8  # a shorter "rep" is no whole cycle to weigh
 WEIGHT_HISTORY_S = 6.0  # force kept while looking for the weight: more than one rep
-WEIGHT_HISTORY_MIN_S = 1.0
+WEIGHT_HISTORY_MIN_S = 1.0  # of force seen before its median can judge a steady window
 STARTS_STANDING_S = 0.3  # steady within this long of the start: the lifter stands, whatever the median
 WEIGHT_NEAR_MEDIAN = 0.02  # a steady window this close to the median force is taken as the weight
 LONG_STILL_S = 0.4  # still this long out of a descent: at rest, whatever the integrated velocity says
-REST_MEMORY_BLOCKS = 25  # the weight is the median force of the latest rest blocks (it drifts)  # force kept to re-measure the weight over whole rep cycles
+REST_MEMORY_BLOCKS = 25  # the weight is the median force of the latest rest blocks (it drifts)
 
 
 @dataclass
@@ -396,7 +397,7 @@ class StreamingAnalyzer:
         does not drift the next rep's velocity; the same rule offline uses between tops."""
         if not self._given_weight and self._since_top:
             cycle = np.concatenate(self._since_top)
-            if len(cycle) >= EXTERNAL_MIN_CYCLE_S * self.rate_hz:
+            if len(cycle) >= MIN_CYCLE_S * self.rate_hz:
                 self.weight_n = float(np.mean(cycle))
         self._since_top.clear()
 
