@@ -36,6 +36,7 @@ def test_demo_records_and_analyze_prints_json(tmp_path):
     demo = forceplate("demo", "--headless", "--duration", "2.5", "--record", "t.h5", "--device", url, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "rep 2: LEFT foot" in demo.stdout and "saved t.h5" in demo.stdout
+    assert "analysed: 3 reps" in demo.stdout  # the same end line as record's
     truth = json.loads((tmp_path / "t.truth.json").read_text())
     analyzed = forceplate("analyze", "t.h5", "--json", cwd=tmp_path)
     assert analyzed.returncode == 0, analyzed.stderr

@@ -103,7 +103,25 @@ def run_live(args) -> int:
                 path = Path(args.record).with_suffix(".truth.json")
                 write_output(path, json.dumps({"reps": [r.as_dict() for r in truth]}, indent=1))
             print(f"saved {args.record}")
+            store_analysis(args)
     return 1 if session.any_disconnected else 0
+
+
+def store_analysis(args) -> None:
+    """Analyse a recording just saved and store the results in it, saying so in one line
+    (``record``, ``live --record`` and ``demo --record`` end the same way)."""
+    from forceplate.offline import analyze_trial, save_analysis
+    from forceplate.storage.reader import open_trial
+
+    trial = open_trial(args.record)
+    try:
+        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+    except ForceplateError as exc:
+        print(f"not analysed: {exc}", file=sys.stderr)
+        return
+    save_analysis(trial, analysis)
+    s = analysis.as_dict()["summary"]
+    print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged (stored in {args.record}:/processing)")
 
 
 def session_duration_s(args, headless: bool) -> float | None:

@@ -83,21 +83,9 @@ def _stop_on_sigterm(signum, frame):
 
 def run_record(args) -> int:
     from forceplate.cli.live import run_live
-    from forceplate.offline import analyze_trial, save_analysis
-    from forceplate.storage.reader import open_trial
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    status = run_live(args)
-    trial = open_trial(args.record)
-    try:
-        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
-    except ForceplateError as exc:
-        print(f"not analysed: {exc}", file=sys.stderr)
-        return status
-    save_analysis(trial, analysis)
-    s = analysis.as_dict()["summary"]
-    print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged (stored in {args.record}:/processing)")
-    return status
+    return run_live(args)  # it analyses the recording and stores the results, as live --record does
 
 
 def run_recover(args) -> int:
