@@ -87,8 +87,9 @@ class Segmentation:
     rest: np.ndarray  # samples at rest (standing, pausing) used as anchors
 
 
-def acceleration(total_n: np.ndarray, weight_n: float) -> np.ndarray:
-    """Vertical acceleration (m/s^2) of the lifter (and bar) from the total vertical force."""
+def acceleration(total_n: np.ndarray, weight_n) -> np.ndarray:
+    """Vertical acceleration (m/s^2) of the lifter (and bar) from the total vertical force,
+    against a standing weight (N) that is one number or one per sample (it drifts over a set)."""
     return (total_n - weight_n) * (G / weight_n)
 
 
@@ -257,8 +258,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
 
 def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float) -> tuple[float, str]:
     """The weight from the recording's steady stretches near the median force, if there are enough."""
-    noise_n = 1.4826 * float(np.median(np.abs(np.diff(force[loaded])))) / np.sqrt(2) if loaded.sum() > 2 else 0.0
-    steady = steady_mask(force, rate_hz, max(6.0 * noise_n, still_band_n(level) / 2)) & loaded
+    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded]), still_band_n(level) / 2)) & loaded
     weight, source = level, "median force"
     for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
@@ -296,7 +296,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             weight_t = np.full(len(force), weight)
         anchors = rest.copy()
         anchors[tops] = True
-        v = integrate_anchored(acceleration_in_time(force, weight_t), anchors, rate_hz)
+        v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, float(np.median(weight_t)), source
 
@@ -338,16 +338,15 @@ def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float, s
             f"{GIVEN}; {pulled}" if source == GIVEN else f"the median force under {pulled}")
 
 
-def acceleration_in_time(total_n: np.ndarray, weight_n: np.ndarray) -> np.ndarray:
-    """Vertical acceleration (m/s^2) against a weight that may change over the recording (N)."""
-    return (total_n - weight_n) * (G / weight_n)
-
-
 def steady_band_n(force: np.ndarray, weight: float) -> float:
     """How far the calm force may wander in a window and still be rest: the still band, or six
     times the force's sample-to-sample noise when that is larger (insoles)."""
-    noise_n = 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0
-    return max(still_band_n(weight), 6.0 * noise_n)
+    return max(still_band_n(weight), 6.0 * _noise_n(force))
+
+
+def _noise_n(force: np.ndarray) -> float:
+    """The force's sample-to-sample noise (N): a robust SD of its differences over sqrt(2)."""
+    return 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0
 
 
 def _weight_in_time(force, calm, rest, tops, weight) -> tuple[np.ndarray, bool]:

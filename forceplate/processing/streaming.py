@@ -130,6 +130,7 @@ class StreamingAnalyzer:
         self._long_still_n = int(LONG_STILL_S * self.rate_hz)
         self._rest_means: list[float] = []
         self._since_top: list[np.ndarray] = []  # total force since the last rest or top
+        self._since_top_n = 0  # samples in it
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
         self._peaks = {foot: [] for foot in SIDES}
@@ -315,6 +316,7 @@ class StreamingAnalyzer:
         if self._since_top:
             self.weight_n = float(np.mean(np.concatenate(self._since_top)))
         self._since_top.clear()
+        self._since_top_n = 0
         self._reset_rep()
 
     def _learn_weight(self, total: np.ndarray, still: np.ndarray) -> None:
@@ -323,13 +325,13 @@ class StreamingAnalyzer:
         if self._given_weight:
             return
         self._since_top.append(total)
+        self._since_top_n += len(total)
         if still.all() and self._v == 0.0:
             self._rest_means.append(float(np.median(total)))
             del self._rest_means[:-REST_MEMORY_BLOCKS]
             self.weight_n = float(np.median(self._rest_means))
-        kept = sum(len(x) for x in self._since_top)
-        while kept > CYCLE_MEMORY_S * self.rate_hz and len(self._since_top) > 1:
-            kept -= len(self._since_top.pop(0))
+        while self._since_top_n > CYCLE_MEMORY_S * self.rate_hz and len(self._since_top) > 1:
+            self._since_top_n -= len(self._since_top.pop(0))
 
     def _begin_rep(self, t, cop) -> list[Event]:
         """A rep is under way: its reference CoP from the standing just before its start."""
@@ -400,6 +402,7 @@ class StreamingAnalyzer:
             if len(cycle) >= MIN_CYCLE_S * self.rate_hz:
                 self.weight_n = float(np.mean(cycle))
         self._since_top.clear()
+        self._since_top_n = 0
 
     def _axis_cop(self) -> dict | None:
         """Each foot's CoP where the descent had gone AXIS_DEPTH_FRACTION of the rep's depth."""
