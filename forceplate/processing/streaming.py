@@ -1,18 +1,22 @@
 """The live pipeline: blocks of both feet's force and CoP in, rep and flag events out.
 
-It applies the offline rules (:mod:`forceplate.processing.analysis`) causally: the same
-still test, velocity from the standing weight, rep references, foot axes, held shift,
-personal normal, grades and phases, so a flag is raised while the rep is under way: as
-soon as a foot's held medial shift exceeds the lifter's normal by a threshold.
+Live runs the offline rules themselves, not a copy of them: every SEGMENT_EVERY_S the
+offline segmentation (:func:`forceplate.processing.reps.segment_reps`) runs on the last
+LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passed at
+20 Hz), and what it finds drives the events:
 
-What live cannot know yet, it learns as it goes: the standing weight comes from 0.2 s of
-steady force (at once when the set starts standing, else once it is near the median force
-seen so far; no second of standing is needed), or, in a set with no such moment, from the
-offline segmentation of the force seen so far once it holds rest or two whole cycles; it
-is re-weighed over each rep, the foot axes
-from the reps done so far (unless the set-up states them; the first rep only teaches
-them, so it raises no flag), the lifter's normal from the reps done so far. Each
-``rep_end`` event carries the rep as the offline analysis reports it (``RepResult``).
+- the weight, once the window holds rest or two whole rep cycles (at once when the set
+  starts standing; no second of standing is needed), then followed as offline follows it;
+- a rep under way: a descent since the last rep's end that has gone MIN_DEPTH_M down. From
+  then on each block's medial shift (offline's reference, foot axis, held shift, the
+  lifter's normal and the grades) raises a ``flag`` the moment it exceeds a grade, in the
+  phase of the velocity integrated on from the segmentation's latest sample;
+- a rep done: the segmentation's rep, reported once its ascent has come to rest, as
+  ``rep_end`` carrying the rep as offline reports it (``RepResult``): timing and depth from
+  the segmentation, each foot's shift from the buffered CoP by :func:`side_result`.
+
+What live cannot know yet, it learns from the reps done so far: the foot axes (unless
+stated; the first rep only teaches them, so it raises no flag) and the lifter's normal.
 """
 
 from __future__ import annotations
@@ -22,9 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, personal_normal_mm
+from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, axis_sample, personal_normal_mm, side_result
 from forceplate.processing.baseline import (
-    MIN_STANDING_N,
     Baseline,
     FootAxes,
     estimate_axes,
@@ -35,43 +38,27 @@ from forceplate.processing.baseline import (
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
-    BOTTOM_LEVEL,
     GIVEN,
-    MAX_PLAUSIBLE_DEPTH_M,
     MIN_DEPTH_M,
-    STILL_CUTOFF_HZ,
     V_MOVING,
+    V_PHASE,
     V_REST,
-    V_STILL,
     Rep,
     acceleration,
     phase_at,
+    phases,
     segment_reps,
-    NEAR_WEIGHT_BANDS,
-    still_band_n,
-    steady_band_n,
-    steady_ends,
     window_samples,
 )
 from forceplate.processing.valgus import GRADES, Thresholds, held_shift
 from forceplate.profiles import SIDES
 
-HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's start
-MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
-CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
-MIN_CYCLE_S = 0.8  # a shorter "rep" is no whole cycle to weigh
-WEIGHT_HISTORY_S = 10.0  # force kept while looking for the weight: more than one rep (up to 6.6 s)
-WEIGHT_SEEK_AFTER_S = 2.5  # of force seen before the reps in it are looked for
-WEIGHT_SEEK_EVERY_S = 0.5  # how often they are looked for (each look costs ~10 ms on 10 s)
-WEIGHT_SEEK_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
-WEIGHT_HISTORY_MIN_S = 1.0  # of force seen before its median can judge a steady window
-STARTS_STANDING_S = 0.3  # steady within this long of the start: the lifter stands, whatever the median
-WEIGHT_NEAR_MEDIAN = 0.02  # a steady window this close to the median force is taken as the weight
-# Live cannot de-drift a rep afterwards as offline does: a fast descent leaves a few cm/s of
-# error (a causal filter, a plate's non-linearity), so a still moment at up to this speed is rest
-LIVE_V_ANCHOR = 0.1  # m/s (offline V_ANCHOR 0.05 on the drift-free first pass)
-LONG_STILL_S = 0.4  # still this long out of a descent: at rest, whatever the integrated velocity says
-REST_MEMORY_BLOCKS = 25  # the weight is the median force of the latest rest blocks (it drifts)
+LIVE_WINDOW_S = 16.0  # force kept for the segmentation: two whole slow reps (up to 6.6 s) and more
+SEGMENT_EVERY_S = 0.2  # how often it runs (~5-10 ms each on 16 s): a rep's start is seen this late at most
+SEGMENT_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
+REP_DONE_MARGIN_S = 0.1  # a rep ending closer than this to the window's end may still be rising
+REP_DONE_WAIT_S = 1.5  # a rep with no rest or rep after it yet is reported this long after its end
+WEIGHED = ("standing", "rep cycles")  # weight sources that measured the weight (not a median force)
 
 
 @dataclass
@@ -99,8 +86,6 @@ class Block:
 class _SideState:
     def __init__(self):
         self.grade = 0
-        self.peak = -np.inf
-        self.peak_phase: str | None = None
         self.onset_phase: str | None = None
         self.onset_s: float | None = None
 
@@ -120,38 +105,34 @@ class StreamingAnalyzer:
         self.thresholds = thresholds or Thresholds()
         self._given_weight = weight_n
         self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
-        self._calm_filter = Causal(STILL_CUTOFF_HZ, self.rate_hz)  # the still test's force, as offline
         self._cop_filter = {foot: Causal(COP_CUTOFF_HZ, self.rate_hz, width=2) for foot in SIDES}
         self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
+        self._step = max(1, int(self.rate_hz // SEGMENT_RATE_HZ))
+        self._seg_rate = self.rate_hz / self._step
         self._baseline_requested = False
         self._restart()
 
     def _restart(self) -> None:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
-        self._still_tail = np.empty(0)
-        self._accel_tail = np.zeros(window_samples(self.rate_hz))  # at rest before the first sample
-        self._weight_history: deque = deque(maxlen=int(WEIGHT_HISTORY_S * self.rate_hz))
-        self._seek_times: deque = deque(maxlen=int(WEIGHT_HISTORY_S * self.rate_hz))
-        self._last_seek_s = -np.inf
-        self._shift_tail = {foot: np.empty(0) for foot in SIDES}
-        n = int(HISTORY_S * self.rate_hz) + 1
-        self._history_t: deque = deque(maxlen=n)
-        self._history_cop = {foot: deque(maxlen=n) for foot in SIDES}
+        n = int(LIVE_WINDOW_S * self._seg_rate)
+        self._buf_t: deque = deque(maxlen=n)
+        self._buf_force: deque = deque(maxlen=n)
+        self._buf_cop = {foot: deque(maxlen=n) for foot in SIDES}
+        self._skip = 0  # samples to skip before the next one kept (decimation across blocks)
+        self._last_segment_s = -np.inf
         self._v = 0.0
-        self._still_run = 0
-        self._long_still_n = int(LONG_STILL_S * self.rate_hz)
-        self._rest_means: list[float] = []
-        self._since_top: list[np.ndarray] = []  # total force since the last rest or top
-        self._since_top_n = 0  # samples in it
+        self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
         self._peaks = {foot: [] for foot in SIDES}
         self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
         self._axes: FootAxes | None = None
+        self._provisional_axes = False  # learned from the first rep's descent, before its end
         self.rep = 0
         self._last_end_s = -np.inf
+        self._end_reference_s = -np.inf  # the previous rep's end: its reference looks no further back
         self._reset_rep()
 
     def capture_baseline(self) -> None:
@@ -162,16 +143,10 @@ class StreamingAnalyzer:
         """
         self._baseline_requested = True
 
-    def _reset_rep(self):
+    def _reset_rep(self) -> None:
         self.phase = "standing"
-        self._confirmed = False
-        self._pos = 0.0
-        self._deepest = 0.0
-        self._start_s = 0.0
-        self._path: list[tuple[float, float]] = []  # (t, height) through the rep, for its bottom
-        self._descent: list[tuple] = []
-        self._ascending = False
-        self._peak_force = 0.0
+        self._in_rep = False
+        self._start_s = float("nan")
         self._sides = {foot: _SideState() for foot in SIDES}
 
     def push(self, t: np.ndarray, fz_raw: dict, cop_raw: dict) -> tuple[Block, list[Event]]:
@@ -179,78 +154,226 @@ class StreamingAnalyzer:
         if self._baseline_requested:
             self._baseline_requested = False
             self._restart()
+        t = np.asarray(t, dtype=float)
         fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
         cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
-        self._calm = self._calm_filter(fz["left"] + fz["right"])[:, 0]
+        total = fz["left"] + fz["right"]
+        self._keep(t, total, cop)
         events: list[Event] = []
-        if self.weight_n is None:
-            events += self._seek_weight(t, fz, cop)
-        if self.weight_n is None:
-            self._remember(t, cop)
+        if len(t) and t[-1] - self._last_segment_s >= SEGMENT_EVERY_S and len(self._buf_t) >= 4 * window_samples(
+                self._seg_rate):
+            self._last_segment_s = float(t[-1])
+            events += self._segment()
+        if self.weight_n is None or not len(t):
             nan = np.full(len(t), np.nan)
             return Block(t, fz, cop, {foot: nan for foot in SIDES}), events
+        v = self._v + np.cumsum(acceleration(total, self.weight_n)) / self.rate_hz
+        self._v = float(v[-1])
         shift = self._shift(cop)
-        events += self._track(t, fz, cop, shift)
-        self._remember(t, cop)
+        if self._in_rep:
+            events += self._flags(t, shift, v)
+        else:
+            self.phase = "standing"
+        for foot in SIDES:
+            self._shift_tail[foot] = np.concatenate([self._shift_tail[foot], shift[foot]])[-self._held_n:]
         return Block(t, fz, cop, shift), events
 
-    def _remember(self, t, cop) -> None:
-        self._history_t.extend(t.tolist())
+    def _keep(self, t, total, cop) -> None:
+        """Every ``_step``-th sample into the segmentation's window, counted across blocks."""
+        take = np.arange(self._skip, len(t), self._step)
+        self._skip = int(take[-1] + self._step - len(t)) if len(take) else self._skip - len(t)
+        self._buf_t.extend(t[take].tolist())
+        self._buf_force.extend(total[take].tolist())
         for foot in SIDES:
-            self._history_cop[foot].extend(cop[foot].tolist())
+            self._buf_cop[foot].extend(cop[foot][take].tolist())
 
-    def _seek_weight(self, t, fz, cop) -> list[Event]:
-        """The weight from STILL_WINDOW_S of steady force near the median force so far: at rest,
-        or passing through it in a slow descent, the force is the weight; a slow turn at the
-        bottom is steady too but off the median by the turn's acceleration. A set that starts
-        mid-rep gives it once the median has seen WEIGHT_HISTORY_MIN_S of it. Steady force from the first samples on is standing: taken at once."""
-        window = np.concatenate([self._still_tail, self._calm])
-        n = window_samples(self.rate_hz)
-        self._still_tail = window[-n:]
-        self._weight_history.extend(self._calm.tolist())
-        self._seek_times.extend(t.tolist())
-        if len(window) < n:
-            return []
-        tail = window[-n:]
-        level = float(np.mean(tail))
-        steady = level >= MIN_STANDING_N and np.ptp(tail) < still_band_n(level)
-        starts_standing = len(self._weight_history) <= STARTS_STANDING_S * self.rate_hz
-        if steady and not starts_standing:
-            median = float(np.median(np.array(self._weight_history)))
-            steady = (len(self._weight_history) >= WEIGHT_HISTORY_MIN_S * self.rate_hz
-                      and abs(level - median) <= WEIGHT_NEAR_MEDIAN * median)
-        if not steady:
-            level = self._weight_from_cycles(float(t[-1]))
-            if level is None:
-                return []
-        self._weight_history.clear()
-        self._seek_times.clear()
-        self.weight_n = level
-        self.baseline = self._current_baseline(cop)
-        return [Event("baseline", float(t[-1]), value=level, data=self.baseline.as_dict())]
+    # --- the segmentation's view ---------------------------------------------------------
+    def _segment(self) -> list[Event]:
+        times = np.array(self._buf_t)
+        seg = segment_reps(times, np.array(self._buf_force), self._seg_rate, weight_n=self._given_weight,
+                           filtered=True)
+        events: list[Event] = []
+        if self._given_weight is None and seg.weight_source not in WEIGHED:
+            return events  # no rest nor two whole cycles yet, or an external pull: the force is not the weight
+        first = self.weight_n is None
+        self.weight_n = seg.weight_n
+        self._v = float(seg.velocity[-1])
+        cops = {foot: np.array(self._buf_cop[foot]).reshape(-1, 2) for foot in SIDES}
+        if first:
+            self.baseline = self._current_baseline(cops)
+            events.append(Event("baseline", float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
+        last = len(times) - 1
+        margin = int(REP_DONE_MARGIN_S * self._seg_rate)
+        for k, r in enumerate(seg.reps):
+            # done once the velocity is anchored after it (rest, or the top before the next
+            # rep): until then its end is integrated forward, undrifted, and its bottom may move
+            anchored = seg.rest[r.end:].any() or k + 1 < len(seg.reps)
+            if r.end < last - margin and r.bottom_s > self._last_end_s and (
+                    anchored or times[-1] - r.end_s > REP_DONE_WAIT_S):
+                events += self._rep_done(r, seg, times, cops)
+        if not self._in_rep:
+            start = self._descent_start(seg.velocity, times)
+            if start is not None:
+                events += self._begin_rep(start, times, cops)
+        if self._in_rep and not self._graded():
+            events += self._first_axes(seg.velocity, times, cops)
+        elif seg.rest[-1] and not any(r.start_s <= self._start_s + 0.5 and r.end >= last - margin for r in seg.reps) \
+                and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
+            self._reset_rep()  # a dip the segmentation never made a rep of
+        return events
 
-    def _weight_from_cycles(self, now_s: float) -> float | None:
-        """A set with no steady moment near the median force (no standing, 0-0.2 s between
-        reps, a noisy or drifting sum): the offline segmentation of the force seen so far
-        (:func:`segment_reps`, on at most WEIGHT_SEEK_RATE_HZ samples a second), once it
-        holds a whole rep, gives the weight from its rest or its rep cycles."""
-        if (len(self._weight_history) < WEIGHT_SEEK_AFTER_S * self.rate_hz
-                or now_s - self._last_seek_s < WEIGHT_SEEK_EVERY_S):
+    def _descent_start(self, v: np.ndarray, times: np.ndarray) -> int | None:
+        """A descent since the last rep's end that has gone MIN_DEPTH_M down: its start."""
+        after = int(np.searchsorted(times, self._last_end_s, side="right"))
+        down = np.flatnonzero(v[after:] < -V_MOVING)
+        if not len(down):
             return None
-        self._last_seek_s = now_s
-        step = max(1, int(self.rate_hz // WEIGHT_SEEK_RATE_HZ))
-        force = np.array(self._weight_history)[::step]
-        seg = segment_reps(np.array(self._seek_times)[::step], force, self.rate_hz / step, filtered=True)
-        if seg.weight_source not in ("standing", "rep cycles"):
-            return None  # no rest nor two whole cycles yet; or an external pull: the force is not the weight
-        return seg.weight_n
+        start = after + int(down[0])
+        while start > after and v[start - 1] < -V_REST:
+            start -= 1
+        drop = -np.cumsum(v[start:]) / self._seg_rate
+        return start if drop.max() >= MIN_DEPTH_M else None
 
-    def _current_baseline(self, cop=None) -> Baseline:
+    def _begin_rep(self, start: int, times: np.ndarray, cops: dict) -> list[Event]:
+        """A rep is under way: its reference CoP from the standing just before its start."""
+        self.rep += 1
+        self._in_rep = True
+        self._start_s = float(times[start])
+        earliest = int(np.searchsorted(times, self._end_reference_s))
+        for foot in SIDES:
+            self._standing_cops[foot].append(rep_reference(cops[foot], start, earliest, self._seg_rate))
+        self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
+        self.baseline = self._current_baseline()
+        return [Event("rep_start", self._start_s, rep=self.rep)] + self._catch_up(times, cops)
+
+    def _catch_up(self, times: np.ndarray, cops: dict) -> list[Event]:
+        """The shift since the rep's start, from the window: a flag crossed before the rep (or,
+        in the first rep, its foot axis) was known is raised now."""
+        start = int(np.searchsorted(times, self._start_s))
+        shift = {foot: (cops[foot][start:] - self._reference[foot]) @ self.baseline.medial_unit[foot]
+                 for foot in SIDES}
+        events = []
+        if self._graded():
+            held = {foot: held_shift(shift[foot], self._seg_rate, self.thresholds.min_duration_s) for foot in SIDES}
+            events = self._raise(float(times[-1]), {foot: float(np.nanmax(held[foot], initial=-np.inf))
+                                                    for foot in SIDES}, self._phase_now())
+        # the window's samples are decimated: the next block's held shift starts afresh
+        self._shift_tail = {foot: np.empty(0) for foot in SIDES}
+        return events
+
+    def _first_axes(self, v: np.ndarray, times: np.ndarray, cops: dict) -> list[Event]:
+        """The first rep, axes not stated: once its bottom is reached, its descent gives the
+        foot axes (offline's sample at AXIS_DEPTH_FRACTION of it), so the rest of the rep is graded."""
+        start = int(np.searchsorted(times, self._start_s))
+        drop = -np.cumsum(v[start:]) / self._seg_rate
+        if not len(drop) or drop.max() < MIN_DEPTH_M or v[-1] < -V_PHASE:
+            return []
+        at = start + int(np.argmax(drop >= AXIS_DEPTH_FRACTION * drop.max()))
+        for foot in SIDES:
+            self._travel[foot].append(cops[foot][at] - self._reference[foot])
+        self._provisional_axes = True
+        self._learn_axes()
+        return self._catch_up(times, cops)
+
+    def _phase_now(self) -> str:
+        return phase_at(self._v) if self._in_rep else "standing"
+
+    def _rep_done(self, r: Rep, seg, times: np.ndarray, cops: dict) -> list[Event]:
+        """The segmentation's rep ``r`` is over: reported as offline reports it."""
+        events: list[Event] = []
+        if not self._in_rep or self._start_s > r.bottom_s:
+            if self._in_rep:  # what was taken for this rep's start was the next rep's
+                self._reset_rep()
+            events += self._begin_rep(r.start, times, cops)
+        in_rep = np.zeros(len(times), dtype=bool)
+        in_rep[r.start:r.end + 1] = True
+        code = phases(seg.velocity, in_rep)
+        sl = slice(r.start, r.end + 1)
+        width = self.baseline.foot_width_mm
+        sides = {}
+        for foot in SIDES:
+            shift = (cops[foot] - self._reference[foot]) @ self.baseline.medial_unit[foot]
+            held = held_shift(shift, self._seg_rate, self.thresholds.min_duration_s)
+            normal = self._normals[foot] if self._graded() else np.inf
+            found = side_result(held, code, times, sl, self.thresholds, width, normal)
+            live = self._sides[foot]
+            if GRADES.index(found.flag) < live.grade:
+                # a flag already shown stays: the lifter was told it
+                found = SideResult(found.medial_shift_mm, found.medial_shift_pct, GRADES[live.grade],
+                                   live.onset_phase, found.peak_phase or live.onset_phase, live.onset_s)
+            sides[foot] = found
+            self._peaks[foot].append(found.medial_shift_mm)
+            self._normals[foot] = personal_normal_mm(self._peaks[foot])
+        if self._provisional_axes:  # the first rep's descent taught them: now from the whole rep
+            self._provisional_axes = False
+            for foot in SIDES:
+                self._travel[foot].pop()
+        if not r.partial:
+            at = axis_sample(seg.velocity, r, self._seg_rate)
+            for foot in SIDES:
+                self._travel[foot].append(cops[foot][at] - self._reference[foot])
+        self._learn_axes()
+        rep = Rep(self.rep, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
+        result = RepResult(rep, sides, float("nan"))  # the force asymmetry is offline's (each foot's force is not kept)
+        worst = max(SIDES, key=lambda foot: GRADES.index(sides[foot].flag))
+        data = result.as_dict()
+        for key in ("asymmetry_pct", "partial"):
+            data.pop(key)
+        self._last_end_s = self._end_reference_s = r.end_s
+        self._reset_rep()
+        events.append(Event("rep_end", r.end_s, rep=self.rep, side=worst if sides[worst].flag != "none" else "",
+                            severity=sides[worst].flag, data=data))
+        return events
+
+    # --- each block ---------------------------------------------------------------------
+    def _shift(self, cop) -> dict:
+        if self._reference is None or self.baseline is None:
+            return {foot: np.full(len(cop[foot]), np.nan) for foot in SIDES}
+        return {foot: (cop[foot] - self._reference[foot]) @ self.baseline.medial_unit[foot] for foot in SIDES}
+
+    def _graded(self) -> bool:
+        """Flags are graded once the foot axes are known: stated, or learned from a completed rep."""
+        return self.toe_out_deg is not None or any(len(v) for v in self._travel.values())
+
+    def _flags(self, t: np.ndarray, shift: dict, v: np.ndarray) -> list[Event]:
+        """Flags of this block: the first sample where each foot's held shift exceeds a new grade."""
+        events: list[Event] = []
+        self.phase = phase_at(float(v[-1]))
+        if not self._graded():
+            return events
+        for foot in SIDES:
+            held = held_shift(np.concatenate([self._shift_tail[foot], shift[foot]]), self.rate_hz,
+                              self.thresholds.min_duration_s)[-len(t):]
+            excess = held - self._normals[foot]
+            limits = (self.thresholds.mild_mm, self.thresholds.moderate_mm, self.thresholds.severe_mm)
+            grade = np.searchsorted(limits, np.where(np.isfinite(excess), excess, -np.inf), side="right")
+            for level in range(self._sides[foot].grade + 1, int(grade.max(initial=0)) + 1):
+                i = int(np.argmax(grade >= level))  # the first sample at this grade or above
+                events += self._raise_one(foot, level, float(t[i]), phase_at(float(v[i])), float(held[i]))
+        return events
+
+    def _raise(self, ti: float, held: dict, phase: str) -> list[Event]:
+        events = []
+        for foot in SIDES:
+            grade = GRADES.index(self.thresholds.grade(held[foot] - self._normals[foot]))
+            if grade > self._sides[foot].grade:
+                events += self._raise_one(foot, grade, ti, phase, held[foot])
+        return events
+
+    def _raise_one(self, foot: str, grade: int, ti: float, phase: str, value: float) -> list[Event]:
+        s = self._sides[foot]
+        s.grade = grade
+        if s.onset_s is None:
+            s.onset_s, s.onset_phase = ti, phase
+        return [Event("flag", ti, rep=self.rep, side=foot, severity=GRADES[grade], phase=phase, value=value)]
+
+    # --- baseline and axes --------------------------------------------------------------
+    def _current_baseline(self, cops=None) -> Baseline:
         if self._reference is not None:
             neutral = dict(self._reference)
         else:
-            neutral = {foot: np.nanmean(cop[foot], axis=0) if cop is not None and np.isfinite(cop[foot]).any()
-                       else np.full(2, np.nan) for foot in SIDES}
+            neutral = {foot: np.nanmean(cops[foot][-window_samples(self._seg_rate):], axis=0)
+                       if cops is not None and np.isfinite(cops[foot]).any() else np.full(2, np.nan) for foot in SIDES}
         axes = self._axes or self._fallback_axes(neutral)
         return Baseline(self.weight_n, float("nan"), float("nan"), neutral, axes.medial_unit, axes.toe_out_deg,
                         axes.source, weight_source=GIVEN if self._given_weight else "standing",
@@ -262,196 +385,6 @@ class StreamingAnalyzer:
             stated = self.toe_out_deg if isinstance(self.toe_out_deg, dict) else dict.fromkeys(SIDES, self.toe_out_deg)
             return stated_axes(stated, forward, self.axes_source)
         return stated_axes(dict.fromkeys(SIDES, 0.0), forward, "lifter's frame (learning the foot axes)")
-
-    def _shift(self, cop) -> dict:
-        if self._reference is None or self.baseline is None:
-            return {foot: np.full(len(cop[foot]), np.nan) for foot in SIDES}
-        return {foot: (cop[foot] - self._reference[foot]) @ self.baseline.medial_unit[foot] for foot in SIDES}
-
-    def _graded(self) -> bool:
-        """Flags are graded once the foot axes are known: stated, or learned from a completed rep."""
-        return self.toe_out_deg is not None or any(len(v) for v in self._travel.values())
-
-    def _track(self, t, fz, cop, shift) -> list[Event]:
-        bw = self.weight_n
-        total = fz["left"] + fz["right"]
-        # rest as offline: steady, near the weight (and, in the loop, slow)
-        window = np.concatenate([self._still_tail, self._calm])
-        band = steady_band_n(total, bw)
-        still = (steady_ends(window, self.rate_hz, band)
-                 & (np.abs(window - bw) < NEAR_WEIGHT_BANDS * band))[-len(total):]
-        self._still_tail = window[-window_samples(self.rate_hz):]
-        accel = acceleration(total, bw)
-        # The still window trails: the body was at rest where it began, and may be moving off by
-        # its end (a slow start gains speed before the force leaves the band). At a still sample
-        # the velocity is what the window's force gave since its start, not zero.
-        n = window_samples(self.rate_hz)
-        recent = np.concatenate([self._accel_tail, accel])
-        gained = np.cumsum(np.concatenate([[0.0], recent]))
-        since_window_start = (gained[n:] - gained[:-n])[-len(total):] / self.rate_hz
-        self._accel_tail = recent[-n:]
-        held = {}
-        for foot in SIDES:
-            w = np.concatenate([self._shift_tail[foot], shift[foot]])
-            held[foot] = held_shift(w, self.rate_hz, self.thresholds.min_duration_s)[-len(total):]
-        tails = dict(self._shift_tail)
-        events: list[Event] = []
-        dt = 1.0 / self.rate_hz
-        for i in range(len(t)):
-            # At rest: still and slow (the slow middle of a descent is steady at the weight, but fast)
-            self._still_run = self._still_run + 1 if still[i] else 0
-            # rest: still and slow; or still for long out of a descent (a weight a little off
-            # leaves the velocity drifting where the body stands)
-            settled = self._still_run >= self._long_still_n and self.phase != "descent"
-            v = since_window_start[i] if still[i] and (abs(self._v) < LIVE_V_ANCHOR or settled) else self._v + accel[i] * dt
-            if abs(v) > MAX_PLAUSIBLE_V or self._pos < -MAX_PLAUSIBLE_DEPTH_M:  # the weight was wrong
-                self._reweigh()
-                v = 0.0
-            self._v = v
-            ti = float(t[i])
-            if self.phase == "standing":
-                if v >= -V_REST:
-                    self._start_s, self._pos = ti, 0.0
-                    continue
-                self.phase = "descent"
-            self._pos += v * dt
-            if self._pos < self._deepest:
-                self._deepest = self._pos
-            self._peak_force = max(self._peak_force, float(total[i]))
-            self._path.append((ti, self._pos))
-            if not self._ascending:  # the descent's path, for the foot axis (analysis.axis_sample)
-                self._descent.append((-self._pos, cop["left"][i], cop["right"][i]))
-            if v > V_MOVING:
-                self._ascending = True
-            self.phase = phase_at(v)
-            if not self._confirmed:
-                if self._pos < -MIN_DEPTH_M:
-                    self._confirmed = True
-                    self.rep += 1
-                    events += self._begin_rep(t, cop)
-                    shift_now = self._shift({foot: cop[foot][i:] for foot in SIDES})
-                    for foot in SIDES:  # the reference is new: the held shift restarts from here
-                        held[foot][i:] = held_shift(shift_now[foot], self.rate_hz, self.thresholds.min_duration_s)
-                        shift[foot][i:] = shift_now[foot]
-                elif v >= -V_REST:  # a dip that came back before it was deep enough
-                    self._reset_rep()
-                    self._start_s = ti
-                    continue
-            if self._confirmed:
-                events += self._flags(ti, held, i)
-                if self._ascending and v <= V_REST:
-                    events.append(self._finish(ti))
-                    self._weigh_cycles()
-                    self._reset_rep()
-        for foot in SIDES:
-            self._shift_tail[foot] = np.concatenate([tails[foot], shift[foot]])[-self._held_n:]
-        self._learn_weight(total, still)
-        return events
-
-    def _reweigh(self) -> None:
-        """The weight was wrong (a set that starts mid-rep has steady moments that are no rest):
-        take the mean force of the last seconds, near whole rep cycles, and start the rep over."""
-        if self._since_top:
-            self.weight_n = float(np.mean(np.concatenate(self._since_top)))
-        self._since_top.clear()
-        self._since_top_n = 0
-        self._reset_rep()
-
-    def _learn_weight(self, total: np.ndarray, still: np.ndarray) -> None:
-        """Refine the weight: the median force of the rest seen so far (the same rule as
-        offline); without rest, the mean force over the last whole rep cycles."""
-        if self._given_weight:
-            return
-        self._since_top.append(total)
-        self._since_top_n += len(total)
-        if still.all() and self._v == 0.0:
-            self._rest_means.append(float(np.median(total)))
-            del self._rest_means[:-REST_MEMORY_BLOCKS]
-            self.weight_n = float(np.median(self._rest_means))
-        while self._since_top_n > CYCLE_MEMORY_S * self.rate_hz and len(self._since_top) > 1:
-            self._since_top_n -= len(self._since_top.pop(0))
-
-    def _begin_rep(self, t, cop) -> list[Event]:
-        """A rep is under way: its reference CoP from the standing just before its start."""
-        times = np.concatenate([np.array(self._history_t), t])
-        start = int(np.searchsorted(times, self._start_s))
-        earliest = int(np.searchsorted(times, self._last_end_s))
-        for foot in SIDES:
-            series = np.concatenate([np.array(self._history_cop[foot]).reshape(-1, 2), cop[foot]])
-            self._standing_cops[foot].append(rep_reference(series, min(start, len(series) - 1), earliest, self.rate_hz))
-        self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
-        self.baseline = self._current_baseline()
-        return [Event("rep_start", self._start_s, rep=self.rep)]
-
-    def _normal(self, foot: str) -> float:
-        return self._normals[foot]
-
-    def _flags(self, ti: float, held: dict, i: int) -> list[Event]:
-        events = []
-        for foot in SIDES:
-            s = self._sides[foot]
-            value = float(held[foot][i])
-            if value > s.peak:
-                s.peak, s.peak_phase = value, self.phase
-            if not self._graded():
-                continue
-            grade = GRADES.index(self.thresholds.grade(value - self._normal(foot)))
-            if grade > s.grade:
-                s.grade = grade
-                if s.onset_s is None:
-                    s.onset_s, s.onset_phase = ti, self.phase
-                events.append(Event("flag", ti, rep=self.rep, side=foot, severity=GRADES[grade],
-                                    phase=self.phase, value=value))
-        return events
-
-    def _finish(self, ti: float) -> Event:
-        times, heights = np.array(self._path).reshape(-1, 2).T
-        deep = np.flatnonzero(heights <= BOTTOM_LEVEL * heights.min()) if len(heights) else []
-        bottom_s = float(times[(deep[0] + deep[-1]) // 2]) if len(deep) else ti  # offline's rule (reps._find)
-        rep = Rep(self.rep, 0, 0, 0, self._start_s, bottom_s, ti, -self._deepest, self._peak_force)
-        width = self.baseline.foot_width_mm
-        sides = {}
-        for foot in SIDES:
-            s = self._sides[foot]
-            peak = s.peak if np.isfinite(s.peak) else float("nan")
-            flagged = s.grade > 0
-            sides[foot] = SideResult(peak, 100 * peak / width, GRADES[s.grade], s.onset_phase if flagged else None,
-                                     s.peak_phase if flagged else None, s.onset_s if flagged else None)
-            self._peaks[foot].append(peak)
-            self._normals[foot] = personal_normal_mm(self._peaks[foot])
-        axis_cop = self._axis_cop()
-        if axis_cop is not None and self._reference is not None:
-            for foot in SIDES:
-                self._travel[foot].append(axis_cop[foot] - self._reference[foot])
-        self._learn_axes()
-        self._last_end_s = ti
-        result = RepResult(rep, sides, float("nan"))
-        worst = max(SIDES, key=lambda foot: self._sides[foot].grade)
-        data = result.as_dict()
-        for key in ("asymmetry_pct", "partial"):
-            data.pop(key)
-        return Event("rep_end", ti, rep=self.rep, side=worst if self._sides[worst].grade else "",
-                     severity=GRADES[self._sides[worst].grade], data=data)
-
-    def _weigh_cycles(self) -> None:
-        """At a top: the weight is the mean force over the rep just done (from rest or the
-        last top to this top, the mean force equals the weight), so an error in the weight
-        does not drift the next rep's velocity; the same rule offline uses between tops."""
-        if not self._given_weight and self._since_top:
-            cycle = np.concatenate(self._since_top)
-            if len(cycle) >= MIN_CYCLE_S * self.rate_hz:
-                self.weight_n = float(np.mean(cycle))
-        self._since_top.clear()
-        self._since_top_n = 0
-
-    def _axis_cop(self) -> dict | None:
-        """Each foot's CoP where the descent had gone AXIS_DEPTH_FRACTION of the rep's depth."""
-        if not self._descent:
-            return None
-        drop = np.array([d[0] for d in self._descent])
-        reached = np.flatnonzero(drop >= AXIS_DEPTH_FRACTION * drop.max())
-        chosen = self._descent[int(reached[0])]
-        return {"left": np.asarray(chosen[1]), "right": np.asarray(chosen[2])}
 
     def _learn_axes(self) -> None:
         if self.toe_out_deg is not None or self._reference is None:
