@@ -104,22 +104,58 @@ def run_recover(args) -> int:
 
 
 def run_compare(args) -> int:
-    from forceplate.offline import trial_results
-    from forceplate.reporting.compare import compare
+    from forceplate.cli.analyze import trial_exercise_results
+    from forceplate.reporting.compare import compare, compare_exercise
+    from forceplate.reporting.html import render_comparison, render_exercise_comparison
 
     check_new_output(args.report, args.force)
     chosen = thresholds(args)
-    trials = []
+    trials, exercises = [], {}
     for file in args.files:
-        header, results = trial_results(file, args.toe_out, chosen)
+        header, exercise, results = trial_exercise_results(file, args.toe_out, chosen)
         trials.append((str(file), header.attrs, results))
+        exercises.setdefault(exercise.name, []).append(str(file))
+    if len(exercises) > 1:
+        raise ForceplateError("compare trials of one exercise; these are " +
+                              "; ".join(f"{name}: {', '.join(files)}" for name, files in exercises.items()))
+    if exercise.kind != "squat":
+        show(compare_exercise(exercise, trials), args, print_exercise_comparison, render_exercise_comparison)
+        return 0
     report = compare(trials)
     for warning in report["load"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    from forceplate.reporting.html import render_comparison
-
-    show(report, args, print_comparison, render_comparison)
+    show(report, args, print_comparison, lambda r: render_comparison(r, chosen))
     return 0
+
+
+def print_exercise_comparison(report: dict) -> None:
+    """Per set (each column's mean over the reps) and per rep, A first, each other trial's difference from A."""
+    from forceplate.reporting.exercise_table import formatted
+
+    entries, columns = report["trials"], report["columns"]
+    labels = [chr(ord("A") + i) for i in range(len(entries))]
+    for label, e in zip(labels, entries):
+        load = "" if e["load_kg"] is None else f", {e['load_kg']:g} kg"
+        print(f"{label}: {e['file']} ({e['subject'] or 'no subject'}, {e['exercise']}{load})")
+    width = max(9, *(len(c["header"]) + 1 for c in columns))
+
+    def line(head, values, signed=False):
+        cells = [formatted(values.get(c["key"]), c["fmt"]) for c in columns]
+        if signed:
+            cells = [cell if cell == "-" or cell.startswith("-") else "+" + cell for cell in cells]
+        return f"{head:<12}" + "".join(f"{cell:>{width}}" for cell in cells)
+
+    print(f"\nper set ({report['set_is']})")
+    print(f"{'':<12}" + "".join(f"{c['header']:>{width}}" for c in columns))
+    print(line(labels[0], entries[0]["set"]))
+    for label, e in zip(labels[1:], entries[1:]):
+        print(line(label, e["set"]))
+        print(line(f"{label}-A", e["set_difference"], signed=True))
+    print("\nper rep" if report["set_is"] == "the mean of its reps" else "\nper foot")
+    for row in report["reps"]:
+        for i, (label, m) in enumerate(zip(labels, row["trials"])):
+            name = f"{m['label'] if m else row['index']} {label}"
+            print(f"{name:<12}  (no such rep)" if m is None else line(name, m))
 
 
 def _num(value, fmt=".1f", signed=False) -> str:
@@ -228,7 +264,10 @@ def run_export(args) -> int:
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.file)
+    exercise = _exercise_of(trial)
     try:
+        if exercise.name != "squat":
+            return _export_exercise(trial, exercise, args)
         analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
         results = analysis.as_dict()
     except NoBaseline as exc:
@@ -240,6 +279,38 @@ def run_export(args) -> int:
         results = {"reps": []}
     progress = Progress()
     written = export_csv(trial, analysis, results, args.csv, progress)
+    progress.done()
+    for path in written:
+        print(path)
+    return 0
+
+
+def _exercise_of(trial):
+    """The exercise a trial is exported as: its exercise attribute, else the force pattern's."""
+    from forceplate.cli.analyze import _TrialFeet
+    from forceplate.exercises import choose
+
+    return choose(None, trial.attrs, _TrialFeet(trial, None))[0]
+
+
+def _export_exercise(trial, exercise, args) -> int:
+    """``export`` of a non-squat trial: forces and CoP per foot, the exercise's reps with units, the events."""
+    from types import SimpleNamespace
+
+    from forceplate.cli.analyze import _TrialFeet
+    from forceplate.exercises.model import NotThisExercise, Options
+    from forceplate.reporting.export import export_csv
+
+    feet = _TrialFeet(trial, None)
+    try:
+        results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), feet)
+    except NotThisExercise as exc:
+        print(f"not analysed: {exc}; reps.csv has no reps", file=sys.stderr)
+        results = {"reps": []}
+    read = feet()
+    analysis = SimpleNamespace(t=read.t, fz=read.fz, cop=read.cop)
+    progress = Progress()
+    written = export_csv(trial, analysis, results, args.csv, progress, exercise=exercise)
     progress.done()
     for path in written:
         print(path)
