@@ -636,3 +636,14 @@ def test_terminal_view_names_both_phases_and_sums_up_the_set():
     assert re.search(r"right moderate \d+\.\d mm \(onset (descent|bottom|ascent), peak (descent|bottom|ascent)\)",
                      flagged), flagged
     assert "Set done: 3 reps; flagged: left knee in none, right knee in 1 (rep 2)" in done.stdout
+
+
+def test_liblsl_log_lines_stay_out_of_the_terminal_event_view():
+    """With --lsl the terminal shows the session's events, not liblsl's INFO lines on stderr
+    (unless the user points LSLAPICFG at a configuration of their own)."""
+    pytest.importorskip("pylsl")
+    done = forceplate_cli("demo", "--headless", "--lsl", "--duration", "3", "--device", "sim://dual-plate?speed=4",
+                          env_changes={"LSLAPICFG": None})
+    assert done.returncode == 0, done.stderr
+    assert "baseline" in done.stdout
+    assert not re.search(r"\bINFO\|", done.stdout + done.stderr), done.stderr

@@ -544,11 +544,13 @@ the mild, moderate and severe thresholds.</p>
 
 PHASE_COLOURS = ("#dbe9f6", "#fde7c8", "#d9f0d3", "#eadcf2", "#f9d5d3", "#e0e0e0")
 # What the plain summary says first of each kind of rep: (key, words, unit) of its best rep.
+# The first key a rep has a number for is said (a landing without a body weight: in N).
 HEADLINES = {
-    "jump": ("jump_height_m", "the highest jump reached {} m (from the flight time)"),
-    "landing": ("peak_force_bw", "the hardest landing peaked at {} times body weight"),
-    "sit_to_stand": ("rise_time_s", "the quickest rise took {} s from seat-off to standing"),
-    "isometric": ("peak_force_n", "the strongest effort peaked at {} N"),
+    "jump": [("jump_height_m", "the highest jump reached {} m (from the flight time)")],
+    "landing": [("peak_force_bw", "the hardest landing peaked at {} times body weight"),
+                ("peak_force_n", "the hardest landing peaked at {} N")],
+    "sit_to_stand": [("rise_time_s", "the quickest rise took {} s from seat-off to standing")],
+    "isometric": [("peak_force_n", "the strongest effort peaked at {} N")],
 }
 BALANCE_HEADLINE = ("Standing still for {duration} s, the centre of pressure travelled {path} mm ({speed} mm/s); "
                     "95 % of it lay within an ellipse of {area} mm².")
@@ -567,9 +569,12 @@ def exercise_summary(results: dict, exercise) -> str:
         return f"No {exercise.kind.replace('_', '-')} rep was found in this {exercise.title} trial."
     n = len(reps)
     said = [f"{n} {exercise.kind.replace('_', '-')} rep{'s' if n > 1 else ''} ({exercise.title})."]
-    key, words = HEADLINES.get(exercise.kind, (None, ""))
-    values = [(value_at(r, key), r["index"]) for r in reps] if key else []
-    values = [(v, i) for v, i in values if isinstance(v, (int, float))]
+    for key, words in HEADLINES.get(exercise.kind, []):
+        values = [(v, r["index"]) for r in reps for v in [value_at(r, key)] if isinstance(v, (int, float))]
+        if values:
+            break
+    else:
+        values = []
     if values:
         best = (min if key == "rise_time_s" else max)(values)
         said.append(words.format(formatted(best[0], fmt.get(key, ".2f"))).capitalize()
