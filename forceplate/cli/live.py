@@ -89,7 +89,7 @@ def run_live(args) -> int:
         else:
             from forceplate.live.window import run_window
 
-            run_window(session, duration, tv=args.tv, audio=args.sound)
+            run_window(session, duration, tv=args.tv, audio=args.sound, exercise=getattr(args, "exercise", "squat"))
     finally:
         try:
             session.close()  # a failed recording raises here: one line from main, no "saved"
