@@ -159,8 +159,11 @@ def print_exercise_comparison(report: dict) -> None:
 
 
 def _num(value, fmt=".1f", signed=False) -> str:
+    """``value`` by ``fmt`` (the report's rounding: "-" when missing, never "-0.0")."""
     if value is None:
         return "-"
+    if fmt.endswith("f"):
+        value = round(float(value), int(fmt[1:-1])) + 0.0
     return format(value, ("+" if signed else "") + fmt)
 
 
@@ -176,7 +179,7 @@ def print_comparison(report: dict) -> None:
 
     def set_line(name, m, signed=False):
         return (f"{name:<7}{_num(m['reps'], 'd', signed):>5}{_num(m['flagged_reps'], 'd', signed):>8}"
-                f"{_num(m['flagged_share_pct'], '.0f', signed):>7}%"
+                f"{_num(m['flagged_share_pct'], '.1f', signed):>7}%"
                 + "".join(f"{_num(m[f'{s}_mean_shift_mm'], '.1f', signed):>8}{_num(m[f'{s}_max_shift_mm'], '.1f', signed):>7}"
                           f"{_num(m[f'{s}_flagged'], 'd', signed):>7}" for s in SIDES)
                 + f"{_num(m['mean_asymmetry_pct'], '.1f', signed):>8}{_num(m['mean_depth_m'], '.2f', signed):>8}")
@@ -202,7 +205,7 @@ def print_comparison(report: dict) -> None:
                     for s in SIDES) + f"{_num(d['asymmetry_pct'], signed=True):>7}{_num(d['depth_m'], '.2f', True):>8}")
     load = report["load"]
     if len(load["points"]) >= 2:
-        points = ", ".join(f"{p['load_kg']:g} kg {p['flagged_share_pct']:.0f}%" for p in load["points"])
+        points = ", ".join(f"{p['load_kg']:g} kg {_num(p['flagged_share_pct'])}%" for p in load["points"])
         slope = load["flagged_share_pp_per_10kg"]
         trend = (f" -> {slope:+.1f} percentage points per 10 kg" if slope is not None
                  else f" ({load['note']})" if load["note"] else "")

@@ -34,6 +34,7 @@ from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import Thresholds
 from forceplate.reporting.exercise_table import columns as exercise_columns
+from forceplate.reporting.numbers import DECIMALS, number
 from forceplate.session import DeviceLink, Feet, Session
 
 REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
@@ -792,7 +793,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for side in SIDES:
             onset, peak = side_phases(data[side], self._onset_phase.get((event.rep, side)))
             self._set_side(row, side, data[side]["flag"], onset, peak, data[side]["medial_shift_mm"])
-        self._set_cell(row, DEPTH_COLUMN, f"{data['depth_m']:.2f}")
+        self._set_cell(row, DEPTH_COLUMN, number(data["depth_m"], DECIMALS["m"]))
         self._set_reps.append(event)
         if event.rep == self._current_rep:
             self._highlight(row, False)
@@ -832,7 +833,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.table.item(row, severity_col).setForeground(QtGui.QColor("white" if severity == "severe" else "black"))
         self._set_cell(row, onset_col, onset_phase or "-")
         self._set_cell(row, peak_col, peak_phase or "-")
-        self._set_cell(row, shift_col, "-" if shift_mm is None else f"{round(shift_mm, 1) + 0.0:.1f}")  # no -0.0
+        self._set_cell(row, shift_col, number(shift_mm, DECIMALS["mm"]))
 
     def _highlight(self, row: int, current: bool) -> None:
         """Bold text for the rep under way, and a blue tint on the cells severity does not colour."""

@@ -7,8 +7,8 @@ vertical force per foot over time with the reps shaded; each foot's CoP against 
 flag thresholds; medial shift per rep; insole pressure maps for insole trials; the rep
 table. A print stylesheet makes the browser's "Save as PDF" a clean document.
 
-Numbers follow one rounding rule (:data:`DECIMALS`, by unit), as the terminal and the CSV
-export do; a missing value is "-", never "nan", and a zero is never "-0.0".
+Numbers follow one rounding rule (:mod:`forceplate.reporting.numbers`, by unit), as the
+terminal and the window do; a missing value is "-", never "nan", and a zero is never "-0.0".
 """
 
 from __future__ import annotations
@@ -27,24 +27,17 @@ from forceplate.processing.baseline import foot_axis
 from forceplate.reporting.exercise_table import columns as exercise_columns
 from forceplate.reporting.exercise_table import TableColumn, formatted, value_at
 from forceplate.reporting.exercise_table import rows as exercise_rows
+from forceplate.reporting.numbers import DECIMALS, number
 from forceplate.profiles import DeviceProfile
 
 COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}  # the live window's: blue and purple, apart from the grades
 LINE_WIDTHS = {"left": 2.6, "right": 1.2}
 GRADE_COLOURS = {"none": "#9e9e9e", "mild": "#f2c744", "moderate": "#f08a24", "severe": "#d7301f"}
-DECIMALS = {"mm": 1, "s": 2, "m": 2, "%": 1, "N": 1, "kg": 1}  # one rule for every table
 MAX_POINTS = 1500  # per polyline: beyond a few per pixel a browser draws nothing more
 PRESSURE_CELL_MM = 6.0  # the report's pressure maps: coarser than the live one, a small file
 PRESSURE_STOPS = ("#30123b", "#4686fb", "#1be5b5", "#a4fc3c", "#fbb938", "#e4460a", "#7a0403")  # turbo
 BOTTOM_WINDOW_S = 0.2  # the pressure "at the bottom" of a rep: this long around its bottom
 _clip_ids = itertools.count()
-
-
-def number(value, decimals: int) -> str:
-    """``value`` to ``decimals`` places; "-" for a missing or non-finite value; no "-0.0"."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
 
 
 def _decimate(n: int) -> slice:
