@@ -239,11 +239,20 @@ def test_round_trip_keeps_subject_load_date_and_events(tmp_path):
 ])
 def test_imported_trials_keep_the_recordings_date(shared_data, tmp_path, name, created):
     assert main(["import", str(shared_data / name), "-o", str(tmp_path / "t.h5")]) == 0
-    assert open_trial(tmp_path / "t.h5").attrs["created"] == created
+    attrs = open_trial(tmp_path / "t.h5").attrs
+    assert (attrs["created"], attrs["date_source"]) == (created, "the recording")
 
 
 def test_a_c3d_files_subject_is_kept_and_a_missing_date_is_the_imports(shared_data, tmp_path):
     """Sample_Jump2 names a subject and no date: the subject is kept, the date is the import's."""
     assert main(["import", str(shared_data / "c3d-org-samples/sample_00/Sample_Jump2.c3d"), "-o", str(tmp_path / "t.h5")]) == 0
     attrs = open_trial(tmp_path / "t.h5").attrs
-    assert attrs["subject"] == "HelenHayes_for_Solutions" and attrs["created"].startswith("20")
+    assert attrs["subject"] == "HelenHayes_for_Solutions" and attrs["date_source"] == "the import"
+
+
+def test_a_report_says_when_the_date_is_the_imports(shared_data, tmp_path):
+    """An OpenSim file states no date: its report heads the date 'imported', not 'recorded'."""
+    assert main(["import", str(shared_data / "real-squats/grf_Squat2.mot"), "-o", str(tmp_path / "t.h5")]) == 0
+    assert main(["analyze", str(tmp_path / "t.h5"), "--report", str(tmp_path / "t.html")]) == 0
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "<th>imported</th>" in page and "<th>recorded</th>" not in page

@@ -168,6 +168,8 @@ def run_import(args) -> int:
     fmt = _format(args)
     _check_options(args, fmt)
     devices, metadata, events = _read(args, fmt)
+    # the trial's date is the recording's where the file states one, else the import's (said so)
+    metadata["date_source"] = "the recording" if metadata.get("created") else "the import"
     write_trial(args.output, devices, metadata, events)
     d = devices[0]
     feet = ", ".join([f"{p.foot} = {p.name}" for p in d.profile.plates] or [x.info["foot"] for x in devices])

@@ -16,13 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from forceplate.exercises.model import Feet, NotThisExercise, Options, with_force_gaps_filled
-from forceplate.reporting.exercise_table import rows
+from forceplate.reporting.exercise_table import MOMENT_KEYS, rows  # instants go onto the session clock
 
 SETTLED_S = 1.0
-# The instants among the exercises' per-rep fields (trial times, moved onto the session clock);
-# every other field ending in _s is a duration and stays as measured.
-MOMENT_KEYS = ("start_s", "takeoff_s", "landing_s", "touchdown_s", "peak_s", "onset_s", "seat_off_s",
-               "standing_s", "end_s")
 
 
 class LiveExercise:

@@ -17,6 +17,12 @@ UNIT_BY_ENDING = (("impulse_n_s", "N*s"), ("_n_s", "N/s"), ("_mm2", "mm^2"), ("_
                   ("_mm", "mm"), ("_bw", "x body weight"), ("_kg", "kg"), ("_s", "s"), ("_m", "m"), ("_n", "N"))
 
 
+# The instants among the exercises' per-rep fields (trial times); every other field ending in
+# _s is a duration. A set's mean instant means nothing, so compare leaves them out.
+MOMENT_KEYS = ("start_s", "takeoff_s", "landing_s", "touchdown_s", "peak_s", "onset_s", "seat_off_s",
+               "standing_s", "end_s")
+
+
 @dataclass(frozen=True)
 class TableColumn:
     header: str  # as the terminal table heads it
@@ -61,8 +67,8 @@ def columns(exercise) -> list[TableColumn]:
 
 
 def numeric_columns(exercise) -> list[TableColumn]:
-    """The columns that hold a measured number (not the rep number, not a word)."""
-    return [c for c in columns(exercise) if c.fmt.endswith("f")]
+    """The columns that hold a measured number (not the rep number, not a word, not an instant)."""
+    return [c for c in columns(exercise) if c.fmt.endswith("f") and c.key not in MOMENT_KEYS]
 
 
 def rows(exercise, results: dict) -> list[tuple[str, dict]]:

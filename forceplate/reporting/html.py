@@ -86,6 +86,10 @@ class _Axes:
         self.items.append(f'<rect x="{min(ax, bx):.1f}" y="{min(ay, by):.1f}" width="{abs(bx - ax):.1f}" '
                           f'height="{abs(by - ay):.1f}" fill="{fill}" stroke="{stroke}" fill-opacity="{opacity}"/>')
 
+    def dot(self, x, y, colour, radius=3.0):
+        px, py = self.px(x, y)
+        self.items.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{max(radius, 1.5):.1f}" fill="{colour}"/>')
+
     def text(self, x, y, s, anchor="start", size=11, colour="#333", dx=0, dy=0, clip=True):
         """A label at a data point, moved by (dx, dy) pixels (positive dy is down); ``clip=False``
         for one outside the plot area (an axis's category names)."""
@@ -388,7 +392,9 @@ td.grade{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 
 def _trial_meta(attrs: dict, title: str, body_weight_n, results_rows: list[tuple]) -> list[tuple]:
     """The report's header rows: the trial's file, date, subject, exercise, load, notes, body weight, ``results_rows``."""
-    meta = [("file", title), ("recorded", local_time(attrs.get("created"))), ("subject", attrs.get("subject")),
+    # an imported file that states no date of its own is dated by its import, and says so
+    dated = "imported" if attrs.get("date_source") == "the import" else "recorded"
+    meta = [("file", title), (dated, local_time(attrs.get("created"))), ("subject", attrs.get("subject")),
             ("exercise", attrs.get("exercise")), ("load (kg)", number(attrs.get("load_kg"), DECIMALS["kg"])
                                                   if attrs.get("load_kg") else None),
             ("notes", attrs.get("notes")),
@@ -467,9 +473,11 @@ def _per_rep_trial_lines(report: dict, key: str, floor: float, thresholds=()) ->
             x, y = zip(*reps)
             ax.line(x, y, colour, width=1.8)
             for a, b in reps:
-                ax.rect(a - 0.04, b - (top * 0.012), a + 0.04, b + (top * 0.012), colour)
+                ax.dot(a, b, colour, radius=3.5 - k)  # the first trial's dots larger: equal values stay visible
         legend.append((f"{chr(ord('A') + k)}: {Path(entry['file']).name}", colour, "line"))
     ax.legend(legend)
+    for i in range(1, n + 1):  # reps are whole numbers: labelled under the axis, no fractional ticks
+        ax.text(i, ax.ylim[0], str(i), anchor="middle", size=10, dy=14, clip=False)
     return ax, legend
 
 
@@ -478,7 +486,7 @@ def comparison_shift_plot(report: dict, side: str, thresholds) -> str:
     the legend, against the mild, moderate and severe thresholds."""
     levels = [(grade, mm, GRADE_COLOURS[grade]) for grade, mm in _threshold_entries(thresholds)]
     ax, _ = _per_rep_trial_lines(report, f"{side}_shift_mm", 5.0, levels)
-    return ax.svg(f"rep ({side} foot)", "medial shift (mm)")
+    return ax.svg(f"rep ({side} foot)", "medial shift (mm)", ticks="y")
 
 
 def load_plot(report: dict) -> str:
@@ -570,7 +578,8 @@ def exercise_summary(results: dict, exercise) -> str:
         values = []
     if values:
         best = (min if key == "rise_time_s" else max)(values)
-        said.append(words.format(formatted(best[0], fmt.get(key, ".2f"))).capitalize()
+        sentence = words.format(formatted(best[0], fmt.get(key, ".2f")))
+        said.append(sentence[:1].upper() + sentence[1:]
                     + (f" (rep {best[1]})." if n > 1 else "."))
     shares = [value_at(r, "symmetry.left_share_pct") for r in reps]
     shares = [v for v in shares if isinstance(v, (int, float))]
@@ -702,7 +711,7 @@ def render_exercise_comparison(report: dict) -> str:
     per_rep = "\n".join(f"<tr><td>{html.escape(m['label'])}</td><td>{label}</td>{cells(m)}</tr>"
                         for row in report["reps"] for label, m in zip(labels, row["trials"]) if m)
     plots = "" if report["set_is"] != "the mean of its reps" else "".join(
-        _per_rep_trial_lines(report, c["key"], 0.0)[0].svg("rep", _plain_header(_column(c)) + (f" ({c['unit']})" if c["unit"] else ""))
+        _per_rep_trial_lines(report, c["key"], 0.0)[0].svg("rep", _plain_header(_column(c)) + _unit_text(c["unit"]), ticks="y")
         for c in columns)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate comparison</title>
@@ -723,5 +732,9 @@ def _column(c: dict) -> TableColumn:
     return TableColumn(c["header"], c["key"], c["unit"], c["fmt"])
 
 
+def _unit_text(unit: str) -> str:
+    return f" ({unit})" if unit else ""
+
+
 def _unit_suffix(unit: str) -> str:
-    return f" ({html.escape(unit)})" if unit else ""
+    return html.escape(_unit_text(unit))
