@@ -397,7 +397,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.traces = pg.GraphicsLayoutWidget()
         self.traces.setBackground("w")
         self.force_plot = self.traces.addPlot(row=0, col=0)
-        _style_plot(self.force_plot, "vertical force (N)")
+        _style_plot(self.force_plot, "force (N)")  # short: it stands beside the shift axis label
         self.force_plot.getAxis("bottom").setStyle(showValues=False)  # the shift plot's time axis serves both
         self.shift_plot = self.traces.addPlot(row=1, col=0)
         _style_plot(self.shift_plot, "medial shift (mm)", "seconds ago")
@@ -405,6 +405,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         # The legend is the title, above the plot: inside it, it covered the trace.
         self.force_plot.setTitle("  ".join(f"<span style='color: {SIDE_COLOURS[side]}; font-size: 14pt; "
                                            f"font-weight: bold'>━━ {side}</span>" for side in SIDES))
+        # A line at 0 N keeps zero in the force axis's automatic range: standing still it would
+        # otherwise zoom onto a newton of noise and look like a wild trace.
+        self.force_plot.plot([-TRACE_SECONDS, 0.0], [0.0, 0.0], pen=pg.mkPen("#999999", width=1))
         self.force_curve, self.shift_curve = {}, {}
         for side in SIDES:
             pen = pg.mkPen(SIDE_COLOURS[side], width=SIDE_LINE_WIDTHS[side])
@@ -477,6 +480,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.exercise_choice.setToolTip("What the athlete does: a squat is flagged live; the other exercises' "
                                         "own table fills as each rep completes")
         self.exercise_choice.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.exercise_choice.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.exercise_choice.currentIndexChanged.connect(
             lambda i: self.set_exercise(self.exercise_choice.itemData(i)))
         for widget in (self.baseline_button, self.mark_button, self.pause_button, self.record_button, self.tv_button):
@@ -565,7 +569,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         squat = exercise.kind == "squat"
         self.live_exercise = None if squat else LiveExercise(exercise, Options(thresholds=self.session.thresholds))
         self._exercise_measured_s = -np.inf
-        for widget in (*self.indicators.values(), self.audio):
+        # the tiles, the medial shift and its bands are the squat's flag: hidden where it is not applied
+        for widget in (*self.indicators.values(), self.audio, self.shift_plot):
             widget.setVisible(squat)
         self.set_summary.hide()
         self._set_reps, self._set_shown, self._rows, self._current_rep = [], False, {}, None
@@ -576,6 +581,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(0)
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(list(headers))
+        self._draw_feet(self._shown_baseline)
         self.cue.setText("" if squat else f"{exercise.title}: knee-collapse flag {exercise.collapse_flag}")
         self.cue.setFont(_font(round((30 if squat else 16) * (TV_SCALE if self.tv_mode else 1.0)), bold=True))
 
@@ -600,7 +606,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         if feed.note:
             self.rep_phase.setText(feed.note)
         elif not named and feed.reps:
-            self.rep_phase.setText(f"{len(feed.reps)} {feed.exercise.kind.replace('_', '-')} reps")
+            count = len(feed.reps)
+            self.rep_phase.setText(f"{count} {feed.exercise.kind.replace('_', '-')} rep{'s' if count > 1 else ''}")
 
     def set_pressure_limit(self, limit: float) -> None:
         """Fix the top of the pressure colour scale at ``limit`` (0: auto, grows to the highest value)."""
@@ -887,7 +894,7 @@ class LiveWindow(QtWidgets.QMainWindow):
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
             for band, near, far in zip(self.bands[side], edges[:-1], edges[1:]):
                 band.setPolygon(_band(neutral, medial[side], near, far))
-                band.setVisible(baseline is not None)
+                band.setVisible(baseline is not None and self.live_exercise is None)
             self.neutral_point[side].setData([neutral[0]] if baseline else [], [neutral[1]] if baseline else [])
         if centres:
             self._frame_feet(np.array(list(centres.values())))
@@ -922,7 +929,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.shift_curve[side].setData(ago, recent[f"shift_{side}"])
             trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
-            self.cop_point[side].setData([trail[-1, 0]], [trail[-1, 1]])
+            newest = trail[-1] if len(trail) and np.isfinite(trail[-1]).all() else None  # no CoP: vertical force only
+            self.cop_point[side].setData(*(([newest[0]], [newest[1]]) if newest is not None else ([], [])))
         self.newest_drawn_s = float(t[-1])
 
     def _draw_pressure(self) -> None:
