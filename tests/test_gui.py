@@ -683,3 +683,16 @@ def test_exercise_selector_shows_a_replayed_real_jump_in_its_own_table(qtbot, sh
         assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
     finally:
         session.close()
+
+
+def test_a_port_that_never_answers_says_what_to_check():
+    """A serial port with nothing behind it (a pty nobody serves): one line, in the user's words."""
+    master, slave = os.openpty()
+    try:
+        done = forceplate_cli("live", "--device", os.ttyname(slave), "--headless", "--duration", "1", env_changes={})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "is the device plugged in and switched on, and is this its port?" in done.stderr
+    assert "forceplate devices" in done.stderr
