@@ -215,4 +215,6 @@ def print_table(report: dict) -> None:
 
 
 def _mm(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} mm"
+    from forceplate.reporting.numbers import number
+
+    return "-" if value is None else f"{number(value, 1)} mm"  # never "-0.0 mm"
