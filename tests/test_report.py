@@ -322,3 +322,14 @@ def test_isometric_report_shows_its_rate_of_force_development(tmp_path):
     row = [html_text(c) for c in re.findall(r"<td>(.*?)</td>", text.rsplit("</tr>", 2)[-2])]
     assert float(row[header.index("RFD100 (N/s)")]) == pytest.approx(5000, rel=0.1)
     assert "strongest effort peaked at" in text and "rise" in text and "hold" in text  # phases in the legend
+
+
+def test_trials_lists_each_trial_as_its_exercise(exercise_trials):
+    folder = next(iter(exercise_trials.values())).parent
+    done = forceplate("trials", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["file"]: r for r in json.loads(done.stdout)}
+    for name, trial in exercise_trials.items():
+        exercise = EXERCISE_FILES[name][0]
+        assert rows[trial.name]["exercise"] == exercise and rows[trial.name]["flagged_reps"] is None, name
+    assert rows["Dual-CMJ-Fz.h5"]["reps"] == 1

@@ -213,7 +213,7 @@ def print_comparison(report: dict) -> None:
 
 
 def run_trials(args) -> int:
-    from forceplate.offline import trial_results
+    from forceplate.cli.analyze import trial_exercise_results
     from forceplate.storage.reader import read_header
 
     folder = Path(args.folder)
@@ -230,11 +230,12 @@ def run_trials(args) -> int:
             if (args.subject and attrs.get("subject") != args.subject) or \
                     (args.exercise and str(attrs.get("exercise", "")).casefold() != args.exercise.casefold()):
                 continue
-            _, results = trial_results(file)  # each trial's own set-up, default thresholds
+            # each trial as its exercise, with its own set-up and the default thresholds
+            _, exercise, results = trial_exercise_results(file)
             s = results["summary"]
             row.update(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
-                       exercise=attrs.get("exercise"), load_kg=attrs.get("load_kg"), reps=s["reps"],
-                       flagged_reps=s["flagged_reps"], complete=bool(attrs.get("complete", False)))
+                       exercise=attrs.get("exercise") or exercise.name, load_kg=attrs.get("load_kg"), reps=s["reps"],
+                       flagged_reps=s.get("flagged_reps"), complete=bool(attrs.get("complete", False)))
         except ForceplateError as exc:
             if args.subject or args.exercise:
                 continue  # an unreadable file cannot be said to match a filter
@@ -244,14 +245,15 @@ def run_trials(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'file':<28} {'subject':<10} {'date':<16} {'exercise':<9} {'load kg':>7} {'reps':>4} {'flagged':>7}")
+    print(f"{'file':<28} {'subject':<10} {'date':<16} {'exercise':<20} {'load kg':>7} {'reps':>4} {'flagged':>7}")
     for r in rows:
         if "error" in r:
             print(f"{r['file']:<28} unreadable: {r['error']}")
             continue
         load = "-" if r["load_kg"] is None else f"{r['load_kg']:g}"
-        print(f"{r['file']:<28} {r['subject'] or '-':<10} {r['date']:<16} {r['exercise'] or '-':<9} {load:>7} "
-              f"{r['reps']:>4} {r['flagged_reps']:>7}" + ("" if r["complete"] else "  incomplete"))
+        flagged = "-" if r["flagged_reps"] is None else r["flagged_reps"]  # no flag outside squats
+        print(f"{r['file']:<28} {r['subject'] or '-':<10} {r['date']:<16} {r['exercise'] or '-':<20} {load:>7} "
+              f"{r['reps']:>4} {flagged:>7}" + ("" if r["complete"] else "  incomplete"))
     print(f"{len(rows)} trials")
     return 0
 
