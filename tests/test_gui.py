@@ -696,3 +696,14 @@ def test_a_port_that_never_answers_says_what_to_check():
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "is the device plugged in and switched on, and is this its port?" in done.stderr
     assert "forceplate devices" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("demo", "--headless", "--duration", "-3"), ("demo", "--headless", "--duration", "nan"),
+                                  ("record", "--device", "sim://dual-plate", "-o", "never.h5", "--duration", "inf"),
+                                  ("lsl-record", "x", "-o", "never.h5", "--duration", "nan"),
+                                  ("lsl-record", "x", "-o", "never.h5", "--duration", "1", "--timeout", "-2")])
+def test_a_duration_that_is_no_number_of_seconds_is_refused(args, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "forceplate", *args], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "seconds" in done.stderr and not (tmp_path / "never.h5").exists()

@@ -191,6 +191,9 @@ def run_lsl_record(args) -> int:
 
     if Path(args.output).exists():
         raise ForceplateError(f"{args.output}: file exists; choose another name (trials are never overwritten)")
+    for option, value in (("--duration", args.duration), ("--timeout", args.timeout)):
+        if not 0 < value < float("inf"):  # NaN fails too
+            raise ForceplateError(f"{option} {value:g}: a positive number of seconds")
     device, metadata = record_feet_stream(args.name, args.duration, args.timeout)
     write_trial(args.output, [device], metadata)
     print(f"{args.output}: {len(device.counts)} samples at {device.profile.rate_hz:g} Hz from LSL stream {args.name!r}")

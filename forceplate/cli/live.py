@@ -60,7 +60,7 @@ def run_live(args) -> int:
     from forceplate.session import Session
 
     urls = args.device or [DEMO_URL]
-    if args.duration is not None and args.duration < 0:
+    if args.duration is not None and not 0 <= args.duration < float("inf"):  # NaN fails too
         raise ForceplateError(f"--duration {args.duration:g}: a duration is 0 (until stopped) or more seconds")
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
