@@ -333,3 +333,18 @@ def test_trials_lists_each_trial_as_its_exercise(exercise_trials):
         exercise = EXERCISE_FILES[name][0]
         assert rows[trial.name]["exercise"] == exercise and rows[trial.name]["flagged_reps"] is None, name
     assert rows["Dual-CMJ-Fz.h5"]["reps"] == 1
+
+
+def test_a_recording_of_another_exercise_is_stored_as_it(exercise_trials, tmp_path):
+    """record --exercise countermovement_jump of a replayed real jump: the end line and the stored
+    results are the jump's, not a squat analysis."""
+    jump = exercise_trials["vertical-jumps-fz/Dual-CMJ-Fz.txt"]
+    out = tmp_path / "recorded.h5"
+    done = forceplate("record", "--device", f"replay://{jump}?speed=2", "-o", str(out), "--exercise",
+                      "countermovement_jump", "--duration", "4")
+    assert done.returncode == 0, done.stderr
+    assert "analysed as countermovement_jump: 1 jump rep (stored in" in done.stdout
+    from forceplate.storage.reader import read_header
+
+    stored = read_header(out).results
+    assert stored["summary"]["exercise"] == "countermovement_jump" and len(stored["reps"]) == 1
