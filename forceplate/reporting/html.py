@@ -543,6 +543,7 @@ the mild, moderate and severe thresholds.</p>
 """
 
 
+BODY_WEIGHT_COLOUR = "#2b8a3e"  # dashed green: apart from the feet's blue and purple and the total's grey
 PHASE_COLOURS = ("#dbe9f6", "#fde7c8", "#d9f0d3", "#eadcf2", "#f9d5d3", "#e0e0e0")
 # What the plain summary says first of each kind of rep: (key, words, unit) of its best rep.
 # The first key a rep has a number for is said (a landing without a body weight: in N).
@@ -608,7 +609,7 @@ def exercise_force_plot(feet, results: dict) -> str:
             ax.text(first, top * 0.95, str(rep["index"]), size=10, dx=2)
     weight = results["summary"].get("body_weight_n")
     if weight:
-        ax.line([t[0], t[-1]], [weight, weight], "#555", width=1.0, dash="6 4")
+        ax.line([t[0], t[-1]], [weight, weight], BODY_WEIGHT_COLOUR, width=1.2, dash="6 4")
     both = len(feet.fz) > 1
     if both:
         ax.line(t, total, "#444", width=1.0)
@@ -616,7 +617,7 @@ def exercise_force_plot(feet, results: dict) -> str:
         if side in feet.fz:
             ax.line(t, feet.fz[side], COLOURS[side], width=LINE_WIDTHS[side])
     ax.legend([*((f"{side} foot", COLOURS[side], "line") for side in SIDES if side in feet.fz),
-               *(("both feet", "#444", "line"),) * both, *(("body weight", "#555", "line"),) * bool(weight),
+               *(("both feet", "#444", "line"),) * both, *(("body weight", BODY_WEIGHT_COLOUR, "line"),) * bool(weight),
                *((name, colour, "box") for name, colour in names.items())])
     return ax.svg("time (s)", "vertical force (N)")
 
