@@ -239,6 +239,11 @@ def write_results(path: str | Path, results: dict, parameters: dict, units: dict
     (dotted path -> unit) marks an exercise's results other than the squat's: its reps go in
     a flat table (:func:`~forceplate.storage.schema.flat_rep`) with those units.
     """
+    # the table is built before the earlier results are deleted: a failure leaves those in place
+    if units is None:
+        table, table_units = np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE), rep_table_units()
+    else:
+        table, table_units = _flat_rep_table(results["reps"], units)
     try:
         f = h5py.File(path, "a")
     except OSError as exc:
@@ -253,16 +258,15 @@ def write_results(path: str | Path, results: dict, parameters: dict, units: dict
         g.attrs["summary"] = json.dumps(summary)
         g.attrs["analysed"] = now_iso()
         g.attrs["software"] = f"forceplate {__version__}"
-        if units is None:
-            reps = g.create_dataset("reps", data=np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE))
-            reps.attrs["unit"] = json.dumps(rep_table_units())
-        else:
+        if units is not None:
             g.attrs["rep_table"] = FLAT_REP_TABLE
-            reps = _flat_rep_table(g, results["reps"], units)
+        reps = g.create_dataset("reps", data=table)
+        reps.attrs["unit"] = json.dumps(table_units)
         reps.attrs["description"] = "one row per rep; per-side columns are prefixed left_ / right_"
 
 
-def _flat_rep_table(g, reps: list[dict], units: dict):
+def _flat_rep_table(reps: list[dict], units: dict) -> tuple[np.ndarray, dict]:
+    """An exercise's reps as one compound array and its units (column -> unit)."""
     flat = [flat_rep(r) for r in reps]
     names = list(dict.fromkeys(k for r in flat for k in r)) or ["index"]  # no reps (quiet standing): an empty table
     text = {k for r in flat for k, v in r.items() if v is not None and not isinstance(v, (bool, int, float))}
@@ -276,9 +280,7 @@ def _flat_rep_table(g, reps: list[dict], units: dict):
         return v if k in whole else np.nan if v is None else float(v)
 
     dtype = np.dtype([(k, h5py.string_dtype() if k in text else "i8" if k in whole else "f8") for k in names])
-    table = g.create_dataset("reps", data=np.array([tuple(cell(r, k) for k in names) for r in flat], dtype=dtype))
-    table.attrs["unit"] = json.dumps({k: units.get(k, "") for k in names})
-    return table
+    return np.array([tuple(cell(r, k) for k in names) for r in flat], dtype=dtype), {k: units.get(k, "") for k in names}
 
 
 @dataclass
