@@ -50,13 +50,13 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
-    feet_of = _TrialFeet(trial, calibration)
+    feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
     if args.eyes_closed:
         if exercise.name != "quiet_standing":
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
-        options.eyes_closed = _TrialFeet(open_trial(args.eyes_closed), None)()
+        options.eyes_closed = TrialFeet(open_trial(args.eyes_closed), None)()
     try:
         report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
     except NotThisExercise as exc:
@@ -121,7 +121,7 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     def feet_of():
         nonlocal trial
         trial = trial or open_trial(path)
-        return _TrialFeet(trial, None)()
+        return TrialFeet(trial, None)()
 
     exercise, _ = choose(None, header.attrs, feet_of)
     if exercise.name == "squat":
@@ -132,7 +132,7 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     return trial, exercise, results
 
 
-class _TrialFeet:
+class TrialFeet:
     """Calling it gives the trial's per-foot arrays, read on the first call only (the
     recognition and the exercise share them); ``read`` is None until then."""
 

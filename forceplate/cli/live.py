@@ -131,11 +131,11 @@ def store_analysis(args) -> None:
 
 def store_exercise_analysis(trial, exercise, args) -> None:
     """``store_analysis`` of a recording of another exercise than the squat (``--exercise``)."""
-    from forceplate.cli.analyze import _TrialFeet, save_exercise_results
+    from forceplate.cli.analyze import TrialFeet, save_exercise_results
     from forceplate.exercises.model import Options
 
     try:
-        results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), _TrialFeet(trial, None))
+        results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), TrialFeet(trial, None))
     except ForceplateError as exc:
         print(f"not analysed: {exc}", file=sys.stderr)
         return

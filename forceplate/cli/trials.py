@@ -292,21 +292,21 @@ def run_export(args) -> int:
 
 def _exercise_of(trial):
     """The exercise a trial is exported as: its exercise attribute, else the force pattern's."""
-    from forceplate.cli.analyze import _TrialFeet
+    from forceplate.cli.analyze import TrialFeet
     from forceplate.exercises import choose
 
-    return choose(None, trial.attrs, _TrialFeet(trial, None))[0]
+    return choose(None, trial.attrs, TrialFeet(trial, None))[0]
 
 
 def _export_exercise(trial, exercise, args) -> int:
     """``export`` of a non-squat trial: forces and CoP per foot, the exercise's reps with units, the events."""
     from types import SimpleNamespace
 
-    from forceplate.cli.analyze import _TrialFeet
+    from forceplate.cli.analyze import TrialFeet
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.reporting.export import export_csv
 
-    feet = _TrialFeet(trial, None)
+    feet = TrialFeet(trial, None)
     try:
         results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), feet)
     except NotThisExercise as exc:
