@@ -29,14 +29,17 @@ def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
     return out
 
 
-def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
-    """Offline: forward-backward high-pass along axis 0 (removes offsets and slow drift)."""
+def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "odd") -> np.ndarray:
+    """Offline: forward-backward high-pass along axis 0 (removes offsets and slow drift).
+
+    Padded by one period of the cutoff, or the edges ring, with the signal mirrored: "odd"
+    continues a ramp as a ramp but pins the output near zero at both ends; "even" keeps the
+    level at the ends but bends a ramp there."""
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
         return x - np.mean(x, axis=0)
     sos = signal.butter(ORDER, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
-    # padded by one period of the cutoff (odd: a ramp continues as a ramp), or the edges ring
-    return signal.sosfiltfilt(sos, x, axis=0, padlen=min(len(x) - 1, int(rate_hz / cutoff_hz)))
+    return signal.sosfiltfilt(sos, x, axis=0, padtype=mirror, padlen=min(len(x) - 1, int(rate_hz / cutoff_hz)))
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:

@@ -275,9 +275,18 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     standing force drifts over a set (insole sensors creep, a load changes), so the weight
     is followed in time (:func:`_weight_in_time`) instead of taken once.
     """
-    a = acceleration(force, weight)
-    # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent.
-    v = high_pass(np.cumsum(a) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent. A wrong
+    # weight integrates to a ramp, which the high-pass removes (mirrored oddly at the ends)...
+    v = high_pass(np.cumsum(acceleration(force, weight)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    if source != GIVEN:
+        # ...but the odd mirror also pins the velocity near zero at the first sample, and a
+        # recording may start mid-rep. With the weight followed over the cycles found, little
+        # ramp is left, and an even mirror keeps the velocity the recording starts with.
+        weight_t, followed = _weight_in_time(force, calm, np.zeros(len(force), bool),
+                                             _tops(_find(v, rate_hz), v), weight, rate_hz)
+        if followed:
+            v = high_pass(np.cumsum(acceleration(force, weight_t)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz,
+                          mirror="even")
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
     band = steady_band_n(force, weight)
     steady_and_slow = steady_mask(calm, rate_hz, band) & slow
@@ -288,7 +297,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     found = _find(v, rate_hz)
     for _ in range(PASSES):
         tops = _tops(found, v)
-        weight_t, followed = _weight_in_time(force, calm, rest, tops, weight)
+        weight_t, followed = _weight_in_time(force, calm, rest, tops, weight, rate_hz)
         rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
@@ -349,19 +358,42 @@ def _noise_n(force: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0
 
 
-def _weight_in_time(force, calm, rest, tops, weight) -> tuple[np.ndarray, bool]:
+WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
+WEIGHT_GRID_S = 0.5  # s: the trend is evaluated this often and interpolated between
+
+
+def _weight_in_time(force, calm, rest, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
     """The standing weight at every sample, from what each stretch says: each rest stretch its
     force, each whole cycle between two tops its mean force (over a cycle from rest to rest the
-    mean force is the weight); linear in between, constant beyond the first and last."""
-    times, levels = [], []
+    mean force is the weight), each weighted by its duration.
+
+    The evidence is smoothed into a trend (a Gaussian-weighted local line, WEIGHT_TREND_S wide),
+    not joined point to point: a slow turn at the bottom or the first slow second of an ascent
+    is steady force a few newtons off the weight, and a weight that followed it would hide the
+    rep (0.5 % of the weight over a 3 s ascent is 0.15 m/s of velocity). Constant beyond the
+    first and last evidence.
+    """
+    times, levels, spans = [], [], []
     for lo, hi in _runs(rest):
         times.append((lo + hi) / 2)
         levels.append(float(np.median(calm[lo:hi])))
+        spans.append(hi - lo)
     for first, second in zip(tops, tops[1:]):
         if second > first:
             times.append((first + second) / 2)
             levels.append(float(np.mean(force[first:second])))
+            spans.append(second - first)
     if not times:
         return np.full(len(force), weight), False
-    order = np.argsort(times)
-    return np.interp(np.arange(len(force)), np.array(times)[order], np.array(levels)[order]), True
+    x, y, w = (np.asarray(values, dtype=float) for values in (times, levels, spans))
+    step = max(1, int(WEIGHT_GRID_S * rate_hz))
+    grid = np.clip(np.arange(0, len(force) + step, step), x.min(), x.max()).astype(float)
+    kernel = w * np.exp(-0.5 * ((grid[:, None] - x[None, :]) / (WEIGHT_TREND_S * rate_hz)) ** 2)
+    total = kernel.sum(axis=1)
+    mean_x = (kernel @ x) / total
+    mean_y = (kernel @ y) / total
+    spread = (kernel * (x - mean_x[:, None]) ** 2).sum(axis=1)
+    slope = np.divide((kernel * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1), spread,
+                      out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
+    trend = mean_y + slope * (grid - mean_x)
+    return np.interp(np.arange(len(force)), np.arange(len(grid)) * step, trend), True

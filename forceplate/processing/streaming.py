@@ -7,7 +7,9 @@ soon as a foot's held medial shift exceeds the lifter's normal by a threshold.
 
 What live cannot know yet, it learns as it goes: the standing weight comes from 0.2 s of
 steady force (at once when the set starts standing, else once it is near the median force
-seen so far; no second of standing is needed) and is re-weighed over each rep, the foot axes
+seen so far; no second of standing is needed), or, in a set with no such moment, from the
+offline segmentation of the force seen so far once it holds rest or two whole cycles; it
+is re-weighed over each rep, the foot axes
 from the reps done so far (unless the set-up states them; the first rep only teaches
 them, so it raises no flag), the lifter's normal from the reps done so far. Each
 ``rep_end`` event carries the rep as the offline analysis reports it (``RepResult``).
@@ -33,16 +35,18 @@ from forceplate.processing.baseline import (
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
+    BOTTOM_LEVEL,
     GIVEN,
+    MAX_PLAUSIBLE_DEPTH_M,
     MIN_DEPTH_M,
     STILL_CUTOFF_HZ,
     V_MOVING,
-    V_ANCHOR,
     V_REST,
     V_STILL,
     Rep,
     acceleration,
     phase_at,
+    segment_reps,
     NEAR_WEIGHT_BANDS,
     still_band_n,
     steady_band_n,
@@ -56,10 +60,16 @@ HISTORY_S = 1.0  # filtered samples kept for the reference CoP before a rep's st
 MAX_PLAUSIBLE_V = 1.5  # m/s: a squatting body moves slower; faster means the weight is wrong
 CYCLE_MEMORY_S = 20.0  # force kept to re-measure the weight over whole rep cycles
 MIN_CYCLE_S = 0.8  # a shorter "rep" is no whole cycle to weigh
-WEIGHT_HISTORY_S = 6.0  # force kept while looking for the weight: more than one rep
+WEIGHT_HISTORY_S = 10.0  # force kept while looking for the weight: more than one rep (up to 6.6 s)
+WEIGHT_SEEK_AFTER_S = 2.5  # of force seen before the reps in it are looked for
+WEIGHT_SEEK_EVERY_S = 0.5  # how often they are looked for (each look costs ~10 ms on 10 s)
+WEIGHT_SEEK_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
 WEIGHT_HISTORY_MIN_S = 1.0  # of force seen before its median can judge a steady window
 STARTS_STANDING_S = 0.3  # steady within this long of the start: the lifter stands, whatever the median
 WEIGHT_NEAR_MEDIAN = 0.02  # a steady window this close to the median force is taken as the weight
+# Live cannot de-drift a rep afterwards as offline does: a fast descent leaves a few cm/s of
+# error (a causal filter, a plate's non-linearity), so a still moment at up to this speed is rest
+LIVE_V_ANCHOR = 0.1  # m/s (offline V_ANCHOR 0.05 on the drift-free first pass)
 LONG_STILL_S = 0.4  # still this long out of a descent: at rest, whatever the integrated velocity says
 REST_MEMORY_BLOCKS = 25  # the weight is the median force of the latest rest blocks (it drifts)
 
@@ -120,7 +130,10 @@ class StreamingAnalyzer:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
         self._still_tail = np.empty(0)
+        self._accel_tail = np.zeros(window_samples(self.rate_hz))  # at rest before the first sample
         self._weight_history: deque = deque(maxlen=int(WEIGHT_HISTORY_S * self.rate_hz))
+        self._seek_times: deque = deque(maxlen=int(WEIGHT_HISTORY_S * self.rate_hz))
+        self._last_seek_s = -np.inf
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         n = int(HISTORY_S * self.rate_hz) + 1
         self._history_t: deque = deque(maxlen=n)
@@ -155,7 +168,7 @@ class StreamingAnalyzer:
         self._pos = 0.0
         self._deepest = 0.0
         self._start_s = 0.0
-        self._last_down_s = self._first_up_s = None
+        self._path: list[tuple[float, float]] = []  # (t, height) through the rep, for its bottom
         self._descent: list[tuple] = []
         self._ascending = False
         self._peak_force = 0.0
@@ -195,22 +208,42 @@ class StreamingAnalyzer:
         n = window_samples(self.rate_hz)
         self._still_tail = window[-n:]
         self._weight_history.extend(self._calm.tolist())
+        self._seek_times.extend(t.tolist())
         if len(window) < n:
             return []
         tail = window[-n:]
         level = float(np.mean(tail))
-        if level < MIN_STANDING_N or np.ptp(tail) >= still_band_n(level):
-            return []
+        steady = level >= MIN_STANDING_N and np.ptp(tail) < still_band_n(level)
         starts_standing = len(self._weight_history) <= STARTS_STANDING_S * self.rate_hz
-        if not starts_standing:
+        if steady and not starts_standing:
             median = float(np.median(np.array(self._weight_history)))
-            if (len(self._weight_history) < WEIGHT_HISTORY_MIN_S * self.rate_hz
-                    or abs(level - median) > WEIGHT_NEAR_MEDIAN * median):
+            steady = (len(self._weight_history) >= WEIGHT_HISTORY_MIN_S * self.rate_hz
+                      and abs(level - median) <= WEIGHT_NEAR_MEDIAN * median)
+        if not steady:
+            level = self._weight_from_cycles(float(t[-1]))
+            if level is None:
                 return []
         self._weight_history.clear()
+        self._seek_times.clear()
         self.weight_n = level
         self.baseline = self._current_baseline(cop)
         return [Event("baseline", float(t[-1]), value=level, data=self.baseline.as_dict())]
+
+    def _weight_from_cycles(self, now_s: float) -> float | None:
+        """A set with no steady moment near the median force (no standing, 0-0.2 s between
+        reps, a noisy or drifting sum): the offline segmentation of the force seen so far
+        (:func:`segment_reps`, on at most WEIGHT_SEEK_RATE_HZ samples a second), once it
+        holds a whole rep, gives the weight from its rest or its rep cycles."""
+        if (len(self._weight_history) < WEIGHT_SEEK_AFTER_S * self.rate_hz
+                or now_s - self._last_seek_s < WEIGHT_SEEK_EVERY_S):
+            return None
+        self._last_seek_s = now_s
+        step = max(1, int(self.rate_hz // WEIGHT_SEEK_RATE_HZ))
+        force = np.array(self._weight_history)[::step]
+        seg = segment_reps(np.array(self._seek_times)[::step], force, self.rate_hz / step, filtered=True)
+        if seg.weight_source not in ("standing", "rep cycles"):
+            return None  # no rest nor two whole cycles yet; or an external pull: the force is not the weight
+        return seg.weight_n
 
     def _current_baseline(self, cop=None) -> Baseline:
         if self._reference is not None:
@@ -249,6 +282,14 @@ class StreamingAnalyzer:
                  & (np.abs(window - bw) < NEAR_WEIGHT_BANDS * band))[-len(total):]
         self._still_tail = window[-window_samples(self.rate_hz):]
         accel = acceleration(total, bw)
+        # The still window trails: the body was at rest where it began, and may be moving off by
+        # its end (a slow start gains speed before the force leaves the band). At a still sample
+        # the velocity is what the window's force gave since its start, not zero.
+        n = window_samples(self.rate_hz)
+        recent = np.concatenate([self._accel_tail, accel])
+        gained = np.cumsum(np.concatenate([[0.0], recent]))
+        since_window_start = (gained[n:] - gained[:-n])[-len(total):] / self.rate_hz
+        self._accel_tail = recent[-n:]
         held = {}
         for foot in SIDES:
             w = np.concatenate([self._shift_tail[foot], shift[foot]])
@@ -262,8 +303,8 @@ class StreamingAnalyzer:
             # rest: still and slow; or still for long out of a descent (a weight a little off
             # leaves the velocity drifting where the body stands)
             settled = self._still_run >= self._long_still_n and self.phase != "descent"
-            v = 0.0 if still[i] and (abs(self._v) < V_ANCHOR or settled) else self._v + accel[i] * dt
-            if abs(v) > MAX_PLAUSIBLE_V:  # the weight came from a steady moment that was no rest
+            v = since_window_start[i] if still[i] and (abs(self._v) < LIVE_V_ANCHOR or settled) else self._v + accel[i] * dt
+            if abs(v) > MAX_PLAUSIBLE_V or self._pos < -MAX_PLAUSIBLE_DEPTH_M:  # the weight was wrong
                 self._reweigh()
                 v = 0.0
             self._v = v
@@ -277,12 +318,9 @@ class StreamingAnalyzer:
             if self._pos < self._deepest:
                 self._deepest = self._pos
             self._peak_force = max(self._peak_force, float(total[i]))
-            if v < -V_STILL:
-                self._last_down_s = ti
+            self._path.append((ti, self._pos))
             if not self._ascending:  # the descent's path, for the foot axis (analysis.axis_sample)
                 self._descent.append((-self._pos, cop["left"][i], cop["right"][i]))
-            elif v > V_STILL and self._first_up_s is None and self._last_down_s is not None and self._pos < -MIN_DEPTH_M:
-                self._first_up_s = ti
             if v > V_MOVING:
                 self._ascending = True
             self.phase = phase_at(v)
@@ -367,7 +405,9 @@ class StreamingAnalyzer:
         return events
 
     def _finish(self, ti: float) -> Event:
-        bottom_s = (self._last_down_s + self._first_up_s) / 2 if self._first_up_s else ti
+        times, heights = np.array(self._path).reshape(-1, 2).T
+        deep = np.flatnonzero(heights <= BOTTOM_LEVEL * heights.min()) if len(heights) else []
+        bottom_s = float(times[(deep[0] + deep[-1]) // 2]) if len(deep) else ti  # offline's rule (reps._find)
         rep = Rep(self.rep, 0, 0, 0, self._start_s, bottom_s, ti, -self._deepest, self._peak_force)
         width = self.baseline.foot_width_mm
         sides = {}

@@ -392,9 +392,12 @@ class SquatModelBase:
         if not self.plan.flywheel_n:
             return np.zeros_like(t)
         k, tau = self._phase(t)
-        durations = np.array([r.duration_s for r in self.reps] + [1.0])
+        descent, pause, ascent, _ = (np.maximum(values, 1e-9) for values in self._rep_values(k))
         inside = np.isfinite(tau)
-        x = np.where(inside, tau / durations[k], 0.0)
+        tau = np.where(inside, tau, 0.0)
+        # 0 at the rep's start, 1/2 through the pause at the bottom, 1 at its end
+        x = np.where(tau < descent, 0.5 * tau / descent,
+                     np.where(tau < descent + pause, 0.5, 0.5 + 0.5 * (tau - descent - pause) / ascent))
         return self.plan.flywheel_n * np.where(inside, np.sin(np.pi * x) ** 2, 0.0)
 
     def _collapse_patterns(self, t: np.ndarray, shape) -> dict[str, np.ndarray]:
