@@ -260,6 +260,7 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     qtbot.waitUntil(lambda: window.record_dialog is not None and window.record_dialog.isVisible(), timeout=5000)
     dialog = window.record_dialog
+    assert dialog.exercise.currentText() == "squat" and dialog.exercise.findText("drop_landing") >= 0
     path = tmp_path / "from-gui.h5"
     dialog.path.setText(str(path))
     dialog.subject.setText("S07")
@@ -277,6 +278,7 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     trial = open_trial(path)
     assert trial.complete
     assert (trial.attrs["subject"], trial.attrs["load_kg"], trial.attrs["notes"]) == ("S07", 40.0, "knee wraps")
+    assert trial.attrs["exercise"] == "squat"
     plate = trial.devices["SIM-DP-0001"]
     assert len(plate.counts) > 1000 and (np.diff(plate.seq) == 1).all()
     # Decoder counters cover the recording only (to within one read): about as many frames as rows stored.

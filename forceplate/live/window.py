@@ -165,7 +165,11 @@ class RecordDialog(QtWidgets.QDialog):
         file_row.addWidget(self.path, stretch=1)
         file_row.addWidget(browse)
         self.subject = QtWidgets.QLineEdit()
-        self.exercise = QtWidgets.QLineEdit(exercise)
+        # the known exercises to choose from (the window's selection first); a lab's own name may be typed
+        self.exercise = QtWidgets.QComboBox()
+        self.exercise.setEditable(True)
+        self.exercise.addItems(list(exercises()))
+        self.exercise.setCurrentText(exercise)
         self.load_kg = QtWidgets.QDoubleSpinBox()
         self.load_kg.setRange(0.0, 500.0)
         self.load_kg.setDecimals(1)
@@ -191,7 +195,7 @@ class RecordDialog(QtWidgets.QDialog):
 
     def metadata(self) -> dict:
         """The trial attributes, as ``forceplate record`` stores them (an empty subject is left out)."""
-        return {"subject": self.subject.text().strip() or None, "exercise": self.exercise.text().strip(),
+        return {"subject": self.subject.text().strip() or None, "exercise": self.exercise.currentText().strip(),
                 "load_kg": self.load_kg.value(), "notes": self.notes.text()}
 
 
