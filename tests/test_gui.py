@@ -709,3 +709,22 @@ def test_a_duration_that_is_no_number_of_seconds_is_refused(args, tmp_path):
                           cwd=tmp_path)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "seconds" in done.stderr and not (tmp_path / "never.h5").exists()
+
+
+def test_quiet_standing_selected_shows_the_sway_of_the_buffer(qtbot):
+    """Standing on the simulator with quiet standing chosen: both feet's and each foot's sway in
+    the table, the line above it says over how long (no stale 'cannot analyse' note)."""
+    session = Session(["sim://dual-plate?speed=4&reps=1"])
+    session.start()
+    try:
+        window = LiveWindow(session, exercise="quiet_standing")
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.table.rowCount() == 3 and window.rep_phase.text().startswith("sway of the last"),
+                        timeout=WAIT_MS)
+        assert [window.table.item(row, 0).text() for row in range(3)] == ["both feet", "left foot", "right foot"]
+        header = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+        path = float(window.table.item(0, header.index("path_length_mm")).text())
+        assert path > 0 and "ellipse95_area_mm2" in header
+    finally:
+        session.close()

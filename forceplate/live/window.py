@@ -607,11 +607,13 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._set_cell(row, 0, label)
             for column, c in enumerate(table, start=int(named)):
                 self._set_cell(row, column, c.cell(values))
+        count = len(feed.reps)
         if feed.note:
             self.rep_phase.setText(feed.note)
-        elif not named and feed.reps:
-            count = len(feed.reps)
-            self.rep_phase.setText(f"{count} {feed.exercise.kind.replace('_', '-')} rep{'s' if count > 1 else ''}")
+        elif named:
+            self.rep_phase.setText(f"sway of the last {number(shown[0][1].get('duration_s'), 0)} s")
+        else:
+            self.rep_phase.setText(f"{count} {feed.exercise.kind.replace('_', '-')} rep{'' if count == 1 else 's'}")
 
     def set_pressure_limit(self, limit: float) -> None:
         """Fix the top of the pressure colour scale at ``limit`` (0: auto, grows to the highest value)."""
