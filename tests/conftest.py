@@ -7,7 +7,9 @@ import pytest
 # QApplication exists (pytest-qt makes one lazily).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real recordings beside the clone (../shared/data); FORCEPLATE_SHARED_DATA names another
+# folder (a missing one shows what a clone without them runs: those tests skip).
+SHARED_DATA = Path(os.environ.get("FORCEPLATE_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 @pytest.fixture

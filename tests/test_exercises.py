@@ -186,7 +186,8 @@ def _bad_choice_trial(path: Path, shape: str) -> Path:
     ("empty", ("--exercise", "sit_to_stand"), "cannot analyse as sit_to_stand: nobody standing"),
     ("empty", ("--exercise", "quiet_standing"), "cannot analyse as quiet standing"),
     ("pull", ("--exercise", "quiet_standing", "--eyes-closed", "missing.h5"), "missing.h5"),
-    ("pull", ("--exercise", "isometric_squat", "--report", "r.html"), "not available for isometric_squat"),
+    # (--report and --save now work for every exercise: tests/test_report.py)
+    ("pull", ("--exercise", "isometric_squat", "--eyes-closed", "t.h5"), "--eyes-closed compares quiet-standing trials"),
 ])
 def test_bad_choices_give_one_line(tmp_path, shape, options, message):
     done = analyze_text(_bad_choice_trial(tmp_path / "t.h5", shape), *options)

@@ -260,6 +260,7 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     qtbot.waitUntil(lambda: window.record_dialog is not None and window.record_dialog.isVisible(), timeout=5000)
     dialog = window.record_dialog
+    assert dialog.exercise.currentText() == "squat" and dialog.exercise.findText("drop_landing") >= 0
     path = tmp_path / "from-gui.h5"
     dialog.path.setText(str(path))
     dialog.subject.setText("S07")
@@ -277,6 +278,7 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     trial = open_trial(path)
     assert trial.complete
     assert (trial.attrs["subject"], trial.attrs["load_kg"], trial.attrs["notes"]) == ("S07", 40.0, "knee wraps")
+    assert trial.attrs["exercise"] == "squat"
     plate = trial.devices["SIM-DP-0001"]
     assert len(plate.counts) > 1000 and (np.diff(plate.seq) == 1).all()
     # Decoder counters cover the recording only (to within one read): about as many frames as rows stored.
@@ -636,3 +638,93 @@ def test_terminal_view_names_both_phases_and_sums_up_the_set():
     assert re.search(r"right moderate \d+\.\d mm \(onset (descent|bottom|ascent), peak (descent|bottom|ascent)\)",
                      flagged), flagged
     assert "Set done: 3 reps; flagged: left knee in none, right knee in 1 (rep 2)" in done.stdout
+
+
+def test_liblsl_log_lines_stay_out_of_the_terminal_event_view():
+    """With --lsl the terminal shows the session's events, not liblsl's INFO lines on stderr
+    (unless the user points LSLAPICFG at a configuration of their own)."""
+    pytest.importorskip("pylsl")
+    done = forceplate_cli("demo", "--headless", "--lsl", "--duration", "3", "--device", "sim://dual-plate?speed=4",
+                          env_changes={"LSLAPICFG": None})
+    assert done.returncode == 0, done.stderr
+    assert "baseline" in done.stdout
+    assert not re.search(r"\bINFO\|", done.stdout + done.stderr), done.stderr
+
+
+# --- the exercise selector (issue 15 item 6) ----------------------------------------------
+
+def test_exercise_selector_shows_a_replayed_real_jump_in_its_own_table(qtbot, shared_data, tmp_path):
+    """A real countermovement jump replayed: with the exercise chosen, the table has the jump's
+    own columns and its one jump, measured as `analyze` measures the file; back to squat, the
+    squat table and tiles return as they were."""
+    trial = tmp_path / "cmj.h5"
+    done = forceplate_cli("import", str(shared_data / "vertical-jumps-fz/Dual-CMJ-Fz.txt"), "-o", str(trial),
+                          env_changes={})
+    assert done.returncode == 0, done.stderr
+    done = forceplate_cli("analyze", str(trial), "--json", env_changes={})
+    offline = __import__("json").loads(done.stdout)["reps"][0]
+    session = Session([f"replay://{trial}?speed=2"])
+    session.start()
+    try:
+        window = LiveWindow(session, exercise="countermovement_jump")
+        qtbot.addWidget(window)
+        window.show()
+        assert window.exercise_choice.currentData() == "countermovement_jump"
+        headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+        assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
+        assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()
+        qtbot.waitUntil(lambda: window.table.rowCount() == 1 and window.table.item(0, 4) is not None, timeout=WAIT_MS)
+        cells = dict(zip(headers, (window.table.item(0, i).text() for i in range(len(headers)))))
+        # live measures the plotted force, low-passed causally: within issue 15's 10 ms of the file's flight
+        assert float(cells["flight s"]) == pytest.approx(offline["flight_s"], abs=0.010)
+        assert float(cells["height m"]) == pytest.approx(offline["jump_height_m"], abs=0.015)
+        # the moments are on the session clock: the replay starts where the file starts
+        assert float(cells["take-off s"]) == pytest.approx(offline["takeoff_s"], abs=0.05)
+        window.exercise_choice.setCurrentIndex(window.exercise_choice.findData("squat"))
+        assert [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())] == list(COLUMNS)
+        assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
+    finally:
+        session.close()
+
+
+def test_a_port_that_never_answers_says_what_to_check():
+    """A serial port with nothing behind it (a pty nobody serves): one line, in the user's words."""
+    master, slave = os.openpty()
+    try:
+        done = forceplate_cli("live", "--device", os.ttyname(slave), "--headless", "--duration", "1", env_changes={})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "is the device plugged in and switched on, and is this its port?" in done.stderr
+    assert "forceplate devices" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("demo", "--headless", "--duration", "-3"), ("demo", "--headless", "--duration", "nan"),
+                                  ("record", "--device", "sim://dual-plate", "-o", "never.h5", "--duration", "inf"),
+                                  ("lsl-record", "x", "-o", "never.h5", "--duration", "nan"),
+                                  ("lsl-record", "x", "-o", "never.h5", "--duration", "1", "--timeout", "-2")])
+def test_a_duration_that_is_no_number_of_seconds_is_refused(args, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "forceplate", *args], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "seconds" in done.stderr and not (tmp_path / "never.h5").exists()
+
+
+def test_quiet_standing_selected_shows_the_sway_of_the_buffer(qtbot):
+    """Standing on the simulator with quiet standing chosen: both feet's and each foot's sway in
+    the table, the line above it says over how long (no stale 'cannot analyse' note)."""
+    session = Session(["sim://dual-plate?speed=4&reps=1"])
+    session.start()
+    try:
+        window = LiveWindow(session, exercise="quiet_standing")
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.table.rowCount() == 3 and window.rep_phase.text().startswith("sway of the last"),
+                        timeout=WAIT_MS)
+        assert [window.table.item(row, 0).text() for row in range(3)] == ["both feet", "left foot", "right foot"]
+        header = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+        path = float(window.table.item(0, header.index("path_length_mm")).text())
+        assert path > 0 and "ellipse95_area_mm2" in header
+    finally:
+        session.close()

@@ -195,3 +195,64 @@ def test_round_trip_trial_c3d_trial(tmp_path):
     assert parse_record(device.calibration_toml).serial == device.name
     with pytest.raises(FileFormatError, match="exists"):
         write_c3d(trial, c3d_path)
+
+
+def test_round_trip_keeps_subject_load_date_and_events(tmp_path):
+    """export-c3d then import through the CLI: the subject, load, exercise, notes, the date
+    (with its zone) and every event (marks, reps, flags, with rep, side, grade, phase, value) come back."""
+    from forceplate.storage.writer import EVENT_DTYPE
+
+    events = [(0.2, "baseline", 0, "", "", "", 735.4, ""), (1.0, "rep_start", 1, "", "", "", float("nan"), ""),
+              (1.4, "flag", 1, "right", "moderate", "descent", 8.25, ""), (2.1, "rep_end", 1, "right", "moderate", "", float("nan"), ""),
+              (2.5, "mark", 0, "", "", "", float("nan"), "coach: knees, out")]
+    metadata = {"subject": "P07", "load_kg": 42.5, "exercise": "squat", "notes": "flat shoes",
+                "created": "2026-11-30T09:15:02+01:00"}
+    source = _six_axis_trial(tmp_path / "a.h5")
+    path = tmp_path / "b.h5"  # the same plates, with metadata and events
+    trial = open_trial(source)
+    write_trial(path, [DeviceArrays(name="SIX", profile=trial.devices["SIX"].profile, counts=trial.devices["SIX"].counts,
+                                    channel_units=["N"] * 3 + ["N*m"] * 3 + ["N"] * 3 + ["N*m"] * 3, info={"serial": "SIX"},
+                                    calibration_toml=trial.devices["SIX"].calibration.toml_text)], metadata, events)
+    assert main(["export-c3d", str(path), str(tmp_path / "b.c3d")]) == 0
+    assert main(["import", str(tmp_path / "b.c3d"), "-o", str(tmp_path / "c.h5")]) == 0
+    back = open_trial(tmp_path / "c.h5")
+    assert {k: back.attrs[k] for k in metadata} == metadata
+    stored = np.array(events, dtype=EVENT_DTYPE)
+    assert len(back.events) == len(stored)
+    for a, b in zip(stored, back.events):
+        for name in ("kind", "rep", "side", "severity", "phase", "text"):
+            got = b[name].decode() if isinstance(b[name], bytes) else b[name]
+            assert got == a[name], name
+        assert b["t_s"] == pytest.approx(a["t_s"], abs=1e-6)
+        assert (np.isnan(a["value"]) and np.isnan(b["value"])) or b["value"] == pytest.approx(a["value"])
+    # another reader sees them as ordinary C3D events
+    reference = ezc3d.c3d(str(tmp_path / "b.c3d"))["parameters"]
+    assert list(reference["EVENT"]["LABELS"]["value"]) == ["baseline", "rep_start", "flag", "rep_end", "mark"]
+    assert reference["EVENT"]["CONTEXTS"]["value"][2] == "Right"
+    assert list(reference["SUBJECTS"]["NAMES"]["value"]) == ["P07"]
+
+
+@pytest.mark.parametrize("name, created", [
+    ("ezc3d-testFiles/BTS.c3d", "2019-05-24T15:13:57"),  # TRIAL:DATE and TIME
+    ("amti-quiet-standing/test.csv", "2021-01-05T10:47:06+01:00"),  # Capture Start Time
+    ("moticon-opengo/230927_102114.txt", "2023-09-27T10:21:14"),  # '# Start time:'
+])
+def test_imported_trials_keep_the_recordings_date(shared_data, tmp_path, name, created):
+    assert main(["import", str(shared_data / name), "-o", str(tmp_path / "t.h5")]) == 0
+    attrs = open_trial(tmp_path / "t.h5").attrs
+    assert (attrs["created"], attrs["date_source"]) == (created, "the recording")
+
+
+def test_a_c3d_files_subject_is_kept_and_a_missing_date_is_the_imports(shared_data, tmp_path):
+    """Sample_Jump2 names a subject and no date: the subject is kept, the date is the import's."""
+    assert main(["import", str(shared_data / "c3d-org-samples/sample_00/Sample_Jump2.c3d"), "-o", str(tmp_path / "t.h5")]) == 0
+    attrs = open_trial(tmp_path / "t.h5").attrs
+    assert attrs["subject"] == "HelenHayes_for_Solutions" and attrs["date_source"] == "the import"
+
+
+def test_a_report_says_when_the_date_is_the_imports(shared_data, tmp_path):
+    """An OpenSim file states no date: its report heads the date 'imported', not 'recorded'."""
+    assert main(["import", str(shared_data / "real-squats/grf_Squat2.mot"), "-o", str(tmp_path / "t.h5")]) == 0
+    assert main(["analyze", str(tmp_path / "t.h5"), "--report", str(tmp_path / "t.html")]) == 0
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "<th>imported</th>" in page and "<th>recorded</th>" not in page

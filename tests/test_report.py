@@ -194,3 +194,157 @@ def test_reports_of_real_imported_trials(shared_data, tmp_path):
         text = page.read_text(encoding="utf-8")
         assert said in re.search(r'<p class="summary">(.*?)</p>', text).group(1), name
         assert not re.search(r"\bnan\b", visible_text(text), re.IGNORECASE), name
+
+
+# --- each exercise's own table and plots (issue 15 item 6) -------------------------------
+
+# real recording -> (exercise it is, a table header the report must show, a word of its summary)
+EXERCISE_FILES = {
+    "vertical-jumps-fz/Dual-CMJ-Fz.txt": ("countermovement_jump", "flight (s)", "highest jump reached"),
+    "real-drop-jumps/DJ1_forces.mot": ("drop_landing", "load rate (N/s)", "hardest landing"),
+    "vaila-sit-to-stand/C3D_to_CSV_02.c3d": ("sit_to_stand", "rise time (s)", "quickest rise"),
+    "amti-quiet-standing/test.csv": ("quiet_standing", "95 % ellipse area (mm^2)", "centre of pressure travelled"),
+}
+
+
+def _table_header(page: str) -> list[str]:
+    last = page.rsplit("<table>", 1)[1]
+    return [html_text(cell) for cell in re.findall(r"<th>(.*?)</th>", last.split("</tr>", 1)[0])]
+
+
+def html_text(fragment: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+@pytest.fixture(scope="module")
+def exercise_trials(tmp_path_factory):
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    folder = tmp_path_factory.mktemp("exercises")
+    trials = {}
+    for name in EXERCISE_FILES:
+        trial = folder / (name.split("/")[-1].rsplit(".", 1)[0] + ".h5")
+        done = forceplate("import", str(SHARED_DATA / name), "-o", str(trial))
+        assert done.returncode == 0, done.stderr
+        trials[name] = trial
+    return trials
+
+
+@pytest.mark.parametrize("name", list(EXERCISE_FILES))
+def test_each_exercise_reports_saves_and_exports_its_own_table(exercise_trials, name, tmp_path):
+    exercise, header, said = EXERCISE_FILES[name]
+    trial, page = exercise_trials[name], tmp_path / "report.html"
+    done = forceplate("analyze", str(trial), "--json", "--save", "--report", str(page))
+    assert done.returncode == 0, done.stderr
+    fresh = json.loads(done.stdout)
+    assert fresh["summary"]["exercise"] == exercise
+    text = page.read_text(encoding="utf-8")
+    assert said in re.search(r'<p class="summary">(.*?)</p>', text, re.S).group(1)
+    assert header in _table_header(text)
+    assert "<svg" in text and "vertical force (N)" in text
+    visible = visible_text(text)
+    assert not re.search(r"\bnan\b", visible, re.IGNORECASE) and not re.search(r"(?<![\w.])-0(\.0+)?(?![\w.])", visible)
+
+    from forceplate.storage.reader import read_header
+
+    stored = read_header(trial).results  # --save: the same reps back, units beside them
+    assert stored["summary"]["exercise"] == exercise and stored["parameters"]["exercise"] == exercise
+    assert stored["reps"] == fresh["reps"]
+    import h5py
+
+    with h5py.File(trial, "r") as f:
+        units = json.loads(f["processing/reps"].attrs["unit"])
+    if fresh["reps"]:
+        assert units["index"] == "" and units["peak_force_n"] == "N"
+        assert all(units[k] == "s" for k in units if k.startswith("phases.")) and "symmetry.left_share_pct" in units
+
+    out = tmp_path / "csv"
+    done = forceplate("export", str(trial), "--csv", str(out))
+    assert done.returncode == 0, done.stderr
+    with open(out / "reps.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # quiet standing: both feet, then each foot on a plate
+    assert len(rows) == (1 + len(fresh["summary"]["posturography_by_foot"]) if exercise == "quiet_standing"
+                         else len(fresh["reps"])) > 0
+    with open(out / "feet.csv", encoding="utf-8") as f:
+        assert not any("medial_shift" in column for column in next(csv.reader(f)))  # a squat's measure only
+    if exercise == "quiet_standing":
+        assert rows[0]["row"] == "both feet"
+        assert float(rows[0]["ellipse95_area_mm2 [mm^2]"]) == pytest.approx(
+            fresh["summary"]["posturography"]["ellipse95_area_mm2"])
+    else:
+        assert float(rows[0]["peak_force_n [N]"]) == fresh["reps"][0]["peak_force_n"]
+
+
+def test_compare_of_one_exercise_and_refusal_across_exercises(exercise_trials, tmp_path):
+    jump = exercise_trials["vertical-jumps-fz/Dual-CMJ-Fz.txt"]
+    page = tmp_path / "compare.html"
+    done = forceplate("compare", str(jump), str(jump), "--report", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "flight s" in done.stdout and "B-A" in done.stdout
+    text = page.read_text(encoding="utf-8")
+    assert "Countermovement jump trials compared" in text and f"A: {jump.name}" in text  # legend names the trials
+    done = forceplate("compare", str(jump), str(exercise_trials["amti-quiet-standing/test.csv"]))
+    assert done.returncode == 2 and "compare trials of one exercise" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_squat_compare_report_has_a_legend_and_the_thresholds(squat_set, tmp_path):
+    page = tmp_path / "compare.html"
+    done = forceplate("compare", str(squat_set), str(squat_set), "--report", str(page), "--threshold-scale", "2")
+    assert done.returncode == 0, done.stderr
+    text = page.read_text(encoding="utf-8")
+    plots = re.findall(r"<svg.*?</svg>", text, re.S)[:2]  # the left and right shift per rep
+    for svg in plots:
+        labels = [html_text(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+        assert f"A: {squat_set.name}" in labels and f"B: {squat_set.name}" in labels
+        # the scaled thresholds (x2 of 3.5 / 7.5 / 12.5 mm), each a dashed line with its name
+        assert {"mild 7.0", "moderate 15.0", "severe 25.0"} <= set(labels)
+        assert svg.count('stroke-dasharray="5 3"') == 3
+
+
+def test_isometric_report_shows_its_rate_of_force_development(tmp_path):
+    """A simulated pull rising at 5000 N/s: the report's table has the RFD columns and the 0-100 ms value."""
+    from exercise_trials import isometric_pull, write_feet_trial
+
+    fz, _ = isometric_pull(1000.0, 800.0, "linear", 5000.0, 1500.0, seed=2)
+    trial = write_feet_trial(tmp_path / "pull.h5", fz, 1000.0, exercise="isometric_squat")
+    page = tmp_path / "pull.html"
+    done = forceplate("analyze", str(trial), "--report", str(page))
+    assert done.returncode == 0, done.stderr
+    text = page.read_text(encoding="utf-8")
+    header = _table_header(text)
+    assert {"RFD50 (N/s)", "RFD100 (N/s)", "RFD200 (N/s)", "impulse (N*s)"} <= set(header)
+    row = [html_text(c) for c in re.findall(r"<td>(.*?)</td>", text.rsplit("</tr>", 2)[-2])]
+    assert float(row[header.index("RFD100 (N/s)")]) == pytest.approx(5000, rel=0.1)
+    assert "strongest effort peaked at" in text and "rise" in text and "hold" in text  # phases in the legend
+
+
+def test_trials_lists_each_trial_as_its_exercise(exercise_trials):
+    folder = next(iter(exercise_trials.values())).parent
+    done = forceplate("trials", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["file"]: r for r in json.loads(done.stdout)}
+    for name, trial in exercise_trials.items():
+        exercise = EXERCISE_FILES[name][0]
+        assert rows[trial.name]["exercise"] == exercise and rows[trial.name]["flagged_reps"] is None, name
+    assert rows["Dual-CMJ-Fz.h5"]["reps"] == 1
+
+
+def test_a_recording_of_another_exercise_is_stored_as_it(exercise_trials, tmp_path):
+    """record --exercise countermovement_jump of a replayed real jump: the end line and the stored
+    results are the jump's, not a squat analysis."""
+    jump = exercise_trials["vertical-jumps-fz/Dual-CMJ-Fz.txt"]
+    out = tmp_path / "recorded.h5"
+    done = forceplate("record", "--device", f"replay://{jump}?speed=2", "-o", str(out), "--exercise",
+                      "countermovement_jump", "--duration", "4")
+    assert done.returncode == 0, done.stderr
+    assert "analysed as countermovement_jump: 1 jump rep (stored in" in done.stdout
+    from forceplate.storage.reader import read_header
+
+    stored = read_header(out).results
+    assert stored["summary"]["exercise"] == "countermovement_jump" and len(stored["reps"]) == 1

@@ -42,7 +42,7 @@ def run_analyze(args) -> int:
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.offline import save_analysis
     from forceplate.processing.quality import recording_quality
-    from forceplate.reporting.html import render
+    from forceplate.reporting.html import render, render_exercise
     from forceplate.storage.reader import open_trial
 
     check_new_output(args.report, args.force)
@@ -50,27 +50,28 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
-    feet_of = _TrialFeet(trial, calibration)
+    feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
     if args.eyes_closed:
         if exercise.name != "quiet_standing":
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
-        options.eyes_closed = _TrialFeet(open_trial(args.eyes_closed), None)()
+        options.eyes_closed = TrialFeet(open_trial(args.eyes_closed), None)()
     try:
         report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
     except NotThisExercise as exc:
         raise NotThisExercise(f"{args.file}: {exc} (exercise chosen by {chosen_by}; choose another with --exercise)") \
             from None
-    if (args.save or args.report) and analysis is None:
-        raise ForceplateError(f"--save and --report are not available for {exercise.name} yet (squats only)")
-    if args.save:
+    if args.save and analysis is not None:
         save_analysis(trial, analysis, calibration)
-    if args.report:
+    elif args.save:
+        save_exercise_results(trial, exercise, report, calibration, args.eyes_closed)
+    if args.report and analysis is not None:
         # the first analysed device's profile: a plate's outline is drawn, an insole has none
         profile = trial.devices[analysis.devices[0]].profile
-        html = render(report, analysis, profile, trial.attrs, str(args.file), trial=trial)
-        write_output(args.report, html, args.force)
+        write_output(args.report, render(report, analysis, profile, trial.attrs, str(args.file), trial=trial), args.force)
+    elif args.report:
+        write_output(args.report, render_exercise(report, exercise, feet_of(), trial.attrs, str(args.file)), args.force)
     summary = report["summary"]
     summary["exercise_chosen_by"] = chosen_by
     if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
@@ -88,7 +89,50 @@ def run_analyze(args) -> int:
     return 0
 
 
-class _TrialFeet:
+def save_exercise_results(trial, exercise, report: dict, calibration, eyes_closed) -> None:
+    """Store a non-squat exercise's results under /processing: its reps as a flat table with
+    each column's unit (from the exercise's fields), the parameters that made them."""
+    from forceplate.reporting.exercise_table import unit_of
+    from forceplate.storage.schema import flat_rep
+    from forceplate.storage.writer import write_results
+
+    keys = {key for rep in report["reps"] for key in flat_rep(rep)}
+    parameters = {"exercise": exercise.name, "calibration": calibration.source if calibration else "stored in the trial",
+                  "eyes_closed": str(eyes_closed) if eyes_closed else None}
+    write_results(trial.path, report, parameters, units={key: unit_of(exercise, key) for key in keys})
+
+
+def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
+    """(trial header or trial, exercise, results) of a saved trial, for compare and export: a
+    squat through ``offline.trial_results`` (stored results reused when they match), another
+    exercise's stored results when this version made them, else a fresh analysis as the exercise
+    its ``exercise`` attribute names or the force pattern shows."""
+    from forceplate.exercises import choose, get
+    from forceplate.exercises.model import ALGORITHM_VERSION, Options
+    from forceplate.offline import trial_results
+    from forceplate.storage.reader import open_trial, read_header
+
+    header = read_header(path)
+    stored = header.results
+    if stored is not None and stored["summary"].get("algorithm_version") == ALGORITHM_VERSION:
+        return header, get(stored["summary"]["exercise"]), stored
+    trial = None
+
+    def feet_of():
+        nonlocal trial
+        trial = trial or open_trial(path)
+        return TrialFeet(trial, None)()
+
+    exercise, _ = choose(None, header.attrs, feet_of)
+    if exercise.name == "squat":
+        header, results = trial_results(path, toe_out_deg, chosen_thresholds)
+        return header, exercise, results
+    trial = trial or open_trial(path)
+    results, _ = exercise.run_trial(trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
+    return trial, exercise, results
+
+
+class TrialFeet:
     """Calling it gives the trial's per-foot arrays, read on the first call only (the
     recognition and the exercise share them); ``read`` is None until then."""
 
@@ -107,19 +151,16 @@ class _TrialFeet:
         return self.read
 
 
-def _cell(rep: dict, key: str):
-    value = rep
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def print_exercise_table(report: dict, exercise) -> None:
-    """The table of a non-squat exercise: its own columns, one row per rep."""
+    """The table of a non-squat exercise: its own columns (reporting/exercise_table.py), one row
+    per rep, or quiet standing's sway rows."""
+    from forceplate.reporting.exercise_table import columns, rows
+
     s = report["summary"]
     weight = f", body weight {s['body_weight_n']:.1f} N" if s.get("body_weight_n") else ""
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
-    print(f"{s['file']}: {s['duration_s']:.1f} s{weight}, {exercise.title}: {s['reps']} {exercise.kind} rep(s)" + state)
+    count = "" if exercise.kind == "balance" else f": {s['reps']} {exercise.kind} rep(s)"
+    print(f"{s['file']}: {s['duration_s']:.1f} s{weight}, {exercise.title}{count}" + state)
     print(f"exercise chosen by {s['exercise_chosen_by']}")
     print(f"knee-collapse flag: {s['collapse_flag']}")
     for note in s.get("notes", []):
@@ -127,27 +168,12 @@ def print_exercise_table(report: dict, exercise) -> None:
             print(f"note: {note}")
     for name, q in s["quality"].items():
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
-    if "posturography" in s:
-        print_sway(s, exercise)
-        return
-    print(" ".join(f"{c.header:>{c.width}}" for c in exercise.columns))
-    for rep in report["reps"]:
-        cells = []
-        for c in exercise.columns:
-            value = _cell(rep, c.key)
-            cells.append(f"{'-':>{c.width}}" if value is None else f"{value:>{c.width}{c.fmt}}")
-        print(" ".join(cells))
-
-
-def print_sway(s: dict, exercise) -> None:
-    rows = [("both feet", s["posturography"])] + [(foot, v) for foot, v in s["posturography_by_foot"].items()]
-    if "posturography_eyes_closed" in s:
-        rows += [("eyes closed", s["posturography_eyes_closed"]), ("Romberg EC/EO", s["romberg_quotient"])]
-    print(f"{'':<14}" + " ".join(f"{c.header:>{c.width}}" for c in exercise.columns))
-    for label, values in rows:
-        cells = [f"{'-':>{c.width}}" if not values or values.get(c.key) is None else f"{values[c.key]:>{c.width}{c.fmt}}"
-                 for c in exercise.columns]
-        print(f"{label:<14}" + " ".join(cells))
+    table = columns(exercise)
+    label = 14 if exercise.kind == "balance" else 0  # sway rows are named, reps are numbered in a column
+    widths = {c.key: w.width for c, w in zip(table, exercise.columns)}
+    print(f"{'':<{label}}" + " ".join(f"{c.header:>{widths[c.key]}}" for c in table))
+    for name, row in rows(exercise, report):
+        print((f"{name:<{label}}" if label else "") + " ".join(f"{c.cell(row):>{widths[c.key]}}" for c in table))
 
 
 def _depth(depth_m) -> str:
@@ -189,4 +215,6 @@ def print_table(report: dict) -> None:
 
 
 def _mm(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} mm"
+    from forceplate.reporting.numbers import number
+
+    return "-" if value is None else f"{number(value, 1)} mm"  # never "-0.0 mm"

@@ -168,6 +168,8 @@ def run_import(args) -> int:
     fmt = _format(args)
     _check_options(args, fmt)
     devices, metadata, events = _read(args, fmt)
+    # the trial's date is the recording's where the file states one, else the import's (said so)
+    metadata["date_source"] = "the recording" if metadata.get("created") else "the import"
     write_trial(args.output, devices, metadata, events)
     d = devices[0]
     feet = ", ".join([f"{p.foot} = {p.name}" for p in d.profile.plates] or [x.info["foot"] for x in devices])
@@ -189,6 +191,9 @@ def run_lsl_record(args) -> int:
 
     if Path(args.output).exists():
         raise ForceplateError(f"{args.output}: file exists; choose another name (trials are never overwritten)")
+    for option, value in (("--duration", args.duration), ("--timeout", args.timeout)):
+        if not 0 < value < float("inf"):  # NaN fails too
+            raise ForceplateError(f"{option} {value:g}: a positive number of seconds")
     device, metadata = record_feet_stream(args.name, args.duration, args.timeout)
     write_trial(args.output, [device], metadata)
     print(f"{args.output}: {len(device.counts)} samples at {device.profile.rate_hz:g} Hz from LSL stream {args.name!r}")

@@ -60,7 +60,7 @@ def run_live(args) -> int:
     from forceplate.session import Session
 
     urls = args.device or [DEMO_URL]
-    if args.duration is not None and args.duration < 0:
+    if args.duration is not None and not 0 <= args.duration < float("inf"):  # NaN fails too
         raise ForceplateError(f"--duration {args.duration:g}: a duration is 0 (until stopped) or more seconds")
     if args.record and Path(args.record).exists():
         raise ForceplateError(f"{args.record}: file exists; choose another name (trials are never overwritten)")
@@ -89,7 +89,7 @@ def run_live(args) -> int:
         else:
             from forceplate.live.window import run_window
 
-            run_window(session, duration, tv=args.tv, audio=args.sound)
+            run_window(session, duration, tv=args.tv, audio=args.sound, exercise=getattr(args, "exercise", "squat"))
     finally:
         try:
             session.close()  # a failed recording raises here: one line from main, no "saved"
@@ -110,10 +110,15 @@ def run_live(args) -> int:
 def store_analysis(args) -> None:
     """Analyse a recording just saved and store the results in it, saying so in one line
     (``record``, ``live --record`` and ``demo --record`` end the same way)."""
+    from forceplate.exercises import lookup
     from forceplate.offline import analyze_trial, save_analysis
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.record)
+    exercise = lookup(str(trial.attrs.get("exercise") or "squat"))
+    if exercise is not None and exercise.name != "squat":  # recorded as another exercise: analysed as it
+        store_exercise_analysis(trial, exercise, args)
+        return
     try:
         analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
     except ForceplateError as exc:
@@ -122,6 +127,22 @@ def store_analysis(args) -> None:
     save_analysis(trial, analysis)
     s = analysis.as_dict()["summary"]
     print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged (stored in {args.record}:/processing)")
+
+
+def store_exercise_analysis(trial, exercise, args) -> None:
+    """``store_analysis`` of a recording of another exercise than the squat (``--exercise``)."""
+    from forceplate.cli.analyze import TrialFeet, save_exercise_results
+    from forceplate.exercises.model import Options
+
+    try:
+        results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), TrialFeet(trial, None))
+    except ForceplateError as exc:
+        print(f"not analysed: {exc}", file=sys.stderr)
+        return
+    save_exercise_results(trial, exercise, results, None, None)
+    count = results["summary"]["reps"]
+    print(f"analysed as {exercise.name}: {count} {exercise.kind} rep{'' if count == 1 else 's'} "
+          f"(stored in {args.record}:/processing)")
 
 
 def session_duration_s(args, headless: bool) -> float | None:

@@ -104,27 +104,66 @@ def run_recover(args) -> int:
 
 
 def run_compare(args) -> int:
-    from forceplate.offline import trial_results
-    from forceplate.reporting.compare import compare
+    from forceplate.cli.analyze import trial_exercise_results
+    from forceplate.reporting.compare import compare, compare_exercise
+    from forceplate.reporting.html import render_comparison, render_exercise_comparison
 
     check_new_output(args.report, args.force)
     chosen = thresholds(args)
-    trials = []
+    trials, exercises = [], {}
     for file in args.files:
-        header, results = trial_results(file, args.toe_out, chosen)
+        header, exercise, results = trial_exercise_results(file, args.toe_out, chosen)
         trials.append((str(file), header.attrs, results))
+        exercises.setdefault(exercise.name, []).append(str(file))
+    if len(exercises) > 1:
+        raise ForceplateError("compare trials of one exercise; these are " +
+                              "; ".join(f"{name}: {', '.join(files)}" for name, files in exercises.items()))
+    if exercise.kind != "squat":
+        show(compare_exercise(exercise, trials), args, print_exercise_comparison, render_exercise_comparison)
+        return 0
     report = compare(trials)
     for warning in report["load"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    from forceplate.reporting.html import render_comparison
-
-    show(report, args, print_comparison, render_comparison)
+    show(report, args, print_comparison, lambda r: render_comparison(r, chosen))
     return 0
 
 
+def print_exercise_comparison(report: dict) -> None:
+    """Per set (each column's mean over the reps) and per rep, A first, each other trial's difference from A."""
+    from forceplate.reporting.exercise_table import formatted
+
+    entries, columns = report["trials"], report["columns"]
+    labels = [chr(ord("A") + i) for i in range(len(entries))]
+    for label, e in zip(labels, entries):
+        load = "" if e["load_kg"] is None else f", {e['load_kg']:g} kg"
+        print(f"{label}: {e['file']} ({e['subject'] or 'no subject'}, {e['exercise']}{load})")
+    width = max(9, *(len(c["header"]) + 1 for c in columns))
+
+    def line(head, values, signed=False):
+        cells = [formatted(values.get(c["key"]), c["fmt"]) for c in columns]
+        if signed:
+            cells = [cell if cell == "-" or cell.startswith("-") else "+" + cell for cell in cells]
+        return f"{head:<12}" + "".join(f"{cell:>{width}}" for cell in cells)
+
+    print(f"\nper set ({report['set_is']})")
+    print(f"{'':<12}" + "".join(f"{c['header']:>{width}}" for c in columns))
+    print(line(labels[0], entries[0]["set"]))
+    for label, e in zip(labels[1:], entries[1:]):
+        print(line(label, e["set"]))
+        print(line(f"{label}-A", e["set_difference"], signed=True))
+    print("\nper rep" if report["set_is"] == "the mean of its reps" else "\nper foot")
+    for row in report["reps"]:
+        for i, (label, m) in enumerate(zip(labels, row["trials"])):
+            name = f"{m['label'] if m else row['index']} {label}"
+            print(f"{name:<12}  (no such rep)" if m is None else line(name, m))
+
+
 def _num(value, fmt=".1f", signed=False) -> str:
+    """``value`` by ``fmt`` (the report's rounding: "-" when missing, never "-0.0")."""
     if value is None:
         return "-"
+    if fmt.endswith("f"):
+        value = round(float(value), int(fmt[1:-1])) + 0.0
     return format(value, ("+" if signed else "") + fmt)
 
 
@@ -140,7 +179,7 @@ def print_comparison(report: dict) -> None:
 
     def set_line(name, m, signed=False):
         return (f"{name:<7}{_num(m['reps'], 'd', signed):>5}{_num(m['flagged_reps'], 'd', signed):>8}"
-                f"{_num(m['flagged_share_pct'], '.0f', signed):>7}%"
+                f"{_num(m['flagged_share_pct'], '.1f', signed):>7}%"
                 + "".join(f"{_num(m[f'{s}_mean_shift_mm'], '.1f', signed):>8}{_num(m[f'{s}_max_shift_mm'], '.1f', signed):>7}"
                           f"{_num(m[f'{s}_flagged'], 'd', signed):>7}" for s in SIDES)
                 + f"{_num(m['mean_asymmetry_pct'], '.1f', signed):>8}{_num(m['mean_depth_m'], '.2f', signed):>8}")
@@ -166,7 +205,7 @@ def print_comparison(report: dict) -> None:
                     for s in SIDES) + f"{_num(d['asymmetry_pct'], signed=True):>7}{_num(d['depth_m'], '.2f', True):>8}")
     load = report["load"]
     if len(load["points"]) >= 2:
-        points = ", ".join(f"{p['load_kg']:g} kg {p['flagged_share_pct']:.0f}%" for p in load["points"])
+        points = ", ".join(f"{p['load_kg']:g} kg {_num(p['flagged_share_pct'])}%" for p in load["points"])
         slope = load["flagged_share_pp_per_10kg"]
         trend = (f" -> {slope:+.1f} percentage points per 10 kg" if slope is not None
                  else f" ({load['note']})" if load["note"] else "")
@@ -174,7 +213,7 @@ def print_comparison(report: dict) -> None:
 
 
 def run_trials(args) -> int:
-    from forceplate.offline import trial_results
+    from forceplate.cli.analyze import trial_exercise_results
     from forceplate.storage.reader import read_header
 
     folder = Path(args.folder)
@@ -191,11 +230,12 @@ def run_trials(args) -> int:
             if (args.subject and attrs.get("subject") != args.subject) or \
                     (args.exercise and str(attrs.get("exercise", "")).casefold() != args.exercise.casefold()):
                 continue
-            _, results = trial_results(file)  # each trial's own set-up, default thresholds
+            # each trial as its exercise, with its own set-up and the default thresholds
+            _, exercise, results = trial_exercise_results(file)
             s = results["summary"]
             row.update(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
-                       exercise=attrs.get("exercise"), load_kg=attrs.get("load_kg"), reps=s["reps"],
-                       flagged_reps=s["flagged_reps"], complete=bool(attrs.get("complete", False)))
+                       exercise=attrs.get("exercise") or exercise.name, load_kg=attrs.get("load_kg"), reps=s["reps"],
+                       flagged_reps=s.get("flagged_reps"), complete=bool(attrs.get("complete", False)))
         except ForceplateError as exc:
             if args.subject or args.exercise:
                 continue  # an unreadable file cannot be said to match a filter
@@ -205,14 +245,15 @@ def run_trials(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'file':<28} {'subject':<10} {'date':<16} {'exercise':<9} {'load kg':>7} {'reps':>4} {'flagged':>7}")
+    print(f"{'file':<28} {'subject':<10} {'date':<16} {'exercise':<20} {'load kg':>7} {'reps':>4} {'flagged':>7}")
     for r in rows:
         if "error" in r:
             print(f"{r['file']:<28} unreadable: {r['error']}")
             continue
         load = "-" if r["load_kg"] is None else f"{r['load_kg']:g}"
-        print(f"{r['file']:<28} {r['subject'] or '-':<10} {r['date']:<16} {r['exercise'] or '-':<9} {load:>7} "
-              f"{r['reps']:>4} {r['flagged_reps']:>7}" + ("" if r["complete"] else "  incomplete"))
+        flagged = "-" if r["flagged_reps"] is None else r["flagged_reps"]  # no flag outside squats
+        print(f"{r['file']:<28} {r['subject'] or '-':<10} {r['date']:<16} {r['exercise'] or '-':<20} {load:>7} "
+              f"{r['reps']:>4} {flagged:>7}" + ("" if r["complete"] else "  incomplete"))
     print(f"{len(rows)} trials")
     return 0
 
@@ -228,7 +269,10 @@ def run_export(args) -> int:
     from forceplate.storage.reader import open_trial
 
     trial = open_trial(args.file)
+    exercise = _exercise_of(trial)
     try:
+        if exercise.name != "squat":
+            return _export_exercise(trial, exercise, args)
         analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
         results = analysis.as_dict()
     except NoBaseline as exc:
@@ -240,6 +284,38 @@ def run_export(args) -> int:
         results = {"reps": []}
     progress = Progress()
     written = export_csv(trial, analysis, results, args.csv, progress)
+    progress.done()
+    for path in written:
+        print(path)
+    return 0
+
+
+def _exercise_of(trial):
+    """The exercise a trial is exported as: its exercise attribute, else the force pattern's."""
+    from forceplate.cli.analyze import TrialFeet
+    from forceplate.exercises import choose
+
+    return choose(None, trial.attrs, TrialFeet(trial, None))[0]
+
+
+def _export_exercise(trial, exercise, args) -> int:
+    """``export`` of a non-squat trial: forces and CoP per foot, the exercise's reps with units, the events."""
+    from types import SimpleNamespace
+
+    from forceplate.cli.analyze import TrialFeet
+    from forceplate.exercises.model import NotThisExercise, Options
+    from forceplate.reporting.export import export_csv
+
+    feet = TrialFeet(trial, None)
+    try:
+        results, _ = exercise.run_trial(trial, None, Options(args.toe_out, thresholds(args)), feet)
+    except NotThisExercise as exc:
+        print(f"not analysed: {exc}; reps.csv has no reps", file=sys.stderr)
+        results = {"reps": []}
+    read = feet()
+    analysis = SimpleNamespace(t=read.t, fz=read.fz, cop=read.cop)
+    progress = Progress()
+    written = export_csv(trial, analysis, results, args.csv, progress, exercise=exercise)
     progress.done()
     for path in written:
         print(path)

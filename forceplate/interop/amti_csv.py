@@ -13,6 +13,8 @@ because (0, 0) is a position, not a missing value.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,4 +111,12 @@ def read_amti_trial(path: str | Path, foot: str = "left"):
             "origin (the vendor's CoP needs no origin depth), centre at the origin.")
     device = plate_device(path, "amti-csv", recording.rate_hz, [plate], note,
                           attrs={"dropout_rows": int(recording.dropout.sum()), "take": recording.metadata.get("Take Name", "")})
-    return [device], {"notes": f"imported from {path.name}"}, []
+    return [device], {"notes": f"imported from {path.name}", "created": _capture_start(recording.metadata)}, []
+
+
+def _capture_start(metadata: dict) -> str | None:
+    """The export's 'Capture Start Time' ("05 Jan 2021 10:47:06 +0100") as ISO 8601, or None."""
+    try:
+        return dt.datetime.strptime(metadata.get("Capture Start Time", ""), "%d %b %Y %H:%M:%S %z").isoformat()
+    except ValueError:
+        return None

@@ -23,6 +23,7 @@ the surface centre, ORIGIN 0), so other tools compute the same CoP.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -364,7 +365,37 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
 
     chosen = _choose_plates(path, used, plates, left, right, load_n, lambda k: block(k)[4][:, 0].mean())
     device = _device(path, rate, chosen, {k: block(k) for k in chosen.values()}, labels, channels, types, assumed, c3d)
-    return device, {"notes": f"imported from {path.name}"}, _events(c3d)
+    return device, _metadata(path, c3d), _events(c3d)
+
+
+def _metadata(path: Path, c3d) -> dict:
+    """Trial metadata the file states: the subject (SUBJECTS:NAMES, or SUBJECT:NAME of older
+    files), the recording's date (TRIAL:DATE and TIME, as BTS and forceplate write them), and
+    what forceplate's own export keeps in its FORCEPLATE group (load, exercise, notes)."""
+    subject = next((str(v).strip() for v in [*_param(c3d, "SUBJECTS", "NAMES", []), *_param(c3d, "SUBJECT", "NAME", [])]
+                    if str(v).strip()), None)
+    own = {key: _param(c3d, C3D_GROUP, key.upper(), None) for key in ("load_kg", "exercise", "notes")}
+    metadata = {"notes": f"imported from {path.name}", "subject": subject, "created": _recorded(c3d)}
+    if own["load_kg"] is not None and len(own["load_kg"]) and np.isfinite(float(np.ravel(own["load_kg"])[0])):
+        metadata["load_kg"] = float(np.ravel(own["load_kg"])[0])
+    for key in ("exercise", "notes"):
+        if own[key] is not None and len(own[key]) and str(own[key][0]).strip():
+            metadata[key] = _text(str(own[key][0]))
+    return metadata
+
+
+def _recorded(c3d) -> str | None:
+    """TRIAL:DATE (year, month, day) and TIME (hour, minute, second) as an ISO time (with the
+    zone only when forceplate wrote the file: C3D has no field for it), or None when absent
+    or not a real date."""
+    date = [int(v) for v in np.ravel(_param(c3d, "TRIAL", "DATE", []))[:3]]
+    clock = [int(v) for v in np.ravel(_param(c3d, "TRIAL", "TIME", []))[:3]]
+    offset = np.ravel(_param(c3d, C3D_GROUP, "UTC_OFFSET_MIN", []))[:1]  # forceplate's export says the zone
+    try:
+        zone = dt.timezone(dt.timedelta(minutes=float(offset[0]))) if len(offset) else None
+        return dt.datetime(*date, *(clock + [0, 0, 0])[:3], tzinfo=zone).isoformat() if len(date) == 3 else None
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def _choose_plates(path: Path, used: int, plates, left, right, load_n, centre_x_mm) -> dict[str, int]:
@@ -389,18 +420,36 @@ def _choose_plates(path: Path, used: int, plates, left, right, load_n, centre_x_
 
 
 def _events(c3d) -> list[tuple]:
-    """C3D EVENT marks as trial events (kind "mark"), on the trial clock (first frame = 0 s)."""
+    """C3D EVENTs as trial events on the trial clock (first frame = 0 s): another tool's as
+    marks ("Left Foot Strike"); forceplate's own (their description is the event's JSON) as
+    the rep, flag, baseline and mark events they were."""
     times = np.asarray(_param(c3d, "EVENT", "TIMES", []), dtype=float)
     labels = list(_param(c3d, "EVENT", "LABELS", []))
     contexts = list(_param(c3d, "EVENT", "CONTEXTS", [""] * len(labels)))
+    descriptions = list(_param(c3d, "EVENT", "DESCRIPTIONS", [""] * len(labels)))
     if times.size == 0 or not labels:
         return []
     times = times.reshape(2, -1) if times.ndim == 1 else times
     point_rate = float(np.ravel(_param(c3d, "POINT", "RATE", [0]))[0] or 0)
     first_s = c3d["header"]["points"]["first_frame"] / point_rate if point_rate else 0.0
-    return sorted((float(60 * times[0, i] + times[1, i] - first_s), "mark", 0, "", "", "", float("nan"),
-                   " ".join(f"{contexts[i] if i < len(contexts) else ''} {labels[i]}".split()))
-                  for i in range(min(len(labels), times.shape[1])))
+    ours = _param(c3d, C3D_GROUP, "EVENTS", None) is not None
+    events = []
+    for i in range(min(len(labels), times.shape[1])):
+        t_s = float(60 * times[0, i] + times[1, i] - first_s)
+        own = _own_event(descriptions[i] if i < len(descriptions) else "") if ours else None
+        events.append((t_s, *own) if own else (t_s, "mark", 0, "", "", "", float("nan"),
+                      " ".join(f"{contexts[i] if i < len(contexts) else ''} {labels[i]}".split())))
+    return sorted(events)
+
+
+def _own_event(description: str) -> tuple | None:
+    """(kind, rep, side, severity, phase, value, text) of an event forceplate exported, or None."""
+    try:
+        e = json.loads(description)
+        return (str(e["kind"]), int(e.get("rep") or 0), str(e.get("side", "")), str(e.get("severity", "")),
+                str(e.get("phase", "")), float("nan") if e.get("value") is None else float(e["value"]), str(e.get("text", "")))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _device(path, rate, chosen, blocks, labels, channels, types, assumed, c3d) -> DeviceArrays:
@@ -489,8 +538,58 @@ def write_c3d(trial, path: str | Path) -> Path:
     for name in ("USED", "TYPE", "ZERO", "CHANNEL"):
         # add_parameter stores numbers as float; readers (ezc3d's own) want these as integers
         c3d["parameters"]["FORCE_PLATFORM"][name]["type"] = ezc3d.ezc3d.INT
+    _write_trial_parameters(c3d, trial, ezc3d)
     analogs = np.nan_to_num(np.array(columns), nan=0.0)  # lost frames: C3D readers expect numbers
     c3d["data"]["points"] = np.zeros((4, 0, analogs.shape[1]))
     c3d["data"]["analogs"] = analogs[np.newaxis]
     c3d.write(str(path))
     return path
+
+
+C3D_GROUP = "FORCEPLATE"  # forceplate's own parameters: what a C3D file has no standard place for
+SIDE_CONTEXTS = {"left": "Left", "right": "Right"}
+
+
+def _write_trial_parameters(c3d, trial, ezc3d) -> None:
+    """The trial's subject (SUBJECTS), date (TRIAL:DATE, TIME), events (EVENT: label the kind,
+    context the side, description the whole event as JSON) and its load, exercise and notes
+    (group FORCEPLATE), so that importing the file gives them back."""
+    attrs = trial.attrs
+    if attrs.get("subject"):
+        c3d.add_parameter("SUBJECTS", "NAMES", [str(attrs["subject"])])
+        c3d.add_parameter("SUBJECTS", "USED", [1])
+        c3d["parameters"]["SUBJECTS"]["USED"]["type"] = ezc3d.ezc3d.INT
+    try:
+        created = dt.datetime.fromisoformat(str(attrs.get("created", "")))
+    except ValueError:
+        created = None
+    if created is not None:
+        # local time of the recording as stored (C3D has no zone field)
+        for name, values in (("DATE", [created.year, created.month, created.day]),
+                             ("TIME", [created.hour, created.minute, created.second])):
+            c3d.add_parameter("TRIAL", name, values)
+            c3d["parameters"]["TRIAL"][name]["type"] = ezc3d.ezc3d.INT
+        if created.utcoffset() is not None:
+            c3d.add_parameter(C3D_GROUP, "UTC_OFFSET_MIN", [created.utcoffset().total_seconds() / 60])
+    load = attrs.get("load_kg")
+    c3d.add_parameter(C3D_GROUP, "LOAD_KG", [float(load) if load is not None else float("nan")])
+    for key in ("exercise", "notes"):
+        c3d.add_parameter(C3D_GROUP, key.upper(), [str(attrs.get(key) or " ")])
+    events = [_event_dict(e) for e in trial.events]
+    c3d.add_parameter(C3D_GROUP, "EVENTS", [len(events)])
+    if not events:
+        return
+    c3d.add_parameter("EVENT", "USED", [len(events)])
+    c3d["parameters"]["EVENT"]["USED"]["type"] = ezc3d.ezc3d.INT
+    c3d.add_parameter("EVENT", "TIMES", np.array([[e["t_s"] // 60 for e in events], [e["t_s"] % 60 for e in events]]))
+    c3d.add_parameter("EVENT", "LABELS", [e["kind"] for e in events])
+    c3d.add_parameter("EVENT", "CONTEXTS", [SIDE_CONTEXTS.get(e["side"], "General") for e in events])
+    c3d.add_parameter("EVENT", "DESCRIPTIONS", [json.dumps(e) for e in events])
+
+
+def _event_dict(row) -> dict:
+    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731 - h5py gives bytes
+    value = float(row["value"])
+    return {"t_s": round(float(row["t_s"]), 6), "kind": text(row["kind"]), "rep": int(row["rep"]),
+            "side": text(row["side"]), "severity": text(row["severity"]), "phase": text(row["phase"]),
+            "value": round(value, 6) if np.isfinite(value) else None, "text": text(row["text"])}

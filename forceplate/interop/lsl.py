@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from dataclasses import replace
 
@@ -53,6 +54,14 @@ FEET_CHANNELS = (
 )
 PUSH_INTERVAL_S = 0.05  # 20 pushes a second: a plot's refresh rate, few packets
 EVENT_FIELDS = ("rep", "side", "severity", "phase")
+QUIET_CONFIG = os.path.join(os.path.dirname(__file__), "lsl_quiet.cfg")
+
+
+def _pylsl():
+    """pylsl, with liblsl logging errors only unless LSLAPICFG already names a configuration:
+    its INFO lines on stderr would mix into the terminal's event view."""
+    os.environ.setdefault("LSLAPICFG", QUIET_CONFIG)
+    return require("pylsl")
 
 
 class NotAFeetStream(ForceplateError):
@@ -89,7 +98,7 @@ class LslPublisher:
     """Publish a live session's events and the first analysed pair of feet on LSL."""
 
     def __init__(self, session):
-        pylsl = require("pylsl")
+        pylsl = _pylsl()
         if not session.feet:
             raise ForceplateError("--lsl: no analysed feet in this session (a device without calibration?)")
         self._pylsl = pylsl
@@ -140,7 +149,7 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
     """
     import time
 
-    pylsl = require("pylsl")
+    pylsl = _pylsl()
     found = pylsl.resolve_byprop("name", name, 1, timeout_s)
     if not found:
         raise ForceplateError(f"no LSL stream named {name!r} found within {timeout_s:g} s")
@@ -255,7 +264,7 @@ def open_lsl_bridge(url: str) -> LslBridge:
     name = target.lstrip("/")
     if not name:
         raise BadDeviceURL(f"{url}: an LSL device is lsl://STREAM_NAME[?timeout=S]")
-    pylsl = require("pylsl")
+    pylsl = _pylsl()
     found = pylsl.resolve_byprop("name", name, 1, float(query.get("timeout") or 5.0))  # a blank timeout: the default
     if not found:
         raise DeviceNotFound(f"{url}: no LSL stream named {name!r} found")

@@ -16,6 +16,7 @@ gives the vendor's, for checks).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from dataclasses import dataclass
@@ -140,6 +141,15 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
                "area_scale": json.dumps(area_scale)})
     metadata = {"notes": f"imported from {path.name} (Moticon OpenGo, insole size {size})"
                          + (f": {export.header['Notes']}" if export.header.get("Notes") else ""),
-                "setup_toe_out_deg": 0.0}
+                "setup_toe_out_deg": 0.0, "created": _start_time(export.header)}
     return devices, metadata, _events(export, index / rate_hz)
+
+
+def _start_time(header: dict) -> str | None:
+    """The export's 'Start time' ("27.09.2023 10:21:14.922", the recording computer's local
+    time, no zone) as ISO 8601 to the second, or None."""
+    try:
+        return dt.datetime.strptime(header.get("Start time", ""), "%d.%m.%Y %H:%M:%S.%f").isoformat(timespec="seconds")
+    except ValueError:
+        return None
 

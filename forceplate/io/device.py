@@ -44,7 +44,10 @@ class NoInfoAnswer(HandshakeError):
     caller can tell silence from a device speaking something else."""
 
     def __init__(self, message: str, stats: DecoderStats):
-        super().__init__(message)
+        # what to check, in the user's words (the message alone names only the protocol's INFO?)
+        heard = (f"{stats.bytes_in} bytes came back, but not from a forceplate device: is another device on this port?"
+                 if stats.bytes_in else "nothing came back: is the device plugged in and switched on, and is this its port?")
+        super().__init__(f"{message}; {heard} ('forceplate devices' lists the ports and what answers on each)")
         self.stats = stats
 
 

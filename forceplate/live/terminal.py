@@ -7,6 +7,7 @@ import time
 
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import GRADES
+from forceplate.reporting.numbers import number
 from forceplate.session import Session
 
 CUE = {"mild": "watch the knees", "moderate": "KNEES OUT", "severe": "KNEES OUT!"}
@@ -28,7 +29,7 @@ def _side_summary(side: str, result: dict, onset_seen: str | None) -> str:
         return f"{side} none"
     onset, peak = side_phases(result, onset_seen)
     phases = f"onset {onset}, peak {peak}" if onset else f"peak {peak}"
-    return f"{side} {result['flag']} {result['medial_shift_mm']:.1f} mm ({phases})"
+    return f"{side} {result['flag']} {number(result['medial_shift_mm'], 1)} mm ({phases})"
 
 
 def set_summary(rep_ends: list[Event]) -> str:
@@ -41,7 +42,7 @@ def set_summary(rep_ends: list[Event]) -> str:
                  for e in rep_ends for side in SIDES), key=lambda w: w[:2], default=None)
     if worst is not None and worst[0] > 0:
         _, shift_mm, event, side = worst
-        text += f". Worst: rep {event.rep}, {side} {event.data[side]['flag']}, {shift_mm:.1f} mm"
+        text += f". Worst: rep {event.rep}, {side} {event.data[side]['flag']}, {number(shift_mm, 1)} mm"
     return text
 
 
@@ -60,7 +61,7 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
     if event.kind == "rep_end":
         d = event.data
         sides = "  ".join(_side_summary(s, d[s], (onsets or {}).get((event.rep, s))) for s in SIDES)
-        return f"{t}  rep {event.rep} done: depth {d['depth_m']:.2f} m, {d['end_s'] - d['start_s']:.1f} s;  {sides}"
+        return f"{t}  rep {event.rep} done: depth {number(d['depth_m'], 2)} m, {number(d['end_s'] - d['start_s'], 2)} s;  {sides}"
     if event.kind == "device_disconnected":
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
     if event.kind == "recording_failed":

@@ -22,13 +22,19 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from forceplate.errors import ForceplateError
+from forceplate.exercises import lookup as lookup_exercise
+from forceplate.exercises import registry as exercises
+from forceplate.exercises.model import Options
 from forceplate.live.audio import CuePlayer
+from forceplate.live.exercise_feed import LiveExercise
 from forceplate.live.pressure import FOOT_LENGTH_MM, PressureMap, foot_outline
 from forceplate.live.terminal import CUE, describe, set_summary, side_phases
 from forceplate.processing.baseline import Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import Thresholds
+from forceplate.reporting.exercise_table import columns as exercise_columns
+from forceplate.reporting.numbers import DECIMALS, number
 from forceplate.session import DeviceLink, Feet, Session
 
 REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
@@ -55,6 +61,7 @@ MESSAGE_MS = 8000  # status-bar messages go after this long: a stale one would m
 ROW_HEIGHTS = (22, 34)  # the rep table's rows shrink within these (px) to show the whole set
 TILE_PADDING_PX = 16  # room left each side of a tile's grade word
 TV_SCALE = 2.4  # fonts in TV mode, readable from 3-4 m on a 1080p screen
+EXERCISE_ANALYSIS_S = 1.0  # a non-squat exercise's buffer is measured this often (session time)
 
 # Two phases per side: when the held shift first crossed the mild threshold (what the live cue
 # named) and where it was largest; they differ when a shift starts in one phase and grows in the next.
@@ -147,7 +154,7 @@ class InsoleView:
 class RecordDialog(QtWidgets.QDialog):
     """Start a recording: the trial file and what is stored with it (subject, load, notes)."""
 
-    def __init__(self, parent: QtWidgets.QWidget):
+    def __init__(self, parent: QtWidgets.QWidget, exercise: str = "squat"):
         super().__init__(parent)
         self.setWindowTitle("Record a trial")
         self.path = QtWidgets.QLineEdit(str(Path.cwd() / f"trial-{dt.datetime.now():%Y%m%d-%H%M%S}.h5"))
@@ -158,7 +165,11 @@ class RecordDialog(QtWidgets.QDialog):
         file_row.addWidget(self.path, stretch=1)
         file_row.addWidget(browse)
         self.subject = QtWidgets.QLineEdit()
-        self.exercise = QtWidgets.QLineEdit("squat")
+        # the known exercises to choose from (the window's selection first); a lab's own name may be typed
+        self.exercise = QtWidgets.QComboBox()
+        self.exercise.setEditable(True)
+        self.exercise.addItems(list(exercises()))
+        self.exercise.setCurrentText(exercise)
         self.load_kg = QtWidgets.QDoubleSpinBox()
         self.load_kg.setRange(0.0, 500.0)
         self.load_kg.setDecimals(1)
@@ -184,7 +195,7 @@ class RecordDialog(QtWidgets.QDialog):
 
     def metadata(self) -> dict:
         """The trial attributes, as ``forceplate record`` stores them (an empty subject is left out)."""
-        return {"subject": self.subject.text().strip() or None, "exercise": self.exercise.text().strip(),
+        return {"subject": self.subject.text().strip() or None, "exercise": self.exercise.currentText().strip(),
                 "load_kg": self.load_kg.value(), "notes": self.notes.text()}
 
 
@@ -230,7 +241,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     event_shown = QtCore.Signal(object)  # an Event, after the window has shown it
 
     def __init__(self, session: Session, duration_s: float | None = None, audio: bool = False,
-                 cue_player: CuePlayer | None = None):
+                 cue_player: CuePlayer | None = None, exercise: str = "squat"):
         super().__init__()
         self.session = session
         self.duration_s = duration_s
@@ -281,9 +292,12 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.body.setSizes([480, 370])
         layout.addWidget(self.body, stretch=1)
         self.setCentralWidget(central)
+        self.live_exercise: LiveExercise | None = None  # the selected exercise, when not a squat
+        self._exercise_measured_s = -np.inf
         self._make_controls()
         self._make_status_bar()
         self.audio.setChecked(audio)
+        self.set_exercise(exercise)
         for key in ("F", "F11"):
             QtGui.QShortcut(QtGui.QKeySequence(key), self).activated.connect(lambda: self.set_tv_mode(not self.tv_mode))
         QtGui.QShortcut(QtGui.QKeySequence("Escape"), self).activated.connect(lambda: self.set_tv_mode(False))
@@ -387,7 +401,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.traces = pg.GraphicsLayoutWidget()
         self.traces.setBackground("w")
         self.force_plot = self.traces.addPlot(row=0, col=0)
-        _style_plot(self.force_plot, "vertical force (N)")
+        _style_plot(self.force_plot, "force (N)")  # short: it stands beside the shift axis label
         self.force_plot.getAxis("bottom").setStyle(showValues=False)  # the shift plot's time axis serves both
         self.shift_plot = self.traces.addPlot(row=1, col=0)
         _style_plot(self.shift_plot, "medial shift (mm)", "seconds ago")
@@ -395,6 +409,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         # The legend is the title, above the plot: inside it, it covered the trace.
         self.force_plot.setTitle("  ".join(f"<span style='color: {SIDE_COLOURS[side]}; font-size: 14pt; "
                                            f"font-weight: bold'>━━ {side}</span>" for side in SIDES))
+        # A line at 0 N keeps zero in the force axis's automatic range: standing still it would
+        # otherwise zoom onto a newton of noise and look like a wild trace.
+        self.force_plot.plot([-TRACE_SECONDS, 0.0], [0.0, 0.0], pen=pg.mkPen("#999999", width=1))
         self.force_curve, self.shift_curve = {}, {}
         for side in SIDES:
             pen = pg.mkPen(SIDE_COLOURS[side], width=SIDE_LINE_WIDTHS[side])
@@ -461,8 +478,20 @@ class LiveWindow(QtWidgets.QMainWindow):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.activated.connect(lambda steps=steps: self.threshold_scale.stepBy(steps))
         self.tv_button = self._button("TV mode (F)", None, lambda: self.set_tv_mode(True))
+        self.exercise_choice = QtWidgets.QComboBox()
+        for name, exercise in exercises().items():
+            self.exercise_choice.addItem(exercise.title, name)
+        self.exercise_choice.setToolTip("What the athlete does: a squat is flagged live; the other exercises' "
+                                        "own table fills as each rep completes")
+        self.exercise_choice.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.exercise_choice.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.exercise_choice.currentIndexChanged.connect(
+            lambda i: self.set_exercise(self.exercise_choice.itemData(i)))
         for widget in (self.baseline_button, self.mark_button, self.pause_button, self.record_button, self.tv_button):
             bar.addWidget(widget)
+        bar.addSeparator()
+        bar.addWidget(QtWidgets.QLabel(" Exercise "))
+        bar.addWidget(self.exercise_choice)
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" Thresholds "))
         bar.addWidget(self.threshold_scale)
@@ -526,6 +555,66 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"thresholds ×{scale:.2f}: mild {t.mild_mm:.1f}, moderate {t.moderate_mm:.1f}, "
                                      f"severe {t.severe_mm:.1f} mm", MESSAGE_MS)
 
+    def set_exercise(self, name: str) -> None:
+        """Show ``name``'s own table: a squat (or single-leg squat) keeps the live flags, tiles
+        and rep table as they are; another exercise hides the tiles (its knee-collapse flag is
+        not applied) and its table fills from the buffer as each rep completes."""
+        exercise = lookup_exercise(name)
+        if exercise is None:  # --exercise is free text stored in the trial: a name of the lab's own
+            self.statusBar().showMessage(f"exercise {name!r} is none of {', '.join(exercises())}: "
+                                         "shown as a squat", MESSAGE_MS)
+            exercise = lookup_exercise("squat")
+        self.exercise = exercise
+        index = self.exercise_choice.findData(exercise.name)
+        if index != self.exercise_choice.currentIndex():
+            self.exercise_choice.blockSignals(True)
+            self.exercise_choice.setCurrentIndex(index)
+            self.exercise_choice.blockSignals(False)
+        squat = exercise.kind == "squat"
+        self.live_exercise = None if squat else LiveExercise(exercise, Options(thresholds=self.session.thresholds))
+        self._exercise_measured_s = -np.inf
+        # the tiles, the medial shift and its bands are the squat's flag: hidden where it is not applied
+        for widget in (*self.indicators.values(), self.audio, self.shift_plot):
+            widget.setVisible(squat)
+        self.set_summary.hide()
+        self._set_reps, self._set_shown, self._rows, self._current_rep = [], False, {}, None
+        headers = COLUMNS if squat else [f"{c.header}" for c in exercise_columns(exercise)]
+        if exercise.kind == "balance":
+            headers = ["", *headers]
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(list(headers))
+        self._draw_feet(self._shown_baseline)
+        self.cue.setText("" if squat else f"{exercise.title}: knee-collapse flag {exercise.collapse_flag}")
+        self.cue.setFont(_font(round((30 if squat else 16) * (TV_SCALE if self.tv_mode else 1.0)), bold=True))
+
+    def _measure_exercise(self) -> None:
+        """Measure the buffer as the selected non-squat exercise (every EXERCISE_ANALYSIS_S) and show its table."""
+        now = self.session.elapsed_s()
+        if now - self._exercise_measured_s < EXERCISE_ANALYSIS_S or not self.feet.ring.written:
+            return
+        self._exercise_measured_s = now
+        feed = self.live_exercise
+        if not feed.update(self.feet.ring.peek(), self.feet.analyzer.rate_hz):
+            return
+        table = exercise_columns(feed.exercise)
+        named = feed.exercise.kind == "balance"
+        shown = feed.sway_rows if named else [(str(r["index"]), r) for r in feed.reps]
+        self.table.setRowCount(len(shown))
+        for row, (label, values) in enumerate(shown):
+            if named:
+                self._set_cell(row, 0, label)
+            for column, c in enumerate(table, start=int(named)):
+                self._set_cell(row, column, c.cell(values))
+        count = len(feed.reps)
+        if feed.note:
+            self.rep_phase.setText(feed.note)
+        elif named:
+            self.rep_phase.setText(f"sway of the last {number(shown[0][1].get('duration_s'), 0)} s")
+        else:
+            self.rep_phase.setText(f"{count} {feed.exercise.kind.replace('_', '-')} rep{'' if count == 1 else 's'}")
+
     def set_pressure_limit(self, limit: float) -> None:
         """Fix the top of the pressure colour scale at ``limit`` (0: auto, grows to the highest value)."""
         self._pressure_max = limit if limit > 0 else 1.0
@@ -544,8 +633,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             return
         self.tv_mode = on
         scale = TV_SCALE if on else 1.0
-        for widget in (self.body, self.toolbar, self.statusBar(), self.audio):
+        for widget in (self.body, self.toolbar, self.statusBar()):
             widget.setVisible(not on)
+        self.audio.setVisible(not on and self.live_exercise is None)
         for indicator in self.indicators.values():
             indicator.scale = scale
             indicator.setMinimumSize(int(260 * scale), int(130 * scale))
@@ -563,7 +653,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         if self.session.recording is not None:
             self.stop_recording()
             return
-        self.record_dialog = RecordDialog(self)
+        self.record_dialog = RecordDialog(self, self.exercise.name)
         self.record_dialog.accepted.connect(
             lambda: self.start_recording(self.record_dialog.path.text(), self.record_dialog.metadata()))
         self.record_dialog.open()
@@ -600,8 +690,11 @@ class LiveWindow(QtWidgets.QMainWindow):
             if not self.pause_button.isChecked():
                 self._draw_plots()
                 self._draw_pressure()
-            self.rep_phase.setText(self._rep_phase_text())
-            self._end_set_when_standing()
+            if self.live_exercise is None:
+                self.rep_phase.setText(self._rep_phase_text())
+                self._end_set_when_standing()
+            else:
+                self._measure_exercise()
         self._fit_rows()  # the splitter or the window may have changed the table's height
         self.device_status.setText(self._device_status())
         if self.session.recording is not None:
@@ -651,7 +744,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             header.setDefaultSectionSize(height)
 
     def show_event(self, event: Event) -> None:
-        if event.kind == "rep_start":
+        if event.kind in ("rep_start", "flag", "rep_end") and self.live_exercise is not None:
+            pass  # the squat analysis runs on underneath (and is recorded); another exercise's table is shown
+        elif event.kind == "rep_start":
             self._start_rep(event.rep)
         elif event.kind == "flag":
             self._show_flag(event)
@@ -711,7 +806,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for side in SIDES:
             onset, peak = side_phases(data[side], self._onset_phase.get((event.rep, side)))
             self._set_side(row, side, data[side]["flag"], onset, peak, data[side]["medial_shift_mm"])
-        self._set_cell(row, DEPTH_COLUMN, f"{data['depth_m']:.2f}")
+        self._set_cell(row, DEPTH_COLUMN, number(data["depth_m"], DECIMALS["m"]))
         self._set_reps.append(event)
         if event.rep == self._current_rep:
             self._highlight(row, False)
@@ -751,7 +846,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.table.item(row, severity_col).setForeground(QtGui.QColor("white" if severity == "severe" else "black"))
         self._set_cell(row, onset_col, onset_phase or "-")
         self._set_cell(row, peak_col, peak_phase or "-")
-        self._set_cell(row, shift_col, "-" if shift_mm is None else f"{round(shift_mm, 1) + 0.0:.1f}")  # no -0.0
+        self._set_cell(row, shift_col, number(shift_mm, DECIMALS["mm"]))
 
     def _highlight(self, row: int, current: bool) -> None:
         """Bold text for the rep under way, and a blue tint on the cells severity does not colour."""
@@ -767,11 +862,16 @@ class LiveWindow(QtWidgets.QMainWindow):
     # --- plots ------------------------------------------------------------------------
 
     def _foot_centres(self, baseline: Baseline | None) -> dict[str, np.ndarray]:
-        """Where each foot is drawn: its quiet-standing CoP, or before a baseline its plate's (insole's) centre."""
+        """Where each foot is drawn: its quiet-standing CoP, or before a baseline (and for a plate
+        that gives no CoP: vertical force only) its plate's (insole's) centre."""
+        centres = {**{foot: insole.centre_mm for foot, insole in self.insoles.items()},
+                   **{side: np.asarray(plate.center_mm, dtype=float) for side, plate in self.plates.items()}}
         if baseline is not None:
-            return {side: np.asarray(baseline.neutral_cop_mm[side], dtype=float) for side in SIDES}
-        return {**{foot: insole.centre_mm for foot, insole in self.insoles.items()},
-                **{side: np.asarray(plate.center_mm, dtype=float) for side, plate in self.plates.items()}}
+            for side in SIDES:
+                neutral = np.asarray(baseline.neutral_cop_mm[side], dtype=float)
+                if np.isfinite(neutral).all():
+                    centres[side] = neutral
+        return centres
 
     def _draw_thresholds(self) -> None:
         thresholds = self.session.thresholds
@@ -800,7 +900,7 @@ class LiveWindow(QtWidgets.QMainWindow):
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
             for band, near, far in zip(self.bands[side], edges[:-1], edges[1:]):
                 band.setPolygon(_band(neutral, medial[side], near, far))
-                band.setVisible(baseline is not None)
+                band.setVisible(baseline is not None and self.live_exercise is None)
             self.neutral_point[side].setData([neutral[0]] if baseline else [], [neutral[1]] if baseline else [])
         if centres:
             self._frame_feet(np.array(list(centres.values())))
@@ -835,7 +935,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.shift_curve[side].setData(ago, recent[f"shift_{side}"])
             trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
-            self.cop_point[side].setData([trail[-1, 0]], [trail[-1, 1]])
+            newest = trail[-1] if len(trail) and np.isfinite(trail[-1]).all() else None  # no CoP: vertical force only
+            self.cop_point[side].setData(*(([newest[0]], [newest[1]]) if newest is not None else ([], [])))
         self.newest_drawn_s = float(t[-1])
 
     def _draw_pressure(self) -> None:
@@ -873,14 +974,15 @@ def _close_on_ctrl_c(window: LiveWindow):
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def run_window(session: Session, duration_s: float | None, tv: bool = False, audio: bool = False) -> None:
+def run_window(session: Session, duration_s: float | None, tv: bool = False, audio: bool = False,
+               exercise: str = "squat") -> None:
     """Show the live window for a started session until it is closed or ``duration_s`` passes
-    (``tv``: start in TV mode; ``audio``: the flag sounds on)."""
+    (``tv``: start in TV mode; ``audio``: the flag sounds on; ``exercise``: the one selected)."""
     # Qt allows one QApplication: reuse pytest-qt's or a host program's. One made here stays
     # alive without a Python reference (the binding holds it as the application instance).
     if QtWidgets.QApplication.instance() is None:
         QtWidgets.QApplication(sys.argv[:1])
-    window = LiveWindow(session, duration_s, audio=audio)
+    window = LiveWindow(session, duration_s, audio=audio, exercise=exercise)
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)
     restore_ctrl_c = _close_on_ctrl_c(window)

@@ -9,6 +9,7 @@ import numpy as np
 from forceplate.library.history import MIN_LOADS
 from forceplate.processing.valgus import GRADES
 from forceplate.profiles import SIDES
+from forceplate.reporting.exercise_table import numeric_columns, rows, set_values, value_at
 
 PER_10_KG = 10.0
 
@@ -110,3 +111,26 @@ def compare(trials: list[tuple[str, dict, dict]]) -> dict:
             "difference": [difference(row[0], other) if row[0] and other else None for other in row[1:]],
         })
     return {"trials": entries, "reps": reps, "load": load_trend(entries)}
+
+
+def compare_exercise(exercise, trials: list[tuple[str, dict, dict]]) -> dict:
+    """Trials of one non-squat exercise side by side: per rep and per set (the mean of each
+    rep) the exercise's own numeric columns (reporting/exercise_table.py), differences
+    against the first. ``trials``: (file, trial attributes, results) each."""
+    measured = numeric_columns(exercise)
+    entries = [{"file": file, "subject": attrs.get("subject"), "exercise": exercise.name,
+                "load_kg": attrs.get("load_kg"), "set": set_values(exercise, results)}
+               for file, attrs, results in trials]
+    for e in entries[1:]:
+        e["set_difference"] = difference(entries[0]["set"], e["set"])
+    tables = [rows(exercise, results) for _, _, results in trials]
+    reps = []
+    for i in range(max(map(len, tables), default=0)):
+        row = [{"label": table[i][0], **{c.key: value_at(table[i][1], c.key) for c in measured}}
+               if i < len(table) else None for table in tables]
+        reps.append({"index": i + 1, "trials": row,
+                     "difference": [difference(row[0], other) if row[0] and other else None for other in row[1:]]})
+    return {"exercise": exercise.name, "title": exercise.title,
+            "set_is": "both feet's sway" if exercise.kind == "balance" else "the mean of its reps",
+            "columns": [{"key": c.key, "header": c.header, "unit": c.unit, "fmt": c.fmt} for c in measured],
+            "trials": entries, "reps": reps}

@@ -14,8 +14,9 @@ import numpy as np
 
 from forceplate.errors import TrialError
 from forceplate.processing.analysis import SIDES, Analysis
+from forceplate.reporting.exercise_table import rows, unit_of
 from forceplate.storage.reader import Trial
-from forceplate.storage.schema import rep_row, rep_table_units
+from forceplate.storage.schema import flat_rep, rep_row, rep_table_units
 
 BLOCK_ROWS = 50_000
 PHASE_KEYS = ("onset_phase", "peak_phase")  # per side: the live cue's phase and the phase at the peak
@@ -66,6 +67,19 @@ def _rep_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _exercise_rep_rows(exercise, results: dict) -> tuple[list[str], list[list[str]]]:
+    """A non-squat exercise's reps: every scalar under its dotted path (phases by name), with
+    units; quiet standing's sway rows (both feet, each foot, eyes closed), named in ``row``."""
+    if exercise.kind == "balance":
+        flat = [{"row": label, **flat_rep(values)} for label, values in rows(exercise, results)]
+    else:
+        flat = [flat_rep(r) for r in results["reps"]]
+    keys = list(dict.fromkeys(k for r in flat for k in r))
+    header = [f"{key} [{unit_of(exercise, key) or '1'}]" if not any(isinstance(r.get(key), str) for r in flat)
+              else key for key in keys]
+    return header, [[_csv_cell(r.get(key)) for key in keys] for r in flat]
+
+
 def _event_rows(events: np.ndarray) -> list[list[str]]:
     text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731 - h5py gives bytes
     rows = []
@@ -80,8 +94,9 @@ def _event_rows(events: np.ndarray) -> list[list[str]]:
 
 
 def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | Path,
-               progress=lambda name, done, total: None) -> list[Path]:
-    """Write the CSV files into ``out_dir`` (created; existing files are not overwritten)."""
+               progress=lambda name, done, total: None, exercise=None) -> list[Path]:
+    """Write the CSV files into ``out_dir`` (created; existing files are not overwritten).
+    ``exercise`` (other than the squat): ``results`` are its reps, ``analysis`` has no medial shift."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [f"{name}_raw.csv" for name in trial.devices] + ["feet.csv", "reps.csv", "events.csv"]
@@ -100,11 +115,14 @@ def export_csv(trial: Trial, analysis: Analysis, results: dict, out_dir: str | P
     path = out_dir / "feet.csv"
     header, columns = ["t [s]"], [analysis.t]
     for side in (side for side in SIDES if side in analysis.fz):  # a lone plate has one foot
-        header += [f"fz_{side} [N]", f"cop_{side}_x [mm]", f"cop_{side}_y [mm]", f"medial_shift_{side} [mm]"]
-        columns += [analysis.fz[side], *analysis.cop[side].T, analysis.shift[side]]
+        header += [f"fz_{side} [N]", f"cop_{side}_x [mm]", f"cop_{side}_y [mm]"]
+        columns += [analysis.fz[side], *analysis.cop[side].T]
+        if exercise is None:
+            header.append(f"medial_shift_{side} [mm]")
+            columns.append(analysis.shift[side])
     _write_table(path, header, columns, ["%.4f"] + ["%.3f"] * (len(columns) - 1), progress)
     written.append(path)
-    header, rows = _rep_rows(results)
+    header, rows = _rep_rows(results) if exercise is None else _exercise_rep_rows(exercise, results)
     written.append(_write_rows(out_dir / "reps.csv", header, rows))
     header = ["t [s]", "kind", "rep [1]", "side", "severity", "phase", "value", "value unit", "text"]
     written.append(_write_rows(out_dir / "events.csv", header, _event_rows(trial.events)))

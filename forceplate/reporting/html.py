@@ -7,8 +7,8 @@ vertical force per foot over time with the reps shaded; each foot's CoP against 
 flag thresholds; medial shift per rep; insole pressure maps for insole trials; the rep
 table. A print stylesheet makes the browser's "Save as PDF" a clean document.
 
-Numbers follow one rounding rule (:data:`DECIMALS`, by unit), as the terminal and the CSV
-export do; a missing value is "-", never "nan", and a zero is never "-0.0".
+Numbers follow one rounding rule (:mod:`forceplate.reporting.numbers`, by unit), as the
+terminal and the window do; a missing value is "-", never "nan", and a zero is never "-0.0".
 """
 
 from __future__ import annotations
@@ -17,30 +17,27 @@ import datetime as dt
 import html
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 
 from forceplate.live.pressure import PressureMap, foot_outline
 from forceplate.processing.analysis import SIDES, Analysis
 from forceplate.processing.baseline import foot_axis
+from forceplate.reporting.exercise_table import columns as exercise_columns
+from forceplate.reporting.exercise_table import TableColumn, formatted, value_at
+from forceplate.reporting.exercise_table import rows as exercise_rows
+from forceplate.reporting.numbers import DECIMALS, number
 from forceplate.profiles import DeviceProfile
 
 COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}  # the live window's: blue and purple, apart from the grades
 LINE_WIDTHS = {"left": 2.6, "right": 1.2}
 GRADE_COLOURS = {"none": "#9e9e9e", "mild": "#f2c744", "moderate": "#f08a24", "severe": "#d7301f"}
-DECIMALS = {"mm": 1, "s": 2, "m": 2, "%": 1, "N": 1, "kg": 1}  # one rule for every table
 MAX_POINTS = 1500  # per polyline: beyond a few per pixel a browser draws nothing more
 PRESSURE_CELL_MM = 6.0  # the report's pressure maps: coarser than the live one, a small file
 PRESSURE_STOPS = ("#30123b", "#4686fb", "#1be5b5", "#a4fc3c", "#fbb938", "#e4460a", "#7a0403")  # turbo
 BOTTOM_WINDOW_S = 0.2  # the pressure "at the bottom" of a rep: this long around its bottom
 _clip_ids = itertools.count()
-
-
-def number(value, decimals: int) -> str:
-    """``value`` to ``decimals`` places; "-" for a missing or non-finite value; no "-0.0"."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
 
 
 def _decimate(n: int) -> slice:
@@ -88,6 +85,10 @@ class _Axes:
         (ax, bx), (ay, by) = self.px([x0, x1], [y0, y1])
         self.items.append(f'<rect x="{min(ax, bx):.1f}" y="{min(ay, by):.1f}" width="{abs(bx - ax):.1f}" '
                           f'height="{abs(by - ay):.1f}" fill="{fill}" stroke="{stroke}" fill-opacity="{opacity}"/>')
+
+    def dot(self, x, y, colour, radius=3.0):
+        px, py = self.px(x, y)
+        self.items.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{max(radius, 1.5):.1f}" fill="{colour}"/>')
 
     def text(self, x, y, s, anchor="start", size=11, colour="#333", dx=0, dy=0, clip=True):
         """A label at a data point, moved by (dx, dy) pixels (positive dy is down); ``clip=False``
@@ -389,17 +390,30 @@ td.grade{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 @page{margin:15mm}}"""
 
 
+def _trial_meta(attrs: dict, title: str, body_weight_n, results_rows: list[tuple]) -> list[tuple]:
+    """The report's header rows: the trial's file, date, subject, exercise, load, notes, body weight, ``results_rows``."""
+    # an imported file that states no date of its own is dated by its import, and says so
+    dated = "imported" if attrs.get("date_source") == "the import" else "recorded"
+    meta = [("file", title), (dated, local_time(attrs.get("created"))), ("subject", attrs.get("subject")),
+            ("exercise", attrs.get("exercise")), ("load (kg)", number(attrs.get("load_kg"), DECIMALS["kg"])
+                                                  if attrs.get("load_kg") else None),
+            ("notes", attrs.get("notes")),
+            ("body weight (N)", number(body_weight_n, DECIMALS["N"]) if body_weight_n else None), *results_rows]
+    if not attrs.get("complete", False):
+        meta.append(("status", "recovered after a crash" if "recovered" in attrs else "recording incomplete"))
+    return meta
+
+
+def _meta_table(meta: list[tuple]) -> str:
+    return f"<table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>' for k, v in meta if v not in (None, ''))}</table>"
+
+
 def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dict, title: str, trial=None) -> str:
     """The whole report as one HTML string (``results`` is ``analysis.as_dict()``; ``trial``, when
     given, adds its insoles' pressure maps)."""
     s = results["summary"]
-    meta = [("file", title), ("recorded", local_time(attrs.get("created"))), ("subject", attrs.get("subject")),
-            ("exercise", attrs.get("exercise")), ("load (kg)", number(attrs.get("load_kg"), DECIMALS["kg"])
-                                                  if attrs.get("load_kg") else None),
-            ("notes", attrs.get("notes")), ("body weight (N)", number(s["baseline"]["body_weight_n"], DECIMALS["N"])),
-            ("reps", s["reps"]), ("flagged reps", s["flagged_reps"]), ("algorithm", s["algorithm_version"])]
-    if not attrs.get("complete", False):
-        meta.append(("status", "recovered after a crash" if "recovered" in attrs else "recording incomplete"))
+    meta = _trial_meta(attrs, title, s["baseline"]["body_weight_n"],
+                       [("reps", s["reps"]), ("flagged reps", s["flagged_reps"]), ("algorithm", s["algorithm_version"])])
     rows = "\n".join(f"<tr>{_rep_cells(r)}</tr>" for r in results["reps"])
     cops = "".join(cop_plot(analysis, profile, side) for side in SIDES)
     over = "over the plate (grey), " if profile.plates else ""
@@ -422,7 +436,7 @@ over each flagged bar.</p>
 <body><button class="print" onclick="window.print()">Print / save as PDF</button>
 <h1>Squat trial report</h1>
 <p class="summary">{html.escape(plain_summary(results, attrs))}</p>
-<table>{"".join(f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in meta if v not in (None, ""))}</table>
+{_meta_table(meta)}
 <h2>Vertical force per foot</h2>
 <p>Reps shaded and numbered; flagged reps in red.</p>
 {force_plot(analysis)}
@@ -440,21 +454,39 @@ peak phase: where it was largest.</p>
 TRIAL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 
 
-def comparison_shift_plot(report: dict, side: str) -> str:
-    """One foot's largest held medial shift per rep, one line per trial (A, B, ...)."""
+def _per_rep_trial_lines(report: dict, key: str, floor: float, thresholds=()) -> tuple[_Axes, list]:
+    """``key`` per rep, one line (and dots) per trial in its colour with a legend (A, B, ...),
+    over dashed ``thresholds`` ((name, value, colour)) labelled in the right margin."""
     n = len(report["reps"])
-    values = [m[f"{side}_shift_mm"] for r in report["reps"] for m in r["trials"] if m and m[f"{side}_shift_mm"] is not None]
-    top = max([5.0, *(v * 1.1 for v in values)])
-    ax = _Axes(440, 240, (0.5, max(n, 1) + 0.5), (min([0.0, *values]), top), margin=(48, 70, 12, 32))
-    for k in range(len(report["trials"])):
-        reps = [(r["index"], r["trials"][k][f"{side}_shift_mm"]) for r in report["reps"]
-                if r["trials"][k] and r["trials"][k][f"{side}_shift_mm"] is not None]
+    values = [m[key] for r in report["reps"] for m in r["trials"] if m and m.get(key) is not None]
+    top = max([floor, *(v * 1.1 for v in values), *(level * 1.15 for _, level, _ in thresholds)])
+    ax = _Axes(440, 260, (0.5, max(n, 1) + 0.5), (min([0.0, *values]), top), margin=(52, 96, 28, 32))
+    for name, level, colour in thresholds:
+        ax.line([0.5, n + 0.5], [level, level], colour, width=1.3, dash="5 3")
+        ax.text(n + 0.5, level, f"{name} {number(level, 1)}", size=10, colour=colour, dx=4, dy=4, clip=False)
+    legend = []
+    for k, entry in enumerate(report["trials"]):
+        reps = [(r["index"], r["trials"][k][key]) for r in report["reps"]
+                if r["trials"][k] and r["trials"][k].get(key) is not None]
+        colour = TRIAL_COLOURS[k % len(TRIAL_COLOURS)]
         if reps:
             x, y = zip(*reps)
-            colour = TRIAL_COLOURS[k % len(TRIAL_COLOURS)]
             ax.line(x, y, colour, width=1.8)
-            ax.text(x[-1], y[-1], chr(ord("A") + k), colour=colour, dx=6, dy=4)
-    return ax.svg(f"rep ({side} foot)", "medial shift (mm)")
+            for a, b in reps:
+                ax.dot(a, b, colour, radius=3.5 - k)  # the first trial's dots larger: equal values stay visible
+        legend.append((f"{chr(ord('A') + k)}: {Path(entry['file']).name}", colour, "line"))
+    ax.legend(legend)
+    for i in range(1, n + 1):  # reps are whole numbers: labelled under the axis, no fractional ticks
+        ax.text(i, ax.ylim[0], str(i), anchor="middle", size=10, dy=14, clip=False)
+    return ax, legend
+
+
+def comparison_shift_plot(report: dict, side: str, thresholds) -> str:
+    """One foot's largest held medial shift per rep, one line per trial (A, B, ...) named in
+    the legend, against the mild, moderate and severe thresholds."""
+    levels = [(grade, mm, GRADE_COLOURS[grade]) for grade, mm in _threshold_entries(thresholds)]
+    ax, _ = _per_rep_trial_lines(report, f"{side}_shift_mm", 5.0, levels)
+    return ax.svg(f"rep ({side} foot)", "medial shift (mm)", ticks="y")
 
 
 def load_plot(report: dict) -> str:
@@ -483,8 +515,12 @@ def _load_part(report: dict) -> str:
     return "<h2>Flagged reps against load</h2>" + "".join(f"<p>{s}</p>" for s in said) + load_plot(report)
 
 
-def render_comparison(report: dict) -> str:
-    """``forceplate compare --report``: the trials' tables as HTML, with their plots."""
+def render_comparison(report: dict, thresholds=None) -> str:
+    """``forceplate compare --report``: the trials' tables as HTML, with their plots (the
+    shift per rep against ``thresholds``, the default ones when not given)."""
+    from forceplate.processing.valgus import Thresholds
+
+    thresholds = thresholds or Thresholds()
     trials = "\n".join(
         f"<tr><td>{chr(ord('A') + k)}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in (
             e["file"], e["subject"], e["exercise"], e["load_kg"], e["set"]["reps"], e["set"]["flagged_reps"],
@@ -493,14 +529,213 @@ def render_comparison(report: dict) -> str:
         for k, e in enumerate(report["trials"]))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate comparison</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:960px}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f0f0f0}}</style></head>
+<style>{STYLE}</style></head>
 <body><h1>Trials compared</h1>
 <table><tr><th></th><th>file</th><th>subject</th><th>exercise</th><th>load (kg)</th><th>reps</th><th>flagged</th>
 <th>flagged (%)</th><th>left max shift (mm)</th><th>right max shift (mm)</th><th>asymmetry (%)</th></tr>
 {trials}</table>
 <h2>Medial shift per rep</h2>
-{comparison_shift_plot(report, "left")}{comparison_shift_plot(report, "right")}
+<p>Largest shift toward the arch held for {thresholds.min_duration_s * 1000:.0f} ms, one line per trial; dashed:
+the mild, moderate and severe thresholds.</p>
+<div class="figures">{comparison_shift_plot(report, "left", thresholds)}{comparison_shift_plot(report, "right", thresholds)}</div>
 {_load_part(report)}
 </body></html>
 """
+
+
+BODY_WEIGHT_COLOUR = "#2b8a3e"  # dashed green: apart from the feet's blue and purple and the total's grey
+PHASE_COLOURS = ("#dbe9f6", "#fde7c8", "#d9f0d3", "#eadcf2", "#f9d5d3", "#e0e0e0")
+# What the plain summary says first of each kind of rep: (key, words, unit) of its best rep.
+# The first key a rep has a number for is said (a landing without a body weight: in N).
+HEADLINES = {
+    "jump": [("jump_height_m", "the highest jump reached {} m (from the flight time)")],
+    "landing": [("peak_force_bw", "the hardest landing peaked at {} times body weight"),
+                ("peak_force_n", "the hardest landing peaked at {} N")],
+    "sit_to_stand": [("rise_time_s", "the quickest rise took {} s from seat-off to standing")],
+    "isometric": [("peak_force_n", "the strongest effort peaked at {} N")],
+}
+BALANCE_HEADLINE = ("Standing still for {duration} s, the centre of pressure travelled {path} mm ({speed} mm/s); "
+                    "95 % of it lay within an ellipse of {area} mm².")
+
+
+def exercise_summary(results: dict, exercise) -> str:
+    """The first words of a non-squat report: how many reps, the best one, the left/right balance, the flag rule."""
+    s, reps = results["summary"], results["reps"]
+    fmt = {c.key: c.fmt for c in exercise_columns(exercise)}
+    if exercise.kind == "balance":
+        sway = s.get("posturography") or {}
+        return BALANCE_HEADLINE.format(duration=number(sway.get("duration_s"), 0), path=number(sway.get("path_length_mm"), 0),
+                                       speed=number(sway.get("mean_velocity_mm_s"), 1),
+                                       area=number(sway.get("ellipse95_area_mm2"), 0))
+    if not reps:
+        return f"No {exercise.kind.replace('_', '-')} rep was found in this {exercise.title} trial."
+    n = len(reps)
+    said = [f"{n} {exercise.kind.replace('_', '-')} rep{'s' if n > 1 else ''} ({exercise.title})."]
+    for key, words in HEADLINES.get(exercise.kind, []):
+        values = [(v, r["index"]) for r in reps for v in [value_at(r, key)] if isinstance(v, (int, float))]
+        if values:
+            break
+    else:
+        values = []
+    if values:
+        best = (min if key == "rise_time_s" else max)(values)
+        sentence = words.format(formatted(best[0], fmt.get(key, ".2f")))
+        said.append(sentence[:1].upper() + sentence[1:]
+                    + (f" (rep {best[1]})." if n > 1 else "."))
+    shares = [value_at(r, "symmetry.left_share_pct") for r in reps]
+    shares = [v for v in shares if isinstance(v, (int, float))]
+    if shares:
+        said.append(f"The left foot took {number(sum(shares) / len(shares), 1)} % of the load "
+                    f"({value_at(reps[0], 'symmetry.quantity')}), the right {number(100 - sum(shares) / len(shares), 1)} %.")
+    return " ".join(said)
+
+
+def exercise_force_plot(feet, results: dict) -> str:
+    """Vertical force per foot and in total over the trial, each rep's named phases shaded
+    (one colour per phase name, in the legend), body weight dashed."""
+    t = np.asarray(feet.t, float)
+    total = sum(np.asarray(v, float) for v in feet.fz.values())
+    top = float(np.nanmax(total)) * 1.1 if np.isfinite(total).any() else 1.0
+    ax = _Axes(900, 300, (t[0], t[-1]), (0, top), margin=(52, 12, 28, 32))
+    names: dict[str, str] = {}
+    for rep in results["reps"]:
+        for p in rep.get("phases", []):
+            if p["start_s"] is None or p["end_s"] is None:
+                continue
+            colour = names.setdefault(p["name"], PHASE_COLOURS[len(names) % len(PHASE_COLOURS)])
+            ax.rect(p["start_s"], 0, p["end_s"], top, colour, opacity=0.9)
+        first = next((p["start_s"] for p in rep.get("phases", []) if p["start_s"] is not None), None)
+        if first is not None:
+            ax.text(first, top * 0.95, str(rep["index"]), size=10, dx=2)
+    weight = results["summary"].get("body_weight_n")
+    if weight:
+        ax.line([t[0], t[-1]], [weight, weight], BODY_WEIGHT_COLOUR, width=1.2, dash="6 4")
+    both = len(feet.fz) > 1
+    if both:
+        ax.line(t, total, "#444", width=1.0)
+    for side in SIDES:
+        if side in feet.fz:
+            ax.line(t, feet.fz[side], COLOURS[side], width=LINE_WIDTHS[side])
+    ax.legend([*((f"{side} foot", COLOURS[side], "line") for side in SIDES if side in feet.fz),
+               *(("both feet", "#444", "line"),) * both, *(("body weight", BODY_WEIGHT_COLOUR, "line"),) * bool(weight),
+               *((name, colour, "box") for name, colour in names.items())])
+    return ax.svg("time (s)", "vertical force (N)")
+
+
+def sway_plot(feet, side: str | None) -> str:
+    """The CoP path of one foot (or of both feet together, force-weighted) in the lab, equal axes."""
+    if side is None:
+        loads = {k: np.asarray(v, float) for k, v in feet.fz.items()}
+        total = sum(loads.values())
+        cop = sum(np.nan_to_num(np.asarray(feet.cop[k], float)) * loads[k][:, None] for k in loads) / total[:, None]
+        colour, label = "#444", "both feet"
+    else:
+        cop, colour, label = np.asarray(feet.cop[side], float), COLOURS[side], f"{side} foot"
+    if not np.isfinite(cop).any():
+        return ""
+    lo, hi = np.nanpercentile(cop, 0.5, axis=0), np.nanpercentile(cop, 99.5, axis=0)
+    centre, half = (lo + hi) / 2, max(float(np.max(hi - lo)) * 0.6, 5.0)
+    ax = _Axes(340, 340, (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half),
+               margin=(52, 12, 28, 36), equal=True)
+    ax.line(cop[:, 0], cop[:, 1], colour, width=0.8)
+    ax.legend([(f"CoP, {label}", colour, "line")])
+    return ax.svg("x, medio-lateral (mm)", "y, antero-posterior (mm)")
+
+
+def _plain_header(column) -> str:
+    """A column's header without its unit (the report puts it in brackets); a header that
+    is its key (``path_length_mm``) in words."""
+    if column.header == column.key:
+        for ending in ("_mm2", "_mm_s", "_mm", "_s", "_n", "_m"):
+            if column.key.endswith(ending):
+                return column.key.removesuffix(ending).replace("_", " ").replace("ellipse95", "95 % ellipse")
+    return column.header.removesuffix(" " + column.unit) if column.unit else column.header
+
+
+def render_exercise(results: dict, exercise, feet, attrs: dict, title: str) -> str:
+    """The report of a non-squat exercise: plain summary, its force over time with the phases,
+    its own table (reporting/exercise_table.py), sway plots for quiet standing."""
+    s = results["summary"]
+    table = exercise_columns(exercise)
+    heads = "".join(f"<th>{html.escape(_plain_header(c))}{_unit_suffix(c.unit)}</th>"
+                    for c in table)
+    label_head = "<th></th>" if exercise.kind == "balance" else ""
+    body = "\n".join(f"<tr>{f'<td>{html.escape(name)}</td>' if label_head else ''}"
+                     + "".join(f"<td>{html.escape(c.cell(row))}</td>" for c in table) + "</tr>"
+                     for name, row in exercise_rows(exercise, results))
+    count = [] if exercise.kind == "balance" else [("reps", s["reps"])]
+    meta = _trial_meta(attrs, title, s.get("body_weight_n"),
+                       [*count, ("knee-collapse flag", s["collapse_flag"]), ("algorithm", s["algorithm_version"])])
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []) if n != s["collapse_flag"])
+    sway = ""
+    if exercise.kind == "balance":
+        shown = [*(None,) * (len(feet.cop) > 1), *(side for side in SIDES if side in feet.cop)]
+        figures = "".join(sway_plot(feet, side) for side in shown)
+        sway = ("<h2>Sway</h2><p>The centre of pressure over the measured stretch, seen from above.</p>"
+                f'<div class="figures">{figures}</div>')
+    phases = "" if exercise.kind == "balance" else " Each rep's phases are shaded and named in the legend."
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>forceplate report: {html.escape(title)}</title>
+<style>{STYLE}</style></head>
+<body><button class="print" onclick="window.print()">Print / save as PDF</button>
+<h1>{html.escape(exercise.title[:1].upper() + exercise.title[1:])} trial report</h1>
+<p class="summary">{html.escape(exercise_summary(results, exercise))}</p>
+{_meta_table(meta)}
+{f"<ul>{notes}</ul>" if notes else ""}
+<h2>Vertical force</h2>
+<p>Per foot and both feet together; body weight dashed.{phases}</p>
+{exercise_force_plot(feet, results)}
+{sway}
+<h2>{"Sway measures" if exercise.kind == "balance" else "Reps"}</h2>
+<table><tr>{label_head}{heads}</tr>
+{body}</table>
+</body></html>
+"""
+
+
+def render_exercise_comparison(report: dict) -> str:
+    """``forceplate compare --report`` of one non-squat exercise: the sets (each column's mean
+    over the reps, or both feet's sway), the reps, and each measure per rep as one line per trial."""
+    columns = report["columns"]
+    heads = "".join(f"<th>{html.escape(_plain_header(_column(c)))}{_unit_suffix(c['unit'])}"
+                    "</th>" for c in columns)
+
+    def cells(values: dict) -> str:
+        return "".join(f"<td>{html.escape(formatted(values.get(c['key']), c['fmt']))}</td>" for c in columns)
+
+    labels = [chr(ord("A") + k) for k in range(len(report["trials"]))]
+    sets = "\n".join(
+        f'<tr><td style="color:{TRIAL_COLOURS[k % len(TRIAL_COLOURS)]}"><b>{label}</b></td>'
+        f"<td>{html.escape(e['file'])}</td><td>{_cell(e['subject'])}</td><td>{_cell(e['load_kg'])}</td>"
+        f"<td>{e['set']['reps']}</td>{cells(e['set'])}</tr>"
+        for k, (label, e) in enumerate(zip(labels, report["trials"])))
+    per_rep = "\n".join(f"<tr><td>{html.escape(m['label'])}</td><td>{label}</td>{cells(m)}</tr>"
+                        for row in report["reps"] for label, m in zip(labels, row["trials"]) if m)
+    plots = "" if report["set_is"] != "the mean of its reps" else "".join(
+        _per_rep_trial_lines(report, c["key"], 0.0)[0].svg("rep", _plain_header(_column(c)) + _unit_text(c["unit"]), ticks="y")
+        for c in columns)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>forceplate comparison</title>
+<style>{STYLE}</style></head>
+<body><h1>{html.escape(report['title'][:1].upper() + report['title'][1:])} trials compared</h1>
+<h2>Per trial ({html.escape(report['set_is'])})</h2>
+<table><tr><th></th><th>file</th><th>subject</th><th>load (kg)</th><th>reps</th>{heads}</tr>
+{sets}</table>
+<h2>{"Per rep" if plots else "Per foot"}</h2>
+<table><tr><th>{"rep" if plots else ""}</th><th>trial</th>{heads}</tr>
+{per_rep}</table>
+{f'<div class="figures">{plots}</div>' if plots else ""}
+</body></html>
+"""
+
+
+def _column(c: dict) -> TableColumn:
+    return TableColumn(c["header"], c["key"], c["unit"], c["fmt"])
+
+
+def _unit_text(unit: str) -> str:
+    return f" ({unit})" if unit else ""
+
+
+def _unit_suffix(unit: str) -> str:
+    return html.escape(_unit_text(unit))

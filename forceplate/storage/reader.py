@@ -15,7 +15,8 @@ import numpy as np
 from forceplate.calibration.record import CalibrationRecord, parse_record
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
 from forceplate.profiles import DeviceProfile, parse_profile
-from forceplate.storage.schema import READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
+from forceplate.storage.schema import FLAT_REP_TABLE, READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
+from forceplate.storage.schema import nested_rep
 
 
 @dataclass
@@ -369,7 +370,10 @@ def _results(g: h5py.Group) -> dict:
     reps = []
     table = g["reps"][()]
     stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
-    for row in table:
+    flat = _text(g.attrs.get("rep_table", "")) == FLAT_REP_TABLE  # an exercise other than the squat
+    for row in table if flat else ():
+        reps.append(nested_rep({name: number_or_none(cell(row[name])) for name in table.dtype.names}))
+    for row in () if flat else table:
         rep = {name: number_or_none(cell(row[name])) if name in stored else None for name in REP_COLUMNS}
         for side in SIDES:
             rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None

@@ -35,3 +35,36 @@ def rep_row(rep: dict) -> tuple:
 
     return (tuple(cell(rep[name], unit) for name, unit in REP_COLUMNS.items())
             + tuple(cell(rep[side].get(name), unit) for side in SIDES for name, unit in SIDE_COLUMNS.items()))
+
+
+# Exercises other than the squat store their reps as one flat table too: each scalar of a
+# rep under its dotted path (``symmetry.left_share_pct``; phases as ``phases.<name>.start_s``),
+# numbers as float64 (NaN for none), words as text. /processing says ``rep_table = "flat"``.
+FLAT_REP_TABLE = "flat"
+
+
+def flat_rep(rep: dict, prefix: str = "") -> dict:
+    """A rep's scalars by dotted path; its ``phases`` list keyed by each phase's name."""
+    out = {}
+    for key, value in rep.items():
+        if key == "phases" and isinstance(value, list):
+            value = {p["name"]: {k: v for k, v in p.items() if k != "name"} for p in value}
+        if isinstance(value, dict):
+            out.update(flat_rep(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def nested_rep(flat: dict) -> dict:
+    """:func:`flat_rep` undone (phases back as a list of ``{name, start_s, end_s}``)."""
+    rep: dict = {}
+    for path, value in flat.items():
+        *parents, last = path.split(".")
+        node = rep
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    if isinstance(rep.get("phases"), dict):
+        rep["phases"] = [{"name": name, **times} for name, times in rep["phases"].items()]
+    return rep

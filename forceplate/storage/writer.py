@@ -25,7 +25,7 @@ import numpy as np
 from forceplate import __version__
 from forceplate.errors import TrialError, one_line
 from forceplate.profiles import plain_name
-from forceplate.storage.schema import SCHEMA, SCHEMA_VERSION, rep_row, rep_table_units
+from forceplate.storage.schema import FLAT_REP_TABLE, SCHEMA, SCHEMA_VERSION, flat_rep, rep_row, rep_table_units
 
 FLUSH_INTERVAL_S = 1.0
 CHUNK_ROWS = 4096
@@ -231,12 +231,19 @@ REP_DTYPE = np.dtype([
 ])
 
 
-def write_results(path: str | Path, results: dict, parameters: dict) -> None:
+def write_results(path: str | Path, results: dict, parameters: dict, units: dict | None = None) -> None:
     """Store analysis results (``Analysis.as_dict()``) under /processing, replacing earlier ones.
 
     ``parameters`` (thresholds, toe-out, calibration used) go beside the algorithm version,
-    so a reader knows how the table was made; the raw counts are left untouched.
+    so a reader knows how the table was made; the raw counts are left untouched. ``units``
+    (dotted path -> unit) marks an exercise's results other than the squat's: its reps go in
+    a flat table (:func:`~forceplate.storage.schema.flat_rep`) with those units.
     """
+    # the table is built before the earlier results are deleted: a failure leaves those in place
+    if units is None:
+        table, table_units = np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE), rep_table_units()
+    else:
+        table, table_units = _flat_rep_table(results["reps"], units)
     try:
         f = h5py.File(path, "a")
     except OSError as exc:
@@ -251,9 +258,29 @@ def write_results(path: str | Path, results: dict, parameters: dict) -> None:
         g.attrs["summary"] = json.dumps(summary)
         g.attrs["analysed"] = now_iso()
         g.attrs["software"] = f"forceplate {__version__}"
-        reps = g.create_dataset("reps", data=np.array([rep_row(r) for r in results["reps"]], dtype=REP_DTYPE))
-        reps.attrs["unit"] = json.dumps(rep_table_units())
+        if units is not None:
+            g.attrs["rep_table"] = FLAT_REP_TABLE
+        reps = g.create_dataset("reps", data=table)
+        reps.attrs["unit"] = json.dumps(table_units)
         reps.attrs["description"] = "one row per rep; per-side columns are prefixed left_ / right_"
+
+
+def _flat_rep_table(reps: list[dict], units: dict) -> tuple[np.ndarray, dict]:
+    """An exercise's reps as one compound array and its units (column -> unit)."""
+    flat = [flat_rep(r) for r in reps]
+    names = list(dict.fromkeys(k for r in flat for k in r)) or ["index"]  # no reps (quiet standing): an empty table
+    text = {k for r in flat for k, v in r.items() if v is not None and not isinstance(v, (bool, int, float))}
+    # a count (the rep number) stays an integer; a number that can be missing is float64 with NaN
+    whole = {k for k in names if all(isinstance(r.get(k), int) and not isinstance(r.get(k), bool) for r in flat)}
+
+    def cell(r, k):
+        v = r.get(k)
+        if k in text:
+            return "" if v is None else v if isinstance(v, str) else json.dumps(v)
+        return v if k in whole else np.nan if v is None else float(v)
+
+    dtype = np.dtype([(k, h5py.string_dtype() if k in text else "i8" if k in whole else "f8") for k in names])
+    return np.array([tuple(cell(r, k) for k in names) for r in flat], dtype=dtype), {k: units.get(k, "") for k in names}
 
 
 @dataclass
