@@ -68,8 +68,8 @@ def test_injected_faults_are_counted_exactly_and_no_bad_frame_passes():
         device.start()
         batches = read_until(device, 20 * RATE_HZ) + drain(device)
         stats = device.decoder.stats
-        injected = device._simulator.faults.injected
-        sent = device._simulator.samples_sent
+        injected = device.transport.firmware.faults.injected
+        sent = device.transport.firmware.samples_sent
     finally:
         device.close()
     seq = np.concatenate([b.seq for b in batches])
