@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -57,7 +56,7 @@ def register(add_command) -> None:
   forceplate simulate 'replay://squat.h5' --listen 0.0.0.0:5000    a saved trial as a network device""")
     simulate.add_argument("url", nargs="?", default=DEMO_URL, metavar="URL",
                           help=f"a simulated device: sim://KIND?options, replay://FILE.h5 or lsl://STREAM (default {DEMO_URL})")
-    simulate.add_argument("--listen", type=listen_address, metavar="HOST:PORT",
+    simulate.add_argument("--listen", metavar="HOST:PORT",
                           help="serve the device on TCP, one host at a time, like a board on Wi-Fi (port 0: any free "
                                "port; the URL to open is printed)")
     simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
@@ -159,11 +158,11 @@ def _window_can_open() -> bool:
 
 
 def listen_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[IPv6]:PORT`` too), the port 0..65535."""
+    """``HOST:PORT`` (``[IPv6]:PORT`` too), the port 0..65535; else one line."""
     host, sep, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"HOST:PORT with a port 0-65535 (e.g. 127.0.0.1:5000), not {text!r}")
+        raise ForceplateError(f"--listen {text[:100]!r}: HOST:PORT with a port 0-65535 (e.g. 127.0.0.1:5000)")
     return host, int(port)
 
 
@@ -173,6 +172,7 @@ def run_simulate(args) -> int:
     url = args.url if "://" in args.url else f"sim://{args.url}"
     if args.duration is not None and not args.duration > 0:
         raise ForceplateError(f"--duration {args.duration:g}: a duration is a positive number of seconds")
+    address = None if args.listen is None else listen_address(args.listen)
     make_firmware = firmware_for(url)
     stop = threading.Event()
     if args.duration is not None:
@@ -180,7 +180,7 @@ def run_simulate(args) -> int:
         timer.daemon = True  # Ctrl-C before the end must not wait for it
         timer.start()
     try:
-        if args.listen is None:
+        if address is None:
             firmware = make_firmware(url)
             print(firmware.port_path, flush=True)
             print(f"simulated {url} on {firmware.port_path}: open it as a serial port (Ctrl-C to stop)", file=sys.stderr)
@@ -189,7 +189,7 @@ def run_simulate(args) -> int:
             finally:
                 firmware.close()
         else:
-            _serve(url, make_firmware, args.listen, stop)
+            _serve(url, make_firmware, address, stop)
     except KeyboardInterrupt:
         pass
     finally:

@@ -102,6 +102,9 @@ class SerialTransport(Transport):
         except ValueError as exc:  # pyserial's answer to an unknown URL scheme or a bad option
             raise BadDeviceURL(f"{self.url}: {exc}") from None
         except (serial.SerialException, OSError) as exc:
+            if _scheme(self._port_url) in NETWORK_SCHEMES:  # pyserial's message repeats the URL
+                reason = getattr(exc.__context__, "strerror", None) or exc
+                raise DeviceNotFound(f"{self.url}: cannot connect ({reason})") from None
             raise DeviceNotFound(f"{self.url}: cannot open port ({exc})") from None
         try:
             self._fd = port.fileno()
