@@ -20,6 +20,7 @@ from forceplate.io.firmware import TICK_S, Firmware
 from forceplate.io.protocol import PacketType
 from forceplate.io.transport import SerialTransport, known_schemes, register_scheme
 from forceplate.profiles import SAMPLE_FORMATS, load_profile
+from test_devices_e2e import read_until
 
 IO_DIR = Path(transport.__file__).parent
 HIGHER = ("forceplate.sim", "forceplate.interop", "forceplate.live", "forceplate.cli", "forceplate.session")
@@ -78,9 +79,7 @@ def test_a_new_scheme_registered_from_outside_is_opened_like_the_built_in_ones(m
     with open_device("counting://board") as device:
         assert device.info["serial"] == "COUNT-1" and device.profile.id == "dual-plate-ads1256"
         device.start()
-        got, deadline = [], time.monotonic() + 10
-        while sum(map(len, got)) < 500 and time.monotonic() < deadline:
-            got.append(device.read())
+        got = read_until(device, 500, timeout_s=10.0)
     seq = np.concatenate([f.seq for f in got])
     counts = np.concatenate([f.counts for f in got])
     np.testing.assert_array_equal(seq, np.arange(len(seq)))

@@ -53,7 +53,7 @@ _MAX_FAST_FRAMES = 1 << 16
 _DATA_TYPES = bytes([_DATA]) * _MAX_FAST_FRAMES
 _VERSIONS = bytes([VERSION]) * _MAX_FAST_FRAMES
 _SEQ_LOW = bytes(range(256)) * ((SEQ_MODULO + _MAX_FAST_FRAMES) // 256)
-_SEQ_HIGH = bytes(i >> 8 & 0xFF for i in range(SEQ_MODULO + _MAX_FAST_FRAMES))
+_SEQ_HIGH = (np.arange(SEQ_MODULO + _MAX_FAST_FRAMES) >> 8).astype(np.uint8).tobytes()
 
 
 @dataclass
