@@ -61,7 +61,7 @@ class Firmware:
         self._streaming = False
         self._t0_wall = 0.0
         self._stop = threading.Event()
-        name = self.port_path or "tcp {}:{}".format(*connection.getpeername()[:2])
+        name = self.port_path or f"tcp fd {self._fd}"
         self._thread = threading.Thread(target=self._run, name=f"firmware {name}", daemon=True)
         self._thread.start()
 
@@ -201,7 +201,11 @@ class FirmwareServer:
                 except socket.timeout:
                     continue
                 connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                firmware = self._make_firmware(connection, self.hosts_served > 0)
+                try:
+                    firmware = self._make_firmware(connection, self.hosts_served > 0)
+                except Exception:  # the device is gone (a replayed file, an LSL stream): hang up, say why
+                    connection.close()
+                    raise
                 self.hosts_served += 1
                 try:
                     while firmware.running and not stop.wait(ACCEPT_POLL_S):
