@@ -16,10 +16,10 @@ import forceplate.io.transport as transport
 from forceplate.errors import BadDeviceURL, HandshakeError
 from forceplate.io import open_device
 from forceplate.io.codec import ASCII, BINARY, CODECS, codec_for
-from forceplate.io.firmware import TICK_S, Firmware
+from forceplate.io.firmware import TICK_S
 from forceplate.io.protocol import PacketType
 from forceplate.io.transport import SerialTransport, known_schemes, register_scheme
-from forceplate.profiles import SAMPLE_FORMATS, load_profile
+from forceplate.profiles import SAMPLE_FORMATS
 from test_devices_e2e import read_until
 
 IO_DIR = Path(transport.__file__).parent
@@ -58,24 +58,14 @@ def test_scheme_modules_are_found_by_name_and_only_imported_when_asked_for():
     assert out.stdout.split() == ["False", "True"], out.stderr
 
 
-class CountingBoard(Firmware):
-    """A device kind in a dozen lines: a dual plate whose every channel counts its samples."""
-
-    def __init__(self, url, replug=False, connection=None):
-        profile = load_profile("dual-plate-ads1256")
-        self.n_channels = profile.n_channels
-        info = {"model": "counting board", "serial": "COUNT-1", "channels": profile.n_channels,
-                "rate_hz": f"{profile.rate_hz:g}", "profile": profile.id}
-        super().__init__(info, profile.rate_hz, codec_for(profile.sample_format), speed=5.0, connection=connection)
-
-    def _encode(self, n):
-        counts = np.repeat(n[:, None], self.n_channels, axis=1).astype("<i4")
-        return self.codec.encode_frames(n, np.round(n * 1e3).astype(np.int64), counts)
-
-
-def test_a_new_scheme_registered_from_outside_is_opened_like_the_built_in_ones(monkeypatch):
+def test_a_new_scheme_is_one_module_found_by_its_name_and_opened_like_the_built_in_ones(monkeypatch):
+    """tests/scheme_counting.py is all there is to ``counting://``: the registry imports it
+    when a URL asks for the scheme, it registers itself, and the device streams."""
     monkeypatch.setattr(transport, "_SCHEMES", dict(transport._SCHEMES))  # registered for this test only
-    register_scheme("counting", firmware=CountingBoard, example="counting://")
+    found = transport._scheme_modules()
+    monkeypatch.setattr(transport, "_scheme_modules", lambda: {**found, "counting": "scheme_counting"})
+    monkeypatch.delitem(sys.modules, "scheme_counting", raising=False)
+    assert "counting" in known_schemes() and "counting" not in transport._SCHEMES
     with open_device("counting://board") as device:
         assert device.info["serial"] == "COUNT-1" and device.profile.id == "dual-plate-ads1256"
         device.start()
@@ -84,7 +74,7 @@ def test_a_new_scheme_registered_from_outside_is_opened_like_the_built_in_ones(m
     counts = np.concatenate([f.counts for f in got])
     np.testing.assert_array_equal(seq, np.arange(len(seq)))
     np.testing.assert_array_equal(counts[:, 3], seq)
-    assert transport.firmware_for("counting://x") is CountingBoard
+    assert transport.firmware_for("counting://x") is sys.modules["scheme_counting"].CountingBoard
 
 
 def test_unknown_and_malformed_schemes_are_refused_naming_the_known_ones():
