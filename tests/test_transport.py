@@ -82,6 +82,8 @@ def test_unknown_and_malformed_schemes_are_refused_naming_the_known_ones():
         open_device("bogus://x")
     with pytest.raises(BadDeviceURL, match="is not a URL scheme"):
         open_device("no scheme://x")
+    with pytest.raises(BadDeviceURL, match="empty device URL"):
+        open_device(" ")
     with pytest.raises(BadDeviceURL, match="not a simulated device"):
         transport.firmware_for("/dev/ttyACM0")
     with pytest.raises(ValueError):

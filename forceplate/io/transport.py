@@ -226,6 +226,8 @@ register_scheme("serial", _serial, example="serial:///dev/ttyUSB0")
 def scheme(url: str) -> Scheme:
     """The registered scheme of ``url``, importing its ``scheme_NAME`` module on first use;
     raises :class:`BadDeviceURL` for a scheme nobody serves."""
+    if not url.strip():
+        raise BadDeviceURL("empty device URL (use a port such as /dev/ttyACM0, or sim://dual-plate)")
     name = _scheme(url)
     if name in _SCHEMES:
         return _SCHEMES[name]
