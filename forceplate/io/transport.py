@@ -240,9 +240,9 @@ def scheme(url: str) -> Scheme:
             raise BadDeviceURL(f"{url}: {module} does not register the scheme {name!r}")
         return _SCHEMES[name]
     if _pyserial_handles(name):
-        return register_scheme(name, _serial, example=f"{name}://")
-    raise BadDeviceURL(f"{url}: unknown device URL scheme {name!r} (use a port such as /dev/ttyACM0, "
-                       f"{', '.join(sorted(f'{n}://' for n in known_schemes() if n))} or another pyserial URL)")
+        return register_scheme(name, _serial, example=f"{name}://HOST:PORT" if name in NETWORK_SCHEMES else f"{name}://")
+    raise BadDeviceURL(f"{url}: unknown device URL scheme {name!r} (use {', '.join(_examples(lambda s: True))} "
+                       "or another pyserial URL)")
 
 
 def open_transport(url: str) -> Transport:
@@ -255,14 +255,20 @@ def firmware_for(url: str) -> Callable:
     played by one; raises :class:`BadDeviceURL` for other schemes (hardware)."""
     found = scheme(url)
     if found.firmware is None:
-        simulated = ", ".join(sorted(f"{n}://" for n in known_schemes() if n and scheme(f"{n}://").firmware))
-        raise BadDeviceURL(f"{url}: not a simulated device (these are: {simulated})")
+        raise BadDeviceURL(f"{url}: not a simulated device (these are: {', '.join(_examples(lambda s: s.firmware))})")
     return found.firmware
 
 
 def known_schemes() -> list[str]:
     """Registered schemes and those a ``scheme_NAME`` module would register, sorted."""
     return sorted(set(_SCHEMES) | set(_scheme_modules()) | set(NETWORK_SCHEMES) | {"loop"})
+
+
+def _examples(wanted) -> list[str]:
+    """An example URL of each known scheme that ``wanted(scheme)`` accepts (for messages:
+    every scheme module is imported)."""
+    return [found.example for found in (scheme(f"{name}://") if name else _SCHEMES[name] for name in known_schemes())
+            if wanted(found)]
 
 
 def parse_device_url(url: str, options) -> tuple[str, dict[str, str]]:
