@@ -85,12 +85,8 @@ class Firmware:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
         self._hang_up()
-        if self._slave >= 0:
-            try:
-                os.close(self._slave)
-            except OSError:
-                pass
-            self._slave = -1
+        _close_fd(self._slave)
+        self._slave = -1
 
     def unplug(self) -> None:
         """Vanish like a pulled USB cable: the host's next read fails."""
@@ -105,11 +101,8 @@ class Firmware:
             except OSError:
                 pass
             self._connection.close()
-        elif self._fd >= 0:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
+        else:
+            _close_fd(self._fd)
         self._fd = -1
 
     def _elapsed_s(self) -> float:
@@ -171,6 +164,14 @@ class Firmware:
             _, writable, _ = select.select([], [self._fd], [], 0.1)
             if writable:
                 view = view[os.write(self._fd, view):]
+
+
+def _close_fd(fd: int) -> None:
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # already gone with the pty
 
 
 class FirmwareServer:
