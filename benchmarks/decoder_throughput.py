@@ -100,7 +100,8 @@ def main() -> None:
     lines = [
         f"{args.frames} dual-plate frames ({N_CH} x int32, {len(stream) / args.frames:g} bytes on the wire, "
         f"{len(stream) / 1e6:.2f} MB), fed in {READ_BYTES}-byte reads, {args.repeats} alternating runs, "
-        f"CPU time of the decoding thread",
+        f"CPU time of the decoding thread; load average {os.getloadavg()[0]:.1f} at the start "
+        f"({os.cpu_count()} cores in the machine)",
     ]
     for name, times in (("FrameDecoder", decoder_s), ("reference (cobs + crc_hqx + frombuffer)", reference_s)):
         lines.append(f"{name}: best {figures(min(times))}; median {figures(statistics.median(times))}")

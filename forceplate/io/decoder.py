@@ -297,7 +297,8 @@ class FrameDecoder(StreamDecoder):
         last_raw = self._last_raw
         if last_raw is None or self._discarding:
             return super().feed(data)
-        chunks = (self._pending + data).split(DELIMITER)
+        # A device's whole writes arrive whole: then nothing is pending to copy in front.
+        chunks = (self._pending + data if self._pending else data).split(DELIMITER)
         pending = chunks.pop()
         n, size = len(chunks), self._packet_size
         if not 0 < n <= _MAX_FAST_FRAMES or len(pending) > self.max_chunk_bytes:
