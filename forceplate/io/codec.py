@@ -96,6 +96,8 @@ class AsciiCodec(Codec):
         return (b"x" if corrupt else b"") + line_mode.encode_line(t_us, np.asarray(counts).tolist())
 
     def encode_message(self, ptype, content, seq, t_us) -> bytes:
+        if isinstance(content, dict):  # a value ends at a space in this framing: words joined by "-"
+            content = {key: str(value).replace(" ", "-") for key, value in content.items()}
         return line_mode.encode_message(ptype, content)
 
 

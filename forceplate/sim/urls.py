@@ -163,8 +163,6 @@ def open_simulator(url: str, replug: bool = False, connection=None) -> Simulated
     else:
         profile_id, serial = PLATE_UNITS[_choice(query, "adc", tuple(PLATE_UNITS), "ads1256")]
     profile = load_profile(profile_id)
-    if profile.sample_format == "ascii":  # an ASCII-mode INFO value ends at a space
-        info["model"] = info["model"].replace(" ", "-")
     calibration = _hidden_record(bundled_record(serial), query, seed)
     model = StaticScene(profile) if static else _model(url, query, seed)
     sensor_faults = SensorFaults(drift_per_min=_number(query, "drift", 0.0),
