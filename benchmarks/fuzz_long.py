@@ -101,6 +101,7 @@ def in_process_case(rng: random.Random) -> str:
     """One fast case; returns its kind. Raises AssertionError or a foreign exception on failure."""
     from forceplate.errors import ForceplateError
     from forceplate.io.ascii import AsciiDecoder, encode_line
+    from forceplate.io.codec import BINARY
     from forceplate.io.decoder import MAX_MESSAGES, FrameDecoder
     from forceplate.io.device import Device
     from forceplate.io.protocol import PacketType, encode_fields, encode_packet
@@ -137,7 +138,7 @@ def in_process_case(rng: random.Random) -> str:
             fields[key] = rng.choice([*HOSTILE_NUMBERS, "../x", "/etc/passwd.toml", "a/b", "insole16", "x" * 300])
         try:
             device = Device(None, "fuzz://")
-            device._configure(fields, FrameDecoder)
+            device._configure(fields, BINARY)
             assert RATE_RANGE_HZ[0] <= device.profile.rate_hz <= RATE_RANGE_HZ[1]
         except ForceplateError:
             pass

@@ -3,8 +3,6 @@ speaks it: unit tests with exact counters, a property test, and the simulator en
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +14,7 @@ from forceplate.io.device import open_device
 from forceplate.io.protocol import PacketType
 from forceplate.profiles import load_profile
 from stream_helpers import FEEDS, decode, expect_stats
+from test_devices_e2e import read_until
 
 PERIOD_US = 50_000  # 20 Hz, the DIY insole
 N_CH = 16
@@ -245,9 +244,7 @@ def test_simulated_diy_insole_end_to_end():
         assert type(device.decoder) is AsciiDecoder
         assert device.info["serial"] == "SIM-FSR16-L" and device.profile.id == "insole-diy-fsr16"
         device.start()
-        batches, deadline = [], time.monotonic() + 5.0
-        while sum(map(len, batches)) < 20 and time.monotonic() < deadline:
-            batches.append(device.read())
+        batches = read_until(device, 20, timeout_s=5.0)
         counts = np.concatenate([b.counts for b in batches])
         seq = np.concatenate([b.seq for b in batches])
         assert len(counts) >= 20 and counts.shape[1] == 16

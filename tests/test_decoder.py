@@ -332,12 +332,47 @@ def test_crc_is_sent_big_endian_and_checks_to_zero():
 
 
 def test_batches_are_writable_copies():
-    """Both paths hand out arrays the caller may change (the fast one parses a read-only buffer)."""
-    packets = data_packets(np.arange(10), np.arange(10) * PERIOD_US, rows(10))
+    """Every path hands out arrays the caller may change, and no batch shares them with another."""
+    packets = data_packets(np.arange(20), np.arange(20) * PERIOD_US, rows(20))
     dec = FrameDecoder(N_CH)
-    in_order = dec.feed(b"".join(packets))
-    with_duplicate = dec.feed(packets[-1] + b"".join(data_packets([10], [10 * PERIOD_US], rows(1))))
-    assert dec.stats.duplicates == 1  # so the second batch took the slow path
-    for batch in (in_order, with_duplicate):
+    first = dec.feed(b"".join(packets[:10]))  # the stream's first read: the general path
+    in_sequence = dec.feed(b"".join(packets[10:]))  # numbered on: the fast path
+    with_duplicate = dec.feed(packets[-1] + b"".join(data_packets([20], [20 * PERIOD_US], rows(1))))
+    assert dec.stats.duplicates == 1  # so the third batch took the general path again
+    batches = (first, in_sequence, with_duplicate)
+    for batch in batches:
         assert batch.counts.flags.writeable and batch.seq.flags.writeable and batch.t_device_s.flags.writeable
         batch.counts[:] = 0
+    np.testing.assert_array_equal(in_sequence.seq, np.arange(10, 20))
+    assert not any(np.shares_memory(a.counts, b.counts) for a in batches for b in batches if a is not b)
+
+
+def test_packets_of_wrong_sizes_that_add_up_to_whole_frames_are_not_frames():
+    """Two intact DATA packets, one a byte long and one a byte short, together two frames
+    long after frames numbered on: counted malformed, not read as frames out of place."""
+    good = data_packets(np.arange(10), np.arange(10) * PERIOD_US, rows(10))
+    header = HEADER.pack(PacketType.DATA, 1, 10, 10 * PERIOD_US)
+    long_payload, short_payload = bytes(4 * N_CH + 1), bytes(4 * N_CH - 1)
+    odd = [cobs.encode(raw + crc16(raw).to_bytes(2, "big")) + b"\x00"
+           for raw in (header + long_payload, HEADER.pack(PacketType.DATA, 1, 11, 11 * PERIOD_US) + short_payload)]
+    dec = FrameDecoder(N_CH)
+    dec.feed(b"".join(good))
+    batch = dec.feed(b"".join(odd))
+    assert len(batch) == 0 and dec.stats.malformed == 2 and dec.stats.frames == 10
+
+
+@pytest.mark.parametrize("how", ["random", "bytes"])
+def test_reads_numbered_on_across_both_wraps_match_one_read(how):
+    """Frames that follow each other take the fast path read after read, through the u16
+    sequence wrap and the u32 clock wrap (after which the clock is unwrapped): the same
+    frames, times and counters as one read through the general path."""
+    n = 3000
+    seqs, ts = np.arange(n) + 65_000, np.arange(n) * PERIOD_US + 2**32 - 1_000_000
+    data = b"".join(data_packets(seqs, ts, rows(n)))
+    whole, split = FrameDecoder(N_CH), FrameDecoder(N_CH)
+    expected, got = decode(whole, data), decode(split, data, how, longest=2000)
+    np.testing.assert_array_equal(got[0], seqs)
+    np.testing.assert_array_equal(got[1], ts * 1e-6)
+    for a, b in zip(got[:3], expected[:3]):
+        np.testing.assert_array_equal(a, b)
+    assert split.stats == whole.stats and got[3] == expected[3] == []

@@ -1,15 +1,24 @@
-"""The hardware path end to end: simulator firmware on a pty, the real driver reading it."""
+"""The hardware path end to end: simulator firmware on a pty or TCP, the real driver reading it."""
 
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 import pytest
 
 from forceplate import open_trial
 from forceplate.io import open_device
+from forceplate.io.firmware import FirmwareServer
+from forceplate.io.transport import firmware_for
 from forceplate.offline import analyze_trial
 from forceplate.session import Session
 from forceplate.sim.urls import open_simulator
+from test_cli import assert_one_line_error, forceplate
 
 RATE_HZ = 1000
 
@@ -68,8 +77,8 @@ def test_injected_faults_are_counted_exactly_and_no_bad_frame_passes():
         device.start()
         batches = read_until(device, 20 * RATE_HZ) + drain(device)
         stats = device.decoder.stats
-        injected = device._simulator.faults.injected
-        sent = device._simulator.samples_sent
+        injected = device.transport.firmware.faults.injected
+        sent = device.transport.firmware.samples_sent
     finally:
         device.close()
     seq = np.concatenate([b.seq for b in batches])
@@ -84,16 +93,39 @@ def test_injected_faults_are_counted_exactly_and_no_bad_frame_passes():
     np.testing.assert_array_equal(counts, expected_counts(url, seq))  # every frame that passed is good
 
 
-def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path):
+@contextmanager
+def served_on_tcp(url):
+    """``url``'s stand-in served on 127.0.0.1 (as ``simulate --listen`` does); yields the socket:// URL."""
+    make_firmware = firmware_for(url)
+    server = FirmwareServer("127.0.0.1", 0, lambda connection, replug: make_firmware(url, replug=replug,
+                                                                                      connection=connection))
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield f"socket://127.0.0.1:{server.port}"
+    finally:
+        stop.set()
+        thread.join(timeout=5.0)
+
+
+@pytest.mark.parametrize("over", ["pty", "tcp"])
+def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path, over):
+    """A pty that vanishes (a pulled cable) and a TCP device that hangs up (a board whose
+    Wi-Fi dropped) are the same disconnect: reported, recorded as one gap, reopened."""
     path = tmp_path / "unplug.h5"
-    session = Session(["sim://dual-plate?speed=4&unplug_at=8&seed=2"], record_path=path)
-    session.start()
-    events, deadline = [], time.monotonic() + 20
-    while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
-        events += session.drain_events()
-        time.sleep(0.05)
-    time.sleep(1.0)  # some frames after the reconnect
-    session.close()
+    url = "sim://dual-plate?speed=4&unplug_at=8&seed=2"
+    with ExitStack() as stack:
+        if over == "tcp":
+            url = stack.enter_context(served_on_tcp(url))
+        session = Session([url], record_path=path)
+        session.start()
+        events, deadline = [], time.monotonic() + 20
+        while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
+            events += session.drain_events()
+            time.sleep(0.05)
+        time.sleep(1.0)  # some frames after the reconnect
+        session.close()
     events += session.drain_events()
     lost = [e for e in events if e.kind == "device_disconnected"]
     assert len(lost) == 1 and "disconnected" in lost[0].data["message"]
@@ -112,6 +144,52 @@ def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path):
     outage_s = device.t_host_s[len(before)] - device.t_host_s[len(before) - 1]
     assert missing / RATE_HZ == pytest.approx(outage_s, abs=0.3)
     assert len(analyze_trial(trial).reps) >= 1
+
+
+def test_record_over_tcp_from_simulate_listen_has_every_frame_as_over_a_pty(tmp_path):
+    """The acceptance of issue 18: ``forceplate record --device socket://127.0.0.1:PORT`` of a
+    ``forceplate simulate URL --listen`` in another process stores every frame, the same
+    frames as recording the same simulator over its pseudo-terminal."""
+    url = "sim://dual-plate?speed=10&seed=5&reps=2"
+    server = subprocess.Popen([sys.executable, "-m", "forceplate", "simulate", url, "--listen", "127.0.0.1:0",
+                               "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        address = server.stdout.readline().strip()
+        assert address.startswith("socket://127.0.0.1:"), server.stderr.read()
+        over_tcp = forceplate("record", "--device", address, "-o", str(tmp_path / "tcp.h5"), "--duration", "3")
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=10) == 0
+    over_pty = forceplate("record", "--device", url, "-o", str(tmp_path / "pty.h5"), "--duration", "3")
+    assert over_tcp.returncode == 0 and over_pty.returncode == 0, over_tcp.stderr + over_pty.stderr
+    assert f"on {address}" in over_tcp.stdout
+    tcp, pty = (open_trial(tmp_path / name).devices["SIM-DP-0001"] for name in ("tcp.h5", "pty.h5"))
+    for recording in (tcp, pty):
+        assert len(recording.seq) > 2 * 10 * RATE_HZ  # 3 s at 10x real time, less the start-up
+        np.testing.assert_array_equal(recording.seq, np.arange(len(recording.seq)))
+        assert len(recording.gaps) == 0
+        assert recording.stats["lost_frames"] == recording.stats["crc_errors"] == recording.stats["malformed"] == 0
+    n = min(len(tcp.seq), len(pty.seq))
+    np.testing.assert_array_equal(tcp.counts[:n], pty.counts[:n])
+    np.testing.assert_array_equal(tcp.counts, expected_counts(url, tcp.seq))
+
+
+def test_bad_network_urls_and_listen_addresses_are_one_line(tmp_path):
+    out = str(tmp_path / "never.h5")
+    for url, words in [("socket://127.0.0.1", ["HOST:PORT"]), ("socket://127.0.0.1:99999", ["port 1-65535"]),
+                       ("socket://:5000", ["HOST:PORT"]), ("socket://127.0.0.1:x", ["HOST:PORT"]),
+                       ("rfc2217://127.0.0.1", ["HOST:PORT"]), ("socket://127.0.0.1:1", ["cannot connect"])]:
+        assert_one_line_error(forceplate("record", "--device", url, "-o", out, "--duration", "1"), url, *words)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        in_use = f"127.0.0.1:{taken.getsockname()[1]}"
+        assert_one_line_error(forceplate("simulate", "--listen", in_use, "--duration", "1"), in_use, "cannot listen")
+    for address in ("127.0.0.1", "127.0.0.1:70000", ":5000", "host:port"):
+        assert_one_line_error(forceplate("simulate", "--listen", address, "--duration", "1"), "--listen", "HOST:PORT")
+    assert_one_line_error(forceplate("simulate", "socket://127.0.0.1:5000", "--listen", "127.0.0.1:0"),
+                          "not a simulated device")
+    assert not (tmp_path / "never.h5").exists()
 
 
 def test_two_insoles_on_their_own_clocks_record_and_analyse(tmp_path):

@@ -79,7 +79,7 @@ INFO_VALUES = st.one_of(st.sampled_from(HOSTILE_NUMBERS), st.text(max_size=30),
                               INFO_VALUES, max_size=6))
 def test_hostile_info_is_refused_or_bounded(fields):
     from forceplate.io.device import Device
-    from forceplate.io.decoder import FrameDecoder as Mode
+    from forceplate.io.codec import BINARY as Mode
 
     info = {"serial": "SIM-DP-0001", "profile": "dual-plate-ads1256", "rate_hz": "1000", "channels": "8", **fields}
     device = Device(None, "fuzz://device")

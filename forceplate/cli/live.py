@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+import threading
 from pathlib import Path
 
 from forceplate.cli.common import (add_analysis_options, add_metadata_options, check_new_output, metadata, thresholds,
@@ -48,9 +48,17 @@ def register(add_command) -> None:
         command.add_argument("--lsl", action="store_true", help=LSL_HELP)
         add_analysis_options(command, offline=False)
         add_metadata_options(command)
-    simulate = add_command("simulate", "run a simulated device on a pseudo-terminal for another program to open",
-                           run_simulate, "  forceplate simulate 'sim://dual-plate?reps=5'    prints the pseudo-terminal to open")
-    simulate.add_argument("url", nargs="?", default=DEMO_URL, metavar="URL")
+    simulate = add_command("simulate", "run a simulated device on a pseudo-terminal (or TCP) for another program to open",
+                           run_simulate, """\
+  forceplate simulate 'sim://dual-plate?reps=5'    prints the pseudo-terminal to open
+  forceplate simulate sim://dual-plate --listen 127.0.0.1:5000
+                                                   serves it on TCP: record --device socket://127.0.0.1:5000
+  forceplate simulate 'replay://squat.h5' --listen 0.0.0.0:5000    a saved trial as a network device""")
+    simulate.add_argument("url", nargs="?", default=DEMO_URL, metavar="URL",
+                          help=f"a simulated device: sim://KIND?options, replay://FILE.h5 or lsl://STREAM (default {DEMO_URL})")
+    simulate.add_argument("--listen", metavar="HOST:PORT",
+                          help="serve the device on TCP, one host at a time, like a board on Wi-Fi (port 0: any free "
+                               "port; the URL to open is printed)")
     simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
 
 
@@ -170,18 +178,55 @@ def _window_can_open() -> bool:
     return problem is None
 
 
-def run_simulate(args) -> int:
-    from forceplate.sim.urls import open_simulator
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[IPv6]:PORT`` too), the port 0..65535; else one line."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ForceplateError(f"--listen {text[:100]!r}: HOST:PORT with a port 0-65535 (e.g. 127.0.0.1:5000)")
+    return host, int(port)
 
-    sim = open_simulator(args.url if "://" in args.url else f"sim://{args.url}")
-    print(sim.port_path, flush=True)
-    print(f"simulated {args.url} on {sim.port_path}: open it as a serial port (Ctrl-C to stop)", file=sys.stderr)
+
+def run_simulate(args) -> int:
+    from forceplate.io.transport import firmware_for
+
+    url = args.url if "://" in args.url else f"sim://{args.url}"
+    if args.duration is not None and not args.duration > 0:
+        raise ForceplateError(f"--duration {args.duration:g}: a duration is a positive number of seconds")
+    address = None if args.listen is None else listen_address(args.listen)
+    make_firmware = firmware_for(url)
+    stop = threading.Event()
+    if args.duration is not None:
+        timer = threading.Timer(args.duration, stop.set)
+        timer.daemon = True  # Ctrl-C before the end must not wait for it
+        timer.start()
     try:
-        deadline = None if args.duration is None else time.monotonic() + args.duration
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.1)
+        if address is None:
+            firmware = make_firmware(url)
+            print(firmware.port_path, flush=True)
+            print(f"simulated {url} on {firmware.port_path}: open it as a serial port (Ctrl-C to stop)", file=sys.stderr)
+            try:
+                stop.wait()
+            finally:
+                firmware.close()
+        else:
+            _serve(url, make_firmware, address, stop)
     except KeyboardInterrupt:
         pass
     finally:
-        sim.close()
+        stop.set()
     return 0
+
+
+def _serve(url: str, make_firmware, address: tuple[str, int], stop) -> None:
+    """``simulate --listen``: the device served on TCP until ``stop``, one host at a time."""
+    from forceplate.io.firmware import FirmwareServer
+
+    make_firmware(url).close()  # a bad URL is refused now, not when a host connects
+    server = FirmwareServer(*address, lambda connection, replug: make_firmware(url, replug=replug,
+                                                                               connection=connection))
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    print(f"socket://{host}:{server.port}", flush=True)
+    print(f"simulated {url} on TCP {host}:{server.port}: open socket://{host}:{server.port} (Ctrl-C to stop)",
+          file=sys.stderr)
+    server.serve(stop)

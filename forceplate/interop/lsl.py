@@ -14,8 +14,8 @@ Out (:class:`LslPublisher`, ``--lsl`` on ``demo``/``live``/``record``): two outl
 In, two ways, for a ``forceplate-feet`` stream (or any stream with those six labelled
 channels), each foot becoming a six-axis plate whose Fx = Fy = Mz = 0 and whose moments
 give the streamed CoP (:func:`feet_wrenches`):
-- ``lsl://NAME`` as a device URL (:func:`open_lsl_bridge`): the inlet's samples are sent
-  as protocol packets on a pseudo-terminal (profile ``lsl-feet``, counts in mN and uN*m,
+- ``lsl://NAME`` as a device URL (``scheme_lsl.py``): the inlet's samples are sent as
+  protocol packets by a firmware stand-in (profile ``lsl-feet``, counts in mN and uN*m,
   record ``LSL-FEET``), so the same driver, session, window and recorder read them;
 - ``forceplate lsl-record`` (:func:`record_feet_stream`): straight into a trial file.
 
@@ -29,17 +29,12 @@ import json
 import math
 import os
 import threading
-from dataclasses import replace
 
 import numpy as np
 
-from forceplate.calibration.record import find_record
-from forceplate.errors import BadDeviceURL, DeviceNotFound, ForceplateError
+from forceplate.errors import ForceplateError
 from forceplate.interop import calibration_toml, imported_profile_text, require
-from forceplate.io.device import parse_device_url
-from forceplate.io.protocol import encode_data
 from forceplate.profiles import load_profile
-from forceplate.sim.emulator import SimulatedDevice
 
 EVENTS_STREAM = "forceplate-events"
 FEET_STREAM = "forceplate-feet"
@@ -57,7 +52,7 @@ EVENT_FIELDS = ("rep", "side", "severity", "phase")
 QUIET_CONFIG = os.path.join(os.path.dirname(__file__), "lsl_quiet.cfg")
 
 
-def _pylsl():
+def quiet_pylsl():
     """pylsl, with liblsl logging errors only unless LSLAPICFG already names a configuration:
     its INFO lines on stderr would mix into the terminal's event view."""
     os.environ.setdefault("LSLAPICFG", QUIET_CONFIG)
@@ -98,7 +93,7 @@ class LslPublisher:
     """Publish a live session's events and the first analysed pair of feet on LSL."""
 
     def __init__(self, session):
-        pylsl = _pylsl()
+        pylsl = quiet_pylsl()
         if not session.feet:
             raise ForceplateError("--lsl: no analysed feet in this session (a device without calibration?)")
         self._pylsl = pylsl
@@ -149,13 +144,13 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
     """
     import time
 
-    pylsl = _pylsl()
+    pylsl = quiet_pylsl()
     found = pylsl.resolve_byprop("name", name, 1, timeout_s)
     if not found:
         raise ForceplateError(f"no LSL stream named {name!r} found within {timeout_s:g} s")
     inlet = pylsl.StreamInlet(found[0], max_buflen=max(1, int(math.ceil(duration_s)) + 5))
     info = inlet.info(timeout_s)
-    columns, rate_hz = _feet_columns(info)
+    columns, rate_hz = feet_columns(info)
     samples, stamps = [], []
     deadline = time.monotonic() + duration_s
     while time.monotonic() < deadline:
@@ -172,7 +167,7 @@ def record_feet_stream(name: str, duration_s: float, timeout_s: float = 5.0) -> 
         "notes": f"recorded from the LSL stream {name!r} ({info.hostname()}, source {info.source_id()!r})"}
 
 
-def _feet_columns(info) -> tuple[list[int], float]:
+def feet_columns(info) -> tuple[list[int], float]:
     """The stream's column of each :data:`FEET_CHANNELS` label, in that order, and its
     nominal rate; raises :class:`NotAFeetStream` when a label or the rate is missing."""
     labels = _channel_labels(info)
@@ -227,55 +222,3 @@ def _plates_device(name: str, info, rate_hz: float, values: np.ndarray, first_ti
 
 BRIDGE_SERIAL = "LSL-FEET"
 BRIDGE_PROFILE = "lsl-feet"
-
-
-class _LslSource:
-    """An inlet's feet samples as the bridge's int32 counts (mN, uN*m)."""
-
-    def __init__(self, profile, record, inlet, columns: list[int]):
-        self.profile = profile
-        self._record = record
-        self._inlet = inlet
-        self._columns = columns
-
-    def pull(self) -> np.ndarray:
-        chunk, _ = self._inlet.pull_chunk(timeout=0.0)
-        if not chunk:
-            return np.empty((0, self.profile.n_channels), np.int32)
-        wrenches = np.nan_to_num(feet_wrenches(np.asarray(chunk, dtype=float)[:, self._columns]))
-        return np.round(self._record.to_counts(wrenches)).astype(np.int32)
-
-
-class LslBridge(SimulatedDevice):
-    """Firmware stand-in that sends what the inlet received since the last tick."""
-
-    def _stream(self) -> None:
-        counts = self.emulator.pull()
-        if len(counts):
-            n = np.arange(self._sent, self._sent + len(counts))
-            self._write(encode_data(self._seq, np.round(n * 1e6 / self.rate_hz).astype(np.int64), counts))
-            self._seq += len(counts)
-            self._sent += len(counts)
-
-
-def open_lsl_bridge(url: str) -> LslBridge:
-    """``lsl://NAME[?timeout=S]``: the feet stream NAME as a device on a pseudo-terminal."""
-    target, query = parse_device_url(url, {"timeout"})
-    name = target.lstrip("/")
-    if not name:
-        raise BadDeviceURL(f"{url}: an LSL device is lsl://STREAM_NAME[?timeout=S]")
-    pylsl = _pylsl()
-    found = pylsl.resolve_byprop("name", name, 1, float(query.get("timeout") or 5.0))  # a blank timeout: the default
-    if not found:
-        raise DeviceNotFound(f"{url}: no LSL stream named {name!r} found")
-    inlet = pylsl.StreamInlet(found[0], max_buflen=10)
-    info = inlet.info(5.0)
-    try:
-        columns, rate_hz = _feet_columns(info)
-    except NotAFeetStream as exc:
-        raise DeviceNotFound(f"{url}: {exc}") from None
-    profile = replace(load_profile(BRIDGE_PROFILE), rate_hz=rate_hz)
-    source = _LslSource(profile, find_record(BRIDGE_SERIAL), inlet, columns)
-    fields = {"model": f"LSL stream {name}", "serial": BRIDGE_SERIAL, "firmware": "lsl-bridge",
-              "channels": profile.n_channels, "rate_hz": f"{rate_hz:g}", "profile": BRIDGE_PROFILE}
-    return LslBridge(source, fields)

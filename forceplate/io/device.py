@@ -1,35 +1,32 @@
 """Device: one lifecycle for every device (open, info, start, read, stop, close).
 
-``open_device(url)`` accepts a serial port (``/dev/ttyACM0``, ``COM3``), a pyserial URL
-(``serial:///dev/ttyUSB0``), ``sim://KIND?options`` (the simulator, over a real
-pseudo-terminal, read by this same driver), ``replay://FILE.h5?options`` (a recorded
-device played back the same way) or ``lsl://STREAM`` (a Lab Streaming Layer feet stream,
-bridged the same way). The answer to ``INFO?`` tells the wire mode:
-a binary INFO packet or an ASCII ``# INFO`` line (devices/PROTOCOL.md).
+``open_device(url)`` opens the URL's transport (:mod:`forceplate.io.transport`: a serial
+port such as ``/dev/ttyACM0`` or ``COM3``, any pyserial URL such as ``socket://HOST:PORT``,
+``sim://KIND?options``, ``replay://FILE.h5?options``, ``lsl://STREAM``, or a scheme a
+module registered) and speaks protocol v1 over it. The answer to ``INFO?`` tells the
+framing (:mod:`forceplate.io.codec`): a binary INFO packet or an ASCII ``# INFO`` line
+(devices/PROTOCOL.md).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
-import serial
 
 from forceplate.calibration.record import CalibrationRecord, find_record
-from forceplate.errors import BadDeviceURL, DeviceDisconnected, DeviceError, DeviceNotFound, HandshakeError
-from forceplate.io.ascii import AsciiDecoder
-from forceplate.io.decoder import DecoderStats, FrameBatch, FrameDecoder, StreamDecoder
-from forceplate.io.protocol import Command, PacketType
-from forceplate.errors import ProfileError
+from forceplate.errors import DeviceDisconnected, DeviceError, HandshakeError, ProfileError
+from forceplate.io.codec import CODECS, Codec
+from forceplate.io.decoder import DecoderStats, FrameBatch, StreamDecoder
+from forceplate.io.protocol import Command
+from forceplate.io.transport import Transport, open_transport
 from forceplate.profiles import RATE_RANGE_HZ, DeviceProfile, device_profile, number_in, plain_name
 
 HANDSHAKE_TIMEOUT_S = 2.0
+# A read returns as soon as bytes arrive, and after this long without any: how soon a
+# reader thread notices it is asked to stop, or that a device went silent.
 READ_TIMEOUT_S = 0.05
-# Protocol v1's line speed (devices/PROTOCOL.md); native-USB boards ignore it.
-BAUD_RATE = 921600
 
 
 @dataclass
@@ -51,34 +48,29 @@ class NoInfoAnswer(HandshakeError):
         self.stats = stats
 
 
-def wait_for_info(read_bytes, timeout_s: float, source: str) -> tuple[dict[str, str], type[StreamDecoder]]:
-    """Read with ``read_bytes()`` until an INFO arrives, in either wire mode; the INFO
-    fields and the decoder class of the mode they came in. The caller sends ``INFO?``.
+def wait_for_info(read_bytes, timeout_s: float, source: str) -> tuple[dict[str, str], Codec]:
+    """Read with ``read_bytes()`` until an INFO arrives in any codec's framing; the INFO
+    fields and that codec. The caller sends ``INFO?``.
 
     Raises :class:`NoInfoAnswer` (its message starting with ``source``) after ``timeout_s``.
     """
-    # Each mode's decoder reads the other mode's bytes as garbage, so both can listen;
-    # with no channels expected, a streaming device's frames count as malformed.
-    probes = (FrameDecoder(0), AsciiDecoder(0))
+    probes = [(codec, codec.probe()) for codec in CODECS.values()]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         data = read_bytes()
-        for probe in probes:
-            probe.feed(data)
-            for ptype, fields in probe.messages:
-                if ptype == PacketType.INFO:
-                    return fields, type(probe)
-            probe.messages.clear()
-    raise NoInfoAnswer(f"{source}: no device answered INFO? within {timeout_s:g} s", probes[0].stats)
+        for codec, probe in probes:
+            fields = codec.detect(probe, data)
+            if fields is not None:
+                return fields, codec
+    raise NoInfoAnswer(f"{source}: no device answered INFO? within {timeout_s:g} s", probes[0][1].stats)
 
 
 class Device:
-    """A device speaking protocol v1 on a serial-like port. Use :func:`open_device`."""
+    """A device speaking protocol v1 over a :class:`Transport`. Use :func:`open_device`."""
 
-    def __init__(self, port, url: str, simulator=None):
+    def __init__(self, transport: Transport | None, url: str):
         self.url = url
-        self._port = port
-        self._simulator = simulator
+        self.transport = transport
         self.info: dict[str, str] = {}
         self.profile: DeviceProfile | None = None
         self.calibration: CalibrationRecord | None = None
@@ -93,33 +85,23 @@ class Device:
     @property
     def ground_truth(self):
         """The simulator's per-rep labels, or None for hardware and replays."""
-        return self._simulator.ground_truth if self._simulator else None
+        return self.transport.ground_truth if self.transport else None
 
     def handshake(self, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> dict[str, str]:
         return self._configure(*self._request_info(timeout_s))
 
-    def _request_info(self, timeout_s: float) -> tuple[dict[str, str], type[StreamDecoder]]:
-        """The INFO fields, and the decoder class of the mode they came in."""
+    def _request_info(self, timeout_s: float) -> tuple[dict[str, str], Codec]:
+        """The INFO fields, and the codec of the framing they came in."""
         self._write(Command.INFO)
         return wait_for_info(self._read_bytes, timeout_s, self.url)
 
     def reconnect(self) -> None:
-        """Reopen the port after an unplug, check it is the same device, stream again.
+        """Reopen the transport after a disconnect, check it is the same device, stream again.
 
         The frames missed meanwhile are estimated from the host clock and recorded as a
         gap, so trial time stays true across the outage.
         """
-        try:
-            self._port.close()
-        except (serial.SerialException, OSError):
-            pass
-        path = self.url.split("://", 1)[-1]
-        if self._simulator is not None:
-            scheme = _scheme(self.url)
-            self._simulator.close()
-            self._simulator = _bridge(scheme)(self.url, replug=True) if scheme == "sim" else _bridge(scheme)(self.url)
-            path = self._simulator.port_path
-        self._port = _open_port(path, self.url)
+        self.transport.reopen()
         fields, _ = self._request_info(HANDSHAKE_TIMEOUT_S)
         if fields.get("serial") != self.info.get("serial"):
             raise DeviceError(f"{self.url}: device {fields.get('serial')!r} answered, expected {self.info.get('serial')!r}")
@@ -127,7 +109,7 @@ class Device:
         self.decoder.resume_after_outage(max(missing, 0))
         self.start()
 
-    def _configure(self, fields: dict[str, str], mode: type[StreamDecoder]) -> dict[str, str]:
+    def _configure(self, fields: dict[str, str], codec: Codec) -> dict[str, str]:
         """Take the INFO answer: what a device says is data, checked before anything uses it.
 
         The serial becomes an HDF5 group and a calibration file name, so it must be a plain
@@ -139,9 +121,9 @@ class Device:
             raise HandshakeError(f"{self.url}: INFO serial {serial[:80]!r} is not a plain name "
                                  f"(1 to 64 letters, digits, '-', '_', '.')")
         try:
-            # A bridge that knows its stream's profile (a replay: the trial's own) gives it; else
-            # the INFO names a bundled one.
-            self.profile = (getattr(self._simulator, "profile", None)
+            # A transport that knows its stream's profile (a replay: the trial's own) gives it;
+            # else the INFO names a bundled one.
+            self.profile = ((self.transport.profile if self.transport else None)
                             or device_profile(fields.get("profile", ""), f"{self.url}: INFO profile"))
             stated_rate = fields.get("rate_hz")
             if stated_rate is not None:
@@ -157,15 +139,15 @@ class Device:
             # The device says how fast it runs (after RATE, or a stream's own rate): trial
             # time is counted in its samples, so its word wins over the profile's default.
             self.profile = replace(self.profile, rate_hz=stated_rate)
-        simulated = self._simulator.calibration if self._simulator is not None else None
-        if simulated is not None:
-            self.calibration = simulated  # a replay's counts convert with the record they were recorded with
+        stated = self.transport.calibration if self.transport else None
+        if stated is not None:
+            self.calibration = stated  # a replay's counts convert with the record they were recorded with
         else:
             self.calibration = find_record(fields.get("serial", ""))
             if self.calibration is not None:
                 self.calibration.check_matches(fields.get("serial", ""), self.profile.n_channels)
-        self.decoder = mode(self.profile.n_channels, self.profile.wire_dtype,
-                            sample_period_us=int(round(1e6 / self.profile.rate_hz)))
+        self.decoder = codec.decoder(self.profile.n_channels, self.profile.wire_dtype,
+                                     sample_period_us=int(round(1e6 / self.profile.rate_hz)))
         return fields
 
     def start(self) -> None:
@@ -181,7 +163,8 @@ class Device:
                 pass
 
     def read(self) -> Frames:
-        """Frames that arrived since the last call (waits at most about 50 ms)."""
+        """Frames that arrived since the last call: returns as bytes arrive, or after
+        :data:`READ_TIMEOUT_S` without any."""
         batch = self.decoder.feed(self._read_bytes())
         now = time.monotonic()
         t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
@@ -193,9 +176,7 @@ class Device:
         try:
             self.stop()
         finally:
-            self._port.close()
-            if self._simulator is not None:
-                self._simulator.close()
+            self.transport.close()
 
     def __enter__(self):
         return self
@@ -204,76 +185,15 @@ class Device:
         self.close()
 
     def _read_bytes(self) -> bytes:
-        try:
-            return self._port.read(self._port.in_waiting or 1)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
+        return self.transport.read(READ_TIMEOUT_S)
 
     def _write(self, data: bytes) -> None:
-        try:
-            self._port.write(data)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceDisconnected(f"{self.url}: device disconnected ({exc})") from None
-
-
-def _open_port(path: str, url: str):
-    try:
-        return serial.serial_for_url(path, baudrate=BAUD_RATE, timeout=READ_TIMEOUT_S)
-    except ValueError as exc:
-        raise BadDeviceURL(f"{url}: {exc}") from None
-    except (serial.SerialException, OSError) as exc:
-        raise DeviceNotFound(f"{url}: cannot open port ({exc})") from None
-
-
-# Schemes whose device is a firmware stand-in on a pseudo-terminal (module, opener): the
-# driver then reads it exactly as it reads hardware.
-BRIDGES = {
-    "sim": ("forceplate.sim.urls", "open_simulator"),
-    "replay": ("forceplate.io.replay", "open_replay"),
-    "lsl": ("forceplate.interop.lsl", "open_lsl_bridge"),
-}
-
-
-def parse_device_url(url: str, options) -> tuple[str, dict[str, str]]:
-    """A bridge URL's target (netloc + path: a device kind, file or stream name) and query
-    (the last value of each key, blanks kept); raises :class:`BadDeviceURL` for a key not
-    in ``options``."""
-    parts = urlsplit(url)
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    unknown = set(query) - set(options)
-    if unknown:
-        raise BadDeviceURL(f"{url}: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(options))})")
-    return parts.netloc + parts.path, query
-
-
-def _scheme(url: str) -> str:
-    return url.split("://", 1)[0] if "://" in url else ""
-
-
-def _bridge(scheme: str):
-    module, opener = BRIDGES[scheme]
-    return getattr(importlib.import_module(module), opener)
+        self.transport.write(data)
 
 
 def open_device(url: str, handshake: bool = True) -> Device:
     """Open a device by URL and (by default) read its INFO; raises a :class:`DeviceError`."""
-    scheme = _scheme(url)
-    simulator = None
-    if scheme in BRIDGES:
-        simulator = _bridge(scheme)(url)
-        path = simulator.port_path
-    elif scheme in ("", "serial"):
-        path = url.split("://", 1)[-1]
-    else:
-        raise BadDeviceURL(f"{url}: unknown device URL scheme {scheme!r} (use a port such as /dev/ttyACM0, "
-                           "sim://dual-plate, replay://trial.h5 or lsl://STREAM)")
-    try:
-        port = _open_port(path, url)
-    except Exception:
-        if simulator:
-            simulator.close()
-        raise
-    device = Device(port, url, simulator)
+    device = Device(open_transport(url), url)
     if handshake:
         try:
             device.handshake()

@@ -18,9 +18,9 @@ from enum import Enum
 import serial
 from serial.tools import list_ports
 
-from forceplate.io.ascii import AsciiDecoder
-from forceplate.io.device import BAUD_RATE, NoInfoAnswer, wait_for_info
+from forceplate.io.device import NoInfoAnswer, wait_for_info
 from forceplate.io.protocol import Command
+from forceplate.io.transport import BAUD_RATE
 
 PROBE_TIMEOUT_S = 0.5
 # Opening and closing a port is normally instant, but some drivers (Bluetooth serial
@@ -68,7 +68,7 @@ class Probe:
     status: ProbeStatus
     reason: str = ""
     info: dict[str, str] = field(default_factory=dict)
-    mode: str | None = None  # "binary" or "ascii": how the device framed its INFO
+    mode: str | None = None  # the codec's name ("binary" or "ascii"): how the device framed its INFO
     elapsed_s: float = 0.0
 
 
@@ -166,7 +166,7 @@ def _probe(path: str, timeout_s: float) -> Probe:
 
 def _listen(port, path: str, timeout_s: float) -> Probe:
     try:
-        info, mode = wait_for_info(lambda: port.read(port.in_waiting or 1), timeout_s, path)
+        info, codec = wait_for_info(lambda: port.read(port.in_waiting or 1), timeout_s, path)
     except NoInfoAnswer as exc:
         if not exc.stats.bytes_in:
             return Probe(ProbeStatus.NO_ANSWER, f"nothing came back within {timeout_s:g} s")
@@ -174,7 +174,7 @@ def _listen(port, path: str, timeout_s: float) -> Probe:
         if exc.stats.crc_errors:
             reason += f" ({exc.stats.crc_errors} packets failed the CRC)"
         return Probe(ProbeStatus.OTHER, reason)
-    return Probe(ProbeStatus.FOUND, info=info, mode="ascii" if mode is AsciiDecoder else "binary")
+    return Probe(ProbeStatus.FOUND, info=info, mode=codec.name)
 
 
 _ERRNO_STATUS = {

@@ -1,9 +1,9 @@
-"""Device emulators: the simulator speaking protocol v1 on a pseudo-terminal.
+"""Device emulators: the simulator speaking protocol v1 on a pseudo-terminal or TCP.
 
-A :class:`SimulatedDevice` owns the master side of a pty and behaves like firmware: it
-answers ``INFO?``, streams DATA packets in real time (or ``speed`` times faster) after
-``START`` and stops after ``STOP``; a device whose profile's ``sample_format`` is
-``"ascii"`` speaks the ASCII line mode instead. Any program can open the slave side
+A :class:`SimulatedDevice` is a firmware stand-in (:mod:`forceplate.io.firmware`): it
+answers ``INFO?``, streams in real time (or ``speed`` times faster) after ``START`` and
+stops after ``STOP``, in the framing of its profile's ``sample_format`` (binary packets,
+or the ASCII line mode of a DIY board). Any program opens its pseudo-terminal
 (``port_path``) as a serial port, so the simulator exercises exactly the driver used for
 hardware.
 
@@ -18,23 +18,19 @@ channel, a dead one.
 
 from __future__ import annotations
 
-import os
-import select
 import threading
-import time
-import tty
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord
-from forceplate.io.ascii import encode_line, encode_lines, encode_message
-from forceplate.io.protocol import PacketType, encode_data, encode_fields, encode_packet
+from forceplate.io.codec import codec_for
+from forceplate.io.firmware import Firmware
+from forceplate.io.protocol import PacketType
 from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
 
-TICK_S = 0.005
 G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
@@ -293,50 +289,27 @@ class _SharedClock:
 _ROOM_CLOCK = _SharedClock()
 
 
-class SimulatedDevice:
-    """Firmware stand-in on the master side of a pseudo-terminal.
-
-    ``emulator`` is the sample source (anything with a ``profile``); a subclass streams
-    other samples by overriding :meth:`_encode` (``forceplate.io.replay`` replays a trial).
-    """
-
-    # The record the host should convert this device's counts with, when it is not this
-    # machine's record for the serial (a replay's: the one the counts were recorded with).
-    calibration: CalibrationRecord | None = None
+class SimulatedDevice(Firmware):
+    """The simulator's firmware stand-in (:class:`~forceplate.io.firmware.Firmware`): the
+    samples of ``emulator`` (anything with a ``profile`` and ``counts``), in the framing of
+    its profile, with the transmission faults asked for; on a new pseudo-terminal, or on
+    ``connection`` (a connected socket)."""
 
     def __init__(self, emulator, info: dict, speed: float = 1.0, unplug_at_s: float | None = None,
-                 clock_ppm: float = 0.0, faults: Faults | None = None, seed: int = 0):
+                 clock_ppm: float = 0.0, faults: Faults | None = None, seed: int = 0, connection=None):
         self.emulator = emulator
-        self.info = info
-        self.rate_hz = emulator.profile.rate_hz
-        self.speed = speed
         self.unplug_at_s = unplug_at_s
         self.clock_ppm = clock_ppm
         self.faults = faults or Faults()
         self.seed = seed
-        self.ascii = emulator.profile.sample_format == "ascii"
-        self._delimiter = b"\n" if self.ascii else b"\x00"
         self._rng = np.random.default_rng(seed + 31337)
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.port_path = os.ttyname(self._slave)
-        self._seq = 0
-        self._sent = 0  # samples produced since START (sent or dropped)
-        self._streaming = False
-        self._t0_wall = 0.0
         self.model_t0_s = 0.0  # model time at START
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sim {self.port_path}", daemon=True)
-        self._thread.start()
-
-    @property
-    def samples_sent(self) -> int:
-        return self._sent
+        profile = emulator.profile
+        super().__init__(info, profile.rate_hz, codec_for(profile.sample_format), speed, connection)
 
     @property
     def ground_truth(self):
-        """The model's per-rep labels; None for a source with no model (a replay, a stream)."""
+        """The model's per-rep labels; None for a source with no model."""
         model = getattr(self.emulator, "model", None)
         return model.truth() if model is not None else None
 
@@ -344,85 +317,31 @@ class SimulatedDevice:
         """Model (person) time of samples n: the device clock runs clock_ppm fast."""
         return self.model_t0_s + n / self.rate_hz / (1.0 + self.clock_ppm * 1e-6)
 
+    def _start_streaming(self, now: float) -> None:
+        epoch = _ROOM_CLOCK.join(self.seed, now)
+        super()._start_streaming(now)
+        self.model_t0_s = (now - epoch) * self.speed
+
     def _stop_streaming(self) -> None:
         if self._streaming:
-            self._streaming = False
+            super()._stop_streaming()
             _ROOM_CLOCK.leave(self.seed)
 
-    def close(self) -> None:
-        self._stop_streaming()
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._master = self._slave = -1
-
-    def unplug(self) -> None:
-        """Vanish like a pulled USB cable: the host's next read fails."""
-        self._stop_streaming()
-        self._stop.set()
-        try:
-            os.close(self._master)
-        except OSError:
-            pass
-
-    def _run(self) -> None:
-        pending = b""
-        try:
-            while not self._stop.is_set():
-                readable, _, _ = select.select([self._master], [], [], TICK_S)
-                if readable:
-                    pending += os.read(self._master, 4096)
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        self._command(line.strip().decode("ascii", errors="replace"))
-                if self._streaming:
-                    self._stream()
-        except OSError:
-            return  # the pty went away: unplugged or closed
-
-    def _command(self, line: str) -> None:
-        word = line.split(" ", 1)[0].upper()
-        if word == "INFO?":
-            self._write(self._message(PacketType.INFO, self.info))
-            return
-        if word == "START" and not self._streaming:
-            now = time.monotonic()
-            epoch = _ROOM_CLOCK.join(self.seed, now)
-            self._streaming, self._t0_wall, self._sent = True, now, 0
-            self.model_t0_s = (now - epoch) * self.speed
-        elif word == "STOP":
-            self._stop_streaming()
-        self._write(self._message(PacketType.ACK, line))
-
-    def _message(self, ptype: PacketType, content: dict | str) -> bytes:
-        if self.ascii:
-            return encode_message(ptype, content)
-        payload = content.encode() if isinstance(content, str) else encode_fields(content)
-        return encode_packet(ptype, self._seq, self._device_us(), payload)
-
-    def _device_us(self) -> int:
-        return int(round(self._sent * 1e6 / self.rate_hz))
+    def _elapsed_s(self) -> float:
+        return super()._elapsed_s() * (1.0 + self.clock_ppm * 1e-6)
 
     def _stream(self) -> None:
-        elapsed = (time.monotonic() - self._t0_wall) * self.speed * (1.0 + self.clock_ppm * 1e-6)
+        elapsed = self._elapsed_s()
         if self.unplug_at_s is not None and elapsed >= self.unplug_at_s:
             self.unplug()
             return
-        due = int(elapsed * self.rate_hz) - self._sent
-        if due <= 0:
-            return
         stall = self.faults.stall
         if stall is not None and stall[0] <= elapsed < stall[0] + stall[1]:
+            due = max(int(elapsed * self.rate_hz) - self._sent, 0)
             self._sent += due  # silent, as hung firmware: the samples are lost, not delayed
             self._seq += due * self.faults.seq_step
             return
-        self._write(self._encode(np.arange(self._sent, self._sent + due)))
-        self._sent += due
+        super()._stream()
 
     def _encode(self, n: np.ndarray) -> bytes:
         """The wire bytes of samples ``n`` (counted from START): the model's, with the faults asked for."""
@@ -431,12 +350,13 @@ class SimulatedDevice:
         if self.faults.any:
             data = self._faulty(t_us, counts)
         else:
-            data = encode_lines(t_us, counts) if self.ascii else encode_data(self._seq, t_us, counts)
+            data = self.codec.encode_frames(self._seq + np.arange(len(n)), t_us, counts)
         self._seq += len(n) * self.faults.seq_step
         return data
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
         f, rng, out = self.faults, self._rng, []
+        delimiter = self.codec.delimiter
         for i in range(len(t_us)):
             if rng.random() < f.garbage:
                 # Junk that can never decode: a COBS code byte promising more bytes than
@@ -444,8 +364,8 @@ class SimulatedDevice:
                 # that is neither a digit nor "#". One burst = one malformed chunk.
                 size = int(rng.integers(2, 40))
                 junk = rng.integers(1, 256, size - 1, dtype=np.uint8)
-                junk[junk == self._delimiter[0]] = 0xFF
-                out.append(b"\xff" + junk.tobytes() + self._delimiter)
+                junk[junk == delimiter[0]] = 0xFF
+                out.append(b"\xff" + junk.tobytes() + delimiter)
                 f.injected["garbage"] += 1
                 f.injected["garbage_bytes"] += size + 1
             if rng.random() < f.drop:
@@ -453,19 +373,7 @@ class SimulatedDevice:
                 continue
             corrupt = rng.random() < f.crc
             f.injected["crc"] += corrupt
-            if self.ascii:  # no CRC to break: a garbled field, which the host finds malformed
-                out.append((b"x" if corrupt else b"") + encode_line(int(t_us[i]), counts[i].tolist()))
-            else:
-                out.append(encode_packet(PacketType.DATA, self._seq + i * f.seq_step, int(t_us[i]),
-                                         counts[i].tobytes(), corrupt))
+            out.append(self.codec.encode_frame(self._seq + i * f.seq_step, int(t_us[i]), counts[i], corrupt))
             for _ in range(f.status_per_frame):
                 out.append(self._message(PacketType.STATUS, {"battery_pct": 80, "saturated": ""}))
         return b"".join(out)
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and not self._stop.is_set():
-            _, writable, _ = select.select([], [self._master], [], 0.1)
-            if writable:
-                view = view[os.write(self._master, view):]
-

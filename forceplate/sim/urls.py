@@ -35,7 +35,7 @@ import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord, ResponseCurves, bundled_record
 from forceplate.errors import BadDeviceURL
-from forceplate.io.device import parse_device_url
+from forceplate.io.transport import parse_device_url
 from forceplate.profiles import load_profile
 from forceplate.sim.emulator import (Faults, InsoleEmulator, PlateEmulator, SensorFaults, SimulatedDevice,
                                      StaticScene)
@@ -142,9 +142,10 @@ def _hidden_record(record: CalibrationRecord, query: dict, seed: int) -> Calibra
                              source=f"{record.source} with hidden errors", curves=curves)
 
 
-def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
-    """A simulated device for ``url``; ``replug``: the same device plugged back in after
-    an unplug (it does not unplug itself again)."""
+def open_simulator(url: str, replug: bool = False, connection=None) -> SimulatedDevice:
+    """A simulated device for ``url``, on a new pseudo-terminal or on ``connection`` (a
+    connected socket); ``replug``: the same device plugged back in after an unplug (it does
+    not unplug itself again)."""
     target, query = parse_device_url(url, OPTIONS)
     kind = target.lstrip("/")
     if kind not in KINDS:
@@ -162,8 +163,6 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
     else:
         profile_id, serial = PLATE_UNITS[_choice(query, "adc", tuple(PLATE_UNITS), "ads1256")]
     profile = load_profile(profile_id)
-    if profile.sample_format == "ascii":  # an ASCII-mode INFO value ends at a space
-        info["model"] = info["model"].replace(" ", "-")
     calibration = _hidden_record(bundled_record(serial), query, seed)
     model = StaticScene(profile) if static else _model(url, query, seed)
     sensor_faults = SensorFaults(drift_per_min=_number(query, "drift", 0.0),
@@ -194,4 +193,5 @@ def open_simulator(url: str, replug: bool = False) -> SimulatedDevice:
                     status_per_frame=int(_number(query, "status_flood", 0)), stall=stall)
     return SimulatedDevice(emulator, info, speed=_number(query, "speed", 1.0),
                            unplug_at_s=unplug if unplug >= 0 else None,
-                           clock_ppm=_number(query, "clock_ppm", 0.0), faults=faults, seed=seed)
+                           clock_ppm=_number(query, "clock_ppm", 0.0), faults=faults, seed=seed,
+                           connection=connection)

@@ -1,8 +1,8 @@
 """``replay://FILE.h5?device=SERIAL&speed=X``: a recorded device, played back as a device.
 
-The trial's raw counts are encoded again with the wire protocol and streamed on a
-pseudo-terminal by the simulator's firmware stand-in (:class:`SimulatedDevice`), so a
-replay goes through the same driver, decoder, session and window as hardware. Sequence
+The trial's raw counts are encoded again with the wire protocol and streamed by a firmware
+stand-in (:class:`ReplayFirmware`, on a pseudo-terminal or TCP), so a replay goes through
+the same driver, decoder, session and window as hardware. Sequence
 numbers are the recorded ones and frames the recording lost are not sent, so the decoder
 counts them lost again; the device clock is the trial's (``(seq - first seq) / rate``).
 START plays from the beginning at ``speed`` times real time; after the last frame the
@@ -20,47 +20,43 @@ from urllib.parse import unquote
 import numpy as np
 
 from forceplate.errors import BadDeviceURL, DeviceNotFound, TrialError
-from forceplate.io.ascii import encode_lines
-from forceplate.io.device import parse_device_url
-from forceplate.io.protocol import encode_data
-from forceplate.sim.emulator import SimulatedDevice
+from forceplate.io.codec import codec_for
+from forceplate.io.firmware import Firmware
+from forceplate.io.transport import parse_device_url, register_scheme
 from forceplate.storage.reader import DeviceRecording, open_trial
 
 OPTIONS = {"device", "speed"}
 
 
-class ReplayDevice(SimulatedDevice):
-    """A :class:`DeviceRecording` streamed like firmware on the master side of a pty."""
+class ReplayFirmware(Firmware):
+    """A :class:`DeviceRecording` streamed like firmware."""
 
-    def __init__(self, recording: DeviceRecording, speed: float = 1.0):
+    def __init__(self, recording: DeviceRecording, speed: float = 1.0, connection=None):
         # Set before the base class starts its streaming thread.
         self.recording = recording
         self._index = recording.seq - recording.seq[0]  # each frame's place on the uniform sample grid
         self._counts = np.ascontiguousarray(recording.counts, dtype=recording.profile.wire_dtype)
-        super().__init__(recording, dict(recording.info), speed=speed)
-        self.calibration = recording.calibration
-        # The host reads the stream with the trial's profile: an imported trial's (float64
-        # values, its own plates) is bundled nowhere, and a recorded one stays as recorded.
+        # The host reads the stream with the trial's profile and record: an imported trial's
+        # (float64 values, its own plates) is bundled nowhere, and a recorded one stays as recorded.
         self.profile = recording.profile
+        self.calibration = recording.calibration
+        super().__init__(dict(recording.info), recording.profile.rate_hz, codec_for(recording.profile.sample_format),
+                         speed, connection)
 
     def _encode(self, n: np.ndarray) -> bytes:
-        """The recorded frames whose place on the sample grid is in ``n``, lost ones left out."""
+        """The recorded frames whose place on the sample grid is in ``n``, lost ones left out
+        (in ASCII mode, with no sequence numbers, a missing line shows as a step of the clock)."""
         lo, hi = np.searchsorted(self._index, [n[0], n[-1] + 1])
         if lo == hi:
             return b""
-        index, counts = self._index[lo:hi], self._counts[lo:hi]
+        index = self._index[lo:hi]
         t_us = np.round(index * 1e6 / self.rate_hz).astype(np.int64)
-        if self.ascii:  # no sequence numbers: a missing line shows as a step of the device clock
-            return encode_lines(t_us, counts)
-        # encode_data numbers its packets consecutively: one call per run without a loss
-        seq = self.recording.seq[lo:hi]
-        runs = np.flatnonzero(np.diff(seq) != 1) + 1
-        return b"".join(encode_data(int(s[0]), t, c)
-                        for s, t, c in zip(np.split(seq, runs), np.split(t_us, runs), np.split(counts, runs)))
+        return self.codec.encode_frames(self.recording.seq[lo:hi], t_us, self._counts[lo:hi])
 
 
-def open_replay(url: str) -> ReplayDevice:
-    """A replay device for ``replay://FILE.h5?device=SERIAL&speed=X``; raises a :class:`DeviceError`."""
+def open_replay(url: str, replug: bool = False, connection=None) -> ReplayFirmware:
+    """The stand-in for ``replay://FILE.h5?device=SERIAL&speed=X`` (``replug`` changes
+    nothing: a replay plugged back in starts again); raises a :class:`DeviceError`."""
     target, query = parse_device_url(url, OPTIONS)
     path = unquote(target)
     try:
@@ -82,4 +78,7 @@ def open_replay(url: str) -> ReplayDevice:
     recording = trial.devices[name]
     if len(recording.seq) == 0:
         raise DeviceNotFound(f"{url}: device {name} recorded no frames")
-    return ReplayDevice(recording, speed)
+    return ReplayFirmware(recording, speed, connection)
+
+
+register_scheme("replay", firmware=open_replay, example="replay://trial.h5")
