@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import signal
 
@@ -10,8 +12,13 @@ COP_CUTOFF_HZ = 10.0  # CoP sways and medial shifts are slower than 2 Hz; 10 Hz 
 ORDER = 2
 
 
-def design(cutoff_hz: float, rate_hz: float) -> np.ndarray:
-    return signal.butter(ORDER, min(cutoff_hz, 0.45 * rate_hz), fs=rate_hz, output="sos")
+def design(cutoff_hz: float, rate_hz: float, kind: str = "lowpass") -> np.ndarray:
+    return _designed(cutoff_hz, rate_hz, kind).copy()  # scipy's filters want a writable array
+
+
+@lru_cache(maxsize=64)  # live designs the same few filters every 0.2 s: 1.3 ms each
+def _designed(cutoff_hz: float, rate_hz: float, kind: str) -> np.ndarray:
+    return signal.butter(ORDER, min(cutoff_hz, 0.45 * rate_hz), btype=kind, fs=rate_hz, output="sos")
 
 
 def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
@@ -38,7 +45,7 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "od
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
         return x - np.mean(x, axis=0)
-    sos = signal.butter(ORDER, cutoff_hz, btype="highpass", fs=rate_hz, output="sos")
+    sos = design(cutoff_hz, rate_hz, "highpass")
     return signal.sosfiltfilt(sos, x, axis=0, padtype=mirror, padlen=min(len(x) - 1, int(rate_hz / cutoff_hz)))
 
 

@@ -104,8 +104,9 @@ class StreamingAnalyzer:
         self.axes_source = axes_source
         self.thresholds = thresholds or Thresholds()
         self._given_weight = weight_n
-        self._force_filter = {foot: Causal(FORCE_CUTOFF_HZ, self.rate_hz) for foot in SIDES}
-        self._cop_filter = {foot: Causal(COP_CUTOFF_HZ, self.rate_hz, width=2) for foot in SIDES}
+        # both feet in one filter call each (a call costs ~0.2 ms whatever its length)
+        self._force_filter = Causal(FORCE_CUTOFF_HZ, self.rate_hz, width=len(SIDES))
+        self._cop_filter = Causal(COP_CUTOFF_HZ, self.rate_hz, width=2 * len(SIDES))
         self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
         self._step = max(1, int(self.rate_hz // SEGMENT_RATE_HZ))
         self._seg_rate = self.rate_hz / self._step
@@ -155,8 +156,11 @@ class StreamingAnalyzer:
             self._baseline_requested = False
             self._restart()
         t = np.asarray(t, dtype=float)
-        fz = {foot: self._force_filter[foot](fz_raw[foot])[:, 0] for foot in SIDES}
-        cop = {foot: self._cop_filter[foot](cop_raw[foot]) for foot in SIDES}
+        forces = self._force_filter(np.column_stack([fz_raw[foot] for foot in SIDES]))
+        cops = self._cop_filter(np.column_stack([np.asarray(cop_raw[foot], dtype=float).reshape(-1, 2)
+                                                 for foot in SIDES]))
+        fz = {foot: forces[:, k] for k, foot in enumerate(SIDES)}
+        cop = {foot: cops[:, 2 * k:2 * k + 2] for k, foot in enumerate(SIDES)}
         total = fz["left"] + fz["right"]
         self._keep(t, total, cop)
         events: list[Event] = []
@@ -217,7 +221,7 @@ class StreamingAnalyzer:
                 events += self._begin_rep(start, times, cops)
         if self._in_rep and not self._graded():
             events += self._first_axes(seg.velocity, times, cops)
-        elif seg.rest[-1] and not any(r.start_s <= self._start_s + 0.5 and r.end >= last - margin for r in seg.reps) \
+        if self._in_rep and seg.rest[-1] and not any(r.start_s <= self._start_s + 0.5 and r.end >= last - margin for r in seg.reps) \
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
         return events
