@@ -34,7 +34,15 @@ from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
 
-TICK_S = 0.005
+# How often the firmware stand-in writes what came due. A USB serial link delivers in bursts
+# too (adapters hold bytes up to a latency timer, 16 ms by default on FTDI chips); every 5 ms
+# woke each simulator and its reader 200 times a second for a few samples each.
+TICK_S = 0.01
+# A model's samples (a function of time) are computed this far ahead in one call and sent as
+# they come due: a call costs about the same for 1 sample as for 250 (0.4 ms for a dual plate,
+# 0.8 ms for an insole), so computing per write took more CPU than everything the host does.
+# A StaticScene is computed as it is sent: the host places its loads at any moment.
+COMPUTE_AHEAD_S = 0.25
 G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
@@ -323,6 +331,8 @@ class SimulatedDevice:
         self.port_path = os.ttyname(self._slave)
         self._seq = 0
         self._sent = 0  # samples produced since START (sent or dropped)
+        self._ahead = np.empty((0, 0))  # counts computed ahead (COMPUTE_AHEAD_S), from sample _ahead_first
+        self._ahead_first = 0
         self._streaming = False
         self._t0_wall = 0.0
         self.model_t0_s = 0.0  # model time at START
@@ -395,6 +405,7 @@ class SimulatedDevice:
             epoch = _ROOM_CLOCK.join(self.seed, now)
             self._streaming, self._t0_wall, self._sent = True, now, 0
             self.model_t0_s = (now - epoch) * self.speed
+            self._ahead = self._ahead[:0]  # computed for the previous START's clock
         elif word == "STOP":
             self._stop_streaming()
         self._write(self._message(PacketType.ACK, line))
@@ -427,13 +438,23 @@ class SimulatedDevice:
     def _encode(self, n: np.ndarray) -> bytes:
         """The wire bytes of samples ``n`` (counted from START): the model's, with the faults asked for."""
         t_us = np.round(n * 1e6 / self.rate_hz).astype(np.int64)
-        counts = self.emulator.counts(self.model_time(n))
+        counts = self._counts(n)
         if self.faults.any:
             data = self._faulty(t_us, counts)
         else:
             data = encode_lines(t_us, counts) if self.ascii else encode_data(self._seq, t_us, counts)
         self._seq += len(n) * self.faults.seq_step
         return data
+
+    def _counts(self, n: np.ndarray) -> np.ndarray:
+        """The emulator's counts of consecutive samples ``n``, from those computed ahead."""
+        if isinstance(getattr(self.emulator, "model", None), StaticScene):
+            return self.emulator.counts(self.model_time(n))
+        first, end = int(n[0]), int(n[-1]) + 1
+        if first < self._ahead_first or end > self._ahead_first + len(self._ahead):
+            upto = max(end, first + int(np.ceil(COMPUTE_AHEAD_S * self.rate_hz)))
+            self._ahead, self._ahead_first = self.emulator.counts(self.model_time(np.arange(first, upto))), first
+        return self._ahead[first - self._ahead_first:end - self._ahead_first]
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
         f, rng, out = self.faults, self._rng, []
