@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from forceplate.cli.common import add_analysis_options, check_new_output, thresholds, write_output
+from forceplate.cli.common import SIDES, add_analysis_options, check_new_output, thresholds, write_output
 from forceplate.errors import ForceplateError, TrialError
-from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:
