@@ -313,6 +313,10 @@ class Session:
         t = feet.reference.clock.to_device(link.clock.to_host(frames.t_device_s))
         with feet.lock:
             feet.merger.add(foot, t, fz, cop)
+            if link is not feet.reference:
+                # The pair is analysed in its first insole's thread only: one analysis call
+                # per block of that insole, not one per block of either foot.
+                return
             t, fz, cop = feet.merger.pop()
             if len(t):
                 self._push(feet, t, fz, cop)
