@@ -31,8 +31,8 @@ FLUSH_INTERVAL_S = 1.0
 CHUNK_ROWS = 4096
 # Byte shuffle + deflate level 1, filters every HDF5 build has (no plugin to install for h5py,
 # MATLAB, h5dump): samples change little from one to the next, so their high bytes shuffle
-# into long runs. A dual plate's trial shrinks from 4.0 to about 1.2 MB per minute; higher
-# levels gain a few % for several times the CPU (benchmarks/storage.py). Older trials,
+# into long runs. A dual plate's trial shrinks from 4.0 to about 1 MB per minute
+# (benchmarks/storage.py); level 4 made a recorded one only 3 % smaller. Older trials,
 # written without filters, read the same: HDF5 reads each dataset's own filters.
 COMPRESSION = {"shuffle": True, "compression": "gzip", "compression_opts": 1}
 # Recording stops while this much space is still free on the trial's file system: HDF5
@@ -236,8 +236,8 @@ def _compact(path: Path) -> None:
 
     Each flush writes the chunks being filled again, compressed to a new size in a new place,
     and in SWMR mode HDF5 never reuses the space of their earlier versions: a closed recording
-    holds about 2.5 times its data. A copy holds each chunk once; h5py copies chunks as they
-    are stored, compressed. If the copy fails (no space, the file held open elsewhere on
+    holds about 2.5 times its data. A copy (each dataset with its filters) holds each chunk
+    once. If the copy fails (no space, the file held open elsewhere on
     Windows) the trial stays as it is, complete and readable, only larger.
     """
     fresh = path.with_name(f"{path.name}.compacting")
