@@ -24,26 +24,27 @@ FRAME_COLUMNS = ("counts", "seq", "t_device", "t_host")
 
 def test_the_live_analysis_gets_blocks_of_20_ms_held_no_longer_than_that():
     session = Session(["sim://dual-plate?seed=2"])
-    feet = session.links[0].feet
     blocks, waits = [], []
-    push = feet.analyzer.push
+    analyse = session._analyse
 
-    def logged(t, fz, cop):
-        blocks.append(len(t))
-        waits.append(time.monotonic() - session.links[0].clock.to_host(t[0]))
-        return push(t, fz, cop)
+    def logged(link, frames):
+        blocks.append(len(frames))
+        waits.append(time.monotonic() - frames.t_host_s[0])  # how long its first frame was held
+        return analyse(link, frames)
 
-    feet.analyzer.push = logged
+    session._analyse = logged
     session.start()
     time.sleep(2.0)
     session.close()
-    rate = session.links[0].device.profile.rate_hz
+    full = ANALYSIS_BLOCK_S * session.links[0].device.profile.rate_hz
+    blocks, waits = np.array(blocks), np.array(waits)
     assert len(blocks) > 20
-    # full blocks, except one cut short by the time limit now and then
-    assert np.median(blocks) >= ANALYSIS_BLOCK_S * rate
-    assert len(blocks) <= 1.2 * sum(blocks) / (ANALYSIS_BLOCK_S * rate) + 1
-    # the first sample of a block waited for the block and one read, not more (a loaded machine: slack)
-    assert np.percentile(waits[5:], 90) < ANALYSIS_BLOCK_S + 0.05
+    # the rule: a block is full, or its first frame has waited the block's length
+    assert ((blocks >= full) | (waits >= ANALYSIS_BLOCK_S)).all()
+    # so far fewer calls than reads (one per 10 ms write, some split), even on a loaded machine
+    assert len(blocks) <= 2 * blocks.sum() / full
+    # and no frame waits much longer than the block and one read (slack for a loaded machine)
+    assert np.percentile(waits, 90) < ANALYSIS_BLOCK_S + 0.05
 
 
 @pytest.fixture(scope="module")

@@ -242,6 +242,14 @@ def _compact(path: Path) -> None:
     """
     fresh = path.with_name(f"{path.name}.compacting")
     try:
+        # HDF5 cannot close a file whose write failed for want of space (FREE_SPACE_RESERVE_BYTES):
+        # copy only with room for a copy as large as the original.
+        stat = os.statvfs(path.parent)
+        if stat.f_bavail * stat.f_frsize < path.stat().st_size + FREE_SPACE_RESERVE_BYTES:
+            return
+    except (OSError, AttributeError):  # no statvfs (Windows): the copy's own error then
+        pass
+    try:
         with h5py.File(path, "r") as source, h5py.File(fresh, "x", libver="latest") as target:
             for key in source.attrs:  # each with its stored type (vlen strings stay vlen)
                 target.attrs.create(key, source.attrs[key], dtype=source.attrs.get_id(key).dtype)
