@@ -451,9 +451,16 @@ class SimulatedDevice:
         if isinstance(getattr(self.emulator, "model", None), StaticScene):
             return self.emulator.counts(self.model_time(n))
         first, end = int(n[0]), int(n[-1]) + 1
-        if first < self._ahead_first or end > self._ahead_first + len(self._ahead):
+        computed = self._ahead_first + len(self._ahead)
+        if not self._ahead_first <= first <= computed:  # not where the last ones left off
+            self._ahead, self._ahead_first, computed = self._ahead[:0], first, first
+        if end > computed:
+            # Each sample computed once and in order, so the emulator's noise is the same
+            # sequence as computing the whole stream in one call.
             upto = max(end, first + int(np.ceil(COMPUTE_AHEAD_S * self.rate_hz)))
-            self._ahead, self._ahead_first = self.emulator.counts(self.model_time(np.arange(first, upto))), first
+            new = self.emulator.counts(self.model_time(np.arange(computed, upto)))
+            kept = self._ahead[first - self._ahead_first:]
+            self._ahead, self._ahead_first = (np.concatenate([kept, new]) if len(kept) else new), first
         return self._ahead[first - self._ahead_first:end - self._ahead_first]
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
