@@ -11,6 +11,9 @@ HDF5 trial while the window shows plots, the rep table and both insoles' pressur
   end of the first paint of the traces that includes it (the curve reaches its trial time);
 - headroom: refresh + synchronous repaint in a tight loop, no timer pacing.
 
+The timed run has one core kept busy by another process (``--busy 0`` for none), as a lab
+laptop running something else would; the reference measured in the same run is the rate the
+window's timer asks for. Target (issue 14): >= 30 fps with one core busy, 0 frames lost.
 Writes benchmarks/results/gui_redraw.txt.
 
     QT_QPA_PLATFORM=offscreen python3 benchmarks/gui_redraw.py
@@ -18,7 +21,10 @@ Writes benchmarks/results/gui_redraw.txt.
 
 from __future__ import annotations
 
+import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -109,7 +115,15 @@ def tight_rate(app: QtWidgets.QApplication, window: LiveWindow, seconds: float) 
     return len(durations) / sum(durations), 1000 * max(durations)
 
 
+def busy_cores(n: int) -> list[subprocess.Popen]:
+    """``n`` processes that each keep a core busy until terminated."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--busy", type=int, default=1, help="cores kept busy by other processes (default 1)")
+    args = parser.parse_args()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["gui_redraw"])
     trial_path = Path(tempfile.mkdtemp()) / "gui_redraw.h5"
     session = Session(URLS, record_path=trial_path)
@@ -121,10 +135,17 @@ def main() -> None:
         paints = PaintClock(window)
         window.show()
         run_timer(WARM_UP_S)
-        n0, since = len(paints.ends), time.monotonic()
-        cpu_start, wall_start = time.process_time(), time.perf_counter()
-        run_timer(TIMER_RUN_S)
-        cores = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+        load = os.getloadavg()[0]
+        spinners = busy_cores(args.busy)
+        try:
+            n0, since = len(paints.ends), time.monotonic()
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            run_timer(TIMER_RUN_S)
+            cores = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+        finally:
+            for spinner in spinners:
+                spinner.terminate()
+                spinner.wait()
         fps = (len(paints.ends) - n0 - 1) / (paints.ends[-1] - paints.ends[n0])
         gaps_ms = 1000 * np.diff(paints.ends[n0:])
         latency = latencies_ms(paints, since, *arrivals.arrays(), plate.seq0, plate.device.profile.rate_hz)
@@ -140,9 +161,12 @@ def main() -> None:
         "  " + ", ".join(URLS),
         f"{QT_LIB} {QtCore.qVersion()}, "
         f"pyqtgraph {pg.__version__}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}",
-        f"redraw rate (trace paints, {1000 / window.timer.interval():.0f} Hz timer): {fps:.1f} fps over {TIMER_RUN_S:g} s (target >= 30); "
-        f"slowest gap between paints {gaps_ms.max():.0f} ms; process CPU {cores:.2f} cores "
-        "(3 reader threads, live analysis, HDF5 writer and GUI)",
+        f"{args.busy} core(s) kept busy by another process during the timed run; load average "
+        f"{load:.1f} before it (other jobs share the machine)",
+        f"redraw rate: {fps:.1f} fps over {TIMER_RUN_S:g} s = {fps * window.timer.interval() / 1000:.2f}x the "
+        f"{1000 / window.timer.interval():.0f} Hz the window's timer asks for (reference); target >= 30 fps: "
+        f"{'PASS' if fps >= 30 else 'FAIL'}; slowest gap between paints {gaps_ms.max():.0f} ms; process CPU "
+        f"{cores:.2f} cores (3 reader threads and simulators, live analysis, HDF5 writer and GUI)",
         f"sample-to-screen latency, plate frames (host arrival -> end of the first paint showing them), "
         f"{len(latency)} frames: median {np.median(latency):.0f} ms, p95 {np.percentile(latency, 95):.0f} ms, "
         f"max {latency.max():.0f} ms",

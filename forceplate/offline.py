@@ -14,6 +14,11 @@ from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_heade
 from forceplate.storage.writer import write_results
 
 
+# Frames calibrated at a time (about a minute at 1 kHz): a whole trial's channels in newtons
+# (float64) are twice its int32 counts, and the conversion's temporaries as much again.
+CALIBRATION_BLOCK_FRAMES = 1 << 16
+
+
 def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg=None,
                   thresholds: Thresholds | None = None, static: Trial | None = None) -> Analysis:
     """Analyse a trial's feet: its plates, or its left and right insoles.
@@ -79,8 +84,7 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
     insoles = {d.info.get("foot"): d for d in trial.devices.values() if d.profile.insole is not None}
     if any(d.profile.plates for d in trial.devices.values()):
         primary = plate_recording(trial)
-        t, physical = primary.uniform(_record_for(primary, calibration))
-        fz, cop = plate_forces(physical, primary.profile)
+        t, fz, cop = plate_feet(primary, _record_for(primary, calibration))
         regions = None
         if set(insoles) == {"left", "right"}:
             reference = fit_clock(primary.t_device_s, primary.t_host_s)
@@ -100,6 +104,31 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
     for foot, rec in insoles.items():
         fz[foot], cop[foot], regions[foot] = _insole_on(times[foot], rec, t, calibration)
     return t - t[0], fz, cop, regions, rate, 0.0, [insoles["left"], insoles["right"]]
+
+
+def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np.ndarray, dict, dict]:
+    """A plate device's trial time (s) on its uniform grid and, per foot, vertical force (N)
+    and lab-frame CoP (mm): what ``plate_forces(device.uniform(calibration)[1])`` gives, lost
+    frames NaN rows, but calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the
+    outputs, so the whole trial's calibrated channels are never held at once."""
+    if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
+        t, physical = device.uniform(calibration)
+        return (t, *plate_forces(physical, device.profile))
+    record = calibration or device.calibration
+    if record is None:
+        raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
+    record.check_matches(device.info.get("serial", ""), device.profile.n_channels)
+    index = device.grid_index()
+    rows = int(index[-1]) + 1
+    fz = {plate.foot: np.full(rows, np.nan) for plate in device.profile.plates}
+    cop = {plate.foot: np.full((rows, 2), np.nan) for plate in device.profile.plates}
+    for lo in range(0, len(index), CALIBRATION_BLOCK_FRAMES):
+        block = slice(lo, lo + CALIBRATION_BLOCK_FRAMES)
+        block_fz, block_cop = plate_forces(record.to_physical(device.counts[block]), device.profile)
+        for foot in fz:
+            fz[foot][index[block]] = block_fz[foot]
+            cop[foot][index[block]] = block_cop[foot]
+    return np.arange(rows) / device.rate_hz, fz, cop
 
 
 def plate_recording(trial: Trial):

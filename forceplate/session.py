@@ -37,6 +37,12 @@ RECONNECT_INTERVAL_S = 0.5
 # core from the live window with plates and two insoles (benchmarks/gui_redraw.py). The
 # writer flushes to disk once a second, so the block adds nothing to what a crash can lose.
 WRITE_BLOCK_S = 0.1
+# Frames go to the live analysis in blocks of at least this long. A call into it costs about
+# the same whatever the block's size (0.5-0.9 ms here in December 2026, issue 14), and a
+# device read returns what arrived, a few ms of frames: one call per read took a fifth of a
+# core at 1 kHz. Frames are held until the block is full or the oldest of them arrived this
+# long ago, so holding adds at most this much (plus one read) to the flag latency.
+ANALYSIS_BLOCK_S = 0.02
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
 STALL_S = 1.0
@@ -72,9 +78,20 @@ class DeviceLink:
     sensors: RingBuffer | None = None
     unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
     unwritten_frames: int = 0  # how many frames ``unwritten`` holds
+    unanalysed: list = field(default_factory=list, repr=False)  # Frames read, not yet analysed
+    unanalysed_frames: int = 0
     last_frame_s: float = 0.0  # monotonic time of the newest frame read (of the start, before any)
     stalled: bool = False
     error: str = ""  # why this device's reader thread stopped (the run then fails)
+
+
+def joined(batches: list[Frames]) -> Frames:
+    """Consecutive reads of one device as one batch."""
+    if len(batches) == 1:
+        return batches[0]
+    return Frames(np.concatenate([f.seq for f in batches]), np.concatenate([f.t_device_s for f in batches]),
+                  np.concatenate([f.counts for f in batches]), [gap for f in batches for gap in f.gaps],
+                  np.concatenate([f.t_host_s for f in batches]))
 
 
 def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, merged: bool) -> Feet:
@@ -249,11 +266,18 @@ class Session:
             if failed:  # outside the lock: _emit takes it
                 self._emit(Event("recording_failed", self.elapsed_s(), data={"message": failed}))
             if len(frames):
-                link.clock.update(frames.t_device_s, frames.t_host_s)
                 if link.seq0 is None:
                     link.seq0 = int(frames.seq[0])
+                link.unanalysed.append(frames)
+                link.unanalysed_frames += len(frames)
+            if link.unanalysed_frames and (
+                    link.unanalysed_frames >= ANALYSIS_BLOCK_S * link.device.profile.rate_hz
+                    or time.monotonic() - link.unanalysed[0].t_host_s[0] >= ANALYSIS_BLOCK_S):
+                held = joined(link.unanalysed)
+                link.unanalysed, link.unanalysed_frames = [], 0
+                link.clock.update(held.t_device_s, held.t_host_s)
                 if link.feet is not None:
-                    self._analyse(link, frames)
+                    self._analyse(link, held)
 
     def _lost(self, link: DeviceLink, message: str) -> None:
         """Report the loss at once, then try to reopen the device until the session stops."""
@@ -289,6 +313,10 @@ class Session:
         t = feet.reference.clock.to_device(link.clock.to_host(frames.t_device_s))
         with feet.lock:
             feet.merger.add(foot, t, fz, cop)
+            if link is not feet.reference:
+                # The pair is analysed in its first insole's thread only: one analysis call
+                # per block of that insole, not one per block of either foot.
+                return
             t, fz, cop = feet.merger.pop()
             if len(t):
                 self._push(feet, t, fz, cop)
@@ -367,10 +395,7 @@ class Session:
         """Hand ``link``'s held frames to the writer as one block; the caller holds the writer lock."""
         held, link.unwritten, link.unwritten_frames = link.unwritten, [], 0
         if held:
-            self.writer.write_frames(link.name, Frames(
-                np.concatenate([f.seq for f in held]), np.concatenate([f.t_device_s for f in held]),
-                np.concatenate([f.counts for f in held]), [gap for f in held for gap in f.gaps],
-                np.concatenate([f.t_host_s for f in held])))
+            self.writer.write_frames(link.name, joined(held))
 
     def stop_recording(self) -> Path | None:
         """Finish the trial being recorded (a complete file); returns its path, None if none.

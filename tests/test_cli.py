@@ -31,6 +31,20 @@ def test_version_and_help():
         assert result.returncode == 0 and "examples:" in result.stdout
 
 
+def test_the_parser_is_built_without_numpy_so_help_starts_fast():
+    # Every run builds every command's parser: numpy there would triple --help (issue 14).
+    probe = "import sys; from forceplate.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_what_the_parser_restates_matches_its_source():
+    from forceplate.cli import common
+    from forceplate.io.discovery import PROBE_TIMEOUT_S
+    from forceplate.profiles import SIDES
+
+    assert common.SIDES == SIDES and common.PROBE_TIMEOUT_S == PROBE_TIMEOUT_S
+
+
 def test_demo_records_and_analyze_prints_json(tmp_path):
     url = "sim://dual-plate?speed=8&reps=3&valgus=2:left:severe"
     demo = forceplate("demo", "--headless", "--duration", "2.5", "--record", "t.h5", "--device", url, cwd=tmp_path)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from forceplate.cli.common import add_analysis_options, check_new_output, thresholds, write_output
+from forceplate.cli.common import SIDES, add_analysis_options, check_new_output, thresholds, write_output
 from forceplate.errors import ForceplateError, TrialError
-from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:
@@ -50,6 +49,8 @@ def run_analyze(args) -> int:
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
+    # Before the analysis: its float64 temporaries and the analysis' arrays are then not yet held.
+    quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
@@ -79,7 +80,7 @@ def run_analyze(args) -> int:
     summary["file"] = str(args.file)
     summary["complete"] = trial.complete
     summary["recovered"] = trial.recovered
-    summary["quality"] = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
+    summary["quality"] = quality
     if args.json:
         print(json.dumps(report, indent=1))
     elif exercise.kind == "squat":

@@ -9,6 +9,13 @@ from pathlib import Path
 
 from forceplate.errors import ForceplateError
 
+# The parser of every command is built for each run, --help too, so the command modules import
+# only the standard library and forceplate.errors at their top: forceplate.profiles and
+# forceplate.io bring numpy, 3-4 times what Python itself takes to start. What the parser or
+# the tables need from them is restated here; tests/test_cli.py checks it against the source.
+SIDES = ("left", "right")  # forceplate.profiles.SIDES
+PROBE_TIMEOUT_S = 0.5  # forceplate.io.discovery.PROBE_TIMEOUT_S
+
 
 def add_analysis_options(command, offline: bool = True) -> None:
     """Foot axes and flag thresholds; an offline command also takes a static trial."""

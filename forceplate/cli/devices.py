@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from forceplate.io.discovery import PROBE_TIMEOUT_S, DiscoveredPort, ProbeStatus, discover
+from forceplate.cli.common import PROBE_TIMEOUT_S
 
 # INFO fields in the order a person looks for them; any others follow as key=value.
 INFO_ORDER = ("model", "serial", "firmware", "profile", "rate_hz")
@@ -27,6 +27,8 @@ def register(add_command) -> None:
 
 
 def run_devices(args) -> int:
+    from forceplate.io.discovery import discover
+
     found = discover(args.ports, probe=args.probe, timeout_s=args.timeout)
     if args.json:
         print(json.dumps([entry.as_dict() for entry in found], indent=1))
@@ -38,7 +40,10 @@ def run_devices(args) -> int:
     return 0
 
 
-def _describe(entry: DiscoveredPort) -> str:
+def _describe(entry) -> str:
+    """What a person reads about one :class:`~forceplate.io.discovery.DiscoveredPort`."""
+    from forceplate.io.discovery import ProbeStatus
+
     port = entry.port
     details = [port.description, port.usb_id and f"USB {port.usb_id}",
                port.serial_number and f"serial number {port.serial_number}", port.manufacturer]

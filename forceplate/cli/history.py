@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, show, thresholds
+from forceplate.cli.common import SIDES, add_analysis_options, show, thresholds
 from forceplate.errors import ForceplateError
-from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:

@@ -7,10 +7,9 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, add_metadata_options, check_new_output, show, thresholds
+from forceplate.cli.common import SIDES, add_analysis_options, add_metadata_options, check_new_output, show, thresholds
 from forceplate.cli.live import LSL_HELP
 from forceplate.errors import ForceplateError
-from forceplate.profiles import SIDES
 
 
 def register(add_command) -> None:

@@ -25,8 +25,11 @@ from forceplate.errors import ForceplateError
 from forceplate.io.codec import Codec
 from forceplate.io.protocol import PacketType
 
-# How often a streaming stand-in wakes to send what is due (and to read commands).
-TICK_S = 0.005
+# How often a streaming stand-in wakes to send what came due (and reads commands). A USB
+# serial link delivers in bursts too (adapters hold bytes up to a latency timer, 16 ms by
+# default on FTDI chips); every 5 ms woke each simulator and its reader 200 times a second
+# for a few samples each.
+TICK_S = 0.01
 ACCEPT_POLL_S = 0.2  # how soon a server waiting for a host notices it is asked to stop
 
 

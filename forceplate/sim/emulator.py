@@ -31,6 +31,11 @@ from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
 
+# A model's samples (a function of time) are computed this far ahead in one call and sent as
+# they come due: a call costs about the same for 1 sample as for 250 (0.4 ms for a dual plate,
+# 0.8 ms for an insole), so computing per write took more CPU than everything the host does.
+# A StaticScene is computed as it is sent: the host places its loads at any moment.
+COMPUTE_AHEAD_S = 0.25
 G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
@@ -303,6 +308,8 @@ class SimulatedDevice(Firmware):
         self.faults = faults or Faults()
         self.seed = seed
         self._rng = np.random.default_rng(seed + 31337)
+        self._ahead = np.empty((0, 0))  # counts computed ahead (COMPUTE_AHEAD_S), from sample _ahead_first
+        self._ahead_first = 0
         self.model_t0_s = 0.0  # model time at START
         profile = emulator.profile
         super().__init__(info, profile.rate_hz, codec_for(profile.sample_format), speed, connection)
@@ -321,6 +328,7 @@ class SimulatedDevice(Firmware):
         epoch = _ROOM_CLOCK.join(self.seed, now)
         super()._start_streaming(now)
         self.model_t0_s = (now - epoch) * self.speed
+        self._ahead = self._ahead[:0]  # computed for the previous START's clock
 
     def _stop_streaming(self) -> None:
         if self._streaming:
@@ -346,13 +354,30 @@ class SimulatedDevice(Firmware):
     def _encode(self, n: np.ndarray) -> bytes:
         """The wire bytes of samples ``n`` (counted from START): the model's, with the faults asked for."""
         t_us = np.round(n * 1e6 / self.rate_hz).astype(np.int64)
-        counts = self.emulator.counts(self.model_time(n))
+        counts = self._counts(n)
         if self.faults.any:
             data = self._faulty(t_us, counts)
         else:
             data = self.codec.encode_frames(self._seq + np.arange(len(n)), t_us, counts)
         self._seq += len(n) * self.faults.seq_step
         return data
+
+    def _counts(self, n: np.ndarray) -> np.ndarray:
+        """The emulator's counts of consecutive samples ``n``, from those computed ahead."""
+        if isinstance(getattr(self.emulator, "model", None), StaticScene):
+            return self.emulator.counts(self.model_time(n))
+        first, end = int(n[0]), int(n[-1]) + 1
+        computed = self._ahead_first + len(self._ahead)
+        if not self._ahead_first <= first <= computed:  # not where the last ones left off
+            self._ahead, self._ahead_first, computed = self._ahead[:0], first, first
+        if end > computed:
+            # Each sample computed once and in order, so the emulator's noise is the same
+            # sequence as computing the whole stream in one call.
+            upto = max(end, first + int(np.ceil(COMPUTE_AHEAD_S * self.rate_hz)))
+            new = self.emulator.counts(self.model_time(np.arange(computed, upto)))
+            kept = self._ahead[first - self._ahead_first:]
+            self._ahead, self._ahead_first = (np.concatenate([kept, new]) if len(kept) else new), first
+        return self._ahead[first - self._ahead_first:end - self._ahead_first]
 
     def _faulty(self, t_us: np.ndarray, counts: np.ndarray) -> bytes:
         f, rng, out = self.faults, self._rng, []

@@ -424,14 +424,22 @@ def raw_value_count(path: str | Path) -> int:
         return sum(int(np.prod(a["counts"].shape)) for a in f["acquisition"].values())
 
 
+DEFLATE_MAX_EXPANSION = 1032
+
+
 def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarray:
     ds = a[column]
     if not isinstance(ds, h5py.Dataset):
         raise CorruptTrial(f"{where}/{column}: not a dataset")
-    # Chunks never written read as fill values: a damaged shape could ask for terabytes.
-    if ds.nbytes > file_bytes + (1 << 20):
+    # Chunks never written read as fill values: a damaged shape could ask for terabytes. A
+    # compressed dataset (trials since issue 14) holds more than its stored bytes, but deflate
+    # expands at most 1032-fold.
+    if ds.compression is None and ds.nbytes > file_bytes + (1 << 20):
         raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
                            f"{file_bytes:,}-byte file holds")
+    if ds.compression is not None and ds.nbytes > DEFLATE_MAX_EXPANSION * ds.id.get_storage_size() + (1 << 20):
+        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than its "
+                           f"{ds.id.get_storage_size():,} compressed bytes can hold")
     return ds[()]
 
 

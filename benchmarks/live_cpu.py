@@ -1,0 +1,135 @@
+"""CPU of a live session: what a lab laptop spends recording and watching (issue 14).
+
+Two figures, each the CPU of a child process read from /proc (user + system, all its
+threads) over a steady stretch that leaves out start-up and the analysis at the end:
+
+- ``record`` reading a 1 kHz dual plate from a ``forceplate simulate`` process: the
+  simulator runs in its own process, so its CPU is not the recorder's (target <= 3 % of a core);
+- ``live --headless`` with the plates and two 100 Hz insoles simulated in-process, so the
+  three firmware stand-ins count (target <= 10 % of a core).
+
+The reference measured in the same run is what decoding the plate's wire stream alone costs
+(the same bytes in 4 KiB reads; also shown in one read per simulator write), in this process.
+Frames lost must be 0. Writes benchmarks/results/live_cpu.txt.
+
+    python3 benchmarks/live_cpu.py [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from forceplate.io.decoder import FrameDecoder
+from forceplate.io.protocol import encode_data
+from forceplate.sim.emulator import TICK_S
+from results_file import publish
+
+WARMUP_S = 5.0  # imports, handshake, first fits: not what a session costs while it runs
+PLATES = "sim://dual-plate?seed=3&reps=40"
+INSOLES = ("sim://insole?foot=left&seed=3&reps=40", "sim://insole?foot=right&seed=3&reps=40")
+TARGETS = {"record": 3.0, "live": 10.0}  # % of one core
+TICKS_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_S
+
+
+def steady_cpu_pct(process: subprocess.Popen, seconds: float) -> float:
+    """% of a core the process uses from WARMUP_S on, over ``seconds``."""
+    time.sleep(WARMUP_S)
+    c0, t0 = cpu_s(process.pid), time.monotonic()
+    time.sleep(seconds)
+    c1, t1 = cpu_s(process.pid), time.monotonic()
+    return 100.0 * (c1 - c0) / (t1 - t0)
+
+
+def forceplate(*args: str, stdout=subprocess.PIPE) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "forceplate", *args], stdout=stdout,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def lost_frames(output: str) -> str:
+    """The status line's frame counts, and whether any frame was lost."""
+    status = next((line for line in output.splitlines() if line.startswith("status:")), "status: none")
+    lost = sum(int(n) for n in re.findall(r"(\d+) lost", status))
+    return f"{'0 lost' if lost == 0 and 'frames' in status else 'FRAMES LOST OR MISSING'}: {status[8:]}"
+
+
+def run_record(folder: Path, seconds: float) -> tuple[float, float, str]:
+    """CPU % of ``record`` and of the separate simulator, and the recorder's status line."""
+    sim = forceplate("simulate", PLATES, "--duration", str(seconds + 2 * WARMUP_S + 30))
+    try:
+        pty = sim.stdout.readline().strip()
+        record = forceplate("record", "--device", pty, "-o", str(folder / "record.h5"),
+                            "--duration", str(seconds + WARMUP_S + 1))
+        sim_c0, sim_t0 = cpu_s(sim.pid), time.monotonic()
+        pct = steady_cpu_pct(record, seconds)
+        sim_pct = 100.0 * (cpu_s(sim.pid) - sim_c0) / (time.monotonic() - sim_t0)
+        output, _ = record.communicate(timeout=120)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return pct, sim_pct, lost_frames(output)
+
+
+def run_live(seconds: float) -> tuple[float, str]:
+    devices = [arg for url in (PLATES, *INSOLES) for arg in ("--device", url)]
+    live = forceplate("live", "--headless", "--duration", str(seconds + WARMUP_S + 1), *devices)
+    pct = steady_cpu_pct(live, seconds)
+    output, _ = live.communicate(timeout=120)
+    return pct, lost_frames(output)
+
+
+def decode_pct(read_s: float | None) -> float:
+    """% of a core that decoding a 1 kHz dual plate's stream takes, fed in reads of ``read_s``
+    of frames (the simulator's write cadence) or, with None, of 4 KiB (the bytes' own cost)."""
+    seconds, rate_hz = 20, 1000
+    counts = np.random.default_rng(0).integers(-(2**23), 2**23, size=(seconds * rate_hz, 8)).astype("<i4")
+    stream = encode_data(0, np.arange(len(counts)) * 1000, counts)
+    read_bytes = 4096 if read_s is None else int(len(stream) / seconds * read_s)
+    reads = [stream[i:i + read_bytes] for i in range(0, len(stream), read_bytes)]
+    decoder = FrameDecoder(8, "<i4", sample_period_us=1000)
+    start = time.process_time()
+    for read in reads:
+        decoder.feed(read)
+    assert decoder.stats.frames == len(counts)
+    return 100.0 * (time.process_time() - start) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="steady stretch measured (default 20)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        record_pct, sim_pct, record_status = run_record(Path(tmp), args.seconds)
+    live_pct, live_status = run_live(args.seconds)
+    reference, per_write = decode_pct(None), decode_pct(TICK_S)
+    lines = [f"steady {args.seconds:g} s after {WARMUP_S:g} s of start-up; CPU = user + system of the process "
+             f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms",
+             f"reference, same run: decoding the 1 kHz dual plate's 44 kB/s takes {reference:.3f} % of a core "
+             f"in 4 KiB reads, {per_write:.2f} % in one read per simulator write"]
+    for name, pct, status, what in (
+            ("record", record_pct, record_status,
+             f"record, 1 kHz dual plate from a separate simulate process (simulator: {sim_pct:.1f} %)"),
+            ("live", live_pct, live_status, "live --headless, plates + two 100 Hz insoles, in-process simulators")):
+        target = TARGETS[name]
+        lines.append(f"{what}: {pct:.1f} % of a core = {pct / reference:.0f}x the decoding reference; "
+                     f"target <= {target:g} %: {'PASS' if pct <= target else 'FAIL'}")
+        lines.append(f"  {status}")
+    publish("live_cpu", "CPU of a live session", lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Start-up costs (issue 14): ``forceplate --help`` and analyze / trials / compare on a 1-minute trial.
+
+Each figure is the CPU (user + system) of a child process, the best of several runs, beside
+the reference measured in the same run: a bare ``python -c pass``. Targets: ``--help`` <= 3x
+the reference; ``analyze``, ``trials`` and ``compare`` <= 0.3 s of CPU on a 1-minute 1 kHz
+dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imports)
+is shown too, since it is most of what those commands cost. Writes benchmarks/results/startup.txt.
+
+    python3 benchmarks/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
+from results_file import publish
+
+HELP_TARGET_X = 3.0
+COMMAND_TARGET_S = 0.3
+REPS_PER_MINUTE = 22  # with the simulated library's 2.6 s reps, its 2 s of standing before and after
+
+
+def child_cpu_s(argv: list[str], cwd: Path) -> float:
+    """User + system CPU seconds of one run of ``argv`` (which must succeed)."""
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def best_cpu_s(argv: list[str], cwd: Path, runs: int) -> float:
+    return min(child_cpu_s(argv, cwd) for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each command; the best counts (default 5)")
+    args = parser.parse_args()
+    python = [sys.executable]
+    forceplate = [*python, "-m", "forceplate"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        trial = write_simulated_trial(folder / "one_minute.h5", SimulatedTrial(reps=REPS_PER_MINUTE, seed=1))
+        library = folder / "library"
+        library.mkdir()
+        for name in ("a.h5", "b.h5"):
+            shutil.copy(trial, library / name)
+            child_cpu_s([*forceplate, "analyze", str(library / name), "--save"], folder)
+        reference = best_cpu_s([*python, "-c", "pass"], folder, args.runs)
+        figures = {
+            "--help": best_cpu_s([*forceplate, "--help"], folder, args.runs),
+            "import scipy.signal": best_cpu_s([*python, "-c", "import scipy.signal"], folder, args.runs),
+            "import numpy": best_cpu_s([*python, "-c", "import numpy"], folder, args.runs),
+            "analyze (1-minute trial)": best_cpu_s([*forceplate, "analyze", str(trial)], folder, args.runs),
+            "trials (2 trials, results stored)": best_cpu_s([*forceplate, "trials", str(library)], folder, args.runs),
+            "compare (2 trials, results stored)": best_cpu_s(
+                [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")], folder, args.runs),
+        }
+    lines = [f"CPU (user + system) of a child process, best of {args.runs} runs; reference, same run: "
+             f"python -c pass = {reference * 1000:.0f} ms"]
+    for name, cpu_s in figures.items():
+        verdict = ""
+        if name == "--help":
+            verdict = f"; target <= {HELP_TARGET_X:g}x: {'PASS' if cpu_s <= HELP_TARGET_X * reference else 'FAIL'}"
+        elif not name.startswith("import"):
+            verdict = f"; target <= {COMMAND_TARGET_S:g} s: {'PASS' if cpu_s <= COMMAND_TARGET_S else 'FAIL'}"
+        lines.append(f"{name:36} {cpu_s * 1000:6.0f} ms = {cpu_s / reference:5.1f}x python -c pass{verdict}")
+    publish("startup", "start-up costs", lines)
+
+
+if __name__ == "__main__":
+    main()

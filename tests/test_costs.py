@@ -1,0 +1,122 @@
+"""What a lab laptop pays (issue 14): how the live analysis is fed, how trials are stored.
+
+The figures themselves are measured by the benchmarks (benchmarks/live_cpu.py, startup.py,
+analysis_memory.py, storage.py, gui_redraw.py); these tests hold the mechanisms behind them.
+"""
+
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
+from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
+from forceplate.processing.forces import plate_forces
+from forceplate.session import ANALYSIS_BLOCK_S, Session
+from forceplate.storage.reader import open_trial
+from forceplate.storage.writer import COMPRESSION
+
+FRAME_COLUMNS = ("counts", "seq", "t_device", "t_host")
+
+
+def test_the_live_analysis_gets_blocks_of_20_ms_held_no_longer_than_that():
+    session = Session(["sim://dual-plate?seed=2"])
+    blocks, waits = [], []
+    analyse = session._analyse
+
+    def logged(link, frames):
+        blocks.append(len(frames))
+        waits.append(time.monotonic() - frames.t_host_s[0])  # how long its first frame was held
+        return analyse(link, frames)
+
+    session._analyse = logged
+    session.start()
+    time.sleep(2.0)
+    session.close()
+    full = ANALYSIS_BLOCK_S * session.links[0].device.profile.rate_hz
+    blocks, waits = np.array(blocks), np.array(waits)
+    assert len(blocks) > 20
+    # the rule: a block is full, or its first frame has waited the block's length
+    assert ((blocks >= full) | (waits >= ANALYSIS_BLOCK_S)).all()
+    # so far fewer calls than reads (one per 10 ms write, some split), even on a loaded machine
+    assert len(blocks) <= 2 * blocks.sum() / full
+    # and no frame waits much longer than the block and one read (slack for a loaded machine)
+    assert np.percentile(waits, 90) < ANALYSIS_BLOCK_S + 0.05
+
+
+@pytest.fixture(scope="module")
+def long_trial(tmp_path_factory):
+    """A simulated trial longer than one calibration block."""
+    path = tmp_path_factory.mktemp("costs") / "trial.h5"
+    write_simulated_trial(path, SimulatedTrial(reps=30, valgus={4: ("left", "severe")}, seed=3))
+    return path
+
+
+def test_plate_forces_calibrated_in_blocks_are_those_of_the_whole_trial(long_trial):
+    device = plate_recording(open_trial(long_trial))
+    assert len(device.seq) > CALIBRATION_BLOCK_FRAMES
+    device.seq = np.concatenate([device.seq[:1000], device.seq[1000:] + 250])  # a gap: NaN rows
+    t_whole, physical = device.uniform()
+    fz_whole, cop_whole = plate_forces(physical, device.profile)
+    t, fz, cop = plate_feet(device)
+    np.testing.assert_array_equal(t, t_whole)
+    for foot in fz:
+        np.testing.assert_array_equal(fz[foot], fz_whole[foot])
+        np.testing.assert_array_equal(cop[foot], cop_whole[foot])
+    assert np.isnan(fz["left"][1000:1250]).all()
+
+
+def test_new_trials_are_compressed_with_filters_every_hdf5_build_has(long_trial):
+    with h5py.File(long_trial, "r") as f:
+        for column in FRAME_COLUMNS:
+            ds = f["acquisition/SIM-DP-0001"][column]
+            assert (ds.shuffle, ds.compression, ds.compression_opts) == (True, "gzip", 1)
+            assert ds.fletcher32
+        stored = sum(f["acquisition/SIM-DP-0001"][c].id.get_storage_size() for c in FRAME_COLUMNS)
+        plain = sum(f["acquisition/SIM-DP-0001"][c].nbytes for c in FRAME_COLUMNS)
+    assert stored < 0.5 * plain
+    assert COMPRESSION["compression"] == "gzip"  # deflate: no plugin to install anywhere
+
+
+def test_a_trial_written_before_compression_reads_and_analyses_the_same(long_trial, tmp_path):
+    old = tmp_path / "old.h5"
+    with h5py.File(long_trial, "r") as source, h5py.File(old, "w", libver="latest") as target:
+        for key in source.attrs:
+            target.attrs.create(key, source.attrs[key], dtype=source.attrs.get_id(key).dtype)
+        for name in ("devices", "events"):
+            source.copy(source[name], target, name)
+        for device, group in source["acquisition"].items():
+            copy = target.create_group(f"acquisition/{device}")
+            for key in group.attrs:
+                copy.attrs.create(key, group.attrs[key], dtype=group.attrs.get_id(key).dtype)
+            for column, ds in group.items():  # as the writer made them before: chunked, checksummed, no filters
+                plain = copy.create_dataset(column, data=ds[()], maxshape=ds.maxshape, chunks=ds.chunks,
+                                            fletcher32=True)
+                for key in ds.attrs:
+                    plain.attrs[key] = ds.attrs[key]
+    with h5py.File(old, "r") as f:
+        assert f["acquisition/SIM-DP-0001/counts"].compression is None
+    new_trial, old_trial = open_trial(long_trial), open_trial(old)
+    for column in ("counts", "seq", "t_device_s", "t_host_s"):
+        np.testing.assert_array_equal(getattr(old_trial.devices["SIM-DP-0001"], column),
+                                      getattr(new_trial.devices["SIM-DP-0001"], column))
+    assert analyze_trial(old_trial).as_dict()["reps"] == analyze_trial(new_trial).as_dict()["reps"]
+
+
+def test_a_recorded_trial_is_compact_once_closed(tmp_path):
+    # Each flush rewrites the chunks being filled, and SWMR never reuses their old space:
+    # closing copies the trial compact. Without it this file would be about 2.5x its data.
+    path = tmp_path / "rec.h5"
+    record = subprocess.run([sys.executable, "-m", "forceplate", "record", "--device", "sim://dual-plate?speed=2",
+                             "-o", str(path), "--duration", "4"], capture_output=True, text=True, timeout=120)
+    assert record.returncode == 0, record.stderr
+    with h5py.File(path, "r") as f:
+        assert f.attrs["complete"] and "processing" in f
+        stored = []
+        f.visititems(lambda name, obj: stored.append(obj.id.get_storage_size())
+                     if isinstance(obj, h5py.Dataset) else None)
+    assert path.stat().st_size < 1.3 * sum(stored) + (96 << 10)  # plus attributes and metadata
+    assert not list(tmp_path.glob("*.compacting"))
