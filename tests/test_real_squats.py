@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from forceplate.offline import analyze_trial
+from forceplate.offline import analyze_trial, feet_arrays
 from forceplate.processing.analysis import analyze_feet
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.profiles import SIDES
@@ -88,3 +88,21 @@ def test_live_finds_the_reps_and_flags_offline_finds():
         for side in SIDES:
             assert (live_rep[side]["flag"] in ("moderate", "severe")) == \
                 (offline_rep.sides[side].flag in ("moderate", "severe")), (live_rep, offline_rep.as_dict())
+
+
+def test_ku_leuven_squat_live_finds_the_rep_offline_finds(shared_data, tmp_path):
+    """The real recording through the live path, in 20 ms blocks as a reader thread hands
+    them over: the same rep as offline, no moderate or severe flag."""
+    trial = imported(shared_data, tmp_path, "grf_Squat2.mot")
+    offline = analyze_trial(trial)
+    t, fz, cop, _, rate_hz, _, _ = feet_arrays(trial)
+    live = StreamingAnalyzer(rate_hz)
+    block = int(0.02 * rate_hz)
+    ends = []
+    for lo in range(0, len(t), block):
+        sl = slice(lo, lo + block)
+        _, events = live.push(t[sl], {f: fz[f][sl] for f in SIDES}, {f: cop[f][sl] for f in SIDES})
+        ends += [e.data for e in events if e.kind == "rep_end"]
+    assert len(ends) == len(offline.reps) == 1
+    assert abs(ends[0]["bottom_s"] - offline.reps[0].rep.bottom_s) <= BOTTOM_TOLERANCE_S
+    assert all(ends[0][side]["flag"] not in ("moderate", "severe") for side in SIDES)

@@ -16,7 +16,9 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   the segmentation, each foot's shift from the buffered CoP by :func:`side_result`.
 
 What live cannot know yet, it learns from the reps done so far: the foot axes (unless
-stated; the first rep only teaches them, so it raises no flag) and the lifter's normal.
+stated) and the lifter's normal. The first rep only teaches them and raises no flag, as
+offline a single rep is its own normal: the real KU Leuven squat, knees out, moves the CoP
+toward the arch in the foot's frame, and graded against zero it read as collapse.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forceplate.processing.analysis import AXIS_DEPTH_FRACTION, RepResult, SideResult, axis_sample, personal_normal_mm, side_result
+from forceplate.processing.analysis import RepResult, SideResult, axis_sample, personal_normal_mm, side_result
 from forceplate.processing.baseline import (
     Baseline,
     FootAxes,
@@ -41,7 +43,6 @@ from forceplate.processing.reps import (
     GIVEN,
     MIN_DEPTH_M,
     V_MOVING,
-    V_PHASE,
     V_REST,
     Rep,
     acceleration,
@@ -130,7 +131,6 @@ class StreamingAnalyzer:
         self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
         self._axes: FootAxes | None = None
-        self._provisional_axes = False  # learned from the first rep's descent, before its end
         self.rep = 0
         self._last_end_s = -np.inf
         self._end_reference_s = -np.inf  # the previous rep's end: its reference looks no further back
@@ -219,8 +219,6 @@ class StreamingAnalyzer:
             start = self._descent_start(seg.velocity, times)
             if start is not None:
                 events += self._begin_rep(start, times, cops)
-        if self._in_rep and not self._graded():
-            events += self._first_axes(seg.velocity, times, cops)
         if self._in_rep and seg.rest[-1] and not any(r.start_s <= self._start_s + 0.5 and r.end >= last - margin for r in seg.reps) \
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
@@ -265,20 +263,6 @@ class StreamingAnalyzer:
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         return events
 
-    def _first_axes(self, v: np.ndarray, times: np.ndarray, cops: dict) -> list[Event]:
-        """The first rep, axes not stated: once its bottom is reached, its descent gives the
-        foot axes (offline's sample at AXIS_DEPTH_FRACTION of it), so the rest of the rep is graded."""
-        start = int(np.searchsorted(times, self._start_s))
-        drop = -np.cumsum(v[start:]) / self._seg_rate
-        if not len(drop) or drop.max() < MIN_DEPTH_M or v[-1] < -V_PHASE:
-            return []
-        at = start + int(np.argmax(drop >= AXIS_DEPTH_FRACTION * drop.max()))
-        for foot in SIDES:
-            self._travel[foot].append(cops[foot][at] - self._reference[foot])
-        self._provisional_axes = True
-        self._learn_axes()
-        return self._catch_up(times, cops)
-
     def _phase_now(self) -> str:
         return phase_at(self._v) if self._in_rep else "standing"
 
@@ -308,10 +292,6 @@ class StreamingAnalyzer:
             sides[foot] = found
             self._peaks[foot].append(found.medial_shift_mm)
             self._normals[foot] = personal_normal_mm(self._peaks[foot])
-        if self._provisional_axes:  # the first rep's descent taught them: now from the whole rep
-            self._provisional_axes = False
-            for foot in SIDES:
-                self._travel[foot].pop()
         if not r.partial:
             at = axis_sample(seg.velocity, r, self._seg_rate)
             for foot in SIDES:
