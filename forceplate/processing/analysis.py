@@ -336,8 +336,14 @@ def _insole_indices(regions: dict | None, fz: dict, seg: Segmentation, rate_hz: 
         # shares of the raw forces, then filtered: two filters a foot instead of one per region
         series = (arch_share(foot_regions, fz[foot]), pronation_index(foot_regions, fz[foot]))
         filtered = [zero_lag(x, COP_CUTOFF_HZ, rate_hz) for x in series]
-        indices[foot] = tuple(x - np.nanmean(x[standing]) for x in filtered)
+        indices[foot] = tuple(x - _finite_mean(x[standing]) for x in filtered)
     return indices
+
+
+def _finite_mean(x: np.ndarray) -> float:
+    """NaN, not a warning, when nothing is finite (a foot off the ground whenever the body is still)."""
+    finite = x[np.isfinite(x)]
+    return float(finite.mean()) if len(finite) else float("nan")
 
 
 def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
