@@ -107,13 +107,14 @@ def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal
     ratio = DEFAULTS.moderate_mm / DEFAULTS.mild_mm
     normal, lowest, highest = {}, [], []
     for foot in SIDES:
-        for kind, peaks in (("normal", normal_peaks), ("knees-in", knees_in_peaks)):
+        for kind, peaks, trials in (("normal", normal_peaks, normal_trials), ("knees-in", knees_in_peaks, knees_in_trials)):
             values = peaks.get(foot, [])
+            where = f"{kind} reps" + (f" ({'; '.join(trials)})" if trials else "")
             if len(values) < MIN_REPS:
-                raise CalibrationError(f"{kind} reps: {len(values)} full rep(s) with a {foot}-foot shift, "
+                raise CalibrationError(f"{where}: {len(values)} full rep(s) with a {foot}-foot shift, "
                                        f"need at least {MIN_REPS}")
             if max(abs(v) for v in values) > PEAK_LIMIT_MM:
-                raise CalibrationError(f"{kind} reps: a {foot}-foot shift of {max(values, key=abs):.1f} mm is beyond "
+                raise CalibrationError(f"{where}: a {foot}-foot shift of {max(values, key=abs):.1f} mm is beyond "
                                        f"{PEAK_LIMIT_MM:g} mm: the foot moved, not the knee")
         normal[foot] = personal_normal_mm(normal_peaks[foot])
         top = max(normal_peaks[foot]) - normal[foot] + BELOW_MILD_MARGIN_MM  # mild must lie above this
@@ -121,7 +122,7 @@ def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal
         if weakest < ratio * top:
             raise CalibrationError(
                 f"the {foot} foot's knees-in reps do not separate from its normal reps: the weakest knees-in rep "
-                f"is {weakest:.1f} mm over the normal ({normal[foot]:.1f} mm), the largest normal rep "
+                f"is {weakest:+.1f} mm over the normal ({normal[foot]:.1f} mm), the largest normal rep "
                 f"{top - BELOW_MILD_MARGIN_MM:.1f} mm; knees-in must reach {ratio * top:.1f} mm "
                 f"({ratio * top - weakest:.1f} mm more): push the knees further in, or repeat the normal reps")
         lowest.append(top / DEFAULTS.mild_mm)
