@@ -228,3 +228,20 @@ def test_the_scale_sits_between_what_the_normal_and_the_knees_in_reps_allow():
         assert max(normal[foot]) - reference.normal_mm[foot] + BELOW_MILD_MARGIN_MM < t.mild_mm
         assert min(knees_in[foot]) - reference.normal_mm[foot] > t.moderate_mm
     assert reference.thresholds(2.0).mild_mm == pytest.approx(2 * t.mild_mm)
+
+
+def test_record_stores_its_analysis_graded_with_the_subjects_reference(calibrated, tmp_path):
+    home, _ = calibrated
+    path = tmp_path / "recorded.h5"
+    result = forceplate(home, "record", "--device", "sim://dual-plate?speed=10&reps=4&valgus=&seed=21", "-o", path,
+                        "--duration", "2.5", "--subject", SUBJECT)
+    assert result.returncode == 0, result.stderr
+    assert f"graded with {SUBJECT}'s flag reference" in result.stdout
+    stored = read_header(path).results
+    assert stored["parameters"]["flag_reference"]["subject"] == SUBJECT
+    # another subject's recording is graded against its own reps
+    other = tmp_path / "other.h5"
+    result = forceplate(home, "record", "--device", "sim://dual-plate?speed=10&reps=2&valgus=&seed=22", "-o", other,
+                        "--duration", "1.5", "--subject", "P09")
+    assert result.returncode == 0, result.stderr
+    assert read_header(other).results["parameters"]["flag_reference"] is None

@@ -63,6 +63,8 @@ def run_analyze(args) -> int:
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
+    if args.flag_reference and exercise.name != "squat":
+        raise ForceplateError(f"--flag-reference grades squats; {args.file} is analysed as {exercise.name}")
     reference = flag_reference(args, trial.attrs) if exercise.name == "squat" else None
     options = Options(args.toe_out, reference.thresholds(args.threshold_scale) if reference else thresholds(args),
                       static=open_trial(args.static) if args.static else None, flag_reference=reference)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 
 from forceplate.errors import CalibrationError, ForceplateError
@@ -374,7 +375,8 @@ def _squat_analysis(path: str, subject: str | None, toe_out_deg):
     analysis = analyze_trial(trial, toe_out_deg=toe_out_deg)
     if not analysis.reps:
         raise CalibrationError(f"{path}: no squat reps found")
-    return analysis, subject, dict(analysis.baseline.toe_out_deg)
+    axes = {foot: float(angle) for foot, angle in analysis.baseline.toe_out_deg.items()}
+    return analysis, subject, axes if all(math.isfinite(a) for a in axes.values()) else None
 
 
 def _print_reference(reference) -> None:
