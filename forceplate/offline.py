@@ -31,7 +31,8 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     reps), or None: as the trial's set-up states, else estimated. ``static``: a separate
     static trial of the same lifter on the same devices, for the standing weight.
     ``flag_reference``: the lifter's normal shift per foot from ``calibrate flag`` (the caller
-    gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps.
+    gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
+    its foot axes (the normal reps') too, when neither the caller nor the set-up states them.
     """
     t, fz, cop, regions, rate_hz, frame_toe_out, devices = feet_arrays(trial, calibration)
     if len(t) < rate_hz:
@@ -41,6 +42,9 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
         toe_out_deg, source = frame_toe_out, "insole frame"
     elif toe_out_deg is None:
         toe_out_deg = stated_toe_out(trial)
+        if toe_out_deg is None and flag_reference is not None and flag_reference.toe_out_deg is not None:
+            # axes estimated from reps that all collapse turn toward the arch and hide the collapse
+            toe_out_deg, source = dict(flag_reference.toe_out_deg), f"the flag reference's normal reps ({flag_reference.source})"
     elif toe_out_deg == "auto":
         toe_out_deg = None
     analysis = analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions,

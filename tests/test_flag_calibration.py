@@ -94,6 +94,7 @@ def test_the_reference_puts_normal_reps_below_mild_and_knees_in_at_moderate(cali
     data = tomllib.loads(path.read_text())
     assert data["subject"] == SUBJECT and data["algorithm_version"] and data["date"]
     assert data["normal_trials"][0].endswith("normal.h5") and data["knees_in_trials"][0].endswith("knees_in.h5")
+    assert all(abs(data["toe_out_deg"][foot]) < 10 for foot in ("left", "right"))  # the simulated feet point forward
     thresholds = Thresholds().scaled(data["threshold_scale"])
     for foot in ("left", "right"):
         normal = data["normal_mm"][foot]
@@ -119,7 +120,10 @@ def test_a_trial_of_mild_collapse_in_every_rep_is_flagged_with_the_reference_onl
     summary = report["summary"]
     assert summary["flag_reference"]["file"].endswith(f"{SUBJECT}.toml")
     assert any(note.startswith(f"flag reference of {SUBJECT}") for note in summary["notes"])
-    assert with_reference.count("mild") >= 8 and "moderate" not in with_reference and "severe" not in with_reference
+    # measured on the normal reps' foot axes: estimated from reps that all collapse, they would turn to the arch
+    assert summary["baseline"]["axis_source"].startswith("the flag reference's normal reps")
+    # the mild band's middle: mild, at times moderate (the scale follows this person's knees-in reps)
+    assert with_reference.count("mild") >= 6 and with_reference.count("none") <= 2 and "severe" not in with_reference
     # graded against its own reps, a collapse in every rep is that lifter's normal
     report, own = grades(home, trials["mild"], "--no-flag-reference")
     assert report["summary"]["flag_reference"] is None

@@ -37,6 +37,7 @@ MIN_REPS = 3  # full reps of each kind per foot: fewer say nothing of a person's
 BELOW_MILD_MARGIN_MM = 1.0  # the largest normal rep stays this far below mild
 SCALE_RANGE = (0.25, 4.0)  # of the default thresholds (mild 3.5 mm): beyond, the reps were not squats as meant
 NORMAL_RANGE_MM = (0.0, 40.0)  # a foot's normal peak shift
+TOE_OUT_RANGE_DEG = (-45.0, 60.0)  # as --toe-out takes
 PEAK_LIMIT_MM = 50.0  # a rep's peak shift beyond half a foot's width is the foot moving, not a knee
 REFERENCE_FORMAT = 1  # of the TOML file; a reader refuses any other
 DEFAULTS = Thresholds()
@@ -55,6 +56,7 @@ class FlagReference:
     knees_in_trials: tuple[str, ...]
     normal_peaks_mm: dict = field(default_factory=dict)  # foot -> each normal rep's peak shift (mm)
     knees_in_peaks_mm: dict = field(default_factory=dict)
+    toe_out_deg: dict | None = None  # foot -> the normal reps' foot axes (deg from the lifter's forward)
     source: str = ""  # the file it was read from or written to
 
     def thresholds(self, extra_scale: float = 1.0) -> Thresholds:
@@ -65,14 +67,17 @@ class FlagReference:
         """What a trial analysed with it stores and shows: which reference, and its figures."""
         return {"subject": self.subject, "file": self.source, "date": self.date,
                 "algorithm_version": self.algorithm_version, "threshold_scale": round(self.threshold_scale, 3),
-                "normal_mm": {foot: round(self.normal_mm[foot], 2) for foot in SIDES}}
+                "normal_mm": {foot: round(self.normal_mm[foot], 2) for foot in SIDES},
+                "toe_out_deg": None if self.toe_out_deg is None else {f: round(self.toe_out_deg[f], 1) for f in SIDES}}
 
     def describe(self) -> str:
         t = self.thresholds()
         return (f"flag reference of {self.subject} ({self.date}, {self.source}): normal left "
                 f"{self.normal_mm['left']:.1f} mm, right {self.normal_mm['right']:.1f} mm; thresholds x"
                 f"{self.threshold_scale:.2f}: mild {t.mild_mm:.1f}, moderate {t.moderate_mm:.1f}, "
-                f"severe {t.severe_mm:.1f} mm over the normal")
+                f"severe {t.severe_mm:.1f} mm over the normal"
+                + ("" if self.toe_out_deg is None else f"; foot axes of the normal reps: toe-out left "
+                   f"{self.toe_out_deg['left']:.0f}, right {self.toe_out_deg['right']:.0f} deg"))
 
 
 def parse_reps(text: str | None, what: str) -> set[int] | None:
@@ -101,9 +106,10 @@ def rep_peaks(analysis: Analysis, reps: set[int] | None, where: str) -> dict[str
 
 
 def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal_trials, knees_in_trials,
-                  date: str | None = None) -> FlagReference:
+                  date: str | None = None, toe_out_deg: dict | None = None) -> FlagReference:
     """The reference from each foot's normal and knees-in rep peaks (mm), or one
-    :class:`CalibrationError` line saying why they do not make one and by how much."""
+    :class:`CalibrationError` line saying why they do not make one and by how much.
+    ``toe_out_deg``: the foot axes the peaks were measured on (kept with the reference)."""
     ratio = DEFAULTS.moderate_mm / DEFAULTS.mild_mm
     normal, lowest, highest = {}, [], []
     for foot in SIDES:
@@ -138,7 +144,17 @@ def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal
     return FlagReference(subject, normal, scale, date or dt.date.today().isoformat(), ALGORITHM_VERSION,
                          tuple(normal_trials), tuple(knees_in_trials),
                          {foot: list(normal_peaks[foot]) for foot in SIDES},
-                         {foot: list(knees_in_peaks[foot]) for foot in SIDES})
+                         {foot: list(knees_in_peaks[foot]) for foot in SIDES}, _toe_out(toe_out_deg, "toe_out_deg"))
+
+
+def _toe_out(value, source: str) -> dict | None:
+    """Per-foot toe-out (deg) checked as ``--toe-out`` is, or None when not known."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise CalibrationError(f"{source}: field 'toe_out_deg' must be a table of left and right degrees")
+    return {foot: number_in(value.get(foot), *TOE_OUT_RANGE_DEG, source, f"toe_out_deg.{foot}", CalibrationError)
+            for foot in SIDES}
 
 
 # --- files ------------------------------------------------------------------------------
@@ -169,8 +185,9 @@ def reference_toml(ref: FlagReference) -> str:
              f"threshold_scale = {toml_value(round(ref.threshold_scale, 4))}",
              f"normal_trials = {toml_value(list(ref.normal_trials))}",
              f"knees_in_trials = {toml_value(list(ref.knees_in_trials))}"]
-    for table, values in (("normal_mm", ref.normal_mm), ("normal_peaks_mm", ref.normal_peaks_mm),
-                          ("knees_in_peaks_mm", ref.knees_in_peaks_mm)):
+    tables = [("normal_mm", ref.normal_mm), ("normal_peaks_mm", ref.normal_peaks_mm),
+              ("knees_in_peaks_mm", ref.knees_in_peaks_mm)]
+    for table, values in tables + ([("toe_out_deg", ref.toe_out_deg)] if ref.toe_out_deg else []):
         lines += ["", f"[{table}]"] + [f"{foot} = {toml_value(np.round(values[foot], 3))}" for foot in SIDES]
     return "\n".join(lines) + "\n"
 
@@ -207,7 +224,7 @@ def parse_reference(text: str, source: str) -> FlagReference:
                              for v in _list(table.get(foot, []), source, f"{key}.{foot}")] for foot in SIDES}
     return FlagReference(subject, figures, scale, date.isoformat(), str(data.get("algorithm_version", "")),
                          trials["normal_trials"], trials["knees_in_trials"], peaks["normal_peaks_mm"],
-                         peaks["knees_in_peaks_mm"], source)
+                         peaks["knees_in_peaks_mm"], _toe_out(data.get("toe_out_deg"), source), source)
 
 
 def _list(value, source: str, name: str) -> list:

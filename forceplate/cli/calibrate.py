@@ -342,7 +342,8 @@ def _flag(args) -> int:
     knees_in = normal if args.knees_in == args.normal else _squat_analysis(args.knees_in, subject, axes)[0]
     reference = fit_reference(subject, rep_peaks(normal, normal_reps, args.normal),
                               rep_peaks(knees_in, knees_in_reps, args.knees_in),
-                              [_described(args.normal, args.normal_reps)], [_described(args.knees_in, args.knees_in_reps)])
+                              [_described(args.normal, args.normal_reps)], [_described(args.knees_in, args.knees_in_reps)],
+                              toe_out_deg=axes)
     reference = save_reference(reference, args.output)
     print(f"saved {reference.source}")
     _print_reference(reference)
