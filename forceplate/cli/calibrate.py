@@ -3,6 +3,8 @@
 Each step is a wizard at a terminal (prompts for what the flags did not say, tells the
 operator where to put each mass, asks before saving) and a script with ``--yes`` (every
 value from flags). Against ``sim://`` devices the simulator places the loads itself.
+``calibrate flag`` is of a person, not a device: recorded normal and knees-in squat trials
+give that person's knee-collapse flag reference (:mod:`forceplate.calibration.flag`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def register(add_command) -> None:
   forceplate calibrate flag --normal set.h5 --normal-reps 1-3 --knees-in set.h5 --knees-in-reps 4-6
   forceplate calibrate flag --show --subject P01
 records are saved in the lab's folder ($FORCEPLATE_HOME/calibration or ~/.local/share/forceplate/calibration;
-flag references in its flag/ folder) unless -o says otherwise; see calibration/CALIBRATION.md for the
-procedure, docs/validation.md for the flag reference""")
+flag references in its flag/ folder, where analyze finds them) unless -o says otherwise; see
+calibration/CALIBRATION.md for the procedure, the README's "A person's own flag reference" for the flag""")
     steps = command.add_subparsers(dest="step", metavar="STEP")
     parsers = {
         "tare": steps.add_parser("tare", help="zero the offsets of the empty, still device"),
