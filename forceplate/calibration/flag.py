@@ -129,14 +129,15 @@ def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal
             raise CalibrationError(
                 f"the {foot} foot's knees-in reps do not separate from its normal reps: the weakest knees-in rep "
                 f"is {weakest:+.1f} mm over the normal ({normal[foot]:.1f} mm), the largest normal rep "
-                f"{top - BELOW_MILD_MARGIN_MM:.1f} mm; knees-in must reach {ratio * top:.1f} mm "
+                f"{top - BELOW_MILD_MARGIN_MM:.1f} mm over it; knees-in must reach {ratio * top:.1f} mm "
                 f"({ratio * top - weakest:.1f} mm more): push the knees further in, or repeat the normal reps")
         lowest.append(top / DEFAULTS.mild_mm)
         highest.append(weakest / DEFAULTS.moderate_mm)
     low, high = max(lowest), min(highest)
     if low > high:
-        raise CalibrationError(f"the feet need different thresholds: one foot's normal reps need a scale of at least "
-                               f"{low:.2f}, the other's knees-in reps at most {high:.2f}; repeat the reps")
+        raise CalibrationError(f"the feet need different thresholds: the {SIDES[int(np.argmax(lowest))]} foot's normal "
+                               f"reps need a scale of at least {low:.2f}, the {SIDES[int(np.argmin(highest))]} foot's "
+                               f"knees-in reps at most {high:.2f}; repeat the reps")
     scale = math.sqrt(low * high)
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
         raise CalibrationError(f"these reps give a threshold scale of {scale:.2f}, outside the plausible "
@@ -144,7 +145,7 @@ def fit_reference(subject: str, normal_peaks: dict, knees_in_peaks: dict, normal
     return FlagReference(subject, normal, scale, date or dt.date.today().isoformat(), ALGORITHM_VERSION,
                          tuple(normal_trials), tuple(knees_in_trials),
                          {foot: list(normal_peaks[foot]) for foot in SIDES},
-                         {foot: list(knees_in_peaks[foot]) for foot in SIDES}, _toe_out(toe_out_deg, "toe_out_deg"))
+                         {foot: list(knees_in_peaks[foot]) for foot in SIDES}, _toe_out(toe_out_deg, "the normal reps' foot axes"))
 
 
 def _toe_out(value, source: str) -> dict | None:
