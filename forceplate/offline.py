@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from forceplate.calibration.flag import FlagReference
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
 from forceplate.io.clock import fit_clock
@@ -20,7 +21,8 @@ CALIBRATION_BLOCK_FRAMES = 1 << 16
 
 
 def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg=None,
-                  thresholds: Thresholds | None = None, static: Trial | None = None) -> Analysis:
+                  thresholds: Thresholds | None = None, static: Trial | None = None,
+                  flag_reference: FlagReference | None = None) -> Analysis:
     """Analyse a trial's feet: its plates, or its left and right insoles.
 
     ``calibration`` replaces the stored record of the device with the same serial. With
@@ -28,6 +30,9 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     ``toe_out_deg``: degrees (or {"left": .., "right": ..}) stated, "auto" (estimated from the
     reps), or None: as the trial's set-up states, else estimated. ``static``: a separate
     static trial of the same lifter on the same devices, for the standing weight.
+    ``flag_reference``: the lifter's normal shift per foot from ``calibrate flag`` (the caller
+    gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
+    its foot axes (the normal reps') too, when neither the caller nor the set-up states them.
     """
     t, fz, cop, regions, rate_hz, frame_toe_out, devices = feet_arrays(trial, calibration)
     if len(t) < rate_hz:
@@ -37,11 +42,20 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
         toe_out_deg, source = frame_toe_out, "insole frame"
     elif toe_out_deg is None:
         toe_out_deg = stated_toe_out(trial)
+        if toe_out_deg is None and flag_reference is not None and flag_reference.toe_out_deg is not None:
+            # axes estimated from reps that all collapse turn toward the arch and hide the collapse
+            toe_out_deg, source = dict(flag_reference.toe_out_deg), f"the flag reference's normal reps ({flag_reference.source})"
     elif toe_out_deg == "auto":
         toe_out_deg = None
     analysis = analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions,
                             weight_n=static_weight_n(static, calibration) if static is not None else None,
-                            load_kg=trial_load_kg(trial), axes_source=source)
+                            load_kg=trial_load_kg(trial), axes_source=source,
+                            normal_mm=flag_reference.normal_mm if flag_reference else None)
+    if flag_reference is not None:
+        analysis.notes.append(flag_reference.describe())
+        if flag_reference.algorithm_version != ALGORITHM_VERSION:
+            analysis.notes.append(f"the flag reference was measured by analysis {flag_reference.algorithm_version}, "
+                                  f"this is {ALGORITHM_VERSION}: repeat 'forceplate calibrate flag'")
     analysis.devices = tuple(d.name for d in devices)
     return analysis
 
@@ -160,16 +174,26 @@ def _insole_on(times, device, t, calibration):
             {name: resample(force) for name, force in regions.items()})
 
 
-def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationRecord | None = None) -> None:
+def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationRecord | None = None,
+                  flag_reference: FlagReference | None = None) -> None:
     """Store the results of :func:`analyze_trial` under the trial file's /processing with the
-    parameters that made them (the analysed devices among them)."""
+    parameters that made them (the analysed devices and the flag reference among them)."""
+    results = with_flag_reference(analysis.as_dict(), flag_reference)
     parameters = {
         "device": ", ".join(analysis.devices),
         "calibration": calibration.source if calibration else "stored in the trial",
         "toe_out_deg": analysis.toe_out_setting,
         "thresholds": analysis.thresholds.as_dict(),
+        "flag_reference": results["summary"]["flag_reference"],
     }
-    write_results(trial.path, analysis.as_dict(), parameters)
+    write_results(trial.path, results, parameters)
+
+
+def with_flag_reference(results: dict, flag_reference: FlagReference | None) -> dict:
+    """``Analysis.as_dict()`` with its summary saying which flag reference graded it (None: the
+    trial's own reps), in place; returns it."""
+    results["summary"]["flag_reference"] = flag_reference.summary() if flag_reference else None
+    return results
 
 
 def trial_results(path, toe_out_deg: float | None = None,

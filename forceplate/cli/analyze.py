@@ -17,6 +17,10 @@ def register(add_command) -> None:
   forceplate analyze trial.h5 --save                  store the results in the trial (/processing)
   forceplate analyze jump.h5 --exercise countermovement_jump   flights, heights, RSI, phases
   forceplate analyze eo.h5 --exercise quiet_standing --eyes-closed ec.h5   sway, eyes open vs closed
+  forceplate analyze trial.h5 --flag-reference P01.toml   grade against this person's reference
+
+a squat trial whose subject has a flag reference in the lab's folder ('forceplate calibrate flag')
+is graded against it, and the results say so; --no-flag-reference grades against the trial's own reps.
 
 exercises (docs/exercises.md): squat, single_leg_squat, countermovement_jump, squat_jump,
 drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat. Without --exercise:
@@ -32,6 +36,12 @@ the trial's exercise attribute, else recognised from the force pattern (and said
                          help="analyse as this exercise (default: the trial's exercise attribute, else recognised)")
     command.add_argument("--eyes-closed", metavar="FILE.h5",
                          help="quiet standing: the eyes-closed trial to compare with this (eyes-open) one")
+    reference = command.add_mutually_exclusive_group()
+    reference.add_argument("--flag-reference", metavar="REF.toml",
+                           help="squat: grade the flag against this person's reference (default: the subject's "
+                                "reference in the lab's folder, if any; --threshold-scale multiplies its thresholds)")
+    reference.add_argument("--no-flag-reference", action="store_true",
+                           help="squat: grade against the trial's own reps, even when the subject has a reference")
     add_analysis_options(command)
 
 
@@ -53,7 +63,11 @@ def run_analyze(args) -> int:
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
-    options = Options(args.toe_out, thresholds(args), static=open_trial(args.static) if args.static else None)
+    if args.flag_reference and exercise.name != "squat":
+        raise ForceplateError(f"--flag-reference grades squats; {args.file} is analysed as {exercise.name}")
+    reference = flag_reference(args, trial.attrs) if exercise.name == "squat" else None
+    options = Options(args.toe_out, reference.thresholds(args.threshold_scale) if reference else thresholds(args),
+                      static=open_trial(args.static) if args.static else None, flag_reference=reference)
     if args.eyes_closed:
         if exercise.name != "quiet_standing":
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
@@ -64,7 +78,7 @@ def run_analyze(args) -> int:
         raise NotThisExercise(f"{args.file}: {exc} (exercise chosen by {chosen_by}; choose another with --exercise)") \
             from None
     if args.save and analysis is not None:
-        save_analysis(trial, analysis, calibration)
+        save_analysis(trial, analysis, calibration, reference)
     elif args.save:
         save_exercise_results(trial, exercise, report, calibration, args.eyes_closed)
     if args.report and analysis is not None:
@@ -88,6 +102,24 @@ def run_analyze(args) -> int:
     else:
         print_exercise_table(report, exercise)
     return 0
+
+
+def flag_reference(args, attrs):
+    """The flag reference a squat is graded with: ``--flag-reference``, else the subject's in the
+    lab's folder (none with ``--no-flag-reference``)."""
+    from forceplate.calibration.flag import find_reference, load_reference
+
+    thresholds(args)  # the scale is checked whether or not a reference is found
+    if getattr(args, "no_flag_reference", False):
+        return None
+    subject = attrs.get("subject") or None
+    if getattr(args, "flag_reference", None):
+        reference = load_reference(args.flag_reference)
+        if subject and reference.subject != subject:
+            raise ForceplateError(f"{args.flag_reference}: the flag reference of {reference.subject!r}; "
+                                  f"the trial is of {subject!r}")
+        return reference
+    return find_reference(subject)
 
 
 def save_exercise_results(trial, exercise, report: dict, calibration, eyes_closed) -> None:

@@ -3,17 +3,20 @@
 Each step is a wizard at a terminal (prompts for what the flags did not say, tells the
 operator where to put each mass, asks before saving) and a script with ``--yes`` (every
 value from flags). Against ``sim://`` devices the simulator places the loads itself.
+``calibrate flag`` is of a person, not a device: recorded normal and knees-in squat trials
+give that person's knee-collapse flag reference (:mod:`forceplate.calibration.flag`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 
 from forceplate.errors import CalibrationError, ForceplateError
 
-STEPS = ("tare", "weights", "matrix", "insole", "verify")
+STEPS = ("tare", "weights", "matrix", "insole", "verify", "flag")
 PLATE_MASS_KG = 20.0  # default known mass on a plate
 INSOLE_MASS_KG = 5.0  # on one insole sensor (about 2 cm across): what a calibration rig's weight stack puts there
 
@@ -28,8 +31,12 @@ def register(add_command) -> None:
   forceplate calibrate insole --device /dev/rfcomm0 --body-mass 72
   forceplate calibrate verify --device sim://dual-plate
   forceplate calibrate weights --device 'sim://dual-plate?gain_error=0.03&seed=1' --yes -o sim.toml
-records are saved in the lab's folder ($FORCEPLATE_HOME/calibration or ~/.local/share/forceplate/calibration)
-unless -o says otherwise; see calibration/CALIBRATION.md for the procedure""")
+  forceplate calibrate flag --normal normal.h5 --knees-in knees_in.h5 --subject P01
+  forceplate calibrate flag --normal set.h5 --normal-reps 1-3 --knees-in set.h5 --knees-in-reps 4-6
+  forceplate calibrate flag --show --subject P01
+records are saved in the lab's folder ($FORCEPLATE_HOME/calibration or ~/.local/share/forceplate/calibration;
+flag references in its flag/ folder, where analyze finds them) unless -o says otherwise; see
+calibration/CALIBRATION.md for the procedure, the README's "A person's own flag reference" for the flag""")
     steps = command.add_subparsers(dest="step", metavar="STEP")
     parsers = {
         "tare": steps.add_parser("tare", help="zero the offsets of the empty, still device"),
@@ -38,6 +45,7 @@ unless -o says otherwise; see calibration/CALIBRATION.md for the procedure""")
         "insole": steps.add_parser("insole", help="insole sensor curves from known loads, or scale from body weight"),
         "verify": steps.add_parser("verify", help="force and CoP errors at known loads, pass/fail"),
     }
+    _add_flag_step(steps)
     for name, p in parsers.items():
         if name != "matrix":
             p.add_argument("--device", required=True, metavar="URL", help="serial port or sim://KIND?options")
@@ -80,6 +88,17 @@ unless -o says otherwise; see calibration/CALIBRATION.md for the procedure""")
     how.add_argument("--body-mass", type=float, metavar="KG", help="scale from quiet standing of a person this heavy")
     insole.add_argument("--foot-share", type=float, default=0.5,
                         help="share of body weight on this foot in quiet standing (default 0.5)")
+
+
+def _add_flag_step(steps) -> None:
+    flag = steps.add_parser("flag", help="a person's knee-collapse flag reference from normal and knees-in reps")
+    flag.add_argument("--normal", metavar="FILE.h5", help="a squat trial of normal reps (at least 3)")
+    flag.add_argument("--knees-in", metavar="FILE.h5", help="a squat trial of deliberate knees-in reps (at least 3)")
+    flag.add_argument("--normal-reps", metavar="1-3", help="only these reps of --normal (default all full reps)")
+    flag.add_argument("--knees-in-reps", metavar="4-6", help="only these reps of --knees-in (default all full reps)")
+    flag.add_argument("--subject", help="whose reference (default: the trials' subject attribute)")
+    flag.add_argument("--show", action="store_true", help="print the stored reference of --subject")
+    flag.add_argument("-o", "--output", metavar="REF.toml", help="where to save (default: the lab's folder)")
 
 
 class _Operator:
@@ -188,6 +207,8 @@ def _steps(args, operator: _Operator, device):
 def run_calibrate(args) -> int:
     if args.step is None:
         raise ForceplateError(f"calibrate needs a step: {', '.join(STEPS)} (see 'forceplate calibrate --help')")
+    if args.step == "flag":
+        return _flag(args)
     operator = _Operator(args)
     if args.step == "matrix":
         return _matrix(args, operator)
@@ -298,3 +319,73 @@ def _matrix(args, operator) -> int:
     print(f"{record.serial}: {args.plate} plate matrix imported (diagonal "
           f"{', '.join(f'{v:.4g}' for v in values.diagonal())})")
     return _save(args, new, operator)
+
+
+def _flag(args) -> int:
+    from forceplate.calibration.flag import find_reference, fit_reference, parse_reps, rep_peaks, save_reference
+
+    if args.show:
+        if not args.subject:
+            raise ForceplateError("calibrate flag --show needs --subject NAME")
+        reference = find_reference(args.subject)
+        if reference is None:
+            raise CalibrationError(f"no flag reference of {args.subject!r} in the lab's folder")
+        _print_reference(reference)
+        return 0
+    if not (args.normal and args.knees_in):
+        raise ForceplateError("calibrate flag needs --normal FILE.h5 and --knees-in FILE.h5 (or --show --subject NAME)")
+    normal_reps = parse_reps(args.normal_reps, "--normal-reps")
+    knees_in_reps = parse_reps(args.knees_in_reps, "--knees-in-reps")
+    if args.normal == args.knees_in and (normal_reps is None or knees_in_reps is None or normal_reps & knees_in_reps):
+        raise ForceplateError("one trial for both: give --normal-reps and --knees-in-reps that do not overlap")
+    normal, subject, axes = _squat_analysis(args.normal, args.subject, None)
+    # The knees-in reps on the normal reps' foot axes: a deliberate collapse in every rep would turn
+    # axes estimated from those reps toward the arch (the axis sample is taken in the descent).
+    knees_in = normal if args.knees_in == args.normal else _squat_analysis(args.knees_in, subject, axes)[0]
+    reference = fit_reference(subject, rep_peaks(normal, normal_reps, args.normal),
+                              rep_peaks(knees_in, knees_in_reps, args.knees_in),
+                              [_described(args.normal, args.normal_reps)], [_described(args.knees_in, args.knees_in_reps)],
+                              toe_out_deg=axes)
+    reference = save_reference(reference, args.output)
+    print(f"saved {reference.source}")
+    _print_reference(reference)
+    return 0
+
+
+def _described(path: str, reps: str | None) -> str:
+    from pathlib import Path
+
+    return str(Path(path).resolve()) + (f" reps {reps}" if reps else "")
+
+
+def _squat_analysis(path: str, subject: str | None, toe_out_deg):
+    """A trial's squat analysis (default thresholds), its subject and the foot axes it used;
+    refused when it is of another exercise or another subject than ``subject``."""
+    from forceplate.exercises import lookup
+    from forceplate.offline import analyze_trial
+    from forceplate.storage.reader import open_trial
+
+    trial = open_trial(path)
+    exercise = lookup(str(trial.attrs.get("exercise") or "squat"))
+    if exercise is None or exercise.name != "squat":
+        raise CalibrationError(f"{path}: recorded as {trial.attrs.get('exercise')!r}; the flag reference needs squat trials")
+    recorded = trial.attrs.get("subject") or None
+    if subject and recorded and recorded != subject:
+        raise CalibrationError(f"{path}: a trial of subject {recorded!r}, not {subject!r}")
+    subject = subject or recorded
+    if not subject:
+        raise CalibrationError(f"{path}: no subject recorded; give --subject NAME")
+    analysis = analyze_trial(trial, toe_out_deg=toe_out_deg)
+    if not analysis.reps:
+        raise CalibrationError(f"{path}: no squat reps found")
+    axes = {foot: float(angle) for foot, angle in analysis.baseline.toe_out_deg.items()}
+    return analysis, subject, axes if all(math.isfinite(a) for a in axes.values()) else None
+
+
+def _print_reference(reference) -> None:
+    print(reference.describe())
+    for kind, peaks in (("normal", reference.normal_peaks_mm), ("knees-in", reference.knees_in_peaks_mm)):
+        trials = reference.normal_trials if kind == "normal" else reference.knees_in_trials
+        print(f"{kind} reps ({'; '.join(trials)}): " + "; ".join(
+            f"{foot} " + ", ".join(f"{v:.1f}" for v in peaks[foot]) + " mm" for foot in ("left", "right")))
+    print(f"measured by analysis algorithm {reference.algorithm_version}")

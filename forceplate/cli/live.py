@@ -118,6 +118,7 @@ def run_live(args) -> int:
 def store_analysis(args) -> None:
     """Analyse a recording just saved and store the results in it, saying so in one line
     (``record``, ``live --record`` and ``demo --record`` end the same way)."""
+    from forceplate.cli.analyze import flag_reference
     from forceplate.exercises import lookup
     from forceplate.offline import analyze_trial, save_analysis
     from forceplate.storage.reader import open_trial
@@ -128,13 +129,16 @@ def store_analysis(args) -> None:
         store_exercise_analysis(trial, exercise, args)
         return
     try:
-        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, thresholds=thresholds(args))
+        reference = flag_reference(args, trial.attrs)
+        analysis = analyze_trial(trial, toe_out_deg=args.toe_out, flag_reference=reference,
+                                 thresholds=reference.thresholds(args.threshold_scale) if reference else thresholds(args))
     except ForceplateError as exc:
         print(f"not analysed: {exc}", file=sys.stderr)
         return
-    save_analysis(trial, analysis)
+    save_analysis(trial, analysis, flag_reference=reference)
     s = analysis.as_dict()["summary"]
-    print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged (stored in {args.record}:/processing)")
+    graded = f", graded with {reference.subject}'s flag reference" if reference else ""
+    print(f"analysed: {s['reps']} reps, {s['flagged_reps']} flagged{graded} (stored in {args.record}:/processing)")
 
 
 def store_exercise_analysis(trial, exercise, args) -> None:

@@ -81,6 +81,7 @@ class Options:
     thresholds: object = None  # processing.valgus.Thresholds
     eyes_closed: Feet | None = None  # quiet standing: the eyes-closed trial to compare with
     static: object = None  # squat: a static trial (storage.reader.Trial) for the standing weight
+    flag_reference: object = None  # squat: the lifter's calibration.flag.FlagReference
 
 
 @dataclass

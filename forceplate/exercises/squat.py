@@ -38,10 +38,11 @@ def decorate(report: dict, kind: str) -> dict:
 @dataclass(frozen=True)
 class SquatExercise(Exercise):
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
-        from forceplate.offline import analyze_trial
+        from forceplate.offline import analyze_trial, with_flag_reference
 
-        analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static)
-        report = decorate(analysis.as_dict(), self.kind)
+        analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
+                                 flag_reference=options.flag_reference)
+        report = decorate(with_flag_reference(analysis.as_dict(), options.flag_reference), self.kind)
         report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag)
         return report, analysis
 

@@ -18,7 +18,7 @@ from forceplate.calibration.record import find_record
 from forceplate.io.device import Frames
 from forceplate.profiles import load_profile
 from forceplate.sim.emulator import PlateEmulator
-from forceplate.sim.squat import SquatModel, SquatPlan, Subject
+from forceplate.sim.squat import RepPlan, SquatModel, SquatPlan, Subject
 from forceplate.storage.writer import TrialWriter
 
 PROFILE, SERIAL = "dual-plate-ads1256", "SIM-DP-0001"
@@ -40,6 +40,7 @@ class SimulatedTrial:
     mass_kg: float = 75.0
     seed: int = 0
     rest_s: float = 0.6
+    rep_plans: list[RepPlan] | None = None  # each rep in full (healthy drift, collapse on both feet), instead of reps/valgus
 
 
 def write_simulated_trial(path: str | Path, spec: SimulatedTrial) -> Path:
@@ -47,10 +48,10 @@ def write_simulated_trial(path: str | Path, spec: SimulatedTrial) -> Path:
     profile = load_profile(PROFILE)
     record = find_record(SERIAL)
     plan = SquatPlan(reps=spec.reps, baseline_s=2.0, descent_s=1.0, bottom_s=0.2, ascent_s=0.8, rest_s=spec.rest_s,
-                     valgus=dict(spec.valgus))
+                     valgus=dict(spec.valgus), rep_plans=spec.rep_plans, tail_s=END_STANDING_S)
     model = SquatModel(Subject(mass_kg=spec.mass_kg, load_kg=spec.load_kg, left_share=spec.left_share), plan,
                        seed=spec.seed)
-    n = int((plan.baseline_s + plan.reps * plan.rep_period_s + END_STANDING_S) * profile.rate_hz)
+    n = int(round(model.duration_s * profile.rate_hz))
     seq = np.arange(n)
     t = seq / profile.rate_hz
     counts = PlateEmulator(profile, record, model, seed=spec.seed).counts(t)
