@@ -193,3 +193,117 @@ def test_recover_of_an_unchunked_trial_gives_no_traceback(recorded, tmp_path):
     path = _edited(recorded, tmp_path, unchunked)
     outcome = run_cli(["recover", path], timeout_s=DAMAGE_TIME_LIMIT_S)
     assert outcome.failure is None, outcome.describe()
+
+
+def _global_heap_objects(data: bytes) -> dict[bytes, int]:
+    """Where each object of the file's global heap collections starts, by its first bytes.
+
+    HDF5 file format, global heap collection: "GCOL", version 1, 3 reserved bytes, the
+    collection's size (8 bytes, this header included); then its objects: heap object index
+    (2 bytes), reference count (2), reserved (4), object size (8), the data padded to 8 bytes.
+    Index 0 is the collection's free space, after the last object.
+    """
+    import struct
+
+    objects, start = {}, data.find(b"GCOL")
+    while start >= 0:
+        end = start + struct.unpack_from("<Q", data, start + 8)[0]
+        at = start + 16
+        while at + 16 <= end:
+            index, size = struct.unpack_from("<H", data, at)[0], struct.unpack_from("<Q", data, at + 8)[0]
+            if index == 0:
+                break
+            objects.setdefault(data[at + 16:at + 16 + min(size, 16)], at)
+            at += 16 + -(-size // 8) * 8
+        start = data.find(b"GCOL", start + 4)
+    return objects
+
+
+# A string each reader reads from the global heap: the root attribute `schema` (every reader)
+# and the acquisition's `decoder_stats` (only a whole read: `trials` reads the header first).
+HEAP_STRINGS = {"root attribute": b"forceplate-trial", "acquisition attribute": b'{"bytes_in": '}
+
+
+@pytest.mark.parametrize("where", sorted(HEAP_STRINGS))
+def test_a_damaged_global_heap_gives_one_line_within_seconds(recorded, tmp_path, where):
+    """The HDF5 library (2.0) loops for ever, inside one C call, on a global-heap object
+    whose header reads 0 (index 0 and size 0: free space that never ends); the fuzz run
+    found it as bytes 2722..3199 of a trial zeroed. The reader's metadata probe turns it
+    into one line."""
+    data = bytearray(recorded.read_bytes())
+    header = next(at for head, at in _global_heap_objects(bytes(data)).items() if head.startswith(HEAP_STRINGS[where]))
+    data[header:header + 16] = bytes(16)
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    damaged = folder / "heap.h5"
+    damaged.write_bytes(bytes(data))
+    commands = [["analyze", str(damaged)], ["export", str(damaged), "--csv", str(tmp_path / "csv")],
+                ["recover", str(damaged)], ["compare", str(recorded), str(damaged)]]
+    for command in commands if where == "root attribute" else commands[:1]:
+        outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
+        assert outcome.failure is None and outcome.status == 2, outcome.describe()
+        assert f"{damaged}: damaged trial (the HDF5 library did not finish" in outcome.stderr, outcome.stderr
+    outcome = run_cli(["trials", str(folder)], timeout_s=DAMAGE_TIME_LIMIT_S)
+    assert outcome.failure is None, outcome.describe()
+    assert "heap.h5" in outcome.stdout and "unreadable" in outcome.stdout, outcome.stdout
+    assert damaged.read_bytes() == bytes(data)  # recover left it as it was
+
+
+def _crash(path):
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _hang(path):
+    import time
+
+    time.sleep(60)
+
+
+def test_the_metadata_probe_names_a_crash_and_a_hang_and_serves_the_next_file(recorded, tmp_path, monkeypatch):
+    import time
+
+    from forceplate.errors import CorruptTrial
+    from forceplate.storage import probe
+    from forceplate.storage.reader import _walk_metadata
+
+    monkeypatch.setattr(probe, "METADATA_TIME_LIMIT_S", 0.5)
+    with pytest.raises(CorruptTrial, match=r"died reading its metadata \(SIGSEGV\)"):
+        probe.check_finishes(recorded, _crash)
+    start = time.monotonic()
+    with pytest.raises(CorruptTrial, match=r"did not finish reading its metadata in 0.5 s"):
+        probe.check_finishes(recorded, _hang)
+    assert time.monotonic() - start < 3
+    probe.check_finishes(recorded, _walk_metadata)  # a sound file passes, on a fresh prober
+
+
+def test_a_probed_file_can_be_written_at_once_and_a_forked_child_probes_on_its_own(recorded, tmp_path):
+    """The prober keeps no file open (HDF5's lock would refuse the analysis storing its
+    results), and a process forked from a probing one never shares its prober's pipes."""
+    import os
+    import shutil
+
+    import h5py
+
+    from forceplate.storage import probe
+    from forceplate.storage.reader import _walk_metadata
+
+    copy = tmp_path / "copy.h5"
+    shutil.copyfile(recorded, copy)
+    probe.check_finishes(copy, _walk_metadata)
+    with h5py.File(copy, "a") as f:
+        f.attrs["notes"] = "written after the probe"
+    parents = probe._probers[_walk_metadata].pid
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            probe.check_finishes(copy, _walk_metadata)  # a new version of the file: walked again
+            status = 0 if probe._probers[_walk_metadata].pid != parents else 4
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0
+    probe.check_finishes(copy, _walk_metadata)
+    assert probe._probers[_walk_metadata].pid == parents  # still the parent's own, answering

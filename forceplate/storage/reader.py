@@ -12,9 +12,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from forceplate import storage
 from forceplate.calibration.record import CalibrationRecord, parse_record
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
 from forceplate.profiles import DeviceProfile, parse_profile
+from forceplate.storage.probe import check_finishes
 from forceplate.storage.schema import READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 
 
@@ -128,16 +130,23 @@ def open_h5(path: str | Path) -> h5py.File:
     """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
 
     Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
-    locked by a crash that only ``forceplate recover`` can clear, otherwise unreadable).
-    Only a file whose superblock says "open for writing" is re-opened as an SWMR reader, and
-    then with few metadata read attempts: HDF5 retries a bad checksum with a doubling back-off
-    (its default of 100 attempts sleeps for minutes on a damaged file).
+    locked by a crash that only ``forceplate recover`` can clear, metadata on which the HDF5
+    library hangs or crashes, otherwise unreadable). Only a file whose superblock says "open
+    for writing" is re-opened as an SWMR reader, and then with few metadata read attempts:
+    HDF5 retries a bad checksum with a doubling back-off (its default of 100 attempts sleeps
+    for minutes on a damaged file).
     """
     path = Path(path)
     if not path.exists():
         raise CorruptTrial(f"{path}: no such file")
     if not path.is_file():
         raise CorruptTrial(f"{path}: not a file")
+    if storage.probe_metadata:
+        check_finishes(path, _walk_metadata)
+    return _open_checked(path)
+
+
+def _open_checked(path: Path) -> h5py.File:
     try:
         if not h5py.is_hdf5(path):
             raise CorruptTrial(f"{path}: not an HDF5 file" + _import_hint(path))
@@ -155,6 +164,59 @@ def open_h5(path: str | Path) -> h5py.File:
     except (OSError, RuntimeError):
         raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
                            f"run 'forceplate recover {path}'") from None
+
+
+SMALL_DATASET_BYTES = 1 << 20  # events and results tables: walked whole (their strings are in the heaps)
+
+
+def _walk_metadata(path: Path) -> None:
+    """Touch every piece of metadata a read of ``path`` can touch: each object header,
+    attribute and chunk index, and small datasets whole (run by :mod:`forceplate.storage.probe`,
+    in another process; h5py's low-level calls, a third faster than its objects). Errors are
+    skipped: only whether it finishes matters."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, RuntimeError):
+        try:
+            f = _open_swmr_reader(path)
+        except (OSError, RuntimeError):
+            return
+    with f:  # closed at once: an open read keeps a lock the caller's own write would wait for
+        objects = 0
+
+        def visit(name: bytes):
+            nonlocal objects
+            objects += 1
+            _quietly(lambda: _touch_object(h5py.h5o.open(f.id, name)))
+            return 1 if objects >= MAX_OBJECTS else None  # a value other than None stops the visit
+
+        _quietly(lambda: _touch_object(h5py.h5o.open(f.id, b"/")))
+        _quietly(lambda: h5py.h5o.visit(f.id, visit))  # objects reached by hard links only: no other file
+
+
+def _touch_object(item) -> None:
+    for index in range(h5py.h5a.get_num_attrs(item)):
+        _quietly(lambda: _read_attribute(item, index))
+    if isinstance(item, h5py.h5d.DatasetID):
+        plist = item.get_create_plist()
+        if plist.get_layout() == h5py.h5d.CHUNKED:
+            item.get_num_chunks()  # walks the chunk index
+        # data kept elsewhere (another file, a FIFO) is refused by the real read, never read
+        foreign = plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0
+        if not foreign and item.get_space().get_simple_extent_npoints() * item.get_type().get_size() <= SMALL_DATASET_BYTES:
+            item.read(h5py.h5s.ALL, h5py.h5s.ALL, np.empty(item.shape, item.dtype))
+
+
+def _read_attribute(item, index: int) -> None:
+    attribute = h5py.h5a.open(item, index=index)
+    attribute.read(np.empty(attribute.shape, attribute.dtype))  # strings: from their global heap
+
+
+def _quietly(step) -> None:
+    try:
+        step()
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError):
+        pass
 
 
 SWMR_METADATA_READ_ATTEMPTS = 10  # enough for a read racing the writer's flush; back-off stays < 0.1 s
