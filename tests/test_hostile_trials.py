@@ -90,6 +90,13 @@ def _counts_of_the_wrong_shape(f):
     a.create_dataset("counts", data=__import__("numpy").zeros((n, 3), "<i4"))
 
 
+def _counts_of_2_to_the_62(f):
+    a = _first_acquisition(f)
+    n = a["counts"].shape[0]
+    del a["counts"]
+    a.create_dataset("counts", data=__import__("numpy").full((n, 8), 2**62, "<i8"))
+
+
 def _seq_backwards(f):
     a = _first_acquisition(f)
     a["seq"][10] = -5
@@ -106,6 +113,7 @@ HOSTILE_EDITS = {
     "toe-out NaN": (_attr("setup_toe_out_deg", float("nan")), "setup_toe_out_deg"),
     "complete array": (_attr("complete", [True, False]), "complete"),
     "counts of the wrong shape": (_counts_of_the_wrong_shape, "counts"),
+    "int64 counts of 2^62": (_counts_of_2_to_the_62, "counts: stored as int64"),
     "seq going back": (_seq_backwards, "seq"),
 }
 
