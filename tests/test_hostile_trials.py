@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fuzz_helpers import record_sim_trial, run_cli
@@ -238,13 +240,9 @@ def test_a_damaged_global_heap_gives_one_line_within_seconds(recorded, tmp_path,
     whose header reads 0 (index 0 and size 0: free space that never ends); the fuzz run
     found it as bytes 2722..3199 of a trial zeroed. The reader's metadata probe turns it
     into one line."""
-    data = bytearray(recorded.read_bytes())
-    header = next(at for head, at in _global_heap_objects(bytes(data)).items() if head.startswith(HEAP_STRINGS[where]))
-    data[header:header + 16] = bytes(16)
     folder = tmp_path / "damaged"
-    folder.mkdir()
-    damaged = folder / "heap.h5"
-    damaged.write_bytes(bytes(data))
+    damaged = _with_a_damaged_heap_object(recorded, folder, HEAP_STRINGS[where])
+    data = damaged.read_bytes()
     commands = [["analyze", str(damaged)], ["export", str(damaged), "--csv", str(tmp_path / "csv")],
                 ["recover", str(damaged)], ["compare", str(recorded), str(damaged)]]
     for command in commands if where == "root attribute" else commands[:1]:
@@ -254,7 +252,37 @@ def test_a_damaged_global_heap_gives_one_line_within_seconds(recorded, tmp_path,
     outcome = run_cli(["trials", str(folder)], timeout_s=DAMAGE_TIME_LIMIT_S)
     assert outcome.failure is None, outcome.describe()
     assert "heap.h5" in outcome.stdout and "unreadable" in outcome.stdout, outcome.stdout
-    assert damaged.read_bytes() == bytes(data)  # recover left it as it was
+    assert damaged.read_bytes() == data  # recover left it as it was
+
+
+def _with_a_damaged_heap_object(recorded, folder, starting: bytes):
+    """A copy of the recorded trial, in ``folder``, whose global-heap object holding the
+    string that starts with ``starting`` has its header zeroed."""
+    data = bytearray(recorded.read_bytes())
+    header = next(at for head, at in _global_heap_objects(bytes(data)).items() if head.startswith(starting))
+    data[header:header + 16] = bytes(16)
+    folder.mkdir(exist_ok=True)
+    damaged = folder / "heap.h5"
+    damaged.write_bytes(bytes(data))
+    return damaged
+
+
+def test_batch_lists_a_trial_the_hdf5_library_hangs_on_as_one_failed_row(recorded, tmp_path):
+    """The reads happen on Dask workers, which probe each file too: a hang there would stall the worker."""
+    import csv
+    import shutil
+
+    folder = tmp_path / "library"
+    damaged = _with_a_damaged_heap_object(recorded, folder, HEAP_STRINGS["root attribute"])
+    shutil.copyfile(recorded, folder / "sound.h5")
+    table = tmp_path / "reps.csv"
+    outcome = run_cli(["batch", str(folder), "-o", str(table), "--workers", "1"], timeout_s=120)
+    assert not outcome.timed_out and outcome.signal is None and "Traceback" not in outcome.stderr, outcome.describe()
+    assert outcome.status == 1  # batch: some files failed, the tables are written anyway
+    assert "heap.h5: damaged trial (the HDF5 library did not finish" in outcome.stderr, outcome.stderr
+    with open(tmp_path / "reps.trials.csv", newline="") as f:
+        rows = {Path(row["file"]).name: row for row in csv.DictReader(f)}
+    assert "did not finish" in rows[damaged.name]["error"] and not rows["sound.h5"]["error"]
 
 
 def _crash(path):
