@@ -136,10 +136,22 @@ def test_record_creates_its_file_exclusively(tmp_path, monkeypatch):
 
 
 def test_analyze_into_a_closed_pipe_is_quiet(recorded):
-    result = subprocess.run(f"{sys.executable} -m forceplate analyze {recorded} --json | head -1", shell=True,
-                            capture_output=True, text=True, timeout=60)
-    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
-    assert result.stdout.count("\n") == 1
+    """``analyze ... | head -1``: the reader is gone before the output is written. A pipe whose
+    read end is already closed makes that certain (with ``head`` a short output may fit the
+    pipe's buffer before head exits, and the test would pass without the fix)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "forceplate", "analyze", str(recorded), "--json"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    piped = subprocess.run(f"{sys.executable} -m forceplate analyze {recorded} --json | head -1", shell=True,
+                           capture_output=True, text=True, timeout=60)
+    assert piped.stderr == "" and piped.stdout.count("\n") == 1, piped.stderr
 
 
 def test_report_is_not_overwritten_without_force(recorded, tmp_path):
