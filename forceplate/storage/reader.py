@@ -166,7 +166,9 @@ def _open_checked(path: Path) -> h5py.File:
                            f"run 'forceplate recover {path}'") from None
 
 
-SMALL_DATASET_BYTES = 1 << 20  # events and results tables: walked whole (their strings are in the heaps)
+# Events and results tables, attributes: walked whole (their strings are in the global heaps);
+# what declares more is not read (a damaged shape could ask for terabytes).
+SMALL_DATASET_BYTES = 1 << 20
 
 
 def _walk_metadata(path: Path) -> None:
@@ -203,13 +205,15 @@ def _touch_object(item) -> None:
             item.get_num_chunks()  # walks the chunk index
         # data kept elsewhere (another file, a FIFO) is refused by the real read, never read
         foreign = plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0
-        if not foreign and item.get_space().get_simple_extent_npoints() * item.get_type().get_size() <= SMALL_DATASET_BYTES:
+        stored_bytes = item.get_space().get_simple_extent_npoints() * item.get_type().get_size()
+        if not foreign and stored_bytes <= SMALL_DATASET_BYTES:
             item.read(h5py.h5s.ALL, h5py.h5s.ALL, np.empty(item.shape, item.dtype))
 
 
 def _read_attribute(item, index: int) -> None:
     attribute = h5py.h5a.open(item, index=index)
-    attribute.read(np.empty(attribute.shape, attribute.dtype))  # strings: from their global heap
+    if attribute.get_space().get_simple_extent_npoints() * attribute.get_type().get_size() <= SMALL_DATASET_BYTES:
+        attribute.read(np.empty(attribute.shape, attribute.dtype))  # strings: from their global heap
 
 
 def _quietly(step) -> None:
