@@ -12,15 +12,17 @@ a pipe: a file costs its walk (milliseconds), not a fork (whose copy-on-write fa
 the parent more than the fork itself). It shares nothing writable with its parent: it closes
 every inherited descriptor except its two pipes (so it cannot write to a file the parent has
 open, nor keep one's lock or a serial port held), ignores Ctrl-C, and ends when the parent
-closes the request pipe (the parent's exit, even by SIGKILL). An alarm with its default
-action ends a prober stuck past the limit even if its parent is gone.
+closes the request pipe (the parent's exit, even by SIGKILL; a normal exit also reaps it).
+An alarm with its default action ends a prober stuck past the limit even if its parent is gone.
 
 POSIX only (``os.fork``); elsewhere files are read directly.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import select
 import signal
 import struct
 import threading
@@ -52,8 +54,6 @@ class _Prober:
 
     def walk(self, path: Path, time_limit_s: float) -> str | None:
         """None when the walk finished in time, else what happened (the prober is then gone)."""
-        import select
-
         name = os.fsencode(path)
         try:
             os.write(self._requests, _HEADER.pack(len(name)) + name)
@@ -178,5 +178,13 @@ def _forget_inherited() -> None:
     _lock = threading.Lock()
 
 
+def _end_probers() -> None:
+    """At exit: reap the probers rather than leave them to init (which may not reap, in a container)."""
+    for prober in _probers.values():
+        prober.close()
+    _probers.clear()
+
+
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_inherited)
+atexit.register(_end_probers)
