@@ -1,6 +1,7 @@
 """The long fuzz run of issue 13: the cases of tests/test_fuzz_*.py, by the thousand.
 
-Run: python benchmarks/fuzz_long.py [--cases N] [--minutes M]   (writes benchmarks/results/fuzz_long.txt)
+Run: python benchmarks/fuzz_long.py [--cases N] [--minutes M] [--seed S] [--results NAME]
+(writes benchmarks/results/NAME.txt, default fuzz_long.txt)
 
 Two kinds of case, mixed in a fixed proportion and seeded by their number (so a failure
 is reproduced by its seed):
@@ -166,6 +167,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", default="fuzz_long",
+                        help="name of the figures file in benchmarks/results/ (runs side by side keep apart)")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: the shared recordings are needed")
@@ -204,7 +207,7 @@ def main() -> None:
              f"{peak_rss:.0f} MB; of the in-process cases: {own_rss:.0f} MB",
              "cases by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
     lines += [f"  {f}" for f in failures[:20]]
-    publish("fuzz_long", "Long fuzz run (benchmarks/fuzz_long.py)", lines)
+    publish(args.results, "Long fuzz run (benchmarks/fuzz_long.py)", lines)
 
 
 if __name__ == "__main__":
