@@ -182,3 +182,21 @@ def test_options_a_trial_would_store_are_checked_before_recording(tmp_path, opti
     outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(trial), "--duration", "1",
                        *option], timeout_s=30)
     assert outcome.status == 2 and option[0] in outcome.stderr and not trial.exists(), outcome.describe()
+
+
+@pytest.mark.parametrize("first", ["1e300", "0.5", "1", "-1", "12"])
+def test_a_calibration_matrix_over_impossible_channels_is_one_line(first):
+    """Channel numbers that are not distinct whole channels of the device (1e300 also made
+    numpy warn on stderr; 0.5 was read as channel 0) are refused naming the field."""
+    import warnings
+
+    from forceplate.calibration.record import parse_record
+    from forceplate.errors import CalibrationError
+
+    text = (Path(__file__).resolve().parents[1] / "calibration" / "SIM-6A-0001.toml").read_text(encoding="utf-8")
+    damaged = text.replace("channels = [0,", f"channels = [{first},", 1)
+    assert damaged != text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CalibrationError, match="matrices.*'channels'"):
+            parse_record(damaged, source="six-axis.toml")

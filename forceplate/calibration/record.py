@@ -183,9 +183,13 @@ def _date(data: dict, key: str, source: str) -> str:
 def _block(block: dict, where: str, n_channels: int) -> MatrixBlock:
     if not isinstance(block, dict) or "channels" not in block or "values" not in block:
         raise CalibrationError(f"{where} needs 'channels' and 'values'")
-    channels = _numbers(block, "channels", where).astype(int)
+    channels = _numbers(block, "channels", where)
+    whole = np.all((channels == np.round(channels)) & (channels >= 0) & (channels < n_channels))
+    if not whole or len(np.unique(channels)) != len(channels):
+        raise CalibrationError(f"{where}: field 'channels' must be distinct channel numbers from 0 to {n_channels - 1}")
+    channels = channels.astype(int)
     values = _numbers(block, "values", where, ndim=2)
-    if values.shape != (len(channels), len(channels)) or channels.min() < 0 or channels.max() >= n_channels:
+    if values.shape != (len(channels), len(channels)):
         raise CalibrationError(f"{where}: field 'values' must be square over existing channels")
     origin = (0.0, 0.0, 0.0)
     if "origin_offset_mm" in block:
