@@ -343,3 +343,26 @@ def test_a_probed_file_can_be_written_at_once_and_a_forked_child_probes_on_its_o
     assert os.waitpid(pid, 0)[1] == 0
     probe.check_finishes(copy, _walk_metadata)
     assert probe._probers[_walk_metadata].pid == parents  # still the parent's own, answering
+
+
+def test_a_damaged_string_length_cannot_make_a_reader_allocate_gigabytes(recorded, tmp_path):
+    """HDF5 allocates what a variable-length string's stored length says (found by the long
+    fuzz run, seed 4, case 14112: `recover` peaked at 1.3 GB); here the length of the first
+    rep's left_flag in /processing/reps is set to 2 GB. The prober, capped in memory, refuses."""
+    import struct
+
+    import h5py
+
+    with h5py.File(recorded, "r") as f:
+        stored = f["processing/reps"].id
+        file_type = stored.get_type()
+        names = [file_type.get_member_name(i).decode() for i in range(file_type.get_nmembers())]
+        length_at = stored.get_offset() + file_type.get_member_offset(names.index("left_flag"))
+    data = bytearray(recorded.read_bytes())
+    struct.pack_into("<I", data, length_at, 0x7FFFFFF0)  # a vlen datum: length (4 bytes), heap id
+    damaged = tmp_path / "length.h5"
+    damaged.write_bytes(bytes(data))
+    for command in (["analyze", str(damaged)], ["recover", str(damaged)]):
+        outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
+        assert outcome.failure is None and outcome.status == 2, outcome.describe()  # failure: peak RSS > 1 GB
+        assert outcome.peak_rss_mb < 300 and "needs more than 512 MB" in outcome.stderr, outcome.describe()

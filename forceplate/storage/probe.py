@@ -14,6 +14,8 @@ every inherited descriptor except its two pipes (so it cannot write to a file th
 open, nor keep one's lock or a serial port held), ignores Ctrl-C, and ends when the parent
 closes the request pipe (the parent's exit, even by SIGKILL; a normal exit also reaps it).
 An alarm with its default action ends a prober stuck past the limit even if its parent is gone.
+Its address space is capped a little above what it has: a walk that would allocate more (a
+damaged string length) fails, and the file is refused for it.
 
 POSIX only (``os.fork``); elsewhere files are read directly.
 """
@@ -32,6 +34,9 @@ from pathlib import Path
 from forceplate.errors import CorruptTrial
 
 METADATA_TIME_LIMIT_S = 4.0  # a walk takes milliseconds; "within seconds" on a loaded machine too
+# What a walk may allocate: a trial's metadata takes a few MB; a damaged length (HDF5 allocates
+# what a variable-length string says it holds, up to 4 GB) must not take the host's memory.
+MEMORY_HEADROOM_BYTES = 512 << 20
 _HEADER = struct.Struct("<I")
 
 
@@ -63,8 +68,11 @@ class _Prober:
         if not select.select([self._replies], [], [], time_limit_s)[0]:
             os.kill(self.pid, signal.SIGKILL)
             return self._ended(f"the HDF5 library did not finish reading its metadata in {time_limit_s:g} s")
-        if os.read(self._replies, 1) == b"d":
+        answer = os.read(self._replies, 1)
+        if answer == b"d":
             return None
+        if answer == b"m":  # the prober lives on: only this file asked too much
+            return f"reading its metadata needs more than {MEMORY_HEADROOM_BYTES >> 20} MB of memory"
         return self._ended("the HDF5 library died reading its metadata")
 
     def _ended(self, what: str) -> str:
@@ -106,20 +114,41 @@ def _serve(walk, requests: int, replies: int, keep: tuple[int, int]) -> None:
         os.closerange(3, low)
         os.closerange(low + 1, high)
         os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        _limit_memory()
         while True:
             head = _read_exactly(requests, _HEADER.size)
             if head is None:
                 break
             path = Path(os.fsdecode(_read_exactly(requests, _HEADER.unpack(head)[0]) or b""))
             signal.alarm(int(METADATA_TIME_LIMIT_S) + 2)
+            answer = b"d"
             try:
                 walk(path)
+            except MemoryError:
+                answer = b"m"
             except Exception:  # noqa: BLE001 - it finished; the caller's own read meets the same error
                 pass
             signal.alarm(0)
-            os.write(replies, b"d")
+            os.write(replies, answer)
     finally:
         os._exit(0)
+
+
+def _limit_memory() -> None:
+    """Address space for at most :data:`MEMORY_HEADROOM_BYTES` more than the prober has now, so
+    that a damaged length (a string "of 2 GB") fails to allocate here and raises MemoryError."""
+    import resource
+
+    with open("/proc/self/status") as status:
+        now = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:")), None)
+    if now is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = now + MEMORY_HEADROOM_BYTES
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:

@@ -175,7 +175,7 @@ def _walk_metadata(path: Path) -> None:
     """Touch every piece of metadata a read of ``path`` can touch: each object header,
     attribute and chunk index, and small datasets whole (run by :mod:`forceplate.storage.probe`,
     in another process; h5py's low-level calls, a third faster than its objects). Errors are
-    skipped: only whether it finishes matters."""
+    skipped: only whether it finishes, and within the prober's memory, matters."""
     try:
         f = h5py.File(path, "r")
     except (OSError, RuntimeError):
@@ -217,10 +217,12 @@ def _read_attribute(item, index: int) -> None:
 
 
 def _quietly(step) -> None:
+    """``step()``, its errors skipped, except running out of memory (what the prober reports)."""
     try:
         step()
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError):
-        pass
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        if "memory allocation failed" in str(exc).lower():  # HDF5's words when malloc returns NULL
+            raise MemoryError(str(exc)) from None
 
 
 SWMR_METADATA_READ_ATTEMPTS = 10  # enough for a read racing the writer's flush; back-off stays < 0.1 s
