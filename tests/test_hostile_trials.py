@@ -366,3 +366,19 @@ def test_a_damaged_string_length_cannot_make_a_reader_allocate_gigabytes(recorde
         outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
         assert outcome.failure is None and outcome.status == 2, outcome.describe()  # failure: peak RSS > 1 GB
         assert outcome.peak_rss_mb < 300 and "needs more than 512 MB" in outcome.stderr, outcome.describe()
+
+
+def test_recover_refuses_a_shape_larger_than_the_file_in_one_line(recorded, tmp_path):
+    """A damaged (or hand-grown) shape of 10^10 rows made recover allocate 9 GB of row masks
+    and end in a MemoryError traceback; the reader already refused it."""
+    def grown(f):
+        a = _first_acquisition(f)
+        for column in ("counts", "seq", "t_device", "t_host"):
+            a[column].resize(10**10, axis=0)
+        f.attrs["complete"] = False
+
+    path = _edited(recorded, tmp_path, grown)
+    for command in (["recover", path], ["analyze", path]):
+        outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
+        assert outcome.failure is None and outcome.status == 2, outcome.describe()
+        assert "more than the" in outcome.stderr and outcome.peak_rss_mb < 300, outcome.describe()

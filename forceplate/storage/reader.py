@@ -492,11 +492,16 @@ def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarr
     ds = a[column]
     if not isinstance(ds, h5py.Dataset):
         raise CorruptTrial(f"{where}/{column}: not a dataset")
-    # Chunks never written read as fill values: a damaged shape could ask for terabytes.
-    if ds.nbytes > file_bytes + (1 << 20):
-        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
-                           f"{file_bytes:,}-byte file holds")
+    check_fits_in_file(f"{where}/{column}", ds, file_bytes)
     return ds[()]
+
+
+def check_fits_in_file(where: str, ds: h5py.Dataset, file_bytes: int) -> None:
+    """Refuse a dataset declaring more bytes than the file holds: chunks never written read
+    as fill values, so a damaged shape could ask for terabytes."""
+    if ds.nbytes > file_bytes + (1 << 20):
+        raise CorruptTrial(f"{where}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
+                           f"{file_bytes:,}-byte file holds")
 
 
 def _check_shapes(where: str, columns: dict[str, np.ndarray], n_channels: int, wire_dtype) -> None:
