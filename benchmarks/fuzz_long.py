@@ -187,6 +187,7 @@ def main() -> None:
                 slowest, peak_rss = max(slowest, outcome.seconds), max(peak_rss, outcome.peak_rss_mb)
                 if outcome.failure:
                     failures.append(f"case {n} [{kind}] {what}: {outcome.describe()[:120]} ... {outcome.describe()[-300:]}")
+                    print(failures[-1], file=sys.stderr)  # as found: a long run's end may be hours away
                 counts[f"cli {kind}"] += 1
             else:
                 try:
@@ -194,6 +195,7 @@ def main() -> None:
                 except Exception:  # noqa: BLE001 - a failure to report
                     kind = "in-process"
                     failures.append(f"case {n} [in-process]: {traceback.format_exc()[-400:]}")
+                    print(failures[-1], file=sys.stderr)
                 counts[kind] += 1
             n += 1
             if n % 1000 == 0:
