@@ -200,3 +200,28 @@ def test_a_calibration_matrix_over_impossible_channels_is_one_line(first):
         warnings.simplefilter("error")
         with pytest.raises(CalibrationError, match="matrices.*'channels'"):
             parse_record(damaged, source="six-axis.toml")
+
+
+def test_a_calibration_scale_of_1e300_is_one_line_naming_the_field():
+    """Found by the long fuzz run (seed 7): the forces overflowed and numpy warned on stderr."""
+    from forceplate.calibration.record import parse_record
+    from forceplate.errors import CalibrationError
+
+    text = (Path(__file__).resolve().parents[1] / "calibration" / "SIM-DP-0001.toml").read_text(encoding="utf-8")
+    damaged = text.replace("0.0024,", "1e300,", 1)
+    assert damaged != text
+    with pytest.raises(CalibrationError, match="newtons_per_count"):
+        parse_record(damaged, source="r.toml")
+
+
+def test_a_moticon_pressure_of_1e308_is_refused_in_one_line(shared_data, tmp_path):
+    """Found by the long fuzz run (seed 7): the modelled force overflowed and numpy warned on stderr."""
+    lines = (shared_data / MOTICON).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("# time\t"))
+    column = lines[header].rstrip("\n").split("\t").index("left pressure 3[N/cm²]")
+    cells = lines[header + 5].split("\t")
+    cells[column] = "1e308"
+    lines[header + 5] = "\t".join(cells)
+    source = tmp_path / "walk.txt"
+    source.write_text("".join(lines), encoding="utf-8")
+    _one_line(_import(tmp_path, source, "--format", "moticon"), "left pressure 3", "plausible")

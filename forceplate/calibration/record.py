@@ -210,6 +210,12 @@ def parse_record(text: str, source: str = "calibration record") -> CalibrationRe
             raise CalibrationError(f"{source}: field '{key}' must be a non-empty string")
     offsets = _numbers(data, "offsets_counts", source)
     scales = _numbers(data, "newtons_per_count", source, len(offsets))
+    # A 32-bit ADC's offset fits in its counts; a count worth more than 1 kN is no load cell
+    # (beyond these the forces overflow into inf instead of saying which field is wrong).
+    for key, values, bound in (("offsets_counts", offsets, 2.0**32), ("newtons_per_count", scales, 1e3)):
+        if not np.all(np.abs(values) <= bound):
+            raise CalibrationError(f"{source}: field '{key}' has a value outside the plausible range "
+                                   f"[-{bound:g}, {bound:g}]")
     blocks = tuple(_block(b, f"{source}: matrices[{i}]", len(offsets)) for i, b in enumerate(data.get("matrices", [])))
     matrix = np.diag(scales)
     for block in blocks:
