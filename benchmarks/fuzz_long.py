@@ -1,6 +1,7 @@
 """The long fuzz run of issue 13: the cases of tests/test_fuzz_*.py, by the thousand.
 
-Run: python benchmarks/fuzz_long.py [--cases N] [--minutes M]   (writes benchmarks/results/fuzz_long.txt)
+Run: python benchmarks/fuzz_long.py [--cases N] [--minutes M] [--seed S] [--results NAME]
+(writes benchmarks/results/NAME.txt, default fuzz_long.txt)
 
 Two kinds of case, mixed in a fixed proportion and seeded by their number (so a failure
 is reproduced by its seed):
@@ -167,6 +168,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", default="fuzz_long",
+                        help="name of the figures file in benchmarks/results/ (runs side by side keep apart)")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: the shared recordings are needed")
@@ -185,6 +188,7 @@ def main() -> None:
                 slowest, peak_rss = max(slowest, outcome.seconds), max(peak_rss, outcome.peak_rss_mb)
                 if outcome.failure:
                     failures.append(f"case {n} [{kind}] {what}: {outcome.describe()[:120]} ... {outcome.describe()[-300:]}")
+                    print(failures[-1], file=sys.stderr)  # as found: a long run's end may be hours away
                 counts[f"cli {kind}"] += 1
             else:
                 try:
@@ -192,6 +196,7 @@ def main() -> None:
                 except Exception:  # noqa: BLE001 - a failure to report
                     kind = "in-process"
                     failures.append(f"case {n} [in-process]: {traceback.format_exc()[-400:]}")
+                    print(failures[-1], file=sys.stderr)
                 counts[kind] += 1
             n += 1
             if n % 1000 == 0:
@@ -205,7 +210,7 @@ def main() -> None:
              f"{peak_rss:.0f} MB; of the in-process cases: {own_rss:.0f} MB",
              "cases by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
     lines += [f"  {f}" for f in failures[:20]]
-    publish("fuzz_long", "Long fuzz run (benchmarks/fuzz_long.py)", lines)
+    publish(args.results, "Long fuzz run (benchmarks/fuzz_long.py)", lines)
 
 
 if __name__ == "__main__":

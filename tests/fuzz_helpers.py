@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import resource
 import signal
 import sys
@@ -50,6 +51,9 @@ class Outcome:
             return f"killed by signal {signal.Signals(self.signal).name}"
         if "Traceback" in self.stderr:
             return "traceback:\n" + self.stderr[-3000:]
+        warning = re.search(r"^.*\w+Warning: .*$", self.stderr, re.M)
+        if warning:  # a library's warning leaking to the user (file:line: RuntimeWarning: ...)
+            return f"a Python warning on stderr: {warning[0][:300]}"
         if self.peak_rss_mb > MEMORY_LIMIT_MB:
             return f"peak RSS {self.peak_rss_mb:.0f} MB"
         if self.status == 0:
@@ -126,6 +130,7 @@ def _child(argv: list[str], out_fd: int, err_fd: int, in_fd: int | None, inherit
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", closefd=False)
         sys.stderr = open(2, "w", closefd=False)
+        _warnings_as_a_fresh_process()
         from forceplate.cli import main
 
         code = main(argv)
@@ -142,6 +147,21 @@ def _child(argv: list[str], out_fd: int, err_fd: int, in_fd: int | None, inherit
             sys.stderr.flush()
         finally:
             os._exit(code if isinstance(code, int) else 70)
+
+
+def _warnings_as_a_fresh_process() -> None:
+    """Python's start-up warning filters, printed to stderr: the runner (pytest) may record
+    warnings instead, which would hide a warning the user would see."""
+    import warnings
+
+    warnings.resetwarnings()
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+
+    def to_stderr(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = to_stderr
 
 
 def record_sim_trial(folder: Path, seconds: float = 2.0) -> Path:
@@ -194,8 +214,6 @@ def mutate_text(text: str, rng: random.Random) -> tuple[bytes, str]:
     kind = rng.choice(("number", "number", "number", "delete_line", "duplicate_line", "garbage", "truncate",
                        "swap_lines"))
     if kind == "number" and lines:
-        import re
-
         for _ in range(20):
             i = rng.randrange(len(lines))
             spans = [m.span() for m in re.finditer(r"-?\d+(\.\d+)?(e-?\d+)?", lines[i])]

@@ -155,3 +155,11 @@ def test_c3d_plate_parameters_too_short_for_the_plates_are_one_line(shared_data,
         data[offset] = value
     outcome = _import(tmp_path, "short.c3d", bytes(data))
     assert outcome.failure is None and outcome.status == 2 and "FORCE_PLATFORM" in outcome.stderr, outcome.describe()
+
+
+def test_c3d_samples_that_read_as_infinite_import_as_missing_without_warnings(shared_data, tmp_path):
+    """Found by benchmarks/fuzz_long.py (seed 5, case 2455): a repeated block of FP_Type1.c3d
+    made infinite samples, and numpy's 'invalid value encountered in matmul' reached stderr."""
+    data = (shared_data / "ezc3d-testFiles/FP_Type1.c3d").read_bytes()
+    outcome = _import(tmp_path, "repeated.c3d", data[:5034] + data[5034:8000] * 2 + data[8000:])
+    assert outcome.failure is None and outcome.status == 0, outcome.describe()

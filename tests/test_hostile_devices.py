@@ -40,6 +40,12 @@ def test_a_status_flood_keeps_memory_bounded_and_frames_saved(tmp_path):
     for _ in range(100):
         decoder.feed(status * 1000)
     assert len(decoder.messages) <= MAX_MESSAGES and decoder.stats.other_packets == 100_000
+    from forceplate.io.ascii import AsciiDecoder, encode_message
+
+    ascii_decoder = AsciiDecoder(8)
+    for _ in range(100):
+        ascii_decoder.feed(encode_message(PacketType.STATUS, {"battery_pct": 80}) * 1000)
+    assert len(ascii_decoder.messages) <= MAX_MESSAGES
     path, outcome = _record(tmp_path, "sim://dual-plate?speed=2&status_flood=3")
     assert outcome.failure is None, outcome.describe()
     assert outcome.peak_rss_mb < DEVICE_MEMORY_MB and _frames(path) > 2000
@@ -88,3 +94,47 @@ def test_simulator_options_outside_plausible_ranges_are_refused(tmp_path):
     for url in ("sim://dual-plate?reps=100000000", "sim://dual-plate?speed=1e9", "sim://dual-plate?mass=nan"):
         _, outcome = _record(tmp_path, url, seconds=1)
         assert outcome.failure is None and outcome.status == 2, outcome.describe()
+
+
+def test_a_stall_is_shown_live_while_it_lasts():
+    """What the live views show: the device's state turns 'stalled' and an event says so
+    during the silence, not only in the file afterwards."""
+    import time
+
+    from forceplate.session import Session
+
+    session = Session(["sim://dual-plate?speed=1&stall=0.5,2"])
+    session.start()
+    states, events = set(), []
+    try:
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            states |= {s["state"] for s in session.status()}
+            events += [e for e in session.drain_events() if e.kind.startswith("device_")]
+            time.sleep(0.05)
+    finally:
+        session.close()
+    assert "stalled" in states
+    stalled = [e for e in events if e.kind == "device_stalled"]
+    assert stalled and "not unplugged" in stalled[0].data["message"] and 1.0 <= stalled[0].t_s <= 2.5
+    assert any(e.kind == "device_resumed" for e in events)
+
+
+def test_replay_speeds_outside_the_plausible_range_are_refused(tmp_path):
+    from fuzz_helpers import record_sim_trial
+
+    trial = record_sim_trial(tmp_path, seconds=1)
+    for speed in ("1e9", "inf", "nan", "0", "-1"):
+        _, outcome = _record(tmp_path, f"replay://{trial}?speed={speed}", seconds=1)
+        assert outcome.failure is None and outcome.status == 2 and "speed" in outcome.stderr, outcome.describe()
+
+
+def test_headless_record_says_when_a_device_goes_silent_and_speaks_again(tmp_path):
+    """The terminal view, not only the file: a line while the device is silent, one when it
+    sends again (issue 13 item 11)."""
+    _, outcome = _record(tmp_path, "sim://dual-plate?speed=1&stall=0.5,2", seconds=4)
+    assert outcome.failure is None, outcome.describe()
+    lines = outcome.stdout.splitlines()
+    silent = [line for line in lines if "DEVICE SILENT" in line and "not unplugged" in line]
+    assert silent, outcome.stdout
+    assert any("sends again" in line for line in lines[lines.index(silent[0]):]), outcome.stdout

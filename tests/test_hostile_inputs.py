@@ -136,10 +136,22 @@ def test_record_creates_its_file_exclusively(tmp_path, monkeypatch):
 
 
 def test_analyze_into_a_closed_pipe_is_quiet(recorded):
-    result = subprocess.run(f"{sys.executable} -m forceplate analyze {recorded} --json | head -1", shell=True,
-                            capture_output=True, text=True, timeout=60)
-    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
-    assert result.stdout.count("\n") == 1
+    """``analyze ... | head -1``: the reader is gone before the output is written. A pipe whose
+    read end is already closed makes that certain (with ``head`` a short output may fit the
+    pipe's buffer before head exits, and the test would pass without the fix)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "forceplate", "analyze", str(recorded), "--json"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    piped = subprocess.run(f"{sys.executable} -m forceplate analyze {recorded} --json | head -1", shell=True,
+                           capture_output=True, text=True, timeout=60)
+    assert piped.stderr == "" and piped.stdout.count("\n") == 1, piped.stderr
 
 
 def test_report_is_not_overwritten_without_force(recorded, tmp_path):
@@ -170,3 +182,46 @@ def test_options_a_trial_would_store_are_checked_before_recording(tmp_path, opti
     outcome = run_cli(["record", "--device", "sim://dual-plate?speed=8", "-o", str(trial), "--duration", "1",
                        *option], timeout_s=30)
     assert outcome.status == 2 and option[0] in outcome.stderr and not trial.exists(), outcome.describe()
+
+
+@pytest.mark.parametrize("first", ["1e300", "0.5", "1", "-1", "12"])
+def test_a_calibration_matrix_over_impossible_channels_is_one_line(first):
+    """Channel numbers that are not distinct whole channels of the device (1e300 also made
+    numpy warn on stderr; 0.5 was read as channel 0) are refused naming the field."""
+    import warnings
+
+    from forceplate.calibration.record import parse_record
+    from forceplate.errors import CalibrationError
+
+    text = (Path(__file__).resolve().parents[1] / "calibration" / "SIM-6A-0001.toml").read_text(encoding="utf-8")
+    damaged = text.replace("channels = [0,", f"channels = [{first},", 1)
+    assert damaged != text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CalibrationError, match="matrices.*'channels'"):
+            parse_record(damaged, source="six-axis.toml")
+
+
+def test_a_calibration_scale_of_1e300_is_one_line_naming_the_field():
+    """Found by the long fuzz run (seed 7): the forces overflowed and numpy warned on stderr."""
+    from forceplate.calibration.record import parse_record
+    from forceplate.errors import CalibrationError
+
+    text = (Path(__file__).resolve().parents[1] / "calibration" / "SIM-DP-0001.toml").read_text(encoding="utf-8")
+    damaged = text.replace("0.0024,", "1e300,", 1)
+    assert damaged != text
+    with pytest.raises(CalibrationError, match="newtons_per_count"):
+        parse_record(damaged, source="r.toml")
+
+
+def test_a_moticon_pressure_of_1e308_is_refused_in_one_line(shared_data, tmp_path):
+    """Found by the long fuzz run (seed 7): the modelled force overflowed and numpy warned on stderr."""
+    lines = (shared_data / MOTICON).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("# time\t"))
+    column = lines[header].rstrip("\n").split("\t").index("left pressure 3[N/cm²]")
+    cells = lines[header + 5].split("\t")
+    cells[column] = "1e308"
+    lines[header + 5] = "\t".join(cells)
+    source = tmp_path / "walk.txt"
+    source.write_text("".join(lines), encoding="utf-8")
+    _one_line(_import(tmp_path, source, "--format", "moticon"), "left pressure 3", "plausible")

@@ -183,9 +183,13 @@ def _date(data: dict, key: str, source: str) -> str:
 def _block(block: dict, where: str, n_channels: int) -> MatrixBlock:
     if not isinstance(block, dict) or "channels" not in block or "values" not in block:
         raise CalibrationError(f"{where} needs 'channels' and 'values'")
-    channels = _numbers(block, "channels", where).astype(int)
+    channels = _numbers(block, "channels", where)
+    whole = np.all((channels == np.round(channels)) & (channels >= 0) & (channels < n_channels))
+    if not whole or len(np.unique(channels)) != len(channels):
+        raise CalibrationError(f"{where}: field 'channels' must be distinct channel numbers from 0 to {n_channels - 1}")
+    channels = channels.astype(int)
     values = _numbers(block, "values", where, ndim=2)
-    if values.shape != (len(channels), len(channels)) or channels.min() < 0 or channels.max() >= n_channels:
+    if values.shape != (len(channels), len(channels)):
         raise CalibrationError(f"{where}: field 'values' must be square over existing channels")
     origin = (0.0, 0.0, 0.0)
     if "origin_offset_mm" in block:
@@ -206,6 +210,12 @@ def parse_record(text: str, source: str = "calibration record") -> CalibrationRe
             raise CalibrationError(f"{source}: field '{key}' must be a non-empty string")
     offsets = _numbers(data, "offsets_counts", source)
     scales = _numbers(data, "newtons_per_count", source, len(offsets))
+    # A 32-bit ADC's offset fits in its counts; a count worth more than 1 kN is no load cell
+    # (beyond these the forces overflow into inf instead of saying which field is wrong).
+    for key, values, bound in (("offsets_counts", offsets, 2.0**32), ("newtons_per_count", scales, 1e3)):
+        if not np.all(np.abs(values) <= bound):
+            raise CalibrationError(f"{source}: field '{key}' has a value outside the plausible range "
+                                   f"[-{bound:g}, {bound:g}]")
     blocks = tuple(_block(b, f"{source}: matrices[{i}]", len(offsets)) for i, b in enumerate(data.get("matrices", [])))
     matrix = np.diag(scales)
     for block in blocks:

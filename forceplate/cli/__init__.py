@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    import forceplate.storage
+
+    forceplate.storage.probe_metadata = True  # every trial this command opens came from outside
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

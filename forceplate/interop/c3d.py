@@ -277,6 +277,7 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
     c3d = _c3d(path)
     rate = float(np.ravel(_param(c3d, "ANALOG", "RATE", [0]))[0] or 0)
     analogs = np.asarray(c3d["data"]["analogs"], dtype=np.float64)[0]  # (channels, n), scaled by ezc3d
+    analogs[~np.isfinite(analogs)] = np.nan  # a damaged sample (inf) is a missing one, as a lost frame is
     used = int(np.ravel(_param(c3d, "FORCE_PLATFORM", "USED", [0]))[0] or 0)
     if used == 0:
         raise FileFormatError(f"{path}: no force plates in this C3D file (FORCE_PLATFORM:USED is 0)")

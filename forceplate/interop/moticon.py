@@ -39,6 +39,7 @@ FEET = ("left", "right")
 PRESSURE = "{foot} pressure {k}[N/cm²]"
 TOTAL = "{foot} total force[N]"
 COP = "{foot} center of pressure {axis}[-0.5...+0.5]"
+MAX_PRESSURE_N_CM2 = 1000.0  # 10 MPa: beyond any insole sensor (OpenGo reads up to about 50 N/cm²)
 MIN_FIT_FORCE_N = 50.0  # rows used to fit the area scale: clearly loaded, so rounding matters little
 
 
@@ -126,6 +127,11 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
     feet, area_scale = {}, {}
     for foot in FEET:
         pressure = export.numeric([PRESSURE.format(foot=foot, k=k) for k in range(1, SENSORS + 1)], path)
+        implausible = np.isfinite(pressure) & (np.abs(pressure) > MAX_PRESSURE_N_CM2)
+        if implausible.any():
+            row, sensor = np.argwhere(implausible)[0]
+            raise FileFormatError(f"{path}: {PRESSURE.format(foot=foot, k=sensor + 1)} is {pressure[row, sensor]:g} "
+                                  f"in data row {row + 1}, outside the plausible range (at most {MAX_PRESSURE_N_CM2:g})")
         pressure[~np.isfinite(pressure).all(axis=1)] = np.nan  # a foot's row is whole or missing
         total, _ = vendor_columns(export, path, foot)
         modelled = pressure @ area_cm2

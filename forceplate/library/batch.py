@@ -88,7 +88,10 @@ def find_trials(paths) -> list[Path]:
 
 def analyse_file(path: str, display: str, wanted: TrialFilter, settings: Settings) -> Outcome:
     """One trial, on whichever machine runs it: never raises, a failure is an Outcome."""
+    from forceplate import storage
     from forceplate.storage.reader import read_header
+
+    storage.probe_metadata = True  # a library's files come from anywhere; one hanging HDF5 read would stall the worker
 
     attrs = None
     try:

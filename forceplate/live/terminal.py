@@ -68,6 +68,10 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
         return f"{t}  RECORDING STOPPED: {event.data.get('message', '')} (the live view goes on)"
     if event.kind == "device_reconnected":
         return f"{t}  {event.data.get('message', '')}; recording resumes, the gap is recorded"
+    if event.kind == "device_stalled":
+        return f"{t}  DEVICE SILENT: {event.data.get('message', '')}"
+    if event.kind == "device_resumed":
+        return f"{t}  {event.data.get('message', '')}"
     return None
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from forceplate import storage
 from forceplate.calibration.record import CalibrationRecord, parse_record
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
 from forceplate.profiles import DeviceProfile, parse_profile
+from forceplate.storage.probe import check_finishes
 from forceplate.storage.schema import FLAT_REP_TABLE, READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 from forceplate.storage.schema import nested_rep
 
@@ -129,16 +131,23 @@ def open_h5(path: str | Path) -> h5py.File:
     """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
 
     Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
-    locked by a crash that only ``forceplate recover`` can clear, otherwise unreadable).
-    Only a file whose superblock says "open for writing" is re-opened as an SWMR reader, and
-    then with few metadata read attempts: HDF5 retries a bad checksum with a doubling back-off
-    (its default of 100 attempts sleeps for minutes on a damaged file).
+    locked by a crash that only ``forceplate recover`` can clear, metadata on which the HDF5
+    library hangs or crashes, otherwise unreadable). Only a file whose superblock says "open
+    for writing" is re-opened as an SWMR reader, and then with few metadata read attempts:
+    HDF5 retries a bad checksum with a doubling back-off (its default of 100 attempts sleeps
+    for minutes on a damaged file).
     """
     path = Path(path)
     if not path.exists():
         raise CorruptTrial(f"{path}: no such file")
     if not path.is_file():
         raise CorruptTrial(f"{path}: not a file")
+    if storage.probe_metadata:
+        check_finishes(path, _walk_metadata)
+    return _open_checked(path)
+
+
+def _open_checked(path: Path) -> h5py.File:
     try:
         if not h5py.is_hdf5(path):
             raise CorruptTrial(f"{path}: not an HDF5 file" + _import_hint(path))
@@ -156,6 +165,65 @@ def open_h5(path: str | Path) -> h5py.File:
     except (OSError, RuntimeError):
         raise CorruptTrial(f"{path}: the recording did not finish and left the file locked; "
                            f"run 'forceplate recover {path}'") from None
+
+
+# Events and results tables, attributes: walked whole (their strings are in the global heaps);
+# what declares more is not read (a damaged shape could ask for terabytes).
+SMALL_DATASET_BYTES = 1 << 20
+
+
+def _walk_metadata(path: Path) -> None:
+    """Touch every piece of metadata a read of ``path`` can touch: each object header,
+    attribute and chunk index, and small datasets whole (run by :mod:`forceplate.storage.probe`,
+    in another process; h5py's low-level calls, a third faster than its objects). Errors are
+    skipped: only whether it finishes, and within the prober's memory, matters."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, RuntimeError):
+        try:
+            f = _open_swmr_reader(path)
+        except (OSError, RuntimeError):
+            return
+    with f:  # closed at once: an open read keeps a lock the caller's own write would wait for
+        objects = 0
+
+        def visit(name: bytes):
+            nonlocal objects
+            objects += 1
+            _quietly(lambda: _touch_object(h5py.h5o.open(f.id, name)))
+            return 1 if objects >= MAX_OBJECTS else None  # a value other than None stops the visit
+
+        _quietly(lambda: _touch_object(h5py.h5o.open(f.id, b"/")))
+        _quietly(lambda: h5py.h5o.visit(f.id, visit))  # objects reached by hard links only: no other file
+
+
+def _touch_object(item) -> None:
+    for index in range(h5py.h5a.get_num_attrs(item)):
+        _quietly(lambda: _read_attribute(item, index))
+    if isinstance(item, h5py.h5d.DatasetID):
+        plist = item.get_create_plist()
+        if plist.get_layout() == h5py.h5d.CHUNKED:
+            item.get_num_chunks()  # walks the chunk index
+        # data kept elsewhere (another file, a FIFO) is refused by the real read, never read
+        foreign = plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0
+        stored_bytes = item.get_space().get_simple_extent_npoints() * item.get_type().get_size()
+        if not foreign and stored_bytes <= SMALL_DATASET_BYTES:
+            item.read(h5py.h5s.ALL, h5py.h5s.ALL, np.empty(item.shape, item.dtype))
+
+
+def _read_attribute(item, index: int) -> None:
+    attribute = h5py.h5a.open(item, index=index)
+    if attribute.get_space().get_simple_extent_npoints() * attribute.get_type().get_size() <= SMALL_DATASET_BYTES:
+        attribute.read(np.empty(attribute.shape, attribute.dtype))  # strings: from their global heap
+
+
+def _quietly(step) -> None:
+    """``step()``, its errors skipped, except running out of memory (what the prober reports)."""
+    try:
+        step()
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        if "memory allocation failed" in str(exc).lower():  # HDF5's words when malloc returns NULL
+            raise MemoryError(str(exc)) from None
 
 
 SWMR_METADATA_READ_ATTEMPTS = 10  # enough for a read racing the writer's flush; back-off stays < 0.1 s
@@ -431,16 +499,20 @@ def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarr
     ds = a[column]
     if not isinstance(ds, h5py.Dataset):
         raise CorruptTrial(f"{where}/{column}: not a dataset")
-    # Chunks never written read as fill values: a damaged shape could ask for terabytes. A
-    # compressed dataset (trials since issue 14) holds more than its stored bytes, but deflate
-    # expands at most 1032-fold.
+    check_fits_in_file(f"{where}/{column}", ds, file_bytes)
+    return ds[()]
+
+
+def check_fits_in_file(where: str, ds: h5py.Dataset, file_bytes: int) -> None:
+    """Refuse a dataset declaring more bytes than the file holds: chunks never written read
+    as fill values, so a damaged shape could ask for terabytes. A compressed dataset (trials
+    since issue 14) holds more than its stored bytes, but deflate expands at most 1032-fold."""
     if ds.compression is None and ds.nbytes > file_bytes + (1 << 20):
-        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
+        raise CorruptTrial(f"{where}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
                            f"{file_bytes:,}-byte file holds")
     if ds.compression is not None and ds.nbytes > DEFLATE_MAX_EXPANSION * ds.id.get_storage_size() + (1 << 20):
-        raise CorruptTrial(f"{where}/{column}: declares {ds.shape} ({ds.nbytes:,} bytes), more than its "
+        raise CorruptTrial(f"{where}: declares {ds.shape} ({ds.nbytes:,} bytes), more than its "
                            f"{ds.id.get_storage_size():,} compressed bytes can hold")
-    return ds[()]
 
 
 def _check_shapes(where: str, columns: dict[str, np.ndarray], n_channels: int, wire_dtype) -> None:

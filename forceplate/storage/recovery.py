@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from forceplate.errors import CorruptTrial, TrialError, one_line
-from forceplate.storage.reader import open_h5, read_header
+from forceplate.storage.reader import check_fits_in_file, open_h5, read_header
 from forceplate.storage.writer import FREE_SPACE_RESERVE_BYTES, now_iso
 
 # Per-frame columns, appended together: a crash can leave them of different lengths.
@@ -111,6 +111,7 @@ def _readable_rows(ds: h5py.Dataset) -> tuple[np.ndarray, np.ndarray]:
     A chunk that does not read (bad checksum, cut short) loses its own rows only; every
     other chunk is kept, before and after it.
     """
+    _fitting(ds)
     step = ds.chunks[0] if ds.chunks else max(ds.shape[0], 1)
     blocks, readable = [], np.zeros(ds.shape[0], bool)
     for start in range(0, ds.shape[0], step):
@@ -122,10 +123,17 @@ def _readable_rows(ds: h5py.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate(blocks) if blocks else ds[:0]), readable
 
 
+def _fitting(ds: h5py.Dataset) -> h5py.Dataset:
+    """``ds``, unless its shape declares more than the file can hold (a damaged shape would
+    make every row array below that long)."""
+    check_fits_in_file(f"{ds.file.filename}:{ds.name}", ds, os.path.getsize(ds.file.filename))
+    return ds
+
+
 def _frame_rows(g: h5py.Group) -> tuple[dict[str, np.ndarray], int, int | None]:
     """Each per-frame column's rows where every column read back, how many rows that is,
     and the seq of the first stored frame when it was lost but its seq is known (else None)."""
-    stored = min(g[column].shape[0] for column in FRAME_COLUMNS)
+    stored = min(_fitting(g[column]).shape[0] for column in FRAME_COLUMNS)
     keep = np.ones(stored, bool)
     rows, seq_readable = {}, None
     for column in FRAME_COLUMNS:
