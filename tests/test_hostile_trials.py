@@ -381,4 +381,4 @@ def test_recover_refuses_a_shape_larger_than_the_file_in_one_line(recorded, tmp_
     for command in (["recover", path], ["analyze", path]):
         outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
         assert outcome.failure is None and outcome.status == 2, outcome.describe()
-        assert "more than the" in outcome.stderr and outcome.peak_rss_mb < 300, outcome.describe()
+        assert "declares" in outcome.stderr and "more than" in outcome.stderr and outcome.peak_rss_mb < 300, outcome.describe()
