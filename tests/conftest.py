@@ -18,3 +18,11 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def lab_folder_of_its_own(tmp_path_factory, monkeypatch):
+    """Each test gets an empty lab folder (calibration records, flag references): a record or
+    reference on the developer's machine must not change a test's result, and no test may
+    write into the user's own folder. Tests that set FORCEPLATE_HOME themselves still can."""
+    monkeypatch.setenv("FORCEPLATE_HOME", str(tmp_path_factory.mktemp("lab")))
