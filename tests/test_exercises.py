@@ -18,7 +18,7 @@ from forceplate.sim.squat import SquatModel, SquatPlan, Subject
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "exercises.md"
 NAMES = {"squat", "single_leg_squat", "countermovement_jump", "squat_jump", "drop_jump", "drop_landing",
-         "sit_to_stand", "quiet_standing", "isometric_squat"}
+         "sit_to_stand", "quiet_standing", "isometric_squat", "force_summary"}
 
 
 def test_registry_holds_the_battery():

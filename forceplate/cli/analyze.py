@@ -19,8 +19,9 @@ def register(add_command) -> None:
   forceplate analyze eo.h5 --exercise quiet_standing --eyes-closed ec.h5   sway, eyes open vs closed
 
 exercises (docs/exercises.md): squat, single_leg_squat, countermovement_jump, squat_jump,
-drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat. Without --exercise:
-the trial's exercise attribute, else recognised from the force pattern (and said so).""")
+drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat, force_summary (walking:
+no reps). Without --exercise: the trial's exercise attribute, else recognised from the force pattern
+(and said so).""")
     command.add_argument("file", metavar="FILE.h5")
     command.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     command.add_argument("--calibration", metavar="RECORD.toml", help="use this calibration record instead of the stored one")
