@@ -305,3 +305,16 @@ def test_quiet_standing_leaves_out_stepping_on(shared_data, tmp_path):
     assert measures["start_s"] >= both_on_s
     assert measures["start_s"] + measures["duration_s"] <= len(fz["left"]) / rate
     assert measures["duration_s"] > 5.0
+
+
+def test_standing_after_stepping_on_is_quiet_standing(shared_data, tmp_path):
+    """Capture0008_Standing.c3d: 0.5 s off the plates, one foot then the other steps on, 9 s
+    standing. The steps are a few per cent of the trial: quiet standing, not a squat with no reps."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / "c3d-org-samples/sample_26/Capture0008_Standing.c3d", tmp_path / "t.h5")
+    summary = analyze_json(trial)["summary"]
+    assert summary["exercise"] == "quiet_standing" and summary["exercise_chosen_by"].startswith("recognised")
+    assert summary["posturography"]["start_s"] > 0.5 and summary["posturography"]["duration_s"] > 8.0
+    assert summary["body_weight_n"] == pytest.approx(370.8, rel=0.01)  # the squat baseline's standing weight
+    for foot in ("left", "right"):  # each foot stands still: a few mm of sway
+        assert summary["posturography_by_foot"][foot]["range_ml_mm"] < 20

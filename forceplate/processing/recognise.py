@@ -12,8 +12,8 @@ Checked in this order, each rule on the total force (per-foot forces for the one
    loaded time and each foot alone for at least 0.1 s once (processing.movement.foot_contacts):
    *walking or stepping*, analysed as the force summary (no exercise reps; a single-leg
    squat loads one foot only, a squat or a jump both together);
-4. the force stays within 10 % of its median (1st to 99th percentile) for at least 5 s:
-   *quiet standing*;
+4. the force stays within 10 % of its median (5th to 95th percentile: stepping on and off
+   the plates is a few per cent of a trial) for at least 5 s: *quiet standing*;
 5. a sit-to-stand rise (processing.sit_to_stand) whose seat-off peak overshoots the
    standing level and dips under it before settling, a moment below 35 % of the standing
    level, and the feet never off the plates (seated, the feet carry about a quarter of the
@@ -80,7 +80,7 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
             return "force_summary", (f"walking or stepping: the feet carry the load in turn (one foot alone "
                                      f"{100 * contacts.single_support_share:.0f} % of the loaded time)")
     loaded = total > (unloaded.threshold_n if unloaded else 0.0)
-    low, median, high = np.percentile(total[loaded], [1, 50, 99]) if loaded.any() else (0.0, 0.0, 0.0)
+    low, median, high = np.percentile(total[loaded], [5, 50, 95]) if loaded.any() else (0.0, 0.0, 0.0)
     if median > 0 and high - low < QUIET_RANGE * median and len(total) >= MIN_SWAY_S * rate_hz:
         return "quiet_standing", "the force stays within 10 % of its median"
     if unloaded is None and _rises_from_a_seat(feet, total, rate_hz):
