@@ -318,3 +318,24 @@ def test_standing_after_stepping_on_is_quiet_standing(shared_data, tmp_path):
     assert summary["body_weight_n"] == pytest.approx(370.8, rel=0.01)  # the squat baseline's standing weight
     for foot in ("left", "right"):  # each foot stands still: a few mm of sway
         assert summary["posturography_by_foot"][foot]["range_ml_mm"] < 20
+
+
+@pytest.mark.parametrize("name, exercise", [("vertical-jumps-fz/Dual-CMJ-Fz.txt", "countermovement_jump"),
+                                            ("real-drop-jumps/DJ1_forces.mot", "drop_landing"),
+                                            ("real-squats/grf_Squat2.mot", "squat")])
+def test_every_asymmetry_carries_its_formula(shared_data, tmp_path, name, exercise):
+    """The --json output names the formula of each asymmetry key, and the values follow it."""
+    report = analyze_json(imported(shared_data / name, tmp_path / "t.h5"))
+    summary = report["summary"]
+    assert summary["exercise"] == exercise
+    formulas = summary["symmetry_formulas"]
+    assert formulas["asymmetry_index_pct"] == "100 * (L - R) / (L + R)"
+    assert formulas["limb_symmetry_index_pct"] == "100 * min(L, R) / max(L, R)"
+    assert ("asymmetry_pct" in formulas) == (exercise == "squat")
+    for rep in report["reps"]:
+        sym = rep["symmetry"]
+        assert sym["quantity"]
+        share = sym["left_share_pct"]  # L / (L + R), so the others follow from it
+        assert sym["asymmetry_index_pct"] == pytest.approx(2 * share - 100, abs=0.2)
+        assert sym["limb_symmetry_index_pct"] == pytest.approx(100 * min(share, 100 - share) / max(share, 100 - share),
+                                                               abs=0.3)

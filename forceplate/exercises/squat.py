@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, Options, fields_table
-from forceplate.processing.movement import symmetry
+from forceplate.processing.movement import SYMMETRY_FORMULAS, symmetry
 
 SQUAT_FIELDS = COMMON_FIELDS + fields_table("""
 start_s | s | rep start (velocity-based edge, extended while the force is below body weight)
@@ -42,7 +42,8 @@ class SquatExercise(Exercise):
 
         analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static)
         report = decorate(analysis.as_dict(), self.kind)
-        report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag)
+        report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag, symmetry_formulas={
+            **SYMMETRY_FORMULAS, "asymmetry_pct": "100 * (L - R) / (L + R) of the mean vertical force over the rep"})
         return report, analysis
 
 
