@@ -339,3 +339,13 @@ def test_every_asymmetry_carries_its_formula(shared_data, tmp_path, name, exerci
         assert sym["asymmetry_index_pct"] == pytest.approx(2 * share - 100, abs=0.2)
         assert sym["limb_symmetry_index_pct"] == pytest.approx(100 * min(share, 100 - share) / max(share, 100 - share),
                                                                abs=0.3)
+
+
+def test_a_walk_forced_through_the_squat_says_why_not(shared_data, tmp_path):
+    """--exercise squat on the BTS walk: the squat finds a 0.0 N standing weight (the plates
+    are empty most of the trial); that is no one's weight, so one line, exit 2."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / "ezc3d-testFiles/BTS.c3d", tmp_path / "t.h5")
+    done = analyze_text(trial, "--exercise", "squat")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot analyse as squat: the standing weight found (0.0 N)" in done.stderr and "--exercise" in done.stderr
