@@ -9,7 +9,9 @@ Checked in this order, each rule on the total force (per-foot forces for the one
 2. a flight of 0.05-1.5 s from standing, both feet landing together: a *countermovement
    jump* when the force first drops below body weight (unweighting), else a *squat jump*;
 3. two feet that carry the load in turn, one foot alone on its plate for over half of the
-   loaded time and each foot alone for at least 0.1 s once (processing.movement.foot_contacts):
+   loaded time, each foot alone for at least 0.1 s once, and a foot's time alone a step's
+   (median at most 3 s; a single-leg set on one leg, then the other, lasts longer)
+   (processing.movement.foot_contacts):
    *walking or stepping*, analysed as the force summary (no exercise reps; a single-leg
    squat loads one foot only, a squat or a jump both together);
 4. the force stays within 10 % of its median (5th to 95th percentile: stepping on and off
@@ -47,6 +49,7 @@ RISE_OVERSHOOT = 1.05  # of the standing level
 RISE_DIP = 0.95
 ONE_LEG_SHARE = 0.9
 WALKING_SINGLE_SUPPORT = 0.5  # share of the loaded time with one foot alone on
+MAX_STEP_S = 3.0  # median stretch of one foot alone: a stance (0.4-2 s in the shared walks), not a one-leg set
 
 
 def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
@@ -76,7 +79,9 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
         return "countermovement_jump", "a flight from standing after a countermovement"
     if len(feet) == 2:
         contacts = foot_contacts(feet, rate_hz)
-        if contacts.single_support_share > WALKING_SINGLE_SUPPORT and all(contacts.single_support_runs.values()):
+        alone_s = [(hi - lo) / rate_hz for stretches in contacts.single_support_runs.values() for lo, hi in stretches]
+        if (contacts.single_support_share > WALKING_SINGLE_SUPPORT and all(contacts.single_support_runs.values())
+                and np.median(alone_s) <= MAX_STEP_S):
             return "force_summary", (f"walking or stepping: the feet carry the load in turn (one foot alone "
                                      f"{100 * contacts.single_support_share:.0f} % of the loaded time)")
     loaded = total > (unloaded.threshold_n if unloaded else 0.0)
