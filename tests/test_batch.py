@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import pyarrow.parquet as pq
@@ -264,3 +265,31 @@ def test_progress_bar_counts_and_eta_on_a_terminal_and_failures_as_lines():
     quiet(Outcome("b.h5", "failed", error="b.h5: file is truncated"), 2, 2)
     quiet.done()
     assert pipe.getvalue() == "b.h5: file is truncated\n"
+
+
+def test_batch_analyses_each_trial_as_its_exercise_and_reuses_it(shared_data, tmp_path):
+    """A library holding a jump, a walk and a squat: each trial's rows name the exercise it
+    was analysed as (recognised from the force), with that exercise's results; a second
+    pass reuses what the first stored, as for squats."""
+    pytest.importorskip("ezc3d")
+    sources = {"cmj.h5": "vertical-jumps-fz/Dual-CMJ-Fz.txt", "walk.h5": "ezc3d-testFiles/BTS.c3d",
+               "squat.h5": "real-squats/grf_Squat2.mot"}
+    for name, source in sources.items():
+        done = forceplate("import", str(shared_data / source), "-o", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+    first = {Path(p).name: analyse_file(str(p), Path(p).name, TrialFilter(), Settings())
+             for p in sorted(tmp_path.glob("*.h5"))}
+    assert {name: o.status for name, o in first.items()} == dict.fromkeys(sources, "analysed")
+    assert {name: o.trial["exercise"] for name, o in first.items()} == {
+        "cmj.h5": "countermovement_jump", "walk.h5": "force_summary", "squat.h5": "squat"}
+    jump = first["cmj.h5"]
+    assert {row["kind"] for row in jump.reps} == {"jump"} and len(jump.reps) == 2  # one jump, two sides
+    assert jump.reps[0]["flight_s"] == pytest.approx(0.509, abs=0.010)  # docs/validation.md
+    assert jump.trial["body_weight_n"] == pytest.approx(662.0, rel=0.02)
+    walk = first["walk.h5"]
+    assert walk.reps == [] and walk.trial["found"].startswith("no squat reps: walking")
+    assert walk.trial["forces_by_foot_left_peak_force_n"] > 300  # not the squat's 0.0 N body weight
+    assert first["squat.h5"].trial["baseline_body_weight_n"] == pytest.approx(613.0, rel=0.02)
+    again = {name: analyse_file(str(tmp_path / name), name, TrialFilter(), Settings()) for name in sources}
+    assert {name: o.status for name, o in again.items()} == dict.fromkeys(sources, "stored")
+    assert {name: o.trial for name, o in again.items()} == {name: o.trial for name, o in first.items()}

@@ -18,7 +18,7 @@ from forceplate.sim.squat import SquatModel, SquatPlan, Subject
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "exercises.md"
 NAMES = {"squat", "single_leg_squat", "countermovement_jump", "squat_jump", "drop_jump", "drop_landing",
-         "sit_to_stand", "quiet_standing", "isometric_squat"}
+         "sit_to_stand", "quiet_standing", "isometric_squat", "force_summary"}
 
 
 def test_registry_holds_the_battery():
@@ -226,3 +226,21 @@ def test_sit_to_stand_from_seated_with_known_events(tmp_path, rate, weight, seed
         assert rise["peak_force_bw"] == pytest.approx(1.3, abs=0.015)  # the max of the noise on top
         assert rise["symmetry"]["left_share_pct"] == pytest.approx(40.0, abs=0.2)
         assert rise["duration_s"] == pytest.approx(rise["standing_s"] - rise["onset_s"], abs=0.001)
+
+
+def test_one_leg_then_the_other_is_not_walking():
+    """A single-leg set on the left, then one on the right: one foot alone nearly all the
+    time, as in walking, but for 12 s at a time, not a step's 0.4-2 s."""
+    from forceplate.processing.recognise import recognise
+
+    rate = 500.0
+    t = np.arange(int(24 * rate)) / rate
+    rng = np.random.default_rng(3)
+    squatting = 700.0 * (1 + 0.3 * np.sin(2 * np.pi * t / 3.0)) + rng.normal(0, 1.0, len(t))
+    left_leg = t < 12.0
+    fz = {"left": np.where(left_leg, squatting, 0.0), "right": np.where(left_leg, 0.0, squatting)}
+    assert recognise(fz, rate)[0] != "force_summary"
+    # the same two feet stepping (0.6 s each) are walking
+    stepping = (t // 0.6) % 2 == 0
+    fz = {"left": np.where(stepping, squatting, 0.0), "right": np.where(stepping, 0.0, squatting)}
+    assert recognise(fz, rate)[0] == "force_summary"

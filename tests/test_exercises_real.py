@@ -4,6 +4,9 @@ docs/validation.md."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import SHARED_DATA
@@ -212,17 +215,57 @@ def test_landing_after_a_jump_stabilises(shared_data):
     assert np.all(np.abs(settled - analysis.body_weight_n) <= 0.05 * analysis.body_weight_n + analysis.unloaded_n)
 
 
-@pytest.mark.parametrize("name", ["ezc3d-testFiles/Qualisys.c3d", "ezc3d-testFiles/BTS.c3d", "ezc3d-testFiles/Kistler.c3d",
-                                  "c3d-org-samples/sample_01/Eb015pr.c3d",
-                                  "c3d-org-samples/sample_26/Capture0008_Standing.c3d"])
-def test_walking_and_stepping_on_are_not_landings_jumps_or_rises(shared_data, tmp_path, name):
-    """Stepping onto the plates or walking across them lands one foot at a time."""
-    pytest.importorskip("ezc3d")
+WALKING_FILES = ["ezc3d-testFiles/Qualisys.c3d", "ezc3d-testFiles/BTS.c3d", "ezc3d-testFiles/Kistler.c3d",
+                 "c3d-org-samples/sample_01/Eb015pr.c3d", "c3d-org-samples/sample_10/TYPE-3.c3d",
+                 "physionet-gaitpdb/GaCo01_01.txt", "moticon-opengo/walk_with_events.txt"]
+# both feet loaded together: squats, jumps, standing; one foot: the vaila seat-off
+TOGETHER_FILES = ["c3d-org-samples/sample_26/Capture0008_Standing.c3d", "real-squats/S1_FlywheelSquat.c3d",
+                  "real-squats/grf_Squat2.mot", "squat-jump-dual-fp/BFR007_squat_jump.csv",
+                  "vertical-jumps-fz/Dual-CMJ-Fz.txt", "vertical-jumps-fz/Dual-SJ-Fz.txt",
+                  "real-drop-jumps/DJ1_forces.mot", "vaila-sit-to-stand/C3D_to_CSV_02.c3d"]
+
+
+@pytest.mark.parametrize("name", WALKING_FILES + TOGETHER_FILES)
+def test_walking_is_recognised_and_nothing_else_is(shared_data, tmp_path, name):
+    """Walking across the plates (or on insoles) loads one foot at a time: recognised as
+    walking, analysed as the force summary; no squat, jump, landing or rise reads as walking."""
+    if name.endswith(".c3d"):
+        pytest.importorskip("ezc3d")
     from forceplate.processing.recognise import recognise
 
     rate, fz, _ = trial_feet(imported(shared_data / name, tmp_path / "t.h5"))
     exercise, reason = recognise(fz, rate)
-    assert exercise in ("squat", "single_leg_squat", "quiet_standing"), reason
+    assert (exercise == "force_summary") == (name in WALKING_FILES), reason
+    if name in WALKING_FILES:
+        assert reason.startswith("walking or stepping")
+
+
+@pytest.mark.parametrize("name, found", [
+    ("ezc3d-testFiles/BTS.c3d", "no squat reps: walking or stepping"),
+    # a jump, but its plates read about 25 N in flight and it never stands still for 1 s
+    ("c3d-org-samples/sample_00/Sample_Jump2.c3d",
+     "no squat reps: the force pattern suggests countermovement_jump but cannot analyse as countermovement_jump"),
+])
+def test_not_a_squat_set_says_what_it_found_and_summarises(shared_data, tmp_path, name, found):
+    """Issue 12 item 10: exit 0, "no squat reps: ...", the force and CoP summary; trials lists it."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / name, tmp_path / "t.h5")
+    report = analyze_json(trial)
+    summary = report["summary"]
+    assert report["reps"] == [] and summary["exercise"] == "force_summary"
+    assert summary["found"].startswith(found) and summary["found"] in summary["notes"]
+    assert summary["loaded_level_n"] > 300  # an adult, not the 0.0 N of a squat's missing standing
+    for foot in ("left", "right"):
+        measures = summary["forces_by_foot"][foot]
+        assert measures["contacts"] >= 1 and measures["contact_s"] > 0.2
+        assert 300 < measures["peak_force_n"] < 2000
+        assert measures["cop_range_ml_mm"] > 0 and measures["cop_range_ap_mm"] > 0
+    done = analyze_text(trial)
+    assert done.returncode == 0, done.stderr
+    assert f"note: {found}" in done.stdout and "left foot" in done.stdout and "cop_range_ml_mm" in done.stdout
+    listed = subprocess.run([sys.executable, "-m", "forceplate", "trials", str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0 and "unreadable" not in listed.stdout and "force_summary" in listed.stdout
 
 
 def test_drop_jump_file_as_landings(shared_data, trials):
@@ -262,3 +305,47 @@ def test_quiet_standing_leaves_out_stepping_on(shared_data, tmp_path):
     assert measures["start_s"] >= both_on_s
     assert measures["start_s"] + measures["duration_s"] <= len(fz["left"]) / rate
     assert measures["duration_s"] > 5.0
+
+
+def test_standing_after_stepping_on_is_quiet_standing(shared_data, tmp_path):
+    """Capture0008_Standing.c3d: 0.5 s off the plates, one foot then the other steps on, 9 s
+    standing. The steps are a few per cent of the trial: quiet standing, not a squat with no reps."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / "c3d-org-samples/sample_26/Capture0008_Standing.c3d", tmp_path / "t.h5")
+    summary = analyze_json(trial)["summary"]
+    assert summary["exercise"] == "quiet_standing" and summary["exercise_chosen_by"].startswith("recognised")
+    assert summary["posturography"]["start_s"] > 0.5 and summary["posturography"]["duration_s"] > 8.0
+    assert summary["body_weight_n"] == pytest.approx(370.8, rel=0.01)  # the squat baseline's standing weight
+    for foot in ("left", "right"):  # each foot stands still: a few mm of sway
+        assert summary["posturography_by_foot"][foot]["range_ml_mm"] < 20
+
+
+@pytest.mark.parametrize("name, exercise", [("vertical-jumps-fz/Dual-CMJ-Fz.txt", "countermovement_jump"),
+                                            ("real-drop-jumps/DJ1_forces.mot", "drop_landing"),
+                                            ("real-squats/grf_Squat2.mot", "squat")])
+def test_every_asymmetry_carries_its_formula(shared_data, tmp_path, name, exercise):
+    """The --json output names the formula of each asymmetry key, and the values follow it."""
+    report = analyze_json(imported(shared_data / name, tmp_path / "t.h5"))
+    summary = report["summary"]
+    assert summary["exercise"] == exercise
+    formulas = summary["symmetry_formulas"]
+    assert formulas["asymmetry_index_pct"] == "100 * (L - R) / (L + R)"
+    assert formulas["limb_symmetry_index_pct"] == "100 * min(L, R) / max(L, R)"
+    assert ("asymmetry_pct" in formulas) == (exercise == "squat")
+    for rep in report["reps"]:
+        sym = rep["symmetry"]
+        assert sym["quantity"]
+        share = sym["left_share_pct"]  # L / (L + R), so the others follow from it
+        assert sym["asymmetry_index_pct"] == pytest.approx(2 * share - 100, abs=0.2)
+        assert sym["limb_symmetry_index_pct"] == pytest.approx(100 * min(share, 100 - share) / max(share, 100 - share),
+                                                               abs=0.3)
+
+
+def test_a_walk_forced_through_the_squat_says_why_not(shared_data, tmp_path):
+    """--exercise squat on the BTS walk: the squat finds a 0.0 N standing weight (the plates
+    are empty most of the trial); that is no one's weight, so one line, exit 2."""
+    pytest.importorskip("ezc3d")
+    trial = imported(shared_data / "ezc3d-testFiles/BTS.c3d", tmp_path / "t.h5")
+    done = analyze_text(trial, "--exercise", "squat")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot analyse as squat: the standing weight found (0.0 N)" in done.stderr and "--exercise" in done.stderr

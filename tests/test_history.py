@@ -7,7 +7,8 @@ import pytest
 
 from forceplate.cli import main
 from forceplate.library.batch import Settings, TrialFilter, analyse_file, find_trials
-from forceplate.library.history import asymmetry_band, collapse_by_load
+from forceplate.errors import ForceplateError
+from forceplate.library.history import asymmetry_band, collapse_by_load, history
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.library.table import write_table
 
@@ -130,3 +131,13 @@ def test_compare_fits_a_load_trend_only_through_three_loads_and_warns_across_sub
     out, err = capsys.readouterr()
     assert "warning: the load trend mixes 2 subjects (P01, P02)" in err
     assert json.loads(out)["load"]["warnings"]
+
+
+def test_history_refuses_an_exercise_without_squat_results():
+    """A jump's reps have no flag, shift or depth: history says so rather than a table of dashes."""
+    rows = [{"file": "cmj.h5", "subject": "P01", "exercise": "countermovement_jump", "rep": 1, "side": side,
+             "kind": "jump", "flight_s": 0.5, "error": None} for side in ("left", "right")]
+    with pytest.raises(ForceplateError, match="history follows squats.*countermovement_jump"):
+        history(rows, "P01", "countermovement_jump")
+    assert history(rows, "P01", "squat")["reps"] == 0  # the squat's history leaves the jump out
+    assert history(rows, "P01", "squat")["other_exercise_trials"] == 1

@@ -23,8 +23,9 @@ a squat trial whose subject has a flag reference in the lab's folder ('forceplat
 is graded against it, and the results say so; --no-flag-reference grades against the trial's own reps.
 
 exercises (docs/exercises.md): squat, single_leg_squat, countermovement_jump, squat_jump,
-drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat. Without --exercise:
-the trial's exercise attribute, else recognised from the force pattern (and said so).""")
+drop_jump, drop_landing, sit_to_stand, quiet_standing, isometric_squat, force_summary (walking:
+no reps). Without --exercise: the trial's exercise attribute, else recognised from the force pattern
+(and said so).""")
     command.add_argument("file", metavar="FILE.h5")
     command.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     command.add_argument("--calibration", metavar="RECORD.toml", help="use this calibration record instead of the stored one")
@@ -47,7 +48,7 @@ the trial's exercise attribute, else recognised from the force pattern (and said
 
 def run_analyze(args) -> int:
     from forceplate.calibration.record import check_fits_trial, load_record
-    from forceplate.exercises import choose
+    from forceplate.exercises import choose, run
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.offline import save_analysis
     from forceplate.processing.quality import recording_quality
@@ -73,7 +74,7 @@ def run_analyze(args) -> int:
             raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
         options.eyes_closed = TrialFeet(open_trial(args.eyes_closed), None)()
     try:
-        report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
+        exercise, chosen_by, report, analysis = run(exercise, chosen_by, trial, calibration, options, feet_of)
     except NotThisExercise as exc:
         raise NotThisExercise(f"{args.file}: {exc} (exercise chosen by {chosen_by}; choose another with --exercise)") \
             from None
@@ -140,7 +141,7 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     squat through ``offline.trial_results`` (stored results reused when they match), another
     exercise's stored results when this version made them, else a fresh analysis as the exercise
     its ``exercise`` attribute names or the force pattern shows."""
-    from forceplate.exercises import choose, get
+    from forceplate.exercises import choose, get, run
     from forceplate.exercises.model import ALGORITHM_VERSION, Options
     from forceplate.offline import trial_results
     from forceplate.storage.reader import open_trial, read_header
@@ -156,12 +157,12 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
         trial = trial or open_trial(path)
         return TrialFeet(trial, None)()
 
-    exercise, _ = choose(None, header.attrs, feet_of)
+    exercise, chosen_by = choose(None, header.attrs, feet_of)
     if exercise.name == "squat":
         header, results = trial_results(path, toe_out_deg, chosen_thresholds)
         return header, exercise, results
     trial = trial or open_trial(path)
-    results, _ = exercise.run_trial(trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
+    exercise, _, results, _ = run(exercise, chosen_by, trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
     return trial, exercise, results
 
 
@@ -187,12 +188,12 @@ class TrialFeet:
 def print_exercise_table(report: dict, exercise) -> None:
     """The table of a non-squat exercise: its own columns (reporting/exercise_table.py), one row
     per rep, or quiet standing's sway rows."""
-    from forceplate.reporting.exercise_table import columns, rows
+    from forceplate.reporting.exercise_table import SUMMARY_KINDS, columns, rows
 
     s = report["summary"]
     weight = f", body weight {s['body_weight_n']:.1f} N" if s.get("body_weight_n") else ""
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
-    count = "" if exercise.kind == "balance" else f": {s['reps']} {exercise.kind} rep(s)"
+    count = "" if exercise.kind in SUMMARY_KINDS else f": {s['reps']} {exercise.kind} rep(s)"
     print(f"{s['file']}: {s['duration_s']:.1f} s{weight}, {exercise.title}{count}" + state)
     print(f"exercise chosen by {s['exercise_chosen_by']}")
     print(f"knee-collapse flag: {s['collapse_flag']}")
@@ -202,7 +203,7 @@ def print_exercise_table(report: dict, exercise) -> None:
     for name, q in s["quality"].items():
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     table = columns(exercise)
-    label = 14 if exercise.kind == "balance" else 0  # sway rows are named, reps are numbered in a column
+    label = 14 if exercise.kind in SUMMARY_KINDS else 0  # sway rows are named, reps are numbered in a column
     widths = {c.key: w.width for c, w in zip(table, exercise.columns)}
     print(f"{'':<{label}}" + " ".join(f"{c.header:>{widths[c.key]}}" for c in table))
     for name, row in rows(exercise, report):

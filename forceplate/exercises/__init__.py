@@ -15,6 +15,8 @@ from functools import lru_cache
 from forceplate.errors import ForceplateError
 from forceplate.exercises.model import Exercise, Feet
 
+RECOGNISED = "recognised from the force pattern"
+
 
 @lru_cache(maxsize=None)
 def registry() -> dict[str, Exercise]:
@@ -64,4 +66,29 @@ def choose(requested: str | None, attrs: dict, feet_of) -> tuple[Exercise, str]:
     feet: Feet = feet_of()
     name, reason = recognise(feet.fz, feet.rate_hz)
     unknown = f" (its exercise attribute {stored!r} names none)" if stored else ""
-    return get(name), f"recognised from the force pattern: {reason}{unknown}"
+    return get(name), f"{RECOGNISED}: {reason}{unknown}"
+
+
+def run(exercise: Exercise, chosen_by: str, trial, calibration, options, feet_of) -> tuple[Exercise, str, dict, object]:
+    """(exercise, how it was chosen, JSON-ready results, analysis object or None) of a trial.
+
+    An exercise the force pattern suggested but whose segmentation finds nothing to measure
+    (no quiet standing to weigh a jump by, no standing for a squat) gives the force summary
+    instead, saying so, so that any readable trial is analysed (issue 12 item 10); an
+    exercise the user chose (``--exercise``, the trial's attribute) fails with one line.
+    """
+    from forceplate.exercises.model import NotThisExercise
+    from forceplate.processing.baseline import NoBaseline
+
+    if exercise.name == "force_summary" and chosen_by.startswith(RECOGNISED):  # say what was recognised
+        return exercise, chosen_by, exercise.summarised(feet_of(), chosen_by[len(RECOGNISED) + 2:]).as_dict(), None
+    try:
+        report, analysis = exercise.run_trial(trial, calibration, options, feet_of)
+        return exercise, chosen_by, report, analysis
+    except (NotThisExercise, NoBaseline) as exc:
+        if not chosen_by.startswith(RECOGNISED):
+            raise
+        found = str(exc) if isinstance(exc, NotThisExercise) else f"cannot analyse as {exercise.name}: {exc}"
+    fallback = get("force_summary")
+    report = fallback.summarised(feet_of(), f"the force pattern suggests {exercise.name} but {found}").as_dict()
+    return fallback, f"{chosen_by}; {found}", report, None

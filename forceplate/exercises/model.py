@@ -14,7 +14,7 @@ import numpy as np
 
 from forceplate.errors import ForceplateError
 from forceplate.processing.baseline import NoBaseline
-from forceplate.processing.movement import symmetry
+from forceplate.processing.movement import SYMMETRY_FORMULAS, symmetry
 
 ALGORITHM_VERSION = "exercises-0.1"
 
@@ -132,7 +132,7 @@ class Exercise:
     def summary(self, **values) -> dict:
         """The summary every exercise starts from: its name, the flag rule, the version."""
         return {"exercise": self.name, "collapse_flag": self.collapse_flag,
-                "algorithm_version": ALGORITHM_VERSION, **values}
+                "algorithm_version": ALGORITHM_VERSION, "symmetry_formulas": dict(SYMMETRY_FORMULAS), **values}
 
     def result(self, feet: Feet, reps: list[dict], notes: list[str], **summary) -> ExerciseResult:
         """The result of ``reps`` with the summary every exercise has (count, duration) and ``summary``."""

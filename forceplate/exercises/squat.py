@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, Options, fields_table
-from forceplate.processing.movement import symmetry
+from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, NotThisExercise, Options
+from forceplate.exercises.model import fields_table
+from forceplate.processing.movement import SYMMETRY_FORMULAS, symmetry
 
 SQUAT_FIELDS = COMMON_FIELDS + fields_table("""
 start_s | s | rep start (velocity-based edge, extended while the force is below body weight)
@@ -43,10 +44,23 @@ class SquatExercise(Exercise):
         analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
                                  flag_reference=options.flag_reference)
         report = decorate(with_flag_reference(analysis.as_dict(), options.flag_reference), self.kind)
-        report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag)
+        self.check_weight(report)
+        report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag, symmetry_formulas={
+            **SYMMETRY_FORMULAS, "asymmetry_pct": "100 * (L - R) / (L + R) of the mean vertical force over the rep"})
         return report, analysis
 
+    def check_weight(self, report: dict) -> None:
+        """A standing weight far under the reps' peak force is no one's weight: the feet were
+        off the plates much of the trial (walking across them reads 0 N as its median)."""
+        weight = report["summary"]["baseline"]["body_weight_n"]
+        peak = max((r["peak_force_n"] or 0.0 for r in report["reps"]), default=0.0)
+        if weight < MIN_WEIGHT_OF_PEAK * peak:
+            raise NotThisExercise(f"cannot analyse as {self.name}: the standing weight found ({weight:.1f} N) is under "
+                                  f"{100 * MIN_WEIGHT_OF_PEAK:.0f} % of the reps' peak force ({peak:.0f} N): the feet "
+                                  "were off the plates much of the trial (walking or stepping?)")
 
+
+MIN_WEIGHT_OF_PEAK = 0.2  # a loaded squat peaks at 1.5-3 x body weight (bar included)
 SQUAT_COLUMNS = (Column("rep", "index", "d", 3),)  # the squat keeps its own table (cli/analyze.print_table)
 
 EXERCISE = SquatExercise(

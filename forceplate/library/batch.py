@@ -13,6 +13,7 @@ the same forceplate version; :func:`check_workers` says so before anything is su
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from forceplate import __version__
 from forceplate.errors import ForceplateError, TrialError
 from forceplate.library.table import failure_row, rep_rows, trial_identity, trial_row
+from forceplate.exercises.model import ALGORITHM_VERSION as EXERCISES_VERSION
 from forceplate.processing.analysis import ALGORITHM_VERSION
 from forceplate.processing.valgus import Thresholds
 
@@ -99,11 +101,13 @@ def analyse_file(path: str, display: str, wanted: TrialFilter, settings: Setting
         attrs = header.attrs
         if not wanted.matches(attrs):
             return Outcome(display, "skipped")
-        identity = trial_identity(display, attrs)
         results, status, note = _stored(header, settings), "stored", None
         if results is None:
             results, note = _analyse_and_store(path, settings)
             status = "analysed"
+        # what the trial says it is (a lunge stays a lunge), else the exercise recognised from its force
+        identity = trial_identity(display, attrs)
+        identity["exercise"] = identity["exercise"] or results["summary"].get("exercise", "squat")
         return Outcome(display, status, rep_rows(identity, results), trial_row(identity, attrs, results), note=note)
     except ForceplateError as exc:
         # the worker's absolute path is named as the user named the file
@@ -123,6 +127,8 @@ def _stored(header, settings: Settings) -> dict | None:
     """The stored results when they can stand for a fresh analysis with ``settings``: the
     test ``offline.trial_results`` applies (tests/test_batch.py checks the two agree)."""
     stored = header.results
+    if stored is not None and stored["summary"].get("algorithm_version") == EXERCISES_VERSION:
+        return stored  # another exercise's results: no squat thresholds or toe-out in them
     if (stored is not None and stored["summary"]["algorithm_version"] == ALGORITHM_VERSION
             and stored["parameters"]["thresholds"] == settings.thresholds.as_dict()
             and settings.toe_out_deg in (None, stored["parameters"]["toe_out_deg"])):
@@ -131,6 +137,11 @@ def _stored(header, settings: Settings) -> dict | None:
 
 
 def _analyse_and_store(path: str, settings: Settings) -> tuple[dict, str | None]:
+    # the analysis as 'analyze --save' runs it (cli/analyze.py holds the trial's feet reader
+    # and the store of a non-squat exercise's results)
+    from forceplate.cli.analyze import TrialFeet, save_exercise_results
+    from forceplate.exercises import choose, run
+    from forceplate.exercises.model import Options
     from forceplate.offline import analyze_trial, save_analysis
     from forceplate.storage.reader import open_trial, raw_value_count
 
@@ -141,12 +152,22 @@ def _analyse_and_store(path: str, settings: Settings) -> tuple[dict, str | None]
                          f"{budget / 1e9:.1f} GB a task of this worker may use; give workers more memory "
                          "(--memory-per-worker, or 'dask worker --memory-limit') or fewer threads")
     trial = open_trial(path)
-    analysis = analyze_trial(trial, toe_out_deg=settings.toe_out_deg, thresholds=settings.thresholds)
+    feet_of = TrialFeet(trial, None)
+    exercise, chosen_by = choose(None, trial.attrs, feet_of)
+    options = Options(settings.toe_out_deg, settings.thresholds)
+    if exercise.name == "squat":  # the squat as before: its analysis object is what --save stores
+        analysis = analyze_trial(trial, toe_out_deg=settings.toe_out_deg, thresholds=settings.thresholds)
+        results, store = analysis.as_dict(), functools.partial(save_analysis, trial, analysis)
+    else:
+        exercise, _, results, analysis = run(exercise, chosen_by, trial, None, options, feet_of)
+        results["summary"]["exercise_chosen_by"] = chosen_by
+        store = (functools.partial(save_analysis, trial, analysis) if analysis is not None else
+                 functools.partial(save_exercise_results, trial, exercise, results, None, None))
     try:
-        save_analysis(trial, analysis)
+        store()
     except TrialError as exc:  # e.g. still being recorded, or a read-only share: the results still count
-        return analysis.as_dict(), str(exc)
-    return analysis.as_dict(), None
+        return results, str(exc)
+    return results, None
 
 
 def analysis_memory_budget() -> float:

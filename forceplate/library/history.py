@@ -20,7 +20,12 @@ from collections import defaultdict
 
 import numpy as np
 
+from forceplate.errors import ForceplateError
 from forceplate.profiles import SIDES
+
+# The exercises whose reps carry the squat's results (flag, medial shift, depth); a batch
+# table names each trial's exercise as analysed, so a jump's reps never count as a squat's.
+SQUAT_EXERCISES = ("squat", "single_leg_squat")
 
 # Asymmetry bands on |asymmetry_pct|, the analysis's (left - right) / (left + right) of the
 # mean vertical force in a rep, in %.
@@ -158,6 +163,9 @@ def _kg(loads: list[float]) -> str:
 def history(rows: list[dict], subject: str, exercise: str | None = None) -> dict:
     """``subject``'s history of ``exercise`` (None: every exercise) from per-rep rows; rows
     of other subjects and error rows are left out, and so are trials of other exercises."""
+    if exercise is not None and exercise not in SQUAT_EXERCISES:
+        raise ForceplateError(f"history follows squats (flags, medial shift, asymmetry, depth, collapse with load); "
+                              f"{exercise} has none of these: compare its trials with 'forceplate compare'")
     mine = [r for r in rows if r.get("subject") == subject and not r.get("error") and r.get("side") in SIDES]
     other_exercises = {r["file"] for r in mine if exercise is not None and r.get("exercise") != exercise}
     reps = _as_reps([r for r in mine if r["file"] not in other_exercises])

@@ -103,3 +103,37 @@ def symmetry(left: float, right: float) -> dict:
         "asymmetry_index_pct": round(100.0 * (left - right) / total, 1),
         "limb_symmetry_index_pct": round(100.0 * min(left, right) / high, 1) if high > 0 else None,
     }
+
+
+FOOT_ON_SHARE = 0.15  # a foot is on its plate above this share of the loaded level
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Which foot carries the load when: ``on`` per foot (bool per sample), the loaded level
+    (N: the median total force while clearly loaded), the share of the loaded time with one
+    foot alone on (single support), and the single-support stretches of each foot."""
+
+    on: dict
+    loaded_level_n: float
+    single_support_share: float
+    single_support_runs: dict
+
+
+def foot_contacts(fz: dict, rate_hz: float, min_s: float = 0.1) -> Contacts:
+    """Per-foot contact from the vertical force: a foot is on when it carries over
+    FOOT_ON_SHARE of the loaded level (the median total force over samples above 30 % of the
+    99th percentile: body weight when walking or standing). A relative threshold because
+    plates read 0 N or an offset unloaded, and insoles are not calibrated to body weight."""
+    feet = {foot: np.nan_to_num(np.asarray(x, dtype=float)) for foot, x in fz.items()}
+    total = sum(feet.values())
+    clearly_loaded = total > 0.3 * np.percentile(total, 99)
+    level = float(np.median(total[clearly_loaded])) if clearly_loaded.any() else 0.0
+    on = {foot: x > FOOT_ON_SHARE * level for foot, x in feet.items()}
+    any_on = np.logical_or.reduce(list(on.values()))
+    alone = {foot: mask & (np.sum(list(on.values()), axis=0) == 1) for foot, mask in on.items()}
+    single = np.logical_or.reduce(list(alone.values()))
+    share = float(single[any_on].mean()) if any_on.any() else 0.0
+    min_n = max(1, int(round(min_s * rate_hz)))
+    stretches = {foot: [(lo, hi) for lo, hi in runs(mask) if hi - lo >= min_n] for foot, mask in alone.items()}
+    return Contacts(on, level, share, stretches)

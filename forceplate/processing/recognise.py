@@ -8,16 +8,22 @@ Checked in this order, each rule on the total force (per-foot forces for the one
    a *drop landing*;
 2. a flight of 0.05-1.5 s from standing, both feet landing together: a *countermovement
    jump* when the force first drops below body weight (unweighting), else a *squat jump*;
-3. the force stays within 10 % of its median (1st to 99th percentile) for at least 5 s:
-   *quiet standing*;
-4. a sit-to-stand rise (processing.sit_to_stand) whose seat-off peak overshoots the
+3. two feet that carry the load in turn, one foot alone on its plate for over half of the
+   loaded time, each foot alone for at least 0.1 s once, and a foot's time alone a step's
+   (median at most 3 s; a single-leg set on one leg, then the other, lasts longer)
+   (processing.movement.foot_contacts):
+   *walking or stepping*, analysed as the force summary (no exercise reps; a single-leg
+   squat loads one foot only, a squat or a jump both together);
+4. the force stays within 10 % of its median (5th to 95th percentile: stepping on and off
+   the plates is a few per cent of a trial) for at least 5 s: *quiet standing*;
+5. a sit-to-stand rise (processing.sit_to_stand) whose seat-off peak overshoots the
    standing level and dips under it before settling, a moment below 35 % of the standing
    level, and the feet never off the plates (seated, the feet carry about a quarter of the
    body's weight; a squat's lowest force stays far above that, and stepping onto the
    plates starts from nothing): *sit-to-stand*;
-5. a stretch of at least 1 s above 1.3 x body weight, after a quiet second to weigh from,
+6. a stretch of at least 1 s above 1.3 x body weight, after a quiet second to weigh from,
    without a flight: an *isometric squat*;
-6. one foot carrying over 90 % of the load: a *single-leg squat*; otherwise a *squat*.
+7. one foot carrying over 90 % of the load: a *single-leg squat*; otherwise a *squat*.
 
 The answer is a guess from the force alone; ``analyze --exercise`` overrides it.
 """
@@ -28,7 +34,7 @@ import numpy as np
 
 from forceplate.processing.baseline import NoBaseline, find_quiet_standing
 from forceplate.processing.jumps import MAX_FLIGHT_S, MIN_FLIGHT_S, segment_jumps
-from forceplate.processing.movement import runs, unloaded_level
+from forceplate.processing.movement import foot_contacts, runs, unloaded_level
 from forceplate.processing.posturography import MIN_SWAY_S
 from forceplate.processing.sit_to_stand import segment_rises
 
@@ -42,6 +48,8 @@ SEATED_LEVEL = 0.35
 RISE_OVERSHOOT = 1.05  # of the standing level
 RISE_DIP = 0.95
 ONE_LEG_SHARE = 0.9
+WALKING_SINGLE_SUPPORT = 0.5  # share of the loaded time with one foot alone on
+MAX_STEP_S = 3.0  # median stretch of one foot alone: a stance (0.4-2 s in the shared walks), not a one-leg set
 
 
 def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
@@ -69,8 +77,15 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
         if first and first[0].unweighting_start is None:
             return "squat_jump", "a flight from standing, pushed without a countermovement"
         return "countermovement_jump", "a flight from standing after a countermovement"
+    if len(feet) == 2:
+        contacts = foot_contacts(feet, rate_hz)
+        alone_s = [(hi - lo) / rate_hz for stretches in contacts.single_support_runs.values() for lo, hi in stretches]
+        if (contacts.single_support_share > WALKING_SINGLE_SUPPORT and all(contacts.single_support_runs.values())
+                and np.median(alone_s) <= MAX_STEP_S):
+            return "force_summary", (f"walking or stepping: the feet carry the load in turn (one foot alone "
+                                     f"{100 * contacts.single_support_share:.0f} % of the loaded time)")
     loaded = total > (unloaded.threshold_n if unloaded else 0.0)
-    low, median, high = np.percentile(total[loaded], [1, 50, 99]) if loaded.any() else (0.0, 0.0, 0.0)
+    low, median, high = np.percentile(total[loaded], [5, 50, 95]) if loaded.any() else (0.0, 0.0, 0.0)
     if median > 0 and high - low < QUIET_RANGE * median and len(total) >= MIN_SWAY_S * rate_hz:
         return "quiet_standing", "the force stays within 10 % of its median"
     if unloaded is None and _rises_from_a_seat(feet, total, rate_hz):

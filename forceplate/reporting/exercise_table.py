@@ -22,6 +22,10 @@ UNIT_BY_ENDING = (("impulse_n_s", "N*s"), ("_n_s", "N/s"), ("_mm2", "mm^2"), ("_
 MOMENT_KEYS = ("start_s", "takeoff_s", "landing_s", "touchdown_s", "peak_s", "onset_s", "seat_off_s",
                "standing_s", "end_s")
 
+# Exercises with no reps, whose rows are summary measures: kind -> (summary key of both feet's
+# measures, of each foot's). Quiet standing's sway; the force summary of a trial with no reps.
+SUMMARY_KINDS = {"balance": ("posturography", "posturography_by_foot"), "forces": ("forces", "forces_by_foot")}
+
 
 @dataclass(frozen=True)
 class TableColumn:
@@ -74,10 +78,11 @@ def numeric_columns(exercise) -> list[TableColumn]:
 def rows(exercise, results: dict) -> list[tuple[str, dict]]:
     """(label, row) of the exercise's table: each rep, or quiet standing's sway rows."""
     s = results["summary"]
-    if exercise.kind != "balance":
+    if exercise.kind not in SUMMARY_KINDS:
         return [(str(r["index"]), r) for r in results["reps"]]
-    out = [("both feet", s.get("posturography"))]
-    out += [(f"{foot} foot", v) for foot, v in (s.get("posturography_by_foot") or {}).items()]
+    combined, by_foot = SUMMARY_KINDS[exercise.kind]
+    out = [("both feet", s.get(combined))]
+    out += [(f"{foot} foot", v) for foot, v in (s.get(by_foot) or {}).items()]
     if s.get("posturography_eyes_closed"):
         out += [("eyes closed", s["posturography_eyes_closed"]), ("Romberg EC/EO", s.get("romberg_quotient"))]
     return [(label, row or {}) for label, row in out]
@@ -86,7 +91,7 @@ def rows(exercise, results: dict) -> list[tuple[str, dict]]:
 def set_values(exercise, results: dict) -> dict:
     """One trial summarised: per numeric column its mean over the reps (quiet standing: both
     feet's measures), keyed ``<key>`` with the column's unit; ``reps`` the count."""
-    if exercise.kind == "balance":
+    if exercise.kind in SUMMARY_KINDS:
         row = rows(exercise, results)[0][1]
         return {"reps": 0, **{c.key: value_at(row, c.key) for c in numeric_columns(exercise)}}
     out = {"reps": len(results["reps"])}
