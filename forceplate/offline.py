@@ -209,3 +209,33 @@ def trial_results(path, toe_out_deg: float | None = None,
         return header, stored
     trial = open_trial(path)
     return trial, analyze_trial(trial, toe_out_deg=toe_out_deg, thresholds=thresholds).as_dict()
+
+
+class TrialFeet:
+    """Calling it gives the trial's per-foot arrays, read on the first call only (the
+    recognition and the exercise share them); ``read`` is None until then."""
+
+    def __init__(self, trial, calibration):
+        self.trial, self.calibration, self.read = trial, calibration, None
+
+    def __call__(self):
+        from forceplate.exercises.model import Feet, with_force_gaps_filled
+
+        if self.read is None:
+            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(self.trial, self.calibration)
+            if len(t) < rate_hz:
+                raise TrialError(f"{self.trial.path}: only {len(t)} samples recorded, too short to analyse")
+            self.read = with_force_gaps_filled(Feet(t, fz, cop, rate_hz, regions))
+        return self.read
+
+
+def save_exercise_results(trial, exercise, report: dict, calibration, eyes_closed) -> None:
+    """Store a non-squat exercise's results under /processing: its reps as a flat table with
+    each column's unit (from the exercise's fields), the parameters that made them."""
+    from forceplate.reporting.exercise_table import unit_of
+    from forceplate.storage.schema import flat_rep
+
+    keys = {key for rep in report["reps"] for key in flat_rep(rep)}
+    parameters = {"exercise": exercise.name, "calibration": calibration.source if calibration else "stored in the trial",
+                  "eyes_closed": str(eyes_closed) if eyes_closed else None}
+    write_results(trial.path, report, parameters, units={key: unit_of(exercise, key) for key in keys})

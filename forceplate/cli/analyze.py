@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from forceplate.cli.common import SIDES, add_analysis_options, check_new_output, thresholds, write_output
-from forceplate.errors import ForceplateError, TrialError
+from forceplate.errors import ForceplateError
 
 
 def register(add_command) -> None:
@@ -50,7 +50,7 @@ def run_analyze(args) -> int:
     from forceplate.calibration.record import check_fits_trial, load_record
     from forceplate.exercises import choose, run
     from forceplate.exercises.model import NotThisExercise, Options
-    from forceplate.offline import save_analysis
+    from forceplate.offline import TrialFeet, save_analysis, save_exercise_results
     from forceplate.processing.quality import recording_quality
     from forceplate.reporting.html import render, render_exercise
     from forceplate.storage.reader import open_trial
@@ -123,19 +123,6 @@ def flag_reference(args, attrs):
     return find_reference(subject)
 
 
-def save_exercise_results(trial, exercise, report: dict, calibration, eyes_closed) -> None:
-    """Store a non-squat exercise's results under /processing: its reps as a flat table with
-    each column's unit (from the exercise's fields), the parameters that made them."""
-    from forceplate.reporting.exercise_table import unit_of
-    from forceplate.storage.schema import flat_rep
-    from forceplate.storage.writer import write_results
-
-    keys = {key for rep in report["reps"] for key in flat_rep(rep)}
-    parameters = {"exercise": exercise.name, "calibration": calibration.source if calibration else "stored in the trial",
-                  "eyes_closed": str(eyes_closed) if eyes_closed else None}
-    write_results(trial.path, report, parameters, units={key: unit_of(exercise, key) for key in keys})
-
-
 def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     """(trial header or trial, exercise, results) of a saved trial, for compare and export: a
     squat through ``offline.trial_results`` (stored results reused when they match), another
@@ -143,7 +130,7 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     its ``exercise`` attribute names or the force pattern shows."""
     from forceplate.exercises import choose, get, run
     from forceplate.exercises.model import ALGORITHM_VERSION, Options
-    from forceplate.offline import trial_results
+    from forceplate.offline import TrialFeet, trial_results
     from forceplate.storage.reader import open_trial, read_header
 
     header = read_header(path)
@@ -164,25 +151,6 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     trial = trial or open_trial(path)
     exercise, _, results, _ = run(exercise, chosen_by, trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
     return trial, exercise, results
-
-
-class TrialFeet:
-    """Calling it gives the trial's per-foot arrays, read on the first call only (the
-    recognition and the exercise share them); ``read`` is None until then."""
-
-    def __init__(self, trial, calibration):
-        self.trial, self.calibration, self.read = trial, calibration, None
-
-    def __call__(self):
-        from forceplate.exercises.model import Feet, with_force_gaps_filled
-        from forceplate.offline import feet_arrays
-
-        if self.read is None:
-            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(self.trial, self.calibration)
-            if len(t) < rate_hz:
-                raise TrialError(f"{self.trial.path}: only {len(t)} samples recorded, too short to analyse")
-            self.read = with_force_gaps_filled(Feet(t, fz, cop, rate_hz, regions))
-        return self.read
 
 
 def print_exercise_table(report: dict, exercise) -> None:

@@ -143,7 +143,7 @@ def store_analysis(args) -> None:
 
 def store_exercise_analysis(trial, exercise, args) -> None:
     """``store_analysis`` of a recording of another exercise than the squat (``--exercise``)."""
-    from forceplate.cli.analyze import TrialFeet, save_exercise_results
+    from forceplate.offline import TrialFeet, save_exercise_results
     from forceplate.exercises.model import Options
 
     try:

@@ -291,7 +291,7 @@ def run_export(args) -> int:
 
 def _exercise_of(trial):
     """The exercise a trial is exported as: its exercise attribute, else the force pattern's."""
-    from forceplate.cli.analyze import TrialFeet
+    from forceplate.offline import TrialFeet
     from forceplate.exercises import choose
 
     return choose(None, trial.attrs, TrialFeet(trial, None))[0]
@@ -301,7 +301,7 @@ def _export_exercise(trial, exercise, args) -> int:
     """``export`` of a non-squat trial: forces and CoP per foot, the exercise's reps with units, the events."""
     from types import SimpleNamespace
 
-    from forceplate.cli.analyze import TrialFeet
+    from forceplate.offline import TrialFeet
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.reporting.export import export_csv
 

@@ -137,12 +137,10 @@ def _stored(header, settings: Settings) -> dict | None:
 
 
 def _analyse_and_store(path: str, settings: Settings) -> tuple[dict, str | None]:
-    # the analysis as 'analyze --save' runs it (cli/analyze.py holds the trial's feet reader
-    # and the store of a non-squat exercise's results)
-    from forceplate.cli.analyze import TrialFeet, save_exercise_results
+    # the analysis as 'analyze --save' runs it
     from forceplate.exercises import choose, run
     from forceplate.exercises.model import Options
-    from forceplate.offline import analyze_trial, save_analysis
+    from forceplate.offline import TrialFeet, analyze_trial, save_analysis, save_exercise_results, with_flag_reference
     from forceplate.storage.reader import open_trial, raw_value_count
 
     needed = raw_value_count(path) * ANALYSIS_BYTES_PER_RAW_VALUE
@@ -157,7 +155,8 @@ def _analyse_and_store(path: str, settings: Settings) -> tuple[dict, str | None]
     options = Options(settings.toe_out_deg, settings.thresholds)
     if exercise.name == "squat":  # the squat as before: its analysis object is what --save stores
         analysis = analyze_trial(trial, toe_out_deg=settings.toe_out_deg, thresholds=settings.thresholds)
-        results, store = analysis.as_dict(), functools.partial(save_analysis, trial, analysis)
+        # the row as the stored results will read (no flag reference: the trial's own reps)
+        results, store = with_flag_reference(analysis.as_dict(), None), functools.partial(save_analysis, trial, analysis)
     else:
         exercise, _, results, analysis = run(exercise, chosen_by, trial, None, options, feet_of)
         results["summary"]["exercise_chosen_by"] = chosen_by
