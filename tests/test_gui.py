@@ -670,6 +670,7 @@ def test_exercise_selector_shows_a_replayed_real_jump_in_its_own_table(qtbot, sh
         qtbot.addWidget(window)
         window.show()
         assert window.exercise_choice.currentData() == "countermovement_jump"
+        assert window.exercise_choice.findData("force_summary") == -1  # no exercise an athlete does
         headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
         assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
         assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()

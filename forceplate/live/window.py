@@ -480,7 +480,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.tv_button = self._button("TV mode (F)", None, lambda: self.set_tv_mode(True))
         self.exercise_choice = QtWidgets.QComboBox()
         for name, exercise in exercises().items():
-            self.exercise_choice.addItem(exercise.title, name)
+            if exercise.kind != "forces":  # the force summary is what a trial with no exercise gives, not a choice
+                self.exercise_choice.addItem(exercise.title, name)
         self.exercise_choice.setToolTip("What the athlete does: a squat is flagged live; the other exercises' "
                                         "own table fills as each rep completes")
         self.exercise_choice.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
