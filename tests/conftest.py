@@ -26,3 +26,14 @@ def lab_folder_of_its_own(tmp_path_factory, monkeypatch):
     reference on the developer's machine must not change a test's result, and no test may
     write into the user's own folder. Tests that set FORCEPLATE_HOME themselves still can."""
     monkeypatch.setenv("FORCEPLATE_HOME", str(tmp_path_factory.mktemp("lab")))
+
+
+@pytest.fixture(autouse=True)
+def metadata_probe_as_it_was():
+    """A test that runs the command in this process (``cli.main``) switches the metadata probe
+    on for every file this process opens afterwards; later tests get it as it was before."""
+    import forceplate.storage
+
+    before = forceplate.storage.probe_metadata
+    yield
+    forceplate.storage.probe_metadata = before
