@@ -1,4 +1,5 @@
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,10 @@ def metadata_probe_as_it_was():
     before = forceplate.storage.probe_metadata
     yield
     forceplate.storage.probe_metadata = before
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """``preexec_fn`` of a child a test ends with SIGINT: Ctrl-C at its default, whatever the
+    runner's (an asynchronous job of a non-interactive shell ignores SIGINT, and children
+    inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

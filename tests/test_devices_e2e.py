@@ -11,6 +11,8 @@ from contextlib import ExitStack, contextmanager
 import numpy as np
 import pytest
 
+from conftest import ctrl_c_as_at_a_terminal
+
 from forceplate import open_trial
 from forceplate.io import open_device
 from forceplate.io.firmware import FirmwareServer
@@ -152,7 +154,7 @@ def test_record_over_tcp_from_simulate_listen_has_every_frame_as_over_a_pty(tmp_
     frames as recording the same simulator over its pseudo-terminal."""
     url = "sim://dual-plate?speed=10&seed=5&reps=2"
     server = subprocess.Popen([sys.executable, "-m", "forceplate", "simulate", url, "--listen", "127.0.0.1:0",
-                               "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         address = server.stdout.readline().strip()
         assert address.startswith("socket://127.0.0.1:"), server.stderr.read()

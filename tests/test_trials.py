@@ -12,6 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import ctrl_c_as_at_a_terminal
+
 from forceplate import open_trial
 from forceplate.cli.trials import Progress
 from forceplate.offline import analyze_trial
@@ -26,7 +28,7 @@ SLACK_S = 0.3  # a read batch (50 ms), the writer queue, process start-up of the
 def start_record(path, url, *options):
     """Start ``forceplate record``; returns the process and when its devices started streaming."""
     proc = subprocess.Popen([sys.executable, "-m", "forceplate", "record", "--device", url, "-o", str(path), *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     for line in proc.stdout:
         if "Ctrl-C to stop" in line:  # printed right after the session has started the devices
             return proc, time.monotonic()
