@@ -133,7 +133,6 @@ class StreamingAnalyzer:
         self._axes: FootAxes | None = None
         self.rep = 0
         self._last_end_s = -np.inf
-        self._end_reference_s = -np.inf  # the previous rep's end: its reference looks no further back
         self._reset_rep()
 
     def capture_baseline(self) -> None:
@@ -241,7 +240,7 @@ class StreamingAnalyzer:
         self.rep += 1
         self._in_rep = True
         self._start_s = float(times[start])
-        earliest = int(np.searchsorted(times, self._end_reference_s))
+        earliest = int(np.searchsorted(times, self._last_end_s))  # a reference looks no further back
         for foot in SIDES:
             self._standing_cops[foot].append(rep_reference(cops[foot], start, earliest, self._seg_rate))
         self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
@@ -303,7 +302,7 @@ class StreamingAnalyzer:
         data = result.as_dict()
         for key in ("asymmetry_pct", "partial"):
             data.pop(key)
-        self._last_end_s = self._end_reference_s = r.end_s
+        self._last_end_s = r.end_s
         self._reset_rep()
         events.append(Event("rep_end", r.end_s, rep=self.rep, side=worst if sides[worst].flag != "none" else "",
                             severity=sides[worst].flag, data=data))
