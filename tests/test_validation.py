@@ -177,3 +177,18 @@ def test_reps_match_one_to_one_within_the_tolerance():
     matched, extras = match_reps([1.0, 5.0, 9.0], [1.05, 1.1, 5.3, 9.0])
     assert matched == {0: 0, 2: 3}  # 5.3 is 0.3 s off: no match
     assert extras == {0: [1], 1: [2]}
+
+
+@pytest.mark.parametrize("generator", list(GENERATORS))
+def test_live_grades_against_a_normal_measured_along_the_learned_foot_axes(generator):
+    """Feet turned out 30 degrees, axes not stated: live measures the first rep in the lifter's
+    frame, where 70 mm of heel slide reads as 35 mm toward the arch. Kept as that rep's
+    normal, it hid every later collapse; measured again along the axes learned since, the
+    collapses of reps 2 and 4 are flagged live."""
+    plain = SessionSpec.plain("plates4", reps=5, seed=5, toe_out_deg=30.0,
+                              valgus={2: ("right", "severe"), 4: ("left", "moderate")})
+    spec = replace(plain, generator=generator, stated_toe_out_deg=None,
+                   plan=replace(plain.plan, heel_travel_mm=70.0))
+    scores = summarize(run_session(spec).records)
+    assert scores.recall == 1.0
+    assert scores.live_missed == 0.0, scores

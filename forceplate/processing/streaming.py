@@ -16,7 +16,8 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   the segmentation, each foot's shift from the buffered CoP by :func:`side_result`.
 
 What live cannot know yet, it learns from the reps done so far: the foot axes (unless
-stated) and the lifter's normal. The first rep only teaches them and raises no flag, as
+stated) and the lifter's normal, measured again along the axes each time they change (as
+offline measures every rep along the axes it estimated from them all). The first rep only teaches them and raises no flag, as
 offline a single rep is its own normal: the real KU Leuven squat, knees out, moves the CoP
 toward the arch in the foot's frame, and graded against zero it read as collapse.
 """
@@ -59,6 +60,7 @@ SEGMENT_EVERY_S = 0.2  # how often it runs (~5-10 ms each on 16 s): a rep's star
 SEGMENT_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
 REP_DONE_MARGIN_S = 0.1  # a rep ending closer than this to the window's end may still be rising
 REP_DONE_WAIT_S = 1.5  # a rep with no rest or rep after it yet is reported this long after its end
+NORMAL_REPS_KEPT = 50  # the lifter's normal comes from the last this many reps (bounded memory)
 WEIGHED = ("standing", "rep cycles")  # weight sources that measured the weight (not a median force)
 
 
@@ -127,7 +129,7 @@ class StreamingAnalyzer:
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
-        self._peaks = {foot: [] for foot in SIDES}
+        self._rep_cops = deque(maxlen=NORMAL_REPS_KEPT)  # per done rep: foot -> CoP minus reference (mm)
         self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
         self._axes: FootAxes | None = None
@@ -289,13 +291,13 @@ class StreamingAnalyzer:
                 found = SideResult(found.medial_shift_mm, found.medial_shift_pct, GRADES[live.grade],
                                    live.onset_phase, found.peak_phase or live.onset_phase, live.onset_s)
             sides[foot] = found
-            self._peaks[foot].append(found.medial_shift_mm)
-            self._normals[foot] = personal_normal_mm(self._peaks[foot])
+        self._rep_cops.append({foot: cops[foot][sl] - self._reference[foot] for foot in SIDES})
         if not r.partial:
             at = axis_sample(seg.velocity, r, self._seg_rate)
             for foot in SIDES:
                 self._travel[foot].append(cops[foot][at] - self._reference[foot])
         self._learn_axes()
+        self._learn_normals()
         rep = Rep(self.rep, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
         result = RepResult(rep, sides, float("nan"))  # the force asymmetry is offline's (each foot's force is not kept)
         worst = max(SIDES, key=lambda foot: GRADES.index(sides[foot].flag))
@@ -368,6 +370,16 @@ class StreamingAnalyzer:
             stated = self.toe_out_deg if isinstance(self.toe_out_deg, dict) else dict.fromkeys(SIDES, self.toe_out_deg)
             return stated_axes(stated, forward, self.axes_source)
         return stated_axes(dict.fromkeys(SIDES, 0.0), forward, "lifter's frame (learning the foot axes)")
+
+    def _learn_normals(self) -> None:
+        """Each foot's normal from the reps done, measured along the axes known now: a rep
+        measured before them (the first, in the lifter's frame) would otherwise keep the heel
+        slide of turned-out feet in the normal (40 mm at 30 degrees turned out)."""
+        for foot in SIDES:
+            peaks = [float(np.nanmax(held_shift(rel[foot] @ self.baseline.medial_unit[foot], self._seg_rate,
+                                                self.thresholds.min_duration_s), initial=np.nan))
+                     for rel in self._rep_cops]
+            self._normals[foot] = personal_normal_mm(peaks)
 
     def _learn_axes(self) -> None:
         if self.toe_out_deg is not None or self._reference is None:
