@@ -225,6 +225,12 @@ def test_bad_inputs_are_one_line_errors(tmp_path, library, monkeypatch, capsys):
     assert "no trial files" in error(str(tmp_path))
     assert "YYYY-MM-DD" in error(str(library), "--since", "last week")
     assert "at least 1" in error(str(library), "--workers", "0")
+    (tmp_path / "kept.csv").write_text("a lab's table\n")
+    (tmp_path / "old.trials.csv").write_text("a lab's table\n")
+    for table in ("kept.csv", "old.csv"):  # the per-rep table, or the per-trial table beside it
+        assert "file exists" in error(str(library), "-o", str(tmp_path / table)) and "--force" in error(
+            str(library), "-o", str(tmp_path / table))
+    assert (tmp_path / "kept.csv").read_text() == (tmp_path / "old.trials.csv").read_text() == "a lab's table\n"
     refused = forceplate("batch", str(library), "-o", str(tmp_path / "r.csv"), "--scheduler", "tcp://127.0.0.1:9")
     assert_one_line_error(refused, "tcp://127.0.0.1:9", "cannot connect")
 

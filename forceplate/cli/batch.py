@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from forceplate.cli.common import add_analysis_options, thresholds
+from forceplate.cli.common import add_analysis_options, check_new_output, thresholds
 from forceplate.errors import ForceplateError
 
 BAR_WIDTH = 24
@@ -33,6 +33,7 @@ parameters match. Exit status 0, or 1 when some files failed (the tables are wri
     batch.add_argument("-o", "--output", default="reps.parquet", metavar="TABLE",
                        help="per-rep table, .parquet or .csv (default reps.parquet); the per-trial table goes "
                             "beside it as NAME.trials.parquet or .csv")
+    batch.add_argument("--force", action="store_true", help="overwrite existing tables")
     where = batch.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive_int, metavar="N",
                        help="worker processes of the local cluster (default: one per core)")
@@ -112,6 +113,8 @@ def run_batch(args) -> int:
 
     output = check_table_path(args.output)
     trials_output = trials_table_path(output)
+    for table in (output, trials_output):  # before any work: a batch of a large library takes minutes
+        check_new_output(table, args.force)
     files = find_trials(args.paths)
     wanted = TrialFilter(args.subject, args.exercise, args.since)
     settings = Settings(thresholds(args), args.toe_out)
