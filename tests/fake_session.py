@@ -4,6 +4,7 @@ threads, no real time), behind the interface the window reads (``forceplate.sess
 
 from __future__ import annotations
 
+import functools
 import queue
 from pathlib import Path
 
@@ -24,6 +25,30 @@ from forceplate.sim.urls import parse_valgus
 BLOCK_S = 0.1  # samples handed to the analysis at a time
 
 
+@functools.lru_cache(maxsize=8)
+def _recorded_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: float) -> tuple:
+    """Times (s), per-foot force (N) and CoP (mm), per-insole sensor forces (N), rate (Hz) and
+    duration (s) of a simulated set, through the emulator and calibration record (read only:
+    cached, shared by the tests)."""
+    # standing after the set for ``tail_s``: long enough for the window to call the set done
+    plan = SquatPlan(reps=reps, depth_m=0.45, valgus=parse_valgus(valgus), tail_s=tail_s)
+    model = SquatModel(Subject(mass_kg=75.0), plan, seed=seed)
+    if insoles:
+        profile = load_profile("insole16")
+        t = np.arange(int(model.duration_s * profile.rate_hz)) / profile.rate_hz
+        fz, cop, sensors = {}, {}, {}
+        for foot in SIDES:
+            record = find_record(f"SIM-IN16-{foot[0].upper()}")
+            sensors[foot] = record.to_physical(InsoleEmulator(profile, record, model, foot, seed=seed).counts(t))
+            fz[foot], cop[foot], _ = insole_foot(sensors[foot], foot, profile.insole)
+        return t, fz, cop, sensors, profile.rate_hz, model.duration_s
+    profile = load_profile("dual-plate-ads1256")
+    record = find_record("SIM-DP-0001")
+    t = np.arange(int(model.duration_s * profile.rate_hz)) / profile.rate_hz
+    fz, cop = plate_forces(record.to_physical(PlateEmulator(profile, record, model, seed=seed).counts(t)), profile)
+    return t, fz, cop, {}, profile.rate_hz, model.duration_s
+
+
 class FakeSession:
     """A set of ``reps`` squats (``valgus`` as in a ``sim://`` URL: rep:side:grade,...) by the
     simulator's model on the dual plate, or on a left and a right insole; :meth:`play` feeds
@@ -31,34 +56,19 @@ class FakeSession:
 
     def __init__(self, reps: int = 4, valgus: str = "2:right:moderate,4:left:severe", insoles: bool = False,
                  seed: int = 0, thresholds: Thresholds | None = None, tail_s: float = 10.0):
-        # standing after the set for ``tail_s``: long enough for the window to call the set done
-        plan = SquatPlan(reps=reps, depth_m=0.45, valgus=parse_valgus(valgus), tail_s=tail_s)
-        model = SquatModel(Subject(mass_kg=75.0), plan, seed=seed)
-        self.duration_s = model.duration_s
+        recorded = _recorded_set(reps, valgus, insoles, seed, tail_s)
+        t, self._fz, self._cop, self._sensors, self.rate_hz, self.duration_s = recorded
         self.thresholds = thresholds or Thresholds()
         self.toe_out_deg = None
-        self.insoles, self.plates, self._sensors = {}, {}, {}
+        self.plates, self.insoles = {}, {}
         if insoles:
             profile = load_profile("insole16")
-            self.rate_hz = profile.rate_hz
-            t = np.arange(int(model.duration_s * self.rate_hz)) / self.rate_hz
-            self._fz, self._cop = {}, {}
             for foot in SIDES:
-                record = find_record(f"SIM-IN16-{foot[0].upper()}")
-                newtons = record.to_physical(InsoleEmulator(profile, record, model, foot, seed=seed).counts(t))
-                self._fz[foot], self._cop[foot], _ = insole_foot(newtons, foot, profile.insole)
-                self._sensors[foot] = newtons
                 ring = RingBuffer(max(1, int(SENSOR_SECONDS * self.rate_hz)), {"t": 1, "newtons": profile.n_channels})
                 self.insoles[foot] = InsoleSensors(foot, profile.insole, ring)
             toe_out = 0.0  # an insole's frame follows the foot
         else:
-            profile = load_profile("dual-plate-ads1256")
-            record = find_record("SIM-DP-0001")
-            self.rate_hz = profile.rate_hz
-            t = np.arange(int(model.duration_s * self.rate_hz)) / self.rate_hz
-            self._fz, self._cop = plate_forces(record.to_physical(PlateEmulator(profile, record, model, seed=seed)
-                                                                  .counts(t)), profile)
-            self.plates = {plate.foot: plate for plate in profile.plates}
+            self.plates = {plate.foot: plate for plate in load_profile("dual-plate-ads1256").plates}
             toe_out = None
         self._t = t
         self.analysed = True

@@ -55,12 +55,15 @@ def window(qtbot, session):
     return shown(qtbot, session)
 
 
+REFRESH_EVERY_S = 0.25  # of the set's time per window refresh: a redraw costs ~15 ms, the set is 30 s
+
+
 def play(window, session, seconds: float = float("inf"), until=lambda: False) -> None:
     """Feed the fake session block by block, the window refreshed after each as its timer would."""
     fed = 0.0
     while fed < seconds and not until():
-        more = session.play(0.1)
-        fed += 0.1
+        more = session.play(REFRESH_EVERY_S)
+        fed += REFRESH_EVERY_S
         window.refresh()
         if not more:
             return
