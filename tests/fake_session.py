@@ -4,6 +4,7 @@ threads, no real time), behind the interface the window reads (``forceplate.sess
 
 from __future__ import annotations
 
+import copy
 import functools
 import queue
 from pathlib import Path
@@ -23,6 +24,7 @@ from forceplate.sim.squat import SquatModel, SquatPlan, Subject
 from forceplate.sim.urls import parse_valgus
 
 BLOCK_S = 0.1  # samples handed to the analysis at a time
+RING_COLUMNS = {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2, "cop_right": 2, "shift_left": 1, "shift_right": 1}
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,6 +51,22 @@ def _recorded_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: floa
     return t, fz, cop, {}, profile.rate_hz, model.duration_s
 
 
+@functools.lru_cache(maxsize=8)
+def _analysed_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: float) -> list[tuple]:
+    """The live analysis of a simulated set, block by block: (first and end sample, plot block,
+    events, baseline and phase after the block). Computed once per set (the analysis of a 30 s
+    set takes about half a second) and replayed by each fake session of it."""
+    t, fz, cop, _, rate_hz, _ = _recorded_set(reps, valgus, insoles, seed, tail_s)
+    analyzer = StreamingAnalyzer(rate_hz, 0.0 if insoles else None, Thresholds())
+    step = max(1, int(BLOCK_S * rate_hz))
+    steps = []
+    for lo in range(0, len(t), step):
+        sl = slice(lo, lo + step)
+        block, events = analyzer.push(t[sl], {f: fz[f][sl] for f in SIDES}, {f: cop[f][sl] for f in SIDES})
+        steps.append((lo, min(lo + step, len(t)), block, events, analyzer.baseline, analyzer.phase))
+    return steps
+
+
 class FakeSession:
     """A set of ``reps`` squats (``valgus`` as in a ``sim://`` URL: rep:side:grade,...) by the
     simulator's model on the dual plate, or on a left and a right insole; :meth:`play` feeds
@@ -71,11 +89,13 @@ class FakeSession:
             self.plates = {plate.foot: plate for plate in load_profile("dual-plate-ads1256").plates}
             toe_out = None
         self._t = t
+        self._toe_out = toe_out
+        self._replay = _analysed_set(reps, valgus, insoles, seed, tail_s)
+        self._step = 0  # the next block of the replay
+        self.analyzer: StreamingAnalyzer | None = None  # analysing itself, once a new baseline was asked for
+        self._baseline, self._phase = None, "standing"
         self.analysed = True
-        self.analyzer = StreamingAnalyzer(self.rate_hz, toe_out, self.thresholds)
-        self.feet_ring = RingBuffer(int(PLOT_SECONDS * self.rate_hz), {
-            "t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2, "cop_right": 2, "shift_left": 1, "shift_right": 1})
-        self._fed = 0
+        self.feet_ring = RingBuffer(int(PLOT_SECONDS * self.rate_hz), RING_COLUMNS)
         self._events: queue.Queue[Event] = queue.Queue()
         self.recording = None
         self.recorded: list[tuple] = []  # (path, metadata) of each recording started
@@ -84,37 +104,43 @@ class FakeSession:
     # --- feeding ------------------------------------------------------------------------
 
     def play(self, seconds: float) -> bool:
-        """Feed the next ``seconds`` of the set (False once it is all fed)."""
-        end = min(len(self._t), self._fed + int(round(seconds * self.rate_hz)))
-        block = max(1, int(BLOCK_S * self.rate_hz))
-        for lo in range(self._fed, end, block):
-            sl = slice(lo, min(lo + block, end))
-            if self.analyzer.thresholds is not self.thresholds:
+        """Feed the next ``seconds`` of the set, in blocks of BLOCK_S (False once it is all fed).
+
+        The set's analysis is replayed as computed once; after :meth:`capture_baseline` the
+        fake runs a fresh analyser of its own on the rest, as a real one forgets all and
+        learns again. Thresholds set meanwhile change the events only from then on.
+        """
+        for _ in range(max(1, int(round(seconds / BLOCK_S)))):
+            if self._step >= len(self._replay):
+                return False
+            lo, hi, block, events, self._baseline, self._phase = self._replay[self._step]
+            self._step += 1
+            if self.analyzer is not None:
                 self.analyzer.thresholds = self.thresholds
-            out, events = self.analyzer.push(self._t[sl], {f: self._fz[f][sl] for f in SIDES},
-                                             {f: self._cop[f][sl] for f in SIDES})
-            self.feet_ring.append(t=out.t, fz_left=out.fz["left"], fz_right=out.fz["right"],
-                                  cop_left=out.cop["left"], cop_right=out.cop["right"],
-                                  shift_left=out.shift["left"], shift_right=out.shift["right"])
+                block, events = self.analyzer.push(self._t[lo:hi], {f: self._fz[f][lo:hi] for f in SIDES},
+                                                   {f: self._cop[f][lo:hi] for f in SIDES})
+                self._baseline, self._phase = self.analyzer.baseline, self.analyzer.phase
+            self.feet_ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
+                                  cop_left=block.cop["left"], cop_right=block.cop["right"],
+                                  shift_left=block.shift["left"], shift_right=block.shift["right"])
             for foot, insole in self.insoles.items():
-                insole.ring.append(t=self._t[sl], newtons=self._sensors[foot][sl])
+                insole.ring.append(t=self._t[lo:hi], newtons=self._sensors[foot][lo:hi])
             for event in events:
-                self._events.put(event)
-        self._fed = end
-        return end < len(self._t)
+                self._events.put(copy.deepcopy(event))  # the replay's events are shared by the tests
+        return self._step < len(self._replay)
 
     # --- the SessionView interface ------------------------------------------------------
 
     @property
     def baseline(self):
-        return self.analyzer.baseline
+        return self._baseline
 
     @property
     def phase(self) -> str:
-        return self.analyzer.phase
+        return self._phase
 
     def elapsed_s(self) -> float:
-        return self._fed / self.rate_hz
+        return self._replay[self._step - 1][1] / self.rate_hz if self._step else 0.0
 
     def drain_events(self) -> list[Event]:
         out = []
@@ -124,10 +150,10 @@ class FakeSession:
 
     def status(self) -> list[dict]:
         return [{"device": "FAKE", "url": "fake://", "state": "streaming", "message": "", "recording_error": "",
-                 "rate_hz": self.rate_hz, "reconnects": 0, "frames": self._fed, "lost_frames": 0, "crc_errors": 0}]
+                 "rate_hz": self.rate_hz, "reconnects": 0, "frames": int(self.elapsed_s() * self.rate_hz), "lost_frames": 0, "crc_errors": 0}]
 
     def capture_baseline(self) -> None:
-        self.analyzer.capture_baseline()
+        self.analyzer = StreamingAnalyzer(self.rate_hz, self._toe_out, self.thresholds)
 
     def mark(self, text: str) -> None:
         self.marks.append(text)

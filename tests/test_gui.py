@@ -55,7 +55,7 @@ def window(qtbot, session):
     return shown(qtbot, session)
 
 
-REFRESH_EVERY_S = 0.25  # of the set's time per window refresh: a redraw costs ~15 ms, the set is 30 s
+REFRESH_EVERY_S = 0.5  # of the set's time per window refresh: a refresh costs ~10 ms, the set is 30 s
 
 
 def play(window, session, seconds: float = float("inf"), until=lambda: False) -> None:
