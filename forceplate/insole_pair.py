@@ -115,6 +115,16 @@ class InsolePair:
         standing), by offline's rule on the history (its standing as the history shows it)."""
         held = self.history.peek()
         fz = {foot: held[foot][:, 0] for foot in self._region_names}
-        regions = {foot: {name: held[foot][:, 1 + k] for k, name in enumerate(names)}
-                   for foot, names in self._region_names.items()}
-        return insole_rep_values(held["t"], fz, regions, self.rate_hz, [(start_s, end_s)])[0]
+        return insole_rep_values(held["t"], fz, self._regions(held), self.rate_hz, [(start_s, end_s)])[0]
+
+    def regions_at(self, t: np.ndarray) -> dict[str, dict]:
+        """Live: the history's region forces (N) per foot resampled at times ``t`` (s, the pair's
+        clock; NaN outside the history), for reps another device found (plates beside the insoles)."""
+        held = self.history.peek()
+        return {foot: {name: np.interp(t, held["t"], force, left=np.nan, right=np.nan)
+                       for name, force in foot_regions.items()}
+                for foot, foot_regions in self._regions(held).items()}
+
+    def _regions(self, held: dict) -> dict[str, dict]:
+        return {foot: {name: held[foot][:, 1 + k] for k, name in enumerate(names)}
+                for foot, names in self._region_names.items()}

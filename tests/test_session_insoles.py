@@ -12,18 +12,21 @@ from forceplate.profiles import load_profile
 from forceplate.session import Session
 from forceplate.storage.reader import open_trial
 
-URLS = [f"sim://insole?foot={foot}&speed=4&reps=4&valgus=2:left:severe,3:right:moderate" for foot in ("left", "right")]
+SET = "speed=4&reps=4&valgus=2:left:severe,3:right:moderate"
+INSOLES = [f"sim://insole?foot={foot}&{SET}" for foot in ("left", "right")]
 
 
-def test_live_insole_reps_carry_the_arch_load_and_pronation_offline_gives(tmp_path):
+@pytest.mark.parametrize("urls", [INSOLES, [f"sim://dual-plate?{SET}", *INSOLES]], ids=["insoles", "plates+insoles"])
+def test_live_insole_reps_carry_the_arch_load_and_pronation_offline_gives(urls, tmp_path):
     """The session records what it analyses, so the trial holds the very samples the live reps
-    came from. Live measures each rep against the standing it has seen so far, offline against
-    the whole set's: in the simulator the standing arch share moves by under a point and the
-    pronation index by about two between rests (measured on this set), and a rep's peak, taken
-    over the rep's span as each found it, by up to a tenth of a collapse's rise (10-60 points):
-    that is the tolerance."""
+    came from (with plates, the plates' reps and the insoles' regions on the plates' time, as
+    offline). Live measures each rep against the standing it has seen so far, offline against
+    the whole set's: in the simulator the standing arch share and pronation index move by up to
+    about two and a half points between the first standing and the set's (measured on this
+    set, the first rep differs most), and a rep's peak, over the rep's span as each found it,
+    by up to a tenth of a collapse's rise (10-60 points): that is the tolerance."""
     path = tmp_path / "insoles.h5"
-    session = Session(URLS, record_path=path)
+    session = Session(urls, record_path=path)
     session.start()
     ends, deadline = [], time.monotonic() + 60
     try:
@@ -34,8 +37,8 @@ def test_live_insole_reps_carry_the_arch_load_and_pronation_offline_gives(tmp_pa
         session.close()
     offline = analyze_trial(open_trial(path)).as_dict()["reps"]
     assert len(offline) == 4
-    # Live times are on the first insole's clock, the trial's from the pair's first common
-    # sample: a tenth of a second apart. Each live rep is matched to offline's by its bottom.
+    # Live insole times are on the first insole's clock, the trial's from the pair's first
+    # common sample: a tenth of a second apart. Each live rep is matched to offline's by its bottom.
     matched = {}
     for live in ends:
         rep = min(offline, key=lambda r: abs(r["bottom_s"] - live.data["bottom_s"]))
@@ -44,16 +47,17 @@ def test_live_insole_reps_carry_the_arch_load_and_pronation_offline_gives(tmp_pa
     assert len(matched) >= 3, [e.data["bottom_s"] for e in ends]
     for index, (live, rep) in matched.items():
         for foot in ("left", "right"):
-            for key, sway in (("arch_load_pct", 1.5), ("pronation_index", 3.0)):
+            for key in ("arch_load_pct", "pronation_index"):
                 offline_value = rep[foot][key]
-                assert live[foot][key] == pytest.approx(offline_value, abs=sway + 0.1 * abs(offline_value)), (
+                assert live[foot][key] == pytest.approx(offline_value, abs=3.0 + 0.1 * abs(offline_value)), (
                     index, foot, key)
     # the collapses stand out live as offline: rep 2 on the left, rep 3 on the right
-    collapsed = {2: "left", 3: "right"}
+    collapsed = {2: ("left", "right"), 3: ("right", "left")}
     assert any(index in matched for index in collapsed)
-    for index, foot in collapsed.items():
+    for index, (foot, other) in collapsed.items():
         if index in matched:
-            assert matched[index][0][foot]["arch_load_pct"] > 5
+            live = matched[index][0]
+            assert live[foot]["arch_load_pct"] > live[other]["arch_load_pct"] + 5
 
 
 def test_a_pair_fed_in_blocks_gives_what_it_gives_whole():

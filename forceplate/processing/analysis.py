@@ -350,8 +350,9 @@ def insole_rep_values(t: np.ndarray, fz: dict, regions: dict, rate_hz: float,
     """Each rep's arch load and pronation index per foot (points over standing), by the rule
     :func:`analyze_feet` applies and as :meth:`SideResult.as_dict` gives them
     (``arch_load_pct``, ``pronation_index``): the reps given by their start and end times (s)
-    on a stretch of per-foot force (N) and region forces (N) sampled at ``t`` (the live
-    history of a pair of insoles). Standing is the rest the segmentation finds in the stretch
+    on a stretch of per-foot force (N) and region forces (N) sampled at ``t`` (live: a pair
+    of insoles' history, or the plates' beside them with the insoles' regions on their
+    time; the shares are of that force, as offline). Standing is the rest the segmentation finds in the stretch
     (else 0.1 s before each rep): offline's when the stretch holds the set's standing."""
     total = sum(zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz)
     seg = segment_reps(t, total, rate_hz, filtered=True)
