@@ -117,13 +117,18 @@ class InsolePair:
         fz = {foot: held[foot][:, 0] for foot in self._region_names}
         return insole_rep_values(held["t"], fz, self._regions(held), self.rate_hz, [(start_s, end_s)])[0]
 
-    def regions_at(self, t: np.ndarray) -> dict[str, dict]:
-        """Live: the history's region forces (N) per foot resampled at times ``t`` (s, the pair's
-        clock; NaN outside the history), for reps another device found (plates beside the insoles)."""
+    def rep_values_of_force(self, t: np.ndarray, fz: dict, start_s: float, end_s: float) -> dict[str, dict]:
+        """Live: the same for a rep another device found (plates beside the insoles): its force
+        per foot (N) at times ``t`` and the rep's start and end, all on the pair's clock (s).
+        The force is resampled onto the history's grid where both cover, and the shares are
+        of it, as offline takes them of the plates' force."""
         held = self.history.peek()
-        return {foot: {name: np.interp(t, held["t"], force, left=np.nan, right=np.nan)
-                       for name, force in foot_regions.items()}
-                for foot, foot_regions in self._regions(held).items()}
+        inside = (held["t"] >= t[0]) & (held["t"] <= t[-1]) if len(t) else np.zeros(len(held["t"]), bool)
+        if inside.sum() < 2:
+            return {}
+        held = {name: column[inside] for name, column in held.items()}
+        force = {foot: np.interp(held["t"], t, fz[foot]) for foot in self._region_names}
+        return insole_rep_values(held["t"], force, self._regions(held), self.rate_hz, [(start_s, end_s)])[0]
 
     def _regions(self, held: dict) -> dict[str, dict]:
         return {foot: {name: held[foot][:, 1 + k] for k, name in enumerate(names)}

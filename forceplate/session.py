@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 
 from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError, one_line
 from forceplate.insole_pair import HISTORY_S, InsolePair
 from forceplate.io.clock import ClockSync
 from forceplate.io.device import Device, open_device
-from forceplate.processing.analysis import insole_rep_values
 from forceplate.processing.forces import plate_forces
 from forceplate.processing.streaming import Event, StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
@@ -59,10 +60,11 @@ class Feet:
     # Insoles: the pair's first insole, whose device clock both feet are put on.
     reference: DeviceLink | None = None
     # Plates with a pair of insoles beside them: the insoles' feet, and the plates' recent
-    # force per foot (N; columns t, plate trial s, left, right) that the arch shares are of.
+    # force per foot that the arch shares are of (N; columns t, plate trial s; t_pair, on the
+    # insole pair's clock as the clock fits stood when the frames arrived, as the insoles'
+    # own times were put on it; left, right).
     insoles: Feet | None = None
     plate_fz: RingBuffer | None = None
-    plate_link: DeviceLink | None = None
 
 
 @dataclass
@@ -74,7 +76,6 @@ class DeviceLink:
     state: str = "connected"  # connected | streaming | stalled | disconnected | failed | stopped
     message: str = ""
     seq0: int | None = None
-    t_device0_s: float = 0.0  # the device time of frame seq0 (s)
     reconnects: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
     # An analysed insole's calibrated force per sensor (N), columns t (host s) and newtons.
@@ -146,9 +147,9 @@ class Session:
             feet.announces = plates is None
             if plates is not None:
                 # the plates' reps take their arch load and pronation index from the insoles
-                plates.feet.insoles, plates.feet.plate_link = feet, plates
+                plates.feet.insoles = feet
                 plates.feet.plate_fz = RingBuffer(int(HISTORY_S * plates.device.profile.rate_hz),
-                                                  {"t": 1, "left": 1, "right": 1})
+                                                  {"t": 1, "t_pair": 1, "left": 1, "right": 1})
             for link in pair_links:
                 link.feet = feet
                 profile = link.device.profile
@@ -232,7 +233,7 @@ class Session:
         waited that long), then update the device's clock fit and analyse the block."""
         if len(frames):
             if link.seq0 is None:
-                link.seq0, link.t_device0_s = int(frames.seq[0]), float(frames.t_device_s[0])
+                link.seq0 = int(frames.seq[0])
             link.unanalysed.append(frames)
             link.unanalysed_frames += len(frames)
         if link.unanalysed_frames and (
@@ -267,8 +268,9 @@ class Session:
         if feet.pair is None:
             t = (frames.seq - link.seq0) / device.profile.rate_hz
             fz, cop = plate_forces(physical, device.profile)
-            if feet.plate_fz is not None:
-                feet.plate_fz.append(t=t, left=fz["left"], right=fz["right"])
+            if feet.plate_fz is not None and feet.insoles.pair.ready:
+                t_pair = feet.insoles.pair.reference.to_device(link.clock.to_host(frames.t_device_s))
+                feet.plate_fz.append(t=t, t_pair=t_pair, left=fz["left"], right=fz["right"])
             self._push(feet, t, fz, cop)
             return
         link.sensors.append(t=frames.t_host_s, newtons=physical)
@@ -305,17 +307,17 @@ class Session:
     @staticmethod
     def _insole_values(feet: Feet, start_s: float, end_s: float) -> dict[str, dict]:
         """A rep's arch load and pronation index per foot from the insoles: of a pair of insoles'
-        own rep, or of a plates' rep with insoles beside them (the insoles' region forces on the
-        plates' trial time, shares of the plates' force, as offline has them); none without insoles."""
+        own rep, or of a plates' rep with insoles beside them (shares of the plates' force, as
+        offline takes them; the plates' force put on the insoles' grid, at their 100-200 Hz, where
+        the plates' 1 kHz would cost the reader a third of a second per rep); none without insoles."""
         if feet.pair is not None:
             return feet.pair.rep_values(start_s, end_s)
-        if feet.insoles is None or feet.insoles.pair.history.written < 2:
+        if feet.insoles is None or not feet.plate_fz.written:
             return {}
-        plates, held = feet.plate_link, feet.plate_fz.peek()
-        on_pair_clock = feet.insoles.pair.reference.to_device(plates.clock.to_host(held["t"] + plates.t_device0_s))
-        regions = feet.insoles.pair.regions_at(on_pair_clock)
-        fz = {foot: held[foot] for foot in regions}
-        return insole_rep_values(held["t"], fz, regions, plates.device.profile.rate_hz, [(start_s, end_s)])[0]
+        held = feet.plate_fz.peek()
+        start_s, end_s = np.interp([start_s, end_s], held["t"], held["t_pair"])
+        return feet.insoles.pair.rep_values_of_force(held["t_pair"], {foot: held[foot] for foot in SIDES},
+                                                     start_s, end_s)
 
     def add_listener(self, callback) -> None:
         """Also hand every event to ``callback(event)`` (called from reader threads; keep it quick)."""

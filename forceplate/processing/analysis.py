@@ -351,8 +351,8 @@ def insole_rep_values(t: np.ndarray, fz: dict, regions: dict, rate_hz: float,
     :func:`analyze_feet` applies and as :meth:`SideResult.as_dict` gives them
     (``arch_load_pct``, ``pronation_index``): the reps given by their start and end times (s)
     on a stretch of per-foot force (N) and region forces (N) sampled at ``t`` (live: a pair
-    of insoles' history, or the plates' beside them with the insoles' regions on their
-    time; the shares are of that force, as offline). Standing is the rest the segmentation finds in the stretch
+    of insoles' history, with the force of the plates beside them when there are, as offline
+    takes the shares of the plates' force). Standing is the rest the segmentation finds in the stretch
     (else 0.1 s before each rep): offline's when the stretch holds the set's standing."""
     total = sum(zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz)
     seg = segment_reps(t, total, rate_hz, filtered=True)
