@@ -1,6 +1,7 @@
 """A fake live session for the window's tests: a simulated set through the device's emulator and
-calibration record and the real live analysis, fed as fast as it computes (no device, no
-threads, no real time), behind the interface the window reads (``forceplate.session_view``)."""
+calibration record and the real live analysis, computed once per set and replayed block by
+block as the test asks (no device, no threads, no real time), behind the interface the window
+reads (``forceplate.session_view.SessionView``)."""
 
 from __future__ import annotations
 

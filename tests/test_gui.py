@@ -79,6 +79,18 @@ def real_window(qtbot, urls, **kwargs):
     return session, window
 
 
+def test_the_fake_session_has_the_views_interface(session, insole_session):
+    """The window's tests run on the fake: it must offer all the window may read of a real session."""
+    public = {name for name in dir(SessionView) if not name.startswith("_")}
+    real = Session(["sim://dual-plate"])
+    try:
+        public |= {name for name in vars(SessionView(real)) if not name.startswith("_")}
+    finally:
+        real.close()
+    for fake in (session, insole_session):
+        assert public <= set(dir(fake)), public - set(dir(fake))
+
+
 def rep_rows(window) -> dict[int, dict[str, object]]:
     """The rep table as {rep: {column: item}}."""
     table = window.table
