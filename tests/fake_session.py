@@ -9,6 +9,7 @@ import copy
 import functools
 import queue
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,11 +29,33 @@ BLOCK_S = 0.1  # samples handed to the analysis at a time
 RING_COLUMNS = {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2, "cop_right": 2, "shift_left": 1, "shift_right": 1}
 
 
+class Recorded(NamedTuple):
+    """What the fake session plays: times (s), per-foot force (N) and lab-frame CoP (mm), each
+    insole's sensor forces (N), rate (Hz), the plates' geometry, the insoles' layout, the
+    toe-out the analysis is told."""
+
+    t: np.ndarray
+    fz: dict
+    cop: dict
+    sensors: dict
+    rate_hz: float
+    plates: tuple
+    insole_layout: object
+    toe_out_deg: float | None
+
+
 @functools.lru_cache(maxsize=8)
-def _recorded_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: float) -> tuple:
-    """Times (s), per-foot force (N) and CoP (mm), per-insole sensor forces (N), rate (Hz) and
-    duration (s) of a simulated set, through the emulator and calibration record (read only:
-    cached, shared by the tests)."""
+def _recorded(source: tuple) -> Recorded:
+    """A simulated set (``("sim", reps, valgus, insoles, seed, tail_s)``) through the emulator
+    and calibration record, or a trial file's feet (``("trial", path)``, as ``analyze`` reads
+    them). Read only: cached, shared by the tests."""
+    if source[0] == "trial":
+        from forceplate.offline import feet_arrays
+        from forceplate.storage.reader import open_trial
+
+        t, fz, cop, _, rate_hz, _, devices = feet_arrays(open_trial(source[1]))
+        return Recorded(t, fz, cop, {}, rate_hz, devices[0].profile.plates, None, None)
+    _, reps, valgus, insoles, seed, tail_s = source
     # standing after the set for ``tail_s``: long enough for the window to call the set done
     plan = SquatPlan(reps=reps, depth_m=0.45, valgus=parse_valgus(valgus), tail_s=tail_s)
     model = SquatModel(Subject(mass_kg=75.0), plan, seed=seed)
@@ -44,54 +67,47 @@ def _recorded_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: floa
             record = find_record(f"SIM-IN16-{foot[0].upper()}")
             sensors[foot] = record.to_physical(InsoleEmulator(profile, record, model, foot, seed=seed).counts(t))
             fz[foot], cop[foot], _ = insole_foot(sensors[foot], foot, profile.insole)
-        return t, fz, cop, sensors, profile.rate_hz, model.duration_s
+        return Recorded(t, fz, cop, sensors, profile.rate_hz, (), profile.insole, 0.0)  # the insole frame is the foot's
     profile = load_profile("dual-plate-ads1256")
     record = find_record("SIM-DP-0001")
     t = np.arange(int(model.duration_s * profile.rate_hz)) / profile.rate_hz
     fz, cop = plate_forces(record.to_physical(PlateEmulator(profile, record, model, seed=seed).counts(t)), profile)
-    return t, fz, cop, {}, profile.rate_hz, model.duration_s
+    return Recorded(t, fz, cop, {}, profile.rate_hz, profile.plates, None, None)
 
 
 @functools.lru_cache(maxsize=8)
-def _analysed_set(reps: int, valgus: str, insoles: bool, seed: int, tail_s: float) -> list[tuple]:
-    """The live analysis of a simulated set, block by block: (first and end sample, plot block,
-    events, baseline and phase after the block). Computed once per set (the analysis of a 30 s
-    set takes about half a second) and replayed by each fake session of it."""
-    t, fz, cop, _, rate_hz, _ = _recorded_set(reps, valgus, insoles, seed, tail_s)
-    analyzer = StreamingAnalyzer(rate_hz, 0.0 if insoles else None, Thresholds())
-    step = max(1, int(BLOCK_S * rate_hz))
+def _analysed(source: tuple) -> list[tuple]:
+    """The live analysis of a recording, block by block: (first and end sample, plot block,
+    events, baseline and phase after the block). Computed once per recording (the analysis of
+    a 30 s set takes about half a second) and replayed by each fake session of it."""
+    rec = _recorded(source)
+    analyzer = StreamingAnalyzer(rec.rate_hz, rec.toe_out_deg, Thresholds())
+    step = max(1, int(BLOCK_S * rec.rate_hz))
     steps = []
-    for lo in range(0, len(t), step):
+    for lo in range(0, len(rec.t), step):
         sl = slice(lo, lo + step)
-        block, events = analyzer.push(t[sl], {f: fz[f][sl] for f in SIDES}, {f: cop[f][sl] for f in SIDES})
-        steps.append((lo, min(lo + step, len(t)), block, events, analyzer.baseline, analyzer.phase))
+        block, events = analyzer.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
+        steps.append((lo, min(lo + step, len(rec.t)), block, events, analyzer.baseline, analyzer.phase))
     return steps
 
 
 class FakeSession:
     """A set of ``reps`` squats (``valgus`` as in a ``sim://`` URL: rep:side:grade,...) by the
-    simulator's model on the dual plate, or on a left and a right insole; :meth:`play` feeds
-    the next seconds of it."""
+    simulator's model on the dual plate, or on a left and a right insole, or a trial file's
+    plates (``trial``); :meth:`play` feeds the next seconds of it."""
 
     def __init__(self, reps: int = 4, valgus: str = "2:right:moderate,4:left:severe", insoles: bool = False,
-                 seed: int = 0, thresholds: Thresholds | None = None, tail_s: float = 10.0):
-        recorded = _recorded_set(reps, valgus, insoles, seed, tail_s)
-        t, self._fz, self._cop, self._sensors, self.rate_hz, self.duration_s = recorded
+                 seed: int = 0, thresholds: Thresholds | None = None, tail_s: float = 10.0, trial=None):
+        self._source = ("trial", str(trial)) if trial is not None else ("sim", reps, valgus, insoles, seed, tail_s)
+        rec = _recorded(self._source)
+        self._rec, self.rate_hz = rec, rec.rate_hz
         self.thresholds = thresholds or Thresholds()
         self.toe_out_deg = None
-        self.plates, self.insoles = {}, {}
-        if insoles:
-            profile = load_profile("insole16")
-            for foot in SIDES:
-                ring = RingBuffer(max(1, int(SENSOR_SECONDS * self.rate_hz)), {"t": 1, "newtons": profile.n_channels})
-                self.insoles[foot] = InsoleSensors(foot, profile.insole, ring)
-            toe_out = 0.0  # an insole's frame follows the foot
-        else:
-            self.plates = {plate.foot: plate for plate in load_profile("dual-plate-ads1256").plates}
-            toe_out = None
-        self._t = t
-        self._toe_out = toe_out
-        self._replay = _analysed_set(reps, valgus, insoles, seed, tail_s)
+        self.plates = {plate.foot: plate for plate in rec.plates}
+        self.insoles = {foot: InsoleSensors(foot, rec.insole_layout, RingBuffer(
+            max(1, int(SENSOR_SECONDS * self.rate_hz)), {"t": 1, "newtons": newtons.shape[1]}))
+            for foot, newtons in rec.sensors.items()}
+        self._replay = _analysed(self._source)
         self._step = 0  # the next block of the replay
         self.analyzer: StreamingAnalyzer | None = None  # analysing itself, once a new baseline was asked for
         self._baseline, self._phase = None, "standing"
@@ -118,14 +134,15 @@ class FakeSession:
             self._step += 1
             if self.analyzer is not None:
                 self.analyzer.thresholds = self.thresholds
-                block, events = self.analyzer.push(self._t[lo:hi], {f: self._fz[f][lo:hi] for f in SIDES},
-                                                   {f: self._cop[f][lo:hi] for f in SIDES})
+                rec = self._rec
+                block, events = self.analyzer.push(rec.t[lo:hi], {f: rec.fz[f][lo:hi] for f in SIDES},
+                                                   {f: rec.cop[f][lo:hi] for f in SIDES})
                 self._baseline, self._phase = self.analyzer.baseline, self.analyzer.phase
             self.feet_ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                                   cop_left=block.cop["left"], cop_right=block.cop["right"],
                                   shift_left=block.shift["left"], shift_right=block.shift["right"])
             for foot, insole in self.insoles.items():
-                insole.ring.append(t=self._t[lo:hi], newtons=self._sensors[foot][lo:hi])
+                insole.ring.append(t=self._rec.t[lo:hi], newtons=self._rec.sensors[foot][lo:hi])
             for event in events:
                 self._events.put(copy.deepcopy(event))  # the replay's events are shared by the tests
         return self._step < len(self._replay)
@@ -154,7 +171,7 @@ class FakeSession:
                  "rate_hz": self.rate_hz, "reconnects": 0, "frames": int(self.elapsed_s() * self.rate_hz), "lost_frames": 0, "crc_errors": 0}]
 
     def capture_baseline(self) -> None:
-        self.analyzer = StreamingAnalyzer(self.rate_hz, self._toe_out, self.thresholds)
+        self.analyzer = StreamingAnalyzer(self.rate_hz, self._rec.toe_out_deg, self.thresholds)
 
     def mark(self, text: str) -> None:
         self.marks.append(text)

@@ -678,35 +678,36 @@ def test_liblsl_log_lines_stay_out_of_the_terminal_event_view():
 
 # --- the exercise selector (issue 15 item 6) ----------------------------------------------
 
-def test_exercise_selector_shows_a_replayed_real_jump_in_its_own_table(qtbot, shared_data, tmp_path):
-    """A real countermovement jump replayed: with the exercise chosen, the table has the jump's
-    own columns and its one jump, measured as `analyze` measures the file; back to squat, the
-    squat table and tiles return as they were."""
+def test_exercise_selector_shows_a_real_jump_in_its_own_table(qtbot, shared_data, tmp_path):
+    """A real countermovement jump fed to the window (a fake session of the trial's feet, as
+    the replay gives them): with the exercise chosen, the table has the jump's own columns and
+    its one jump, measured as `analyze` measures the file; back to squat, the squat table and
+    tiles return as they were."""
     trial = tmp_path / "cmj.h5"
     done = forceplate_cli("import", str(shared_data / "vertical-jumps-fz/Dual-CMJ-Fz.txt"), "-o", str(trial),
                           env_changes={})
     assert done.returncode == 0, done.stderr
     done = forceplate_cli("analyze", str(trial), "--json", env_changes={})
     offline = __import__("json").loads(done.stdout)["reps"][0]
-    session, window = real_window(qtbot, [f"replay://{trial}?speed=2"], exercise="countermovement_jump")
-    try:
-        assert window.exercise_choice.currentData() == "countermovement_jump"
-        assert window.exercise_choice.findData("force_summary") == -1  # no exercise an athlete does
-        headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
-        assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
-        assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()
-        qtbot.waitUntil(lambda: window.table.rowCount() == 1 and window.table.item(0, 4) is not None, timeout=WAIT_MS)
-        cells = dict(zip(headers, (window.table.item(0, i).text() for i in range(len(headers)))))
-        # live measures the plotted force, low-passed causally: within issue 15's 10 ms of the file's flight
-        assert float(cells["flight s"]) == pytest.approx(offline["flight_s"], abs=0.010)
-        assert float(cells["height m"]) == pytest.approx(offline["jump_height_m"], abs=0.015)
-        # the moments are on the session clock: the replay starts where the file starts
-        assert float(cells["take-off s"]) == pytest.approx(offline["takeoff_s"], abs=0.05)
-        window.exercise_choice.setCurrentIndex(window.exercise_choice.findData("squat"))
-        assert [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())] == list(COLUMNS)
-        assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
-    finally:
-        session.close()
+    session = FakeSession(trial=trial)
+    window = LiveWindow(session, exercise="countermovement_jump")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.exercise_choice.currentData() == "countermovement_jump"
+    assert window.exercise_choice.findData("force_summary") == -1  # no exercise an athlete does
+    headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+    assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
+    assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()
+    play(window, session, until=lambda: window.table.rowCount() == 1 and window.table.item(0, 4) is not None)
+    cells = dict(zip(headers, (window.table.item(0, i).text() for i in range(len(headers)))))
+    # live measures the plotted force, low-passed causally: within issue 15's 10 ms of the file's flight
+    assert float(cells["flight s"]) == pytest.approx(offline["flight_s"], abs=0.010)
+    assert float(cells["height m"]) == pytest.approx(offline["jump_height_m"], abs=0.015)
+    # the moments are on the session clock, which starts where the file starts
+    assert float(cells["take-off s"]) == pytest.approx(offline["takeoff_s"], abs=0.05)
+    window.exercise_choice.setCurrentIndex(window.exercise_choice.findData("squat"))
+    assert [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())] == list(COLUMNS)
+    assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
 
 
 def test_a_port_that_never_answers_says_what_to_check():
