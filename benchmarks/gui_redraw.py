@@ -38,6 +38,7 @@ from results_file import publish  # noqa: E402
 
 from forceplate.live.window import LiveWindow  # noqa: E402
 from forceplate.session import Session  # noqa: E402
+from forceplate.session_view import SessionView  # noqa: E402
 from forceplate.storage.reader import open_trial  # noqa: E402
 
 SEED = 3
@@ -131,7 +132,7 @@ def main() -> None:
     arrivals = ArrivalLog(plate.device)
     session.start()
     try:
-        window = LiveWindow(session)
+        window = LiveWindow(SessionView(session))
         paints = PaintClock(window)
         window.show()
         run_timer(WARM_UP_S)

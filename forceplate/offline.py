@@ -7,9 +7,10 @@ import numpy as np
 from forceplate.calibration.flag import FlagReference
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
+from forceplate.insole_pair import InsolePair
 from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
-from forceplate.processing.forces import insole_foot, plate_forces
+from forceplate.processing.forces import plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
@@ -101,23 +102,16 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
         t, fz, cop = plate_feet(primary, _record_for(primary, calibration))
         regions = None
         if set(insoles) == {"left", "right"}:
-            reference = fit_clock(primary.t_device_s, primary.t_host_s)
             # plate trial time runs from the plate's first frame
-            regions = {foot: _insole_on(_on_reference(reference, rec) - primary.t_device_s[0], rec, t, calibration)[2]
-                       for foot, rec in insoles.items()}
+            pair = _insole_pair(insoles, primary.rate_hz, fit_clock(primary.t_device_s, primary.t_host_s),
+                                offset_s=primary.t_device_s[0])
+            regions = pair.on_grid(t, _insole_recordings(insoles, calibration)).regions
         return t, fz, cop, regions, primary.rate_hz, None, [primary]
     if set(insoles) != {"left", "right"}:
         raise TrialError(f"{trial.path}: no force plates and no left+right pair of insoles to analyse")
-    reference_device = insoles["left"]
-    reference = fit_clock(reference_device.t_device_s, reference_device.t_host_s)
-    rate = max(d.rate_hz for d in insoles.values())
-    times = {foot: _on_reference(reference, d) for foot, d in insoles.items()}
-    start, end = max(s[0] for s in times.values()), min(s[-1] for s in times.values())
-    t = start + np.arange(int(np.floor((end - start) * rate)) + 1) / rate
-    fz, cop, regions = {}, {}, {}
-    for foot, rec in insoles.items():
-        fz[foot], cop[foot], regions[foot] = _insole_on(times[foot], rec, t, calibration)
-    return t - t[0], fz, cop, regions, rate, 0.0, [insoles["left"], insoles["right"]]
+    pair = _insole_pair(insoles, max(d.rate_hz for d in insoles.values()))
+    feet = pair.whole(_insole_recordings(insoles, calibration))
+    return feet.t - feet.t[0], feet.fz, feet.cop, feet.regions, pair.rate_hz, 0.0, [insoles["left"], insoles["right"]]
 
 
 def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np.ndarray, dict, dict]:
@@ -157,21 +151,24 @@ def _record_for(device, calibration):
     return calibration if calibration is not None and calibration.serial == device.info.get("serial") else None
 
 
-def _on_reference(reference, device) -> np.ndarray:
-    """A device's frame times on the reference device's clock, through the host clock."""
-    return reference.to_device(fit_clock(device.t_device_s, device.t_host_s).to_host(device.t_device_s))
+def _insole_pair(insoles: dict, rate_hz: float, reference=None, offset_s: float = 0.0) -> InsolePair:
+    """A trial's left and right insoles as a pair, each clock fitted on its whole recording; on
+    the left insole's clock unless ``reference`` (a plate's) is given."""
+    clocks = {foot: fit_clock(d.t_device_s, d.t_host_s) for foot, d in insoles.items()}
+    return InsolePair({foot: d.profile.insole for foot, d in insoles.items()}, rate_hz, clocks,
+                      reference or clocks["left"], offset_s)
 
 
-def _insole_on(times, device, t, calibration):
-    """One insole's force (N), lab-frame CoP (mm) and region forces (N) at times ``t``,
-    its frames being at ``times`` (the trial's clock: :func:`_on_reference`, fitted once)."""
-    record = _record_for(device, calibration) or device.calibration
-    if record is None:
-        raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
-    total, cop, regions = insole_foot(record.to_physical(device.counts), device.info["foot"], device.profile.insole)
-    resample = lambda x: np.interp(t, times, x)  # noqa: E731 - one interpolation, four uses
-    return (resample(total), np.column_stack([resample(cop[:, 0]), resample(cop[:, 1])]),
-            {name: resample(force) for name, force in regions.items()})
+def _insole_recordings(insoles: dict, calibration) -> dict:
+    """Per foot, the insole's device times (s) and calibrated sensor forces (N), with the given
+    record when it is this insole's, else the stored one."""
+    recordings = {}
+    for foot, device in insoles.items():
+        record = _record_for(device, calibration) or device.calibration
+        if record is None:
+            raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
+        recordings[foot] = (device.t_device_s, record.to_physical(device.counts))
+    return recordings
 
 
 def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationRecord | None = None,

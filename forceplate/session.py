@@ -1,10 +1,12 @@
 """Session: devices -> (HDF5 writer, live pipeline, ring buffer for plots).
 
-One reader thread per device reads frames, hands them to the trial writer (raw counts,
-always) and to the live pipeline of its pair of feet (calibrated forces -> rep and flag
-events). A plate device carries both feet; two insoles (one per foot, each on its own
-port and clock) are merged onto the host clock first. The faces (terminal view, GUI)
-only drain events and peek at the ring buffers. An unplugged device is reported at once,
+One reader thread per device reads frames, hands them to the recording
+(:class:`~forceplate.recording_sink.RecordingSink`: raw counts, always) and to the live
+pipeline of its pair of feet (:meth:`Session._analyse`: calibrated forces -> rep and flag
+events). A plate device carries both feet; two insoles (one per foot, each on its own port
+and clock) are paired first (:class:`~forceplate.insole_pair.InsolePair`, as offline pairs
+them). The faces (terminal view, GUI) only drain events and read the session through
+:class:`~forceplate.session_view.SessionView`. An unplugged device is reported at once,
 the recording goes on with the others, and the device is reopened when it comes back.
 """
 
@@ -18,25 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
+
 from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError, one_line
+from forceplate.insole_pair import HISTORY_S, InsolePair
 from forceplate.io.clock import ClockSync
-from forceplate.io.device import Device, Frames, open_device
-from forceplate.processing.forces import insole_foot, plate_forces
-from forceplate.processing.merge import FootMerger
+from forceplate.io.device import Device, open_device
+from forceplate.processing.forces import plate_forces
 from forceplate.processing.streaming import Event, StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
 from forceplate.profiles import SIDES
+from forceplate.recording_sink import RecordingSink, joined
 from forceplate.ringbuffer import RingBuffer
-from forceplate.storage.writer import TrialWriter
 
 PLOT_SECONDS = 30.0
 SENSOR_SECONDS = 1.0  # insole sensor history kept for the pressure map, which shows the newest
 RECONNECT_INTERVAL_S = 0.5
-# Frames go to the writer in blocks about this long. Each hand-over costs the writer a few
-# h5py calls that hold the GIL: once per read (a few ms of frames) that took a third of a
-# core from the live window with plates and two insoles (benchmarks/gui_redraw.py). The
-# writer flushes to disk once a second, so the block adds nothing to what a crash can lose.
-WRITE_BLOCK_S = 0.1
 # Frames go to the live analysis in blocks of at least this long. A call into it costs about
 # the same whatever the block's size (0.5-0.9 ms here in December 2026, issue 14), and a
 # device read returns what arrived, a few ms of frames: one call per read took a fifth of a
@@ -54,13 +52,19 @@ class Feet:
 
     analyzer: StreamingAnalyzer
     ring: RingBuffer
-    merger: FootMerger | None = None
+    pair: InsolePair | None = None  # two insoles: their pairing onto one clock and grid
     lock: threading.Lock = field(default_factory=threading.Lock)
     # With plates and insoles together the plates' reps and flags are the session's; the
     # insoles' own analysis then only feeds their plots, so no rep is announced twice.
     announces: bool = True
     # Insoles: the pair's first insole, whose device clock both feet are put on.
     reference: DeviceLink | None = None
+    # Plates with a pair of insoles beside them: the insoles' feet, and the plates' recent
+    # force per foot that the arch shares are of (N; columns t, plate trial s; t_pair, on the
+    # insole pair's clock as the clock fits stood when the frames arrived, as the insoles'
+    # own times were put on it; left, right).
+    insoles: Feet | None = None
+    plate_fz: RingBuffer | None = None
 
 
 @dataclass
@@ -76,8 +80,6 @@ class DeviceLink:
     thread: threading.Thread | None = field(default=None, repr=False)
     # An analysed insole's calibrated force per sensor (N), columns t (host s) and newtons.
     sensors: RingBuffer | None = None
-    unwritten: list = field(default_factory=list, repr=False)  # Frames read, not yet handed to the writer
-    unwritten_frames: int = 0  # how many frames ``unwritten`` holds
     unanalysed: list = field(default_factory=list, repr=False)  # Frames read, not yet analysed
     unanalysed_frames: int = 0
     last_frame_s: float = 0.0  # monotonic time of the newest frame read (of the start, before any)
@@ -85,28 +87,10 @@ class DeviceLink:
     error: str = ""  # why this device's reader thread stopped (the run then fails)
 
 
-def joined(batches: list[Frames]) -> Frames:
-    """Consecutive reads of one device as one batch."""
-    if len(batches) == 1:
-        return batches[0]
-    return Frames(np.concatenate([f.seq for f in batches]), np.concatenate([f.t_device_s for f in batches]),
-                  np.concatenate([f.counts for f in batches]), [gap for f in batches for gap in f.gaps],
-                  np.concatenate([f.t_host_s for f in batches]))
-
-
-def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, merged: bool) -> Feet:
+def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair | None = None) -> Feet:
     ring = RingBuffer(int(PLOT_SECONDS * rate_hz), {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2,
                                                     "cop_right": 2, "shift_left": 1, "shift_right": 1})
-    return Feet(StreamingAnalyzer(rate_hz, toe_out_deg, thresholds), ring, FootMerger(rate_hz) if merged else None)
-
-
-def setup_attrs(toe_out_deg) -> dict:
-    """The trial attributes stating the set-up's toe-out (none when it was not stated)."""
-    if toe_out_deg is None:
-        return {}
-    if isinstance(toe_out_deg, dict):
-        return {"setup_toe_out_left_deg": toe_out_deg["left"], "setup_toe_out_right_deg": toe_out_deg["right"]}
-    return {"setup_toe_out_deg": float(toe_out_deg)}
+    return Feet(StreamingAnalyzer(rate_hz, toe_out_deg, thresholds), ring, pair)
 
 
 class Session:
@@ -116,15 +100,6 @@ class Session:
         self.events: queue.Queue[Event] = queue.Queue()
         self.thresholds = thresholds or Thresholds()
         self.toe_out_deg = toe_out_deg
-        self.writer: TrialWriter | None = None
-        # Reader threads write through self.writer while the GUI thread may start or stop a
-        # recording: the lock makes "is there a writer, then write" one step.
-        self._writer_lock = threading.Lock()
-        # The recording's first frame on the live pipeline's clock (None until it is written):
-        # event times minus this are on the trial's clock, (seq - first recorded seq) / rate.
-        self._record_t0_s: float | None = 0.0
-        self._record_stats0: dict[str, dict] = {}  # decoder counters then
-        self.recording_error = ""  # why the recording stopped, once its writer thread has failed
         self._stop = threading.Event()
         self._t0: float | None = None
         self._listeners: list = []
@@ -133,8 +108,9 @@ class Session:
             for url in urls:
                 devices.append(open_device(url))
             self.links = self._links(devices)
+            self.recording_sink = RecordingSink([(link.name, link.device) for link in self.links], toe_out_deg)
             if record_path:
-                self.writer = self._new_writer(record_path, metadata)
+                self.recording_sink.open_at_start(record_path, metadata)
         except BaseException:
             for device in devices:
                 device.close()
@@ -149,35 +125,37 @@ class Session:
             feet = None
             # The live pipeline analyses a pair of feet: a lone plate (a one-plate import) is recorded only.
             if device.calibration is not None and {p.foot for p in device.profile.plates} == set(SIDES):
-                feet = _feet(device.profile.rate_hz, self.toe_out_deg, self.thresholds, merged=False)
+                feet = _feet(device.profile.rate_hz, self.toe_out_deg, self.thresholds)
             elif device.calibration is not None and device.profile.insole is not None:
                 foot = device.info.get("foot", "")
                 if foot not in ("left", "right") or foot in insoles:
                     raise ForceplateError(f"{device.url}: an insole must say foot=left or foot=right, one of each")
                 insoles[foot] = device
             links.append(DeviceLink(name, device, feet))
-        if insoles:
-            # insoles are analysed on the lab (host) clock: toe-out is 0 in their own frame
-            pair = _feet(max(d.profile.rate_hz for d in insoles.values()), 0.0, self.thresholds,
-                         merged=True) if len(insoles) == 2 else None
-            if pair is not None:
-                pair.announces = not any(link.feet is not None for link in links)
-            for link in links:
-                if link.device in insoles.values():
-                    link.feet = pair
-                    profile = link.device.profile
-                    if pair is not None and pair.reference is None:
-                        pair.reference = link
-                    if pair is not None:
-                        link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
-                                                  {"t": 1, "newtons": profile.n_channels})
+        if len(insoles) == 2:
+            pair_links = [link for link in links if link.device in insoles.values()]
+            # Both feet on the clock of the pair's first insole, through the host clock: a
+            # device clock keeps the device's sense of time (a sped-up simulator too).
+            rate_hz = max(d.profile.rate_hz for d in insoles.values())
+            pair = InsolePair({foot: d.profile.insole for foot, d in insoles.items()}, rate_hz,
+                              {link.device.info["foot"]: link.clock for link in pair_links},
+                              reference=pair_links[0].clock, history_s=HISTORY_S)
+            # insoles are analysed in their own frame: toe-out 0
+            feet = _feet(rate_hz, 0.0, self.thresholds, pair)
+            feet.reference = pair_links[0]
+            plates = next((link for link in links if link.feet is not None and link.feet is not feet), None)
+            feet.announces = plates is None
+            if plates is not None:
+                # the plates' reps take their arch load and pronation index from the insoles
+                plates.feet.insoles = feet
+                plates.feet.plate_fz = RingBuffer(int(HISTORY_S * plates.device.profile.rate_hz),
+                                                  {"t": 1, "t_pair": 1, "left": 1, "right": 1})
+            for link in pair_links:
+                link.feet = feet
+                profile = link.device.profile
+                link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
+                                          {"t": 1, "newtons": profile.n_channels})
         return links
-
-    def _new_writer(self, path, metadata: dict | None) -> TrialWriter:
-        writer = TrialWriter(path, {**setup_attrs(self.toe_out_deg), **(metadata or {})})
-        for link in self.links:
-            writer.add_device(link.name, link.device)
-        return writer
 
     @property
     def ground_truth(self):
@@ -193,8 +171,7 @@ class Session:
         return out
 
     def start(self) -> None:
-        if self.writer:
-            self.writer.start()
+        self.recording_sink.start()
         self._t0 = time.monotonic()
         for link in self.links:
             link.device.start()
@@ -244,40 +221,29 @@ class Session:
                 link.last_frame_s = time.monotonic()  # silence is counted from the reconnection
                 continue
             self._watch_stall(link, frames)
-            failed = None
-            with self._writer_lock:
-                if self.writer and self.writer.error is not None:
-                    # Its thread is gone: frames handed to it would only pile up in memory.
-                    link.unwritten, link.unwritten_frames = [], 0
-                    if not self.recording_error:
-                        name, error = self.writer.path.name, one_line(self.writer.error)
-                        failed = self.recording_error = f"recording {name} stopped: {error}"
-                elif self.writer:
-                    if self._record_t0_s is None and len(frames):
-                        self._record_t0_s = (0.0 if link.seq0 is None else
-                                             (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
-                    # Not only the writer's filter: empty reads (a device that stalls without
-                    # disconnecting) would otherwise pile up here until the block is full.
-                    if len(frames) or frames.gaps:
-                        link.unwritten.append(frames)
-                        link.unwritten_frames += len(frames)
-                    if link.unwritten_frames >= WRITE_BLOCK_S * link.device.profile.rate_hz:
-                        self._write_unwritten(link)
-            if failed:  # outside the lock: _emit takes it
+            first_s = 0.0 if link.seq0 is None or not len(frames) else (
+                (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
+            failed = self.recording_sink.frames(link.name, frames, first_s)
+            if failed:
                 self._emit(Event("recording_failed", self.elapsed_s(), data={"message": failed}))
-            if len(frames):
-                if link.seq0 is None:
-                    link.seq0 = int(frames.seq[0])
-                link.unanalysed.append(frames)
-                link.unanalysed_frames += len(frames)
-            if link.unanalysed_frames and (
-                    link.unanalysed_frames >= ANALYSIS_BLOCK_S * link.device.profile.rate_hz
-                    or time.monotonic() - link.unanalysed[0].t_host_s[0] >= ANALYSIS_BLOCK_S):
-                held = joined(link.unanalysed)
-                link.unanalysed, link.unanalysed_frames = [], 0
-                link.clock.update(held.t_device_s, held.t_host_s)
-                if link.feet is not None:
-                    self._analyse(link, held)
+            self._hold_for_analysis(link, frames)
+
+    def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
+        """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (or its oldest frame
+        waited that long), then update the device's clock fit and analyse the block."""
+        if len(frames):
+            if link.seq0 is None:
+                link.seq0 = int(frames.seq[0])
+            link.unanalysed.append(frames)
+            link.unanalysed_frames += len(frames)
+        if link.unanalysed_frames and (
+                link.unanalysed_frames >= ANALYSIS_BLOCK_S * link.device.profile.rate_hz
+                or time.monotonic() - link.unanalysed[0].t_host_s[0] >= ANALYSIS_BLOCK_S):
+            held = joined(link.unanalysed)
+            link.unanalysed, link.unanalysed_frames = [], 0
+            link.clock.update(held.t_device_s, held.t_host_s)
+            if link.feet is not None:
+                self._analyse(link, held)
 
     def _lost(self, link: DeviceLink, message: str) -> None:
         """Report the loss at once, then try to reopen the device until the session stops."""
@@ -296,30 +262,29 @@ class Session:
             return
 
     def _analyse(self, link: DeviceLink, frames) -> None:
+        """Calibrate a block of ``link``'s frames and feed its pair of feet's analysis."""
         device, feet = link.device, link.feet
         physical = device.calibration.to_physical(frames.counts)
-        if feet.merger is None:
+        if feet.pair is None:
             t = (frames.seq - link.seq0) / device.profile.rate_hz
             fz, cop = plate_forces(physical, device.profile)
+            if feet.plate_fz is not None and feet.insoles.pair.ready:
+                t_pair = feet.insoles.pair.reference.to_device(link.clock.to_host(frames.t_device_s))
+                feet.plate_fz.append(t=t, t_pair=t_pair, left=fz["left"], right=fz["right"])
             self._push(feet, t, fz, cop)
             return
         link.sensors.append(t=frames.t_host_s, newtons=physical)
-        # Both feet on the clock of the pair's first insole, through the host clock: a
-        # device clock keeps the device's sense of time (a sped-up simulator too).
-        if not feet.reference.clock.ready:
+        if not feet.pair.ready:
             return
-        foot = device.info["foot"]
-        fz, cop, _ = insole_foot(physical, foot, device.profile.insole)
-        t = feet.reference.clock.to_device(link.clock.to_host(frames.t_device_s))
         with feet.lock:
-            feet.merger.add(foot, t, fz, cop)
+            feet.pair.add(device.info["foot"], frames.t_device_s, physical)
             if link is not feet.reference:
                 # The pair is analysed in its first insole's thread only: one analysis call
                 # per block of that insole, not one per block of either foot.
                 return
-            t, fz, cop = feet.merger.pop()
-            if len(t):
-                self._push(feet, t, fz, cop)
+            paired = feet.pair.pop()
+            if len(paired.t):
+                self._push(feet, paired.t, paired.fz, paired.cop)
 
     def _push(self, feet: Feet, t, fz, cop) -> None:
         # New thresholds (set_thresholds) are taken up here, in the thread that runs the
@@ -330,9 +295,29 @@ class Session:
         feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                          cop_left=block.cop["left"], cop_right=block.cop["right"],
                          shift_left=block.shift["left"], shift_right=block.shift["right"])
-        if feet.announces:
-            for event in events:
-                self._emit(event)
+        if not feet.announces:
+            return
+        for event in events:
+            if event.kind == "rep_end":
+                # the insoles' arch load and pronation index of the rep, as offline gives them
+                for foot, values in self._insole_values(feet, event.data["start_s"], event.data["end_s"]).items():
+                    event.data[foot].update(values)
+            self._emit(event)
+
+    @staticmethod
+    def _insole_values(feet: Feet, start_s: float, end_s: float) -> dict[str, dict]:
+        """A rep's arch load and pronation index per foot from the insoles: of a pair of insoles'
+        own rep, or of a plates' rep with insoles beside them (shares of the plates' force, as
+        offline takes them; the plates' force put on the insoles' grid, at their 100-200 Hz, where
+        the plates' 1 kHz would cost the reader a third of a second per rep); none without insoles."""
+        if feet.pair is not None:
+            return feet.pair.rep_values(start_s, end_s)
+        if feet.insoles is None or not feet.plate_fz.written:
+            return {}
+        held = feet.plate_fz.peek()
+        start_s, end_s = np.interp([start_s, end_s], held["t"], held["t_pair"])
+        return feet.insoles.pair.rep_values_of_force(held["t_pair"], {foot: held[foot] for foot in SIDES},
+                                                     start_s, end_s)
 
     def add_listener(self, callback) -> None:
         """Also hand every event to ``callback(event)`` (called from reader threads; keep it quick)."""
@@ -342,12 +327,7 @@ class Session:
         self.events.put(event)
         for callback in self._listeners:
             callback(event)
-        with self._writer_lock:
-            if self.writer:
-                # On the trial's clock; an event before the first recorded frame is at its start.
-                t0 = event.t_s if self._record_t0_s is None else self._record_t0_s
-                self.writer.write_event(event.t_s - t0, event.kind, event.rep, event.side,
-                                        event.severity, event.phase, event.value, text=event.data.get("message", ""))
+        self.recording_sink.event(event)
 
     def mark(self, text: str) -> None:
         """A user mark (set boundary, note) at the current session time."""
@@ -369,8 +349,12 @@ class Session:
     @property
     def recording(self) -> Path | None:
         """The trial file being recorded, or None."""
-        writer = self.writer
-        return writer.path if writer else None
+        return self.recording_sink.path
+
+    @property
+    def recording_error(self) -> str:
+        """Why the recording stopped, once its writer thread has failed ("" otherwise)."""
+        return self.recording_sink.error
 
     def start_recording(self, path, metadata: dict | None = None) -> None:
         """Record the running session from now on into a new trial file (never overwritten).
@@ -380,22 +364,7 @@ class Session:
         """
         if self._t0 is None:
             raise ForceplateError("start the session before recording")
-        if self.writer is not None:
-            raise ForceplateError(f"already recording {self.writer.path}")
-        if Path(path).exists():
-            raise ForceplateError(f"{path}: file exists; choose another name (trials are never overwritten)")
-        writer = self._new_writer(path, metadata)
-        writer.start()
-        with self._writer_lock:
-            self._record_t0_s = None
-            self._record_stats0 = self._decoder_stats()
-            self.writer = writer
-
-    def _write_unwritten(self, link: DeviceLink) -> None:
-        """Hand ``link``'s held frames to the writer as one block; the caller holds the writer lock."""
-        held, link.unwritten, link.unwritten_frames = link.unwritten, [], 0
-        if held:
-            self.writer.write_frames(link.name, joined(held))
+        self.recording_sink.start_recording(path, metadata)
 
     def stop_recording(self) -> Path | None:
         """Finish the trial being recorded (a complete file); returns its path, None if none.
@@ -403,21 +372,7 @@ class Session:
         The stored decoder counters are those from start to stop, to within one read of each device.
         Raises :class:`TrialError` (one line) if the trial could not be written to the end.
         """
-        with self._writer_lock:
-            if self.writer is not None and self.writer.error is None:
-                for link in self.links:
-                    self._write_unwritten(link)
-            writer, self.writer = self.writer, None
-        if writer is None:
-            return None
-        stats = {name: {key: value - self._record_stats0.get(name, {}).get(key, 0) for key, value in counters.items()}
-                 for name, counters in self._decoder_stats().items()}
-        self.recording_error = ""  # reported by close() now; a next recording starts clean
-        writer.close(device_stats=stats)
-        return writer.path
-
-    def _decoder_stats(self) -> dict[str, dict]:
-        return {link.name: link.device.decoder.stats.as_dict() for link in self.links if link.device.decoder}
+        return self.recording_sink.stop_recording()
 
     def drain_events(self) -> list[Event]:
         out = []

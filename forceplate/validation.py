@@ -25,8 +25,9 @@ import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.errors import ForceplateError, one_line
+from forceplate.insole_pair import InsolePair, PairedFeet
 from forceplate.processing.analysis import SIDES, analyze_feet
-from forceplate.processing.forces import insole_foot, insole_forces, plate_forces
+from forceplate.processing.forces import plate_forces
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.processing.valgus import Thresholds
 from forceplate.profiles import load_profile
@@ -214,13 +215,8 @@ def simulate(spec: SessionSpec) -> Recording:
     rate = spec.rate_hz or profile.rate_hz
     t = np.arange(int(model.duration_s * rate)) / rate
     if spec.insoles_only:
-        fz, cop, regions = {}, {}, {}
-        for foot in SIDES:
-            record = find_record(f"{serial}-{foot[0].upper()}")
-            emulator = InsoleEmulator(profile, record, model, foot, noise_n=0.2 * spec.noise, seed=spec.seed)
-            fz[foot], cop[foot], regions[foot] = insole_foot(record.to_physical(emulator.counts(t)), foot,
-                                                             profile.insole)
-        return Recording(t, fz, cop, regions, rate, 0.0, model)  # the insole frame is the foot's
+        feet = _insole_feet(model, spec, serial, profile, t, t)
+        return Recording(t, feet.fz, feet.cop, feet.regions, rate, 0.0, model)  # the insole frame is the foot's
     record = find_record(serial)
     emulator = PlateEmulator(profile, record, model, noise_n=0.3 * spec.noise, seed=spec.seed)
     fz, cop = plate_forces(record.to_physical(emulator.counts(t)), profile)
@@ -234,13 +230,18 @@ def _insole_regions(model, spec: SessionSpec, t_plates: np.ndarray) -> dict:
     """Insole region forces (N) resampled onto the plates' clock (plates + insoles sessions)."""
     profile = load_profile("insole16")
     t = np.arange(int(t_plates[-1] * profile.rate_hz) + 1) / profile.rate_hz
-    regions = {}
+    return _insole_feet(model, spec, "SIM-IN16", profile, t, t_plates).regions
+
+
+def _insole_feet(model, spec: SessionSpec, serial: str, profile, t: np.ndarray, t_out: np.ndarray) -> PairedFeet:
+    """The session's two insoles emulated at times ``t`` (s), paired at ``t_out`` (s) as
+    ``offline`` pairs a trial's, their one clock the identity."""
+    recordings = {}
     for foot in SIDES:
-        record = find_record(f"SIM-IN16-{foot[0].upper()}")
+        record = find_record(f"{serial}-{foot[0].upper()}")
         emulator = InsoleEmulator(profile, record, model, foot, noise_n=0.2 * spec.noise, seed=spec.seed)
-        _, _, foot_regions = insole_forces(record.to_physical(emulator.counts(t)), profile.insole)
-        regions[foot] = {name: np.interp(t_plates, t, force) for name, force in foot_regions.items()}
-    return regions
+        recordings[foot] = (t, record.to_physical(emulator.counts(t)))
+    return InsolePair(dict.fromkeys(SIDES, profile.insole), profile.rate_hz).on_grid(t_out, recordings)
 
 
 @dataclass(frozen=True)

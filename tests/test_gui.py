@@ -1,5 +1,10 @@
-"""The live window on the simulator and on replays: what the rep table, the biofeedback tiles,
-the pressure maps and the controls show and do."""
+"""The live window: what the rep table, the biofeedback tiles, the pressure maps and the
+controls show and do.
+
+Most tests give the window a fake session (``tests/fake_session.py``: a simulated set through
+the real live analysis, fed as fast as it computes) and drive its refresh themselves; a few
+keep the real path end to end (a recorded trial replayed, an unplug, the window on a real X
+server, ``run_window``)."""
 
 import os
 import re
@@ -20,7 +25,10 @@ from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, CuePlayer, tone, wav_
 from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
 from forceplate.processing.streaming import Event
 from forceplate.session import Session
+from forceplate.session_view import SessionView
 from forceplate.storage.reader import open_trial
+
+from fake_session import FakeSession
 
 URL = "sim://dual-plate?speed=4&reps=4&valgus=2:right:moderate,4:left:severe"
 EXPECTED_FLAGS = {1: ("none", "none"), 2: ("none", "moderate"), 3: ("none", "none"), 4: ("severe", "none")}
@@ -29,18 +37,58 @@ WAIT_MS = 25_000
 
 @pytest.fixture
 def session():
-    session = Session([URL])
-    session.start()
-    yield session
-    session.close()
+    """A fake session of URL's set (4 reps: rep 2 right moderate, rep 4 left severe)."""
+    return FakeSession(reps=4, valgus="2:right:moderate,4:left:severe")
+
+
+def shown(qtbot, session, size=None) -> LiveWindow:
+    window = LiveWindow(session)
+    qtbot.addWidget(window)
+    if size:
+        window.resize(*size)
+    window.show()
+    return window
 
 
 @pytest.fixture
 def window(qtbot, session):
-    window = LiveWindow(session)
+    return shown(qtbot, session)
+
+
+REFRESH_EVERY_S = 0.5  # of the set's time per window refresh: a refresh costs ~10 ms, the set is 30 s
+
+
+def play(window, session, seconds: float = float("inf"), until=lambda: False) -> None:
+    """Feed the fake session block by block, the window refreshed after each as its timer would."""
+    fed = 0.0
+    while fed < seconds and not until():
+        more = session.play(REFRESH_EVERY_S)
+        fed += REFRESH_EVERY_S
+        window.refresh()
+        if not more:
+            return
+
+
+def real_window(qtbot, urls, **kwargs):
+    """A window on a started real session of ``urls``; the session is closed after the test."""
+    session = Session(urls)
+    session.start()
+    window = LiveWindow(SessionView(session), **kwargs)
     qtbot.addWidget(window)
     window.show()
-    return window
+    return session, window
+
+
+def test_the_fake_session_has_the_views_interface(session, insole_session):
+    """The window's tests run on the fake: it must offer all the window may read of a real session."""
+    public = {name for name in dir(SessionView) if not name.startswith("_")}
+    real = Session(["sim://dual-plate"])
+    try:
+        public |= {name for name in vars(SessionView(real)) if not name.startswith("_")}
+    finally:
+        real.close()
+    for fake in (session, insole_session):
+        assert public <= set(dir(fake)), public - set(dir(fake))
 
 
 def rep_rows(window) -> dict[int, dict[str, object]]:
@@ -55,9 +103,10 @@ def reps_finished(window, count: int) -> bool:
     return len(rows) >= count and all(rows[rep]["Depth m"].text() for rep in range(1, count + 1))
 
 
-def ready_for_keys(qtbot, window) -> None:
-    """Wait for the baseline, then give the window the keyboard."""
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+def ready_for_keys(qtbot, window, session) -> None:
+    """Play until the baseline, then give the window the keyboard."""
+    play(window, session, until=lambda: session.baseline is not None)
+    assert session.baseline is not None
     window.activateWindow()
     qtbot.waitActive(window)
 
@@ -69,7 +118,7 @@ def shown_events(window, kind: str) -> list:
     return events
 
 
-def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
+def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, session, tmp_path):
     shown_at_flag, shown_at_start = [], []
 
     def record(event):
@@ -83,7 +132,7 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, tmp_path):
                                    row["Rep"].font().bold()))
 
     window.event_shown.connect(record)
-    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    play(window, session)
     window.grab().save(str(tmp_path / "live-window.png"))
 
     rows = rep_rows(window)
@@ -128,11 +177,12 @@ def test_a_tile_says_its_grade_in_words(qtbot, severity, words):
     assert words in tile.text() and not any(f">{w}<" in tile.text() for w in others)
 
 
-def test_onset_and_peak_phase_in_the_rep_table(qtbot, window):
+def test_onset_and_peak_phase_in_the_rep_table(qtbot, window, session):
     """The onset phase is the one the cue named when the shift crossed the threshold; it stays at
     rep end, when the peak phase (where the shift was largest) arrives beside it."""
     flags, ends = shown_events(window, "flag"), shown_events(window, "rep_end")
-    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    play(window, session)
+    assert reps_finished(window, 4)
     rows = rep_rows(window)
     for rep, side in ((2, "right"), (4, "left")):
         first_flag = next(f for f in flags if (f.rep, f.side) == (rep, side))
@@ -154,10 +204,9 @@ def test_terminal_names_both_phases():
     assert "right moderate 9.8 mm (onset bottom, peak ascent)" in named
 
 
-def test_window_paints_with_live_data(qtbot, window):
+def test_window_paints_with_live_data(qtbot, window, session):
     """A paint through Qt and pyqtgraph: this is where a broken binding (PySide6 6.12 on 3.11) aborts."""
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window.feet.ring.written > 2000,
-                    timeout=WAIT_MS)
+    play(window, session, until=lambda: session.baseline is not None and session.feet_ring.written > 2000)
     qtbot.wait(100)
     pixmap = window.grab()
     assert not pixmap.isNull() and pixmap.width() > 800
@@ -168,35 +217,40 @@ def test_window_paints_with_live_data(qtbot, window):
 
 
 def test_mark_baseline_and_pause_keys(qtbot, window, session):
-    ready_for_keys(qtbot, window)
+    ready_for_keys(qtbot, window, session)
     marks = shown_events(window, "mark")
     qtbot.keyClick(window, QtCore.Qt.Key.Key_M)
     qtbot.waitUntil(lambda: len(marks) == 1, timeout=5000)
     assert marks[0].data["message"] == "mark 1"
 
-    first = window.feet.analyzer.baseline
+    first = session.baseline
     qtbot.keyClick(window, QtCore.Qt.Key.Key_B)
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window.feet.analyzer.baseline is not first,
-                    timeout=WAIT_MS)
+    play(window, session, until=lambda: session.baseline is not None and session.baseline is not first)
+    assert session.baseline is not None and session.baseline is not first
 
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
     # A button's shortcut clicks it with a short animation, not at once.
     qtbot.waitUntil(window.pause_button.isChecked, timeout=2000)
     frozen = window.force_curve["left"].getData()[0].copy()
-    qtbot.wait(300)
+    play(window, session, seconds=1.0)
     assert (window.force_curve["left"].getData()[0] == frozen).all()
 
 
-def test_run_window_returns_after_duration(qtbot, session):
+def test_run_window_returns_after_duration(qtbot):
+    """run_window on a real session, as the CLI calls it."""
+    session = Session([URL])
+    session.start()
     started = time.monotonic()
-    run_window(session, duration_s=1.0)
+    try:
+        run_window(session, duration_s=1.0)
+    finally:
+        session.close()
     assert session.elapsed_s() >= 1.0
     assert time.monotonic() - started < 10
 
 
 # --- insoles: the pressure map ---------------------------------------------------------
 
-INSOLE_URLS = [f"sim://insole?foot={foot}&speed=4&reps=3&valgus=2:left:severe" for foot in ("left", "right")]
 
 
 def test_pressure_map_interpolates_inside_the_outline():
@@ -212,34 +266,29 @@ def test_pressure_map_interpolates_inside_the_outline():
     assert image[2, 2] == pytest.approx(10.0, abs=3.0) and image[7, 7] == pytest.approx(50.0, abs=3.0)
 
 
-def gym_window(qtbot, urls):
-    """A window at the size of a gym laptop's screen (1600 x 1000) on a started session of ``urls``."""
-    session = Session(urls)
-    session.start()
-    window = LiveWindow(session)
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
-    yield window
-    session.close()
+GYM_SCREEN = (1600, 1000)  # a gym laptop's screen
 
 
 @pytest.fixture
-def insole_window(qtbot):
-    """On a left and a right insole."""
-    yield from gym_window(qtbot, INSOLE_URLS)
+def insole_session():
+    """A left and a right insole, 3 reps, rep 2 left severe."""
+    return FakeSession(reps=3, valgus="2:left:severe", insoles=True)
 
 
-def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window):
-    window = insole_window
+@pytest.fixture
+def insole_window(qtbot, insole_session):
+    return shown(qtbot, insole_session, GYM_SCREEN)
+
+
+def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window, insole_session):
+    window, session = insole_window, insole_session
     assert set(window.insoles) == {"left", "right"}
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None
-                    and all(np.isfinite(image.image).any() for image in window.pressure_image.values()),
-                    timeout=WAIT_MS)
+    play(window, session, until=lambda: session.baseline is not None
+         and all(np.isfinite(image.image).any() for image in window.pressure_image.values()))
     for foot, insole in window.insoles.items():
         image = window.pressure_image[foot].image
-        newtons = insole.link.sensors.peek()["newtons"]
-        kpa = newtons * 1000.0 / insole.link.device.profile.insole.sensor_area_mm2
+        newtons = insole.sensors.peek()["newtons"]
+        kpa = newtons * 1000.0 / session.insoles[foot].layout.sensor_area_mm2
         # Drawn from this foot's sensors: within their range (about half the body weight on each foot)
         shown = image[np.isfinite(image)]
         assert kpa.min() - 1 <= shown.min() and shown.max() <= kpa.max() + 1 and shown.max() > 20
@@ -256,7 +305,9 @@ def test_insole_session_shows_a_pressure_map_per_foot(qtbot, insole_window):
 # --- recording from the window ---------------------------------------------------------
 
 def test_recording_started_and_stopped_from_the_window(qtbot, window, session, tmp_path):
-    ready_for_keys(qtbot, window)
+    """The dialog's file and metadata go to the session's start_recording; the button stops it.
+    (What a recording started mid-session stores: tests/test_devices_e2e.py, on the real session.)"""
+    ready_for_keys(qtbot, window, session)
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     qtbot.waitUntil(lambda: window.record_dialog is not None and window.record_dialog.isVisible(), timeout=5000)
     dialog = window.record_dialog
@@ -268,38 +319,24 @@ def test_recording_started_and_stopped_from_the_window(qtbot, window, session, t
     dialog.notes.setText("knee wraps")
     dialog.accept()
     assert session.recording == path
-    qtbot.waitUntil(lambda: "REC from-gui.h5" in window.recording_status.text(), timeout=5000)
-    reps = shown_events(window, "rep_end")
-    qtbot.waitUntil(lambda: len(reps) >= 1, timeout=WAIT_MS)
+    assert session.recorded == [(str(path), {"subject": "S07", "exercise": "squat", "load_kg": 40.0,
+                                             "notes": "knee wraps"})]
+    play(window, session, seconds=1.0)
+    assert "REC from-gui.h5" in window.recording_status.text()
     window.record_button.click()
     assert session.recording is None and window.recording_status.text() == ""
     assert str(path) in window.statusBar().currentMessage()
 
-    trial = open_trial(path)
-    assert trial.complete
-    assert (trial.attrs["subject"], trial.attrs["load_kg"], trial.attrs["notes"]) == ("S07", 40.0, "knee wraps")
-    assert trial.attrs["exercise"] == "squat"
-    plate = trial.devices["SIM-DP-0001"]
-    assert len(plate.counts) > 1000 and (np.diff(plate.seq) == 1).all()
-    # Decoder counters cover the recording only (to within one read): about as many frames as rows stored.
-    assert abs(plate.stats["frames"] - len(plate.counts)) <= 100 and plate.stats["lost_frames"] == 0
-    # Events are on the trial's clock, which starts with the recording.
-    duration = len(plate.counts) / plate.rate_hz
-    ends = [e for e in trial.events if e["kind"].decode() == "rep_end"]
-    assert len(ends) >= 1 and all(0 <= e["t_s"] <= duration + 0.1 for e in trial.events)
-    assert session.links[0].state == "streaming"  # the session goes on after the recording
-
 
 def test_threshold_scale_control(qtbot, window, session):
-    ready_for_keys(qtbot, window)
+    ready_for_keys(qtbot, window, session)
     shown = shown_events(window, "thresholds")
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Plus)
     qtbot.waitUntil(lambda: window.threshold_scale.value() == pytest.approx(1.1), timeout=2000)
     assert session.thresholds.mild_mm == pytest.approx(3.85) and session.thresholds.severe_mm == pytest.approx(13.75)
     assert window.threshold_lines["moderate"].value() == pytest.approx(8.25)
-    # The reader thread hands the new set to the analyser before its next block.
-    qtbot.waitUntil(lambda: window.feet.analyzer.thresholds is session.thresholds, timeout=5000)
-    qtbot.waitUntil(lambda: len(shown) == 1, timeout=5000)
+    play(window, session, seconds=0.2)
+    assert len(shown) == 1
     window.threshold_scale.setValue(0.8)
     assert session.thresholds.severe_mm == pytest.approx(10.0)
 
@@ -327,12 +364,8 @@ def test_replay_of_a_recorded_trial_shows_the_same_flags(qtbot, tmp_path):
     live_flags = {e.rep: (e.data["left"]["flag"], e.data["right"]["flag"]) for e in recorded}
     assert live_flags == EXPECTED_FLAGS
 
-    session = Session([f"replay://{path}?speed=4"])
-    session.start()
+    session, window = real_window(qtbot, [f"replay://{path}?speed=4"])
     try:
-        window = LiveWindow(session)
-        qtbot.addWidget(window)
-        window.show()
         assert session.links[0].device.url.startswith("replay://")
         qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
         rows = rep_rows(window)
@@ -345,12 +378,8 @@ def test_replay_of_a_recorded_trial_shows_the_same_flags(qtbot, tmp_path):
 # --- an unplugged device ---------------------------------------------------------------
 
 def test_window_stays_responsive_through_an_unplug(qtbot, tmp_path):
-    session = Session(["sim://dual-plate?unplug_at=1.5"])
-    session.start()
+    session, window = real_window(qtbot, ["sim://dual-plate?unplug_at=1.5"])
     try:
-        window = LiveWindow(session)
-        qtbot.addWidget(window)
-        window.show()
         window.start_recording(str(tmp_path / "unplugged.h5"), {})
         ticks, statuses, cues = [], [], []
 
@@ -479,24 +508,21 @@ def test_demo_window_stays_open_unless_a_duration_is_given():
     assert session_duration_s(live, headless=True) is None
 
 
-SET_URL = "sim://dual-plate?speed=8&reps=4&valgus=2:right:moderate,4:left:severe"
-SET_WAIT_MS = 60_000  # 4 reps and the pause after them: 27 s of device time, on a loaded machine
-
-
 @pytest.fixture
-def set_window(qtbot):
-    """Watching a set of 10 reps."""
-    yield from gym_window(qtbot, [SET_URL])
+def set_window(qtbot, session):
+    """Watching the set at the size of a gym laptop's screen."""
+    return shown(qtbot, session, GYM_SCREEN)
 
 
-def test_set_summary_shows_after_the_set_and_stays_until_the_next(qtbot, set_window):
+def test_set_summary_shows_after_the_set_and_stays_until_the_next(qtbot, set_window, session):
     window = set_window
-    qtbot.waitUntil(lambda: window.set_summary.isVisible(), timeout=SET_WAIT_MS)
+    play(window, session, until=window.set_summary.isVisible)  # 4 reps and the pause after them
+    assert window.set_summary.isVisible()
     text = window.set_summary.text()
     assert text.startswith("Set done: 4 reps")
     assert "left knee in 1 (rep 4)" in text and "right knee in 1 (rep 2)" in text
     assert "Worst: rep 4, left severe" in text
-    qtbot.wait(1500)  # the athlete looks: the summary stays
+    play(window, session, seconds=1.5)  # the athlete looks: the summary stays
     assert window.set_summary.isVisible() and window.set_summary.text() == text
     window.show_event(Event("rep_start", 1000.0, rep=5))  # the next set begins
     assert not window.set_summary.isVisible()
@@ -519,10 +545,10 @@ def test_the_whole_set_fits_the_table(qtbot, set_window):
     assert len(rows) >= 12 and window.table.viewport().rect().contains(last)
 
 
-def test_layout_keeps_labels_legend_and_status_readable(qtbot, set_window, monkeypatch):
+def test_layout_keeps_labels_legend_and_status_readable(qtbot, set_window, session, monkeypatch):
     window = set_window
     monkeypatch.setattr("forceplate.live.window.MESSAGE_MS", 300)
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None, timeout=WAIT_MS)
+    play(window, session, until=lambda: session.baseline is not None)
     (x0, x1), (y0, y1) = window.top_view.getPlotItem().viewRange()
     for _, label in window.plate_labels:  # inside the view, not cut off at its edge
         bounds = label.mapRectToView(label.boundingRect())
@@ -533,8 +559,8 @@ def test_layout_keeps_labels_legend_and_status_readable(qtbot, set_window, monke
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=3000)  # no stale message
 
 
-def test_tv_mode_shows_tiles_cue_and_rep_count_only(qtbot, window):
-    ready_for_keys(qtbot, window)
+def test_tv_mode_shows_tiles_cue_and_rep_count_only(qtbot, window, session):
+    ready_for_keys(qtbot, window, session)
     normal_pt = window.cue.font().pointSize()
     qtbot.keyClick(window, QtCore.Qt.Key.Key_F)
     assert window.tv_mode and window.isFullScreen()
@@ -558,17 +584,16 @@ def test_a_tile_fits_its_grade_word(qtbot):
     assert wide <= 300
 
 
-def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot, insole_window):
+def test_insole_maps_are_readable_and_their_scale_can_be_fixed(qtbot, insole_window, insole_session):
     window = insole_window
-    qtbot.waitUntil(lambda: window.feet.analyzer.baseline is not None and window._pressure_max > 20,
-                    timeout=WAIT_MS)
+    play(window, insole_session, until=lambda: insole_session.baseline is not None and window._pressure_max > 20)
     (x0, x1), _ = window.top_view.getPlotItem().viewRange()
     for insole in window.insoles.values():
         assert insole.map.rect[2] / (x1 - x0) > 0.12  # each map a readable share of the view's width
         for band in window.bands[insole.foot]:  # the threshold strips leave the map visible
             assert band.brush().style() == QtCore.Qt.BrushStyle.NoBrush
     window.pressure_limit.setValue(150.0)
-    qtbot.wait(500)
+    play(window, insole_session, seconds=0.5)
     assert tuple(window.pressure_bar.levels()) == (0.0, 150.0)  # fixed: not grown past 150
     window.reset_pressure_scale()
     assert window.pressure_limit.value() == 0.0 and window.pressure_bar.levels()[1] > 20
@@ -608,7 +633,7 @@ def test_sound_on_a_flag_plays_the_flagged_side(qtbot, session):
     qtbot.addWidget(window)
     window.show()
     assert window.audio.isChecked()  # --sound turns it on from the start
-    qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
+    play(window, session)
     assert ("right", "moderate") in player.played and ("left", "severe") in player.played
     assert {side for side, _ in player.played} == {"left", "right"}
 
@@ -653,39 +678,36 @@ def test_liblsl_log_lines_stay_out_of_the_terminal_event_view():
 
 # --- the exercise selector (issue 15 item 6) ----------------------------------------------
 
-def test_exercise_selector_shows_a_replayed_real_jump_in_its_own_table(qtbot, shared_data, tmp_path):
-    """A real countermovement jump replayed: with the exercise chosen, the table has the jump's
-    own columns and its one jump, measured as `analyze` measures the file; back to squat, the
-    squat table and tiles return as they were."""
+def test_exercise_selector_shows_a_real_jump_in_its_own_table(qtbot, shared_data, tmp_path):
+    """A real countermovement jump fed to the window (a fake session of the trial's feet, as
+    the replay gives them): with the exercise chosen, the table has the jump's own columns and
+    its one jump, measured as `analyze` measures the file; back to squat, the squat table and
+    tiles return as they were."""
     trial = tmp_path / "cmj.h5"
     done = forceplate_cli("import", str(shared_data / "vertical-jumps-fz/Dual-CMJ-Fz.txt"), "-o", str(trial),
                           env_changes={})
     assert done.returncode == 0, done.stderr
     done = forceplate_cli("analyze", str(trial), "--json", env_changes={})
     offline = __import__("json").loads(done.stdout)["reps"][0]
-    session = Session([f"replay://{trial}?speed=2"])
-    session.start()
-    try:
-        window = LiveWindow(session, exercise="countermovement_jump")
-        qtbot.addWidget(window)
-        window.show()
-        assert window.exercise_choice.currentData() == "countermovement_jump"
-        assert window.exercise_choice.findData("force_summary") == -1  # no exercise an athlete does
-        headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
-        assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
-        assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()
-        qtbot.waitUntil(lambda: window.table.rowCount() == 1 and window.table.item(0, 4) is not None, timeout=WAIT_MS)
-        cells = dict(zip(headers, (window.table.item(0, i).text() for i in range(len(headers)))))
-        # live measures the plotted force, low-passed causally: within issue 15's 10 ms of the file's flight
-        assert float(cells["flight s"]) == pytest.approx(offline["flight_s"], abs=0.010)
-        assert float(cells["height m"]) == pytest.approx(offline["jump_height_m"], abs=0.015)
-        # the moments are on the session clock: the replay starts where the file starts
-        assert float(cells["take-off s"]) == pytest.approx(offline["takeoff_s"], abs=0.05)
-        window.exercise_choice.setCurrentIndex(window.exercise_choice.findData("squat"))
-        assert [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())] == list(COLUMNS)
-        assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
-    finally:
-        session.close()
+    session = FakeSession(trial=trial)
+    window = LiveWindow(session, exercise="countermovement_jump")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.exercise_choice.currentData() == "countermovement_jump"
+    assert window.exercise_choice.findData("force_summary") == -1  # no exercise an athlete does
+    headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+    assert headers[:6] == ["jump", "type", "take-off s", "landing s", "flight s", "height m"]
+    assert not window.indicators["left"].isVisible() and "not applied" in window.cue.text()
+    play(window, session, until=lambda: window.table.rowCount() == 1 and window.table.item(0, 4) is not None)
+    cells = dict(zip(headers, (window.table.item(0, i).text() for i in range(len(headers)))))
+    # live measures the plotted force, low-passed causally: within issue 15's 10 ms of the file's flight
+    assert float(cells["flight s"]) == pytest.approx(offline["flight_s"], abs=0.010)
+    assert float(cells["height m"]) == pytest.approx(offline["jump_height_m"], abs=0.015)
+    # the moments are on the session clock, which starts where the file starts
+    assert float(cells["take-off s"]) == pytest.approx(offline["takeoff_s"], abs=0.05)
+    window.exercise_choice.setCurrentIndex(window.exercise_choice.findData("squat"))
+    assert [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())] == list(COLUMNS)
+    assert window.indicators["left"].isVisible() and window.table.rowCount() == 0
 
 
 def test_a_port_that_never_answers_says_what_to_check():
@@ -713,19 +735,15 @@ def test_a_duration_that_is_no_number_of_seconds_is_refused(args, tmp_path):
 
 
 def test_quiet_standing_selected_shows_the_sway_of_the_buffer(qtbot):
-    """Standing on the simulator with quiet standing chosen: both feet's and each foot's sway in
-    the table, the line above it says over how long (no stale 'cannot analyse' note)."""
-    session = Session(["sim://dual-plate?speed=4&reps=1"])
-    session.start()
-    try:
-        window = LiveWindow(session, exercise="quiet_standing")
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.table.rowCount() == 3 and window.rep_phase.text().startswith("sway of the last"),
-                        timeout=WAIT_MS)
-        assert [window.table.item(row, 0).text() for row in range(3)] == ["both feet", "left foot", "right foot"]
-        header = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
-        path = float(window.table.item(0, header.index("path_length_mm")).text())
-        assert path > 0 and "ellipse95_area_mm2" in header
-    finally:
-        session.close()
+    """Standing with quiet standing chosen: both feet's and each foot's sway in the table, the
+    line above it says over how long (no stale 'cannot analyse' note)."""
+    session = FakeSession(reps=1, valgus="")
+    window = LiveWindow(session, exercise="quiet_standing")
+    qtbot.addWidget(window)
+    window.show()
+    play(window, session, until=lambda: window.table.rowCount() == 3
+         and window.rep_phase.text().startswith("sway of the last"))
+    assert [window.table.item(row, 0).text() for row in range(3)] == ["both feet", "left foot", "right foot"]
+    header = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+    path = float(window.table.item(0, header.index("path_length_mm")).text())
+    assert path > 0 and "ellipse95_area_mm2" in header

@@ -35,7 +35,7 @@ from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import Thresholds
 from forceplate.reporting.exercise_table import columns as exercise_columns
 from forceplate.reporting.numbers import DECIMALS, number
-from forceplate.session import DeviceLink, Feet, Session
+from forceplate.session_view import InsoleSensors, SessionView
 
 REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
@@ -126,10 +126,10 @@ def _thinned(columns: dict[str, np.ndarray], step: int, rate_hz: float) -> dict[
 class InsoleView:
     """Where an insole's sensors and outline are drawn (lab frame, mm), and its pressure map."""
 
-    def __init__(self, link: DeviceLink):
-        self.link = link
-        self.foot = link.device.info["foot"]
-        layout = link.device.profile.insole
+    def __init__(self, insole: InsoleSensors):
+        self.sensors = insole.ring
+        self.foot = insole.foot
+        layout = insole.layout
         # The insole frame placed in the lab as the session places its CoP (insole_cop_to_lab).
         self.sensors_mm = insole_cop_to_lab(layout.sensors_mm, self.foot, layout)
         self.centre_mm = insole_cop_to_lab(np.array([[0.0, layout.foot_length_mm / 2]]), self.foot, layout)[0]
@@ -144,7 +144,7 @@ class InsoleView:
 
     def newest(self) -> np.ndarray | None:
         """The newest sample's values in :attr:`unit`, or None when nothing new arrived."""
-        ring = self.link.sensors
+        ring = self.sensors
         if ring.written == self.shown or ring.written == 0:
             return None
         self.shown = ring.written
@@ -235,28 +235,25 @@ class SideIndicator(QtWidgets.QLabel):
 
 
 class LiveWindow(QtWidgets.QMainWindow):
-    """The live view of a started session; ``duration_s`` closes it after that much session time."""
+    """The live view of a started session (read through its :class:`SessionView`, or any object
+    with that interface); ``duration_s`` closes it after that much session time."""
 
     closed = QtCore.Signal()
     event_shown = QtCore.Signal(object)  # an Event, after the window has shown it
 
-    def __init__(self, session: Session, duration_s: float | None = None, audio: bool = False,
+    def __init__(self, session: SessionView, duration_s: float | None = None, audio: bool = False,
                  cue_player: CuePlayer | None = None, exercise: str = "squat"):
         super().__init__()
         self.session = session
         self.duration_s = duration_s
-        # Plots follow the first analysed pair of feet; events come from all of them.
-        self.feet: Feet | None = session.feet[0] if session.feet else None
-        self.plates = {plate.foot: plate for link in session.links if self.feet is not None and link.feet is self.feet
-                       for plate in link.device.profile.plates}
+        self.plates = session.plates
         self._rows: dict[int, int] = {}
         self._onset_phase: dict[tuple[int, str], str] = {}  # (rep, side) -> phase of its first flag
         self._current_rep: int | None = None
         self._marks = 0
         self._shown_baseline: Baseline | None = None
         self.newest_drawn_s = float("nan")  # trial time (s) of the newest sample the traces show
-        self.insoles = {view.foot: view for view in (InsoleView(link) for link in session.links
-                                                     if link.sensors is not None)}
+        self.insoles = {foot: InsoleView(insole) for foot, insole in session.insoles.items()}
         self._pressure_max = 1.0  # top of the pressure colour scale: the highest value seen, so colours compare across reps
         self._set_reps: list[Event] = []  # rep_end events of the set under way (or just finished)
         self._set_shown = False  # its summary is on screen
@@ -301,7 +298,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for key in ("F", "F11"):
             QtGui.QShortcut(QtGui.QKeySequence(key), self).activated.connect(lambda: self.set_tv_mode(not self.tv_mode))
         QtGui.QShortcut(QtGui.QKeySequence("Escape"), self).activated.connect(lambda: self.set_tv_mode(False))
-        if self.feet is None:
+        if not session.analysed:
             self.cue.setText("no calibrated device: recording raw counts only")
 
         self.timer = QtCore.QTimer(self)
@@ -539,8 +536,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def capture_baseline(self) -> None:
         """Re-take every device's baseline from the next quiet second of standing."""
-        for feet in self.session.feet:
-            feet.analyzer.capture_baseline()
+        self.session.capture_baseline()
         self.statusBar().showMessage("stand still: taking a new baseline", MESSAGE_MS)
 
     def mark(self) -> None:
@@ -593,11 +589,11 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _measure_exercise(self) -> None:
         """Measure the buffer as the selected non-squat exercise (every EXERCISE_ANALYSIS_S) and show its table."""
         now = self.session.elapsed_s()
-        if now - self._exercise_measured_s < EXERCISE_ANALYSIS_S or not self.feet.ring.written:
+        if now - self._exercise_measured_s < EXERCISE_ANALYSIS_S or not self.session.feet_ring.written:
             return
         self._exercise_measured_s = now
         feed = self.live_exercise
-        if not feed.update(self.feet.ring.peek(), self.feet.analyzer.rate_hz):
+        if not feed.update(self.session.feet_ring.peek(), self.session.rate_hz):
             return
         table = exercise_columns(feed.exercise)
         named = feed.exercise.kind == "balance"
@@ -624,8 +620,8 @@ class LiveWindow(QtWidgets.QMainWindow):
     def reset_pressure_scale(self) -> None:
         """Back to auto, starting again from what the insoles read now (a heavier lifter came and went)."""
         self.pressure_limit.setValue(0.0)
-        now = [view.map.image(view.link.sensors.peek(1)["newtons"][-1] * view.scale)
-               for view in self.insoles.values() if view.link.sensors.written]
+        now = [view.map.image(view.sensors.peek(1)["newtons"][-1] * view.scale)
+               for view in self.insoles.values() if view.sensors.written]
         self.set_pressure_limit(max([1.0, *(float(np.nanmax(image)) for image in now)]))
 
     def set_tv_mode(self, on: bool) -> None:
@@ -685,9 +681,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         """Show new events, redraw the plots (unless paused), update the status; close when due."""
         for event in self.session.drain_events():
             self.show_event(event)
-        if self.feet is not None:
-            if self.feet.analyzer.baseline is not self._shown_baseline:
-                self._draw_feet(self.feet.analyzer.baseline)
+        if self.session.analysed:
+            if self.session.baseline is not self._shown_baseline:
+                self._draw_feet(self.session.baseline)
             if not self.pause_button.isChecked():
                 self._draw_plots()
                 self._draw_pressure()
@@ -708,9 +704,9 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _end_set_when_standing(self) -> None:
         """After SET_PAUSE_S of device time with no rep ended, show the set's summary (until the
         next set). A rep "under way" that long is no rep (a lifter who stepped off and back on)."""
-        if self._set_shown or not self._set_reps or not self.feet.ring.written:
+        if self._set_shown or not self._set_reps or not self.session.feet_ring.written:
             return
-        newest_s = float(self.feet.ring.peek(1)["t"][-1])
+        newest_s = float(self.session.feet_ring.peek(1)["t"][-1])
         if newest_s - self._set_reps[-1].data["end_s"] >= SET_PAUSE_S:
             self._set_shown = True
             self.set_summary.setText(set_summary(self._set_reps))
@@ -733,8 +729,8 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def _rep_phase_text(self) -> str:
         if self._current_rep is None:
-            return f"{len(self._rows)} reps done" if self.feet.analyzer.baseline is not None else ""
-        return f"rep {self._current_rep} · {self.feet.analyzer.phase}"
+            return f"{len(self._rows)} reps done" if self.session.baseline is not None else ""
+        return f"rep {self._current_rep} · {self.session.phase}"
 
     def _fit_rows(self) -> None:
         """Rows as tall as ROW_HEIGHTS allow with every rep of the set in view, no scrolling."""
@@ -924,9 +920,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             label.setPos(x, low[1])
 
     def _draw_plots(self) -> None:
-        rate = self.feet.analyzer.rate_hz
+        rate = self.session.rate_hz
         step = max(1, int(round(rate / PLOT_RATE_HZ)))
-        recent = _thinned(self.feet.ring.peek(int(TRACE_SECONDS * rate)), step, rate)
+        recent = _thinned(self.session.feet_ring.peek(int(TRACE_SECONDS * rate)), step, rate)
         t = recent["t"]
         if len(t) == 0:
             return
@@ -975,7 +971,7 @@ def _close_on_ctrl_c(window: LiveWindow):
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def run_window(session: Session, duration_s: float | None, tv: bool = False, audio: bool = False,
+def run_window(session, duration_s: float | None, tv: bool = False, audio: bool = False,
                exercise: str = "squat") -> None:
     """Show the live window for a started session until it is closed or ``duration_s`` passes
     (``tv``: start in TV mode; ``audio``: the flag sounds on; ``exercise``: the one selected)."""
@@ -983,7 +979,7 @@ def run_window(session: Session, duration_s: float | None, tv: bool = False, aud
     # alive without a Python reference (the binding holds it as the application instance).
     if QtWidgets.QApplication.instance() is None:
         QtWidgets.QApplication(sys.argv[:1])
-    window = LiveWindow(session, duration_s, audio=audio, exercise=exercise)
+    window = LiveWindow(SessionView(session), duration_s, audio=audio, exercise=exercise)
     loop = QtCore.QEventLoop()
     window.closed.connect(loop.quit)
     restore_ctrl_c = _close_on_ctrl_c(window)

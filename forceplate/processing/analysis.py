@@ -292,7 +292,7 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     phase_code = phases(seg.velocity, in_rep)
     shift = shift_series(cop_f, reps, refs, axes) if reps else {foot: np.full(len(t), np.nan) for foot in SIDES}
     held = {foot: held_shift(shift[foot], rate_hz, thresholds.min_duration_s) for foot in SIDES}
-    indices = _insole_indices(regions, fz, seg, rate_hz, reps)
+    indices = _insole_indices(regions, fz, _standing(seg.rest, [r.start for r in reps], rate_hz), rate_hz)
     peaks = {foot: [_peak(held[foot][r.start:r.end + 1]) for r in reps if not r.partial] for foot in SIDES}
     normal = {foot: personal_normal_mm(peaks[foot]) if normal_mm is None else normal_mm[foot] for foot in SIDES}
     results = []
@@ -324,20 +324,47 @@ def _neutral(rep_refs: np.ndarray, rest_cop: np.ndarray) -> np.ndarray:
     return np.median(rep_refs[finite], axis=0) if finite.any() else rest_cop
 
 
-def _insole_indices(regions: dict | None, fz: dict, seg: Segmentation, rate_hz: float, reps: list[Rep]) -> dict:
-    """Per foot (arch share, pronation index) as change from standing, in points: from the
-    rest stretches, else from the reps' starts."""
-    indices = {}
-    standing = seg.rest.copy()
+def _standing(rest: np.ndarray, rep_starts, rate_hz: float) -> np.ndarray:
+    """Where the insole indices' standing level is taken: the rest stretches, else 0.1 s
+    before each rep's start (sample indices)."""
+    standing = rest.copy()
     if not standing.any():
-        for r in reps:
-            standing[max(r.start - int(0.1 * rate_hz), 0):r.start + 1] = True
+        for start in rep_starts:
+            standing[max(start - int(0.1 * rate_hz), 0):start + 1] = True
+    return standing
+
+
+def _insole_indices(regions: dict | None, fz: dict, standing: np.ndarray, rate_hz: float) -> dict:
+    """Per foot (arch share, pronation index) as change from the mean over ``standing``, in points."""
+    indices = {}
     for foot, foot_regions in (regions or {}).items():
         # shares of the raw forces, then filtered: two filters a foot instead of one per region
         series = (arch_share(foot_regions, fz[foot]), pronation_index(foot_regions, fz[foot]))
         filtered = [zero_lag(x, COP_CUTOFF_HZ, rate_hz) for x in series]
         indices[foot] = tuple(x - _finite_mean(x[standing]) for x in filtered)
     return indices
+
+
+def insole_rep_values(t: np.ndarray, fz: dict, regions: dict, rate_hz: float,
+                      spans_s: list[tuple[float, float]]) -> list[dict[str, dict]]:
+    """Each rep's arch load and pronation index per foot (points over standing), by the rule
+    :func:`analyze_feet` applies and as :meth:`SideResult.as_dict` gives them
+    (``arch_load_pct``, ``pronation_index``): the reps given by their start and end times (s)
+    on a stretch of per-foot force (N) and region forces (N) sampled at ``t`` (live: a pair
+    of insoles' history, with the force of the plates beside them when there are, as offline
+    takes the shares of the plates' force). Standing is the rest the segmentation finds in the stretch
+    (else 0.1 s before each rep): offline's when the stretch holds the set's standing."""
+    total = sum(zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz)
+    seg = segment_reps(t, total, rate_hz, filtered=True)
+    starts = np.searchsorted(t, [start for start, _ in spans_s])
+    indices = _insole_indices(regions, fz, _standing(seg.rest, starts, rate_hz), rate_hz)
+    out = []
+    for start_s, end_s in spans_s:
+        sl = slice(int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s, side="right")))
+        out.append({foot: {"arch_load_pct": _rounded(_peak(arch[sl]), 1),
+                           "pronation_index": _rounded(_peak(pronation[sl]), 1)}
+                    for foot, (arch, pronation) in indices.items()})
+    return out
 
 
 def _finite_mean(x: np.ndarray) -> float:
