@@ -30,7 +30,7 @@ import numpy as np
 
 from forceplate.io.decoder import FrameDecoder
 from forceplate.io.protocol import encode_data
-from forceplate.sim.emulator import TICK_S
+from forceplate.io.firmware import TICK_S
 from results_file import publish
 
 WARMUP_S = 5.0  # imports, handshake, first fits: not what a session costs while it runs
