@@ -34,6 +34,10 @@ READ_TIMEOUT_S = 0.05
 # issue 14). The bytes wait in the port's buffer meanwhile: at most this long, about what the
 # session held them for before (they are not held there any more).
 READ_GATHER_S = 0.02
+# ... unless a read brought this much: then the next follows at once. A serial port or a pty
+# holds only 4 KiB until read (Linux's line discipline), and a device sending faster than
+# that per READ_GATHER_S (a stand-in at 10x real time) would be held back and fall behind.
+GATHER_UP_TO_BYTES = 2048
 
 
 @dataclass
@@ -173,16 +177,17 @@ class Device:
     def read(self) -> Frames:
         """Frames that arrived since the last call: returns as bytes arrive, or after
         :data:`READ_TIMEOUT_S` without any; no sooner than :data:`READ_GATHER_S` after
-        the last read that brought frames."""
+        the last read that brought frames (and less than :data:`GATHER_UP_TO_BYTES`)."""
         wait = self._next_read_s - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        batch = self.decoder.feed(self._read_bytes())
+        data = self._read_bytes()
+        batch = self.decoder.feed(data)
         now = time.monotonic()
         t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
         if len(batch):
             self._last_frame_host_s = now
-            self._next_read_s = now + READ_GATHER_S
+            self._next_read_s = now + READ_GATHER_S if len(data) < GATHER_UP_TO_BYTES else now
         return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
 
     def close(self) -> None:
