@@ -111,18 +111,6 @@ def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: 
     return QtGui.QPolygonF([QtCore.QPointF(*c) for c in corners])
 
 
-def _thinned(columns: dict[str, np.ndarray], step: int, rate_hz: float) -> dict[str, np.ndarray]:
-    """Every ``step``-th sample, chosen by absolute sample number.
-
-    A fixed stride from the start of a sliding window would pick different samples on every
-    redraw and make a noisy trace shimmer; anchoring on the sample number keeps points still.
-    """
-    if len(columns["t"]) == 0:
-        return columns
-    first = (-int(round(columns["t"][0] * rate_hz))) % step
-    return {name: values[first::step] for name, values in columns.items()}
-
-
 class InsoleView:
     """Where an insole's sensors and outline are drawn (lab frame, mm), and its pressure map."""
 
@@ -926,7 +914,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _draw_plots(self) -> None:
         rate = self.feet.analyzer.rate_hz
         step = max(1, int(round(rate / PLOT_RATE_HZ)))
-        recent = _thinned(self.feet.ring.peek(int(TRACE_SECONDS * rate)), step, rate)
+        recent = self.feet.ring.peek(int(TRACE_SECONDS * rate), every=step)  # thinned, the same points each time
         t = recent["t"]
         if len(t) == 0:
             return
