@@ -111,6 +111,27 @@ def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: 
     return QtGui.QPolygonF([QtCore.QPointF(*c) for c in corners])
 
 
+def _marker(path: QtGui.QPainterPath, pen: QtGui.QPen, brush: QtGui.QBrush) -> QtWidgets.QGraphicsPathItem:
+    """A marker of a fixed size on screen (``path`` in pixels about its point), placed by :func:`_place`.
+
+    A ScatterPlotItem of one point cost about 0.5 ms of Python per paint (its bounds, masks and
+    fragments), four of them a quarter of the top view's paint, 30 times a second.
+    """
+    item = QtWidgets.QGraphicsPathItem(path)
+    item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+    item.setPen(pen)
+    item.setBrush(brush)
+    item.setVisible(False)
+    return item
+
+
+def _place(marker: QtWidgets.QGraphicsItem, point_mm) -> None:
+    """Show ``marker`` at ``point_mm`` (lab x, y), or hide it for None."""
+    if point_mm is not None:
+        marker.setPos(float(point_mm[0]), float(point_mm[1]))
+    marker.setVisible(point_mm is not None)
+
+
 class InsoleView:
     """Where an insole's sensors and outline are drawn (lab frame, mm), and its pressure map."""
 
@@ -376,10 +397,14 @@ class LiveWindow(QtWidgets.QMainWindow):
                 view.addItem(band)
                 self.bands[side].append(band)
             self.trail[side] = view.plot(pen=pg.mkPen(SIDE_COLOURS[side], width=3))
-            self.neutral_point[side] = pg.ScatterPlotItem(symbol="+", size=16, pen=pg.mkPen("#343a40", width=2),
-                                                          brush=None)
-            self.cop_point[side] = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2),
-                                                      brush=pg.mkBrush(SIDE_COLOURS[side]))
+            plus = QtGui.QPainterPath()
+            for a, b in (((-8, 0), (8, 0)), ((0, -8), (0, 8))):
+                plus.moveTo(*a)
+                plus.lineTo(*b)
+            self.neutral_point[side] = _marker(plus, pg.mkPen("#343a40", width=2), QtGui.QBrush())
+            dot = QtGui.QPainterPath()
+            dot.addEllipse(QtCore.QPointF(0, 0), 10, 10)
+            self.cop_point[side] = _marker(dot, pg.mkPen("w", width=2), pg.mkBrush(SIDE_COLOURS[side]))
             view.addItem(self.neutral_point[side])
             view.addItem(self.cop_point[side])
         self._draw_feet(None)
@@ -890,7 +915,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             for band, near, far in zip(self.bands[side], edges[:-1], edges[1:]):
                 band.setPolygon(_band(neutral, medial[side], near, far))
                 band.setVisible(baseline is not None and self.live_exercise is None)
-            self.neutral_point[side].setData([neutral[0]] if baseline else [], [neutral[1]] if baseline else [])
+            _place(self.neutral_point[side], neutral if baseline else None)
         if centres:
             self._frame_feet(np.array(list(centres.values())))
         if baseline is None:
@@ -925,7 +950,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
             newest = trail[-1] if len(trail) and np.isfinite(trail[-1]).all() else None  # no CoP: vertical force only
-            self.cop_point[side].setData(*(([newest[0]], [newest[1]]) if newest is not None else ([], [])))
+            _place(self.cop_point[side], newest)
         self.newest_drawn_s = float(t[-1])
 
     def _draw_pressure(self) -> None:
