@@ -2,7 +2,7 @@
 
 Everything Qt happens in the GUI thread: a QTimer (about 33 Hz) drains the session's events
 and peeks its ring buffers; the reader threads never touch a widget. Plot items are made once
-and updated with ``setData``, on data thinned to about 100 points per second. The session
+and updated with ``setData``, on data thinned to about 50 points per second. The session
 is changed only through its thread-safe calls (baseline, mark, thresholds, recording).
 """
 
@@ -40,7 +40,11 @@ from forceplate.session import DeviceLink, Feet, Session
 REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
 TRAIL_SECONDS = 3.0
-PLOT_RATE_HZ = 100.0  # points per second drawn; 1 kHz data is thinned to every 10th sample
+# Points per second drawn: 1 kHz data is thinned to every 20th sample. The 10 s traces span
+# about 800 px (1800 in TV mode), so 500 points per curve still put one every 2-4 px or less, and a
+# squat's force and shift change over tenths of a second; 100 a second cost a fifth more of
+# the window's paint time (issue 14: redraws with one core busy elsewhere).
+PLOT_RATE_HZ = 50.0
 FRAME_MARGIN_MM = 60.0
 
 SIDE_COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}
