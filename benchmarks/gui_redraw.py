@@ -8,7 +8,10 @@ HDF5 trial while the window shows plots, the rep table and both insoles' pressur
   in a normal event loop;
 - frames lost: the decoders' counters of all three devices (and the trial's stored copy);
 - latency: for each plate frame, from its host arrival time (``t_host``, as recorded) to the
-  end of the first paint of the traces that includes it (the curve reaches its trial time);
+  end of the first paint of the traces that includes it (the curve reaches its trial time).
+  ``t_host`` is when the reader read it: reads come at most every 20 ms (io/device.py
+  READ_GATHER_S), so the time a frame waited in the port's buffer before that (under 20 ms,
+  about half a simulator tick on average) is not in the figure;
 - headroom: refresh + synchronous repaint in a tight loop, no timer pacing.
 
 The timed run has one core kept busy by another process (``--busy 0`` for none), as a lab
@@ -36,6 +39,7 @@ import pyqtgraph as pg  # noqa: E402 - after the platform is chosen
 from pyqtgraph.Qt import QT_LIB, QtCore, QtWidgets  # noqa: E402
 from results_file import publish  # noqa: E402
 
+from forceplate.io.device import READ_GATHER_S  # noqa: E402
 from forceplate.live.window import LiveWindow  # noqa: E402
 from forceplate.session import Session  # noqa: E402
 from forceplate.session_view import SessionView  # noqa: E402
@@ -168,7 +172,8 @@ def main() -> None:
         f"{1000 / window.timer.interval():.0f} Hz the window's timer asks for (reference); target >= 30 fps: "
         f"{'PASS' if fps >= 30 else 'FAIL'}; slowest gap between paints {gaps_ms.max():.0f} ms; process CPU "
         f"{cores:.2f} cores (3 reader threads and simulators, live analysis, HDF5 writer and GUI)",
-        f"sample-to-screen latency, plate frames (host arrival -> end of the first paint showing them), "
+        f"sample-to-screen latency, plate frames (host arrival, i.e. the read, -> end of the first paint showing "
+        f"them; the < {READ_GATHER_S * 1000:g} ms a frame may wait in the port's buffer is not counted), "
         f"{len(latency)} frames: median {np.median(latency):.0f} ms, p95 {np.percentile(latency, 95):.0f} ms, "
         f"max {latency.max():.0f} ms",
         f"unpaced refresh + repaint: {fastest:.0f} redraws/s, slowest {slowest_ms:.1f} ms, over {TIGHT_RUN_S:g} s",

@@ -10,7 +10,11 @@ threads) over a steady stretch that leaves out start-up and the analysis at the 
 
 The reference measured in the same run is what decoding the plate's wire stream alone costs
 (the same bytes in 4 KiB reads; also shown in one read per simulator write), in this process.
-Frames lost must be 0. Writes benchmarks/results/live_cpu.txt.
+Beside it, what the live analysis alone of a 1 kHz dual plate costs here, fed as a session
+feeds it (calibration, plate forces, ``StreamingAnalyzer.push`` in 20 ms blocks): the part of
+the recorder's figure that is the analysis's, not the reading's, writing's or waking's.
+Frames lost must be 0. Writes benchmarks/results/live_cpu.txt (with the load average, since
+other jobs on the machine slow every figure).
 
     python3 benchmarks/live_cpu.py [--seconds 20]
 """
@@ -29,8 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.io.decoder import FrameDecoder
+from forceplate.io.device import READ_GATHER_S
+from forceplate.io.firmware import TICK_S
 from forceplate.io.protocol import encode_data
-from forceplate.sim.emulator import TICK_S
+from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
+from forceplate.offline import plate_recording
+from forceplate.processing.forces import plate_forces
+from forceplate.processing.streaming import StreamingAnalyzer
+from forceplate.storage.reader import open_trial
 from results_file import publish
 
 WARMUP_S = 5.0  # imports, handshake, first fits: not what a session costs while it runs
@@ -108,18 +118,41 @@ def decode_pct(read_s: float | None) -> float:
     return 100.0 * (time.process_time() - start) / seconds
 
 
+def analysis_pct(folder: Path, block_s: float = 0.02) -> float:
+    """% of a core the live analysis of a simulated 1 kHz dual plate takes in this process, in
+    blocks of ``block_s`` as a session's reader thread feeds it (its counts calibrated, plate
+    forces, one ``push``)."""
+    path = folder / "analysis.h5"
+    write_simulated_trial(path, SimulatedTrial(reps=12, seed=3))
+    device = plate_recording(open_trial(path))
+    rate = device.profile.rate_hz
+    analyzer, block = StreamingAnalyzer(rate), int(round(block_s * rate))
+    t = (device.seq - device.seq[0]) / rate
+    start = time.process_time()
+    for lo in range(0, len(t), block):
+        fz, cop = plate_forces(device.calibration.to_physical(device.counts[lo:lo + block]), device.profile)
+        analyzer.push(t[lo:lo + block], fz, cop)
+    return 100.0 * (time.process_time() - start) / (len(t) / rate)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="steady stretch measured (default 20)")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         record_pct, sim_pct, record_status = run_record(Path(tmp), args.seconds)
-    live_pct, live_status = run_live(args.seconds)
+        live_pct, live_status = run_live(args.seconds)
+        analysis = analysis_pct(Path(tmp))
     reference, per_write = decode_pct(None), decode_pct(TICK_S)
     lines = [f"steady {args.seconds:g} s after {WARMUP_S:g} s of start-up; CPU = user + system of the process "
-             f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms",
+             f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms, the host reads at most every "
+             f"{READ_GATHER_S * 1000:g} ms; load average {load:.1f} before the runs (other jobs share the machine)",
              f"reference, same run: decoding the 1 kHz dual plate's 44 kB/s takes {reference:.3f} % of a core "
-             f"in 4 KiB reads, {per_write:.2f} % in one read per simulator write"]
+             f"in 4 KiB reads, {per_write:.2f} % in one read per simulator write",
+             f"part of both figures below, same run: the live analysis alone of a 1 kHz dual plate in "
+             f"20 ms blocks (calibration, plate forces, StreamingAnalyzer.push with its segmentation every 0.2 s) "
+             f"takes {analysis:.1f} % of a core in this process"]
     for name, pct, status, what in (
             ("record", record_pct, record_status,
              f"record, 1 kHz dual plate from a separate simulate process (simulator: {sim_pct:.1f} %)"),

@@ -34,10 +34,16 @@ class RingBuffer:
                 self._data[name][: m - first] = values[first:]
             self._written += n
 
-    def peek(self, n: int | None = None) -> dict[str, np.ndarray]:
-        """The newest ``n`` samples (all held, by default) of every column, oldest first."""
+    def peek(self, n: int | None = None, every: int = 1) -> dict[str, np.ndarray]:
+        """The newest ``n`` samples (all held, by default) of every column, oldest first.
+
+        With ``every``, only the samples whose number (counted since creation) is a multiple
+        of it: a plot thinned so, redrawn as samples arrive, keeps the same points (a stride
+        from the window's start would pick others on every redraw and make a noisy trace
+        shimmer), and only those are copied, not the whole window (30 times a second).
+        """
         with self._lock:
-            return self._newest(n)
+            return self._newest(n, every)
 
     def peek_since(self, written: int) -> tuple[dict[str, np.ndarray], int]:
         """The samples appended since :attr:`written` was ``written`` (those still held), and
@@ -45,11 +51,11 @@ class RingBuffer:
         with self._lock:
             return self._newest(self._written - written), self._written
 
-    def _newest(self, n: int | None) -> dict[str, np.ndarray]:
-        """The newest ``n`` samples; the caller holds the lock."""
+    def _newest(self, n: int | None, every: int = 1) -> dict[str, np.ndarray]:
+        """The newest ``n`` samples (those numbered a multiple of ``every``); the caller holds the lock."""
         held = min(self._written, self.capacity)
         n = held if n is None else min(n, held)
-        end = self._written % self.capacity
-        idx = (np.arange(end - n, end)) % self.capacity
+        first = self._written - n
+        idx = np.arange(first + (-first) % every, self._written, every) % self.capacity
         return {name: data[idx].squeeze(axis=1) if data.shape[1] == 1 else data[idx]
                 for name, data in self._data.items()}

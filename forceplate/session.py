@@ -39,8 +39,15 @@ RECONNECT_INTERVAL_S = 0.5
 # the same whatever the block's size (0.5-0.9 ms here in December 2026, issue 14), and a
 # device read returns what arrived, a few ms of frames: one call per read took a fifth of a
 # core at 1 kHz. Frames are held until the block is full or the oldest of them arrived this
-# long ago, so holding adds at most this much (plus one read) to the flag latency.
-ANALYSIS_BLOCK_S = 0.02
+# long ago, so holding adds at most this much (plus one read) to the flag latency. A device
+# read brings about 20 ms of frames (io/device.py READ_GATHER_S), give or take a frame of
+# the port's packets: the block is a little shorter than that, so each read is analysed as
+# it comes and only a read cut short is held for the next one.
+ANALYSIS_BLOCK_S = 0.015
+# Feet whose events are not announced (insoles next to plates: they only feed plots) and
+# devices not analysed (raw counts only: their clock fit) are fed in longer blocks: no flag
+# waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps.
+PLOT_ONLY_BLOCK_S = 0.05
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
 STALL_S = 1.0
@@ -229,16 +236,17 @@ class Session:
             self._hold_for_analysis(link, frames)
 
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
-        """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (or its oldest frame
-        waited that long), then update the device's clock fit and analyse the block."""
+        """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (:data:`PLOT_ONLY_BLOCK_S`
+        for feet that only feed plots), or its oldest frame waited that long, then update the device's clock fit and analyse the block."""
         if len(frames):
             if link.seq0 is None:
                 link.seq0 = int(frames.seq[0])
             link.unanalysed.append(frames)
             link.unanalysed_frames += len(frames)
+        block_s = ANALYSIS_BLOCK_S if link.feet is not None and link.feet.announces else PLOT_ONLY_BLOCK_S
         if link.unanalysed_frames and (
-                link.unanalysed_frames >= ANALYSIS_BLOCK_S * link.device.profile.rate_hz
-                or time.monotonic() - link.unanalysed[0].t_host_s[0] >= ANALYSIS_BLOCK_S):
+                link.unanalysed_frames >= block_s * link.device.profile.rate_hz
+                or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s):
             held = joined(link.unanalysed)
             link.unanalysed, link.unanalysed_frames = [], 0
             link.clock.update(held.t_device_s, held.t_host_s)

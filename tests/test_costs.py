@@ -12,6 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
+from forceplate.io import firmware
+from forceplate.io.device import READ_GATHER_S, open_device
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
 from forceplate.processing.forces import plate_forces
@@ -120,3 +122,28 @@ def test_a_recorded_trial_is_compact_once_closed(tmp_path):
                      if isinstance(obj, h5py.Dataset) else None)
     assert path.stat().st_size < 1.3 * sum(stored) + (96 << 10)  # plus attributes and metadata
     assert not list(tmp_path.glob("*.compacting"))
+
+
+def test_a_reader_wakes_at_most_once_per_gather_period_and_keeps_up_with_a_fast_stream(monkeypatch):
+    """Reads that bring frames come no sooner than READ_GATHER_S apart however often the device
+    writes (here a stand-in every 4 ms, as a USB port might every millisecond), yet a stream
+    faster than a port's buffer per period (a stand-in at 10x real time) is read as it comes."""
+    monkeypatch.setattr(firmware, "TICK_S", 0.004)
+    with open_device("sim://dual-plate?seed=2") as device:
+        device.start()
+        arrivals, frames = [], 0
+        started = time.monotonic()
+        while time.monotonic() - started < 1.5:
+            batch = device.read()
+            if len(batch):
+                arrivals.append(time.monotonic())
+                frames += len(batch)
+    gaps = np.diff(arrivals)
+    assert len(gaps) > 20 and gaps.min() >= READ_GATHER_S - 0.002
+    assert frames >= 1.3 * 1000  # nothing held back at 1 kHz
+    with open_device("sim://dual-plate?seed=2&speed=10") as device:
+        device.start()
+        frames, started = 0, time.monotonic()
+        while time.monotonic() - started < 1.0:
+            frames += len(device.read())
+    assert frames >= 0.8 * 10 * 1000  # 44 kB per 100 ms of stream: far more than a pty's 4 KiB per read

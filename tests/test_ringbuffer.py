@@ -22,3 +22,16 @@ def test_peek_since_keeps_only_what_is_still_held():
     ring.append(t=np.arange(10.0))
     columns, mark = ring.peek_since(0)
     assert columns["t"].tolist() == [6.0, 7.0, 8.0, 9.0] and mark == 10
+
+
+def test_a_thinned_peek_keeps_the_same_samples_as_the_window_slides():
+    """Samples numbered a multiple of ``every`` (a plot's points stay put), across the wrap."""
+    ring = RingBuffer(50, {"t": 1, "xy": 2})
+    for start in range(0, 137, 7):
+        t = np.arange(start, start + 7, dtype=float)
+        ring.append(t=t, xy=np.column_stack([t, -t]))
+        newest = ring.peek(23, every=10)
+        held = np.arange(max(0, start + 7 - 23), start + 7)
+        assert newest["t"].tolist() == held[held % 10 == 0].tolist()
+        np.testing.assert_array_equal(newest["xy"][:, 1], -newest["t"])
+    assert ring.peek(every=1)["t"].tolist() == list(range(90, 140))

@@ -23,7 +23,9 @@ class ClockSync:
         self.window_s = window_s
         self._windows: dict[int, tuple[float, float]] = {}  # window -> (t_device, lag) of its earliest arrival
         self._fit = (0.0, 0.0)  # offset (s), drift (s/s)
-        self._stale = True
+        self._fitted_at: float | None = None  # newest device time when the fit was made (None: never)
+        self._fitted_windows = 0  # how many windows it was made from
+        self._newest_s = -np.inf  # newest device time seen
 
     def update(self, t_device: np.ndarray, t_host: np.ndarray) -> None:
         if len(t_device) == 0:
@@ -31,15 +33,30 @@ class ClockSync:
         t_device = np.asarray(t_device, float)
         lag = np.asarray(t_host, float) - t_device
         window = np.floor(t_device / self.window_s).astype(np.int64)
-        # earliest arrival of each window in one pass: sort by (window, lag), take the firsts
-        order = np.lexsort((lag, window))
-        firsts = order[np.flatnonzero(np.diff(window[order], prepend=window[order[0]] - 1))]
+        if window[0] == window[-1] and (window == window[0]).all():
+            # a live block (20 ms) lies within one window: its earliest arrival, without the sort
+            firsts = [int(np.argmin(lag))]
+        else:
+            # earliest arrival of each window in one pass: sort by (window, lag), take the firsts
+            order = np.lexsort((lag, window))
+            firsts = order[np.flatnonzero(np.diff(window[order], prepend=window[order[0]] - 1))]
         for i in firsts:
             w = int(window[i])
             held = self._windows.get(w)
             if held is None or lag[i] < held[1]:
                 self._windows[w] = (float(t_device[i]), float(lag[i]))
-        self._stale = True
+        self._newest_s = max(self._newest_s, float(t_device.max()))
+
+    def _stale(self) -> bool:
+        """Whether to fit again: a window came, or one window's worth of device time since the
+        fit, or the first few windows, which the earliest arrivals still refine much.
+
+        A live session updates every block (50 times a second per device) and maps times
+        with each: fitting each time (a least-squares line through up to an hour of windows)
+        cost more than the update itself, and within a window the fit hardly moves.
+        """
+        return (self._fitted_at is None or len(self._windows) != self._fitted_windows or len(self._windows) < 3
+                or self._newest_s - self._fitted_at >= self.window_s)
 
     @property
     def ready(self) -> bool:
@@ -49,14 +66,14 @@ class ClockSync:
     @property
     def offset_drift(self) -> tuple[float, float]:
         """Clock offset (s) and drift (s per s, e.g. 2e-4 for 200 ppm) of the fit."""
-        if self._stale and self._windows:
+        if self._windows and self._stale():
             points = np.array(list(self._windows.values()))
             if len(points) >= 2 and np.ptp(points[:, 0]) > 0:
                 drift, offset = np.polyfit(points[:, 0], points[:, 1], 1)
             else:
                 drift, offset = 0.0, float(points[:, 1].min())
             self._fit = (float(offset), float(drift))
-            self._stale = False
+            self._fitted_at, self._fitted_windows = self._newest_s, len(self._windows)
         return self._fit
 
     def to_host(self, t_device: np.ndarray) -> np.ndarray:
@@ -64,7 +81,6 @@ class ClockSync:
         offset, drift = self.offset_drift
         t_device = np.asarray(t_device, float)
         return t_device + offset + drift * t_device
-
 
     def to_device(self, t_host: np.ndarray) -> np.ndarray:
         """Host time (s) -> this device's time (s): the inverse of :meth:`to_host`."""

@@ -27,6 +27,17 @@ HANDSHAKE_TIMEOUT_S = 2.0
 # A read returns as soon as bytes arrive, and after this long without any: how soon a
 # reader thread notices it is asked to stop, or that a device went silent.
 READ_TIMEOUT_S = 0.05
+# A read that brought frames is followed by the next no sooner than this: a reader thread
+# wakes at most 50 times a second, however often the device sends (a stand-in every 10 ms, a
+# USB port in 1 ms packets), and each read brings a block the live analysis takes in one
+# call (session.ANALYSIS_BLOCK_S; each wake and call costs about the same whatever its size,
+# issue 14). The bytes wait in the port's buffer meanwhile: at most this long, about what the
+# session held them for before (they are not held there any more).
+READ_GATHER_S = 0.02
+# ... unless a read brought this much: then the next follows at once. A serial port or a pty
+# holds only 4 KiB until read (Linux's line discipline), and a device sending faster than
+# that per READ_GATHER_S (a stand-in at 10x real time) would be held back and fall behind.
+GATHER_UP_TO_BYTES = 2048
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Device:
         self.decoder: StreamDecoder | None = None
         self.streaming = False
         self._last_frame_host_s = time.monotonic()
+        self._next_read_s = 0.0  # monotonic time before which read() waits (READ_GATHER_S)
 
     @property
     def name(self) -> str:
@@ -164,12 +176,18 @@ class Device:
 
     def read(self) -> Frames:
         """Frames that arrived since the last call: returns as bytes arrive, or after
-        :data:`READ_TIMEOUT_S` without any."""
-        batch = self.decoder.feed(self._read_bytes())
+        :data:`READ_TIMEOUT_S` without any; no sooner than :data:`READ_GATHER_S` after
+        the last read that brought frames (and less than :data:`GATHER_UP_TO_BYTES`)."""
+        wait = self._next_read_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        data = self._read_bytes()
+        batch = self.decoder.feed(data)
         now = time.monotonic()
         t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
         if len(batch):
             self._last_frame_host_s = now
+            self._next_read_s = now + READ_GATHER_S if len(data) < GATHER_UP_TO_BYTES else now
         return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
 
     def close(self) -> None:

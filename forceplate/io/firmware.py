@@ -28,8 +28,9 @@ from forceplate.io.protocol import PacketType
 # How often a streaming stand-in wakes to send what came due (and reads commands). A USB
 # serial link delivers in bursts too (adapters hold bytes up to a latency timer, 16 ms by
 # default on FTDI chips); every 5 ms woke each simulator and its reader 200 times a second
-# for a few samples each.
-TICK_S = 0.01
+# for a few samples each. The host reads at most every 20 ms (io/device.py READ_GATHER_S):
+# a stand-in writing as often sends each read one block.
+TICK_S = 0.02
 ACCEPT_POLL_S = 0.2  # how soon a server waiting for a host notices it is asked to stop
 
 

@@ -2,7 +2,7 @@
 
 Everything Qt happens in the GUI thread: a QTimer (about 33 Hz) drains the session's events
 and peeks its ring buffers; the reader threads never touch a widget. Plot items are made once
-and updated with ``setData``, on data thinned to about 100 points per second. The session
+and updated with ``setData``, on data thinned to about 50 points per second. The session
 is changed only through its thread-safe calls (baseline, mark, thresholds, recording).
 """
 
@@ -40,7 +40,11 @@ from forceplate.session_view import InsoleSensors, SessionView
 REFRESH_MS = 30  # 33 Hz: a late tick still leaves the redraw rate above 30 fps
 TRACE_SECONDS = 10.0
 TRAIL_SECONDS = 3.0
-PLOT_RATE_HZ = 100.0  # points per second drawn; 1 kHz data is thinned to every 10th sample
+# Points per second drawn: 1 kHz data is thinned to every 20th sample. The 10 s traces span
+# about 800 px (1800 in TV mode), so 500 points per curve still put one every 2-4 px or less, and a
+# squat's force and shift change over tenths of a second; 100 a second cost a fifth more of
+# the window's paint time (issue 14: redraws with one core busy elsewhere).
+PLOT_RATE_HZ = 50.0
 FRAME_MARGIN_MM = 60.0
 
 SIDE_COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}
@@ -111,16 +115,25 @@ def _band(neutral: np.ndarray, medial_unit: np.ndarray, near_mm: float, far_mm: 
     return QtGui.QPolygonF([QtCore.QPointF(*c) for c in corners])
 
 
-def _thinned(columns: dict[str, np.ndarray], step: int, rate_hz: float) -> dict[str, np.ndarray]:
-    """Every ``step``-th sample, chosen by absolute sample number.
+def _marker(path: QtGui.QPainterPath, pen: QtGui.QPen, brush: QtGui.QBrush) -> QtWidgets.QGraphicsPathItem:
+    """A marker of a fixed size on screen (``path`` in pixels about its point), placed by :func:`_place`.
 
-    A fixed stride from the start of a sliding window would pick different samples on every
-    redraw and make a noisy trace shimmer; anchoring on the sample number keeps points still.
+    A ScatterPlotItem of one point cost about 0.5 ms of Python per paint (its bounds, masks and
+    fragments), four of them a quarter of the top view's paint, 30 times a second.
     """
-    if len(columns["t"]) == 0:
-        return columns
-    first = (-int(round(columns["t"][0] * rate_hz))) % step
-    return {name: values[first::step] for name, values in columns.items()}
+    item = QtWidgets.QGraphicsPathItem(path)
+    item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+    item.setPen(pen)
+    item.setBrush(brush)
+    item.setVisible(False)
+    return item
+
+
+def _place(marker: QtWidgets.QGraphicsItem, point_mm) -> None:
+    """Show ``marker`` at ``point_mm`` (lab x, y), or hide it for None."""
+    if point_mm is not None:
+        marker.setPos(float(point_mm[0]), float(point_mm[1]))
+    marker.setVisible(point_mm is not None)
 
 
 class InsoleView:
@@ -385,10 +398,14 @@ class LiveWindow(QtWidgets.QMainWindow):
                 view.addItem(band)
                 self.bands[side].append(band)
             self.trail[side] = view.plot(pen=pg.mkPen(SIDE_COLOURS[side], width=3))
-            self.neutral_point[side] = pg.ScatterPlotItem(symbol="+", size=16, pen=pg.mkPen("#343a40", width=2),
-                                                          brush=None)
-            self.cop_point[side] = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=2),
-                                                      brush=pg.mkBrush(SIDE_COLOURS[side]))
+            plus = QtGui.QPainterPath()
+            for a, b in (((-8, 0), (8, 0)), ((0, -8), (0, 8))):
+                plus.moveTo(*a)
+                plus.lineTo(*b)
+            self.neutral_point[side] = _marker(plus, pg.mkPen("#343a40", width=2), QtGui.QBrush())
+            dot = QtGui.QPainterPath()
+            dot.addEllipse(QtCore.QPointF(0, 0), 10, 10)
+            self.cop_point[side] = _marker(dot, pg.mkPen("w", width=2), pg.mkBrush(SIDE_COLOURS[side]))
             view.addItem(self.neutral_point[side])
             view.addItem(self.cop_point[side])
         self._draw_feet(None)
@@ -898,7 +915,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             for band, near, far in zip(self.bands[side], edges[:-1], edges[1:]):
                 band.setPolygon(_band(neutral, medial[side], near, far))
                 band.setVisible(baseline is not None and self.live_exercise is None)
-            self.neutral_point[side].setData([neutral[0]] if baseline else [], [neutral[1]] if baseline else [])
+            _place(self.neutral_point[side], neutral if baseline else None)
         if centres:
             self._frame_feet(np.array(list(centres.values())))
         if baseline is None:
@@ -922,7 +939,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _draw_plots(self) -> None:
         rate = self.session.rate_hz
         step = max(1, int(round(rate / PLOT_RATE_HZ)))
-        recent = _thinned(self.session.feet_ring.peek(int(TRACE_SECONDS * rate)), step, rate)
+        recent = self.session.feet_ring.peek(int(TRACE_SECONDS * rate), every=step)  # thinned, the same points each time
         t = recent["t"]
         if len(t) == 0:
             return
@@ -933,7 +950,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
             newest = trail[-1] if len(trail) and np.isfinite(trail[-1]).all() else None  # no CoP: vertical force only
-            self.cop_point[side].setData(*(([newest[0]], [newest[1]]) if newest is not None else ([], [])))
+            _place(self.cop_point[side], newest)
         self.newest_drawn_s = float(t[-1])
 
     def _draw_pressure(self) -> None:

@@ -18,7 +18,11 @@ channel, a dead one.
 
 from __future__ import annotations
 
+import fcntl
+import struct
+import termios
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,13 +37,15 @@ from forceplate.sim.squat import SquatModel
 
 # A model's samples (a function of time) are computed this far ahead in one call and sent as
 # they come due: a call costs about the same for 1 sample as for 250 (0.4 ms for a dual plate,
-# 0.8 ms for an insole), so computing per write took more CPU than everything the host does.
-# A StaticScene is computed as it is sent: the host places its loads at any moment.
-COMPUTE_AHEAD_S = 0.25
+# 0.8 ms for an insole), so computing per write took more CPU than everything the host does,
+# and a quarter of a second ahead still 1.1 % of a core per insole (0.4 % a second ahead,
+# December 2026). A StaticScene is computed as it is sent: the host places its loads at any moment.
+COMPUTE_AHEAD_S = 1.0
 G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
 SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force
+UNPLUG_DRAIN_S = 0.2  # an unplug waits at most this long for the host to read what was sent
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,14 @@ class InsoleEmulator:
         return self.sensor_faults.apply(self.physical(t), t, self.calibration, self.profile.wire_dtype, noise)
 
 
+def _unread_bytes(fd: int) -> int:
+    """Bytes waiting to be read on the pty side ``fd``; 0 when it cannot tell."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
+
+
 def _quantize(counts: np.ndarray, dtype: np.dtype) -> np.ndarray:
     info = np.iinfo(dtype)
     return np.clip(np.round(counts), info.min, info.max).astype(dtype)
@@ -341,7 +355,7 @@ class SimulatedDevice(Firmware):
     def _stream(self) -> None:
         elapsed = self._elapsed_s()
         if self.unplug_at_s is not None and elapsed >= self.unplug_at_s:
-            self.unplug()
+            self._unplug_after_sending_due()
             return
         stall = self.faults.stall
         if stall is not None and stall[0] <= elapsed < stall[0] + stall[1]:
@@ -350,6 +364,19 @@ class SimulatedDevice(Firmware):
             self._seq += due * self.faults.seq_step
             return
         super()._stream()
+
+    def _unplug_after_sending_due(self) -> None:
+        """Unplug at ``unplug_at_s`` exactly: the samples due until then are sent, and read by
+        the host, first. A pty's unread bytes vanish with it, and the host reads at most every
+        20 ms (io/device.py READ_GATHER_S), so a test would otherwise see a varying tail lost."""
+        due = int(self.unplug_at_s * self.rate_hz) - self._sent
+        if due > 0:
+            self._write(self._encode(np.arange(self._sent, self._sent + due)))
+            self._sent += due
+        deadline = time.monotonic() + UNPLUG_DRAIN_S
+        while self.port_path is not None and _unread_bytes(self._slave) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        self.unplug()
 
     def _encode(self, n: np.ndarray) -> bytes:
         """The wire bytes of samples ``n`` (counted from START): the model's, with the faults asked for."""

@@ -107,6 +107,7 @@ class TrialWriter:
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=f"writer {self.path.name}", daemon=True)
         self._t0_host: float | None = None
+        self._unstored: dict[str, list] = {}  # device -> Frames handed over, appended at the next flush
         self.error: BaseException | None = None
 
     def add_device(self, name: str, device) -> None:
@@ -159,6 +160,7 @@ class TrialWriter:
             self._thread.join()
         elif self.error is None:  # after a failure the queue holds what cannot be written
             self._drain()
+            self._flush()
         try:
             self._file.close()
         except Exception as exc:  # noqa: BLE001 - reported below with the thread's error
@@ -185,23 +187,23 @@ class TrialWriter:
                              "the frames written up to now are kept")
 
     def _run(self) -> None:
-        last_flush = time.monotonic()
+        next_flush = time.monotonic() + FLUSH_INTERVAL_S
         try:
             self._check_free_space()
             while True:
                 try:
-                    item = self._queue.get(timeout=0.1)
+                    item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
                 except queue.Empty:
                     item = None
                 if item is not None and item[0] == "stop":
                     self._drain()
-                    self._file.flush()
+                    self._flush()
                     return
                 if item is not None:
                     self._handle(item)
-                if time.monotonic() - last_flush >= FLUSH_INTERVAL_S:
-                    self._file.flush()
-                    last_flush = time.monotonic()
+                if time.monotonic() >= next_flush:
+                    self._flush()
+                    next_flush = time.monotonic() + FLUSH_INTERVAL_S
                     self._check_free_space()
         except BaseException as exc:  # noqa: BLE001 - kept for the session to report
             self.error = exc
@@ -220,15 +222,29 @@ class TrialWriter:
             _append(self._events, np.array([item[1]], dtype=EVENT_DTYPE))
             return
         _, name, frames = item
-        ds = self._datasets[name]
         if self._t0_host is None and len(frames):
             self._t0_host = float(frames.t_host_s[0])
-        _append(ds["counts"], frames.counts)
-        _append(ds["seq"], frames.seq)
-        _append(ds["t_device"], frames.t_device_s)
-        _append(ds["t_host"], np.asarray(frames.t_host_s) - (self._t0_host or 0.0))
-        if frames.gaps:
-            _append(ds["gaps"], np.asarray(frames.gaps, dtype=np.int64))
+        self._unstored.setdefault(name, []).append(frames)
+
+    def _flush(self) -> None:
+        """Append each device's frames handed over since the last flush, then flush the file.
+
+        One append per dataset and flush: each costs a few h5py calls (resize, write, the
+        chunk's filters) whatever its size, about 1 ms for a device's five datasets, so
+        appending every block the session hands over (10 a second per device) took a few %
+        of a core. Frames not yet flushed are lost in a crash either way.
+        """
+        for name, batches in self._unstored.items():
+            ds = self._datasets[name]
+            _append(ds["counts"], np.concatenate([f.counts for f in batches]))
+            _append(ds["seq"], np.concatenate([f.seq for f in batches]))
+            _append(ds["t_device"], np.concatenate([f.t_device_s for f in batches]))
+            _append(ds["t_host"], np.concatenate([f.t_host_s for f in batches]) - (self._t0_host or 0.0))
+            gaps = [gap for f in batches for gap in f.gaps]
+            if gaps:
+                _append(ds["gaps"], np.asarray(gaps, dtype=np.int64))
+        self._unstored = {}
+        self._file.flush()
 
 
 def _compact(path: Path) -> None:
