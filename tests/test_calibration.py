@@ -264,8 +264,8 @@ def test_reanalysis_with_another_record_scales_forces_and_leaves_raw_counts(tmp_
     stored = bundled_record(SERIAL)
     heavier = stored.updated(newtons_per_count=stored.newtons_per_count * 1.05, source=str(tmp_path / "h.toml"))
     saved = save_record(heavier, tmp_path / "h.toml")
-    _, fz, *_ = feet_arrays(trial)
-    _, fz2, *_ = feet_arrays(trial, load_record(saved))
+    fz = feet_arrays(trial).fz
+    fz2 = feet_arrays(trial, load_record(saved)).fz
     np.testing.assert_allclose(fz2["left"], fz["left"] * 1.05)
     base = json.loads(forceplate("analyze", str(trial_path), "--json").stdout)["summary"]["baseline"]
     result = forceplate("analyze", str(trial_path), "--json", "--calibration", str(saved))

@@ -95,7 +95,8 @@ def test_ku_leuven_squat_live_finds_the_rep_offline_finds(shared_data, tmp_path)
     them over: the same rep as offline, no moderate or severe flag."""
     trial = imported(shared_data, tmp_path, "grf_Squat2.mot")
     offline = analyze_trial(trial)
-    t, fz, cop, _, rate_hz, _, _ = feet_arrays(trial)
+    feet = feet_arrays(trial)
+    t, fz, cop, rate_hz = feet.t, feet.fz, feet.cop, feet.rate_hz
     live = StreamingAnalyzer(rate_hz)
     block = int(0.02 * rate_hz)
     ends = []

@@ -278,8 +278,8 @@ def run_export(args) -> int:
         # Walking or an imported gait file has no quiet standing: its forces and CoP still
         # export; only the medial shift and the rep table need the baseline.
         print(f"not analysed: {exc}; feet.csv has no medial shift, reps.csv no reps", file=sys.stderr)
-        t, fz, cop = feet_arrays(trial)[:3]
-        analysis = SimpleNamespace(t=t, fz=fz, cop=cop, shift={side: np.full(len(t), np.nan) for side in SIDES})
+        feet = feet_arrays(trial)
+        analysis = SimpleNamespace(t=feet.t, fz=feet.fz, cop=feet.cop, shift={side: np.full(len(feet.t), np.nan) for side in SIDES})
         results = {"reps": []}
     progress = Progress()
     written = export_csv(trial, analysis, results, args.csv, progress)
