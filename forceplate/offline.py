@@ -29,8 +29,11 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
 
     ``calibration`` replaces the stored record of the device with the same serial. With
     plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
-    ``toe_out_deg``: degrees (or {"left": .., "right": ..}) stated, "auto" (estimated from the
-    reps), or None: as the trial's set-up states, else estimated. ``static``: a separate
+    ``toe_out_deg`` (the foot axes; insoles always use their own frame): degrees from the
+    lifter's forward (one for both feet, or {"left": .., "right": ..}); "auto": estimated
+    from the reps even when the trial states a set-up; None (what every caller passes when the
+    user stated nothing): not stated here, so the trial's set-up, else the flag reference's
+    normal reps, else the estimate from the reps (:func:`toe_out_asked`). ``static``: a separate
     static trial of the same lifter on the same devices, for the standing weight.
     ``flag_reference``: the lifter's normal shift per foot from ``calibrate flag`` (the caller
     gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
@@ -61,7 +64,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     return analysis
 
 
-def stated_toe_out(trial: Trial):
+def stated_toe_out(trial: TrialHeader):
     """The set-up's toe-out stored in the trial (degrees, or per foot), or None when not stated.
     The reader has checked each is a number in range."""
     left, right = trial.attrs.get("setup_toe_out_left_deg"), trial.attrs.get("setup_toe_out_right_deg")
@@ -69,6 +72,26 @@ def stated_toe_out(trial: Trial):
         return {"left": float(left), "right": float(right)}
     both = trial.attrs.get("setup_toe_out_deg")
     return None if both is None else float(both)
+
+
+def toe_out_asked(header: TrialHeader, toe_out_deg):
+    """The foot-axes setting an analysis of the trial without a flag reference stores
+    (``Analysis.toe_out_setting``) when asked for ``toe_out_deg``: None is the set-up's, else "auto"."""
+    if toe_out_deg is None:
+        toe_out_deg = stated_toe_out(header)
+    return "auto" if toe_out_deg is None else toe_out_deg
+
+
+def reusable_results(header: TrialHeader, thresholds: Thresholds, toe_out_deg=None) -> bool:
+    """Whether the trial's stored squat results stand for a fresh :func:`analyze_trial` with
+    ``thresholds`` and ``toe_out_deg`` (no flag reference): made by this algorithm version with
+    the same thresholds and the same foot axes asked (an insole's frame whatever was asked)."""
+    stored = header.results
+    if (stored is None or stored["summary"]["algorithm_version"] != ALGORITHM_VERSION
+            or stored["parameters"]["thresholds"] != thresholds.as_dict()):
+        return False
+    return (stored["summary"]["baseline"].get("axis_source") == "insole frame"
+            or stored["parameters"]["toe_out_deg"] == toe_out_asked(header, toe_out_deg))
 
 
 def trial_load_kg(trial: Trial) -> float | None:
@@ -224,12 +247,9 @@ def trial_results(path, toe_out_deg: float | None = None,
     """A trial's header and results: the stored ones when they were made by this algorithm
     version with the same parameters (no raw data read), else a fresh analysis."""
     header = read_header(path)
-    stored = header.results
     thresholds = thresholds or Thresholds()
-    if (stored is not None and stored["summary"]["algorithm_version"] == ALGORITHM_VERSION
-            and stored["parameters"]["thresholds"] == thresholds.as_dict()
-            and toe_out_deg in (None, stored["parameters"]["toe_out_deg"])):
-        return header, stored
+    if reusable_results(header, thresholds, toe_out_deg):
+        return header, header.results
     trial = open_trial(path)
     return trial, analyze_trial(trial, toe_out_deg=toe_out_deg, thresholds=thresholds).as_dict()
 
