@@ -311,7 +311,7 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
         flags, result.live_problem = _live_flags(rec, thresholds)
         latencies = _latencies(flags, rec, truth, thresholds)
     session_factors = _session_factors(spec)
-    for i, (true_rep, plan) in enumerate(zip(truth, rec.model.reps)):
+    for i, (true_rep, plan) in enumerate(zip(truth, rec.model.reps, strict=True)):
         hit = found[matched[i]] if i in matched else None
         extra = [found[j] for j in extras.get(i, [])]
         flagged = frozenset(f for f in SIDES if hit and hit.sides[f].flag != "none")

@@ -168,7 +168,7 @@ def print_exercise_table(report: dict, exercise) -> None:
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     table = columns(exercise)
     label = 14 if exercise.kind in SUMMARY_KINDS else 0  # sway rows are named, reps are numbered in a column
-    widths = {c.key: w.width for c, w in zip(table, exercise.columns)}
+    widths = {c.key: w.width for c, w in zip(table, exercise.columns, strict=True)}
     print(f"{'':<{label}}" + " ".join(f"{c.header:>{widths[c.key]}}" for c in table))
     for name, row in rows(exercise, report):
         print((f"{name:<{label}}" if label else "") + " ".join(f"{c.cell(row):>{widths[c.key]}}" for c in table))

@@ -103,7 +103,7 @@ def _events(export: MoticonExport, time_s: np.ndarray) -> list[tuple]:
         side = label_column.split(" ")[0]
         li = export.columns.index(label_column)
         vi = export.columns.index(value_column) if value_column in export.columns else None
-        for t, row in zip(time_s, export.cells):
+        for t, row in zip(time_s, export.cells, strict=True):
             label = row[li].strip() if li < len(row) else ""
             if label:
                 value = row[vi].strip() if vi is not None and vi < len(row) else ""

@@ -268,7 +268,7 @@ def choose_feet(path: Path, plates: list[OpenSimPlate], keep: list[int] | None =
     else:
         how = "the other foot" if chosen else "lone plate"
         free = free[:len(rest)]  # a lone plate is the left foot, as in a C3D import
-    for foot, plate in zip(free, rest):
+    for foot, plate in zip(free, rest, strict=True):
         chosen[foot] = (plate, how)
     return dict(sorted(chosen.items()))
 

@@ -238,7 +238,7 @@ def run_batch(client, files: list[Path], wanted: TrialFilter = TrialFilter(), se
     displays = [str(f) for f in files]
     futures = client.map(analyse_file, [str(f.resolve()) for f in files], displays,
                          wanted=wanted, settings=settings, pure=False)
-    which = {future.key: display for future, display in zip(futures, displays)}
+    which = {future.key: display for future, display in zip(futures, displays, strict=True)}
     outcomes = []
     for done, future in enumerate(as_completed(futures), start=1):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forceplate.calibration.fit import vertical_forces
+from forceplate.processing.forces import vertical_forces
 
 MIN_CLIP_RUN_S = 0.01  # a channel pinned at its extreme this long (and >= 3 samples) is clipping
 FLAT_PTP_COUNTS = 2  # a channel moving no more than this over the whole trial is dead

@@ -38,9 +38,9 @@ def _write_table(path: Path, header: list[str], columns: list[np.ndarray], forma
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(",".join(header) + "\n")
         for start in range(0, n, BLOCK_ROWS):
-            cells = [_text_column(np.asarray(c[start:start + BLOCK_ROWS]), fmt) for c, fmt in zip(columns, formats)]
+            cells = [_text_column(np.asarray(c[start:start + BLOCK_ROWS]), fmt) for c, fmt in zip(columns, formats, strict=True)]
             if cells and len(cells[0]):
-                f.write("\n".join(",".join(row) for row in zip(*cells)) + "\n")
+                f.write("\n".join(",".join(row) for row in zip(*cells, strict=True)) + "\n")
             progress(path.name, min(start + BLOCK_ROWS, n), n)
 
 

@@ -27,6 +27,7 @@ from forceplate.calibration.record import CalibrationRecord
 from forceplate.io.codec import codec_for
 from forceplate.io.firmware import Firmware
 from forceplate.io.protocol import PacketType
+from forceplate.processing.baseline import G
 from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
@@ -36,7 +37,6 @@ from forceplate.sim.squat import SquatModel
 # 0.8 ms for an insole), so computing per write took more CPU than everything the host does.
 # A StaticScene is computed as it is sent: the host places its loads at any moment.
 COMPUTE_AHEAD_S = 0.25
-G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
 SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force

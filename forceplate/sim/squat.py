@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from forceplate.processing.baseline import G  # noqa: F401 - squat_lean and validation take it from here
 from forceplate.profiles import SIDES
 
-G = 9.80665
 SEVERITY_SHIFT_MM = {"mild": 5.0, "moderate": 10.0, "severe": 16.0}  # a labelled rep's typical peak
 COLLAPSE_PHASES = ("descent", "bottom", "ascent")
 TRUTH_GRID_HZ = 1000.0  # truth peaks are measured on this grid
