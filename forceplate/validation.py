@@ -263,6 +263,9 @@ class SideRecord:
 
 @dataclass
 class SessionResult:
+    """One randomised session of the battery: its spec, per-rep records, and why the offline or live
+    analysis refused or crashed (None: it ran)."""
+
     spec: SessionSpec
     records: list
     problem: str | None = None  # the offline analysis refused or crashed
@@ -448,6 +451,9 @@ def meets(scores: "Scores", key: str, op: str, target: float) -> bool:
 # --- figures -------------------------------------------------------------------------------
 @dataclass
 class Scores:
+    """The battery's scores over sessions: rep F1, flag precision and recall (moderate/severe), side
+    correctness, false flags on clean sides."""
+
     reps: int
     rep_f1: float  # bottom within BOTTOM_TOLERANCE_S
     precision: float  # moderate/severe flags per (rep, side)

@@ -25,6 +25,9 @@ NOMINAL_PLATE_MM = (300.0, 500.0)
 
 @dataclass(frozen=True)
 class VerticalForces:
+    """An FP1/FP2 vertical-force text file as read: each plate's Fz (N) at the rate given (the file
+    states none)."""
+
     names: tuple[str, ...]  # plate names from the header, in column order
     fz_n: np.ndarray  # (n, plates)
     rate_hz: float

@@ -45,6 +45,9 @@ MIN_FIT_FORCE_N = 50.0  # rows used to fit the area scale: clearly loaded, so ro
 
 @dataclass(frozen=True)
 class MoticonExport:
+    """A Moticon OpenGo text export as read: header lines, column names, time (s) and the data rows
+    as text."""
+
     header: dict  # "# key: value" lines
     columns: list[str]
     time_s: np.ndarray  # (n,) as in the file (a dropped row leaves a step of 2 samples)

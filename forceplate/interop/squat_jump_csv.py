@@ -30,6 +30,9 @@ PLATES = ("FP1", "FP2")
 
 @dataclass(frozen=True)
 class SquatJumpRecording:
+    """The OpenSim-style squat-jump CSV as read: two plates' 3D force (N), CoP (mm) and free moment
+    (N m)."""
+
     time_s: np.ndarray  # (n,)
     rate_hz: float
     force_n: np.ndarray  # (n, 2 plates, 3) x anterior, y vertical, z medio-lateral

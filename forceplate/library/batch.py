@@ -213,6 +213,9 @@ def check_workers(client, wait_s: float = WORKER_WAIT_S) -> dict[str, str]:
 
 @dataclass
 class BatchResult:
+    """What a batch run found: one outcome per file (stored, analysed, skipped, failed) and how long
+    it took (s)."""
+
     outcomes: list[Outcome]  # sorted by file
     seconds: float
 

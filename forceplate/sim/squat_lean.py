@@ -36,6 +36,9 @@ BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep o
 
 
 class LeanSquatModel(SquatModelBase):
+    """The second squat generator: spring-damper hips after a skewed cosine target, CoP travel from
+    hips back and a later trunk lean, pulse-shaped collapse with wobble."""
+
     generator = "lean"
 
     def __init__(self, subject=None, plan=None, seed: int = 0):
