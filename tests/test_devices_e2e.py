@@ -126,7 +126,10 @@ def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path, o
         while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
             events += session.drain_events()
             time.sleep(0.05)
-        time.sleep(1.0)  # some frames after the reconnect
+        ring = session.feet[0].ring
+        reconnected_at, deadline = ring.written, time.monotonic() + 10
+        while ring.written < reconnected_at + RATE_HZ and time.monotonic() < deadline:  # a second of frames since
+            time.sleep(0.05)
         session.close()
     events += session.drain_events()
     lost = [e for e in events if e.kind == "device_disconnected"]
