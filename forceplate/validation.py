@@ -25,6 +25,7 @@ import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.errors import ForceplateError, one_line
+from forceplate.events import EventKind
 from forceplate.processing.analysis import SIDES, analyze_feet
 from forceplate.processing.forces import insole_foot, insole_forces, plate_forces
 from forceplate.processing.streaming import StreamingAnalyzer
@@ -355,7 +356,7 @@ def _push_all(rec: Recording, toe_out_deg, thresholds: Thresholds) -> list[tuple
         sl = slice(lo, lo + block)
         _, events = analyzer.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
         handed_over = float(rec.t[min(lo + block, len(rec.t)) - 1])  # when the block's last sample arrived
-        flags += [(e.side, e.t_s, handed_over) for e in events if e.kind == "flag"]
+        flags += [(e.side, e.t_s, handed_over) for e in events if e.kind == EventKind.FLAG]
     return flags
 
 

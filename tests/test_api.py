@@ -183,3 +183,16 @@ def test_toe_out_none_means_not_stated_when_stored_results_are_reused(tmp_path):
     assert fresh["summary"]["baseline"]["axis_source"].startswith(("estimated", "lifter's frame"))
     save_analysis(raw, analyze_raw(raw))
     assert trial_results(path)[1]["parameters"]["toe_out_deg"] == "auto"  # None asks what "auto" stored
+
+
+def test_every_event_kind_the_package_emits_is_an_event_kind():
+    """Sessions and importers still name kinds as text (``Event("flag", ...)``, ``(t, "mark", ...)``
+    rows); each such name is a member, so a stored kind never reads back as OTHER."""
+    package = Path(__file__).resolve().parents[1] / "forceplate"
+    emitted = set()
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        emitted |= set(re.findall(r'\bEvent\("([a-z_]+)"', text))
+        emitted |= set(re.findall(r'\(\s*[^(),]+,\s*"(mark)",', text))
+    assert {"baseline", "rep_start", "flag", "rep_end", "mark", "device_stalled"} <= emitted  # the scan sees them
+    assert emitted <= {kind.value for kind in EventKind}, emitted - {kind.value for kind in EventKind}
