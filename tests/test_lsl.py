@@ -102,6 +102,7 @@ def test_lsl_record_makes_a_trial(lsl, tmp_path, capsys):
     assert summary["file"] == str(out) and summary["complete"]
 
 
+@pytest.mark.slow
 def test_missing_stream_is_one_line(lsl, tmp_path, capsys):
     assert main(["lsl-record", "no-such-stream", "-o", str(tmp_path / "x.h5"), "--duration", "1",
                  "--timeout", "0.5"]) == 2

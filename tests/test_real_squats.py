@@ -45,7 +45,7 @@ def test_ku_leuven_wide_stance_squat(shared_data, tmp_path):
 
 @pytest.mark.xfail(reason="the centre of mass drops 0.20 m where the pelvis drops 0.248 m (-19 %): "
                           "the trunk tilts forward, so the pelvis drop is not the depth force measures",
-                   strict=False)
+                   strict=True)
 def test_ku_leuven_depth_within_15_percent_of_the_pelvis_drop(shared_data, tmp_path):
     analysis = analyze_trial(imported(shared_data, tmp_path, "grf_Squat2.mot"))
     assert analysis.reps[0].rep.depth_m == pytest.approx(0.248, rel=0.15)
