@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +26,6 @@ import numpy as np
 from forceplate.errors import FileFormatError
 from forceplate.interop import insole_pair, numbers, on_grid, read_lines
 from forceplate.profiles import RATE_RANGE_HZ, load_profile, number_in
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 PROFILE_ID = "moticon-opengo16"
 SENSORS = 16
@@ -88,14 +82,6 @@ def vendor_columns(export: MoticonExport, path: Path, foot: str) -> tuple[np.nda
     """The vendor's total force (n,) N and CoP (n, 2) normalised X, Y, rows as in the file."""
     values = export.numeric([TOTAL.format(foot=foot)] + [COP.format(foot=foot, axis=a) for a in "XY"], path)
     return values[:, 0], values[:, 1:]
-
-
-def foot_frame_to_normalised(cop_mm: np.ndarray, profile_text: str) -> np.ndarray:
-    """A CoP in the foot frame (mm) in the vendor's normalised X, Y, by the profile's convention."""
-    p = tomllib.loads(profile_text)
-    x = cop_mm[:, 1] / p["normalised_length_mm"] - 0.5
-    y = cop_mm[:, 0] / (p["normalised_width_mm"] * p["normalised_y_medial_sign"])
-    return np.column_stack([x, y])
 
 
 def _events(export: MoticonExport, time_s: np.ndarray) -> list[tuple]:
