@@ -1,7 +1,9 @@
 """forceplate: dual force plates and pressure insoles for squat analysis.
 
 The public surface is small: open a device with :func:`forceplate.io.open_device`,
-read a saved trial with :func:`open_trial`, analyse arrays with :mod:`forceplate.processing`.
+read a saved trial with :func:`open_trial` (its raw counts per device), analyse arrays with
+:mod:`forceplate.processing`. In a notebook, :mod:`forceplate.api` gives a trial as per-foot
+time series with units and events, and its analysis as typed results (docs/notebook.md).
 """
 
 __version__ = "0.1.0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from forceplate.calibration.flag import FlagReference
@@ -28,19 +30,21 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
 
     ``calibration`` replaces the stored record of the device with the same serial. With
     plates and insoles together, plates give forces, CoP and reps, insoles the arch load.
-    ``toe_out_deg``: degrees (or {"left": .., "right": ..}) stated, "auto" (estimated from the
-    reps), or None: as the trial's set-up states, else estimated. ``static``: a separate
+    ``toe_out_deg`` (the foot axes; insoles always use their own frame): degrees from the
+    lifter's forward (one for both feet, or {"left": .., "right": ..}); "auto": estimated
+    from the reps even when the trial states a set-up; None (what every caller passes when the
+    user stated nothing): not stated here, so the trial's set-up, else the flag reference's
+    normal reps, else the estimate from the reps (:func:`toe_out_asked`). ``static``: a separate
     static trial of the same lifter on the same devices, for the standing weight.
     ``flag_reference``: the lifter's normal shift per foot from ``calibrate flag`` (the caller
     gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
     its foot axes (the normal reps') too, when neither the caller nor the set-up states them.
     """
-    t, fz, cop, regions, rate_hz, frame_toe_out, devices = feet_arrays(trial, calibration)
-    if len(t) < rate_hz:
-        raise TrialError(f"{trial.path}: only {len(t)} samples recorded, too short to analyse")
+    feet = feet_arrays(trial, calibration)
+    feet.check_long_enough(trial)
     source = "set-up"
-    if frame_toe_out is not None:
-        toe_out_deg, source = frame_toe_out, "insole frame"
+    if feet.frame_toe_out_deg is not None:
+        toe_out_deg, source = feet.frame_toe_out_deg, "insole frame"
     elif toe_out_deg is None:
         toe_out_deg = stated_toe_out(trial)
         if toe_out_deg is None and flag_reference is not None and flag_reference.toe_out_deg is not None:
@@ -48,7 +52,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
             toe_out_deg, source = dict(flag_reference.toe_out_deg), f"the flag reference's normal reps ({flag_reference.source})"
     elif toe_out_deg == "auto":
         toe_out_deg = None
-    analysis = analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions,
+    analysis = analyze_feet(feet.t, feet.fz, feet.cop, feet.rate_hz, toe_out_deg, thresholds, feet.regions,
                             weight_n=static_weight_n(static, calibration) if static is not None else None,
                             load_kg=trial_load_kg(trial), axes_source=source,
                             normal_mm=flag_reference.normal_mm if flag_reference else None)
@@ -57,11 +61,11 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
         if flag_reference.algorithm_version != ALGORITHM_VERSION:
             analysis.notes.append(f"the flag reference was measured by analysis {flag_reference.algorithm_version}, "
                                   f"this is {ALGORITHM_VERSION}: repeat 'forceplate calibrate flag'")
-    analysis.devices = tuple(d.name for d in devices)
+    analysis.devices = tuple(d.name for d in feet.devices)
     return analysis
 
 
-def stated_toe_out(trial: Trial):
+def stated_toe_out(trial: TrialHeader):
     """The set-up's toe-out stored in the trial (degrees, or per foot), or None when not stated.
     The reader has checked each is a number in range."""
     left, right = trial.attrs.get("setup_toe_out_left_deg"), trial.attrs.get("setup_toe_out_right_deg")
@@ -69,6 +73,26 @@ def stated_toe_out(trial: Trial):
         return {"left": float(left), "right": float(right)}
     both = trial.attrs.get("setup_toe_out_deg")
     return None if both is None else float(both)
+
+
+def toe_out_asked(header: TrialHeader, toe_out_deg):
+    """The foot-axes setting an analysis of the trial without a flag reference stores
+    (``Analysis.toe_out_setting``) when asked for ``toe_out_deg``: None is the set-up's, else "auto"."""
+    if toe_out_deg is None:
+        toe_out_deg = stated_toe_out(header)
+    return "auto" if toe_out_deg is None else toe_out_deg
+
+
+def reusable_results(header: TrialHeader, thresholds: Thresholds, toe_out_deg=None) -> bool:
+    """Whether the trial's stored squat results stand for a fresh :func:`analyze_trial` with
+    ``thresholds`` and ``toe_out_deg`` (no flag reference): made by this algorithm version with
+    the same thresholds and the same foot axes asked (an insole's frame whatever was asked)."""
+    stored = header.results
+    if (stored is None or stored["summary"]["algorithm_version"] != ALGORITHM_VERSION
+            or stored["parameters"]["thresholds"] != thresholds.as_dict()):
+        return False
+    return (stored["summary"]["baseline"].get("axis_source") == "insole frame"
+            or stored["parameters"]["toe_out_deg"] == toe_out_asked(header, toe_out_deg))
 
 
 def trial_load_kg(trial: Trial) -> float | None:
@@ -79,19 +103,41 @@ def trial_load_kg(trial: Trial) -> float | None:
 
 def static_weight_n(static: Trial, calibration: CalibrationRecord | None = None) -> float:
     """The standing weight (N) of a static trial: the mean total vertical force while loaded."""
-    _, fz, _, _, _, _, _ = feet_arrays(static, calibration)
-    total = sum(fz.values())
+    total = sum(feet_arrays(static, calibration).fz.values())
     loaded = np.isfinite(total) & (total > 0.5 * np.nanmedian(total))
     if loaded.sum() < 10:
         raise TrialError(f"{static.path}: no standing in this static trial")
     return float(np.mean(total[loaded]))
 
 
-def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
-    """Time (s), per-foot vertical force (N) and lab-frame CoP (mm), insole regions (N) or
-    None, rate (Hz), the toe-out the CoP frame already implies (0 for insoles, whose
-    frame follows the foot; None for plates, where the set-up says), and the devices the
-    forces and CoP come from (the plate device, or the left and right insoles)."""
+@dataclass(frozen=True)
+class FeetArrays:
+    """A trial's per-foot arrays on one time grid, as :func:`feet_arrays` reads them.
+
+    Lost frames are NaN rows (a plate's grid is its sequence numbers); a foot's CoP is NaN
+    where its force is too small to place one.
+    """
+
+    t: np.ndarray  # trial time (s), from the first analysed frame
+    fz: dict[str, np.ndarray]  # foot -> vertical force (N)
+    cop: dict[str, np.ndarray]  # foot -> (n, 2) centre of pressure in the lab frame (mm)
+    regions: dict[str, dict[str, np.ndarray]] | None  # insoles: foot -> region name -> force (N); plates: None
+    rate_hz: float
+    # the toe-out the CoP frame already implies: 0 for insoles (their frame follows the foot),
+    # None for plates (the lab frame: the set-up or the reps say)
+    frame_toe_out_deg: float | None
+    devices: tuple  # the DeviceRecordings the forces and CoP come from (the plate device, or left and right insoles)
+
+    def check_long_enough(self, trial: Trial) -> None:
+        """Raise TrialError when under a second was recorded: too short to analyse."""
+        if len(self.t) < self.rate_hz:
+            raise TrialError(f"{trial.path}: only {len(self.t)} samples recorded, too short to analyse")
+
+
+def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None) -> FeetArrays:
+    """The per-foot force, CoP and insole regions of a trial's plates, else of its left and
+    right insoles (mapped onto the left insole's clock), with ``calibration`` replacing the
+    stored record of the device with its serial."""
     serials = {d.info.get("serial") for d in trial.devices.values()}
     if calibration is not None and calibration.serial not in serials:
         raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
@@ -106,12 +152,13 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
             pair = _insole_pair(insoles, primary.rate_hz, fit_clock(primary.t_device_s, primary.t_host_s),
                                 offset_s=primary.t_device_s[0])
             regions = pair.on_grid(t, _insole_recordings(insoles, calibration)).regions
-        return t, fz, cop, regions, primary.rate_hz, None, [primary]
+        return FeetArrays(t, fz, cop, regions, primary.rate_hz, None, (primary,))
     if set(insoles) != {"left", "right"}:
         raise TrialError(f"{trial.path}: no force plates and no left+right pair of insoles to analyse")
     pair = _insole_pair(insoles, max(d.rate_hz for d in insoles.values()))
     feet = pair.whole(_insole_recordings(insoles, calibration))
-    return feet.t - feet.t[0], feet.fz, feet.cop, feet.regions, pair.rate_hz, 0.0, [insoles["left"], insoles["right"]]
+    return FeetArrays(feet.t - feet.t[0], feet.fz, feet.cop, feet.regions, pair.rate_hz, 0.0,
+                      (insoles["left"], insoles["right"]))
 
 
 def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np.ndarray, dict, dict]:
@@ -198,12 +245,9 @@ def trial_results(path, toe_out_deg: float | None = None,
     """A trial's header and results: the stored ones when they were made by this algorithm
     version with the same parameters (no raw data read), else a fresh analysis."""
     header = read_header(path)
-    stored = header.results
     thresholds = thresholds or Thresholds()
-    if (stored is not None and stored["summary"]["algorithm_version"] == ALGORITHM_VERSION
-            and stored["parameters"]["thresholds"] == thresholds.as_dict()
-            and toe_out_deg in (None, stored["parameters"]["toe_out_deg"])):
-        return header, stored
+    if reusable_results(header, thresholds, toe_out_deg):
+        return header, header.results
     trial = open_trial(path)
     return trial, analyze_trial(trial, toe_out_deg=toe_out_deg, thresholds=thresholds).as_dict()
 
@@ -216,14 +260,16 @@ class TrialFeet:
         self.trial, self.calibration, self.read = trial, calibration, None
 
     def __call__(self):
+        if self.read is None:
+            self.seed(feet_arrays(self.trial, self.calibration))
+        return self.read
+
+    def seed(self, feet: FeetArrays) -> None:
+        """Take the trial's arrays already read (the notebook API's) instead of reading them."""
         from forceplate.exercises.model import Feet, with_force_gaps_filled
 
-        if self.read is None:
-            t, fz, cop, regions, rate_hz, _, _ = feet_arrays(self.trial, self.calibration)
-            if len(t) < rate_hz:
-                raise TrialError(f"{self.trial.path}: only {len(t)} samples recorded, too short to analyse")
-            self.read = with_force_gaps_filled(Feet(t, fz, cop, rate_hz, regions))
-        return self.read
+        feet.check_long_enough(self.trial)
+        self.read = with_force_gaps_filled(Feet(feet.t, feet.fz, feet.cop, feet.rate_hz, feet.regions))
 
 
 def save_exercise_results(trial, exercise, report: dict, calibration, eyes_closed) -> None:

@@ -75,6 +75,9 @@ class InsoleLayout:
 
 @dataclass(frozen=True)
 class DeviceProfile:
+    """A device kind from its TOML profile: channels, wire sample format, rate (Hz) and geometry
+    (plates in the lab frame, or an insole layout in the foot frame)."""
+
     id: str
     kind: str
     description: str

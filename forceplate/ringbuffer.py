@@ -8,6 +8,9 @@ import numpy as np
 
 
 class RingBuffer:
+    """The last ``capacity`` samples of named columns, written by one thread and peeked by another
+    (the GUI) under a lock."""
+
     def __init__(self, capacity: int, columns: dict[str, int]):
         """``columns`` maps a name to its width (1 for a scalar per sample)."""
         self.capacity = capacity

@@ -25,6 +25,7 @@ import numpy as np
 
 from forceplate.calibration.record import find_record
 from forceplate.errors import ForceplateError, one_line
+from forceplate.events import EventKind
 from forceplate.insole_pair import InsolePair, PairedFeet
 from forceplate.processing.analysis import SIDES, analyze_feet
 from forceplate.processing.forces import plate_forces
@@ -264,6 +265,9 @@ class SideRecord:
 
 @dataclass
 class SessionResult:
+    """One randomised session of the battery: its spec, per-rep records, and why the offline or live
+    analysis refused or crashed (None: it ran)."""
+
     spec: SessionSpec
     records: list
     problem: str | None = None  # the offline analysis refused or crashed
@@ -312,7 +316,7 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
         flags, result.live_problem = _live_flags(rec, thresholds)
         latencies = _latencies(flags, rec, truth, thresholds)
     session_factors = _session_factors(spec)
-    for i, (true_rep, plan) in enumerate(zip(truth, rec.model.reps)):
+    for i, (true_rep, plan) in enumerate(zip(truth, rec.model.reps, strict=True)):
         hit = found[matched[i]] if i in matched else None
         extra = [found[j] for j in extras.get(i, [])]
         flagged = frozenset(f for f in SIDES if hit and hit.sides[f].flag != "none")
@@ -353,7 +357,7 @@ def _push_all(rec: Recording, toe_out_deg, thresholds: Thresholds) -> list[tuple
         sl = slice(lo, lo + block)
         _, events = analyzer.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
         handed_over = float(rec.t[min(lo + block, len(rec.t)) - 1])  # when the block's last sample arrived
-        flags += [(e.side, e.t_s, handed_over) for e in events if e.kind == "flag"]
+        flags += [(e.side, e.t_s, handed_over) for e in events if e.kind == EventKind.FLAG]
     return flags
 
 
@@ -449,6 +453,9 @@ def meets(scores: "Scores", key: str, op: str, target: float) -> bool:
 # --- figures -------------------------------------------------------------------------------
 @dataclass
 class Scores:
+    """The battery's scores over sessions: rep F1, flag precision and recall (moderate/severe), side
+    correctness, false flags on clean sides."""
+
     reps: int
     rep_f1: float  # bottom within BOTTOM_TOLERANCE_S
     precision: float  # moderate/severe flags per (rep, side)

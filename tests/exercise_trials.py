@@ -54,8 +54,8 @@ def trial_feet(trial: Path) -> tuple[float, dict, dict]:
     from forceplate.offline import feet_arrays
     from forceplate.storage.reader import open_trial
 
-    _, fz, cop, _, rate, _, _ = feet_arrays(open_trial(trial))
-    return rate, fz, cop
+    feet = feet_arrays(open_trial(trial))
+    return feet.rate_hz, feet.fz, feet.cop
 
 
 def analyze_json(trial: Path, *options: str) -> dict:

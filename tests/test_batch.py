@@ -122,6 +122,7 @@ def _copy(library, to):
     return to
 
 
+@pytest.mark.slow
 def test_local_cluster_and_separate_dask_processes_give_identical_tables(library, dask_scheduler, tmp_path):
     local, remote = _copy(library, tmp_path / "local"), _copy(library, tmp_path / "remote")
     first = batch(local, "-o", "reps.parquet", "--workers", "2")
@@ -213,6 +214,7 @@ def test_filters_by_subject_exercise_and_date(library, dask_scheduler, tmp_path,
     assert {r["file"] for r in rows if r["error"]} == {DAMAGED}
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_one_line_errors(tmp_path, library, monkeypatch, capsys):
     def error(*argv):
         status, _, err = run_cli(tmp_path, monkeypatch, capsys, "batch", *argv)

@@ -155,6 +155,7 @@ def test_wrong_channel_lists_name_their_field(tmp_path, key, value, field):
     assert str(path) in str(err.value)
 
 
+@pytest.mark.slow
 def test_mismatched_record_is_one_line_naming_file_and_field(tmp_path):
     trial, _ = simulated_trial(tmp_path / "t.h5", "sim://dual-plate?seed=1&reps=1", 8.0)
     wrong_serial = tmp_path / "other.toml"
@@ -212,6 +213,7 @@ def test_matrix_text_and_body_weight_scale():
 
 # --- procedures against the simulator ------------------------------------------------------
 
+@pytest.mark.slow
 def test_known_weights_recover_hidden_gains_and_verify_at_nine_positions(rig):
     record = rig.device.calibration
     steps = plate_steps(rig.device.profile, ["left", "right"], 20.0)
@@ -257,6 +259,7 @@ def test_insole_curves_from_known_loads_recover_a_nonlinear_sensor(rig):
 
 # --- re-analysis and the command line ------------------------------------------------------
 
+@pytest.mark.slow
 def test_reanalysis_with_another_record_scales_forces_and_leaves_raw_counts(tmp_path):
     trial_path, _ = simulated_trial(tmp_path / "t.h5", "sim://dual-plate?seed=2&reps=2", 12.0)
     digest = hashlib.sha256(trial_path.read_bytes()).hexdigest()
@@ -264,8 +267,8 @@ def test_reanalysis_with_another_record_scales_forces_and_leaves_raw_counts(tmp_
     stored = bundled_record(SERIAL)
     heavier = stored.updated(newtons_per_count=stored.newtons_per_count * 1.05, source=str(tmp_path / "h.toml"))
     saved = save_record(heavier, tmp_path / "h.toml")
-    _, fz, *_ = feet_arrays(trial)
-    _, fz2, *_ = feet_arrays(trial, load_record(saved))
+    fz = feet_arrays(trial).fz
+    fz2 = feet_arrays(trial, load_record(saved)).fz
     np.testing.assert_allclose(fz2["left"], fz["left"] * 1.05)
     base = json.loads(forceplate("analyze", str(trial_path), "--json").stdout)["summary"]["baseline"]
     result = forceplate("analyze", str(trial_path), "--json", "--calibration", str(saved))
@@ -275,6 +278,7 @@ def test_reanalysis_with_another_record_scales_forces_and_leaves_raw_counts(tmp_
     assert hashlib.sha256(trial_path.read_bytes()).hexdigest() == digest
 
 
+@pytest.mark.slow
 def test_cli_verify_passes_on_the_simulator_and_weights_fixes_a_hidden_error(tmp_path):
     url = "sim://dual-plate?speed=20"
     ok = forceplate_home(tmp_path, "calibrate", "verify", "--device", url, "--json")
@@ -293,6 +297,7 @@ def test_cli_verify_passes_on_the_simulator_and_weights_fixes_a_hidden_error(tmp
 INSOLE = "sim://insole?foot=left&speed=20"
 
 
+@pytest.mark.slow
 def test_cli_verify_on_an_insole_loads_each_sensor(tmp_path):
     """Insoles have no plates: verify puts the mass on each sensor in turn (it used to end in a
     broadcast traceback with no loads at all)."""
@@ -308,6 +313,7 @@ def test_cli_verify_on_an_insole_loads_each_sensor(tmp_path):
                           "insole has no plates")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exponent", ["1.3", "1.6"])
 def test_a_nonlinear_insole_tares_fails_verify_and_passes_after_its_curves_are_fitted(tmp_path, exponent):
     """An FSR whose force grows as counts**exponent (>= 1.3 used to fail its own tare: the

@@ -45,6 +45,7 @@ def test_what_the_parser_restates_matches_its_source():
     assert common.SIDES == SIDES and common.PROBE_TIMEOUT_S == PROBE_TIMEOUT_S
 
 
+@pytest.mark.slow
 def test_demo_records_and_analyze_prints_json(tmp_path):
     url = "sim://dual-plate?speed=8&reps=3&valgus=2:left:severe"
     demo = forceplate("demo", "--headless", "--duration", "2.5", "--record", "t.h5", "--device", url, cwd=tmp_path)
@@ -65,6 +66,7 @@ def test_demo_records_and_analyze_prints_json(tmp_path):
     assert table.returncode == 0 and "severe" in table.stdout
 
 
+@pytest.mark.slow
 def test_demo_without_display_falls_back_to_terminal(tmp_path):
     env_less = subprocess.run(
         [sys.executable, "-m", "forceplate", "demo", "--duration", "1", "--device", "sim://dual-plate?speed=4"],

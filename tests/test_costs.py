@@ -108,6 +108,7 @@ def test_a_trial_written_before_compression_reads_and_analyses_the_same(long_tri
     assert analyze_trial(old_trial).as_dict()["reps"] == analyze_trial(new_trial).as_dict()["reps"]
 
 
+@pytest.mark.slow
 def test_a_recorded_trial_is_compact_once_closed(tmp_path):
     # Each flush rewrites the chunks being filled, and SWMR never reuses their old space:
     # closing copies the trial compact. Without it this file would be about 2.5x its data.

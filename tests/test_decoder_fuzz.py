@@ -13,6 +13,7 @@ import numpy as np
 from cobs import cobs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+import pytest
 
 from forceplate.io.decoder import FrameDecoder
 from forceplate.io.protocol import HEADER, VERSION, PacketType, crc16, encode_packet
@@ -149,6 +150,7 @@ def test_frames_between_garbage_come_out(data, seq0, t0, steps, junk):
     assert gaps == [(int(a) + 1, int(b - a) - 1) for a, b in zip(seqs, seqs[1:]) if b - a > 1]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.data(), frame_streams(), st.lists(st.binary(max_size=60), max_size=5))
 def test_read_sizes_change_nothing(data, packets, junk):

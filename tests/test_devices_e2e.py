@@ -126,7 +126,10 @@ def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path, o
         while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
             events += session.drain_events()
             time.sleep(0.05)
-        time.sleep(1.0)  # some frames after the reconnect
+        ring = session.feet[0].ring
+        reconnected_at, deadline = ring.written, time.monotonic() + 10
+        while ring.written < reconnected_at + RATE_HZ and time.monotonic() < deadline:  # a second of frames since
+            time.sleep(0.05)
         session.close()
     events += session.drain_events()
     lost = [e for e in events if e.kind == "device_disconnected"]
@@ -148,6 +151,7 @@ def test_unplugged_device_is_reported_recording_survives_and_resumes(tmp_path, o
     assert len(analyze_trial(trial).reps) >= 1
 
 
+@pytest.mark.slow
 def test_record_over_tcp_from_simulate_listen_has_every_frame_as_over_a_pty(tmp_path):
     """The acceptance of issue 18: ``forceplate record --device socket://127.0.0.1:PORT`` of a
     ``forceplate simulate URL --listen`` in another process stores every frame, the same
@@ -176,6 +180,7 @@ def test_record_over_tcp_from_simulate_listen_has_every_frame_as_over_a_pty(tmp_
     np.testing.assert_array_equal(tcp.counts, expected_counts(url, tcp.seq))
 
 
+@pytest.mark.slow
 def test_bad_network_urls_and_listen_addresses_are_one_line(tmp_path):
     out = str(tmp_path / "never.h5")
     for url, words in [("socket://127.0.0.1", ["HOST:PORT"]), ("socket://127.0.0.1:99999", ["port 1-65535"]),
@@ -194,6 +199,7 @@ def test_bad_network_urls_and_listen_addresses_are_one_line(tmp_path):
     assert not (tmp_path / "never.h5").exists()
 
 
+@pytest.mark.slow
 def test_two_insoles_on_their_own_clocks_record_and_analyse(tmp_path):
     """Left and right insoles on two ports with opposite clock errors, recorded and analysed."""
     path = tmp_path / "insoles.h5"

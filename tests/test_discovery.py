@@ -61,7 +61,9 @@ def test_probe_reports_the_simulators_info(simulator):
 def test_probe_finds_a_device_that_is_already_streaming(simulator):
     with serial.Serial(simulator.port_path, timeout=0.1) as port:
         port.write(b"START\n")
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not port.read(1) and time.monotonic() < deadline:  # streaming: frames arrive
+            pass
     probe = probe_port(simulator.port_path)
     assert probe.status is ProbeStatus.FOUND and probe.info["serial"] == "SIM-DP-0001"
 

@@ -61,6 +61,7 @@ def _squat_trial(path, subject: Subject, plan: SquatPlan, lifted_foot_n: float |
     return write_feet_trial(path, fz, rate, cop, **kwargs)
 
 
+@pytest.mark.slow
 def test_squat_keeps_its_keys_and_adds_kind_and_phases(tmp_path):
     plan = SquatPlan(reps=3, valgus={2: ("left", "severe")})
     trial = _squat_trial(tmp_path / "squat.h5", Subject(), plan, exercise="squat")
@@ -77,6 +78,7 @@ def test_squat_keeps_its_keys_and_adds_kind_and_phases(tmp_path):
     assert "left shift" in done.stdout  # the squat keeps its own table
 
 
+@pytest.mark.slow
 def test_single_leg_squat_flags_the_standing_leg_only(tmp_path):
     plan = SquatPlan(reps=3, depth_m=0.3, valgus={2: ("left", "severe"), 3: ("right", "severe")})
     trial = _squat_trial(tmp_path / "one-leg.h5", Subject(left_share=1.0), plan, lifted_foot_n=30.0)
@@ -116,6 +118,7 @@ def test_isometric_rfd_from_known_pulls(rate_hz, rise, rfd_n_s, seed):
     assert pull.total_net_impulse_n_s == pytest.approx(np.sum(sum(fz.values()) - 800.0) / rate_hz, rel=0.02)
 
 
+@pytest.mark.slow
 def test_isometric_squat_from_the_command_line(tmp_path):
     fz, _ = isometric_pull(1000.0, 750.0, "linear", 10000.0, 1800.0, seed=5)
     trial = write_feet_trial(tmp_path / "pull.h5", fz, 1000.0)
@@ -137,6 +140,7 @@ def _random_walk_sway(n: int, scale_mm: float, seed: int) -> np.ndarray:
     return scale_mm * walk / walk.std(axis=0)
 
 
+@pytest.mark.slow
 def test_eyes_closed_against_eyes_open(tmp_path):
     rate = 100.0
     n = int(30 * rate)

@@ -58,6 +58,7 @@ def test_jump_files_recognised_and_measured(shared_data, trials, name):
     assert summary["body_weight_n"] == pytest.approx(662.0, rel=0.02)
 
 
+@pytest.mark.slow
 def test_countermovement_jump_phases_and_table(shared_data, trials):
     forces = read_fz_text(shared_data / "vertical-jumps-fz" / "Dual-CMJ-Fz.txt")
     # written here, to carry an exercise attribute
@@ -162,6 +163,7 @@ def drop_jump(request, data, trials):
     return (name, *trial_feet(trial), trial)
 
 
+@pytest.mark.slow
 def test_real_drop_jumps_one_landing_no_flag(drop_jump):
     name, rate, fz, _, trial = drop_jump
     report = analyze_json(trial, "--exercise", "drop_landing")
@@ -192,6 +194,7 @@ def test_real_drop_jumps_one_landing_no_flag(drop_jump):
     assert "knee-collapse flag: not applied: in 23 of 24 real landings" in done.stdout
 
 
+@pytest.mark.slow
 def test_real_drop_jumps_recognised(drop_jump):
     *_, trial = drop_jump
     summary = analyze_json(trial)["summary"]
@@ -240,6 +243,7 @@ def test_walking_is_recognised_and_nothing_else_is(shared_data, tmp_path, name):
         assert reason.startswith("walking or stepping")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, found", [
     ("ezc3d-testFiles/BTS.c3d", "no squat reps: walking or stepping"),
     # a jump, but its plates read about 25 N in flight and it never stands still for 1 s

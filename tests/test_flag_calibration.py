@@ -87,6 +87,7 @@ def grades(home, path, *options) -> list[str]:
     return report, [rep[foot]["flag"] for rep in report["reps"] for foot in ("left", "right")]
 
 
+@pytest.mark.slow
 def test_the_reference_puts_normal_reps_below_mild_and_knees_in_at_moderate(calibrated):
     home, result = calibrated
     path = home / "calibration" / "flag" / f"{SUBJECT}.toml"
@@ -105,6 +106,7 @@ def test_the_reference_puts_normal_reps_below_mild_and_knees_in_at_moderate(cali
         assert KNEES_IN_MM * 0.7 < min(data["knees_in_peaks_mm"][foot]) < KNEES_IN_MM * 1.3
 
 
+@pytest.mark.slow
 def test_analyze_grades_the_persons_trials_with_their_reference(calibrated, trials):
     home, _ = calibrated
     normal_report, normal = grades(home, trials["normal"])
@@ -114,6 +116,7 @@ def test_analyze_grades_the_persons_trials_with_their_reference(calibrated, tria
     assert all(GRADES.index(g) >= GRADES.index("moderate") for g in knees_in), knees_in
 
 
+@pytest.mark.slow
 def test_a_trial_of_mild_collapse_in_every_rep_is_flagged_with_the_reference_only(calibrated, trials):
     home, _ = calibrated
     report, with_reference = grades(home, trials["mild"])
@@ -130,6 +133,7 @@ def test_a_trial_of_mild_collapse_in_every_rep_is_flagged_with_the_reference_onl
     assert own.count("none") >= 8
 
 
+@pytest.mark.slow
 def test_a_saved_analysis_stores_the_reference_in_the_trial(calibrated, trials, tmp_path):
     home, _ = calibrated
     copy = tmp_path / "mild.h5"
@@ -144,6 +148,7 @@ def test_a_saved_analysis_stores_the_reference_in_the_trial(calibrated, trials, 
         3.5 * stored["parameters"]["flag_reference"]["threshold_scale"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_show_prints_the_stored_reference(calibrated):
     home, _ = calibrated
     result = forceplate(home, "calibrate", "flag", "--show", "--subject", SUBJECT)
@@ -152,6 +157,7 @@ def test_show_prints_the_stored_reference(calibrated):
     refused(forceplate(home, "calibrate", "flag", "--show", "--subject", "nobody"), "no flag reference", "nobody")
 
 
+@pytest.mark.slow
 def test_one_trial_with_normal_and_knees_in_reps(trials, tmp_path):
     result = forceplate(tmp_path, "calibrate", "flag", "--normal", trials["one_set"], "--normal-reps", "1-3",
                         "--knees-in", trials["one_set"], "--knees-in-reps", "4-6", "-o", tmp_path / "ref.toml")
@@ -162,6 +168,7 @@ def test_one_trial_with_normal_and_knees_in_reps(trials, tmp_path):
         max(reference.normal_peaks_mm[f]) for f in ("left", "right"))
 
 
+@pytest.mark.slow
 def test_a_subject_with_path_characters_gets_a_safe_file_that_analyze_finds(trials, tmp_path):
     home = tmp_path / "home"
     result = forceplate(home, "calibrate", "flag", "--normal", trials["other"], "--knees-in", trials["other_knees_in"])
@@ -193,6 +200,7 @@ def test_refusals_are_one_line_and_write_nothing(trials, tmp_path, case):
     assert not (tmp_path / "calibration").exists()
 
 
+@pytest.mark.slow
 def test_a_hostile_reference_file_is_one_line(trials, tmp_path):
     reference = fit_reference(SUBJECT, {"left": [1.0, 1.2, 0.8], "right": [1.0, 1.1, 0.9]},
                               {"left": [10.0, 11.0, 9.5], "right": [9.0, 10.0, 10.5]}, ["n.h5"], ["k.h5"])
@@ -234,6 +242,7 @@ def test_the_scale_sits_between_what_the_normal_and_the_knees_in_reps_allow():
     assert reference.thresholds(2.0).mild_mm == pytest.approx(2 * t.mild_mm)
 
 
+@pytest.mark.slow
 def test_record_stores_its_analysis_graded_with_the_subjects_reference(calibrated, tmp_path):
     home, _ = calibrated
     path = tmp_path / "recorded.h5"

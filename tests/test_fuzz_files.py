@@ -50,6 +50,7 @@ def test_damaged_c3d_files(shared_data, tmp_path, name, seed):
     assert outcome.failure is None, f"{name} {what}: {outcome.describe()}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(INSOLE_TEXT))
 @FUZZ
 @given(seed=st.integers(0, 2**32 - 1))
@@ -93,6 +94,7 @@ def recorded(tmp_path_factory):
     return record_sim_trial(tmp_path_factory.mktemp("fuzz-recorded"), seconds=1.5)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=20)
 @given(seed=st.integers(0, 2**32 - 1), command=st.sampled_from(["analyze", "export", "recover", "trials"]))
 def test_damaged_recorded_trials(recorded, tmp_path, seed, command):
@@ -109,6 +111,7 @@ def test_damaged_recorded_trials(recorded, tmp_path, seed, command):
     assert outcome.failure is None, f"{what}: {outcome.describe()}"
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=15)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_damaged_calibration_records(recorded, tmp_path, seed):

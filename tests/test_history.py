@@ -90,6 +90,7 @@ def test_history_from_a_batch_table_is_the_history_from_the_files(library, monke
     assert from_table == from_files
 
 
+@pytest.mark.slow
 def test_the_report_and_errors_through_the_real_command(library, tmp_path):
     page = tmp_path / "P01.html"
     result = forceplate("history", "P01", str(library), "--report", str(page))

@@ -84,7 +84,9 @@ def test_a_reader_thread_that_dies_fails_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(session.links[0].device, "read", broken_read)
     import time
 
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while not session.links[0].error and time.monotonic() < deadline:  # the reader thread has read and stopped
+        time.sleep(0.01)
     with pytest.raises(DeviceError, match="reading stopped .*OverflowError"):
         session.close()
     assert (tmp_path / "t.h5").exists()

@@ -38,6 +38,7 @@ def _frames(path) -> int:
         return sum(a["seq"].shape[0] for a in f["acquisition"].values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reserve", ["kept", "none"])
 def test_a_disk_filling_up_stops_the_recording_in_one_line_and_keeps_the_frames(small_disk, monkeypatch, reserve):
     from forceplate.storage import writer

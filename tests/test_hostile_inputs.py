@@ -135,6 +135,7 @@ def test_record_creates_its_file_exclusively(tmp_path, monkeypatch):
     assert path.read_bytes() == b"another recording's bytes"
 
 
+@pytest.mark.slow
 def test_analyze_into_a_closed_pipe_is_quiet(recorded):
     """``analyze ... | head -1``: the reader is gone before the output is written. A pipe whose
     read end is already closed makes that certain (with ``head`` a short output may fit the

@@ -234,6 +234,7 @@ def _global_heap_objects(data: bytes) -> dict[bytes, int]:
 HEAP_STRINGS = {"root attribute": b"forceplate-trial", "acquisition attribute": b'{"bytes_in": '}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", sorted(HEAP_STRINGS))
 def test_a_damaged_global_heap_gives_one_line_within_seconds(recorded, tmp_path, where):
     """The HDF5 library (2.0) loops for ever, inside one C call, on a global-heap object
@@ -267,6 +268,7 @@ def _with_a_damaged_heap_object(recorded, folder, starting: bytes):
     return damaged
 
 
+@pytest.mark.slow
 def test_batch_lists_a_trial_the_hdf5_library_hangs_on_as_one_failed_row(recorded, tmp_path):
     """The reads happen on Dask workers, which probe each file too: a hang there would stall the worker."""
     import csv

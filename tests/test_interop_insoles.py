@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,17 @@ import pytest
 from forceplate.cli import main
 from forceplate.errors import FileFormatError
 from forceplate.interop.csv_import import read_insole_csv
-from forceplate.interop.moticon import (PRESSURE, foot_frame_to_normalised, parse_moticon, read_moticon,
-                                        vendor_columns)
+from forceplate.interop.moticon import PRESSURE, parse_moticon, read_moticon, vendor_columns
 from forceplate.interop.physionet import parse_physionet, read_physionet
 from forceplate.processing.forces import insole_forces
 from forceplate.profiles import load_profile
 from forceplate.storage.reader import open_trial
 from forceplate.storage.writer import write_trial
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "interop.md"
 MOTICON = {"moticon-opengo/230927_102114.txt": (1751, 7), "moticon-opengo/walk_with_events.txt": (499, 3)}
@@ -26,6 +31,16 @@ MOTICON = {"moticon-opengo/230927_102114.txt": (1751, 7), "moticon-opengo/walk_w
 # 265 mm insole); size 3 is looser: its areas are proportional to size 7's within about 2 %.
 COP_MEDIAN, COP_MAX = 5e-4, 1e-3
 FSR = "diy-fsr-insole-esp32/COMBO_LOG002.CSV"
+
+
+
+def foot_frame_to_normalised(cop_mm: np.ndarray, profile_text: str) -> np.ndarray:
+    """A CoP in the foot frame (mm) in the vendor's normalised X, Y, by the profile's convention
+    (its ``normalised_*`` keys): the importer's placement undone, to compare with the vendor's CoP."""
+    p = tomllib.loads(profile_text)
+    x = cop_mm[:, 1] / p["normalised_length_mm"] - 0.5
+    y = cop_mm[:, 0] / (p["normalised_width_mm"] * p["normalised_y_medial_sign"])
+    return np.column_stack([x, y])
 
 
 def _trial(tmp_path, devices, metadata, events):

@@ -93,9 +93,16 @@ def test_lsl_record_makes_a_trial(lsl, tmp_path, capsys):
     trial = open_trial(out)
     (device,) = trial.devices.values()
     assert len(device.counts) > 100 and device.rate_hz == session.feet[0].analyzer.rate_hz
-    assert main(["analyze", str(out)]) in (0, 2)  # a part of a session: reps or a one-line reason
+    capsys.readouterr()
+    # A part of a session, with no exercise attribute: recognised from the force pattern, and
+    # analysed as it (or, when its segmentation finds nothing to measure, as the force summary).
+    assert main(["analyze", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["exercise_chosen_by"].startswith("recognised from the force pattern")
+    assert summary["file"] == str(out) and summary["complete"]
 
 
+@pytest.mark.slow
 def test_missing_stream_is_one_line(lsl, tmp_path, capsys):
     assert main(["lsl-record", "no-such-stream", "-o", str(tmp_path / "x.h5"), "--duration", "1",
                  "--timeout", "0.5"]) == 2

@@ -107,6 +107,7 @@ def test_report_names_onset_and_peak_phase_of_each_flagged_side(report, squat_se
             assert left_onset == (rep["left"].get("onset_phase") or "-")
 
 
+@pytest.mark.slow
 def test_insole_report_shows_pressure_maps(tmp_path):
     path = tmp_path / "insoles.h5"
     args = [a for url in INSOLE_URLS for a in ("--device", url)]
@@ -180,6 +181,7 @@ def test_csv_export_has_events_phases_and_clean_numbers(tmp_path):
         assert "nan" not in text.lower() and not re.search(r"(^|,)-0(\.0+)?(,|$)", text, re.M), name
 
 
+@pytest.mark.slow
 def test_reports_of_real_imported_trials(shared_data, tmp_path):
     """A real squat (OpenSim ground reactions, CoP given) and a real vertical-force-only jump:
     both reports open with a summary that is true to what the file can tell."""
@@ -234,6 +236,7 @@ def exercise_trials(tmp_path_factory):
     return trials
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXERCISE_FILES))
 def test_each_exercise_reports_saves_and_exports_its_own_table(exercise_trials, name, tmp_path):
     exercise, header, said = EXERCISE_FILES[name]
@@ -280,6 +283,7 @@ def test_each_exercise_reports_saves_and_exports_its_own_table(exercise_trials, 
         assert float(rows[0]["peak_force_n [N]"]) == fresh["reps"][0]["peak_force_n"]
 
 
+@pytest.mark.slow
 def test_compare_of_one_exercise_and_refusal_across_exercises(exercise_trials, tmp_path):
     jump = exercise_trials["vertical-jumps-fz/Dual-CMJ-Fz.txt"]
     page = tmp_path / "compare.html"
@@ -293,6 +297,7 @@ def test_compare_of_one_exercise_and_refusal_across_exercises(exercise_trials, t
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_squat_compare_report_has_a_legend_and_the_thresholds(squat_set, tmp_path):
     page = tmp_path / "compare.html"
     done = forceplate("compare", str(squat_set), str(squat_set), "--report", str(page), "--threshold-scale", "2")
@@ -307,6 +312,7 @@ def test_squat_compare_report_has_a_legend_and_the_thresholds(squat_set, tmp_pat
         assert svg.count('stroke-dasharray="5 3"') == 3
 
 
+@pytest.mark.slow
 def test_isometric_report_shows_its_rate_of_force_development(tmp_path):
     """A simulated pull rising at 5000 N/s: the report's table has the RFD columns and the 0-100 ms value."""
     from exercise_trials import isometric_pull, write_feet_trial
@@ -324,6 +330,7 @@ def test_isometric_report_shows_its_rate_of_force_development(tmp_path):
     assert "strongest effort peaked at" in text and "rise" in text and "hold" in text  # phases in the legend
 
 
+@pytest.mark.slow
 def test_trials_lists_each_trial_as_its_exercise(exercise_trials):
     folder = next(iter(exercise_trials.values())).parent
     done = forceplate("trials", str(folder), "--json")
@@ -335,6 +342,7 @@ def test_trials_lists_each_trial_as_its_exercise(exercise_trials):
     assert rows["Dual-CMJ-Fz.h5"]["reps"] == 1
 
 
+@pytest.mark.slow
 def test_a_recording_of_another_exercise_is_stored_as_it(exercise_trials, tmp_path):
     """record --exercise countermovement_jump of a replayed real jump: the end line and the stored
     results are the jump's, not a squat analysis."""

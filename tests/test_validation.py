@@ -28,10 +28,12 @@ def quick_records():
 # Goals of issue 12 this analysis does not meet yet on the quick battery (figures of
 # 2026-12-01: rep F1 0.84, precision 0.64, recall 0.56, side 0.83, live: 56 % of
 # moderate/severe sides get no live flag; precision and recall on the reps found 1.0). They run, and say so, instead of hiding.
+# strict: the battery is seeded, so a goal reached makes its test fail until this mark comes off
 NOT_MET = pytest.mark.xfail(reason="issue 12 goal not met yet (benchmarks/results/validation_battery.txt)",
-                            strict=False)
+                            strict=True)
 
 
+@pytest.mark.slow
 def test_quick_battery_holds_todays_figures(quick_records):
     """Not the goals: the figures the analysis reached, so that a change that loses ground fails."""
     scores = summarize(quick_records)
@@ -45,6 +47,7 @@ def _target(records, key):
     return meets(scores, key, op, target), f"{label}: {getattr(scores, key)} (target {op} {target})"
 
 
+@pytest.mark.slow  # each test of the quick battery waits for its fixture (about 100 s) once
 @pytest.mark.parametrize("keys", [
     pytest.param(("rep_f1",), marks=NOT_MET, id="reps are found"),
     pytest.param(("precision", "recall"), marks=NOT_MET, id="moderate and severe collapse is flagged"),
@@ -58,6 +61,7 @@ def test_target(quick_records, keys):
         assert ok, message
 
 
+@pytest.mark.slow
 def test_quick_battery_scores_every_device_set_generator_and_knee_pattern(quick_records):
     for devices in DEVICE_SETS:
         assert summarize([r for r in quick_records if r.factors["device set"] == devices]).reps > 0, devices
@@ -151,6 +155,7 @@ def test_force_moves_the_body_the_truth_says(generator):
         assert -drop[inside].min() == pytest.approx(r.depth_m, abs=0.002)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("generator", list(GENERATORS))
 def test_truth_grades_collapse_by_peak_and_knees_out_goes_lateral(generator):
     reps = 0

@@ -21,6 +21,7 @@ def wheel(tmp_path_factory):
     return next(out.glob("forceplate-*.whl"))
 
 
+@pytest.mark.slow
 def test_wheel_carries_profiles_and_records(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "forceplate/_bundled/profiles/dual-plate-ads1256.toml" in names
@@ -28,6 +29,7 @@ def test_wheel_carries_profiles_and_records(wheel):
     assert "forceplate/_bundled/PROTOCOL.md" in names
 
 
+@pytest.mark.slow
 def test_installed_wheel_runs_from_elsewhere(wheel, tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],

@@ -13,9 +13,9 @@ import numpy as np
 
 from forceplate.calibration.record import CalibrationRecord, ResponseCurves
 from forceplate.errors import CalibrationError
-from forceplate.processing.forces import plate_forces, plate_fz
+from forceplate.processing.baseline import G
+from forceplate.processing.forces import plate_forces, vertical_forces
 
-G = 9.80665
 # Defaults of the checks; CALIBRATION.md explains each.
 MAX_TARE_LOAD_N = 50.0  # a plate carrying more than this (per plate or insole) is loaded
 MAX_STILL_STD_N = 2.0  # a plate whose vertical force varies more (std) is moving
@@ -44,13 +44,6 @@ class LoadStep:
         if self.sensor is not None:
             return f"{self.mass_kg:g} kg on sensor {self.sensor}"
         return f"{self.mass_kg:g} kg on the {self.plate} plate at x={self.position_mm[0]:g}, y={self.position_mm[1]:g} mm"
-
-
-def vertical_forces(physical: np.ndarray, profile) -> dict[str, np.ndarray]:
-    """Vertical force (N) of each plate (by name), or of the whole insole ("insole")."""
-    if profile.insole is not None:
-        return {"insole": physical.sum(axis=1)}
-    return {p.name: plate_fz(physical, p) for p in profile.plates}
 
 
 def still_problems(physical: np.ndarray, profile, max_load_n: float | None = MAX_TARE_LOAD_N,
@@ -158,7 +151,7 @@ class Verification:
             "max_cop_error_mm": float(cop.max()) if len(cop) else None,
             "loads": [{"load": s.describe(), "force_error_pct": round(float(f), 3),
                        "cop_error_mm": None if not np.isfinite(c) else round(float(c), 2)}
-                      for s, f, c in zip(self.steps, self.force_error_pct, self.cop_error_mm)],
+                      for s, f, c in zip(self.steps, self.force_error_pct, self.cop_error_mm, strict=True)],
         }
 
 
@@ -172,7 +165,7 @@ def verify_loads(record: CalibrationRecord, profile, steps, mean_counts: np.ndar
     physical = record.to_physical(np.asarray(mean_counts, dtype=np.float64))
     force_err, cop_err = [], []
     if profile.insole is not None:
-        for step, row in zip(steps, physical):
+        for step, row in zip(steps, physical, strict=True):
             force_err.append(100.0 * (row[step.sensor] - step.weight_n) / step.weight_n)
             cop_err.append(np.nan)
     else:

@@ -19,6 +19,7 @@ from forceplate.calibration.fit import (MAX_STILL_STD_N, MAX_TARE_LOAD_N, VERIFY
                                         grid_positions_mm, plate_of, scaled_record, still_problems, verify_loads)
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError
+from forceplate.processing.baseline import G
 
 Place = Callable[[LoadStep | None], None]
 Progress = Callable[[str], None]
@@ -167,7 +168,7 @@ def scale_insole_body_weight(device, record: CalibrationRecord, body_mass_kg: fl
                              progress: Progress = print) -> CalibrationRecord:
     """Scale an insole's record so quiet standing reads ``foot_share`` of the body weight."""
     progress(f"quiet standing for {duration_s:g} s: stand still, weight on both feet")
-    expected_n = body_mass_kg * 9.80665 * foot_share
+    expected_n = body_mass_kg * G * foot_share
     counts = read_still(device, record, window_s=duration_s, max_std_n=max(MAX_STILL_STD_N, 0.02 * expected_n))
     total = record.to_physical(counts[None, :]).sum(axis=1)
     factor = body_weight_scale(total, expected_n)

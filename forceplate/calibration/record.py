@@ -73,6 +73,9 @@ class ResponseCurves:
 
 @dataclass(frozen=True)
 class CalibrationRecord:
+    """A device's calibration (one per serial): counts -> physical units by offsets, gains and a
+    matrix, with insole curves, residuals and dates (calibration/CALIBRATION.md)."""
+
     serial: str
     profile: str
     offsets_counts: np.ndarray

@@ -47,6 +47,7 @@ no reps). Without --exercise: the trial's exercise attribute, else recognised fr
 
 
 def run_analyze(args) -> int:
+    from forceplate.api import check_exercise_options, finish_summary
     from forceplate.calibration.record import check_fits_trial, load_record
     from forceplate.exercises import choose, run
     from forceplate.exercises.model import NotThisExercise, Options
@@ -64,14 +65,11 @@ def run_analyze(args) -> int:
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
-    if args.flag_reference and exercise.name != "squat":
-        raise ForceplateError(f"--flag-reference grades squats; {args.file} is analysed as {exercise.name}")
+    check_exercise_options(exercise.name, args.file, bool(args.flag_reference), bool(args.eyes_closed))
     reference = flag_reference(args, trial.attrs) if exercise.name == "squat" else None
     options = Options(args.toe_out, reference.thresholds(args.threshold_scale) if reference else thresholds(args),
                       static=open_trial(args.static) if args.static else None, flag_reference=reference)
     if args.eyes_closed:
-        if exercise.name != "quiet_standing":
-            raise ForceplateError(f"--eyes-closed compares quiet-standing trials; {args.file} is analysed as {exercise.name}")
         options.eyes_closed = TrialFeet(open_trial(args.eyes_closed), None)()
     try:
         exercise, chosen_by, report, analysis = run(exercise, chosen_by, trial, calibration, options, feet_of)
@@ -88,10 +86,8 @@ def run_analyze(args) -> int:
         write_output(args.report, render(report, analysis, profile, trial.attrs, str(args.file), trial=trial), args.force)
     elif args.report:
         write_output(args.report, render_exercise(report, exercise, feet_of(), trial.attrs, str(args.file)), args.force)
+    finish_summary(report, exercise, chosen_by, feet_of)
     summary = report["summary"]
-    summary["exercise_chosen_by"] = chosen_by
-    if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
-        summary["notes"].append(f"{feet_of.read.force_samples_filled} lost samples of force interpolated")
     summary["file"] = str(args.file)
     summary["complete"] = trial.complete
     summary["recovered"] = trial.recovered
@@ -172,7 +168,7 @@ def print_exercise_table(report: dict, exercise) -> None:
         print(f"quality {name}: " + ("ok" if q["ok"] else "; ".join(q["flags"])))
     table = columns(exercise)
     label = 14 if exercise.kind in SUMMARY_KINDS else 0  # sway rows are named, reps are numbered in a column
-    widths = {c.key: w.width for c, w in zip(table, exercise.columns)}
+    widths = {c.key: w.width for c, w in zip(table, exercise.columns, strict=True)}
     print(f"{'':<{label}}" + " ".join(f"{c.header:>{widths[c.key]}}" for c in table))
     for name, row in rows(exercise, report):
         print((f"{name:<{label}}" if label else "") + " ".join(f"{c.cell(row):>{widths[c.key]}}" for c in table))

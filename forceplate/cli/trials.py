@@ -133,7 +133,7 @@ def print_exercise_comparison(report: dict) -> None:
 
     entries, columns = report["trials"], report["columns"]
     labels = [chr(ord("A") + i) for i in range(len(entries))]
-    for label, e in zip(labels, entries):
+    for label, e in zip(labels, entries, strict=True):
         load = "" if e["load_kg"] is None else f", {e['load_kg']:g} kg"
         print(f"{label}: {e['file']} ({e['subject'] or 'no subject'}, {e['exercise']}{load})")
     width = max(9, *(len(c["header"]) + 1 for c in columns))
@@ -147,12 +147,12 @@ def print_exercise_comparison(report: dict) -> None:
     print(f"\nper set ({report['set_is']})")
     print(f"{'':<12}" + "".join(f"{c['header']:>{width}}" for c in columns))
     print(line(labels[0], entries[0]["set"]))
-    for label, e in zip(labels[1:], entries[1:]):
+    for label, e in zip(labels[1:], entries[1:], strict=True):
         print(line(label, e["set"]))
         print(line(f"{label}-A", e["set_difference"], signed=True))
     print("\nper rep" if report["set_is"] == "the mean of its reps" else "\nper foot")
     for row in report["reps"]:
-        for i, (label, m) in enumerate(zip(labels, row["trials"])):
+        for i, (label, m) in enumerate(zip(labels, row["trials"], strict=True)):
             name = f"{m['label'] if m else row['index']} {label}"
             print(f"{name:<12}  (no such rep)" if m is None else line(name, m))
 
@@ -169,7 +169,7 @@ def _num(value, fmt=".1f", signed=False) -> str:
 def print_comparison(report: dict) -> None:
     entries = report["trials"]
     labels = [chr(ord("A") + i) for i in range(len(entries))]
-    for label, e in zip(labels, entries):
+    for label, e in zip(labels, entries, strict=True):
         load = "" if e["load_kg"] is None else f", {e['load_kg']:g} kg"
         print(f"{label}: {e['file']} ({e['subject'] or 'no subject'}, {e['exercise'] or '-'}{load})")
     print("\nper set")
@@ -184,13 +184,13 @@ def print_comparison(report: dict) -> None:
                 + f"{_num(m['mean_asymmetry_pct'], '.1f', signed):>8}{_num(m['mean_depth_m'], '.2f', signed):>8}")
 
     print(set_line(labels[0], entries[0]["set"]))
-    for label, e in zip(labels[1:], entries[1:]):
+    for label, e in zip(labels[1:], entries[1:], strict=True):
         print(set_line(label, e["set"]))
         print(set_line(f"{label}-A", e["set_difference"], signed=True))
     print("\nper rep (medial shift mm and flag per side; differences against A)")
     print(f"{'rep':>3} {'':<5}{'L shift':>8} {'L flag':<9}{'R shift':>8} {'R flag':<9}{'asym %':>7}{'depth m':>8}")
     for row in report["reps"]:
-        for i, (label, m) in enumerate(zip(labels, row["trials"])):
+        for i, (label, m) in enumerate(zip(labels, row["trials"], strict=True)):
             head = f"{row['index']:>3} " if i == 0 else "    "
             if m is None:
                 print(f"{head}{label:<5}  (no such rep)")
@@ -278,8 +278,8 @@ def run_export(args) -> int:
         # Walking or an imported gait file has no quiet standing: its forces and CoP still
         # export; only the medial shift and the rep table need the baseline.
         print(f"not analysed: {exc}; feet.csv has no medial shift, reps.csv no reps", file=sys.stderr)
-        t, fz, cop = feet_arrays(trial)[:3]
-        analysis = SimpleNamespace(t=t, fz=fz, cop=cop, shift={side: np.full(len(t), np.nan) for side in SIDES})
+        feet = feet_arrays(trial)
+        analysis = SimpleNamespace(t=feet.t, fz=feet.fz, cop=feet.cop, shift={side: np.full(len(feet.t), np.nan) for side in SIDES})
         results = {"reps": []}
     progress = Progress()
     written = export_csv(trial, analysis, results, args.csv, progress)

@@ -36,6 +36,9 @@ left.* / right.* | N, N*s, mm | per foot over touchdown to stabilisation / take-
 
 @dataclass(frozen=True)
 class DropLanding(Exercise):
+    """Drop landing: each landing's touchdown, peak force, loading rate and time to stabilisation,
+    per-foot impulse and CoP excursion; never a collapse flag."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         rate = feet.rate_hz
         analysis = segment_landings(feet.fz, rate, feet.cop)

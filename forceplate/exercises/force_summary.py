@@ -45,6 +45,9 @@ def _measures(fz: np.ndarray, cop: np.ndarray | None, on: np.ndarray, rate_hz: f
 
 @dataclass(frozen=True)
 class ForceSummary(Exercise):
+    """No exercise's reps: each foot's contacts, force and CoP range, and what the trial shows
+    instead."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         return self.summarised(feet, "no exercise of the battery recognised")
 

@@ -29,6 +29,9 @@ symmetry | % | left/right symmetry of the vertical force at the peak (formulas a
 
 @dataclass(frozen=True)
 class IsometricSquat(Exercise):
+    """Isometric squat / mid-thigh pull: each pull's onset, rates of force development, peak and net
+    force, impulses."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         rate = feet.rate_hz
         analysis = self.segmented(segment_pulls, feet.fz, rate)

@@ -50,6 +50,9 @@ def _phases(j, rate_hz: float) -> list[dict]:
 
 @dataclass(frozen=True)
 class JumpExercise(Exercise):
+    """A jump of the battery (countermovement, squat or drop jump): each jump's phases, flight,
+    heights and RSI from the total vertical force."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         left = feet.fz["left"] if "left" in feet.fz else next(iter(feet.fz.values()))
         right = feet.fz.get("right", left * 0.0)

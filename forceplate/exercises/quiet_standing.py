@@ -49,6 +49,9 @@ def _sway_of(feet: Feet, which: str = "") -> tuple[dict, dict]:
 
 @dataclass(frozen=True)
 class QuietStanding(Exercise):
+    """Quiet standing: CoP sway of both feet and of each, and with an eyes-closed trial the Romberg
+    quotients."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         combined, by_foot = _sway_of(feet)
         total = sum(np.asarray(x, dtype=float) for x in feet.fz.values())

@@ -23,6 +23,9 @@ def standing_leg(fz: dict) -> tuple[str, float]:
 
 @dataclass(frozen=True)
 class SingleLegSquat(SquatExercise):
+    """Single-leg squat: the squat's analysis, graded on the standing leg only (the lifted foot's
+    values are None)."""
+
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
         report, analysis = super().run_trial(trial, calibration, options, feet_of)
         leg, share = standing_leg(analysis.fz)

@@ -22,6 +22,8 @@ peak_force_bw | x body weight | peak_force_n / body weight
 
 @dataclass(frozen=True)
 class SitToStand(Exercise):
+    """Sit-to-stand: each rise's onset, seat-off, standing and per-foot impulse."""
+
     def analyze(self, feet: Feet, options: Options) -> ExerciseResult:
         rate = feet.rate_hz
         analysis = self.segmented(segment_rises, feet.fz, rate)

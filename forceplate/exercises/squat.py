@@ -38,6 +38,9 @@ def decorate(report: dict, kind: str) -> dict:
 
 @dataclass(frozen=True)
 class SquatExercise(Exercise):
+    """The squat: :func:`forceplate.offline.analyze_trial` with each rep's kind, phases and named
+    symmetry added."""
+
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
         from forceplate.offline import analyze_trial, with_flag_reference
 

@@ -31,6 +31,9 @@ DEFAULT_PLATE_MM = 500.0
 
 @dataclass(frozen=True)
 class AmtiRecording:
+    """An OptiTrack/AMTI six-axis CSV export as read: forces (N), moments (N m), the vendor's CoP
+    (mm), dropout rows."""
+
     metadata: dict  # preamble key -> value, as text
     rate_hz: float
     time_s: np.ndarray  # (n,)

@@ -240,7 +240,7 @@ def _frame(path: Path, corners_m: np.ndarray) -> np.ndarray:
     norms = [np.linalg.norm(v) for v in (x, y, z)]
     if min(norms) == 0:
         raise FileFormatError(f"{path}: FORCE_PLATFORM:CORNERS of a plate do not span a rectangle")
-    return np.column_stack([v / n for v, n in zip((x, y, z), norms)])
+    return np.column_stack([v / n for v, n in zip((x, y, z), norms, strict=True)])
 
 
 def _moment_transfer(origin_m: np.ndarray) -> np.ndarray:

@@ -25,6 +25,9 @@ NOMINAL_PLATE_MM = (300.0, 500.0)
 
 @dataclass(frozen=True)
 class VerticalForces:
+    """An FP1/FP2 vertical-force text file as read: each plate's Fz (N) at the rate given (the file
+    states none)."""
+
     names: tuple[str, ...]  # plate names from the header, in column order
     fz_n: np.ndarray  # (n, plates)
     rate_hz: float
@@ -80,7 +83,7 @@ def read_fz_trial(path: str | Path, rate_hz: float | None = None, keep: list[int
     # Only the chooser's view (vertical force, no point): OpenSim's y is the vertical.
     plates = [OpenSimPlate(name, k + 1, np.column_stack([nan, fz, nan]), np.column_stack([nan, nan, nan]),
                            np.column_stack([nan, nan, nan]))
-              for k, (name, fz) in enumerate(zip(forces.names, forces.fz_n.T))]
+              for k, (name, fz) in enumerate(zip(forces.names, forces.fz_n.T, strict=True))]
     feet = choose_feet(path, plates, keep, left, right)
     imported = [ImportedPlate(
         name=plate.label or plate.name, foot=foot, values=np.column_stack([nan, nan, plate.force_n[:, 1], nan, nan, nan]),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +26,6 @@ import numpy as np
 from forceplate.errors import FileFormatError
 from forceplate.interop import insole_pair, numbers, on_grid, read_lines
 from forceplate.profiles import RATE_RANGE_HZ, load_profile, number_in
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 PROFILE_ID = "moticon-opengo16"
 SENSORS = 16
@@ -45,6 +39,9 @@ MIN_FIT_FORCE_N = 50.0  # rows used to fit the area scale: clearly loaded, so ro
 
 @dataclass(frozen=True)
 class MoticonExport:
+    """A Moticon OpenGo text export as read: header lines, column names, time (s) and the data rows
+    as text."""
+
     header: dict  # "# key: value" lines
     columns: list[str]
     time_s: np.ndarray  # (n,) as in the file (a dropped row leaves a step of 2 samples)
@@ -87,14 +84,6 @@ def vendor_columns(export: MoticonExport, path: Path, foot: str) -> tuple[np.nda
     return values[:, 0], values[:, 1:]
 
 
-def foot_frame_to_normalised(cop_mm: np.ndarray, profile_text: str) -> np.ndarray:
-    """A CoP in the foot frame (mm) in the vendor's normalised X, Y, by the profile's convention."""
-    p = tomllib.loads(profile_text)
-    x = cop_mm[:, 1] / p["normalised_length_mm"] - 0.5
-    y = cop_mm[:, 0] / (p["normalised_width_mm"] * p["normalised_y_medial_sign"])
-    return np.column_stack([x, y])
-
-
 def _events(export: MoticonExport, time_s: np.ndarray) -> list[tuple]:
     """``X Events label[]`` / ``X Events[]`` column pairs as trial marks, e.g. "Right Event 1"."""
     out = []
@@ -103,7 +92,7 @@ def _events(export: MoticonExport, time_s: np.ndarray) -> list[tuple]:
         side = label_column.split(" ")[0]
         li = export.columns.index(label_column)
         vi = export.columns.index(value_column) if value_column in export.columns else None
-        for t, row in zip(time_s, export.cells):
+        for t, row in zip(time_s, export.cells, strict=True):
             label = row[li].strip() if li < len(row) else ""
             if label:
                 value = row[vi].strip() if vi is not None and vi < len(row) else ""

@@ -52,6 +52,8 @@ COLUMN_COUNT_KEYS = ("datacolumns", "ncolumns")
 
 @dataclass(frozen=True)
 class OpenSimTable:
+    """An OpenSim table (.mot, .sto) as read: header, column names, numbers."""
+
     header: dict[str, str]  # key (lower case) -> value, from "key=value" or "key value" lines
     names: list[str]
     data: np.ndarray  # (rows, columns) as in the file
@@ -59,6 +61,9 @@ class OpenSimTable:
 
 @dataclass(frozen=True)
 class OpenSimPlate:
+    """One plate's ground reaction from an OpenSim table, in OpenSim's axes: force (N), point (m),
+    torque (N m)."""
+
     label: str  # column prefix (+ number): '', '1_', 'R_', '3_', '1'
     number: int  # 1-based, in the order of the file's columns
     force_n: np.ndarray  # (n, 3) OpenSim axes
@@ -268,7 +273,7 @@ def choose_feet(path: Path, plates: list[OpenSimPlate], keep: list[int] | None =
     else:
         how = "the other foot" if chosen else "lone plate"
         free = free[:len(rest)]  # a lone plate is the left foot, as in a C3D import
-    for foot, plate in zip(free, rest):
+    for foot, plate in zip(free, rest, strict=True):
         chosen[foot] = (plate, how)
     return dict(sorted(chosen.items()))
 

@@ -30,6 +30,9 @@ PLATES = ("FP1", "FP2")
 
 @dataclass(frozen=True)
 class SquatJumpRecording:
+    """The OpenSim-style squat-jump CSV as read: two plates' 3D force (N), CoP (mm) and free moment
+    (N m)."""
+
     time_s: np.ndarray  # (n,)
     rate_hz: float
     force_n: np.ndarray  # (n, 2 plates, 3) x anterior, y vertical, z medio-lateral
@@ -82,7 +85,7 @@ def read_squat_jump_trial(path: str | Path, labels: str | Path | None = None, ke
     events = []
     for phase, bounds in phases.items():
         for jump, pair in enumerate(bounds, start=1):
-            for edge, row in zip(("start", "end"), pair):
+            for edge, row in zip(("start", "end"), pair, strict=True):
                 if not 0 <= row < rows:
                     raise FileFormatError(f"{labels}: {phase} of jump {jump} names row {row}; "
                                           f"{path.name} has rows 0 to {rows - 1}")
@@ -110,7 +113,7 @@ def read_squat_jump_index(path: str | Path) -> dict[str, list[tuple[int, int]]]:
         if len(bounds) != len(rows[0]) - 1:
             raise FileFormatError(
                 f"{path}: phase '{row[0]}' has {len(bounds)} indices, expected {len(rows[0]) - 1}")
-        phases[row[0].strip()] = list(zip(bounds[::2], bounds[1::2]))
+        phases[row[0].strip()] = list(zip(bounds[::2], bounds[1::2], strict=True))
     return phases
 
 

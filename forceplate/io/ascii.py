@@ -132,7 +132,7 @@ def encode_line(t_us: int, counts) -> bytes:
 
 def encode_lines(t_us: np.ndarray, samples: np.ndarray) -> bytes:
     """Consecutive samples (n, channels) as ASCII-mode lines (the simulator's encoder)."""
-    return b"".join(encode_line(int(t), row) for t, row in zip(t_us, samples.tolist()))
+    return b"".join(encode_line(int(t), row) for t, row in zip(t_us, samples.tolist(), strict=True))
 
 
 def encode_message(ptype: PacketType, content: dict | str) -> bytes:

@@ -70,7 +70,7 @@ class BinaryCodec(Codec):
     def encode_frames(self, seq, t_us, counts) -> bytes:
         rows = np.ascontiguousarray(counts)
         return b"".join(encode_packet(PacketType.DATA, s, t, rows[i].tobytes())
-                        for i, (s, t) in enumerate(zip(np.asarray(seq).tolist(), np.asarray(t_us).tolist())))
+                        for i, (s, t) in enumerate(zip(np.asarray(seq).tolist(), np.asarray(t_us).tolist(), strict=True)))
 
     def encode_frame(self, seq, t_us, counts, corrupt=False) -> bytes:
         return encode_packet(PacketType.DATA, seq, t_us, np.ascontiguousarray(counts).tobytes(), corrupt)

@@ -137,7 +137,7 @@ def _probe_all(found: list[DiscoveredPort], timeout_s: float) -> None:
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + timeout_s + STUCK_GRACE_S
-    for entry, thread in zip(found, threads):
+    for entry, thread in zip(found, threads, strict=True):
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             entry.probe = Probe(ProbeStatus.STUCK, f"the driver did not return within {timeout_s + STUCK_GRACE_S:g} s",

@@ -30,6 +30,8 @@ TIME_MODULO = 1 << 32
 
 
 class PacketType(IntEnum):
+    """The type byte of a protocol v1 packet (devices/PROTOCOL.md)."""
+
     INFO = 1  # payload: UTF-8 "key=value" lines
     DATA = 2  # payload: one sample, channels x int32 or int16 little-endian
     STATUS = 3  # payload: UTF-8 "key=value" lines (saturation, battery, error)
@@ -37,6 +39,8 @@ class PacketType(IntEnum):
 
 
 class Command:
+    """The host's commands to a device: ASCII lines (devices/PROTOCOL.md)."""
+
     INFO = b"INFO?\n"
     START = b"START\n"
     STOP = b"STOP\n"

@@ -22,7 +22,6 @@ from forceplate import __version__
 from forceplate.errors import ForceplateError, TrialError
 from forceplate.library.table import failure_row, rep_rows, trial_identity, trial_row
 from forceplate.exercises.model import ALGORITHM_VERSION as EXERCISES_VERSION
-from forceplate.processing.analysis import ALGORITHM_VERSION
 from forceplate.processing.valgus import Thresholds
 
 # Peak memory of an analysis per raw value (frame x channel) in the file: 1.6 GB for a
@@ -124,16 +123,15 @@ def _failed(display: str, attrs: dict | None, error: str) -> Outcome:
 
 
 def _stored(header, settings: Settings) -> dict | None:
-    """The stored results when they can stand for a fresh analysis with ``settings``: the
-    test ``offline.trial_results`` applies (tests/test_batch.py checks the two agree)."""
+    """The stored results when they can stand for a fresh analysis with ``settings``: another
+    exercise's when this version made them, a squat's by ``offline.reusable_results`` (the
+    test ``offline.trial_results`` applies)."""
     stored = header.results
     if stored is not None and stored["summary"].get("algorithm_version") == EXERCISES_VERSION:
         return stored  # another exercise's results: no squat thresholds or toe-out in them
-    if (stored is not None and stored["summary"]["algorithm_version"] == ALGORITHM_VERSION
-            and stored["parameters"]["thresholds"] == settings.thresholds.as_dict()
-            and settings.toe_out_deg in (None, stored["parameters"]["toe_out_deg"])):
-        return stored
-    return None
+    from forceplate.offline import reusable_results
+
+    return stored if reusable_results(header, settings.thresholds, settings.toe_out_deg) else None
 
 
 def _analyse_and_store(path: str, settings: Settings) -> tuple[dict, str | None]:
@@ -215,6 +213,9 @@ def check_workers(client, wait_s: float = WORKER_WAIT_S) -> dict[str, str]:
 
 @dataclass
 class BatchResult:
+    """What a batch run found: one outcome per file (stored, analysed, skipped, failed) and how long
+    it took (s)."""
+
     outcomes: list[Outcome]  # sorted by file
     seconds: float
 
@@ -240,7 +241,7 @@ def run_batch(client, files: list[Path], wanted: TrialFilter = TrialFilter(), se
     displays = [str(f) for f in files]
     futures = client.map(analyse_file, [str(f.resolve()) for f in files], displays,
                          wanted=wanted, settings=settings, pure=False)
-    which = {future.key: display for future, display in zip(futures, displays)}
+    which = {future.key: display for future, display in zip(futures, displays, strict=True)}
     outcomes = []
     for done, future in enumerate(as_completed(futures), start=1):
         try:

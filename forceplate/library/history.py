@@ -88,7 +88,7 @@ def _group_metrics(reps: list[dict]) -> dict:
 
 
 def _slope_per_period(days: list[float], values: list[float | None]) -> float | None:
-    pairs = [(d, v) for d, v in zip(days, values) if v is not None]
+    pairs = [(d, v) for d, v in zip(days, values, strict=True) if v is not None]
     if len({d for d, _ in pairs}) < MIN_SESSIONS_FOR_TREND:
         return None
     x, y = np.array(pairs, dtype=float).T

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from forceplate.events import EventKind
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import GRADES
 from forceplate.reporting.numbers import number
@@ -50,27 +51,27 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
     """One line for an event, or None for events not worth a line; ``onsets``: (rep, side) ->
     the phase of that side's first flag, for results that do not carry their onset phase."""
     t = f"{event.t_s:7.2f} s"
-    if event.kind == "baseline":
+    if event.kind == EventKind.BASELINE:
         d = event.data
         return f"{t}  baseline: body weight {d['body_weight_n']:.1f} N ({d['mass_kg']:.1f} kg)"
-    if event.kind == "rep_start":
+    if event.kind == EventKind.REP_START:
         return f"{t}  rep {event.rep}: down"
-    if event.kind == "flag":
+    if event.kind == EventKind.FLAG:
         return (f"{t}  rep {event.rep}: {event.side.upper()} foot {event.severity} medial shift "
                 f"{event.value:.1f} mm (in {event.phase})  -> {CUE[event.severity]}")
-    if event.kind == "rep_end":
+    if event.kind == EventKind.REP_END:
         d = event.data
         sides = "  ".join(_side_summary(s, d[s], (onsets or {}).get((event.rep, s))) for s in SIDES)
         return f"{t}  rep {event.rep} done: depth {number(d['depth_m'], 2)} m, {number(d['end_s'] - d['start_s'], 2)} s;  {sides}"
-    if event.kind == "device_disconnected":
+    if event.kind == EventKind.DEVICE_DISCONNECTED:
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
-    if event.kind == "recording_failed":
+    if event.kind == EventKind.RECORDING_FAILED:
         return f"{t}  RECORDING STOPPED: {event.data.get('message', '')} (the live view goes on)"
-    if event.kind == "device_reconnected":
+    if event.kind == EventKind.DEVICE_RECONNECTED:
         return f"{t}  {event.data.get('message', '')}; recording resumes, the gap is recorded"
-    if event.kind == "device_stalled":
+    if event.kind == EventKind.DEVICE_STALLED:
         return f"{t}  DEVICE SILENT: {event.data.get('message', '')}"
-    if event.kind == "device_resumed":
+    if event.kind == EventKind.DEVICE_RESUMED:
         return f"{t}  {event.data.get('message', '')}"
     return None
 
@@ -96,12 +97,12 @@ def run_terminal(session: Session, duration_s: float | None, out=sys.stdout) -> 
 
     def show(events) -> None:
         for event in events:
-            if event.kind == "flag":
+            if event.kind == EventKind.FLAG:
                 onsets.setdefault((event.rep, event.side), event.phase)
             line = describe(event, onsets)
             if line:
                 print(line, file=out, flush=True)
-            if event.kind == "rep_end":
+            if event.kind == EventKind.REP_END:
                 rep_ends.append(event)
 
     try:

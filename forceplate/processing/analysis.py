@@ -100,6 +100,11 @@ class RepResult:
 
 @dataclass
 class Analysis:
+    """A squat analysis of both feet (:func:`analyze_feet`): the reps (:class:`RepResult`), the
+    baseline and thresholds they were graded with, and the per-sample arrays behind them: time
+    ``t`` (s), zero-lag filtered ``fz`` (N) and ``cop`` (mm, lab frame) per foot, vertical
+    ``velocity`` (m/s) and each foot's medial ``shift`` (mm)."""
+
     rate_hz: float
     t: np.ndarray
     fz: dict

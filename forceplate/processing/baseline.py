@@ -20,7 +20,7 @@ import numpy as np
 
 from forceplate.errors import ForceplateError
 
-G = 9.80665
+G = 9.80665  # standard gravity (m/s^2), the package's one definition: weight (N) = mass (kg) * G
 QUIET_WINDOW_S = 1.0
 QUIET_MAX_S = 5.0
 MIN_STANDING_N = 200.0

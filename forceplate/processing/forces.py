@@ -17,6 +17,13 @@ def plate_fz(physical: np.ndarray, plate) -> np.ndarray:
     return physical[:, list(plate.channels)].sum(axis=1)
 
 
+def vertical_forces(physical: np.ndarray, profile) -> dict[str, np.ndarray]:
+    """Vertical force (N) of each plate (by name), or of the whole insole ("insole")."""
+    if profile.insole is not None:
+        return {"insole": physical.sum(axis=1)}
+    return {p.name: plate_fz(physical, p) for p in profile.plates}
+
+
 def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, dict]:
     """Per foot: vertical force (n,) in N and CoP (n, 2) in mm, lab frame.
 

@@ -48,6 +48,9 @@ class Pull:
 
 @dataclass(frozen=True)
 class IsometricAnalysis:
+    """An isometric trial's pulls, with the quiet standing they are measured from (weight and its SD,
+    N) and the onset threshold (N)."""
+
     body_weight_n: float
     baseline_sd_n: float
     onset_threshold_n: float

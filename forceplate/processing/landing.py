@@ -75,6 +75,9 @@ class Landing:
 
 @dataclass(frozen=True)
 class LandingAnalysis:
+    """A trial's landings, with the body weight (N; where it came from) and the unloaded level (N)
+    they are measured against."""
+
     body_weight_n: float | None
     body_weight_source: str
     unloaded_n: float | None

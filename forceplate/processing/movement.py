@@ -28,7 +28,7 @@ SYMMETRY_FORMULAS = {
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, past-last) index of each run of True."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def robust_sd(x: np.ndarray) -> float:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from forceplate.calibration.fit import vertical_forces
+from forceplate.processing.forces import vertical_forces
+from forceplate.processing.movement import runs
 
 MIN_CLIP_RUN_S = 0.01  # a channel pinned at its extreme this long (and >= 3 samples) is clipping
 FLAT_PTP_COUNTS = 2  # a channel moving no more than this over the whole trial is dead
@@ -24,10 +25,7 @@ def _pinned_samples(column: np.ndarray, min_run: int) -> int:
     """Samples in runs of >= ``min_run`` equal values at the column's maximum or minimum."""
     pinned = 0
     for extreme in (column.max(), column.min()):
-        at = np.concatenate([[False], column == extreme, [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(at))
-        runs = edges[1::2] - edges[::2]
-        pinned += int(runs[runs >= min_run].sum())
+        pinned += sum(hi - lo for lo, hi in runs(column == extreme) if hi - lo >= min_run)
     return pinned
 
 

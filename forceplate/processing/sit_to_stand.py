@@ -52,6 +52,8 @@ class Rise:
 
 @dataclass(frozen=True)
 class SitToStandAnalysis:
+    """A trial's sit-to-stand rises, with the body weight (N) and where it came from."""
+
     body_weight_n: float
     body_weight_source: str
     rises: list[Rise]

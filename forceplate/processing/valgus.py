@@ -18,6 +18,9 @@ GRADES = ("none", "mild", "moderate", "severe")
 
 @dataclass(frozen=True)
 class Thresholds:
+    """The knee-collapse grades: a held medial shift (mm over the lifter's normal) of at least
+    ``mild_mm``, ``moderate_mm``, ``severe_mm``, held ``min_duration_s``."""
+
     mild_mm: float = 3.5
     moderate_mm: float = 7.5
     severe_mm: float = 12.5

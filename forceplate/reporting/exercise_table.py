@@ -29,6 +29,8 @@ SUMMARY_KINDS = {"balance": ("posturography", "posturography_by_foot"), "forces"
 
 @dataclass(frozen=True)
 class TableColumn:
+    """One column of an exercise's table with its unit, as every face shows it."""
+
     header: str  # as the terminal table heads it
     key: str  # a dotted path into a rep (or a sway measure)
     unit: str  # "" for a count or a word

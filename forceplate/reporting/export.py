@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.errors import TrialError
+from forceplate.events import EVENT_VALUE_UNITS
 from forceplate.processing.analysis import SIDES, Analysis
 from forceplate.reporting.exercise_table import rows, unit_of
 from forceplate.storage.reader import Trial
@@ -20,7 +21,6 @@ from forceplate.storage.schema import flat_rep, rep_row, rep_table_units
 
 BLOCK_ROWS = 50_000
 PHASE_KEYS = ("onset_phase", "peak_phase")  # per side: the live cue's phase and the phase at the peak
-EVENT_VALUE_UNITS = {"flag": "mm", "baseline": "N"}  # what an event's value is: a shift, the body weight
 
 
 def _text_column(values: np.ndarray, fmt: str) -> np.ndarray:
@@ -38,9 +38,9 @@ def _write_table(path: Path, header: list[str], columns: list[np.ndarray], forma
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(",".join(header) + "\n")
         for start in range(0, n, BLOCK_ROWS):
-            cells = [_text_column(np.asarray(c[start:start + BLOCK_ROWS]), fmt) for c, fmt in zip(columns, formats)]
+            cells = [_text_column(np.asarray(c[start:start + BLOCK_ROWS]), fmt) for c, fmt in zip(columns, formats, strict=True)]
             if cells and len(cells[0]):
-                f.write("\n".join(",".join(row) for row in zip(*cells)) + "\n")
+                f.write("\n".join(",".join(row) for row in zip(*cells, strict=True)) + "\n")
             progress(path.name, min(start + BLOCK_ROWS, n), n)
 
 

@@ -23,7 +23,7 @@ def flagged_over_time_plot(report: dict) -> str:
     days = _days(sessions)
     ax = _Axes(440, 240, (min(days) - 1, max(days) + 1), (0, 105), margin=(48, 60, 12, 32))
     for side in SIDES:
-        points = [(d, s[f"{side}_flagged_pct"]) for d, s in zip(days, sessions) if s[f"{side}_flagged_pct"] is not None]
+        points = [(d, s[f"{side}_flagged_pct"]) for d, s in zip(days, sessions, strict=True) if s[f"{side}_flagged_pct"] is not None]
         if points:
             x, y = zip(*points)
             ax.line(x, y, COLOURS[side], width=1.8)

@@ -75,9 +75,9 @@ class _Axes:
         px, py = self.px(x[keep], y[keep])
         ok = np.isfinite(px) & np.isfinite(py)
         breaks = np.flatnonzero(np.diff(ok.astype(int)) != 0) + 1
-        for run_x, run_y, run_ok in zip(np.split(px, breaks), np.split(py, breaks), np.split(ok, breaks)):
+        for run_x, run_y, run_ok in zip(np.split(px, breaks), np.split(py, breaks), np.split(ok, breaks), strict=True):
             if run_ok[0] and len(run_x) > 1:
-                points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(run_x, run_y))
+                points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(run_x, run_y, strict=True))
                 self.items.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
                                   f'stroke-width="{width}" stroke-dasharray="{dash}"/>')
 
@@ -708,9 +708,9 @@ def render_exercise_comparison(report: dict) -> str:
         f'<tr><td style="color:{TRIAL_COLOURS[k % len(TRIAL_COLOURS)]}"><b>{label}</b></td>'
         f"<td>{html.escape(e['file'])}</td><td>{_cell(e['subject'])}</td><td>{_cell(e['load_kg'])}</td>"
         f"<td>{e['set']['reps']}</td>{cells(e['set'])}</tr>"
-        for k, (label, e) in enumerate(zip(labels, report["trials"])))
+        for k, (label, e) in enumerate(zip(labels, report["trials"], strict=True)))
     per_rep = "\n".join(f"<tr><td>{html.escape(m['label'])}</td><td>{label}</td>{cells(m)}</tr>"
-                        for row in report["reps"] for label, m in zip(labels, row["trials"]) if m)
+                        for row in report["reps"] for label, m in zip(labels, row["trials"], strict=True) if m)
     plots = "" if report["set_is"] != "the mean of its reps" else "".join(
         _per_rep_trial_lines(report, c["key"], 0.0)[0].svg("rep", _plain_header(_column(c)) + _unit_text(c["unit"]), ticks="y")
         for c in columns)

@@ -31,6 +31,7 @@ from forceplate.calibration.record import CalibrationRecord
 from forceplate.io.codec import codec_for
 from forceplate.io.firmware import Firmware
 from forceplate.io.protocol import PacketType
+from forceplate.processing.baseline import G
 from forceplate.processing.forces import NEUTRAL_COP_FRACTION
 from forceplate.profiles import DeviceProfile
 from forceplate.sim.squat import SquatModel
@@ -41,7 +42,6 @@ from forceplate.sim.squat import SquatModel
 # and a quarter of a second ahead still 1.1 % of a core per insole (0.4 % a second ahead,
 # December 2026). A StaticScene is computed as it is sent: the host places its loads at any moment.
 COMPUTE_AHEAD_S = 1.0
-G = 9.80665
 SATURATE_AT = 100.0  # a saturating channel's full scale, in its unit (N): reached during squats
 WOBBLE_HZ = 3.0  # a placed load that is still settling (or a bumped plate) rocks at about this rate
 SHEAR_FRACTION = 0.03  # horizontal force of a squatting foot, share of its vertical force

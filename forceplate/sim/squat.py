@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from forceplate.processing.baseline import G  # noqa: F401 - squat_lean and validation take it from here
 from forceplate.profiles import SIDES
 
-G = 9.80665
 SEVERITY_SHIFT_MM = {"mild": 5.0, "moderate": 10.0, "severe": 16.0}  # a labelled rep's typical peak
 COLLAPSE_PHASES = ("descent", "bottom", "ascent")
 TRUTH_GRID_HZ = 1000.0  # truth peaks are measured on this grid
@@ -43,6 +43,9 @@ PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median de
 
 @dataclass
 class Subject:
+    """The simulated lifter: mass and load (kg), stance and feet (mm, deg), weight share, facing in
+    the lab."""
+
     mass_kg: float = 75.0
     load_kg: float = 0.0  # barbell
     stance_width_mm: float = 440.0  # centre of left foot to centre of right foot
@@ -74,6 +77,9 @@ class Collapse:
 
 @dataclass
 class RepPlan:
+    """One simulated rep in full: tempo (s), depth (m), CoP travel and healthy drift (mm), collapse
+    and knees out per foot."""
+
     descent_s: float
     bottom_s: float
     ascent_s: float
@@ -131,6 +137,9 @@ class SquatPlan:
 
 @dataclass(frozen=True)
 class SideTruth:
+    """What one foot really did in a simulated rep: collapse grade, peak shift (mm), onset (s),
+    phase, knees out (mm)."""
+
     severity: str | None  # collapse grade, None for a foot without collapse
     peak_shift_mm: float  # collapse only: peak medial shift in the foot frame
     onset_s: float | None  # collapse: when the shift starts to rise
@@ -145,6 +154,9 @@ class SideTruth:
 
 @dataclass(frozen=True)
 class RepTruth:
+    """What a simulated rep really was: timing (s), depth (m), the collapse side and grade, and each
+    foot's :class:`SideTruth`."""
+
     index: int
     start_s: float
     bottom_s: float  # middle of the pause at the bottom

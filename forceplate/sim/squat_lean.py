@@ -36,6 +36,9 @@ BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep o
 
 
 class LeanSquatModel(SquatModelBase):
+    """The second squat generator: spring-damper hips after a skewed cosine target, CoP travel from
+    hips back and a later trunk lean, pulse-shaped collapse with wobble."""
+
     generator = "lean"
 
     def __init__(self, subject=None, plan=None, seed: int = 0):
@@ -87,7 +90,7 @@ class LeanSquatModel(SquatModelBase):
         bottoms = [self.rep_bottom_s(i) for i in range(1, len(self.reps) + 1)]
         lean_at_bottom = np.interp(bottoms, t, self._lean)
         self._hips_back_mm = np.array([self._lean_push_mm * lean - rep.cop_travel_mm
-                                       for lean, rep in zip(lean_at_bottom, self.reps)] + [0.0])
+                                       for lean, rep in zip(lean_at_bottom, self.reps, strict=True)] + [0.0])
 
     def _on_grid(self, values: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.interp(t, self._grid, values)
