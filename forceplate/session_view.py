@@ -71,6 +71,11 @@ class SessionView:
     def recording(self) -> Path | None:
         return self._session.recording
 
+    @property
+    def recording_error(self) -> str | None:
+        """Why the recording stopped (the trial file could not be written on), else None."""
+        return self._session.recording_error
+
     def elapsed_s(self) -> float:
         return self._session.elapsed_s()
 

@@ -53,8 +53,8 @@ def _recorded(source: tuple) -> Recorded:
         from forceplate.offline import feet_arrays
         from forceplate.storage.reader import open_trial
 
-        t, fz, cop, _, rate_hz, _, devices = feet_arrays(open_trial(source[1]))
-        return Recorded(t, fz, cop, {}, rate_hz, devices[0].profile.plates, None, None)
+        feet = feet_arrays(open_trial(source[1]))
+        return Recorded(feet.t, feet.fz, feet.cop, {}, feet.rate_hz, feet.devices[0].profile.plates, None, None)
     _, reps, valgus, insoles, seed, tail_s = source
     # standing after the set for ``tail_s``: long enough for the window to call the set done
     plan = SquatPlan(reps=reps, depth_m=0.45, valgus=parse_valgus(valgus), tail_s=tail_s)
@@ -115,6 +115,7 @@ class FakeSession:
         self.feet_ring = RingBuffer(int(PLOT_SECONDS * self.rate_hz), RING_COLUMNS)
         self._events: queue.Queue[Event] = queue.Queue()
         self.recording = None
+        self.recording_error = None  # a fake recording never fails
         self.recorded: list[tuple] = []  # (path, metadata) of each recording started
         self.marks: list[str] = []
 

@@ -66,6 +66,7 @@ def run_live(args) -> int:
     from forceplate.calibration.record import record_warning
     from forceplate.live.terminal import format_status, run_terminal
     from forceplate.session import Session
+    from forceplate.session_view import SessionView
 
     urls = args.device or [DEMO_URL]
     if args.duration is not None and not 0 <= args.duration < float("inf"):  # NaN fails too
@@ -93,7 +94,7 @@ def run_live(args) -> int:
             publisher = LslPublisher(session)
         session.start()
         if headless:
-            run_terminal(session, duration)
+            run_terminal(SessionView(session), duration)
         else:
             from forceplate.live.window import run_window
 
@@ -104,7 +105,7 @@ def run_live(args) -> int:
         finally:
             if publisher is not None:  # after the session: its reader threads hand it events
                 publisher.close()
-        print(f"status: {format_status(session)}")
+        print(f"status: {format_status(SessionView(session))}")
         if args.record:
             truth = session.ground_truth
             if truth is not None:

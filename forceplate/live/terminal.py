@@ -9,7 +9,7 @@ from forceplate.events import EventKind
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import GRADES
 from forceplate.reporting.numbers import number
-from forceplate.session import Session
+from forceplate.session_view import SessionView
 
 CUE = {"mild": "watch the knees", "moderate": "KNEES OUT", "severe": "KNEES OUT!"}
 STATUS_EVERY_S = 10.0
@@ -76,7 +76,7 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
     return None
 
 
-def format_status(session: Session) -> str:
+def format_status(session: SessionView) -> str:
     parts = []
     for s in session.status():
         parts.append(f"{s['device']} {s['state']}: {s.get('frames', 0)} frames, {s.get('lost_frames', 0)} lost, "
@@ -88,7 +88,7 @@ def format_status(session: Session) -> str:
     return "; ".join(parts)
 
 
-def run_terminal(session: Session, duration_s: float | None, out=sys.stdout) -> None:
+def run_terminal(session: SessionView, duration_s: float | None, out=sys.stdout) -> None:
     """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C), then what the reps came to."""
     print("   time  event  (Ctrl-C to stop)", file=out, flush=True)
     next_status = STATUS_EVERY_S

@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from forceplate.errors import ForceplateError
+from forceplate.events import EventKind
 from forceplate.exercises import lookup as lookup_exercise
 from forceplate.exercises import registry as exercises
 from forceplate.exercises.model import Options
@@ -29,7 +30,7 @@ from forceplate.live.audio import CuePlayer
 from forceplate.live.exercise_feed import LiveExercise
 from forceplate.live.pressure import FOOT_LENGTH_MM, PressureMap, foot_outline
 from forceplate.live.terminal import CUE, describe, set_summary, side_phases
-from forceplate.processing.baseline import Baseline, foot_axis, medial_units
+from forceplate.processing.baseline import DEFAULT_FOOT_WIDTH_MM, Baseline, foot_axis, medial_units
 from forceplate.processing.forces import insole_cop_to_lab
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import Thresholds
@@ -758,24 +759,24 @@ class LiveWindow(QtWidgets.QMainWindow):
             header.setDefaultSectionSize(height)
 
     def show_event(self, event: Event) -> None:
-        if event.kind in ("rep_start", "flag", "rep_end") and self.live_exercise is not None:
+        if event.kind in (EventKind.REP_START, EventKind.FLAG, EventKind.REP_END) and self.live_exercise is not None:
             pass  # the squat analysis runs on underneath (and is recorded); another exercise's table is shown
-        elif event.kind == "rep_start":
+        elif event.kind == EventKind.REP_START:
             self._start_rep(event.rep)
-        elif event.kind == "flag":
+        elif event.kind == EventKind.FLAG:
             self._show_flag(event)
-        elif event.kind == "rep_end":
+        elif event.kind == EventKind.REP_END:
             self._finish_rep(event)
-        elif event.kind == "mark":
+        elif event.kind == EventKind.MARK:
             self.statusBar().showMessage(f"{event.t_s:.2f} s  {event.data.get('message', '')}", MESSAGE_MS)
-        elif event.kind == "device_disconnected":
+        elif event.kind == EventKind.DEVICE_DISCONNECTED:
             self.cue.setText("DEVICE LOST")
-        elif event.kind == "device_reconnected" and self.cue.text() == "DEVICE LOST":
+        elif event.kind == EventKind.DEVICE_RECONNECTED and self.cue.text() == "DEVICE LOST":
             self.cue.setText("")
         line = describe(event)
-        if line and event.kind in ("baseline", "device_reconnected"):
+        if line and event.kind in (EventKind.BASELINE, EventKind.DEVICE_RECONNECTED):
             self.statusBar().showMessage(line.strip(), MESSAGE_MS)
-        elif line and event.kind in ("device_disconnected", "recording_failed"):  # until something replaces it
+        elif line and event.kind in (EventKind.DEVICE_DISCONNECTED, EventKind.RECORDING_FAILED):  # until something replaces it
             self.statusBar().showMessage(line.strip())
         self.event_shown.emit(event)
 
@@ -906,13 +907,13 @@ class LiveWindow(QtWidgets.QMainWindow):
             if side not in centres:
                 continue
             neutral = centres[side]
-            width = baseline.foot_width_mm if baseline else 100.0
+            width = baseline.foot_width_mm if baseline else DEFAULT_FOOT_WIDTH_MM
             # An insole is the footprint itself; on a plate the foot is drawn around its neutral CoP.
             outline = self.insoles[side].outline_mm if side in self.insoles else foot_outline(neutral, medial[side], width)
             self.foot_outline[side].setData(outline[:, 0], outline[:, 1])
             edges = (thresholds.mild_mm, thresholds.moderate_mm, thresholds.severe_mm,
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
-            for band, near, far in zip(self.bands[side], edges[:-1], edges[1:]):
+            for band, near, far in zip(self.bands[side], edges[:-1], edges[1:], strict=True):
                 band.setPolygon(_band(neutral, medial[side], near, far))
                 band.setVisible(baseline is not None and self.live_exercise is None)
             _place(self.neutral_point[side], neutral if baseline else None)
