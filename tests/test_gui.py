@@ -747,3 +747,50 @@ def test_quiet_standing_selected_shows_the_sway_of_the_buffer(qtbot):
     header = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
     path = float(window.table.item(0, header.index("path_length_mm")).text())
     assert path > 0 and "ellipse95_area_mm2" in header
+
+
+def test_flag_reference_records_both_steps_fits_saves_and_grades_with_it(qtbot, window, session):
+    """The window's ``calibrate flag``: each step is a squat trial the session records into the
+    lab's folder (here the fake session, so the test writes a simulated trial of each step at
+    the path it was asked to record), then the command's own fit, saved with the subject, and
+    the window grades with the person's threshold scale."""
+    from forceplate.calibration.flag import find_reference
+    from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
+    from forceplate.sim.squat import Collapse, RepPlan
+
+    def reps(collapse_mm):
+        collapse = {foot: Collapse("moderate", collapse_mm) for foot in ("left", "right")} if collapse_mm else {}
+        return [RepPlan(1.0, 0.2, 0.8, 0.6, 0.45, -12.0, collapse=dict(collapse)) for _ in range(5)]
+
+    window.open_flag_reference()
+    dialog = window.flag_dialog
+    dialog.normal_button.click()
+    assert not session.recorded and "Name the lifter" in dialog.status.text()
+    dialog.subject.setText("P07")
+    assert not dialog.knees_in_button.isEnabled() and not dialog.fit_button.isEnabled()
+    for step, collapse_mm, seed, button in (("normal", None, 11, dialog.normal_button),
+                                            ("knees_in", 10.0, 12, dialog.knees_in_button)):
+        button.click()
+        path, metadata = session.recorded[-1]
+        assert session.recording == path and metadata["subject"] == "P07" and metadata["exercise"] == "squat"
+        assert path.parent.name == "trials" and step in path.name
+        window.refresh()
+        assert "Stop recording" in window.record_button.text() and path.name in window.recording_status.text()
+        write_simulated_trial(path, SimulatedTrial(subject="P07", seed=seed, rep_plans=reps(collapse_mm)))
+    dialog.fit_button.click()
+    reference = find_reference("P07")
+    assert reference is not None and dialog.reference == reference, dialog.status.text()
+    assert "Saved" in dialog.status.text() and session.recording is None
+    assert session.thresholds == reference.thresholds()
+    assert [Path(t.split(" reps")[0]).name for t in reference.normal_trials + reference.knees_in_trials] == [
+        p.name for p, _ in session.recorded]
+
+
+def test_flag_reference_never_stops_a_recording_it_did_not_start(qtbot, window, session, tmp_path):
+    window.start_recording(str(tmp_path / "operator.h5"), {"subject": "P07"})
+    window.open_flag_reference()
+    dialog = window.flag_dialog
+    dialog.subject.setText("P07")
+    dialog.normal_button.click()
+    assert session.recording == tmp_path / "operator.h5" and len(session.recorded) == 1
+    assert "stop it first" in dialog.status.text()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 
 from forceplate.errors import CalibrationError, ForceplateError
@@ -322,7 +321,8 @@ def _matrix(args, operator) -> int:
 
 
 def _flag(args) -> int:
-    from forceplate.calibration.flag import find_reference, fit_reference, parse_reps, rep_peaks, save_reference
+    from forceplate.calibration.flag import find_reference, save_reference
+    from forceplate.flag_procedure import reference_from_trials
 
     if args.show:
         if not args.subject:
@@ -334,52 +334,11 @@ def _flag(args) -> int:
         return 0
     if not (args.normal and args.knees_in):
         raise ForceplateError("calibrate flag needs --normal FILE.h5 and --knees-in FILE.h5 (or --show --subject NAME)")
-    normal_reps = parse_reps(args.normal_reps, "--normal-reps")
-    knees_in_reps = parse_reps(args.knees_in_reps, "--knees-in-reps")
-    if args.normal == args.knees_in and (normal_reps is None or knees_in_reps is None or normal_reps & knees_in_reps):
-        raise ForceplateError("one trial for both: give --normal-reps and --knees-in-reps that do not overlap")
-    normal, subject, axes = _squat_analysis(args.normal, args.subject, None)
-    # The knees-in reps on the normal reps' foot axes: a deliberate collapse in every rep would turn
-    # axes estimated from those reps toward the arch (the axis sample is taken in the descent).
-    knees_in = normal if args.knees_in == args.normal else _squat_analysis(args.knees_in, subject, axes)[0]
-    reference = fit_reference(subject, rep_peaks(normal, normal_reps, args.normal),
-                              rep_peaks(knees_in, knees_in_reps, args.knees_in),
-                              [_described(args.normal, args.normal_reps)], [_described(args.knees_in, args.knees_in_reps)],
-                              toe_out_deg=axes)
+    reference = reference_from_trials(args.normal, args.knees_in, args.subject, args.normal_reps, args.knees_in_reps)
     reference = save_reference(reference, args.output)
     print(f"saved {reference.source}")
     _print_reference(reference)
     return 0
-
-
-def _described(path: str, reps: str | None) -> str:
-    from pathlib import Path
-
-    return str(Path(path).resolve()) + (f" reps {reps}" if reps else "")
-
-
-def _squat_analysis(path: str, subject: str | None, toe_out_deg):
-    """A trial's squat analysis (default thresholds), its subject and the foot axes it used;
-    refused when it is of another exercise or another subject than ``subject``."""
-    from forceplate.exercises import lookup
-    from forceplate.offline import analyze_trial
-    from forceplate.storage.reader import open_trial
-
-    trial = open_trial(path)
-    exercise = lookup(str(trial.attrs.get("exercise") or "squat"))
-    if exercise is None or exercise.name != "squat":
-        raise CalibrationError(f"{path}: recorded as {trial.attrs.get('exercise')!r}; the flag reference needs squat trials")
-    recorded = trial.attrs.get("subject") or None
-    if subject and recorded and recorded != subject:
-        raise CalibrationError(f"{path}: a trial of subject {recorded!r}, not {subject!r}")
-    subject = subject or recorded
-    if not subject:
-        raise CalibrationError(f"{path}: no subject recorded; give --subject NAME")
-    analysis = analyze_trial(trial, toe_out_deg=toe_out_deg)
-    if not analysis.reps:
-        raise CalibrationError(f"{path}: no squat reps found")
-    axes = {foot: float(angle) for foot, angle in analysis.baseline.toe_out_deg.items()}
-    return analysis, subject, axes if all(math.isfinite(a) for a in axes.values()) else None
 
 
 def _print_reference(reference) -> None:

@@ -28,6 +28,7 @@ from forceplate.exercises import registry as exercises
 from forceplate.exercises.model import Options
 from forceplate.live.audio import CuePlayer
 from forceplate.live.exercise_feed import LiveExercise
+from forceplate.live.flag_dialog import FlagReferenceDialog
 from forceplate.live.pressure import FOOT_LENGTH_MM, PressureMap, foot_outline
 from forceplate.live.terminal import CUE, describe, set_summary, side_phases
 from forceplate.processing.baseline import DEFAULT_FOOT_WIDTH_MM, Baseline, foot_axis, medial_units
@@ -274,8 +275,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.cue_player = cue_player
         self.tv_mode = False
         self._rates: dict[str, tuple[float, int, float]] = {}  # device -> (host s, frames, Hz)
+        self._recording_shown: Path | None = None  # the recording the status bar times (started here or not)
         self._recording_since_s = 0.0
         self.record_dialog: RecordDialog | None = None
+        self.flag_dialog: FlagReferenceDialog | None = None
         # The control's scale is relative to the default thresholds (what --threshold-scale scales).
         self._threshold_scale0 = session.thresholds.mild_mm / Thresholds().mild_mm
         self._unscaled_thresholds = session.thresholds.scaled(1.0 / self._threshold_scale0)
@@ -479,6 +482,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.pause_button = self._button("Pause plots (Space)", "Space", None)
         self.pause_button.setCheckable(True)
         self.record_button = self._button("Record… (R)", "R", self.toggle_recording)
+        self.flag_button = self._button("Calibrate…", None, self.open_flag_reference)
+        self.flag_button.setToolTip("Flag reference (calibrate flag): record this lifter's normal and knees-in "
+                                    "reps, fit and save their own normal and thresholds")
         self.threshold_scale = QtWidgets.QDoubleSpinBox()
         self.threshold_scale.setRange(*THRESHOLD_SCALES[:2])
         self.threshold_scale.setSingleStep(THRESHOLD_SCALES[2])
@@ -511,6 +517,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" Thresholds "))
         bar.addWidget(self.threshold_scale)
+        bar.addWidget(self.flag_button)  # beside the scale it sets (at a laptop's width the bar's end folds first)
         if self.insoles:
             bar.addSeparator()
             bar.addWidget(QtWidgets.QLabel(" Pressure scale "))
@@ -678,9 +685,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.session.start_recording(path, metadata)
         except (ForceplateError, OSError) as exc:
             self.statusBar().showMessage(f"not recording: {exc}", 3 * MESSAGE_MS)
-            return
-        self._recording_since_s = self.session.elapsed_s()
-        self.record_button.setText("Stop recording (R)")
+        self._show_recording()
 
     def stop_recording(self) -> None:
         try:
@@ -688,10 +693,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         except ForceplateError as exc:  # the writer failed: say so instead of "saved"
             path = None
             self.statusBar().showMessage(f"not saved: {exc}", 3 * MESSAGE_MS)
-        self.record_button.setText("Record… (R)")
-        self.recording_status.setText("")
         if path is not None:
             self.statusBar().showMessage(f"saved {path}", 3 * MESSAGE_MS)
+        self._show_recording()
 
     # --- the timer tick ---------------------------------------------------------------
 
@@ -712,12 +716,35 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self._measure_exercise()
         self._fit_rows()  # the splitter or the window may have changed the table's height
         self.device_status.setText(self._device_status())
-        if self.session.recording is not None:
-            self.recording_status.setText(f"<b style='color: #c92a2a'>● REC {self.session.recording.name} "
-                                          f"{self.session.elapsed_s() - self._recording_since_s:.0f} s</b>")
+        self._show_recording()
         self.elapsed.setText(f"{self.session.elapsed_s():6.1f} s")
         if self.duration_s is not None and self.session.elapsed_s() >= self.duration_s:
             self.close()
+
+    def _show_recording(self) -> None:
+        """The recording under way and for how long, whoever started it (this window's Record,
+        the flag reference's steps, or ``--record`` at launch); the Record button to match."""
+        recording = self.session.recording
+        if recording != self._recording_shown:
+            self._recording_shown, self._recording_since_s = recording, self.session.elapsed_s()
+            self.record_button.setText("Record… (R)" if recording is None else "Stop recording (R)")
+        self.recording_status.setText("" if recording is None else
+                                      f"<b style='color: #c92a2a'>● REC {recording.name} "
+                                      f"{self.session.elapsed_s() - self._recording_since_s:.0f} s</b>")
+
+    def open_flag_reference(self) -> None:
+        """The lifter's own flag reference, recorded and fitted while they squat (a dialog)."""
+        self.flag_dialog = FlagReferenceDialog(self, self.session)
+        self.flag_dialog.saved.connect(self._take_flag_reference)
+        self.flag_dialog.open()
+
+    def _take_flag_reference(self, reference) -> None:
+        """Grade from now on with the person's threshold scale (the control shows it within its range)."""
+        low, high = THRESHOLD_SCALES[:2]
+        self.threshold_scale.blockSignals(True)
+        self.threshold_scale.setValue(min(max(reference.threshold_scale, low), high))
+        self.threshold_scale.blockSignals(False)
+        self.set_threshold_scale(reference.threshold_scale)
 
     def _end_set_when_standing(self) -> None:
         """After SET_PAUSE_S of device time with no rep ended, show the set's summary (until the
