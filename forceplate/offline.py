@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from forceplate.calibration.flag import FlagReference
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
-from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
 from forceplate.processing.forces import insole_foot, plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
+
+if TYPE_CHECKING:  # imported where used: what reads stored results (trials, compare) starts without them
+    from forceplate.calibration.flag import FlagReference
 
 
 # Frames calibrated at a time (about a minute at 1 kHz): a whole trial's channels in newtons
@@ -91,6 +94,8 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None):
     None, rate (Hz), the toe-out the CoP frame already implies (0 for insoles, whose
     frame follows the foot; None for plates, where the set-up says), and the devices the
     forces and CoP come from (the plate device, or the left and right insoles)."""
+    from forceplate.io.clock import fit_clock
+
     serials = {d.info.get("serial") for d in trial.devices.values()}
     if calibration is not None and calibration.serial not in serials:
         raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
@@ -159,6 +164,8 @@ def _record_for(device, calibration):
 
 def _on_reference(reference, device) -> np.ndarray:
     """A device's frame times on the reference device's clock, through the host clock."""
+    from forceplate.io.clock import fit_clock
+
     return reference.to_device(fit_clock(device.t_device_s, device.t_host_s).to_host(device.t_device_s))
 
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from forceplate.processing.baseline import G
+from forceplate.processing.filters import maximum_filter1d, minimum_filter1d
 from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, zero_lag
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
