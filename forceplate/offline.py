@@ -53,7 +53,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     analysis = analyze_feet(t, fz, cop, rate_hz, toe_out_deg, thresholds, regions,
                             weight_n=static_weight_n(static, calibration) if static is not None else None,
                             load_kg=trial_load_kg(trial), axes_source=source,
-                            normal_mm=flag_reference.normal_mm if flag_reference else None)
+                            normal_mm=flag_reference.normal_mm if flag_reference else None, filter_in_place=True)
     if flag_reference is not None:
         analysis.notes.append(flag_reference.describe())
         if flag_reference.algorithm_version != ALGORITHM_VERSION:

@@ -85,7 +85,9 @@ def test_nan_stretches_stay_nan_and_the_rest_is_filtered():
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 54_321])
 @pytest.mark.parametrize("size", [1, 2, 3, 30, 200, 201])
-def test_sliding_windows_are_scipys_to_the_last_bit(n, size):
+@pytest.mark.parametrize("block", [filters.WINDOW_BLOCK_SAMPLES, 64])
+def test_sliding_windows_are_scipys_to_the_last_bit(n, size, block, monkeypatch):
+    monkeypatch.setattr(filters, "WINDOW_BLOCK_SAMPLES", block)  # computed a block at a time too
     x = force_like(n, n + size)
     for origin in sorted({0, (size - 1) // 2, -(size // 2)}):
         np.testing.assert_array_equal(filters.minimum_filter1d(x, size, origin=origin, mode="nearest"),

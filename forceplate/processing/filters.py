@@ -37,17 +37,24 @@ def _designed(cutoff_hz: float, rate_hz: float, kind: str) -> np.ndarray:
     return np.array([b + a])
 
 
-def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
-    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN)."""
+def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN). ``out``: a
+    float64 array of x's shape to hold the result, x itself to filter in place (a trial's
+    per-foot arrays are then held once, not as read and filtered too)."""
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
-        return x.copy()
-    sos = _designed(cutoff_hz, rate_hz, "lowpass")
-    nan = np.isnan(x)
-    if not nan.any():
-        return _forward_backward(sos, x, "odd", ODD_PAD_SAMPLES)
-    out = _forward_backward(sos, _fill_nan(x), "odd", ODD_PAD_SAMPLES)
-    out[nan] = np.nan
+        filtered = x.copy()
+    else:
+        sos = _designed(cutoff_hz, rate_hz, "lowpass")
+        nan = np.isnan(x)
+        if not nan.any():
+            filtered = _forward_backward(sos, x, "odd", ODD_PAD_SAMPLES)
+        else:
+            filtered = _forward_backward(sos, _fill_nan(x), "odd", ODD_PAD_SAMPLES)
+            filtered[nan] = np.nan
+    if out is None:
+        return filtered
+    out[...] = filtered
     return out
 
 
@@ -67,8 +74,11 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "od
 # scipy.signal.sosfiltfilt's default padding for one second-order section: 3 (2 + 1) samples
 ODD_PAD_SAMPLES = 9
 # Samples run through the filter at a time: the powers of its pole over a block stay within
-# e**+-BLOCK_POLE_EXPONENT of 1 (far from overflow), a block long enough for numpy to pay.
+# about e**+-BLOCK_POLE_EXPONENT of 1 (the longer the block, the more digits the sums of the
+# rising terms lose: tests hold the result to an extended-precision truth), a block at least
+# MIN_BLOCK_SAMPLES long for numpy to pay (a 10 Hz low-pass at 1 kHz: 1,360 samples).
 BLOCK_POLE_EXPONENT = 60.0
+MIN_BLOCK_SAMPLES = 1024
 
 
 def _forward_backward(sos: np.ndarray, x: np.ndarray, mirror: str, pad: int) -> np.ndarray:
@@ -100,10 +110,9 @@ def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
         raise ValueError("a Butterworth section of order 2 has complex poles")
     direct = b2 / a2
     residue = (b0 + b1 / pole + b2 / pole**2) / (1.0 - pole.conjugate() / pole)
-    block = max(1, min(len(x), int(BLOCK_POLE_EXPONENT / -np.log(abs(pole)))))
-    rising, falling = _powers(pole, block), _powers(1.0 / pole, block)
+    block = max(MIN_BLOCK_SAMPLES, int(BLOCK_POLE_EXPONENT / -np.log(abs(pole))))
     shape = (-1,) + (1,) * (x.ndim - 1)
-    rising, falling = rising.reshape(shape), falling.reshape(shape)
+    rising, falling = (powers.reshape(shape) for powers in _pole_powers(pole, block))
     state = x[0] / (1.0 - pole)  # w before the first sample, at its steady state
     for start in range(0, len(x), block):
         part = x[start:start + block]
@@ -115,6 +124,12 @@ def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
         w *= 2.0 * residue
         part *= direct
         part += w.real
+
+
+@lru_cache(maxsize=64)  # an analysis runs each of its few filters several times
+def _pole_powers(pole: complex, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """pole**k and pole**-k for k < count."""
+    return _powers(pole, count), _powers(1.0 / pole, count)
 
 
 def _powers(base: complex, count: int) -> np.ndarray:
@@ -182,9 +197,18 @@ def uniform_filter1d(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndar
     sum, added up in order from the first window's, each divided by ``size``; tests hold it
     to scipy's): the segmentations' thresholds see the same numbers."""
     x = _extended(x, size, 0, mode)
-    steps = x[size:] - x[:-size]
-    first = np.add.accumulate(x[:size])[-1:]  # in order, as scipy: np.sum would add pairwise
-    return np.add.accumulate(np.concatenate((first, steps))) / size
+    out = np.empty(len(x) - size + 1)  # the running sums, then the means
+    out[0] = np.add.accumulate(x[:size])[-1]  # in order, as scipy: np.sum would add pairwise
+    for lo in range(1, len(out), WINDOW_BLOCK_SAMPLES):  # each block carries on from the sum before it
+        hi = min(lo + WINDOW_BLOCK_SAMPLES, len(out))
+        out[lo:hi] = np.add.accumulate(np.concatenate((out[lo - 1:lo], x[lo - 1 + size:hi - 1 + size] - x[lo - 1:hi - 1])))[1:]
+    out /= size
+    return out
+
+
+# Samples of a sliding window's output computed at a time: its temporaries stay small beside
+# the trial's arrays (a whole-trial pass would make four float64 copies at once).
+WINDOW_BLOCK_SAMPLES = 1 << 16
 
 
 def _extended(x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
@@ -202,10 +226,15 @@ def _running_extreme(extreme: np.ufunc, x: np.ndarray, size: int, origin: int, m
     """The running minimum or maximum (``extreme``) in O(n) whatever the window (van Herk,
     Gil and Werman): the extended signal cut into blocks of ``size``, the extreme of each
     window is that of the rest of its first block and the start of the next."""
-    n = len(x)
     x = _extended(x, size, origin, mode)
-    blocks = -(-len(x) // size)
-    tiles = np.concatenate((x, np.full(blocks * size - len(x), x[-1]))).reshape(blocks, size)
-    from_start = extreme.accumulate(tiles, axis=1).ravel()
-    to_end = extreme.accumulate(tiles[:, ::-1], axis=1)[:, ::-1].ravel()
-    return extreme(to_end[:n], from_start[size - 1:size - 1 + n])
+    out = np.empty(len(x) - size + 1)
+    step = max(size, WINDOW_BLOCK_SAMPLES // size * size)
+    for lo in range(0, len(out), step):
+        n = min(step, len(out) - lo)
+        part = x[lo:lo + n + size - 1]
+        blocks = -(-len(part) // size)
+        tiles = np.concatenate((part, np.full(blocks * size - len(part), part[-1]))).reshape(blocks, size)
+        from_start = extreme.accumulate(tiles, axis=1).ravel()
+        to_end = extreme.accumulate(tiles[:, ::-1], axis=1)[:, ::-1].ravel()
+        extreme(to_end[:n], from_start[size - 1:size - 1 + n], out=out[lo:lo + n])
+    return out
