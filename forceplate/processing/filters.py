@@ -1,12 +1,14 @@
 """Low-pass filters: zero-lag offline, causal with carried state live, same design; and
 the sliding-window minimum, maximum and mean the segmentations use.
 
-scipy is imported where a filter first runs, not with this module: ``import scipy.signal``
-costs about a second of CPU and ``scipy.ndimage`` a third of one (they import scipy.stats,
-scipy.special and the array-API layer), which every command that imports the analysis only
-to read stored results (``trials``, ``compare``) would pay. Importing their private
-submodules instead (``scipy.signal._signaltools``) saves nothing: Python runs the package's
-``__init__`` first.
+The offline filters, the designs and the sliding windows are numpy, not scipy: ``import
+scipy.signal`` costs about a second of CPU and ``scipy.ndimage`` a third of one (they import
+scipy.stats, scipy.special and the array-API layer), more than the analysis of a minute of
+recording. Importing their private submodules instead (``scipy.signal._signaltools``) saves
+nothing: Python runs the package's ``__init__`` first. Each function here is tested against
+the scipy function it stands for (tests/test_filters.py). The live :class:`Causal` filter
+keeps scipy's ``sosfilt`` (a block of 20 samples costs numpy's per-call overhead many times
+over), imported when a live filter is made.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import numpy as np
 
 FORCE_CUTOFF_HZ = 20.0  # squats have no content above a few Hz; load-cell noise does
 COP_CUTOFF_HZ = 10.0  # CoP sways and medial shifts are slower than 2 Hz; 10 Hz keeps the live lag near 20 ms
-ORDER = 2
 
 
 def design(cutoff_hz: float, rate_hz: float, kind: str = "lowpass") -> np.ndarray:
