@@ -378,6 +378,14 @@ def test_reads_numbered_on_across_both_wraps_match_one_read(how):
     assert split.stats == whole.stats and got[3] == expected[3] == []
 
 
+@pytest.mark.parametrize("length", [0, 1, 42, 43, 4095, 65_537])
+def test_the_read_crc_is_the_protocols(length):
+    from forceplate.io.decoder import _READ_CRC
+
+    data = np.random.default_rng(length).integers(0, 256, length, dtype=np.uint8).tobytes()
+    assert _READ_CRC.calc(data) == crc16(data)
+
+
 def test_crc_over_intact_packets_depends_on_their_count_alone():
     """The fast path checks a read's CRCs in one pass against the value intact packets give
     (spaced by the zero its one COBS decode leaves between them), whatever they hold."""
