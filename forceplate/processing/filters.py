@@ -86,8 +86,9 @@ def _forward_backward(sos: np.ndarray, x: np.ndarray, mirror: str, pad: int) -> 
     """``scipy.signal.sosfiltfilt(sos, x, axis=0, padtype=mirror, padlen=pad)`` for one
     second-order section: the signal mirrored by ``pad`` samples at each end, filtered
     forward from the steady state of its first sample, then backward from the steady state
-    of the forward pass's last, the padding cut off. The same numbers to about 1e-13 of the
-    signal's scale (tests check it against scipy), in one working copy of ``x`` filtered in
+    of the forward pass's last, the padding cut off. The same numbers to 1e-13 to 1e-11 of the
+    signal's scale, the lower the cutoff the fewer digits (tests check it against scipy and an
+    extended-precision truth), in one working copy of ``x`` filtered in
     place: scipy's makes four."""
     first, last = x[pad:0:-1], x[-2:-(pad + 2):-1]
     if mirror == "odd":
