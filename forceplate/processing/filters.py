@@ -75,11 +75,10 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "od
 # scipy.signal.sosfiltfilt's default padding for one second-order section: 3 (2 + 1) samples
 ODD_PAD_SAMPLES = 9
 # Samples run through the filter at a time: the powers of its pole over a block stay within
-# about e**+-BLOCK_POLE_EXPONENT of 1 (the longer the block, the more digits the sums of the
-# rising terms lose: tests hold the result to an extended-precision truth), a block at least
-# MIN_BLOCK_SAMPLES long for numpy to pay (a 10 Hz low-pass at 1 kHz: 1,360 samples).
+# e**+-BLOCK_POLE_EXPONENT of 1, far from overflow (the longer the block, the more digits the
+# sums of the rising terms lose: tests hold the result to an extended-precision truth), and
+# long enough for numpy to pay (a 10 Hz low-pass at 1 kHz: 1,360 samples; 20 Hz at 100 Hz: 50).
 BLOCK_POLE_EXPONENT = 60.0
-MIN_BLOCK_SAMPLES = 1024
 
 
 def _forward_backward(sos: np.ndarray, x: np.ndarray, mirror: str, pad: int) -> np.ndarray:
@@ -112,7 +111,7 @@ def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
         raise ValueError("a Butterworth section of order 2 has complex poles")
     direct = b2 / a2
     residue = (b0 + b1 / pole + b2 / pole**2) / (1.0 - pole.conjugate() / pole)
-    block = max(MIN_BLOCK_SAMPLES, int(BLOCK_POLE_EXPONENT / -np.log(abs(pole))))
+    block = max(1, int(BLOCK_POLE_EXPONENT / -np.log(abs(pole))))
     shape = (-1,) + (1,) * (x.ndim - 1)
     rising, falling = (powers.reshape(shape) for powers in _pole_powers(pole, block))
     state = x[0] / (1.0 - pole)  # w before the first sample, at its steady state
