@@ -3,7 +3,7 @@
 Each figure is the CPU (user + system) of a child process, the best of several runs, beside
 the reference measured in the same run: a bare ``python -c pass``. Targets: ``--help`` <= 3x
 the reference; ``analyze``, ``trials`` and ``compare`` <= 0.3 s of CPU on a 1-minute 1 kHz
-dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imports)
+dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imported)
 is shown too, since it was most of what those commands cost (the analysis no longer imports
 scipy: processing/filters.py). The children may write and read bytecode (``__pycache__``), as an installed
 package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
