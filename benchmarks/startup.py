@@ -3,8 +3,11 @@
 Each figure is the CPU (user + system) of a child process, the best of several runs, beside
 the reference measured in the same run: a bare ``python -c pass``. Targets: ``--help`` <= 3x
 the reference; ``analyze``, ``trials`` and ``compare`` <= 0.3 s of CPU on a 1-minute 1 kHz
-dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imports)
-is shown too, since it is most of what those commands cost. Writes benchmarks/results/startup.txt.
+dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imported)
+is shown too, since it was most of what those commands cost (the analysis no longer imports
+scipy: processing/filters.py). The children may write and read bytecode (``__pycache__``), as an installed
+package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
+sources again (about 0.15 s). Writes benchmarks/results/startup.txt.
 
     python3 benchmarks/startup.py [--runs 5]
 """
@@ -27,9 +30,12 @@ COMMAND_TARGET_S = 0.3
 REPS_PER_MINUTE = 22  # with the simulated library's 2.6 s reps, its 2 s of standing before and after
 
 
+CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def child_cpu_s(argv: list[str], cwd: Path) -> float:
     """User + system CPU seconds of one run of ``argv`` (which must succeed)."""
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -38,6 +44,7 @@ def child_cpu_s(argv: list[str], cwd: Path) -> float:
 
 
 def best_cpu_s(argv: list[str], cwd: Path, runs: int) -> float:
+    child_cpu_s(argv, cwd)  # writes any bytecode not cached yet
     return min(child_cpu_s(argv, cwd) for _ in range(runs))
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forceplate.calibration.flag import FlagReference
 from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
-from forceplate.insole_pair import InsolePair
-from forceplate.io.clock import fit_clock
 from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
 from forceplate.processing.forces import plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 from forceplate.storage.writer import write_results
+
+if TYPE_CHECKING:  # imported where used: what reads stored results (trials, compare) starts without them
+    from forceplate.calibration.flag import FlagReference
+    from forceplate.insole_pair import InsolePair
 
 
 # Frames calibrated at a time (about a minute at 1 kHz): a whole trial's channels in newtons
@@ -55,7 +57,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     analysis = analyze_feet(feet.t, feet.fz, feet.cop, feet.rate_hz, toe_out_deg, thresholds, feet.regions,
                             weight_n=static_weight_n(static, calibration) if static is not None else None,
                             load_kg=trial_load_kg(trial), axes_source=source,
-                            normal_mm=flag_reference.normal_mm if flag_reference else None)
+                            normal_mm=flag_reference.normal_mm if flag_reference else None, filter_in_place=True)
     if flag_reference is not None:
         analysis.notes.append(flag_reference.describe())
         if flag_reference.algorithm_version != ALGORITHM_VERSION:
@@ -149,6 +151,8 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None) -> F
         regions = None
         if set(insoles) == {"left", "right"}:
             # plate trial time runs from the plate's first frame
+            from forceplate.io.clock import fit_clock
+
             pair = _insole_pair(insoles, primary.rate_hz, fit_clock(primary.t_device_s, primary.t_host_s),
                                 offset_s=primary.t_device_s[0])
             regions = pair.on_grid(t, _insole_recordings(insoles, calibration)).regions
@@ -201,6 +205,9 @@ def _record_for(device, calibration):
 def _insole_pair(insoles: dict, rate_hz: float, reference=None, offset_s: float = 0.0) -> InsolePair:
     """A trial's left and right insoles as a pair, each clock fitted on its whole recording; on
     the left insole's clock unless ``reference`` (a plate's) is given."""
+    from forceplate.insole_pair import InsolePair  # with it the device layer (forceplate.io)
+    from forceplate.io.clock import fit_clock
+
     clocks = {foot: fit_clock(d.t_device_s, d.t_host_s) for foot, d in insoles.items()}
     return InsolePair({foot: d.profile.insole for foot, d in insoles.items()}, rate_hz, clocks,
                       reference or clocks["left"], offset_s)

@@ -71,6 +71,22 @@ def test_plate_forces_calibrated_in_blocks_are_those_of_the_whole_trial(long_tri
     assert np.isnan(fz["left"][1000:1250]).all()
 
 
+def test_the_offline_analysis_filters_the_feet_in_place_with_the_same_results(long_trial):
+    """analyze_trial hands its per-foot arrays over to be low-passed where they are (held
+    once, not twice): the results are those of filtering copies, and the arrays are the ones
+    read."""
+    from forceplate.offline import feet_arrays
+    from forceplate.processing.analysis import analyze_feet
+
+    t, fz, cop, _, rate_hz, _, _ = feet_arrays(open_trial(long_trial))
+    copies = analyze_feet(t, {f: x.copy() for f, x in fz.items()}, {f: x.copy() for f, x in cop.items()}, rate_hz)
+    in_place = analyze_feet(t, fz, cop, rate_hz, filter_in_place=True)
+    assert in_place.as_dict() == copies.as_dict() and len(in_place.reps) > 0
+    for foot in fz:
+        assert in_place.fz[foot] is fz[foot] and in_place.cop[foot] is cop[foot]
+        np.testing.assert_array_equal(in_place.cop[foot], copies.cop[foot])
+
+
 def test_new_trials_are_compressed_with_filters_every_hdf5_build_has(long_trial):
     with h5py.File(long_trial, "r") as f:
         for column in FRAME_COLUMNS:

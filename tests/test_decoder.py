@@ -376,3 +376,42 @@ def test_reads_numbered_on_across_both_wraps_match_one_read(how):
     for a, b in zip(got[:3], expected[:3]):
         np.testing.assert_array_equal(a, b)
     assert split.stats == whole.stats and got[3] == expected[3] == []
+
+
+@pytest.mark.parametrize("length", [0, 1, 42, 43, 4095, 65_537])
+def test_the_read_crc_is_the_protocols(length):
+    from forceplate.io.decoder import _READ_CRC
+
+    data = np.random.default_rng(length).integers(0, 256, length, dtype=np.uint8).tobytes()
+    assert _READ_CRC.calc(data) == crc16(data)
+
+
+def test_crc_over_intact_packets_depends_on_their_count_alone():
+    """The fast path checks a read's CRCs in one pass against the value intact packets give
+    (spaced by the zero its one COBS decode leaves between them), whatever they hold."""
+    dec = FrameDecoder(N_CH)
+    for n, seed in ((1, 0), (2, 1), (93, 2), (500, 3)):
+        packets = [cobs.decode(p[:-1]) for p in data_packets(np.arange(n), np.arange(n) * PERIOD_US, rows(n, seed=seed))]
+        assert crc16(b"\x00".join(packets)) == dec._intact_crc(n)
+
+
+@pytest.mark.parametrize("fault", ["two crc errors", "lost delimiter", "delimiter doubled"])
+def test_faults_in_a_read_numbered_on_count_as_in_the_general_path(fault):
+    """A read after frames numbered on, with faults that the one-pass checks must send back
+    to the packet-by-packet path: the same frames, gaps and counters as the whole stream in
+    one read (the first read of a stream goes packet by packet)."""
+    n = 60
+    packets = data_packets(np.arange(n), np.arange(n) * PERIOD_US, rows(n))
+    if fault == "two crc errors":  # in one read: the one CRC pass must not let them cancel
+        packets[30], packets[41] = bad_crc(packets[30]), bad_crc(packets[41])
+    elif fault == "lost delimiter":
+        packets[30] = packets[30][:-1]
+    else:
+        packets[30] += b"\x00"
+    numbered_on, whole = FrameDecoder(N_CH), FrameDecoder(N_CH)
+    batches = [numbered_on.feed(b"".join(packets[:20])), numbered_on.feed(b"".join(packets[20:]))]
+    expected = whole.feed(b"".join(packets))
+    np.testing.assert_array_equal(np.concatenate([b.seq for b in batches]), expected.seq)
+    np.testing.assert_array_equal(np.concatenate([b.counts for b in batches]), expected.counts)
+    assert batches[1].gaps == expected.gaps
+    assert numbered_on.stats == whole.stats

@@ -6,14 +6,15 @@ reads (a packet split across reads is kept until its delimiter arrives), garbage
 or inside packets, CRC errors, lost and duplicated frames and device reboots, and counts
 each. Lost frames are recorded as gaps and never interpolated.
 
-Throughput comes from doing the per-packet work in C: COBS decoding and the CRC run with
-``map`` over all packets of a read, and the DATA packets are parsed by one ``np.frombuffer``
-over their join. A read of DATA frames numbered on from the last one (nearly every read of
-a stream) is recognised by comparing byte strings (each frame's type, version and sequence
-bytes against tables) and handed out as views of its own buffer, at about three quarters of
-the speed of a decoder that does nothing but COBS, CRC and ``frombuffer``
-(``benchmarks/decoder_throughput.py``). Only packets that are not intact DATA frames go
-through Python one by one.
+Throughput comes from doing the per-packet work in C. A read of DATA frames numbered on
+from the last one (nearly every read of a stream) is taken whole: its chunks' lengths and
+delimiters checked by comparing byte strings, one COBS decode of them run together, each
+frame's type, version and sequence bytes compared with tables, one CRC pass over them all
+(:meth:`FrameDecoder._intact_crc`) and one ``np.frombuffer``, handed out as views of the
+read's own buffer: faster than a decoder that does nothing but COBS and CRC per packet and
+``frombuffer`` (``benchmarks/decoder_throughput.py``). Other reads are split into
+packets, decoded and checked with ``map`` over them; only packets that are not intact DATA
+frames go through Python one by one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import compress, repeat
 
 import numpy as np
+from anycrc import Model
 from cobs import cobs
 
 from forceplate.io.protocol import (
@@ -49,6 +51,10 @@ MAX_LOST_RATIO = 10
 # INFO, STATUS and ACK messages are kept for the caller to read; only the newest this many
 # (a device flooding STATUS would otherwise grow the list without end).
 MAX_MESSAGES = 256
+# The CRC of protocol v1 (CRC-16/CCITT-FALSE: binascii.crc_hqx from 0xFFFF) a word at a time:
+# over a read of 4 KiB about twenty times as fast as crc_hqx's byte loop, which was half of
+# what the fast path cost. Packets checked one by one keep crc_hqx (one call each either way).
+_READ_CRC = Model("CRC16-IBM-3740")
 _DATA = PacketType.DATA.value  # a plain int: an enum member lookup per read costs measurably
 # What the bytes of a read of consecutive DATA v1 frames hold at each frame's offset: type,
 # version, and the low and high bytes of sequence numbers counting up from any start (the
@@ -57,6 +63,7 @@ _DATA = PacketType.DATA.value  # a plain int: an enum member lookup per read cos
 _MAX_FAST_FRAMES = 1 << 16
 _DATA_TYPES = bytes([_DATA]) * _MAX_FAST_FRAMES
 _VERSIONS = bytes([VERSION]) * _MAX_FAST_FRAMES
+_ZEROS = bytes(_MAX_FAST_FRAMES)
 _SEQ_LOW = bytes(range(256)) * ((SEQ_MODULO + _MAX_FAST_FRAMES) // 256)
 _SEQ_HIGH = (np.arange(SEQ_MODULO + _MAX_FAST_FRAMES) >> 8).astype(np.uint8).tobytes()
 
@@ -287,6 +294,12 @@ class FrameDecoder(StreamDecoder):
         # parse in one call.
         self._record = np.dtype([("type", "u1"), ("version", "u1"), ("seq", "<u2"), ("t", "<u4"),
                                  ("counts", self.dtype, (n_channels,)), ("crc", ">u2")])
+        # The same with the zero the fast path's one COBS decode leaves after each packet.
+        self._spaced_record = np.dtype(self._record.descr + [("spacer", "u1")])
+        # A zero and an intact packet (any one: see _intact_crc), and the CRC over 0 and 1 packets.
+        payload = bytes(self._packet_size - CRC_SIZE)
+        self._spacer_and_intact_packet = b"\x00" + payload + crc_hqx(payload, 0xFFFF).to_bytes(CRC_SIZE, "big")
+        self._intact_crcs = [0xFFFF, 0]
 
     def feed(self, data: bytes) -> FrameBatch:
         # Most reads are DATA frames that each follow the one before: taken here in a few
@@ -298,45 +311,69 @@ class FrameDecoder(StreamDecoder):
         if last_raw is None or self._discarding:
             return super().feed(data)
         # A device's whole writes arrive whole: then nothing is pending to copy in front.
-        chunks = (self._pending + data if self._pending else data).split(DELIMITER)
-        pending = chunks.pop()
-        n, size = len(chunks), self._packet_size
-        if not 0 < n <= _MAX_FAST_FRAMES or len(pending) > self.max_chunk_bytes:
+        stream = self._pending + data if self._pending else data
+        end = stream.rfind(DELIMITER)
+        pending = stream[end + 1:]
+        if end <= 0 or len(pending) > self.max_chunk_bytes:
+            return super().feed(data)
+        # COBS makes a packet under 254 bytes one byte longer, and puts a zero after each of
+        # its blocks but the last: intact frames are n chunks of that length, each ended by a
+        # delimiter where it should be, and the chunks run together decode in one call to the
+        # packets with a zero after each but the last (a packet under 254 bytes has no
+        # 255-code block, which would leave that zero out and put the frames out of place).
+        body, stride = stream[:end], self._packet_size + 1
+        n, short = divmod(len(body) + 1, stride + 1)
+        if short or not 0 < n <= _MAX_FAST_FRAMES or body[stride::stride + 1] != _ZEROS[:n - 1]:
             return super().feed(data)
         try:
-            packets = list(map(cobs.decode, chunks))
+            decoded = cobs.decode(body.replace(DELIMITER, b""))
         except cobs.DecodeError:
             return super().feed(data)
-        joined = bytearray().join(packets)  # a buffer of the batch's own: its counts are the caller's to change
+        # A buffer of the batch's own (its counts are the caller's to change), with a zero
+        # after its last packet too, so that it parses as n spaced records.
+        joined = bytearray(decoded)
+        joined.append(0)
         first = (last_raw[0] + 1) % SEQ_MODULO
-        # All together n frames long, each frame's type, version and sequence bytes where
-        # they should be, each CRC intact (over a packet with its big-endian CRC appended
-        # it is 0). An empty chunk, an over-long one or a packet of another size would put
-        # the following frames' bytes out of place, so their lengths need no check of their own.
-        if not (len(joined) == n * size and joined[0::size] == _DATA_TYPES[:n] and joined[1::size] == _VERSIONS[:n]
-                and joined[2::size] == _SEQ_LOW[first:first + n] and joined[3::size] == _SEQ_HIGH[first:first + n]
-                and not any(map(crc_hqx, packets, repeat(0xFFFF)))):
+        # Each packet a frame long with a zero after it, its type, version and sequence
+        # bytes where they should be, and the CRC over them all what intact packets give
+        # (see _intact_crc).
+        if not (len(joined) == n * stride and joined[stride - 1::stride] == _ZEROS[:n]
+                and joined[0::stride] == _DATA_TYPES[:n] and joined[1::stride] == _VERSIONS[:n]
+                and joined[2::stride] == _SEQ_LOW[first:first + n] and joined[3::stride] == _SEQ_HIGH[first:first + n]
+                and _READ_CRC.calc(decoded) == self._intact_crc(n)):
             return super().feed(data)
         self.stats.bytes_in += len(data)
         self._pending = pending
-        records = np.frombuffer(joined, self._record)
+        records = np.frombuffer(joined, self._spaced_record)
         # The clock going forward without wrapping (all reads but one every 71 minutes),
         # else the general unwrapping. While nothing is unwrapped the seconds come in one
         # step from the raw clock: the same doubles as the general path's
-        # ``unwrapped_us * 1e-6``, and a microsecond apart stays apart in them (spacing
-        # 1e-12 s below 2**32 us), so the order check holds on them.
+        # ``unwrapped_us * 1e-6`` (and in the same order as the raw clock, which is checked).
         t_raw = records["t"]
         last_t_raw, newest_t_raw = last_raw[1], t_raw.item(-1)
+        if not (last_t_raw <= t_raw.item(0) and newest_t_raw - last_t_raw <= TIME_MODULO // 2
+                and not np.count_nonzero(t_raw[1:] < t_raw[:-1])):
+            return self._assemble(records["seq"].astype(np.int64), t_raw.astype(np.int64), records["counts"])
         unwrap = self._last_t_us - last_t_raw  # 0 until the device clock first wraps or restarts
         t_s = t_raw * 1e-6 if not unwrap else np.add(t_raw, unwrap, dtype=np.int64) * 1e-6
-        if not (last_t_raw <= t_raw.item(0) and newest_t_raw - last_t_raw <= TIME_MODULO // 2
-                and not np.count_nonzero(t_s[1:] < t_s[:-1])):
-            return self._assemble(records["seq"].astype(np.int64), t_raw.astype(np.int64), records["counts"])
         last_seq = self._last_seq
         self.stats.frames += n
         self._last_raw = (first + n - 1) % SEQ_MODULO, newest_t_raw
         self._last_seq, self._last_t_us = last_seq + n, newest_t_raw + unwrap
         return FrameBatch(np.arange(last_seq + 1, last_seq + n + 1, dtype=np.int64), t_s, records["counts"], [])
+
+    def _intact_crc(self, n: int) -> int:
+        """The CRC (CRC-16/CCITT-FALSE from 0xFFFF) over n intact packets with a zero between
+        each two. A packet with its CRC appended takes the CRC's state to 0, and from a given
+        state the CRC is affine in the bytes, so over intact packets the state after each
+        depends on n alone, whatever they hold; made once per count. One pass checks them
+        all as strongly as one each: a fault in one packet changes the final state by an
+        invertible map of the change it makes to that packet's own CRC, and faults in several
+        cancel with the chance (2**-16) that each alone would have passed."""
+        known = self._intact_crcs
+        while len(known) <= n:
+            known.append(crc_hqx(self._spacer_and_intact_packet, known[-1]))
+        return known[n]
 
     def _frames(self, chunks: list[bytes]) -> FrameBatch:
         packets = self._cobs_decode(chunks)

@@ -242,18 +242,21 @@ def shift_series(cop: dict, reps: list[Rep], refs: dict, axes: FootAxes) -> dict
     """Per foot, the medial shift (mm) at every sample: from each rep's reference, from its
     start until the next rep starts (before the first rep, from the first rep's)."""
     out = {}
+    starts = [0] + [r.start for r in reps[1:]]
     for foot in SIDES:
-        n = len(cop[foot])
-        reference = np.full((n, 2), np.nan)
-        for k, r in enumerate(reps):
-            reference[(r.start if k else 0):] = refs[foot][k]
-        out[foot] = (cop[foot] - reference) @ axes.medial_unit[foot]
+        shift = np.empty(len(cop[foot]))
+        # rep by rep (from each rep's start to the next's), not through a whole-trial
+        # reference array and difference: the same numbers, two fewer full-length copies
+        for lo, hi, reference in zip(starts, starts[1:] + [len(shift)], refs[foot]):
+            shift[lo:hi] = (cop[foot][lo:hi] - reference) @ axes.medial_unit[foot]
+        out[foot] = shift
     return out
 
 
 def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg=None,
                  thresholds: Thresholds | None = None, regions: dict | None = None, weight_n: float | None = None,
-                 load_kg: float | None = None, axes_source: str = "set-up", normal_mm: dict | None = None) -> Analysis:
+                 load_kg: float | None = None, axes_source: str = "set-up", normal_mm: dict | None = None,
+                 filter_in_place: bool = False) -> Analysis:
     """Analyse per-foot vertical force (N) and CoP (mm, lab frame) sampled at ``rate_hz``.
 
     ``toe_out_deg``: each foot's turn-out from the lifter's forward, stated (degrees, or a
@@ -264,14 +267,22 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     this trial's own reps, :func:`personal_normal_mm`).
     ``regions`` (insoles): per foot, the force on each named region (N), for the arch load
     and pronation index of each rep.
+    ``filter_in_place``: the caller gives up ``fz`` and ``cop`` (float64 arrays): they are
+    low-passed where they are and become the analysis' filtered arrays, so a whole trial's
+    per-foot arrays are held once, not as read and filtered too (``offline.analyze_trial``).
+    The raw force is kept where the insoles' arch load needs it.
     """
     thresholds = thresholds or Thresholds()
     missing = [foot for foot in SIDES if foot not in fz or foot not in cop]
     if missing:
         raise NoBaseline(f"no {' and no '.join(missing)} foot: a squat is analysed on both feet "
                          "(a single-leg squat: --exercise single_leg_squat)")
-    fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz) for foot in fz}
-    cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz) for foot in cop}
+    def place(x: np.ndarray, allowed: bool) -> np.ndarray | None:  # where the filtered array goes
+        return x if allowed and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.writeable else None
+
+    fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz, out=place(fz[foot], filter_in_place and not regions))
+            for foot in fz}
+    cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz, out=place(cop[foot], filter_in_place)) for foot in cop}
     total = sum(fz_f.values())
     seg = segment_reps(t, total, rate_hz, weight_n, filtered=True)
     if not seg.reps and not seg.rest.any():

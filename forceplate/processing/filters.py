@@ -1,38 +1,61 @@
-"""Low-pass filters: zero-lag offline, causal with carried state live, same design."""
+"""Low-pass filters: zero-lag offline, causal with carried state live, same design; and
+the sliding-window minimum, maximum and mean the segmentations use.
+
+The offline filters, the designs and the sliding windows are numpy, not scipy: ``import
+scipy.signal`` costs about a second of CPU and ``scipy.ndimage`` a third of one (they import
+scipy.stats, scipy.special and the array-API layer), more than the analysis of a minute of
+recording. Importing their private submodules instead (``scipy.signal._signaltools``) saves
+nothing: Python runs the package's ``__init__`` first. Each function here is tested against
+the scipy function it stands for (tests/test_filters.py). The live :class:`Causal` filter
+keeps scipy's ``sosfilt`` (a block of 20 samples costs numpy's per-call overhead many times
+over), imported when a live filter is made.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 FORCE_CUTOFF_HZ = 20.0  # squats have no content above a few Hz; load-cell noise does
 COP_CUTOFF_HZ = 10.0  # CoP sways and medial shifts are slower than 2 Hz; 10 Hz keeps the live lag near 20 ms
-ORDER = 2
 
 
 def design(cutoff_hz: float, rate_hz: float, kind: str = "lowpass") -> np.ndarray:
+    """The second-order Butterworth section (1, 6), as ``scipy.signal.butter(2, ..., output="sos")``."""
     return _designed(cutoff_hz, rate_hz, kind).copy()  # scipy's filters want a writable array
 
 
-@lru_cache(maxsize=64)  # live designs the same few filters every 0.2 s: 1.3 ms each
+@lru_cache(maxsize=64)  # live designs the same few filters every 0.2 s
 def _designed(cutoff_hz: float, rate_hz: float, kind: str) -> np.ndarray:
-    return signal.butter(ORDER, min(cutoff_hz, 0.45 * rate_hz), btype=kind, fs=rate_hz, output="sos")
+    # The analog prototype 1 / (s^2 + sqrt(2) s + 1) through the bilinear transform, its
+    # cutoff pre-warped (what scipy.signal.butter does; tests hold the two together): three
+    # lines here instead of importing scipy.signal, a second of start-up.
+    k = np.tan(np.pi * min(cutoff_hz, 0.45 * rate_hz) / rate_hz)
+    norm = 1.0 / (1.0 + np.sqrt(2.0) * k + k * k)
+    a = [1.0, 2.0 * (k * k - 1.0) * norm, (1.0 - np.sqrt(2.0) * k + k * k) * norm]
+    b = [k * k * norm, 2.0 * k * k * norm, k * k * norm] if kind == "lowpass" else [norm, -2.0 * norm, norm]
+    return np.array([b + a])
 
 
-def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float) -> np.ndarray:
-    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN)."""
+def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN). ``out``: a
+    float64 array of x's shape to hold the result, x itself to filter in place (a trial's
+    per-foot arrays are then held once, not as read and filtered too)."""
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
-        return x.copy()
-    sos = design(cutoff_hz, rate_hz)
-    nan = np.isnan(x)
-    if not nan.any():
-        return signal.sosfiltfilt(sos, x, axis=0)
-    filled = _fill_nan(x)
-    out = signal.sosfiltfilt(sos, filled, axis=0)
-    out[nan] = np.nan
+        filtered = x.copy()
+    else:
+        sos = _designed(cutoff_hz, rate_hz, "lowpass")
+        nan = np.isnan(x)
+        if not nan.any():
+            filtered = _forward_backward(sos, x, "odd", ODD_PAD_SAMPLES)
+        else:
+            filtered = _forward_backward(sos, _fill_nan(x), "odd", ODD_PAD_SAMPLES)
+            filtered[nan] = np.nan
+    if out is None:
+        return filtered
+    out[...] = filtered
     return out
 
 
@@ -45,8 +68,79 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "od
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
         return x - np.mean(x, axis=0)
-    sos = design(cutoff_hz, rate_hz, "highpass")
-    return signal.sosfiltfilt(sos, x, axis=0, padtype=mirror, padlen=min(len(x) - 1, int(rate_hz / cutoff_hz)))
+    sos = _designed(cutoff_hz, rate_hz, "highpass")
+    return _forward_backward(sos, x, mirror, min(len(x) - 1, int(rate_hz / cutoff_hz)))
+
+
+# scipy.signal.sosfiltfilt's default padding for one second-order section: 3 (2 + 1) samples
+ODD_PAD_SAMPLES = 9
+# Samples run through the filter at a time: the powers of its pole over a block stay within
+# e**+-BLOCK_POLE_EXPONENT of 1, far from overflow (the longer the block, the more digits the
+# sums of the rising terms lose: tests hold the result to an extended-precision truth), and
+# long enough for numpy to pay (a 10 Hz low-pass at 1 kHz: 1,360 samples; 20 Hz at 100 Hz: 50).
+BLOCK_POLE_EXPONENT = 60.0
+
+
+def _forward_backward(sos: np.ndarray, x: np.ndarray, mirror: str, pad: int) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, axis=0, padtype=mirror, padlen=pad)`` for one
+    second-order section: the signal mirrored by ``pad`` samples at each end, filtered
+    forward from the steady state of its first sample, then backward from the steady state
+    of the forward pass's last, the padding cut off. The same numbers to 1e-13 to 1e-11 of the
+    signal's scale, the lower the cutoff the fewer digits (tests check it against scipy and an
+    extended-precision truth), in one working copy of ``x`` filtered in
+    place: scipy's makes four."""
+    first, last = x[pad:0:-1], x[-2:-(pad + 2):-1]
+    if mirror == "odd":
+        first, last = 2.0 * x[0] - first, 2.0 * x[-1] - last
+    work = np.concatenate((first, x, last))
+    _biquad_in_place(sos[0], work)
+    _biquad_in_place(sos[0], work[::-1])
+    return work[pad:len(work) - pad]
+
+
+def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
+    """Filter ``x`` (along axis 0) through one second-order section, in place, from the
+    steady state of a constant input x[0] (scipy's ``sosfilt_zi`` times x[0]).
+
+    The section is split into partial fractions, y = d x + 2 Re(r w) with w[n] = p w[n-1] + x[n]
+    over one of its complex-conjugate poles p, and that first-order recursion is run a block
+    at a time in numpy: w[s + k] = p**k (p w[s - 1] + cumsum(p**-i x[s + i])[k])."""
+    b0, b1, b2, _, a1, a2 = section
+    pole = (-a1 + np.sqrt(complex(a1 * a1 - 4.0 * a2))) / 2.0
+    if pole.imag == 0.0:
+        raise ValueError("a Butterworth section of order 2 has complex poles")
+    direct = b2 / a2
+    residue = (b0 + b1 / pole + b2 / pole**2) / (1.0 - pole.conjugate() / pole)
+    block = max(1, int(BLOCK_POLE_EXPONENT / -np.log(abs(pole))))
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    rising, falling = (powers.reshape(shape) for powers in _pole_powers(pole, block))
+    state = x[0] / (1.0 - pole)  # w before the first sample, at its steady state
+    for start in range(0, len(x), block):
+        part = x[start:start + block]
+        n = len(part)
+        w = np.cumsum(part * falling[:n], axis=0)
+        w += pole * state
+        w *= rising[:n]
+        state = w[-1].copy()  # w is scaled in place below
+        w *= 2.0 * residue
+        part *= direct
+        part += w.real
+
+
+@lru_cache(maxsize=64)  # an analysis runs each of its few filters several times
+def _pole_powers(pole: complex, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """pole**k and pole**-k for k < count."""
+    return _powers(pole, count), _powers(1.0 / pole, count)
+
+
+def _powers(base: complex, count: int) -> np.ndarray:
+    """base**k for k < count, each to about one unit in the last place: exp(k log base) with
+    the logarithm split into a part of 24 significant bits, whose multiples by k are exact,
+    and the rest (exp(k log base) in one product would be off by k log base units)."""
+    log = np.log(base)
+    head = complex(np.float32(log.real), np.float32(log.imag))
+    k = np.arange(count)
+    return np.exp(k * head) * np.exp(k * (log - head))
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:
@@ -66,6 +160,9 @@ class Causal:
     """Live: the same Butterworth filter run forward, keeping its state between blocks."""
 
     def __init__(self, cutoff_hz: float, rate_hz: float, width: int = 1):
+        from scipy import signal
+
+        self._signal = signal
         self._sos = design(cutoff_hz, rate_hz)
         self._zi = None
         self._width = width
@@ -76,8 +173,69 @@ class Causal:
             return block
         finite = np.where(np.isnan(block), 0.0, block)
         if self._zi is None:
-            zi = signal.sosfilt_zi(self._sos)[:, :, None]
+            zi = self._signal.sosfilt_zi(self._sos)[:, :, None]
             self._zi = zi * finite[0][None, None, :]
-        out, self._zi = signal.sosfilt(self._sos, finite, axis=0, zi=self._zi)
+        out, self._zi = self._signal.sosfilt(self._sos, finite, axis=0, zi=self._zi)
         out[np.isnan(block)] = np.nan
         return out
+
+
+def minimum_filter1d(x: np.ndarray, size: int, origin: int = 0, mode: str = "nearest") -> np.ndarray:
+    """``scipy.ndimage.minimum_filter1d`` of a 1-D array without NaN, edges extended
+    ("nearest"): the smallest value of the ``size`` samples around each (``origin`` shifts
+    the window toward earlier samples). Exact, whatever the window (no rounding in a minimum)."""
+    return _running_extreme(np.minimum, x, size, origin, mode)
+
+
+def maximum_filter1d(x: np.ndarray, size: int, origin: int = 0, mode: str = "nearest") -> np.ndarray:
+    """``scipy.ndimage.maximum_filter1d`` as :func:`minimum_filter1d` takes the minimum."""
+    return _running_extreme(np.maximum, x, size, origin, mode)
+
+
+def uniform_filter1d(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
+    """``scipy.ndimage.uniform_filter1d`` of a 1-D array, edges extended ("nearest"): the mean
+    of the ``size`` samples around each, to the last bit as scipy computes it (a running
+    sum, added up in order from the first window's, each divided by ``size``; tests hold it
+    to scipy's): the segmentations' thresholds see the same numbers."""
+    x = _extended(x, size, 0, mode)
+    out = np.empty(len(x) - size + 1)  # the running sums, then the means
+    out[0] = np.add.accumulate(x[:size])[-1]  # in order, as scipy: np.sum would add pairwise
+    for lo in range(1, len(out), WINDOW_BLOCK_SAMPLES):  # each block carries on from the sum before it
+        hi = min(lo + WINDOW_BLOCK_SAMPLES, len(out))
+        out[lo:hi] = np.add.accumulate(np.concatenate((out[lo - 1:lo], x[lo - 1 + size:hi - 1 + size] - x[lo - 1:hi - 1])))[1:]
+    out /= size
+    return out
+
+
+# Samples of a sliding window's output computed at a time: its temporaries stay small beside
+# the trial's arrays (a whole-trial pass would make four float64 copies at once).
+WINDOW_BLOCK_SAMPLES = 1 << 16
+
+
+def _extended(x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
+    """x with its first and last values repeated, so that window k is ``[k, k + size)``."""
+    if mode != "nearest":
+        raise ValueError(f"mode {mode!r}: only 'nearest' (edges extended) is implemented")
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or not 0 <= size // 2 + origin < size:
+        raise ValueError("a 1-D array and an origin inside the window")
+    before = size // 2 + origin
+    return np.concatenate((np.full(before, x[0]), x, np.full(size - 1 - before, x[-1])))
+
+
+def _running_extreme(extreme: np.ufunc, x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
+    """The running minimum or maximum (``extreme``) in O(n) whatever the window (van Herk,
+    Gil and Werman): the extended signal cut into blocks of ``size``, the extreme of each
+    window is that of the rest of its first block and the start of the next."""
+    x = _extended(x, size, origin, mode)
+    out = np.empty(len(x) - size + 1)
+    step = max(size, WINDOW_BLOCK_SAMPLES // size * size)
+    for lo in range(0, len(out), step):
+        n = min(step, len(out) - lo)
+        part = x[lo:lo + n + size - 1]
+        blocks = -(-len(part) // size)
+        tiles = np.concatenate((part, np.full(blocks * size - len(part), part[-1]))).reshape(blocks, size)
+        from_start = extreme.accumulate(tiles, axis=1).ravel()
+        to_end = extreme.accumulate(tiles[:, ::-1], axis=1)[:, ::-1].ravel()
+        extreme(to_end[:n], from_start[size - 1:size - 1 + n], out=out[lo:lo + n])
+    return out

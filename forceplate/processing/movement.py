@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+
+from forceplate.processing.filters import uniform_filter1d
 
 AIRBORNE_COARSE_FRACTION = 0.10  # of the recording's 99th-percentile force: clearly off the plates
 AIRBORNE_SD = 5.0  # airborne edge: this many robust SD above the unloaded level...

@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from forceplate.processing.filters import COP_CUTOFF_HZ, zero_lag
 from forceplate.processing.forces import COP_MIN_FORCE_N
@@ -57,6 +56,8 @@ class Sway:
 
 def ellipse_area_mm2(cop_mm: np.ndarray, probability: float = ELLIPSE_PROBABILITY) -> float:
     """Prediction-ellipse area (mm^2) of CoP samples (n, 2), the formula in the module text."""
+    from scipy import stats  # here: scipy.stats costs half a second of start-up
+
     n = len(cop_mm)
     c = 2.0 * (n + 1) * (n - 1) / (n * (n - 2)) * stats.f.ppf(probability, 2, n - 2)
     return float(np.pi * c * np.sqrt(max(np.linalg.det(np.cov(cop_mm, rowvar=False)), 0.0)))

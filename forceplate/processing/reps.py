@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from forceplate.processing.baseline import G
+from forceplate.processing.filters import maximum_filter1d, minimum_filter1d
 from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, zero_lag
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
@@ -360,6 +360,7 @@ def _noise_n(force: np.ndarray) -> float:
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
 WEIGHT_GRID_S = 0.5  # s: the trend is evaluated this often and interpolated between
+WEIGHT_GRID_BLOCK = 256  # grid points whose kernel rows are computed at a time
 
 
 def _weight_in_time(force, calm, rest, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
@@ -388,12 +389,17 @@ def _weight_in_time(force, calm, rest, tops, weight, rate_hz) -> tuple[np.ndarra
     x, y, w = (np.asarray(values, dtype=float) for values in (times, levels, spans))
     step = max(1, int(WEIGHT_GRID_S * rate_hz))
     grid = np.clip(np.arange(0, len(force) + step, step), x.min(), x.max()).astype(float)
-    kernel = w * np.exp(-0.5 * ((grid[:, None] - x[None, :]) / (WEIGHT_TREND_S * rate_hz)) ** 2)
-    total = kernel.sum(axis=1)
-    mean_x = (kernel @ x) / total
-    mean_y = (kernel @ y) / total
-    spread = (kernel * (x - mean_x[:, None]) ** 2).sum(axis=1)
-    slope = np.divide((kernel * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1), spread,
-                      out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
-    trend = mean_y + slope * (grid - mean_x)
+    trend = np.empty(len(grid))
+    # a block of grid points at a time: the kernel is grid points x evidence, which grows with
+    # the square of the recording's length (an hour: 7,200 x 2,800, 160 MB a temporary)
+    for lo in range(0, len(grid), WEIGHT_GRID_BLOCK):
+        at = grid[lo:lo + WEIGHT_GRID_BLOCK]
+        kernel = w * np.exp(-0.5 * ((at[:, None] - x[None, :]) / (WEIGHT_TREND_S * rate_hz)) ** 2)
+        total = kernel.sum(axis=1)
+        mean_x = (kernel @ x) / total
+        mean_y = (kernel @ y) / total
+        spread = (kernel * (x - mean_x[:, None]) ** 2).sum(axis=1)
+        slope = np.divide((kernel * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1), spread,
+                          out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
+        trend[lo:lo + WEIGHT_GRID_BLOCK] = mean_y + slope * (at - mean_x)
     return np.interp(np.arange(len(force)), np.arange(len(grid)) * step, trend), True

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
+
+from forceplate.processing.filters import minimum_filter1d
 
 GRADES = ("none", "mild", "moderate", "severe")
 
