@@ -108,8 +108,9 @@ def test_offline_pairs_a_trial_of_insoles_through_the_pair(shared_data, tmp_path
 
     path = tmp_path / "moticon.h5"
     write_trial(path, *read_moticon(shared_data / "moticon-opengo/230927_102114.txt"))
-    t, fz, cop, regions, rate_hz, toe_out, devices = feet_arrays(open_trial(path))
-    assert rate_hz == 100.0 and toe_out == 0.0 and t[0] == 0.0
+    feet = feet_arrays(open_trial(path))
+    t, fz, cop, regions = feet.t, feet.fz, feet.cop, feet.regions
+    assert feet.rate_hz == 100.0 and feet.frame_toe_out_deg == 0.0 and t[0] == 0.0
     np.testing.assert_allclose(np.diff(t), 0.01, atol=1e-9)
     assert set(regions) == {"left", "right"} and "medial_midfoot" in regions["left"]
     assert all(len(fz[foot]) == len(t) == len(cop[foot]) for foot in fz)
