@@ -284,14 +284,16 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent. A wrong
     # weight integrates to a ramp, which the high-pass removes (mirrored oddly at the ends)...
     v = high_pass(np.cumsum(acceleration(force, weight)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    found = _find(v, rate_hz)
     if source != GIVEN:
         # ...but the odd mirror also pins the velocity near zero at the first sample, and a
         # recording may start mid-rep. With the weight followed over the cycles found, little
         # ramp is left, and an even mirror keeps the velocity the recording starts with.
-        weight_t, followed = _weight_in_time(force, [], _tops(_find(v, rate_hz), v), weight, rate_hz)
+        weight_t, followed = _weight_in_time(force, [], _tops(found, v), weight, rate_hz)
         if followed:
             v = high_pass(np.cumsum(acceleration(force, weight_t)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz,
                           mirror="even")
+            found = _find(v, rate_hz)
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
     band = steady_band_n(force, weight)
     steady_and_slow = steady_mask(calm, rate_hz, band) & slow
@@ -299,7 +301,6 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
     rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
-    found = _find(v, rate_hz)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     for _ in range(PASSES):
         tops = _tops(found, v)
