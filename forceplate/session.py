@@ -64,6 +64,11 @@ class Feet:
     # With plates and insoles together the plates' reps and flags are the session's; the
     # insoles' own analysis then only feeds their plots, so no rep is announced twice.
     announces: bool = True
+    # Whether its blocks are analysed: a pair that announces nothing and that nothing draws or
+    # publishes (insoles beside plates in a session without a window or an LSL stream) only
+    # keeps its pairing and history for the plates' reps; its analysis would cost about 2 %
+    # of a core for nothing (the segmentation every 0.2 s).
+    analysed: bool = True
     # Insoles: the pair's first insole, whose device clock both feet are put on.
     reference: DeviceLink | None = None
     # Plates with a pair of insoles beside them: the insoles' feet, and the plates' recent
@@ -102,11 +107,14 @@ def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair 
 
 class Session:
     def __init__(self, urls: list[str], record_path=None, metadata: dict | None = None,
-                 toe_out_deg=None, thresholds: Thresholds | None = None):
+                 toe_out_deg=None, thresholds: Thresholds | None = None, plotted: bool = True):
+        """``plotted``: whether a face draws or publishes the feet's samples (a window, an LSL
+        stream); without one, feet that announce nothing are not analysed."""
         self.links: list[DeviceLink] = []
         self.events: queue.Queue[Event] = queue.Queue()
         self.thresholds = thresholds or Thresholds()
         self.toe_out_deg = toe_out_deg
+        self._plotted = plotted
         self._stop = threading.Event()
         self._t0: float | None = None
         self._listeners: list = []
@@ -152,6 +160,7 @@ class Session:
             feet.reference = pair_links[0]
             plates = next((link for link in links if link.feet is not None and link.feet is not feet), None)
             feet.announces = plates is None
+            feet.analysed = feet.announces or self._plotted
             if plates is not None:
                 # the plates' reps take their arch load and pronation index from the insoles
                 plates.feet.insoles = feet
@@ -291,7 +300,7 @@ class Session:
                 # per block of that insole, not one per block of either foot.
                 return
             paired = feet.pair.pop()
-            if len(paired.t):
+            if len(paired.t) and feet.analysed:
                 self._push(feet, paired.t, paired.fz, paired.cop)
 
     def _push(self, feet: Feet, t, fz, cop) -> None:

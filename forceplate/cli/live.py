@@ -78,7 +78,7 @@ def run_live(args) -> int:
     headless = args.headless or not _window_can_open()
     duration = session_duration_s(args, headless)
     session = Session(urls, record_path=args.record, metadata=metadata(args), toe_out_deg=args.toe_out,
-                      thresholds=thresholds(args))
+                      thresholds=thresholds(args), plotted=not headless or bool(args.lsl))
     for link in session.links:
         d = link.device
         cal = d.calibration.source if d.calibration else "NONE (raw counts only, no forces)"

@@ -162,7 +162,10 @@ def phase_at(v: float) -> str:
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    """(first, one past the last) of each run of True."""
+    padded = np.zeros(len(mask) + 2, dtype=bool)
+    padded[1:-1] = mask
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
@@ -179,6 +182,8 @@ class _Found:
 def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
     """Descent-then-ascent pairs of the velocity ``seg`` (m/s)."""
     downs, ups = _runs(seg < -V_MOVING), _runs(seg > V_MOVING)
+    # where a descent's start and an ascent's end stop being walked out to (NaN stops both)
+    not_falling, not_rising = ~(seg < -V_REST), ~(seg > V_REST)
     found: list[_Found] = []
     up_i = 0
     last_end = 0
@@ -190,12 +195,13 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
         if up_i == len(ups):
             break
         u_lo, u_hi = ups[up_i]
-        start = d_lo
-        while start > last_end and seg[start - 1] < -V_REST:
-            start -= 1
+        # back from the descent while still falling (not past the last rep's end), on from the
+        # ascent while still rising (not past the last sample)
+        stops = np.flatnonzero(not_falling[last_end:d_lo])
+        start = last_end + int(stops[-1]) + 1 if len(stops) else last_end
         end = min(u_hi, len(seg) - 1)
-        while end < len(seg) - 1 and seg[end] > V_REST:
-            end += 1
+        stops = np.flatnonzero(not_rising[end:len(seg) - 1])
+        end = end + int(stops[0]) if len(stops) else len(seg) - 1
         # the bottom: the middle of where the body is within BOTTOM_LEVEL of its deepest
         drop = -np.cumsum(seg[start:end + 1]) / rate_hz
         depth = float(drop.max()) if len(drop) else 0.0
@@ -278,15 +284,16 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent. A wrong
     # weight integrates to a ramp, which the high-pass removes (mirrored oddly at the ends)...
     v = high_pass(np.cumsum(acceleration(force, weight)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    found = _find(v, rate_hz)
     if source != GIVEN:
         # ...but the odd mirror also pins the velocity near zero at the first sample, and a
         # recording may start mid-rep. With the weight followed over the cycles found, little
         # ramp is left, and an even mirror keeps the velocity the recording starts with.
-        weight_t, followed = _weight_in_time(force, calm, np.zeros(len(force), bool),
-                                             _tops(_find(v, rate_hz), v), weight, rate_hz)
+        weight_t, followed = _weight_in_time(force, [], _tops(found, v), weight, rate_hz)
         if followed:
             v = high_pass(np.cumsum(acceleration(force, weight_t)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz,
                           mirror="even")
+            found = _find(v, rate_hz)
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
     band = steady_band_n(force, weight)
     steady_and_slow = steady_mask(calm, rate_hz, band) & slow
@@ -294,10 +301,12 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
     rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
-    found = _find(v, rate_hz)
+    levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     for _ in range(PASSES):
         tops = _tops(found, v)
-        weight_t, followed = _weight_in_time(force, calm, rest, tops, weight, rate_hz)
+        if levels_of is None or not np.array_equal(rest, levels_of):
+            levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
+        weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
         rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
@@ -363,10 +372,15 @@ WEIGHT_GRID_S = 0.5  # s: the trend is evaluated this often and interpolated bet
 WEIGHT_GRID_BLOCK = 256  # grid points whose kernel rows are computed at a time
 
 
-def _weight_in_time(force, calm, rest, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
+def _rest_levels(calm, rest) -> list[tuple[float, float, int]]:
+    """Each rest stretch's middle (sample), median calm force (N) and length (samples)."""
+    return [((lo + hi) / 2, float(np.median(calm[lo:hi])), hi - lo) for lo, hi in _runs(rest)]
+
+
+def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
     """The standing weight at every sample, from what each stretch says: each rest stretch its
-    force, each whole cycle between two tops its mean force (over a cycle from rest to rest the
-    mean force is the weight), each weighted by its duration.
+    force (``rest_levels``, :func:`_rest_levels`), each whole cycle between two tops its mean
+    force (over a cycle from rest to rest the mean force is the weight), each weighted by its duration.
 
     The evidence is smoothed into a trend (a Gaussian-weighted local line, WEIGHT_TREND_S wide),
     not joined point to point: a slow turn at the bottom or the first slow second of an ascent
@@ -374,11 +388,7 @@ def _weight_in_time(force, calm, rest, tops, weight, rate_hz) -> tuple[np.ndarra
     rep (0.5 % of the weight over a 3 s ascent is 0.15 m/s of velocity). Constant beyond the
     first and last evidence.
     """
-    times, levels, spans = [], [], []
-    for lo, hi in _runs(rest):
-        times.append((lo + hi) / 2)
-        levels.append(float(np.median(calm[lo:hi])))
-        spans.append(hi - lo)
+    times, levels, spans = (list(column) for column in zip(*rest_levels)) if rest_levels else ([], [], [])
     for first, second in zip(tops, tops[1:]):
         if second > first:
             times.append((first + second) / 2)

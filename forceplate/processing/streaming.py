@@ -86,6 +86,37 @@ class Block:
     shift: dict
 
 
+class _Window:
+    """The newest ``n`` rows of a stream in a numpy array twice that long: the window is a view
+    (the segmentation reads it every SEGMENT_EVERY_S without a copy; deques of 1600 samples
+    took 1 ms to turn into arrays), and the rows move back to the array's start only once
+    every ``n`` rows appended."""
+
+    def __init__(self, n: int, width: int = 1):
+        self._n = n
+        self._data = np.empty((2 * n, width) if width > 1 else 2 * n)
+        self._end = 0  # one past the newest row
+        self._held = 0
+
+    def __len__(self) -> int:
+        return self._held
+
+    def extend(self, rows: np.ndarray) -> None:
+        rows = rows[-self._n:]
+        k = len(rows)
+        if self._end + k > len(self._data):
+            keep = min(self._held, self._n - k)
+            self._data[:keep] = self._data[self._end - keep:self._end]
+            self._end = keep
+        self._data[self._end:self._end + k] = rows
+        self._end += k
+        self._held = min(self._held + k, self._n)
+
+    def view(self) -> np.ndarray:
+        """The rows held, oldest first (valid until the next :meth:`extend`)."""
+        return self._data[self._end - self._held:self._end]
+
+
 class _SideState:
     def __init__(self):
         self.grade = 0
@@ -120,9 +151,9 @@ class StreamingAnalyzer:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
         n = int(LIVE_WINDOW_S * self._seg_rate)
-        self._buf_t: deque = deque(maxlen=n)
-        self._buf_force: deque = deque(maxlen=n)
-        self._buf_cop = {foot: deque(maxlen=n) for foot in SIDES}
+        self._buf_t = _Window(n)
+        self._buf_force = _Window(n)
+        self._buf_cop = {foot: _Window(n, 2) for foot in SIDES}
         self._skip = 0  # samples to skip before the next one kept (decimation across blocks)
         self._last_segment_s = -np.inf
         self._v = 0.0
@@ -176,26 +207,29 @@ class StreamingAnalyzer:
         self._v = float(v[-1])
         shift = self._shift(cop)
         if self._in_rep:
-            events += self._flags(t, shift, v)
+            # the held shift of a block looks back over the tail of the blocks before it; the
+            # tail is only read in a rep, and a rep starts with an empty one (_catch_up)
+            recent = {foot: np.concatenate([self._shift_tail[foot], shift[foot]]) for foot in SIDES}
+            events += self._flags(t, recent, v)
+            self._shift_tail = {foot: recent[foot][-self._held_n:] for foot in SIDES}
         else:
             self.phase = "standing"
-        for foot in SIDES:
-            self._shift_tail[foot] = np.concatenate([self._shift_tail[foot], shift[foot]])[-self._held_n:]
         return Block(t, fz, cop, shift), events
 
     def _keep(self, t, total, cop) -> None:
         """Every ``_step``-th sample into the segmentation's window, counted across blocks."""
-        take = np.arange(self._skip, len(t), self._step)
-        self._skip = int(take[-1] + self._step - len(t)) if len(take) else self._skip - len(t)
-        self._buf_t.extend(t[take].tolist())
-        self._buf_force.extend(total[take].tolist())
+        taken = len(range(self._skip, len(t), self._step))
+        take = slice(self._skip, None, self._step)
+        self._skip = self._skip + taken * self._step - len(t)
+        self._buf_t.extend(t[take])
+        self._buf_force.extend(total[take])
         for foot in SIDES:
-            self._buf_cop[foot].extend(cop[foot][take].tolist())
+            self._buf_cop[foot].extend(cop[foot][take])
 
     # --- the segmentation's view ---------------------------------------------------------
     def _segment(self) -> list[Event]:
-        times = np.array(self._buf_t)
-        seg = segment_reps(times, np.array(self._buf_force), self._seg_rate, weight_n=self._given_weight,
+        times = self._buf_t.view()
+        seg = segment_reps(times, self._buf_force.view(), self._seg_rate, weight_n=self._given_weight,
                            filtered=True)
         events: list[Event] = []
         if self._given_weight is None and seg.weight_source not in WEIGHED:
@@ -203,7 +237,7 @@ class StreamingAnalyzer:
         first = self.weight_n is None
         self.weight_n = seg.weight_n
         self._v = float(seg.velocity[-1])
-        cops = {foot: np.array(self._buf_cop[foot]).reshape(-1, 2) for foot in SIDES}
+        cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
         if first:
             self.baseline = self._current_baseline(cops)
             events.append(Event("baseline", float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
@@ -320,15 +354,15 @@ class StreamingAnalyzer:
         """Flags are graded once the foot axes are known: stated, or learned from a completed rep."""
         return self.toe_out_deg is not None or any(len(v) for v in self._travel.values())
 
-    def _flags(self, t: np.ndarray, shift: dict, v: np.ndarray) -> list[Event]:
-        """Flags of this block: the first sample where each foot's held shift exceeds a new grade."""
+    def _flags(self, t: np.ndarray, recent: dict, v: np.ndarray) -> list[Event]:
+        """Flags of this block: the first sample where each foot's held shift exceeds a new grade
+        (``recent``: each foot's shift of the block, after the tail of those before it)."""
         events: list[Event] = []
         self.phase = phase_at(float(v[-1]))
         if not self._graded():
             return events
         for foot in SIDES:
-            held = held_shift(np.concatenate([self._shift_tail[foot], shift[foot]]), self.rate_hz,
-                              self.thresholds.min_duration_s)[-len(t):]
+            held = held_shift(recent[foot], self.rate_hz, self.thresholds.min_duration_s)[-len(t):]
             excess = held - self._normals[foot]
             limits = (self.thresholds.mild_mm, self.thresholds.moderate_mm, self.thresholds.severe_mm)
             grade = np.searchsorted(limits, np.where(np.isfinite(excess), excess, -np.inf), side="right")
