@@ -22,6 +22,7 @@ import numpy as np
 
 
 from forceplate.errors import DeviceDisconnected, DeviceError, ForceplateError, one_line
+from forceplate.events import EventKind
 from forceplate.insole_pair import HISTORY_S, InsolePair
 from forceplate.io.clock import ClockSync
 from forceplate.io.device import Device, open_device
@@ -81,6 +82,10 @@ class Feet:
 
 @dataclass
 class DeviceLink:
+    """One device of a session: the open device, the feet it feeds (None: recorded raw), its
+    clock fit, connection state, what its reader thread holds for the analysis, and why the
+    thread stopped if it did."""
+
     name: str
     device: Device
     feet: Feet | None  # None: no calibration record, raw counts are recorded only
@@ -106,6 +111,10 @@ def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair 
 
 
 class Session:
+    """A live session on devices: a reader thread per device feeds the recording (a
+    :class:`RecordingSink`) and the live analysis of each pair of feet; events go to a queue
+    the faces drain (through a ``SessionView``), to listeners and to the recording."""
+
     def __init__(self, urls: list[str], record_path=None, metadata: dict | None = None,
                  toe_out_deg=None, thresholds: Thresholds | None = None, plotted: bool = True):
         """``plotted``: whether a face draws or publishes the feet's samples (a window, an LSL
@@ -206,7 +215,7 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - any failure here must fail the run, not vanish
             link.error = f"{link.name}: reading stopped ({type(exc).__name__}: {one_line(exc)})"
             link.state, link.message = "failed", link.error
-            self._emit(Event("device_failed", self.elapsed_s(), data={"device": link.name, "message": link.error}))
+            self._emit(Event(EventKind.DEVICE_FAILED, self.elapsed_s(), data={"device": link.name, "message": link.error}))
 
     def _watch_stall(self, link: DeviceLink, frames) -> None:
         """Report a device that went silent without unplugging, and when it speaks again."""
@@ -215,7 +224,7 @@ class Session:
             if link.stalled:
                 link.stalled = False
                 link.state, link.message = "streaming", ""
-                self._emit(Event("device_resumed", self.elapsed_s(), data={
+                self._emit(Event(EventKind.DEVICE_RESUMED, self.elapsed_s(), data={
                     "device": link.name, "message": f"{link.name} sends again after {now - link.last_frame_s:.1f} s "
                                                     "of silence (the gap is recorded)"}))
             link.last_frame_s = now
@@ -226,7 +235,7 @@ class Session:
             link.stalled = True
             link.state = "stalled"
             link.message = f"no frames from {link.name} for {now - link.last_frame_s:.1f} s (not unplugged)"
-            self._emit(Event("device_stalled", self.elapsed_s(), data={"device": link.name, "message": link.message}))
+            self._emit(Event(EventKind.DEVICE_STALLED, self.elapsed_s(), data={"device": link.name, "message": link.message}))
 
     def _read_frames(self, link: DeviceLink) -> None:
         while not self._stop.is_set():
@@ -241,7 +250,7 @@ class Session:
                 (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
             failed = self.recording_sink.frames(link.name, frames, first_s)
             if failed:
-                self._emit(Event("recording_failed", self.elapsed_s(), data={"message": failed}))
+                self._emit(Event(EventKind.RECORDING_FAILED, self.elapsed_s(), data={"message": failed}))
             self._hold_for_analysis(link, frames)
 
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
@@ -265,7 +274,7 @@ class Session:
     def _lost(self, link: DeviceLink, message: str) -> None:
         """Report the loss at once, then try to reopen the device until the session stops."""
         link.state, link.message = "disconnected", message
-        self._emit(Event("device_disconnected", self.elapsed_s(), data={"device": link.name, "message": message}))
+        self._emit(Event(EventKind.DEVICE_DISCONNECTED, self.elapsed_s(), data={"device": link.name, "message": message}))
         while not self._stop.wait(RECONNECT_INTERVAL_S):
             try:
                 link.device.reconnect()
@@ -274,7 +283,7 @@ class Session:
                 continue
             link.state, link.message = "streaming", ""
             link.reconnects += 1
-            self._emit(Event("device_reconnected", self.elapsed_s(), data={"device": link.name,
+            self._emit(Event(EventKind.DEVICE_RECONNECTED, self.elapsed_s(), data={"device": link.name,
                                                                          "message": f"{link.name} reconnected"}))
             return
 
@@ -348,7 +357,7 @@ class Session:
 
     def mark(self, text: str) -> None:
         """A user mark (set boundary, note) at the current session time."""
-        self._emit(Event("mark", self.elapsed_s(), data={"message": text}))
+        self._emit(Event(EventKind.MARK, self.elapsed_s(), data={"message": text}))
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         """Grade flags with ``thresholds`` from each analyser's next block on; safe from any thread.
@@ -359,7 +368,7 @@ class Session:
         if thresholds.min_duration_s != self.thresholds.min_duration_s:
             raise ValueError("the hold time of the flag thresholds cannot change during a session")
         self.thresholds = thresholds
-        self._emit(Event("thresholds", self.elapsed_s(), data={
+        self._emit(Event(EventKind.THRESHOLDS, self.elapsed_s(), data={
             "message": f"thresholds mild {thresholds.mild_mm:g}, moderate {thresholds.moderate_mm:g}, "
                        f"severe {thresholds.severe_mm:g} mm"}))
 
@@ -425,7 +434,7 @@ class Session:
             except DeviceError:
                 pass
             if link.stalled:
-                self._emit(Event("device_stalled", self.elapsed_s(), data={
+                self._emit(Event(EventKind.DEVICE_STALLED, self.elapsed_s(), data={
                     "device": link.name, "message": f"{link.name} sent nothing for the last "
                                                     f"{time.monotonic() - link.last_frame_s:.1f} s"}))
             if link.state not in ("disconnected", "failed"):

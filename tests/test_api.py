@@ -186,13 +186,15 @@ def test_toe_out_none_means_not_stated_when_stored_results_are_reused(tmp_path):
 
 
 def test_every_event_kind_the_package_emits_is_an_event_kind():
-    """Sessions and importers still name kinds as text (``Event("flag", ...)``, ``(t, "mark", ...)``
-    rows); each such name is a member, so a stored kind never reads back as OTHER."""
+    """The live pipeline and the session emit members (``Event(EventKind.FLAG, ...)``); importers
+    still name kinds as text (``(t, "mark", ...)`` rows), and each such name is a member, so a
+    stored kind never reads back as OTHER."""
     package = Path(__file__).resolve().parents[1] / "forceplate"
-    emitted = set()
+    as_text, as_member = set(), set()
     for path in package.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        emitted |= set(re.findall(r'\bEvent\("([a-z_]+)"', text))
-        emitted |= set(re.findall(r'\(\s*[^(),]+,\s*"(mark)",', text))
-    assert {"baseline", "rep_start", "flag", "rep_end", "mark", "device_stalled"} <= emitted  # the scan sees them
-    assert emitted <= {kind.value for kind in EventKind}, emitted - {kind.value for kind in EventKind}
+        as_text |= set(re.findall(r'\bEvent\("([a-z_]+)"', text))
+        as_text |= set(re.findall(r'\(\s*[^(),]+,\s*"(mark)",', text))
+        as_member |= {EventKind[name].value for name in re.findall(r'\bEvent\(EventKind\.([A-Z_]+)', text)}
+    assert {"baseline", "rep_start", "flag", "rep_end", "device_stalled"} <= as_member and "mark" in as_text
+    assert as_text <= {kind.value for kind in EventKind}, as_text - {kind.value for kind in EventKind}

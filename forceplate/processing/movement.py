@@ -28,7 +28,9 @@ SYMMETRY_FORMULAS = {
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, past-last) index of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
+    padded = np.zeros(len(mask) + 2, dtype=bool)  # one comparison, no int8 copy: the live path calls it often
+    padded[1:-1] = mask
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 

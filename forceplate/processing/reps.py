@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from forceplate.processing.baseline import G
-from forceplate.processing.filters import maximum_filter1d, minimum_filter1d
-from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, zero_lag
+from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, maximum_filter1d, minimum_filter1d, zero_lag
+from forceplate.processing.movement import runs
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
 V_STILL = 0.01  # m/s: slower than this is not descending or ascending
@@ -136,7 +136,7 @@ def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np
     if not anchors.any():
         return np.cumsum(a) / rate_hz
     v = np.zeros_like(a)
-    for lo, hi in _runs(~anchors):
+    for lo, hi in runs(~anchors):
         if lo == 0:
             v[lo:hi] = -np.cumsum(a[lo:hi][::-1])[::-1] / rate_hz
             continue
@@ -161,14 +161,6 @@ def phase_at(v: float) -> str:
     return "descent" if v < -V_PHASE else "ascent" if v > V_PHASE else "bottom"
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, one past the last) of each run of True."""
-    padded = np.zeros(len(mask) + 2, dtype=bool)
-    padded[1:-1] = mask
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2], edges[1::2], strict=True))
-
-
 @dataclass(frozen=True)
 class _Found:
     start: int
@@ -181,7 +173,7 @@ class _Found:
 
 def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
     """Descent-then-ascent pairs of the velocity ``seg`` (m/s)."""
-    downs, ups = _runs(seg < -V_MOVING), _runs(seg > V_MOVING)
+    downs, ups = runs(seg < -V_MOVING), runs(seg > V_MOVING)
     # where a descent's start and an ascent's end stop being walked out to (NaN stops both)
     not_falling, not_rising = ~(seg < -V_REST), ~(seg > V_REST)
     found: list[_Found] = []
@@ -244,7 +236,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     rest = np.zeros(len(force), dtype=bool)
     v = np.zeros(len(force))
     found: list[_Found] = []
-    for lo, hi in _runs(loaded):
+    for lo, hi in runs(loaded):
         if hi - lo < 2 * window_samples(rate_hz):
             continue
         part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
@@ -374,7 +366,7 @@ WEIGHT_GRID_BLOCK = 256  # grid points whose kernel rows are computed at a time
 
 def _rest_levels(calm, rest) -> list[tuple[float, float, int]]:
     """Each rest stretch's middle (sample), median calm force (N) and length (samples)."""
-    return [((lo + hi) / 2, float(np.median(calm[lo:hi])), hi - lo) for lo, hi in _runs(rest)]
+    return [((lo + hi) / 2, float(np.median(calm[lo:hi])), hi - lo) for lo, hi in runs(rest)]
 
 
 def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:

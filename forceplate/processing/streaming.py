@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forceplate.events import EventKind
 from forceplate.processing.analysis import RepResult, SideResult, axis_sample, personal_normal_mm, side_result
 from forceplate.processing.baseline import (
     Baseline,
@@ -66,7 +67,12 @@ WEIGHED = ("standing", "rep cycles")  # weight sources that measured the weight 
 
 @dataclass
 class Event:
-    kind: str  # baseline | rep_start | flag | rep_end
+    """Something the live pipeline (or the session) says happened, at ``t_s`` on the session's
+    clock: a rep started or ended, a foot's flag rose to ``severity`` (``value``: the held
+    medial shift, mm) in ``phase``, the baseline was measured (``value``: the standing weight,
+    N); ``data`` carries the rest (a rep's results as offline reports them)."""
+
+    kind: EventKind
     t_s: float
     rep: int = 0
     side: str = ""
@@ -240,7 +246,7 @@ class StreamingAnalyzer:
         cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
         if first:
             self.baseline = self._current_baseline(cops)
-            events.append(Event("baseline", float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
+            events.append(Event(EventKind.BASELINE, float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
         last = len(times) - 1
         margin = int(REP_DONE_MARGIN_S * self._seg_rate)
         for k, r in enumerate(seg.reps):
@@ -281,7 +287,7 @@ class StreamingAnalyzer:
             self._standing_cops[foot].append(rep_reference(cops[foot], start, earliest, self._seg_rate))
         self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
         self.baseline = self._current_baseline()
-        return [Event("rep_start", self._start_s, rep=self.rep)] + self._catch_up(times, cops)
+        return [Event(EventKind.REP_START, self._start_s, rep=self.rep)] + self._catch_up(times, cops)
 
     def _catch_up(self, times: np.ndarray, cops: dict) -> list[Event]:
         """The shift since the rep's start, from the window: a flag crossed before the rep (or,
@@ -340,7 +346,7 @@ class StreamingAnalyzer:
             data.pop(key)
         self._last_end_s = r.end_s
         self._reset_rep()
-        events.append(Event("rep_end", r.end_s, rep=self.rep, side=worst if sides[worst].flag != "none" else "",
+        events.append(Event(EventKind.REP_END, r.end_s, rep=self.rep, side=worst if sides[worst].flag != "none" else "",
                             severity=sides[worst].flag, data=data))
         return events
 
@@ -384,7 +390,7 @@ class StreamingAnalyzer:
         s.grade = grade
         if s.onset_s is None:
             s.onset_s, s.onset_phase = ti, phase
-        return [Event("flag", ti, rep=self.rep, side=foot, severity=GRADES[grade], phase=phase, value=value)]
+        return [Event(EventKind.FLAG, ti, rep=self.rep, side=foot, severity=GRADES[grade], phase=phase, value=value)]
 
     # --- baseline and axes --------------------------------------------------------------
     def _current_baseline(self, cops=None) -> Baseline:
