@@ -422,7 +422,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         _style_plot(self.force_plot, "force (N)")  # short: it stands beside the shift axis label
         self.force_plot.getAxis("bottom").setStyle(showValues=False)  # the shift plot's time axis serves both
         self.shift_plot = self.traces.addPlot(row=1, col=0)
-        _style_plot(self.shift_plot, "medial shift (mm)", "seconds ago")
+        # two lines: in one, the label runs longer than a laptop-sized plot is tall, into the force axis above
+        _style_plot(self.shift_plot, "medial<br>shift (mm)", "seconds ago")
         self.shift_plot.setXLink(self.force_plot)
         # The legend is the title, above the plot: inside it, it covered the trace.
         self.force_plot.setTitle("  ".join(f"<span style='color: {SIDE_COLOURS[side]}; font-size: 14pt; "
