@@ -215,14 +215,28 @@ def test_a_calibration_scale_of_1e300_is_one_line_naming_the_field():
         parse_record(damaged, source="r.toml")
 
 
-def test_a_moticon_pressure_of_1e308_is_refused_in_one_line(shared_data, tmp_path):
-    """Found by the long fuzz run (seed 7): the modelled force overflowed and numpy warned on stderr."""
+@pytest.mark.parametrize("column, named", [
+    ("left pressure 3[N/cm²]", ("left pressure 3", "plausible")),  # the long fuzz run, seed 7
+    ("left total force[N]", ("left total force", "plausible")),  # seed 21: the area fit's product overflowed
+    ("# time", ("time", "1e+308")),  # seed 28937 of seed 22: time x rate overflowed
+])
+def test_a_moticon_number_of_1e308_is_refused_in_one_line(shared_data, tmp_path, column, named):
+    """Found by the long fuzz runs: numpy's overflow warnings on stderr instead of one line."""
     lines = (shared_data / MOTICON).read_text(encoding="utf-8-sig").splitlines(keepends=True)
     header = next(i for i, line in enumerate(lines) if line.startswith("# time\t"))
-    column = lines[header].rstrip("\n").split("\t").index("left pressure 3[N/cm²]")
     cells = lines[header + 5].split("\t")
-    cells[column] = "1e308"
+    cells[lines[header].rstrip("\n").split("\t").index(column)] = "1e308"
     lines[header + 5] = "\t".join(cells)
     source = tmp_path / "walk.txt"
     source.write_text("".join(lines), encoding="utf-8")
-    _one_line(_import(tmp_path, source, "--format", "moticon"), "left pressure 3", "plausible")
+    _one_line(_import(tmp_path, source, "--format", "moticon"), *named)
+
+
+def test_a_c3d_plate_parameter_that_is_no_plausible_number_is_one_line(shared_data, tmp_path):
+    """Found by the long fuzz run (seed 21, case 30537): this byte of the jump's parameter section
+    makes a plate's CAL_MATRIX hold a value numpy's matmul turned into NaN, with a warning."""
+    data = bytearray((shared_data / "c3d-org-samples/sample_00/Sample_Jump2.c3d").read_bytes())
+    data[4013] = 0x7F
+    source = tmp_path / "jump.c3d"
+    source.write_bytes(bytes(data))
+    _one_line(_import(tmp_path, source), "FORCE_PLATFORM:", "plausible")

@@ -34,6 +34,8 @@ PRESSURE = "{foot} pressure {k}[N/cm²]"
 TOTAL = "{foot} total force[N]"
 COP = "{foot} center of pressure {axis}[-0.5...+0.5]"
 MAX_PRESSURE_N_CM2 = 1000.0  # 10 MPa: beyond any insole sensor (OpenGo reads up to about 50 N/cm²)
+MAX_TOTAL_FORCE_N = 1e5  # N: ten tonnes on one foot is no measurement
+MAX_TIME_S = 1e7  # s: four months; a recording's time column beyond that is damage
 MIN_FIT_FORCE_N = 50.0  # rows used to fit the area scale: clearly loaded, so rounding matters little
 
 
@@ -75,6 +77,9 @@ def parse_moticon(path: str | Path) -> MoticonExport:
     time_s = export.numeric(["time"], path)[:, 0]
     if not np.isfinite(time_s).all():
         raise FileFormatError(f"{path}: a data row has no time")
+    if np.abs(time_s).max() > MAX_TIME_S:
+        raise FileFormatError(f"{path}: a time of {np.abs(time_s).max():g} s, beyond any recording "
+                              f"(at most {MAX_TIME_S:g} s)")
     return MoticonExport(header, columns, time_s, cells)
 
 
@@ -123,6 +128,10 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
                                   f"in data row {row + 1}, outside the plausible range (at most {MAX_PRESSURE_N_CM2:g})")
         pressure[~np.isfinite(pressure).all(axis=1)] = np.nan  # a foot's row is whole or missing
         total, _ = vendor_columns(export, path, foot)
+        if np.nanmax(np.abs(total), initial=0.0) > MAX_TOTAL_FORCE_N:
+            row = int(np.nanargmax(np.abs(total)))
+            raise FileFormatError(f"{path}: {TOTAL.format(foot=foot)} is {total[row]:g} in data row {row + 1}, outside "
+                                  f"the plausible range (at most {MAX_TOTAL_FORCE_N:g} N)")
         modelled = pressure @ area_cm2
         fit = np.isfinite(modelled) & np.isfinite(total) & (total > MIN_FIT_FORCE_N)
         # One scale for the insole size (sizes scale the sensors alike; see the profile).
