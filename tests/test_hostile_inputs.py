@@ -239,4 +239,4 @@ def test_a_c3d_plate_parameter_that_is_no_plausible_number_is_one_line(shared_da
     data[4013] = 0x7F
     source = tmp_path / "jump.c3d"
     source.write_bytes(bytes(data))
-    _one_line(_import(tmp_path, source), "FORCE_PLATFORM:", "plausible")
+    _one_line(_import(tmp_path, source), "FORCE_PLATFORM:CAL_MATRIX", "plausible")

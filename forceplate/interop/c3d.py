@@ -38,7 +38,7 @@ from forceplate.storage.writer import DeviceArrays
 
 # The file says its units in text; these are the spellings met in real files (c3d.org, Vicon,
 # Qualisys, BTS, Motion Analysis, AMASS "nt").
-MAX_PLATE_PARAMETER = 1e6  # corners and origins in mm, calibration gains: a million of any is no plate
+MAX_CALIBRATION_GAIN = 1e6  # a type-4 plate's CAL_MATRIX entry: a million (N or N m per V) is no plate
 POSITION_TO_M = {"mm": 1e-3, "m": 1.0, "cm": 1e-2}
 MOMENT_TO_NM = {"nmm": 1e-3, "ntmm": 1e-3, "n.mm": 1e-3, "n*mm": 1e-3, "nm": 1.0, "ntm": 1.0, "n.m": 1.0, "n*m": 1.0}
 FORCE_UNITS = {"n", "nt", "newton", "newtons"}
@@ -297,12 +297,6 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
     except (TypeError, ValueError):
         raise FileFormatError(f"{path}: FORCE_PLATFORM CHANNEL, CORNERS or ORIGIN missing or of the wrong size") from None
     cal = np.asarray(_param(c3d, "FORCE_PLATFORM", "CAL_MATRIX", []), dtype=float)
-    for name, values in (("CORNERS", corners), ("ORIGIN", origins), ("CAL_MATRIX", cal)):
-        # a geometry or calibration of inf or 1e300 would only come out as NaN forces (or numpy's
-        # overflow warnings): no plate measures like that
-        if not (np.isfinite(values) & (np.abs(values) <= MAX_PLATE_PARAMETER)).all():
-            raise FileFormatError(f"{path}: FORCE_PLATFORM:{name} holds a value that is not a plausible number "
-                                  f"(at most {MAX_PLATE_PARAMETER:g} in size)")
     labels = list(_param(c3d, "ANALOG", "LABELS", []))
     units = list(_param(c3d, "ANALOG", "UNITS", []))
     assumed: list[str] = []
@@ -337,6 +331,10 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
             if kind == 4:
                 if cal.ndim != 3 or cal.shape[:2] != (6, 6) or cal.shape[2] <= k:
                     raise FileFormatError(f"{path}: type-4 plate {k + 1} has no 6x6 CAL_MATRIX")
+                if not (np.abs(cal[:, :, k]) <= MAX_CALIBRATION_GAIN).all():  # NaN fails too
+                    # inf or 1e300 would only come out as NaN forces, with numpy's matmul warnings
+                    raise FileFormatError(f"{path}: FORCE_PLATFORM:CAL_MATRIX of plate {k + 1} holds a value that is "
+                                          f"not a plausible gain (at most {MAX_CALIBRATION_GAIN:g} in size)")
                 plate_map = plate_map @ cal[:, :, k]
             plate_map = _moment_transfer(origin) @ plate_map
         elif kind == 3:
