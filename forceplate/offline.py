@@ -169,7 +169,8 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
     """A plate device's trial time (s) on its uniform grid and, per foot, vertical force (N)
     and lab-frame CoP (mm): what ``plate_forces(device.uniform(calibration)[1])`` gives, lost
     frames NaN rows, but calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the
-    outputs, so the whole trial's calibrated channels are never held at once."""
+    outputs, so the whole trial's calibrated channels are never held at once (nor, from a
+    trial file whose counts are not read yet, its counts: ``DeviceRecording.rows``)."""
     if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
         t, physical = device.uniform(calibration)
         return (t, *plate_forces(physical, device.profile))
@@ -183,7 +184,7 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
     cop = {plate.foot: np.full((rows, 2), np.nan) for plate in device.profile.plates}
     for lo in range(0, len(index), CALIBRATION_BLOCK_FRAMES):
         block = slice(lo, lo + CALIBRATION_BLOCK_FRAMES)
-        block_fz, block_cop = plate_forces(record.to_physical(device.counts[block]), device.profile)
+        block_fz, block_cop = plate_forces(record.to_physical(device.rows("counts", block)), device.profile)
         for foot in fz:
             fz[foot][index[block]] = block_fz[foot]
             cop[foot][index[block]] = block_cop[foot]

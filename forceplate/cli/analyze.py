@@ -63,6 +63,8 @@ def run_analyze(args) -> int:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
     # Before the analysis: its float64 temporaries and the analysis' arrays are then not yet held.
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
+    for device in trial.devices.values():  # the analysis reads the counts again, a block at a time
+        device.release()
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     check_exercise_options(exercise.name, args.file, bool(args.flag_reference), bool(args.eyes_closed))
