@@ -248,11 +248,12 @@ def with_flag_reference(results: dict, flag_reference: FlagReference | None) -> 
     return results
 
 
-def trial_results(path, toe_out_deg: float | None = None,
-                  thresholds: Thresholds | None = None) -> tuple[TrialHeader, dict]:
+def trial_results(path, toe_out_deg: float | None = None, thresholds: Thresholds | None = None,
+                  header: TrialHeader | None = None) -> tuple[TrialHeader, dict]:
     """A trial's header and results: the stored ones when they were made by this algorithm
-    version with the same parameters (no raw data read), else a fresh analysis."""
-    header = read_header(path)
+    version with the same parameters (no raw data read), else a fresh analysis. ``header``:
+    the trial's, when the caller has read it already (not read again)."""
+    header = header or read_header(path)
     thresholds = thresholds or Thresholds()
     if reusable_results(header, thresholds, toe_out_deg):
         return header, header.results
