@@ -188,6 +188,8 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
         for foot in fz:
             fz[foot][index[block]] = block_fz[foot]
             cop[foot][index[block]] = block_cop[foot]
+    del index
+    device.release()  # its sequence numbers (a trial file's): read again if anything asks
     return np.arange(rows) / device.rate_hz, fz, cop
 
 

@@ -78,7 +78,8 @@ def test_the_offline_analysis_filters_the_feet_in_place_with_the_same_results(lo
     from forceplate.offline import feet_arrays
     from forceplate.processing.analysis import analyze_feet
 
-    t, fz, cop, _, rate_hz, _, _ = feet_arrays(open_trial(long_trial))
+    feet = feet_arrays(open_trial(long_trial))
+    t, fz, cop, rate_hz = feet.t, feet.fz, feet.cop, feet.rate_hz
     copies = analyze_feet(t, {f: x.copy() for f, x in fz.items()}, {f: x.copy() for f, x in cop.items()}, rate_hz)
     in_place = analyze_feet(t, fz, cop, rate_hz, filter_in_place=True)
     assert in_place.as_dict() == copies.as_dict() and len(in_place.reps) > 0

@@ -131,7 +131,8 @@ class StoredColumn:
 
 class StoredDeviceRecording(DeviceRecording):
     """A device of a trial file (:func:`open_trial`): its counts and clocks are
-    :class:`StoredColumn` until first used, then held like any recording's."""
+    :class:`StoredColumn` until first used, then held like any recording's (its sequence
+    numbers are read at once, to check them, and may be let go like the others)."""
 
     def _lazy(column: str):  # noqa: N805 (a property maker used in the class body)
         def get(self):
@@ -147,7 +148,12 @@ class StoredDeviceRecording(DeviceRecording):
 
         return property(get, put)
 
-    counts, t_device_s, t_host_s = _lazy("counts"), _lazy("t_device_s"), _lazy("t_host_s")
+    counts, seq, t_device_s, t_host_s = _lazy("counts"), _lazy("seq"), _lazy("t_device_s"), _lazy("t_host_s")
+
+    def held_from(self, column: str, values: np.ndarray, source: StoredColumn) -> None:
+        """``column`` read already (``values``, from ``source``): held, and let go by :meth:`release`."""
+        self.__dict__[column] = values
+        self.__dict__.setdefault("_sources", {})[column] = source
     del _lazy
 
     def rows(self, column: str, block: slice) -> np.ndarray:
@@ -537,12 +543,13 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
             profile=profile,
             calibration=parse_record(cal_text, source=f"{path}:/devices/{name} calibration") if cal_text else None,
             counts=StoredColumn(path, f"acquisition/{name}/counts", rows),
-            seq=datasets["seq"][:rows],
+            seq=StoredColumn(path, f"acquisition/{name}/seq", rows),
             t_device_s=StoredColumn(path, f"acquisition/{name}/t_device", rows),
             t_host_s=StoredColumn(path, f"acquisition/{name}/t_host", rows),
             gaps=datasets["gaps"][()],
             stats=stats if isinstance(stats, dict) else {},
         )
+        recording.held_from("seq", datasets["seq"][:rows], recording.__dict__["seq"])  # checked here, so read now
         if len(recording.seq) > 1 and not (np.diff(recording.seq) > 0).all():
             raise CorruptTrial(f"{where}/seq: sequence numbers do not increase frame by frame")
         devices[name] = recording
