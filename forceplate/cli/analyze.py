@@ -57,8 +57,6 @@ def run_analyze(args) -> int:
 
     check_new_output(args.report, args.force)
     trial = open_trial(args.file)
-    if any(len(d.seq) >= LONG_TRIAL_FRAMES for d in trial.devices.values()):
-        return_freed_memory()
     calibration = load_record(args.calibration) if args.calibration else None
     if calibration is not None:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
@@ -104,27 +102,6 @@ def run_analyze(args) -> int:
     else:
         print_exercise_table(report, exercise)
     return 0
-
-
-LONG_TRIAL_FRAMES = 1 << 16  # about a minute at 1 kHz: shorter trials' arrays are small beside the imports
-
-
-def return_freed_memory() -> None:
-    """Have glibc's malloc give every freed block of 1 MiB or more back to the system.
-
-    A long trial's per-sample arrays (an hour at 1 kHz: 29 MB each) are just under glibc's
-    largest dynamic mmap threshold (32 MiB): once one is freed, the next come from the heap,
-    whose freed middle is never returned, and the peak RSS of an hour's analysis is ~30 MB
-    more. A fixed threshold keeps them mapped. Not glibc (macOS, musl): nothing to do."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def flag_reference(args, attrs):

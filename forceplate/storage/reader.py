@@ -117,7 +117,8 @@ class StoredColumn:
         lo, hi, _ = block.indices(self.rows)
         for attempt in range(LIVE_READ_ATTEMPTS):
             try:
-                with _reading(self.path) as f:
+                # the file's metadata was probed when the trial was opened: not again for each block
+                with _reading(self.path, probe=False) as f:
                     values = f[self.name][lo:max(lo, hi)]
                 break
             except _LiveReadFailed as exc:
@@ -196,7 +197,7 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def open_h5(path: str | Path) -> h5py.File:
+def open_h5(path: str | Path, probe: bool = True) -> h5py.File:
     """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
 
     Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
@@ -211,7 +212,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise CorruptTrial(f"{path}: no such file")
     if not path.is_file():
         raise CorruptTrial(f"{path}: not a file")
-    if storage.probe_metadata:
+    if probe and storage.probe_metadata:
         check_finishes(path, _walk_metadata)
     return _open_checked(path)
 
@@ -373,9 +374,9 @@ def read_header(path: str | Path) -> TrialHeader:
 
 
 @contextmanager
-def _reading(path: Path):
+def _reading(path: Path, probe: bool = True):
     """An open trial file; HDF5 failures while reading become one-line :class:`CorruptTrial`."""
-    f = open_h5(path)
+    f = open_h5(path, probe)
     live = f.swmr_mode
     try:
         with f:
