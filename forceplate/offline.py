@@ -169,7 +169,8 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
     """A plate device's trial time (s) on its uniform grid and, per foot, vertical force (N)
     and lab-frame CoP (mm): what ``plate_forces(device.uniform(calibration)[1])`` gives, lost
     frames NaN rows, but calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the
-    outputs, so the whole trial's calibrated channels are never held at once."""
+    outputs, so the whole trial's calibrated channels are never held at once (nor, from a
+    trial file whose counts are not read yet, its counts: ``DeviceRecording.rows``)."""
     if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
         t, physical = device.uniform(calibration)
         return (t, *plate_forces(physical, device.profile))
@@ -183,10 +184,12 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
     cop = {plate.foot: np.full((rows, 2), np.nan) for plate in device.profile.plates}
     for lo in range(0, len(index), CALIBRATION_BLOCK_FRAMES):
         block = slice(lo, lo + CALIBRATION_BLOCK_FRAMES)
-        block_fz, block_cop = plate_forces(record.to_physical(device.counts[block]), device.profile)
+        block_fz, block_cop = plate_forces(record.to_physical(device.rows("counts", block)), device.profile)
         for foot in fz:
             fz[foot][index[block]] = block_fz[foot]
             cop[foot][index[block]] = block_cop[foot]
+    del index
+    device.release()  # its sequence numbers (a trial file's): read again if anything asks
     return np.arange(rows) / device.rate_hz, fz, cop
 
 
@@ -247,11 +250,12 @@ def with_flag_reference(results: dict, flag_reference: FlagReference | None) -> 
     return results
 
 
-def trial_results(path, toe_out_deg: float | None = None,
-                  thresholds: Thresholds | None = None) -> tuple[TrialHeader, dict]:
+def trial_results(path, toe_out_deg: float | None = None, thresholds: Thresholds | None = None,
+                  header: TrialHeader | None = None) -> tuple[TrialHeader, dict]:
     """A trial's header and results: the stored ones when they were made by this algorithm
-    version with the same parameters (no raw data read), else a fresh analysis."""
-    header = read_header(path)
+    version with the same parameters (no raw data read), else a fresh analysis. ``header``:
+    the trial's, when the caller has read it already (not read again)."""
+    header = header or read_header(path)
     thresholds = thresholds or Thresholds()
     if reusable_results(header, thresholds, toe_out_deg):
         return header, header.results

@@ -53,7 +53,6 @@ def run_analyze(args) -> int:
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.offline import TrialFeet, save_analysis, save_exercise_results
     from forceplate.processing.quality import recording_quality
-    from forceplate.reporting.html import render, render_exercise
     from forceplate.storage.reader import open_trial
 
     check_new_output(args.report, args.force)
@@ -63,6 +62,8 @@ def run_analyze(args) -> int:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
     # Before the analysis: its float64 temporaries and the analysis' arrays are then not yet held.
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
+    for device in trial.devices.values():  # the analysis reads the counts again, a block at a time
+        device.release()
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     check_exercise_options(exercise.name, args.file, bool(args.flag_reference), bool(args.eyes_closed))
@@ -80,6 +81,8 @@ def run_analyze(args) -> int:
         save_analysis(trial, analysis, calibration, reference)
     elif args.save:
         save_exercise_results(trial, exercise, report, calibration, args.eyes_closed)
+    if args.report:
+        from forceplate.reporting.html import render, render_exercise  # only for a report: ~20 ms to import
     if args.report and analysis is not None:
         # the first analysed device's profile: a plate's outline is drawn, an insole has none
         profile = trial.devices[analysis.devices[0]].profile
@@ -119,20 +122,29 @@ def flag_reference(args, attrs):
     return find_reference(subject)
 
 
-def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
+def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None, header=None):
     """(trial header or trial, exercise, results) of a saved trial, for compare and export: a
     squat through ``offline.trial_results`` (stored results reused when they match), another
     exercise's stored results when this version made them, else a fresh analysis as the exercise
-    its ``exercise`` attribute names or the force pattern shows."""
-    from forceplate.exercises import choose, get, run
-    from forceplate.exercises.model import ALGORITHM_VERSION, Options
-    from forceplate.offline import TrialFeet, trial_results
+    its ``exercise`` attribute names or the force pattern shows. ``header``: the trial's header
+    when the caller has read it already."""
+    from forceplate.exercises.model import ALGORITHM_VERSION
     from forceplate.storage.reader import open_trial, read_header
 
-    header = read_header(path)
+    header = header or read_header(path)
     stored = header.results
     if stored is not None and stored["summary"].get("algorithm_version") == ALGORITHM_VERSION:
-        return header, get(stored["summary"]["exercise"]), stored
+        return header, stored_exercise(stored["summary"]["exercise"]), stored
+    from forceplate.offline import trial_results
+
+    named = own_exercise(str(header.attrs.get("exercise") or ""))
+    if named is not None and named.name == "squat":  # what choose() gives, without every exercise's module
+        header, results = trial_results(path, toe_out_deg, chosen_thresholds, header)
+        return header, named, results
+    from forceplate.exercises import choose, run
+    from forceplate.exercises.model import Options
+    from forceplate.offline import TrialFeet
+
     trial = None
 
     def feet_of():
@@ -147,6 +159,29 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None):
     trial = trial or open_trial(path)
     exercise, _, results, _ = run(exercise, chosen_by, trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
     return trial, exercise, results
+
+
+def stored_exercise(name: str):
+    """The exercise of stored results, called ``name``: :func:`own_exercise`, else as
+    ``exercises.get`` finds it (an alias, or an error naming the known ones)."""
+    from forceplate.exercises import get
+
+    return own_exercise(name) or get(name)
+
+
+def own_exercise(name: str):
+    """The exercise called exactly ``name`` from its own module (exercises/NAME.py), without
+    importing every exercise's module as the registry's lookup does (~40 ms); None when no
+    module of that name defines it (an alias, another spelling, no such exercise)."""
+    import importlib
+
+    if not (isinstance(name, str) and name.isidentifier()):
+        return None
+    try:
+        exercise = getattr(importlib.import_module(f"forceplate.exercises.{name}"), "EXERCISE", None)
+    except ImportError:
+        return None
+    return exercise if getattr(exercise, "name", None) == name else None
 
 
 def print_exercise_table(report: dict, exercise) -> None:

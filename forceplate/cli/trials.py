@@ -105,7 +105,11 @@ def run_recover(args) -> int:
 def run_compare(args) -> int:
     from forceplate.cli.analyze import trial_exercise_results
     from forceplate.reporting.compare import compare, compare_exercise
-    from forceplate.reporting.html import render_comparison, render_exercise_comparison
+
+    def render(report: dict) -> str:  # only with --report: the HTML module costs ~20 ms to import
+        from forceplate.reporting.html import render_comparison, render_exercise_comparison
+
+        return render_comparison(report, chosen) if exercise.kind == "squat" else render_exercise_comparison(report)
 
     check_new_output(args.report, args.force)
     chosen = thresholds(args)
@@ -118,12 +122,12 @@ def run_compare(args) -> int:
         raise ForceplateError("compare trials of one exercise; these are " +
                               "; ".join(f"{name}: {', '.join(files)}" for name, files in exercises.items()))
     if exercise.kind != "squat":
-        show(compare_exercise(exercise, trials), args, print_exercise_comparison, render_exercise_comparison)
+        show(compare_exercise(exercise, trials), args, print_exercise_comparison, render)
         return 0
     report = compare(trials)
     for warning in report["load"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    show(report, args, print_comparison, lambda r: render_comparison(r, chosen))
+    show(report, args, print_comparison, render)
     return 0
 
 
@@ -225,12 +229,13 @@ def run_trials(args) -> int:
         progress("analysing trials", i, len(files))
         row = {"file": str(file.relative_to(folder))}
         try:
-            attrs = read_header(file).attrs
+            header = read_header(file)
+            attrs = header.attrs
             if (args.subject and attrs.get("subject") != args.subject) or \
                     (args.exercise and str(attrs.get("exercise", "")).casefold() != args.exercise.casefold()):
                 continue
             # each trial as its exercise, with its own set-up and the default thresholds
-            _, exercise, results = trial_exercise_results(file)
+            _, exercise, results = trial_exercise_results(file, header=header)
             s = results["summary"]
             row.update(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
                        exercise=attrs.get("exercise") or exercise.name, load_kg=attrs.get("load_kg"), reps=s["reps"],

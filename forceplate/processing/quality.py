@@ -59,6 +59,9 @@ def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -
     return float(coef[0]), span
 
 
+DRIFT_BLOCK_FRAMES = 1 << 16  # frames calibrated at a time for the drift check (about a minute at 1 kHz)
+
+
 def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dict:
     """Quality of one device's raw counts (n, channels) at trial times ``t_s`` (s).
 
@@ -86,7 +89,9 @@ def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dic
             flags.append(f"{name} saturates ({pinned} samples pinned at its limit, {100 * pinned / len(column):.1f}%)")
     drift, span = None, 0.0
     if record is not None:
-        total = sum(vertical_forces(record.to_physical(counts), profile).values())
+        # a block of frames at a time: a whole trial's channels in newtons are twice its counts
+        total = np.concatenate([sum(vertical_forces(record.to_physical(counts[lo:lo + DRIFT_BLOCK_FRAMES]), profile).values())
+                                for lo in range(0, len(counts), DRIFT_BLOCK_FRAMES)])
         drift, span = zero_drift_n_per_min(total, np.asarray(t_s, dtype=float), rate)
         if drift is not None and abs(drift) > MAX_DRIFT_N_PER_MIN:
             flags.append(f"zero drifts by {drift:+.1f} N/min (limit {MAX_DRIFT_N_PER_MIN:g}) over {span:.0f} s of "

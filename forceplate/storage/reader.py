@@ -95,6 +95,76 @@ class DeviceRecording:
         return index
 
 
+    def rows(self, column: str, block: slice) -> np.ndarray:
+        """``column``'s rows ``block`` ("counts", "t_device_s" or "t_host_s"): a slice of the
+        array, or for a stored trial's column not read yet, read from the file alone."""
+        return getattr(self, column)[block]
+
+    def release(self) -> None:
+        """Let go of columns read from the trial file (a stored trial's: read again when next
+        used), so a long trial's raw counts are not held beside the analysis' arrays."""
+
+
+class StoredColumn:
+    """A per-frame column of a trial file, read when first used: a plate analysis reads its
+    counts a block at a time and never the device and host clocks (an hour at 1 kHz: 58 MB)."""
+
+    def __init__(self, path: Path, name: str, rows: int):
+        self.path, self.name, self.rows = path, name, rows
+
+    def read(self, block: slice = slice(None)) -> np.ndarray:
+        """The column's rows ``block`` (of its first ``rows``, what the trial was opened with)."""
+        lo, hi, _ = block.indices(self.rows)
+        for attempt in range(LIVE_READ_ATTEMPTS):
+            try:
+                # the file's metadata was probed when the trial was opened: not again for each block
+                with _reading(self.path, probe=False) as f:
+                    values = f[self.name][lo:max(lo, hi)]
+                break
+            except _LiveReadFailed as exc:
+                if attempt == LIVE_READ_ATTEMPTS - 1:
+                    raise CorruptTrial(str(exc)) from None
+                time.sleep(0.2)
+        if len(values) != max(0, hi - lo):
+            raise CorruptTrial(f"{self.path}:/{self.name}: shorter than when the trial was opened (the file changed)")
+        return values
+
+
+class StoredDeviceRecording(DeviceRecording):
+    """A device of a trial file (:func:`open_trial`): its counts and clocks are
+    :class:`StoredColumn` until first used, then held like any recording's (its sequence
+    numbers are read at once, to check them, and may be let go like the others)."""
+
+    def _lazy(column: str):  # noqa: N805 (a property maker used in the class body)
+        def get(self):
+            value = self.__dict__[column]
+            if isinstance(value, StoredColumn):
+                self.__dict__.setdefault("_sources", {})[column] = value
+                value = self.__dict__[column] = value.read()
+            return value
+
+        def put(self, value):
+            self.__dict__.get("_sources", {}).pop(column, None)  # what is set now is not released
+            self.__dict__[column] = value
+
+        return property(get, put)
+
+    counts, seq, t_device_s, t_host_s = _lazy("counts"), _lazy("seq"), _lazy("t_device_s"), _lazy("t_host_s")
+
+    def held_from(self, column: str, values: np.ndarray, source: StoredColumn) -> None:
+        """``column`` read already (``values``, from ``source``): held, and let go by :meth:`release`."""
+        self.__dict__[column] = values
+        self.__dict__.setdefault("_sources", {})[column] = source
+    del _lazy
+
+    def rows(self, column: str, block: slice) -> np.ndarray:
+        value = self.__dict__[column]
+        return value.read(block) if isinstance(value, StoredColumn) else value[block]
+
+    def release(self) -> None:
+        self.__dict__.update(self.__dict__.pop("_sources", {}))
+
+
 # A longer gap in a device's sequence numbers is not kept as NaN rows (see grid_index).
 MAX_GAP_S = 60.0
 MAX_LOST_RATIO = 10.0
@@ -127,7 +197,7 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def open_h5(path: str | Path) -> h5py.File:
+def open_h5(path: str | Path, probe: bool = True) -> h5py.File:
     """Open a trial file read-only; as an SWMR reader when a recording holds it or was killed.
 
     Raises :class:`CorruptTrial` with a one-line reason (missing, not HDF5, truncated, left
@@ -142,7 +212,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise CorruptTrial(f"{path}: no such file")
     if not path.is_file():
         raise CorruptTrial(f"{path}: not a file")
-    if storage.probe_metadata:
+    if probe and storage.probe_metadata:
         check_finishes(path, _walk_metadata)
     return _open_checked(path)
 
@@ -304,9 +374,9 @@ def read_header(path: str | Path) -> TrialHeader:
 
 
 @contextmanager
-def _reading(path: Path):
+def _reading(path: Path, probe: bool = True):
     """An open trial file; HDF5 failures while reading become one-line :class:`CorruptTrial`."""
-    f = open_h5(path)
+    f = open_h5(path, probe)
     live = f.swmr_mode
     try:
         with f:
@@ -463,21 +533,24 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
             raise CorruptTrial(f"{path}:/devices/{name}: attribute info is not a JSON object")
         profile = parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile")
         stats = json.loads(_text(a.attrs.get("decoder_stats", "{}")))
-        columns = {column: _column(where, a, column, file_bytes) for column in ("counts", "seq", "t_device", "t_host", "gaps")}
-        _check_shapes(where, columns, profile.n_channels, profile.wire_dtype)
-        recording = DeviceRecording(
+        datasets = {column: _dataset(where, a, column, file_bytes) for column in ("counts", "seq", "t_device", "t_host", "gaps")}
+        _check_shapes(where, datasets, profile.n_channels, profile.wire_dtype)
+        # rows appended together may be cut short by a crash (one column grown, the next not
+        # yet): every per-frame column is read to the common length
+        rows = min(len(datasets[column]) for column in ("counts", "seq", "t_device", "t_host"))
+        recording = StoredDeviceRecording(
             name=name,
             info=info,
             profile=profile,
             calibration=parse_record(cal_text, source=f"{path}:/devices/{name} calibration") if cal_text else None,
-            counts=columns["counts"],
-            seq=columns["seq"],
-            t_device_s=columns["t_device"],
-            t_host_s=columns["t_host"],
-            gaps=columns["gaps"],
+            counts=StoredColumn(path, f"acquisition/{name}/counts", rows),
+            seq=StoredColumn(path, f"acquisition/{name}/seq", rows),
+            t_device_s=StoredColumn(path, f"acquisition/{name}/t_device", rows),
+            t_host_s=StoredColumn(path, f"acquisition/{name}/t_host", rows),
+            gaps=datasets["gaps"][()],
             stats=stats if isinstance(stats, dict) else {},
         )
-        recording.trim()
+        recording.held_from("seq", datasets["seq"][:rows], recording.__dict__["seq"])  # checked here, so read now
         if len(recording.seq) > 1 and not (np.diff(recording.seq) > 0).all():
             raise CorruptTrial(f"{where}/seq: sequence numbers do not increase frame by frame")
         devices[name] = recording
@@ -495,12 +568,12 @@ def raw_value_count(path: str | Path) -> int:
 DEFLATE_MAX_EXPANSION = 1032
 
 
-def _column(where: str, a: h5py.Group, column: str, file_bytes: int) -> np.ndarray:
+def _dataset(where: str, a: h5py.Group, column: str, file_bytes: int) -> h5py.Dataset:
     ds = a[column]
     if not isinstance(ds, h5py.Dataset):
         raise CorruptTrial(f"{where}/{column}: not a dataset")
     check_fits_in_file(f"{where}/{column}", ds, file_bytes)
-    return ds[()]
+    return ds
 
 
 def check_fits_in_file(where: str, ds: h5py.Dataset, file_bytes: int) -> None:
@@ -515,8 +588,9 @@ def check_fits_in_file(where: str, ds: h5py.Dataset, file_bytes: int) -> None:
                            f"{ds.id.get_storage_size():,} compressed bytes can hold")
 
 
-def _check_shapes(where: str, columns: dict[str, np.ndarray], n_channels: int, wire_dtype) -> None:
-    """Each per-frame column has the schema's shape and kind of number, or the trial is refused."""
+def _check_shapes(where: str, columns: dict[str, h5py.Dataset], n_channels: int, wire_dtype) -> None:
+    """Each per-frame column has the schema's shape and kind of number, or the trial is refused
+    (from the datasets' shapes and types: nothing is read)."""
     expected = {"counts": ((None, n_channels), "iuf"), "seq": ((None,), "iu"), "t_device": ((None,), "f"),
                 "t_host": ((None,), "f"), "gaps": ((None, 2), "iu")}
     for column, (shape, kinds) in expected.items():
