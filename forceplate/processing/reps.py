@@ -90,7 +90,9 @@ class Segmentation:
 def acceleration(total_n: np.ndarray, weight_n) -> np.ndarray:
     """Vertical acceleration (m/s^2) of the lifter (and bar) from the total vertical force,
     against a standing weight (N) that is one number or one per sample (it drifts over a set)."""
-    return (total_n - weight_n) * (G / weight_n)
+    a = total_n - weight_n
+    a *= G / weight_n  # in place: a whole trial's acceleration is one temporary, not two
+    return a
 
 
 def still_band_n(weight_n: float) -> float:
@@ -229,7 +231,8 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     empty = Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
         return empty
-    force = np.where(finite, force, 0.0)
+    if not finite.all():  # a copy only where there are gaps to zero
+        force = np.where(finite, force, 0.0)
     calm = zero_lag(force, STILL_CUTOFF_HZ, rate_hz)
     loaded = force > UNLOADED_FRACTION * level
     weight, source = (float(weight_n), GIVEN) if weight_n else _standing_weight(calm, loaded, rate_hz, level)
@@ -275,7 +278,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     """
     # Pass 1: drift-free velocity, to tell rest from the slow middle of a descent. A wrong
     # weight integrates to a ramp, which the high-pass removes (mirrored oddly at the ends)...
-    v = high_pass(np.cumsum(acceleration(force, weight)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz)
+    v = high_pass(_integral(acceleration(force, weight), rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz)
     found = _find(v, rate_hz)
     if source != GIVEN:
         # ...but the odd mirror also pins the velocity near zero at the first sample, and a
@@ -283,7 +286,8 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         # ramp is left, and an even mirror keeps the velocity the recording starts with.
         weight_t, followed = _weight_in_time(force, [], _tops(found, v), weight, rate_hz)
         if followed:
-            v = high_pass(np.cumsum(acceleration(force, weight_t)) / rate_hz, FIRST_PASS_HIGH_PASS_HZ, rate_hz,
+            v = None  # the first velocity's memory is free for the second
+            v = high_pass(_integral(acceleration(force, weight_t), rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz,
                           mirror="even")
             found = _find(v, rate_hz)
     slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
@@ -292,23 +296,38 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     weight_t = np.full(len(force), weight)
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
+    rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     for _ in range(PASSES):
         tops = _tops(found, v)
         if levels_of is None or not np.array_equal(rest, levels_of):
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
-        rest = steady_and_slow & (np.abs(calm - weight_t) < NEAR_WEIGHT_BANDS * band)
+        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
         if source == GIVEN:
             weight_t = np.full(len(force), weight)
         anchors = rest.copy()
         anchors[tops] = True
+        v = None  # the last pass's velocity is not needed for the next (its tops are taken)
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, float(np.median(weight_t)), source
+
+
+def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
+    """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in one array."""
+    out = np.cumsum(a)
+    out /= rate_hz
+    return out
+
+
+def _near(x: np.ndarray, level, band: float) -> np.ndarray:
+    """Where ``|x - level| < band``, with one temporary."""
+    distance = x - level
+    np.abs(distance, out=distance)
+    return distance < band
 
 
 MAX_PLAUSIBLE_DEPTH_M = 1.0  # no centre of mass drops further in a squat
