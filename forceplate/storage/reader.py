@@ -189,6 +189,9 @@ class TrialHeader:
 
 @dataclass
 class Trial(TrialHeader):
+    """A trial file as read: its header, each device's recording (counts and clocks read from
+    the file when first used) and the session's events."""
+
     devices: dict[str, DeviceRecording]
     events: np.ndarray
 
