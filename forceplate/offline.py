@@ -90,11 +90,16 @@ def reusable_results(header: TrialHeader, thresholds: Thresholds, toe_out_deg=No
     ``thresholds`` and ``toe_out_deg`` (no flag reference): made by this algorithm version with
     the same thresholds and the same foot axes asked (an insole's frame whatever was asked)."""
     stored = header.results
-    if (stored is None or stored["summary"]["algorithm_version"] != ALGORITHM_VERSION
-            or stored["parameters"]["thresholds"] != thresholds.as_dict()):
+    try:
+        if (stored is None or stored["summary"]["algorithm_version"] != ALGORITHM_VERSION
+                or stored["parameters"]["thresholds"] != thresholds.as_dict()):
+            return False
+        return (stored["summary"]["baseline"].get("axis_source") == "insole frame"
+                or stored["parameters"]["toe_out_deg"] == toe_out_asked(header, toe_out_deg))
+    except (KeyError, TypeError, AttributeError):
+        # results of another shape (a damaged file: the long fuzz run flipped a key's bits, or
+        # edited by hand) stand for nothing: the raw data are analysed afresh
         return False
-    return (stored["summary"]["baseline"].get("axis_source") == "insole frame"
-            or stored["parameters"]["toe_out_deg"] == toe_out_asked(header, toe_out_deg))
 
 
 def trial_load_kg(trial: Trial) -> float | None:

@@ -384,3 +384,32 @@ def test_recover_refuses_a_shape_larger_than_the_file_in_one_line(recorded, tmp_
         outcome = run_cli(command, timeout_s=DAMAGE_TIME_LIMIT_S)
         assert outcome.failure is None and outcome.status == 2, outcome.describe()
         assert "declares" in outcome.stderr and "more than" in outcome.stderr and outcome.peak_rss_mb < 300, outcome.describe()
+
+
+@pytest.mark.parametrize("damage", ["a key of the summary", "the summary not an object"])
+def test_stored_results_of_another_shape_are_analysed_afresh(recorded, tmp_path, damage):
+    """Found by the long fuzz run (seed 22, case 37001): flipped bits turned the stored summary's
+    "baseline" into another key, and ``trials`` stopped with a KeyError; the raw data are the
+    trial, so such results are not reused but computed again."""
+    import json
+    import shutil
+
+    import h5py
+
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    path = folder / "t.h5"
+    shutil.copy(recorded, path)
+    with h5py.File(path, "r+") as f:
+        summary = json.loads(f["processing"].attrs["summary"])
+        if damage == "a key of the summary":
+            summary["baselhne"] = summary.pop("baseline")
+        else:
+            summary = [summary]
+        f["processing"].attrs["summary"] = json.dumps(summary)
+    listed = run_cli(["trials", str(folder)], timeout_s=30)
+    assert listed.failure is None, listed.describe()
+    if damage == "a key of the summary":  # the raw data analysed again
+        assert listed.status == 0 and "t.h5" in listed.stdout, listed.describe()
+    else:  # no results at all: the file is damaged, said in one line naming it
+        assert "t.h5" in listed.stdout + listed.stderr and "summary is not a JSON object" in listed.stdout + listed.stderr

@@ -520,8 +520,11 @@ def _results(g: h5py.Group) -> dict:
             rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
                          for name in SIDE_COLUMNS}
         reps.append(rep)
-    return {"reps": reps, "summary": json.loads(_text(g.attrs["summary"])),
-            "parameters": json.loads(_text(g.attrs["parameters"])), "analysed": _text(g.attrs["analysed"])}
+    documents = {name: json.loads(_text(g.attrs[name])) for name in ("summary", "parameters")}
+    for name, value in documents.items():
+        if not isinstance(value, dict):
+            raise CorruptTrial(f"{g.file.filename}:/processing: attribute {name} is not a JSON object")
+    return {"reps": reps, **documents, "analysed": _text(g.attrs["analysed"])}
 
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
