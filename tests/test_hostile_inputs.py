@@ -232,11 +232,17 @@ def test_a_moticon_number_of_1e308_is_refused_in_one_line(shared_data, tmp_path,
     _one_line(_import(tmp_path, source, "--format", "moticon"), *named)
 
 
-def test_a_c3d_plate_parameter_that_is_no_plausible_number_is_one_line(shared_data, tmp_path):
-    """Found by the long fuzz run (seed 21, case 30537): this byte of the jump's parameter section
-    makes a plate's CAL_MATRIX hold a value numpy's matmul turned into NaN, with a warning."""
+@pytest.mark.parametrize("offset, value, named", [
+    # seed 21, case 30537: a CAL_MATRIX value numpy's matmul turned into NaN, with a warning
+    (4013, 0x7F, ("FORCE_PLATFORM:CAL_MATRIX", "plausible")),
+    # seed 32, case 33404: a corner that is no finite number, and np.cross's warning
+    (3740, 0xFF, ("FORCE_PLATFORM:CORNERS", "finite")),
+])
+def test_a_c3d_plate_parameter_that_is_no_plausible_number_is_one_line(shared_data, tmp_path, offset, value, named):
+    """Found by the long fuzz runs: one byte of the jump's parameter section, and numpy's
+    warnings on stderr instead of one line."""
     data = bytearray((shared_data / "c3d-org-samples/sample_00/Sample_Jump2.c3d").read_bytes())
-    data[4013] = 0x7F
+    data[offset] = value
     source = tmp_path / "jump.c3d"
     source.write_bytes(bytes(data))
-    _one_line(_import(tmp_path, source), "FORCE_PLATFORM:CAL_MATRIX", "plausible")
+    _one_line(_import(tmp_path, source), *named)
