@@ -42,17 +42,6 @@ class DeviceRecording:
     def rate_hz(self) -> float:
         return self.profile.rate_hz
 
-    def trim(self) -> int:
-        """Cut the per-frame arrays to their common length; returns the rows dropped.
-
-        Rows appended together may be cut short by a crash (one array grown, the next not yet).
-        """
-        columns = (self.counts, self.seq, self.t_device_s, self.t_host_s)
-        n = min(len(c) for c in columns)
-        dropped = max(len(c) for c in columns) - n
-        self.counts, self.seq, self.t_device_s, self.t_host_s = (c[:n] for c in columns)
-        return dropped
-
     def uniform(self, calibration: CalibrationRecord | None = None):
         """Trial time (s) on a uniform grid by sequence number, and calibrated channel forces (N).
 
