@@ -246,3 +246,19 @@ def test_a_c3d_plate_parameter_that_is_no_plausible_number_is_one_line(shared_da
     source = tmp_path / "jump.c3d"
     source.write_bytes(bytes(data))
     _one_line(_import(tmp_path, source), *named)
+
+
+def test_c3d_plate_corners_too_far_apart_are_refused_without_numpy_warnings():
+    """Finite corners of 1e200 m overflow in the plate's axes: one error, no warning on stderr."""
+    import warnings
+
+    import numpy as np
+
+    from forceplate.errors import FileFormatError
+    from forceplate.interop.c3d import _frame
+
+    corners = np.array([[1e200, 0, 0, 1e200], [0, 0, 1e200, 1e200], [0, 0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FileFormatError, match="too far apart"):
+            _frame(Path("plate.c3d"), corners)

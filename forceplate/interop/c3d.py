@@ -236,12 +236,15 @@ def _frame(path: Path, corners_m: np.ndarray) -> np.ndarray:
     """Plate axes in lab axes (columns x, y, z) from the four corners (3, 4), as ezc3d."""
     if not np.isfinite(corners_m).all():  # inf or NaN: no plate there, only numpy's warnings
         raise FileFormatError(f"{path}: FORCE_PLATFORM:CORNERS of a plate hold a value that is not a finite number")
-    x = corners_m[:, 0] - corners_m[:, 1]
-    y = corners_m[:, 0] - corners_m[:, 3]
-    z = np.cross(x, y)
-    y = np.cross(z, x)
-    norms = [np.linalg.norm(v) for v in (x, y, z)]
-    if min(norms) == 0 or not np.isfinite(norms).all():  # finite corners of 1e200 still overflow
+    with np.errstate(over="ignore", invalid="ignore"):  # finite corners of 1e200 overflow: refused below
+        x = corners_m[:, 0] - corners_m[:, 1]
+        y = corners_m[:, 0] - corners_m[:, 3]
+        z = np.cross(x, y)
+        y = np.cross(z, x)
+        norms = [np.linalg.norm(v) for v in (x, y, z)]
+    if not np.isfinite(norms).all():
+        raise FileFormatError(f"{path}: FORCE_PLATFORM:CORNERS of a plate are too far apart to be a plate")
+    if min(norms) == 0:
         raise FileFormatError(f"{path}: FORCE_PLATFORM:CORNERS of a plate do not span a rectangle")
     return np.column_stack([v / n for v, n in zip((x, y, z), norms, strict=True)])
 
