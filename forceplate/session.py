@@ -125,6 +125,7 @@ class Session:
         self.toe_out_deg = toe_out_deg
         self._plotted = plotted
         self._stop = threading.Event()
+        self._finished = False  # close() has reported the reps still open
         self._t0: float | None = None
         self._listeners: list = []
         devices: list[Device] = []
@@ -321,6 +322,9 @@ class Session:
         feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                          cop_left=block.cop["left"], cop_right=block.cop["right"],
                          shift_left=block.shift["left"], shift_right=block.shift["right"])
+        self._announce(feet, events)
+
+    def _announce(self, feet: Feet, events: list[Event]) -> None:
         if not feet.announces:
             return
         for event in events:
@@ -439,6 +443,13 @@ class Session:
                                                     f"{time.monotonic() - link.last_frame_s:.1f} s"}))
             if link.state not in ("disconnected", "failed"):
                 link.state = "stopped"
+        if not self._finished:
+            # the readers have stopped: the reps still open when the set stopped with the
+            # recording are reported (and recorded) now, as offline reports them
+            self._finished = True
+            for feet in self.feet:
+                with feet.lock:
+                    self._announce(feet, feet.analyzer.finish())
         path = self.stop_recording()
         failed = [link.error for link in self.links if link.error]
         for link in self.links:

@@ -6,6 +6,7 @@ Figures and the reasoning behind the flag are in docs/validation.md ("Real squat
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -88,6 +89,27 @@ def test_live_finds_the_reps_and_flags_offline_finds():
         for side in SIDES:
             assert (live_rep[side]["flag"] in ("moderate", "severe")) == \
                 (offline_rep.sides[side].flag in ("moderate", "severe")), (live_rep, offline_rep.as_dict())
+
+
+def test_live_reports_the_last_rep_of_a_recording_that_stops_with_it():
+    """A set recorded to the end of its last rep and no further (real sets often are): live
+    sees no rest after that rep, so it is reported when the stream ends (``finish``), as
+    offline reports it."""
+    spec = SessionSpec.plain(reps=4, seed=3, toe_out_deg=0.0)
+    spec = replace(spec, plan=replace(spec.plan, tail_s=0.0, rest_s=0.3))
+    rec = simulate(spec)
+    offline = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, 0.0)
+    live = StreamingAnalyzer(rec.rate_hz, 0.0)
+    block = int(0.02 * rec.rate_hz)
+    ends = []
+    for lo in range(0, len(rec.t), block):
+        sl = slice(lo, lo + block)
+        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
+        ends += [e.data for e in events if e.kind == "rep_end"]
+    assert len(ends) == len(offline.reps) - 1 == 3  # the last is still open
+    ends += [e.data for e in live.finish() if e.kind == "rep_end"]
+    assert [round(e["bottom_s"], 1) for e in ends] == [round(r.rep.bottom_s, 1) for r in offline.reps]
+    assert live.finish() == []  # reported once
 
 
 def test_ku_leuven_squat_live_finds_the_rep_offline_finds(shared_data, tmp_path):

@@ -96,3 +96,26 @@ def test_imported_trials_replay_through_record(shared_data, tmp_path, source):
     for foot in fz_a:
         np.testing.assert_allclose(fz_b[foot], fz_a[foot], rtol=1e-12)
         np.testing.assert_allclose(cop_b[foot], cop_a[foot], rtol=1e-12, equal_nan=True)
+
+
+def test_a_recording_that_stops_with_its_last_rep_keeps_that_rep(shared_data, tmp_path, capfd):
+    """The real KTH flywheel squat ends with its rep (no standing after it) under a pull that is
+    not the weight: played into `record`, the recorded trial holds the rep offline finds, its
+    end within 0.15 s, reported and printed when the recording stopped, and no moderate or severe flag."""
+    pytest.importorskip("ezc3d")
+    from forceplate.cli import main
+    from forceplate.offline import analyze_trial
+
+    imported, replayed = tmp_path / "imported.h5", tmp_path / "replayed.h5"
+    assert main(["import", str(shared_data / "real-squats/S1_FlywheelSquat.c3d"), "-o", str(imported)]) == 0
+    (a,) = open_trial(imported).devices.values()
+    speed = 8
+    assert main(["record", "--device", f"replay://{imported}?speed={speed}", "-o", str(replayed),
+                 "--duration", f"{len(a.counts) / a.rate_hz / speed + 1.0:.2f}"]) == 0
+    offline = analyze_trial(open_trial(imported))
+    ends = [e for e in open_trial(replayed).events if e["kind"].decode() == "rep_end"]
+    assert len(ends) == len(offline.reps) == 1
+    assert abs(ends[0]["t_s"] - offline.reps[0].rep.end_s) <= 0.15
+    assert ends[0]["severity"].decode() not in ("moderate", "severe")
+    printed = capfd.readouterr().out
+    assert "rep 1 done" in printed and "not the body weight" in printed and "body weight 1" not in printed

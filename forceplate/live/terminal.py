@@ -6,6 +6,7 @@ import sys
 import time
 
 from forceplate.events import EventKind
+from forceplate.processing.reps import PULLED
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import GRADES
 from forceplate.reporting.numbers import number
@@ -53,6 +54,8 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
     t = f"{event.t_s:7.2f} s"
     if event.kind == EventKind.BASELINE:
         d = event.data
+        if PULLED in d.get("weight_source", ""):  # a flywheel: the force is not the weight
+            return f"{t}  baseline: {d['weight_source']} ({d['body_weight_n']:.1f} N, not the body weight)"
         return f"{t}  baseline: body weight {d['body_weight_n']:.1f} N ({d['mass_kg']:.1f} kg)"
     if event.kind == EventKind.REP_START:
         return f"{t}  rep {event.rep}: down"
@@ -88,8 +91,12 @@ def format_status(session: SessionView) -> str:
     return "; ".join(parts)
 
 
-def run_terminal(session: SessionView, duration_s: float | None, out=sys.stdout) -> None:
-    """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C), then what the reps came to."""
+def run_terminal(session: SessionView, duration_s: float | None, out=None, stop=None) -> None:
+    """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C), then
+    call ``stop`` (closing the session reports the reps still open when the set stopped with
+    the recording), print what it reported, and what the reps came to. ``out``: standard
+    output when None (taken at the call, not at import)."""
+    out = out or sys.stdout
     print("   time  event  (Ctrl-C to stop)", file=out, flush=True)
     next_status = STATUS_EVERY_S
     rep_ends: list[Event] = []
@@ -114,6 +121,8 @@ def run_terminal(session: SessionView, duration_s: float | None, out=sys.stdout)
             time.sleep(0.05)
     except KeyboardInterrupt:
         print("stopped", file=out, flush=True)
+    if stop is not None:
+        stop()
     show(session.drain_events())
     if rep_ends:
         print(f"{'':>9}  {set_summary(rep_ends)}", file=out, flush=True)

@@ -342,6 +342,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
         float(np.max(np.abs(v), initial=0.0)) <= MAX_PLAUSIBLE_SPEED_M_S
 
 
+PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull
 EXTERNAL_PEAK_PROMINENCE = 0.1  # of the weight: a rep's force hump under an external load
 EXTERNAL_MIN_REP_S = 0.8
 
@@ -362,9 +363,8 @@ def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float, s
         end = peak + int(np.argmin(slow[peak:nxt])) if nxt > peak else peak
         found.append(_Found(start, int(peak), end, float("nan"), int(peak), int(peak)))
         last_end = end
-    pulled = "an external pull (flywheel, band): depth not measurable"
     return (found, np.zeros(len(calm)), np.zeros(len(calm), bool), weight,
-            f"{GIVEN}; {pulled}" if source == GIVEN else f"the median force under {pulled}")
+            f"{GIVEN}; {PULLED}" if source == GIVEN else f"the median force under {PULLED}")
 
 
 def steady_band_n(force: np.ndarray, weight: float) -> float:

@@ -13,7 +13,12 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   phase of the velocity integrated on from the segmentation's latest sample;
 - a rep done: the segmentation's rep, reported once its ascent has come to rest, as
   ``rep_end`` carrying the rep as offline reports it (``RepResult``): timing and depth from
-  the segmentation, each foot's shift from the buffered CoP by :func:`side_result`.
+  the segmentation, each foot's shift from the buffered CoP by :func:`side_result`;
+- when the stream ends (:meth:`StreamingAnalyzer.finish`), every rep the window holds that
+  was not reported yet: a set that stops with its last rep loses none of them;
+- under an external pull (a flywheel: the force is not the weight, so no velocity and no
+  phase), the segmentation's reps from the force's humps, each graded when it is done, as
+  offline grades it; no flag during such a rep.
 
 What live cannot know yet, it learns from the reps done so far: the foot axes (unless
 stated) and the lifter's normal, measured again along the axes each time they change (as
@@ -44,6 +49,7 @@ from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
     GIVEN,
     MIN_DEPTH_M,
+    PULLED,
     V_MOVING,
     V_REST,
     Rep,
@@ -156,6 +162,7 @@ class StreamingAnalyzer:
     def _restart(self) -> None:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
+        self._weight_source = GIVEN if self._given_weight else "standing"
         n = int(LIVE_WINDOW_S * self._seg_rate)
         self._buf_t = _Window(n)
         self._buf_force = _Window(n)
@@ -232,16 +239,25 @@ class StreamingAnalyzer:
         for foot in SIDES:
             self._buf_cop[foot].extend(cop[foot][take])
 
+    def finish(self) -> list[Event]:
+        """The stream has ended: every rep the window holds that was not reported yet is
+        reported now, the last one up to the last sample (a set that stops with its last rep)."""
+        if len(self._buf_t) < 4 * window_samples(self._seg_rate):
+            return []
+        return self._segment(final=True)
+
     # --- the segmentation's view ---------------------------------------------------------
-    def _segment(self) -> list[Event]:
+    def _segment(self, final: bool = False) -> list[Event]:
         times = self._buf_t.view()
         seg = segment_reps(times, self._buf_force.view(), self._seg_rate, weight_n=self._given_weight,
                            filtered=True)
         events: list[Event] = []
-        if self._given_weight is None and seg.weight_source not in WEIGHED:
-            return events  # no rest nor two whole cycles yet, or an external pull: the force is not the weight
+        pulled = PULLED in seg.weight_source  # reps from the force's humps, no velocity
+        if self._given_weight is None and seg.weight_source not in WEIGHED and not pulled:
+            return events  # no rest nor two whole cycles yet: the force is not the weight yet
         first = self.weight_n is None
         self.weight_n = seg.weight_n
+        self._weight_source = seg.weight_source
         self._v = float(seg.velocity[-1])
         cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
         if first:
@@ -253,10 +269,10 @@ class StreamingAnalyzer:
             # done once the velocity is anchored after it (rest, or the top before the next
             # rep): until then its end is integrated forward, undrifted, and its bottom may move
             anchored = seg.rest[r.end:].any() or k + 1 < len(seg.reps)
-            if r.end < last - margin and r.bottom_s > self._last_end_s and (
-                    anchored or times[-1] - r.end_s > REP_DONE_WAIT_S):
+            if r.bottom_s > self._last_end_s and (final or r.end < last - margin and (
+                    anchored or times[-1] - r.end_s > REP_DONE_WAIT_S)):
                 events += self._rep_done(r, seg, times, cops)
-        if not self._in_rep:
+        if not self._in_rep and not final:
             start = self._descent_start(seg.velocity, times)
             if start is not None:
                 events += self._begin_rep(start, times, cops)
@@ -401,7 +417,7 @@ class StreamingAnalyzer:
                        if cops is not None and np.isfinite(cops[foot]).any() else np.full(2, np.nan) for foot in SIDES}
         axes = self._axes or self._fallback_axes(neutral)
         return Baseline(self.weight_n, float("nan"), float("nan"), neutral, axes.medial_unit, axes.toe_out_deg,
-                        axes.source, weight_source=GIVEN if self._given_weight else "standing",
+                        axes.source, weight_source=self._weight_source,
                         axis_uncertainty_deg=axes.uncertainty_deg)
 
     def _fallback_axes(self, neutral) -> FootAxes:
