@@ -28,12 +28,14 @@ from results_file import RESULTS_DIR, publish
 
 COLUMNS = (f"  {'bin':<18} {'reps':>5}  {'F1':>5}  {'prec':>5}  {'rec':>5}  {'rec|f':>5}  {'side':>5}  "
            f"{'cl m+':>6}  {'cl any':>6}  "
-           f"{'k-out m+':>7}  {'depth %':>9}  {'live ms':>11}  {'miss':>5}  {'raised ms':>9}")
+           f"{'k-out m+':>7}  {'depth %':>9}  {'live ms':>11}  {'miss':>5}  {'raised ms':>9}  {'liveF1':>6}  {'agree':>5}")
 LEGEND = ("F1: reps, bottom within 0.15 s; prec/rec: moderate/severe flags per (rep, side); rec|f: recall on the reps "
           "found; side: flagged feet == "
           "collapsing feet; cl m+ / cl any: moderate+ / any flags per 50 clean sides; k-out m+: moderate+ flags / "
           "knees-out sides; depth %: |error| p50/p95; live ms: latency p50/p95 (never: > half / > 5 % missed); "
-          "miss: share of moderate/severe sides with no live flag; raised ms: latency p50/p95 of the live flags that came")
+          "miss: share of moderate/severe sides with no live flag; raised ms: latency p50/p95 of the live flags that came; "
+          "liveF1: live's reps (rep_end), bottom within 0.15 s; agree: (rep, side) found live and offline with the same "
+          "moderate/severe verdict")
 
 
 def _ms(value: float) -> str:
@@ -52,7 +54,8 @@ def row(label: str, s) -> str:
     return (f"  {label:<18} {s.reps:5d}  {_f(s.rep_f1):>5}  {_f(s.precision):>5}  {_f(s.recall):>5}  "
             f"{_f(s.recall_found):>5}  "
             f"{_f(s.side_correct):>5}  {_f(s.clean_strong_per_50, 1):>6}  {_f(s.clean_any_per_50, 1):>6}  "
-            f"{knees:>7}  {depth:>9}  {live:>11}  {_f(s.live_missed, 2):>5}  {raised:>9}")
+            f"{knees:>7}  {depth:>9}  {live:>11}  {_f(s.live_missed, 2):>5}  {raised:>9}  "
+            f"{_f(s.live_rep_f1):>6}  {_f(s.live_offline_agree):>5}")
 
 
 def main() -> None:
@@ -100,6 +103,8 @@ def main() -> None:
               f"{_f(100 * overall.live_missed, 1)} % of moderate/severe sides",
               f"  {'live latency of the flags that came p50/p95 (ms)':<42} {_ms(overall.live_raised_p50_s):>9} / "
               f"{_ms(overall.live_raised_p95_s)}",
+              f"  {'live rep F1; live and offline agree (m+)':<42} {_f(overall.live_rep_f1):>9}; "
+              f"{_f(overall.live_offline_agree)} of the (rep, side) both found",
               f"rep F1: a found rep matches a true one when their bottoms are within {BOTTOM_TOLERANCE_S} s; "
               "precision/recall per (rep, side), moderate or severe; live latency from the moment the true "
               "collapse shift (foot frame) crossed the mild threshold, a missing flag counted as never",

@@ -276,6 +276,9 @@ class SideRecord:
     flag: str | None  # offline grade on this foot in the matched rep; None when the rep was missed
     extra_strong_flags: int  # moderate/severe flags on this foot in the attributed extra reps
     latency_s: float | None  # moderate/severe: first live flag minus the true crossing (inf: none came)
+    live_matched: bool | None = None  # a live rep_end's bottom within BOTTOM_TOLERANCE_S (None: live not run)
+    live_extra_found: int = 0  # live reps matching no true rep, attributed to this one (the nearest)
+    live_flag: str | None = None  # the live rep_end's grade on this foot; None when live missed the rep
 
 
 @dataclass
@@ -326,10 +329,11 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
     except Exception as exc:  # noqa: BLE001 - a crash on a plausible session is a finding, not a stop
         result.problem = f"crashed: {type(exc).__name__}: {one_line(exc)}"
     matched, extras = match_reps([r.bottom_s for r in truth], [f.rep.bottom_s for f in found])
-    latencies = {}
+    latencies, live_reps = {}, None
     if live:
-        flags, result.live_problem = _live_flags(rec, thresholds)
+        (flags, live_reps), result.live_problem = _live_events(rec, thresholds)
         latencies = _latencies(flags, rec, truth, thresholds)
+    live_matched, live_extras = match_reps([r.bottom_s for r in truth], [bottom for bottom, _ in live_reps or []])
     session_factors = _session_factors(spec)
     for i, (true_rep, plan) in enumerate(zip(truth, rec.model.reps, strict=True)):
         hit = found[matched[i]] if i in matched else None
@@ -352,28 +356,36 @@ def run_session(spec: SessionSpec, thresholds: Thresholds | None = None, live: b
                 flag=hit.sides[foot].flag if hit else None,
                 extra_strong_flags=sum(e.sides[foot].flag in STRONG for e in extra),
                 latency_s=latencies.get((true_rep.index, foot)),
+                live_matched=None if live_reps is None else i in live_matched,
+                live_extra_found=len(live_extras.get(i, [])) if foot == SIDES[0] else 0,
+                live_flag=live_reps[live_matched[i]][1][foot] if live_reps is not None and i in live_matched else None,
             ))
     return result
 
 
-def _live_flags(rec: Recording, thresholds: Thresholds) -> tuple[list, str | None]:
-    """(side, flag time, time the block carrying it was handed over) of every live flag."""
+def _live_events(rec: Recording, thresholds: Thresholds) -> tuple[tuple[list, list], str | None]:
+    """The live flags and reps of :func:`_push_all`, and why live crashed (None: it ran)."""
     try:
         return _push_all(rec, rec.toe_out_deg, thresholds), None
     except Exception as exc:  # noqa: BLE001 - a crash on a plausible session is a finding, not a stop
-        return [], f"live crashed: {type(exc).__name__}: {one_line(exc)}"
+        return ([], []), f"live crashed: {type(exc).__name__}: {one_line(exc)}"
 
 
-def _push_all(rec: Recording, toe_out_deg, thresholds: Thresholds) -> list[tuple[str, float, float]]:
+def _push_all(rec: Recording, toe_out_deg, thresholds: Thresholds) -> tuple[list, list]:
+    """Every live flag as (side, flag time, time the block carrying it was handed over), and
+    every live rep as (bottom time, foot -> grade), the reps still open at the end included
+    (``finish``, as a recording that stops reports them)."""
     analyzer = StreamingAnalyzer(rec.rate_hz, toe_out_deg, thresholds)
     block = max(1, int(round(LIVE_BLOCK_S * rec.rate_hz)))
-    flags = []
+    flags, reps = [], []
     for lo in range(0, len(rec.t), block):
         sl = slice(lo, lo + block)
         _, events = analyzer.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
         handed_over = float(rec.t[min(lo + block, len(rec.t)) - 1])  # when the block's last sample arrived
         flags += [(e.side, e.t_s, handed_over) for e in events if e.kind == EventKind.FLAG]
-    return flags
+        reps += [e for e in events if e.kind == EventKind.REP_END]
+    reps += [e for e in analyzer.finish() if e.kind == EventKind.REP_END]
+    return flags, [(e.data["bottom_s"], {foot: e.data[foot]["flag"] for foot in SIDES}) for e in reps]
 
 
 def _latencies(flags: list, rec: Recording, truth: list, thresholds: Thresholds) -> dict:
@@ -491,6 +503,8 @@ class Scores:
     live_missed: float  # share of moderate/severe sides with no live flag
     live_raised_p50_s: float  # the flags that came
     live_raised_p95_s: float
+    live_rep_f1: float  # live's reps (rep_end, the open ones at the stream's end included), bottom within tolerance
+    live_offline_agree: float  # (rep, side) both paths found: the same moderate/severe verdict
 
     def as_dict(self) -> dict:
         """JSON-ready: an undefined figure (nothing to count) is null, a latency that never came "inf"."""
@@ -516,6 +530,9 @@ def summarize(records: list[SideRecord]) -> Scores:
     out = [r for r in records if r.knees_out and r.flag is not None]
     depth = [r.depth_error_pct for r in reps if r.depth_error_pct is not None]
     latency = np.array([r.latency_s for r in positives if r.latency_s is not None])
+    live_ran = [r for r in reps if r.live_matched is not None]
+    live_found = sum(r.live_matched for r in live_ran) + sum(r.live_extra_found for r in records)
+    both = [r for r in records if r.flag is not None and r.live_flag is not None]
     return Scores(
         reps=true_reps,
         rep_f1=_ratio(2 * matched, true_reps + found),
@@ -537,6 +554,8 @@ def summarize(records: list[SideRecord]) -> Scores:
         live_missed=_ratio(int(np.isinf(latency).sum()), len(latency)),
         live_raised_p50_s=_percentile(latency[np.isfinite(latency)], 50),
         live_raised_p95_s=_percentile(latency[np.isfinite(latency)], 95),
+        live_rep_f1=_ratio(2 * sum(r.live_matched for r in live_ran), len(live_ran) + live_found),
+        live_offline_agree=_ratio(sum((r.flag in STRONG) == (r.live_flag in STRONG) for r in both), len(both)),
     )
 
 
