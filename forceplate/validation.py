@@ -47,6 +47,8 @@ DEVICE_SETS = {
 GENERATORS = {"min-jerk": SquatModel, "lean": LeanSquatModel}
 PLATE_RATES_HZ = (100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0)
 INSOLE_RATES_HZ = (100.0, 200.0)
+NOISE_DRAWN = (0.5, 4.0)  # the session's device noise factor, log-uniform
+INSOLE_SENSOR_NOISE_N = (0.1, 2.5)  # what that factor spans on an insole's sensor (N)
 # Collapse peaks (mm toward the arch, foot frame) per grade, apart from each other so that
 # a grade is never a coin toss at a threshold.
 SEVERITY_BANDS_MM = {"mild": (4.0, 6.0), "moderate": (9.0, 12.0), "severe": (14.0, 20.0)}
@@ -158,7 +160,7 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
         _continuous_flywheel_set(plan, np.random.default_rng([seed, 20261201, 1]))
     rate = float(rng.choice(INSOLE_RATES_HZ if insoles else PLATE_RATES_HZ))
     return SessionSpec(seed=seed, devices=devices, generator=generator, subject=subject, plan=plan, rate_hz=rate,
-                       noise=float(np.exp(rng.uniform(np.log(0.5), np.log(4.0)))), lab_rotation_deg=lab_rotation,
+                       noise=float(np.exp(rng.uniform(*np.log(NOISE_DRAWN)))), lab_rotation_deg=lab_rotation,
                        lab_origin_mm=tuple(rng.uniform(-400, 400, 2)) if lab_rotation else (0.0, 0.0),
                        family=family)
 
@@ -249,13 +251,22 @@ def _insole_regions(model, spec: SessionSpec, t_plates: np.ndarray) -> dict:
     return _insole_feet(model, spec, "SIM-IN16", profile, t, t_plates).regions
 
 
+def insole_sensor_noise_n(noise: float) -> float:
+    """An insole sensor's noise (N) for the session's noise factor: log-linearly from 0.1 N at
+    the quietest draw to 2.5 N at the noisiest, where the summed force of a 16-sensor insole
+    wanders by about 1 % of the body weight (issue 12: another generator's insole sets at
+    2.5 N per sensor lost five reps of seven)."""
+    (lo, hi), (n_lo, n_hi) = NOISE_DRAWN, INSOLE_SENSOR_NOISE_N
+    return n_lo * (n_hi / n_lo) ** (np.log(noise / lo) / np.log(hi / lo))
+
+
 def _insole_feet(model, spec: SessionSpec, serial: str, profile, t: np.ndarray, t_out: np.ndarray) -> PairedFeet:
     """The session's two insoles emulated at times ``t`` (s), paired at ``t_out`` (s) as
     ``offline`` pairs a trial's, their one clock the identity."""
     recordings = {}
     for foot in SIDES:
         record = find_record(f"{serial}-{foot[0].upper()}")
-        emulator = InsoleEmulator(profile, record, model, foot, noise_n=0.2 * spec.noise, seed=spec.seed)
+        emulator = InsoleEmulator(profile, record, model, foot, noise_n=insole_sensor_noise_n(spec.noise), seed=spec.seed)
         recordings[foot] = (t, record.to_physical(emulator.counts(t)))
     return InsolePair(dict.fromkeys(SIDES, profile.insole), profile.rate_hz).on_grid(t_out, recordings)
 

@@ -15,7 +15,7 @@ import pytest
 
 from forceplate.processing.baseline import G
 from forceplate.profiles import SIDES
-from forceplate.validation import (battery, DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
+from forceplate.validation import (battery, insole_sensor_noise_n, DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
                                    SessionSpec, draw_session, feet_in_lab, match_reps, meets, quick_battery, run_session,
                                    simulate, summarize)
 
@@ -118,6 +118,9 @@ def test_draws_cover_what_real_lifters_do():
     assert any(len(r.collapse) == 2 for r in reps) and any(r.knees_out_mm for r in reps)
     assert any(s.plan.flywheel_n for s in specs) and any(s.plan.load_drift for s in specs)
     assert {s.generator for s in specs} == set(GENERATORS)
+    # insole sensors from 0.1 N to 2.5 N of noise (there the summed force wanders by ~1 % of the weight)
+    sensor_noise = [insole_sensor_noise_n(s.noise) for s in specs if s.insoles_only]
+    assert min(sensor_noise) < 0.15 and max(sensor_noise) > 2.0
     flywheel = [s.plan for s in specs if s.plan.flywheel_n]
     # a flywheel set is continuous (a paused wheel stops pulling, the strap rewinds at once)
     assert all(r.bottom_s == 0 and r.rest_s == 0 for plan in flywheel for r in plan.rep_plans)
