@@ -112,6 +112,31 @@ def test_live_reports_the_last_rep_of_a_recording_that_stops_with_it():
     assert live.finish() == []  # reported once
 
 
+def test_live_flags_of_back_to_back_reps_are_each_reps_own():
+    """Reps 0.05 s apart: the next descent starts before the rep under way can be reported (no
+    rest settles its end). The next rep's collapse must be raised as the next rep's, not added
+    to the rep before it (which had shown a clean rep as collapsing, and the collapse late)."""
+    spec = SessionSpec.plain(reps=6, seed=5, toe_out_deg=0.0, valgus={3: ("right", "moderate"), 5: ("left", "severe")})
+    spec = replace(spec, plan=replace(spec.plan, rest_s=0.05, bottom_s=0.0, descent_s=0.8, ascent_s=0.7,
+                                      baseline_s=0.5))
+    rec = simulate(spec)
+    live = StreamingAnalyzer(rec.rate_hz, 0.0)
+    block = int(0.02 * rec.rate_hz)
+    ends, flags = [], []
+    for lo in range(0, len(rec.t), block):
+        sl = slice(lo, lo + block)
+        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
+        ends += [e for e in events if e.kind == "rep_end"]
+        flags += [e for e in events if e.kind == "flag"]
+    ends += [e for e in live.finish() if e.kind == "rep_end"]
+    labelled = {r.index: {f: r.sides[f].severity or "none" for f in SIDES} for r in rec.model.truth()}
+    assert [e.rep for e in ends] == sorted(labelled)
+    for e in ends:
+        assert abs(e.data["bottom_s"] - rec.model.truth()[e.rep - 1].bottom_s) < 0.15
+        assert {f: e.data[f]["flag"] for f in SIDES} == labelled[e.rep]
+    assert flags and all(labelled[e.rep][e.side] != "none" for e in flags)
+
+
 def test_ku_leuven_squat_live_finds_the_rep_offline_finds(shared_data, tmp_path):
     """The real recording through the live path, in 20 ms blocks as a reader thread hands
     them over: the same rep as offline, no moderate or severe flag."""

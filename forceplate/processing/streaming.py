@@ -11,6 +11,9 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   then on each block's medial shift (offline's reference, foot axis, held shift, the
   lifter's normal and the grades) raises a ``flag`` the moment it exceeds a grade, in the
   phase of the velocity integrated on from the segmentation's latest sample;
+- in back-to-back reps (no rest between them), the next rep as soon as the segmentation
+  has the rep under way ending and a descent after it: its flags are its own, while the rep
+  before waits for its report with the grades it showed;
 - a rep done: the segmentation's rep, reported once its ascent has come to rest, as
   ``rep_end`` carrying the rep as offline reports it (``RepResult``): timing and depth from
   the segmentation, each foot's shift from the buffered CoP by :func:`side_result`;
@@ -129,6 +132,23 @@ class _Window:
         return self._data[self._end - self._held:self._end]
 
 
+@dataclass
+class _OpenRep:
+    """A rep whose flags were raised live and whose report waits for the segmentation: the
+    next rep began before this one could be reported (back-to-back reps)."""
+
+    number: int
+    start_s: float
+    reference: dict  # foot -> standing CoP (mm) the rep is measured from
+    sides: dict  # foot -> _SideState: the grades already shown
+
+
+def _same_rep(r: Rep, start_s: float) -> bool:
+    """Whether the segmentation's rep ``r`` is the one live began at ``start_s``: the
+    segmentation's start moves by a tenth of a second or two as the weight is followed."""
+    return r.bottom_s > start_s and r.start_s < start_s + 0.5
+
+
 class _SideState:
     def __init__(self):
         self.grade = 0
@@ -179,6 +199,7 @@ class StreamingAnalyzer:
         self._axes: FootAxes | None = None
         self.rep = 0
         self._last_end_s = -np.inf
+        self._waiting: _OpenRep | None = None
         self._reset_rep()
 
     def capture_baseline(self) -> None:
@@ -273,17 +294,34 @@ class StreamingAnalyzer:
                     anchored or times[-1] - r.end_s > REP_DONE_WAIT_S)):
                 events += self._rep_done(r, seg, times, cops)
         if not self._in_rep and not final:
-            start = self._descent_start(seg.velocity, times)
+            start = self._descent_start(seg.velocity, times, self._last_end_s)
             if start is not None:
                 events += self._begin_rep(start, times, cops)
+        elif self._in_rep and self._waiting is None and not final:
+            events += self._next_rep_under_way(seg, times, cops)
         if self._in_rep and seg.rest[-1] and not any(r.start_s <= self._start_s + 0.5 and r.end >= last - margin for r in seg.reps) \
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
         return events
 
-    def _descent_start(self, v: np.ndarray, times: np.ndarray) -> int | None:
-        """A descent since the last rep's end that has gone MIN_DEPTH_M down: its start."""
-        after = int(np.searchsorted(times, self._last_end_s, side="right"))
+    def _next_rep_under_way(self, seg, times: np.ndarray, cops: dict) -> list[Event]:
+        """In back-to-back reps the next descent starts before the rep under way can be
+        reported (no rest anchors its end yet): once the segmentation has that rep ending and a
+        descent after it, the next rep begins, so its flags are its own; the rep before keeps
+        the grades it showed and is reported when the segmentation has settled it."""
+        current = next((r for r in seg.reps if _same_rep(r, self._start_s)), None)
+        if current is None or current.end >= len(times) - 1 - int(REP_DONE_MARGIN_S * self._seg_rate):
+            return []
+        start = self._descent_start(seg.velocity, times, current.end_s)
+        if start is None:
+            return []
+        self._waiting = _OpenRep(self.rep, self._start_s, self._reference, self._sides)
+        self._reset_rep()
+        return self._begin_rep(start, times, cops)
+
+    def _descent_start(self, v: np.ndarray, times: np.ndarray, after_s: float) -> int | None:
+        """A descent since ``after_s`` (the last rep's end) that has gone MIN_DEPTH_M down: its start."""
+        after = int(np.searchsorted(times, after_s, side="right"))
         down = np.flatnonzero(v[after:] < -V_MOVING)
         if not len(down):
             return None
@@ -326,10 +364,16 @@ class StreamingAnalyzer:
     def _rep_done(self, r: Rep, seg, times: np.ndarray, cops: dict) -> list[Event]:
         """The segmentation's rep ``r`` is over: reported as offline reports it."""
         events: list[Event] = []
-        if not self._in_rep or self._start_s > r.bottom_s:
-            if self._in_rep:  # what was taken for this rep's start was the next rep's
-                self._reset_rep()
-            events += self._begin_rep(r.start, times, cops)
+        waiting = self._waiting if self._waiting is not None and _same_rep(r, self._waiting.start_s) else None
+        if waiting is not None:  # the rep before the one under way (back-to-back reps)
+            self._waiting = None
+            number, reference, shown = waiting.number, waiting.reference, waiting.sides
+        else:
+            if not self._in_rep or self._start_s > r.bottom_s:
+                if self._in_rep:  # what was taken for this rep's start was the next rep's
+                    self._reset_rep()
+                events += self._begin_rep(r.start, times, cops)
+            number, reference, shown = self.rep, self._reference, self._sides
         in_rep = np.zeros(len(times), dtype=bool)
         in_rep[r.start:r.end + 1] = True
         code = phases(seg.velocity, in_rep)
@@ -337,32 +381,33 @@ class StreamingAnalyzer:
         width = self.baseline.foot_width_mm
         sides = {}
         for foot in SIDES:
-            shift = (cops[foot] - self._reference[foot]) @ self.baseline.medial_unit[foot]
+            shift = (cops[foot] - reference[foot]) @ self.baseline.medial_unit[foot]
             held = held_shift(shift, self._seg_rate, self.thresholds.min_duration_s)
             normal = self._normals[foot] if self._graded() else np.inf
             found = side_result(held, code, times, sl, self.thresholds, width, normal)
-            live = self._sides[foot]
+            live = shown[foot]
             if GRADES.index(found.flag) < live.grade:
                 # a flag already shown stays: the lifter was told it
                 found = SideResult(found.medial_shift_mm, found.medial_shift_pct, GRADES[live.grade],
                                    live.onset_phase, found.peak_phase or live.onset_phase, live.onset_s)
             sides[foot] = found
-        self._rep_cops.append({foot: cops[foot][sl] - self._reference[foot] for foot in SIDES})
+        self._rep_cops.append({foot: cops[foot][sl] - reference[foot] for foot in SIDES})
         if not r.partial:
             at = axis_sample(seg.velocity, r, self._seg_rate)
             for foot in SIDES:
-                self._travel[foot].append(cops[foot][at] - self._reference[foot])
+                self._travel[foot].append(cops[foot][at] - reference[foot])
         self._learn_axes()
         self._learn_normals()
-        rep = Rep(self.rep, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
+        rep = Rep(number, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
         result = RepResult(rep, sides, float("nan"))  # the force asymmetry is offline's (each foot's force is not kept)
         worst = max(SIDES, key=lambda foot: GRADES.index(sides[foot].flag))
         data = result.as_dict()
         for key in ("asymmetry_pct", "partial"):
             data.pop(key)
         self._last_end_s = r.end_s
-        self._reset_rep()
-        events.append(Event(EventKind.REP_END, r.end_s, rep=self.rep, side=worst if sides[worst].flag != "none" else "",
+        if waiting is None:
+            self._reset_rep()
+        events.append(Event(EventKind.REP_END, r.end_s, rep=number, side=worst if sides[worst].flag != "none" else "",
                             severity=sides[worst].flag, data=data))
         return events
 
