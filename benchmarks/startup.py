@@ -5,7 +5,11 @@ the reference measured in the same run: a bare ``python -c pass``. Targets: ``--
 the reference; ``analyze``, ``trials`` and ``compare`` <= 0.3 s of CPU on a 1-minute 1 kHz
 dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imported)
 is shown too, since it was most of what those commands cost (the analysis no longer imports
-scipy: processing/filters.py). The children may write and read bytecode (``__pycache__``), as an installed
+scipy: processing/filters.py), and that of numpy and h5py together: the floor every command
+that reads a trial stands on (h5py's import runs ``uname -p`` in a child process, through
+``platform``). The machine's load average is printed with the figures: on shared cores each
+costs more CPU when the others are busy (caches, frequency), so the ratios to the reference
+say more than the milliseconds. The children may write and read bytecode (``__pycache__``), as an installed
 package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
 sources again (about 0.15 s). Writes benchmarks/results/startup.txt.
 
@@ -67,13 +71,15 @@ def main() -> None:
             "--help": best_cpu_s([*forceplate, "--help"], folder, args.runs),
             "import scipy.signal": best_cpu_s([*python, "-c", "import scipy.signal"], folder, args.runs),
             "import numpy": best_cpu_s([*python, "-c", "import numpy"], folder, args.runs),
+            "import numpy, h5py (the floor)": best_cpu_s([*python, "-c", "import numpy, h5py"], folder, args.runs),
             "analyze (1-minute trial)": best_cpu_s([*forceplate, "analyze", str(trial)], folder, args.runs),
             "trials (2 trials, results stored)": best_cpu_s([*forceplate, "trials", str(library)], folder, args.runs),
             "compare (2 trials, results stored)": best_cpu_s(
                 [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")], folder, args.runs),
         }
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [f"CPU (user + system) of a child process, best of {args.runs} runs; reference, same run: "
-             f"python -c pass = {reference * 1000:.0f} ms"]
+             f"python -c pass = {reference * 1000:.0f} ms; load average at the end {load}"]
     for name, cpu_s in figures.items():
         verdict = ""
         if name == "--help":

@@ -56,9 +56,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     status = _main(argv)
-    from forceplate.storage.writer import UNCLOSABLE
-
-    if UNCLOSABLE:  # an HDF5 file whose write failed: the library would crash closing it at exit
+    # an HDF5 file whose write failed: the library would crash closing it at exit (a command
+    # that never imported the writer wrote nothing)
+    writer = sys.modules.get("forceplate.storage.writer")
+    if writer is not None and writer.UNCLOSABLE:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
