@@ -40,8 +40,10 @@ NEVER = ("scipy", "dask", "pyarrow", "pyqtgraph", "forceplate.api", "forceplate.
          "forceplate.cli.interop", "forceplate.cli.devices", "forceplate.cli.history", "forceplate.processing.recognise",
          "forceplate.processing.jumps", "forceplate.exercises.jumping", "forceplate.exercises.quiet_standing",
          "forceplate.reporting.html", "forceplate.sim", "forceplate.io")
-# What reading stored results needs neither: the analysis itself, the writer, calibration records, TOML.
-NOT_FOR_STORED_RESULTS = ("forceplate.processing.analysis", "forceplate.processing.reps", "forceplate.storage.writer",
+# What reading stored results needs neither: the analysis and its processing, the writer,
+# calibration records, TOML.
+NOT_FOR_STORED_RESULTS = ("forceplate.processing.analysis", "forceplate.processing.reps", "forceplate.processing.baseline",
+                          "forceplate.processing.movement", "forceplate.storage.writer",
                           "forceplate.calibration", "tomllib")
 
 
