@@ -5,11 +5,17 @@ the reference measured in the same run: a bare ``python -c pass``. Targets: ``--
 the reference; ``analyze``, ``trials`` and ``compare`` <= 0.3 s of CPU on a 1-minute 1 kHz
 dual-plate trial. The import of ``scipy.signal`` alone (what processing/filters.py imported)
 is shown too, since it was most of what those commands cost (the analysis no longer imports
-scipy: processing/filters.py). The children may write and read bytecode (``__pycache__``), as an installed
+scipy: processing/filters.py), and that of numpy and h5py together: the floor every command
+that reads a trial stands on (h5py's import runs ``uname -p`` in a child process, through
+``platform``). The machine's load average is printed with the figures: on shared cores each
+costs more CPU when the others are busy (caches, frequency), so the ratios to the reference
+say more than the milliseconds; with ``--instructions`` (valgrind installed) each is also
+counted in instructions, which the load does not change (the process itself: the metadata
+prober's forked child, killed at exit, writes no count). The children may write and read bytecode (``__pycache__``), as an installed
 package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
 sources again (about 0.15 s). Writes benchmarks/results/startup.txt.
 
-    python3 benchmarks/startup.py [--runs 5]
+    python3 benchmarks/startup.py [--runs 5] [--instructions]
 """
 
 from __future__ import annotations
@@ -48,9 +54,21 @@ def best_cpu_s(argv: list[str], cwd: Path, runs: int) -> float:
     return min(child_cpu_s(argv, cwd) for _ in range(runs))
 
 
+def instructions(argv: list[str], cwd: Path) -> int:
+    """Instructions one run of ``argv`` executes (valgrind's callgrind; the process and any
+    child that exits normally)."""
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", *argv], cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CHILD_ENV, check=True)
+        return sum(int(line.split()[1]) for dump in Path(out).iterdir()
+                   for line in dump.read_text().splitlines() if line.startswith("totals:"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each command; the best counts (default 5)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each one's instructions under valgrind (a few minutes)")
     args = parser.parse_args()
     python = [sys.executable]
     forceplate = [*python, "-m", "forceplate"]
@@ -62,18 +80,24 @@ def main() -> None:
         for name in ("a.h5", "b.h5"):
             shutil.copy(trial, library / name)
             child_cpu_s([*forceplate, "analyze", str(library / name), "--save"], folder)
-        reference = best_cpu_s([*python, "-c", "pass"], folder, args.runs)
-        figures = {
-            "--help": best_cpu_s([*forceplate, "--help"], folder, args.runs),
-            "import scipy.signal": best_cpu_s([*python, "-c", "import scipy.signal"], folder, args.runs),
-            "import numpy": best_cpu_s([*python, "-c", "import numpy"], folder, args.runs),
-            "analyze (1-minute trial)": best_cpu_s([*forceplate, "analyze", str(trial)], folder, args.runs),
-            "trials (2 trials, results stored)": best_cpu_s([*forceplate, "trials", str(library)], folder, args.runs),
-            "compare (2 trials, results stored)": best_cpu_s(
-                [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")], folder, args.runs),
+        commands = {
+            "--help": [*forceplate, "--help"],
+            "import scipy.signal": [*python, "-c", "import scipy.signal"],
+            "import numpy": [*python, "-c", "import numpy"],
+            "import numpy, h5py (the floor)": [*python, "-c", "import numpy, h5py"],
+            "analyze (1-minute trial)": [*forceplate, "analyze", str(trial)],
+            "trials (2 trials, results stored)": [*forceplate, "trials", str(library)],
+            "compare (2 trials, results stored)": [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")],
         }
+        reference = best_cpu_s([*python, "-c", "pass"], folder, args.runs)
+        figures = {name: best_cpu_s(argv, folder, args.runs) for name, argv in commands.items()}
+        counted = {}
+        if args.instructions:
+            counted = {name: instructions(argv, folder) for name, argv in [("python -c pass", [*python, "-c", "pass"]),
+                                                                             *commands.items()] if "scipy" not in name}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [f"CPU (user + system) of a child process, best of {args.runs} runs; reference, same run: "
-             f"python -c pass = {reference * 1000:.0f} ms"]
+             f"python -c pass = {reference * 1000:.0f} ms; load average at the end {load}"]
     for name, cpu_s in figures.items():
         verdict = ""
         if name == "--help":
@@ -81,6 +105,10 @@ def main() -> None:
         elif not name.startswith("import"):
             verdict = f"; target <= {COMMAND_TARGET_S:g} s: {'PASS' if cpu_s <= COMMAND_TARGET_S else 'FAIL'}"
         lines.append(f"{name:36} {cpu_s * 1000:6.0f} ms = {cpu_s / reference:5.1f}x python -c pass{verdict}")
+    if counted:
+        lines.append("instructions (valgrind), the same commands: the machine's load changes none of them")
+        lines += [f"{name:36} {count / 1e6:6.0f} M  = {count / counted['python -c pass']:5.1f}x python -c pass"
+                  for name, count in counted.items()]
     publish("startup", "start-up costs", lines)
 
 

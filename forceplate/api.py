@@ -25,7 +25,6 @@ import numpy as np
 
 from forceplate.calibration.flag import FlagReference, load_reference
 from forceplate.calibration.record import CalibrationRecord, check_fits_trial, load_record
-from forceplate.errors import ForceplateError
 from forceplate.events import EVENT_VALUE_UNITS, EventKind
 from forceplate.offline import FeetArrays, TrialFeet, feet_arrays
 from forceplate.processing.analysis import Analysis
@@ -275,7 +274,7 @@ def analyze_trial(trial: TrialSeries | Trial | str | Path, exercise: str | None 
     squat against, instead of the trial's own reps. ``eyes_closed``: quiet standing's
     eyes-closed trial, for the Romberg quotients.
     """
-    from forceplate.exercises import choose, run
+    from forceplate.exercises import check_exercise_options, choose, finish_summary, run
     from forceplate.exercises.model import Options
 
     series = trial if isinstance(trial, TrialSeries) else None
@@ -300,25 +299,6 @@ def analyze_trial(trial: TrialSeries | Trial | str | Path, exercise: str | None 
     reps = tuple(_rep_values(rep, units) for rep in report["reps"])
     return TrialAnalysis(chosen.name, chosen_by, reps, {k: v for k, v in report["summary"].items() if k != "notes"},
                          tuple(report["summary"].get("notes", ())), units, analysis, report)
-
-
-def check_exercise_options(exercise: str, path, flag_reference: bool, eyes_closed: bool,
-                           reference_option: str = "--flag-reference", eyes_option: str = "--eyes-closed") -> None:
-    """Refuse options the exercise has no use for (named as the caller names them)."""
-    if flag_reference and exercise != "squat":
-        raise ForceplateError(f"{reference_option} grades squats; {path} is analysed as {exercise}")
-    if eyes_closed and exercise != "quiet_standing":
-        raise ForceplateError(f"{eyes_option} compares quiet-standing trials; {path} is analysed as {exercise}")
-
-
-def finish_summary(report: dict, exercise, chosen_by: str, feet_of: TrialFeet) -> None:
-    """What ``analyze`` adds to an exercise's results, in place: how the exercise was chosen,
-    and, outside the squat (whose analysis reads its own arrays), how many lost force samples
-    the segmentation interpolated."""
-    summary = report["summary"]
-    summary["exercise_chosen_by"] = chosen_by
-    if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
-        summary["notes"].append(f"{feet_of.read.force_samples_filled} lost samples of force interpolated")
 
 
 def _raw(source) -> Trial | None:

@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forceplate.calibration.record import CalibrationRecord
 from forceplate.errors import CalibrationError, TrialError
-from forceplate.processing.analysis import ALGORITHM_VERSION, Analysis, analyze_feet
+from forceplate.processing import ALGORITHM_VERSION
 from forceplate.processing.forces import plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
-from forceplate.storage.writer import write_results
 
 if TYPE_CHECKING:  # imported where used: what reads stored results (trials, compare) starts without them
     from forceplate.calibration.flag import FlagReference
+    from forceplate.calibration.record import CalibrationRecord
     from forceplate.insole_pair import InsolePair
+    from forceplate.processing.analysis import Analysis
 
 
 # Frames calibrated at a time (about a minute at 1 kHz): a whole trial's channels in newtons
@@ -42,6 +42,8 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
     its foot axes (the normal reps') too, when neither the caller nor the set-up states them.
     """
+    from forceplate.processing.analysis import analyze_feet
+
     feet = feet_arrays(trial, calibration)
     feet.check_long_enough(trial)
     source = "set-up"
@@ -237,6 +239,8 @@ def save_analysis(trial: Trial, analysis: Analysis, calibration: CalibrationReco
                   flag_reference: FlagReference | None = None) -> None:
     """Store the results of :func:`analyze_trial` under the trial file's /processing with the
     parameters that made them (the analysed devices and the flag reference among them)."""
+    from forceplate.storage.writer import write_results  # not imported by what only reads results
+
     results = with_flag_reference(analysis.as_dict(), flag_reference)
     parameters = {
         "device": ", ".join(analysis.devices),
@@ -293,6 +297,7 @@ def save_exercise_results(trial, exercise, report: dict, calibration, eyes_close
     each column's unit (from the exercise's fields), the parameters that made them."""
     from forceplate.reporting.exercise_table import unit_of
     from forceplate.storage.schema import flat_rep
+    from forceplate.storage.writer import write_results
 
     keys = {key for rep in report["reps"] for key in flat_rep(rep)}
     parameters = {"exercise": exercise.name, "calibration": calibration.source if calibration else "stored in the trial",

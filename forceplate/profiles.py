@@ -11,11 +11,6 @@ import numpy as np
 from forceplate.errors import ProfileError
 from forceplate.resources import profiles_dir
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 # sample_format -> the dtype counts are kept in: binary DATA payloads are read as such, and
 # "ascii" (the line mode of devices/PROTOCOL.md: decimal text) is kept as int32; "float64"
 # holds the values of an imported file (forceplate.interop), which are not integer counts.
@@ -106,6 +101,10 @@ def _require(table: dict, key: str, where: str):
 def toml_data(text: str, where: str, error=ProfileError) -> dict:
     """TOML text as a dict, or one ``error`` line naming ``where`` (a file nested thousands
     deep exhausts the parser's recursion, which is a malformed file too)."""
+    if sys.version_info >= (3, 11):  # imported here: reading a trial's header parses no TOML
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -32,25 +32,10 @@ def test_version_and_help():
 
 
 def test_the_parser_is_built_without_numpy_so_help_starts_fast():
-    # Every run builds every command's parser: numpy there would triple --help (issue 14).
+    # --help builds every command's parser: numpy there would triple it (issue 14); what the
+    # other commands import is in test_startup.py.
     probe = "import sys; from forceplate.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
-
-
-def test_trials_and_compare_with_stored_results_start_without_scipy(tmp_path):
-    # scipy.signal costs a second of start-up and scipy.ndimage a third (issue 14): reading
-    # stored results needs neither; the analysis imports them where it filters.
-    from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
-
-    for name in ("a.h5", "b.h5"):
-        write_simulated_trial(tmp_path / name, SimulatedTrial(reps=3, seed=1))
-        assert forceplate("analyze", name, "--save", cwd=tmp_path).returncode == 0
-    for command in (["trials", "."], ["compare", "a.h5", "b.h5"]):
-        probe = ("import contextlib, io, sys; from forceplate.cli import main\n"
-                 f"with contextlib.redirect_stdout(io.StringIO()): status = main({command!r})\n"
-                 "print(status, sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'dask', 'pyarrow')))")
-        ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
-        assert ran.stdout.split(None, 1) == ["0", "[]\n"], (command, ran.stdout, ran.stderr)
 
 
 def test_what_the_parser_restates_matches_its_source():

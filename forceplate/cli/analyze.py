@@ -47,9 +47,8 @@ no reps). Without --exercise: the trial's exercise attribute, else recognised fr
 
 
 def run_analyze(args) -> int:
-    from forceplate.api import check_exercise_options, finish_summary
     from forceplate.calibration.record import check_fits_trial, load_record
-    from forceplate.exercises import choose, run
+    from forceplate.exercises import check_exercise_options, choose, finish_summary, run
     from forceplate.exercises.model import NotThisExercise, Options
     from forceplate.offline import TrialFeet, save_analysis, save_exercise_results
     from forceplate.processing.quality import recording_quality
@@ -128,17 +127,18 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None, heade
     exercise's stored results when this version made them, else a fresh analysis as the exercise
     its ``exercise`` attribute names or the force pattern shows. ``header``: the trial's header
     when the caller has read it already."""
+    from forceplate.exercises import get, own_module
     from forceplate.exercises.model import ALGORITHM_VERSION
     from forceplate.storage.reader import open_trial, read_header
 
     header = header or read_header(path)
     stored = header.results
     if stored is not None and stored["summary"].get("algorithm_version") == ALGORITHM_VERSION:
-        return header, stored_exercise(stored["summary"]["exercise"]), stored
+        return header, get(stored["summary"]["exercise"]), stored  # an alias, or an error naming the known ones
     from forceplate.offline import trial_results
 
-    named = own_exercise(str(header.attrs.get("exercise") or ""))
-    if named is not None and named.name == "squat":  # what choose() gives, without every exercise's module
+    named = own_module(str(header.attrs.get("exercise") or ""))
+    if named is not None and named.name == "squat":  # what choose() gives; the header is not read again
         header, results = trial_results(path, toe_out_deg, chosen_thresholds, header)
         return header, named, results
     from forceplate.exercises import choose, run
@@ -159,29 +159,6 @@ def trial_exercise_results(path, toe_out_deg=None, chosen_thresholds=None, heade
     trial = trial or open_trial(path)
     exercise, _, results, _ = run(exercise, chosen_by, trial, None, Options(toe_out_deg, chosen_thresholds), feet_of)
     return trial, exercise, results
-
-
-def stored_exercise(name: str):
-    """The exercise of stored results, called ``name``: :func:`own_exercise`, else as
-    ``exercises.get`` finds it (an alias, or an error naming the known ones)."""
-    from forceplate.exercises import get
-
-    return own_exercise(name) or get(name)
-
-
-def own_exercise(name: str):
-    """The exercise called exactly ``name`` from its own module (exercises/NAME.py), without
-    importing every exercise's module as the registry's lookup does (~40 ms); None when no
-    module of that name defines it (an alias, another spelling, no such exercise)."""
-    import importlib
-
-    if not (isinstance(name, str) and name.isidentifier()):
-        return None
-    try:
-        exercise = getattr(importlib.import_module(f"forceplate.exercises.{name}"), "EXERCISE", None)
-    except ImportError:
-        return None
-    return exercise if getattr(exercise, "name", None) == name else None
 
 
 def print_exercise_table(report: dict, exercise) -> None:

@@ -9,11 +9,13 @@ attribute when it names one, else :func:`forceplate.processing.recognise.recogni
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from forceplate.errors import ForceplateError
-from forceplate.exercises.model import Exercise, Feet
+
+if TYPE_CHECKING:
+    from forceplate.exercises.model import Exercise, Feet
 
 RECOGNISED = "recognised from the force pattern"
 
@@ -21,6 +23,8 @@ RECOGNISED = "recognised from the force pattern"
 @lru_cache(maxsize=None)
 def registry() -> dict[str, Exercise]:
     """Exercise name -> Exercise, for every module of this package that defines EXERCISE."""
+    import pkgutil
+
     found = {}
     for module in pkgutil.iter_modules(__path__):
         exercise = getattr(importlib.import_module(f"{__name__}.{module.name}"), "EXERCISE", None)
@@ -33,9 +37,27 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+def own_module(name: str) -> Exercise | None:
+    """The exercise called exactly ``name`` from its own module (exercises/NAME.py), without
+    importing every exercise's module as :func:`registry` does (~20 ms: the jumps', landings'
+    and sway's processing too); None when no module of that name defines it (an alias,
+    another spelling, no such exercise)."""
+    if not (isinstance(name, str) and name.isidentifier()) or name.startswith("_"):  # not __init__
+        return None
+    try:
+        exercise = getattr(importlib.import_module(f"{__name__}.{name}"), "EXERCISE", None)
+    except ImportError:
+        return None
+    return exercise if getattr(exercise, "name", None) == name else None
+
+
 def lookup(name: str) -> Exercise | None:
-    """The exercise called ``name`` (or one of its aliases; case, '-' and '_' alike), or None."""
+    """The exercise called ``name`` (or one of its aliases; case, '-' and '_' alike), or None.
+    An exercise's own name is found in its own module (names and aliases are unique: a test)."""
     key = _key(name)
+    exercise = own_module(key)
+    if exercise is not None:
+        return exercise
     for exercise in registry().values():
         if key == exercise.name or key in exercise.aliases:
             return exercise
@@ -56,13 +78,14 @@ def choose(requested: str | None, attrs: dict, feet_of) -> tuple[Exercise, str]:
     ``feet_of()`` gives the trial's :class:`Feet`, called only when the force pattern must
     decide (no ``--exercise``, no known ``exercise`` attribute).
     """
-    from forceplate.processing.recognise import recognise
-
     if requested:
         return get(requested), "--exercise"
     stored = str(attrs.get("exercise") or "")
-    if stored and lookup(stored) is not None:
-        return lookup(stored), "the trial's exercise attribute"
+    named = lookup(stored) if stored else None
+    if named is not None:
+        return named, "the trial's exercise attribute"
+    from forceplate.processing.recognise import recognise
+
     feet: Feet = feet_of()
     name, reason = recognise(feet.fz, feet.rate_hz)
     unknown = f" (its exercise attribute {stored!r} names none)" if stored else ""
@@ -92,3 +115,22 @@ def run(exercise: Exercise, chosen_by: str, trial, calibration, options, feet_of
     fallback = get("force_summary")
     report = fallback.summarised(feet_of(), f"the force pattern suggests {exercise.name} but {found}").as_dict()
     return fallback, f"{chosen_by}; {found}", report, None
+
+
+def check_exercise_options(exercise: str, path, flag_reference: bool, eyes_closed: bool,
+                           reference_option: str = "--flag-reference", eyes_option: str = "--eyes-closed") -> None:
+    """Refuse options the exercise has no use for (named as the caller names them)."""
+    if flag_reference and exercise != "squat":
+        raise ForceplateError(f"{reference_option} grades squats; {path} is analysed as {exercise}")
+    if eyes_closed and exercise != "quiet_standing":
+        raise ForceplateError(f"{eyes_option} compares quiet-standing trials; {path} is analysed as {exercise}")
+
+
+def finish_summary(report: dict, exercise, chosen_by: str, feet_of) -> None:
+    """What ``analyze`` adds to an exercise's results, in place: how the exercise was chosen,
+    and, outside the squat (whose analysis reads its own arrays), how many lost force samples
+    the segmentation interpolated."""
+    summary = report["summary"]
+    summary["exercise_chosen_by"] = chosen_by
+    if exercise.kind != "squat" and feet_of.read is not None and feet_of.read.force_samples_filled:
+        summary["notes"].append(f"{feet_of.read.force_samples_filled} lost samples of force interpolated")

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.errors import ForceplateError
-from forceplate.processing.baseline import NoBaseline
-from forceplate.processing.movement import SYMMETRY_FORMULAS, symmetry
+
+# baseline and movement are imported where used: what only reads stored results (trials,
+# compare) needs the model, not the processing.
 
 ALGORITHM_VERSION = "exercises-0.1"
 
@@ -124,6 +125,8 @@ class Exercise:
     def segmented(self, segment, *args):
         """``segment(*args)``; its "cannot" (a ValueError, or no quiet standing to weigh
         from) becomes NotThisExercise naming this exercise."""
+        from forceplate.processing.baseline import NoBaseline
+
         try:
             return segment(*args)
         except (ValueError, NoBaseline) as exc:
@@ -131,6 +134,8 @@ class Exercise:
 
     def summary(self, **values) -> dict:
         """The summary every exercise starts from: its name, the flag rule, the version."""
+        from forceplate.processing.movement import SYMMETRY_FORMULAS
+
         return {"exercise": self.name, "collapse_flag": self.collapse_flag,
                 "algorithm_version": ALGORITHM_VERSION, "symmetry_formulas": dict(SYMMETRY_FORMULAS), **values}
 
@@ -157,6 +162,8 @@ def phase(name: str, start: int | None, end: int | None, rate_hz: float) -> dict
 def foot_symmetry(quantity: str, by_foot: dict) -> dict:
     """``{"quantity": ..., left_share_pct, asymmetry_index_pct, limb_symmetry_index_pct}`` of
     one per-foot quantity (a missing foot counts 0)."""
+    from forceplate.processing.movement import symmetry
+
     return {"quantity": quantity, **symmetry(by_foot.get("left", 0.0), by_foot.get("right", 0.0))}
 
 

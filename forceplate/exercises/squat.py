@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from forceplate.exercises.model import COMMON_FIELDS, SYMMETRY_FIELD, Column, Exercise, NotThisExercise, Options
 from forceplate.exercises.model import fields_table
-from forceplate.processing.movement import SYMMETRY_FORMULAS, symmetry
 
 SQUAT_FIELDS = COMMON_FIELDS + fields_table("""
 start_s | s | rep start (velocity-based edge, extended while the force is below body weight)
@@ -26,6 +25,8 @@ left.flag / right.flag | - | knee-collapse grade: none, mild, moderate, severe
 def decorate(report: dict, kind: str) -> dict:
     """Add each rep's kind, phases (eccentric = start to bottom, concentric = bottom to end)
     and named symmetry to a squat analysis's ``as_dict()``, in place; returns it."""
+    from forceplate.processing.movement import symmetry  # not imported by what only reads stored results
+
     for rep in report["reps"]:
         rep["kind"] = kind
         rep["phases"] = [{"name": "eccentric", "start_s": rep["start_s"], "end_s": rep["bottom_s"]},
@@ -43,6 +44,7 @@ class SquatExercise(Exercise):
 
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
         from forceplate.offline import analyze_trial, with_flag_reference
+        from forceplate.processing.movement import SYMMETRY_FORMULAS
 
         analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
                                  flag_reference=options.flag_reference)

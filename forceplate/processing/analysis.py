@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forceplate.processing import ALGORITHM_VERSION
 from forceplate.processing.baseline import (
     MIN_AXIS_REPS,
     Baseline,
@@ -31,7 +32,6 @@ from forceplate.processing.reps import PHASES, Rep, Segmentation, phases, segmen
 from forceplate.processing.valgus import Thresholds, held_shift
 from forceplate.profiles import SIDES
 
-ALGORITHM_VERSION = "0.3"
 AXIS_WINDOW_S = 0.05  # half-width of the window around each rep's axis sample for the foot axis
 AXIS_DEPTH_FRACTION = 0.6  # of the descent: where the CoP's travel along the foot is measured
 NORMAL_QUANTILE = 0.25  # of the reps' peak shifts: the lifter's normal rep

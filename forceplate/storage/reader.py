@@ -8,17 +8,20 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
 
 from forceplate import storage
-from forceplate.calibration.record import CalibrationRecord, parse_record
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
 from forceplate.profiles import DeviceProfile, parse_profile
 from forceplate.storage.probe import check_finishes
 from forceplate.storage.schema import FLAT_REP_TABLE, READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 from forceplate.storage.schema import nested_rep
+
+if TYPE_CHECKING:  # parse_record is imported where a device's record is read: a header needs none
+    from forceplate.calibration.record import CalibrationRecord
 
 
 @dataclass
@@ -517,6 +520,8 @@ def _results(g: h5py.Group) -> dict:
 
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
+    from forceplate.calibration.record import parse_record
+
     devices = {}
     file_bytes = path.stat().st_size
     for name, g in f["devices"].items():
