@@ -409,6 +409,8 @@ class StreamingAnalyzer:
             self._reset_rep()
         events.append(Event(EventKind.REP_END, r.end_s, rep=number, side=worst if sides[worst].flag != "none" else "",
                             severity=sides[worst].flag, data=data))
+        if waiting is not None:  # the rep under way, graded along what this report taught (axes, normal)
+            events += self._catch_up(times, cops)
         return events
 
     # --- each block ---------------------------------------------------------------------
