@@ -46,9 +46,13 @@ RECONNECT_INTERVAL_S = 0.5
 # it comes and only a read cut short is held for the next one.
 ANALYSIS_BLOCK_S = 0.015
 # Feet whose events are not announced (insoles next to plates: they only feed plots) and
-# devices not analysed (raw counts only: their clock fit) are fed in longer blocks: no flag
-# waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps.
-PLOT_ONLY_BLOCK_S = 0.05
+# devices not analysed (raw counts only: their clock fit) are read and fed in longer blocks:
+# no flag waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps. Their
+# devices are read every PLOT_ONLY_READ_S (Device.gather_s), each read held until it spans
+# PLOT_ONLY_BLOCK_S, a little less, as ANALYSIS_BLOCK_S is for a 20 ms read. A 100 Hz insole
+# read every 20 ms brought 2 frames a wake: its reader cost 1.5 % of a core (issue 14).
+PLOT_ONLY_READ_S = 0.05
+PLOT_ONLY_BLOCK_S = 0.04
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
 STALL_S = 1.0
@@ -102,6 +106,11 @@ class DeviceLink:
     last_frame_s: float = 0.0  # monotonic time of the newest frame read (of the start, before any)
     stalled: bool = False
     error: str = ""  # why this device's reader thread stopped (the run then fails)
+
+
+def _announces(link: DeviceLink) -> bool:
+    """Whether a flag or a rep the session announces waits on this device's frames."""
+    return link.feet is not None and link.feet.announces
 
 
 def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair | None = None) -> Feet:
@@ -180,6 +189,9 @@ class Session:
                 profile = link.device.profile
                 link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
                                           {"t": 1, "newtons": profile.n_channels})
+        for link in links:
+            if not _announces(link):
+                link.device.gather_s = PLOT_ONLY_READ_S
         return links
 
     @property
@@ -261,7 +273,7 @@ class Session:
                 link.seq0 = int(frames.seq[0])
             link.unanalysed.append(frames)
             link.unanalysed_frames += len(frames)
-        block_s = ANALYSIS_BLOCK_S if link.feet is not None and link.feet.announces else PLOT_ONLY_BLOCK_S
+        block_s = ANALYSIS_BLOCK_S if _announces(link) else PLOT_ONLY_BLOCK_S
         if link.unanalysed_frames and (
                 link.unanalysed_frames >= block_s * link.device.profile.rate_hz
                 or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s):

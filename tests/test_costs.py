@@ -17,7 +17,7 @@ from forceplate.io.device import GATHER_UP_TO_BYTES, READ_GATHER_S, open_device
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
 from forceplate.processing.forces import plate_forces
-from forceplate.session import ANALYSIS_BLOCK_S, Session
+from forceplate.session import ANALYSIS_BLOCK_S, PLOT_ONLY_BLOCK_S, PLOT_ONLY_READ_S, Session
 from forceplate.storage.reader import open_trial
 from forceplate.storage.writer import COMPRESSION
 
@@ -47,6 +47,40 @@ def test_the_live_analysis_gets_blocks_of_20_ms_held_no_longer_than_that():
     assert len(blocks) <= 2 * blocks.sum() / full
     # and no frame waits much longer than the block and one read (slack for a loaded machine)
     assert np.percentile(waits, 90) < ANALYSIS_BLOCK_S + 0.05
+
+
+def test_devices_no_flag_waits_on_are_read_less_often():
+    """Insoles beside plates only feed plots: their readers wake every PLOT_ONLY_READ_S, not
+    every READ_GATHER_S like the plates' (whose flags wait), and each read is one block."""
+    session = Session(["sim://dual-plate?seed=2", "sim://insole?foot=left&seed=2", "sim://insole?foot=right&seed=2"],
+                      plotted=False)
+    plates, *insoles = session.links
+    assert plates.device.gather_s == READ_GATHER_S
+    assert [link.device.gather_s for link in insoles] == [PLOT_ONLY_READ_S] * 2
+    reads, blocks = {link.name: [] for link in session.links}, {link.name: 0 for link in session.links}
+    analyse = session._analyse
+
+    def logged(link, frames):
+        blocks[link.name] += 1
+        return analyse(link, frames)
+
+    for link in session.links:
+        def read(arrivals=reads[link.name], unlogged=link.device.read):
+            frames = unlogged()
+            if len(frames):
+                arrivals.append(time.monotonic())
+            return frames
+        link.device.read = read
+    session._analyse = logged
+    session.start()
+    time.sleep(2.0)
+    session.close()
+    for link in insoles:
+        gaps = np.diff(reads[link.name])
+        assert len(gaps) > 10 and np.median(gaps) >= PLOT_ONLY_READ_S - 0.002, link.name
+        # a read spans more than PLOT_ONLY_BLOCK_S: no read waits for the next one
+        assert blocks[link.name] >= 0.9 * len(reads[link.name]), link.name
+    assert np.median(np.diff(reads[plates.name])) < PLOT_ONLY_READ_S - 0.01  # the plates' flags do not wait
 
 
 @pytest.fixture(scope="module")
