@@ -260,10 +260,12 @@ class Session:
             self._watch_stall(link, frames)
             first_s = 0.0 if link.seq0 is None or not len(frames) else (
                 (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
+            # recorded first, so that an event of this read lies on the trial's clock from its first frame
             failed = self.recording_sink.frames(link.name, frames, first_s)
             if failed:
                 self._emit(Event(EventKind.RECORDING_FAILED, self.elapsed_s(), data={"message": failed}))
             self._hold_for_analysis(link, frames)
+            self.recording_sink.hand_over(link.name)
 
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
         """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (:data:`PLOT_ONLY_BLOCK_S`
