@@ -206,3 +206,37 @@ def test_a_reader_wakes_at_most_once_per_gather_period_and_keeps_up_with_a_fast_
         while time.monotonic() - started < 1.0:
             frames += len(device.read())
     assert frames >= 0.8 * 10 * 1000  # 44 kB per 100 ms of stream: far more than a pty's 4 KiB per read
+
+
+def test_a_reader_hands_its_frames_to_the_writer_after_analysing_them(tmp_path):
+    """The writer thread is woken as the reader is about to sleep, not as its analysis begins
+    (the two would take the GIL from each other every 5 ms); nothing read is left unwritten."""
+    session = Session(["sim://dual-plate?seed=2"], record_path=tmp_path / "handed.h5")
+    steps = []
+    analyse, write = session._analyse, session.recording_sink.writer.write_frames
+
+    def analysed(link, frames):
+        steps.append("analyse")
+        return analyse(link, frames)
+
+    def written(name, frames):
+        steps.append("write")
+        return write(name, frames)
+
+    def read(unlogged=session.links[0].device.read):
+        frames = unlogged()
+        if len(frames):
+            steps.append("read")
+        return frames
+
+    session._analyse, session.recording_sink.writer.write_frames = analysed, written
+    session.links[0].device.read = read
+    session.start()
+    time.sleep(1.5)
+    session.close()
+    handed = [k for k, step in enumerate(steps) if step == "write"][:-1]  # the last: what close() wrote
+    assert len(handed) > 5
+    assert all(steps[k - 2:k] == ["read", "analyse"] for k in handed), steps
+    status = session.links[0].device.decoder.stats.frames
+    with h5py.File(tmp_path / "handed.h5") as f:
+        assert len(f[f"acquisition/{session.links[0].name}/seq"]) == status
