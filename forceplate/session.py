@@ -127,7 +127,8 @@ class Session:
     def __init__(self, urls: list[str], record_path=None, metadata: dict | None = None,
                  toe_out_deg=None, thresholds: Thresholds | None = None, plotted: bool = True):
         """``plotted``: whether a face draws or publishes the feet's samples (a window, an LSL
-        stream); without one, feet that announce nothing are not analysed."""
+        stream); without one, feet that announce nothing are not analysed and no samples go
+        to the plots' rings (the feet's, the insoles' sensors)."""
         self.links: list[DeviceLink] = []
         self.events: queue.Queue[Event] = queue.Queue()
         self.thresholds = thresholds or Thresholds()
@@ -313,7 +314,8 @@ class Session:
                 feet.plate_fz.append(t=t, t_pair=t_pair, left=fz["left"], right=fz["right"])
             self._push(feet, t, fz, cop)
             return
-        link.sensors.append(t=frames.t_host_s, newtons=physical)
+        if self._plotted:
+            link.sensors.append(t=frames.t_host_s, newtons=physical)
         if not feet.pair.ready:
             return
         with feet.lock:
@@ -332,9 +334,10 @@ class Session:
         if feet.analyzer.thresholds is not self.thresholds:
             feet.analyzer.thresholds = self.thresholds
         block, events = feet.analyzer.push(t, fz, cop)
-        feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
-                         cop_left=block.cop["left"], cop_right=block.cop["right"],
-                         shift_left=block.shift["left"], shift_right=block.shift["right"])
+        if self._plotted:  # the rings are the plots' (a window, an LSL stream): ~0.3 % of a core at 1 kHz
+            feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
+                             cop_left=block.cop["left"], cop_right=block.cop["right"],
+                             shift_left=block.shift["left"], shift_right=block.shift["right"])
         if not feet.announces:
             return
         for event in events:
