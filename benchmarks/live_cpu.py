@@ -10,9 +10,13 @@ threads) over a steady stretch that leaves out start-up and the analysis at the 
 
 The reference measured in the same run is what decoding the plate's wire stream alone costs
 (the same bytes in 4 KiB reads; also shown in one read per simulator write), in this process.
-Beside it, what the live analysis alone of a 1 kHz dual plate costs here, fed as a session
-feeds it (calibration, plate forces, ``StreamingAnalyzer.push`` in 20 ms blocks): the part of
-the recorder's figure that is the analysis's, not the reading's, writing's or waking's.
+Beside it, the parts of the recorder's figure, each measured here alone: reading (a
+``Device`` reading a simulator's pty as a reader thread does, woken every read: its CPU by
+``time.thread_time``), and the live analysis of a 1 kHz dual plate fed as a session feeds it
+(calibration, plate forces, ``StreamingAnalyzer.push`` in 20 ms blocks), split into the
+segmentation every 0.2 s and the rest of each block. What is left of the recorder's figure is
+the writer's, the other threads' and what a call costs more in a process that sleeps between
+them than in a loop (caches gone cold on a machine other jobs share).
 Frames lost must be 0. Writes benchmarks/results/live_cpu.txt (with the load average, since
 other jobs on the machine slow every figure).
 
@@ -33,13 +37,14 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.io.decoder import FrameDecoder
-from forceplate.io.device import READ_GATHER_S
+from forceplate.io.device import READ_GATHER_S, open_device
 from forceplate.io.firmware import TICK_S
 from forceplate.io.protocol import encode_data
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import plate_recording
 from forceplate.processing.forces import plate_forces
 from forceplate.processing.streaming import StreamingAnalyzer
+from forceplate.session import PLOT_ONLY_READ_S
 from forceplate.storage.reader import open_trial
 from results_file import publish
 
@@ -118,21 +123,53 @@ def decode_pct(read_s: float | None) -> float:
     return 100.0 * (time.process_time() - start) / seconds
 
 
-def analysis_pct(folder: Path, block_s: float = 0.02) -> float:
+def reading_pct(seconds: float) -> tuple[float, float]:
+    """% of a core a reader thread's reading alone takes (``Device.read`` of a separate
+    simulator's pty: waking, the port, decoding), and its reads a second."""
+    sim = forceplate("simulate", PLATES, "--duration", str(seconds + 10))
+    try:
+        with open_device(sim.stdout.readline().strip()) as device:
+            device.start()
+            started, reads = time.monotonic(), 0
+            while time.monotonic() - started < 1.0:  # the stream under way
+                device.read()
+            start, started = time.thread_time(), time.monotonic()
+            while time.monotonic() - started < seconds:
+                reads += 1 if len(device.read()) else 0
+            elapsed = time.monotonic() - started
+            return 100.0 * (time.thread_time() - start) / elapsed, reads / elapsed
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
+def analysis_pct(folder: Path, block_s: float = 0.02) -> tuple[float, float]:
     """% of a core the live analysis of a simulated 1 kHz dual plate takes in this process, in
     blocks of ``block_s`` as a session's reader thread feeds it (its counts calibrated, plate
-    forces, one ``push``)."""
+    forces, one ``push``), and the part of it that is the segmentation."""
     path = folder / "analysis.h5"
     write_simulated_trial(path, SimulatedTrial(reps=12, seed=3))
     device = plate_recording(open_trial(path))
     rate = device.profile.rate_hz
     analyzer, block = StreamingAnalyzer(rate), int(round(block_s * rate))
+    segmenting_s, segment = 0.0, analyzer._segment
+
+    def timed_segment():
+        nonlocal segmenting_s
+        started = time.process_time()
+        try:
+            return segment()
+        finally:
+            segmenting_s += time.process_time() - started
+
+    analyzer._segment = timed_segment
     t = (device.seq - device.seq[0]) / rate
     start = time.process_time()
     for lo in range(0, len(t), block):
         fz, cop = plate_forces(device.calibration.to_physical(device.counts[lo:lo + block]), device.profile)
         analyzer.push(t[lo:lo + block], fz, cop)
-    return 100.0 * (time.process_time() - start) / (len(t) / rate)
+    duration_s = len(t) / rate
+    return 100.0 * (time.process_time() - start) / duration_s, 100.0 * segmenting_s / duration_s
 
 
 def main() -> None:
@@ -143,20 +180,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         record_pct, sim_pct, record_status = run_record(Path(tmp), args.seconds)
         live_pct, live_status = run_live(args.seconds)
-        analysis = analysis_pct(Path(tmp))
+        analysis, segmentation = analysis_pct(Path(tmp))
+    reading, reads_per_s = reading_pct(min(args.seconds, 10.0))
     reference, per_write = decode_pct(None), decode_pct(TICK_S)
     lines = [f"steady {args.seconds:g} s after {WARMUP_S:g} s of start-up; CPU = user + system of the process "
              f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms, the host reads at most every "
              f"{READ_GATHER_S * 1000:g} ms; load average {load:.1f} before the runs (other jobs share the machine)",
              f"reference, same run: decoding the 1 kHz dual plate's 44 kB/s takes {reference:.3f} % of a core "
              f"in 4 KiB reads, {per_write:.2f} % in one read per simulator write",
-             f"part of both figures below, same run: the live analysis alone of a 1 kHz dual plate in "
-             f"20 ms blocks (calibration, plate forces, StreamingAnalyzer.push with its segmentation every 0.2 s) "
-             f"takes {analysis:.1f} % of a core in this process"]
+             f"parts of both figures below, same run, each alone in this process: reading a 1 kHz dual plate "
+             f"from a simulator's pty as a reader thread does ({reads_per_s:.0f} reads a second: waking, the port, "
+             f"decoding) takes {reading:.1f} % of a core; its live analysis in 20 ms blocks (calibration, plate "
+             f"forces, StreamingAnalyzer.push) {analysis:.1f} %, of which the segmentation every 0.2 s "
+             f"{segmentation:.1f} % and the rest of the 50 blocks a second {analysis - segmentation:.1f} %"]
     for name, pct, status, what in (
             ("record", record_pct, record_status,
              f"record, 1 kHz dual plate from a separate simulate process (simulator: {sim_pct:.1f} %)"),
-            ("live", live_pct, live_status, "live --headless, plates + two 100 Hz insoles, in-process simulators")):
+            ("live", live_pct, live_status, f"live --headless, plates + two 100 Hz insoles, in-process simulators "
+                                            f"(the insoles, on which no flag waits, read every "
+                                            f"{PLOT_ONLY_READ_S * 1000:g} ms)")):
         target = TARGETS[name]
         lines.append(f"{what}: {pct:.1f} % of a core = {pct / reference:.0f}x the decoding reference; "
                      f"target <= {target:g} %: {'PASS' if pct <= target else 'FAIL'}")

@@ -101,7 +101,8 @@ class RecordingSink:
 
     def frames(self, name: str, frames: Frames, live_t_s: float) -> str | None:
         """A read of device ``name`` (``live_t_s``: its first frame's time on the live
-        pipeline's clock); returns the message when the recording has just failed."""
+        pipeline's clock), held for the writer (:meth:`hand_over`); returns the message when
+        the recording has just failed."""
         with self._lock:
             if self.writer and self.writer.error is not None:
                 # Its thread is gone: frames handed to it would only pile up in memory.
@@ -119,9 +120,17 @@ class RecordingSink:
             if len(frames) or frames.gaps:
                 self._unwritten[name].append(frames)
                 self._unwritten_frames[name] += len(frames)
-            if self._unwritten_frames[name] >= WRITE_BLOCK_S * self._rates_hz[name]:
-                self._write_unwritten(name)
         return None
+
+    def hand_over(self, name: str) -> None:
+        """Hand device ``name``'s held frames to the writer once they make a block. The reader
+        thread calls this after analysing its read, as it is about to sleep: the writer
+        thread it wakes then does not contend for the GIL with the analysis (each such
+        contention is a forced switch between them every 5 ms, issue 14)."""
+        with self._lock:
+            if self.writer and self.writer.error is None and \
+                    self._unwritten_frames[name] >= WRITE_BLOCK_S * self._rates_hz[name]:
+                self._write_unwritten(name)
 
     def _write_unwritten(self, name: str) -> None:
         """Hand ``name``'s held frames to the writer as one block; the caller holds the lock."""

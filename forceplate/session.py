@@ -46,9 +46,13 @@ RECONNECT_INTERVAL_S = 0.5
 # it comes and only a read cut short is held for the next one.
 ANALYSIS_BLOCK_S = 0.015
 # Feet whose events are not announced (insoles next to plates: they only feed plots) and
-# devices not analysed (raw counts only: their clock fit) are fed in longer blocks: no flag
-# waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps.
-PLOT_ONLY_BLOCK_S = 0.05
+# devices not analysed (raw counts only: their clock fit) are read and fed in longer blocks:
+# no flag waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps. Their
+# devices are read every PLOT_ONLY_READ_S (Device.gather_s), each read held until it spans
+# PLOT_ONLY_BLOCK_S, a little less, as ANALYSIS_BLOCK_S is for a 20 ms read. A 100 Hz insole
+# read every 20 ms brought 2 frames a wake: its reader cost 1.5 % of a core (issue 14).
+PLOT_ONLY_READ_S = 0.05
+PLOT_ONLY_BLOCK_S = 0.04
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
 STALL_S = 1.0
@@ -104,6 +108,11 @@ class DeviceLink:
     error: str = ""  # why this device's reader thread stopped (the run then fails)
 
 
+def _announces(link: DeviceLink) -> bool:
+    """Whether a flag or a rep the session announces waits on this device's frames."""
+    return link.feet is not None and link.feet.announces
+
+
 def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair | None = None) -> Feet:
     ring = RingBuffer(int(PLOT_SECONDS * rate_hz), {"t": 1, "fz_left": 1, "fz_right": 1, "cop_left": 2,
                                                     "cop_right": 2, "shift_left": 1, "shift_right": 1})
@@ -118,7 +127,8 @@ class Session:
     def __init__(self, urls: list[str], record_path=None, metadata: dict | None = None,
                  toe_out_deg=None, thresholds: Thresholds | None = None, plotted: bool = True):
         """``plotted``: whether a face draws or publishes the feet's samples (a window, an LSL
-        stream); without one, feet that announce nothing are not analysed."""
+        stream); without one, feet that announce nothing are not analysed and no samples go
+        to the plots' rings (the feet's, the insoles' sensors)."""
         self.links: list[DeviceLink] = []
         self.events: queue.Queue[Event] = queue.Queue()
         self.thresholds = thresholds or Thresholds()
@@ -181,6 +191,9 @@ class Session:
                 profile = link.device.profile
                 link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
                                           {"t": 1, "newtons": profile.n_channels})
+        for link in links:
+            if not _announces(link):
+                link.device.gather_s = PLOT_ONLY_READ_S
         return links
 
     @property
@@ -249,10 +262,12 @@ class Session:
             self._watch_stall(link, frames)
             first_s = 0.0 if link.seq0 is None or not len(frames) else (
                 (int(frames.seq[0]) - link.seq0) / link.device.profile.rate_hz)
+            # recorded first, so that an event of this read lies on the trial's clock from its first frame
             failed = self.recording_sink.frames(link.name, frames, first_s)
             if failed:
                 self._emit(Event(EventKind.RECORDING_FAILED, self.elapsed_s(), data={"message": failed}))
             self._hold_for_analysis(link, frames)
+            self.recording_sink.hand_over(link.name)
 
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
         """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (:data:`PLOT_ONLY_BLOCK_S`
@@ -262,7 +277,7 @@ class Session:
                 link.seq0 = int(frames.seq[0])
             link.unanalysed.append(frames)
             link.unanalysed_frames += len(frames)
-        block_s = ANALYSIS_BLOCK_S if link.feet is not None and link.feet.announces else PLOT_ONLY_BLOCK_S
+        block_s = ANALYSIS_BLOCK_S if _announces(link) else PLOT_ONLY_BLOCK_S
         if link.unanalysed_frames and (
                 link.unanalysed_frames >= block_s * link.device.profile.rate_hz
                 or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s):
@@ -300,7 +315,8 @@ class Session:
                 feet.plate_fz.append(t=t, t_pair=t_pair, left=fz["left"], right=fz["right"])
             self._push(feet, t, fz, cop)
             return
-        link.sensors.append(t=frames.t_host_s, newtons=physical)
+        if self._plotted:
+            link.sensors.append(t=frames.t_host_s, newtons=physical)
         if not feet.pair.ready:
             return
         with feet.lock:
@@ -319,9 +335,10 @@ class Session:
         if feet.analyzer.thresholds is not self.thresholds:
             feet.analyzer.thresholds = self.thresholds
         block, events = feet.analyzer.push(t, fz, cop)
-        feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
-                         cop_left=block.cop["left"], cop_right=block.cop["right"],
-                         shift_left=block.shift["left"], shift_right=block.shift["right"])
+        if self._plotted:  # the rings are the plots' (a window, an LSL stream): ~0.3 % of a core at 1 kHz
+            feet.ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
+                             cop_left=block.cop["left"], cop_right=block.cop["right"],
+                             shift_left=block.shift["left"], shift_right=block.shift["right"])
         self._announce(feet, events)
 
     def _announce(self, feet: Feet, events: list[Event]) -> None:

@@ -17,7 +17,7 @@ from forceplate.io.device import GATHER_UP_TO_BYTES, READ_GATHER_S, open_device
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
 from forceplate.processing.forces import plate_forces
-from forceplate.session import ANALYSIS_BLOCK_S, Session
+from forceplate.session import ANALYSIS_BLOCK_S, PLOT_ONLY_BLOCK_S, PLOT_ONLY_READ_S, Session
 from forceplate.storage.reader import open_trial
 from forceplate.storage.writer import COMPRESSION
 
@@ -47,6 +47,40 @@ def test_the_live_analysis_gets_blocks_of_20_ms_held_no_longer_than_that():
     assert len(blocks) <= 2 * blocks.sum() / full
     # and no frame waits much longer than the block and one read (slack for a loaded machine)
     assert np.percentile(waits, 90) < ANALYSIS_BLOCK_S + 0.05
+
+
+def test_devices_no_flag_waits_on_are_read_less_often():
+    """Insoles beside plates only feed plots: their readers wake every PLOT_ONLY_READ_S, not
+    every READ_GATHER_S like the plates' (whose flags wait), and each read is one block."""
+    session = Session(["sim://dual-plate?seed=2", "sim://insole?foot=left&seed=2", "sim://insole?foot=right&seed=2"],
+                      plotted=False)
+    plates, *insoles = session.links
+    assert plates.device.gather_s == READ_GATHER_S
+    assert [link.device.gather_s for link in insoles] == [PLOT_ONLY_READ_S] * 2
+    reads, blocks = {link.name: [] for link in session.links}, {link.name: 0 for link in session.links}
+    analyse = session._analyse
+
+    def logged(link, frames):
+        blocks[link.name] += 1
+        return analyse(link, frames)
+
+    for link in session.links:
+        def read(arrivals=reads[link.name], unlogged=link.device.read):
+            frames = unlogged()
+            if len(frames):
+                arrivals.append(time.monotonic())
+            return frames
+        link.device.read = read
+    session._analyse = logged
+    session.start()
+    time.sleep(2.0)
+    session.close()
+    for link in insoles:
+        gaps = np.diff(reads[link.name])
+        assert len(gaps) > 10 and np.median(gaps) >= PLOT_ONLY_READ_S - 0.002, link.name
+        # a read spans more than PLOT_ONLY_BLOCK_S: no read waits for the next one
+        assert blocks[link.name] >= 0.9 * len(reads[link.name]), link.name
+    assert np.median(np.diff(reads[plates.name])) < PLOT_ONLY_READ_S - 0.01  # the plates' flags do not wait
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +206,37 @@ def test_a_reader_wakes_at_most_once_per_gather_period_and_keeps_up_with_a_fast_
         while time.monotonic() - started < 1.0:
             frames += len(device.read())
     assert frames >= 0.8 * 10 * 1000  # 44 kB per 100 ms of stream: far more than a pty's 4 KiB per read
+
+
+def test_a_reader_hands_its_frames_to_the_writer_after_analysing_them(tmp_path):
+    """The writer thread is woken as the reader is about to sleep, not as its analysis begins
+    (the two would take the GIL from each other every 5 ms); nothing read is left unwritten."""
+    session = Session(["sim://dual-plate?seed=2"], record_path=tmp_path / "handed.h5")
+    steps = []
+    analyse, write = session._analyse, session.recording_sink.writer.write_frames
+
+    def analysed(link, frames):
+        steps.append("analyse")
+        return analyse(link, frames)
+
+    def written(name, frames):
+        steps.append("write")
+        return write(name, frames)
+
+    def read(unlogged=session.links[0].device.read):
+        frames = unlogged()
+        if len(frames):
+            steps.append("read")
+        return frames
+
+    session._analyse, session.recording_sink.writer.write_frames = analysed, written
+    session.links[0].device.read = read
+    session.start()
+    time.sleep(1.5)
+    session.close()
+    handed = [k for k, step in enumerate(steps) if step == "write"][:-1]  # the last: what close() wrote
+    assert len(handed) > 5
+    assert all(steps[k - 2:k] == ["read", "analyse"] for k in handed), steps
+    status = session.links[0].device.decoder.stats.frames
+    with h5py.File(tmp_path / "handed.h5") as f:
+        assert len(f[f"acquisition/{session.links[0].name}/seq"]) == status

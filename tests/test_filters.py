@@ -109,3 +109,28 @@ def test_the_analysis_imports_no_scipy():
              "filters.high_pass(np.ones(100), 0.1, 1000); filters.minimum_filter1d(np.ones(100), 5); "
              "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("width", [1, 4])
+def test_the_live_filter_in_blocks_is_scipys_sosfilt_over_the_whole_signal(compiled, width, monkeypatch):
+    """Causal, fed in blocks of any length, gives to the last bit what ``sosfilt`` gives over the
+    whole signal from the same state (the first sample held), NaN kept where it was; with scipy's
+    compiled cascade called directly (the fast path) and through ``sosfilt`` (when scipy's
+    private routine is missing or answers otherwise)."""
+    if not compiled:
+        monkeypatch.setattr(filters, "_compiled_cascade", lambda: None)
+    elif filters._compiled_cascade() is None:
+        pytest.skip("this scipy's compiled cascade is not the one sosfilt runs")
+    rng = np.random.default_rng(width)
+    x = np.cumsum(rng.normal(size=(1000, width)), axis=0) + 700.0
+    x[300:340, 0] = np.nan
+    live = filters.Causal(filters.FORCE_CUTOFF_HZ, 1000.0, width=width)
+    edges = np.cumsum([0, 1, 20, 3, 250, 20, 7, 1, 20]).tolist() + [len(x)]
+    out = np.concatenate([live(x[lo:hi]) for lo, hi in zip(edges, edges[1:])])
+    sos = filters.design(filters.FORCE_CUTOFF_HZ, 1000.0)
+    finite = np.where(np.isnan(x), 0.0, x)
+    expected, _ = signal.sosfilt(sos, finite, axis=0, zi=signal.sosfilt_zi(sos)[:, :, None] * finite[0][None, None, :])
+    expected[np.isnan(x)] = np.nan
+    assert np.array_equal(out, expected, equal_nan=True)
+    assert live(x[:0]).shape == (0, width)

@@ -71,11 +71,14 @@ def test_live_plate_reps_carry_the_insoles_arch_load_beside_them(tmp_path):
     plays its own model from its own start, so the insoles' reps fall up to a second after the
     plates' and a rep's span cuts through the insoles' collapse wherever it happens to lie.
     Recorded as ``record`` and ``live --headless`` run it, with nothing plotted: the insoles'
-    own analysis, which only feeds plots, is then not run at all."""
+    own analysis, which only feeds plots, is then not run at all, and no samples go to the
+    plots' rings."""
     ends, session = recorded_reps([f"sim://dual-plate?{SET}", *INSOLES], tmp_path / "plates-insoles.h5", 2,
                                   plotted=False)
     plates, insoles = session.feet
-    assert plates.analysed and plates.ring.written and not insoles.analysed and not insoles.ring.written
+    assert plates.analysed and not insoles.analysed
+    assert not plates.ring.written and not insoles.ring.written
+    assert not any(link.sensors.written for link in session.links if link.sensors is not None)
     assert insoles.pair.history.written  # the pairing goes on: the plates' reps take their shares from it
     assert ends and all(e.data["index"] for e in ends)
     for event in ends:

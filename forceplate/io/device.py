@@ -32,7 +32,8 @@ READ_TIMEOUT_S = 0.05
 # USB port in 1 ms packets), and each read brings a block the live analysis takes in one
 # call (session.ANALYSIS_BLOCK_S; each wake and call costs about the same whatever its size,
 # issue 14). The bytes wait in the port's buffer meanwhile: at most this long, about what the
-# session held them for before (they are not held there any more).
+# session held them for before (they are not held there any more). A device whose frames no
+# flag waits on is read less often (``Device.gather_s``, set by the session: PLOT_ONLY_READ_S).
 READ_GATHER_S = 0.02
 # ... unless a read brought this much: then the next follows at once. A serial port or a pty
 # holds only 4 KiB until read (Linux's line discipline), and a device sending faster than
@@ -88,7 +89,8 @@ class Device:
         self.decoder: StreamDecoder | None = None
         self.streaming = False
         self._last_frame_host_s = time.monotonic()
-        self._next_read_s = 0.0  # monotonic time before which read() waits (READ_GATHER_S)
+        self._next_read_s = 0.0  # monotonic time before which read() waits (gather_s)
+        self.gather_s = READ_GATHER_S  # the least time between two reads that brought frames
 
     @property
     def name(self) -> str:
@@ -176,7 +178,7 @@ class Device:
 
     def read(self) -> Frames:
         """Frames that arrived since the last call: returns as bytes arrive, or after
-        :data:`READ_TIMEOUT_S` without any; no sooner than :data:`READ_GATHER_S` after
+        :data:`READ_TIMEOUT_S` without any; no sooner than ``gather_s`` (:data:`READ_GATHER_S`) after
         the last read that brought frames (and less than :data:`GATHER_UP_TO_BYTES`)."""
         wait = self._next_read_s - time.monotonic()
         if wait > 0:
@@ -187,7 +189,7 @@ class Device:
         t_host = now - (batch.t_device_s[-1] - batch.t_device_s) if len(batch) else np.empty(0)
         if len(batch):
             self._last_frame_host_s = now
-            self._next_read_s = now + READ_GATHER_S if len(data) < GATHER_UP_TO_BYTES else now
+            self._next_read_s = now + self.gather_s if len(data) < GATHER_UP_TO_BYTES else now
         return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
 
     def close(self) -> None:
