@@ -108,12 +108,16 @@ def window_samples(rate_hz: float) -> int:
 
 
 def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
-    """Every sample of each trailing window that ended at a True of ``window_end``."""
-    counts = np.zeros(len(window_end) + 1, dtype=np.int64)
-    ends = np.flatnonzero(window_end)
-    np.add.at(counts, np.maximum(ends - n + 1, 0), 1)
-    np.add.at(counts, ends + 1, -1)
-    return np.cumsum(counts)[:-1] > 0
+    """Every sample of each trailing window that ended at a True of ``window_end``: sample i
+    is in one when a window ends in ``[i, i + n)``. That span is doubled a step at a time, in
+    the mask itself (no counts of the recording's length, two int64 arrays of it)."""
+    inside = np.array(window_end, dtype=bool)
+    reach = 1  # inside[i]: a window ends in [i, i + reach)
+    while reach < n:
+        step = min(reach, n - reach)
+        inside[:-step] |= inside[step:]  # numpy reads the overlap as it was
+        reach += step
+    return inside
 
 
 def steady_ends(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
@@ -314,10 +318,12 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         weight_t, followed = _weight_in_time(force, [], _tops(found, v), weight, rate_hz)
         if followed:
             v = None  # the first velocity's memory is free for the second
-            v = high_pass(_integral(acceleration(force, weight_t), rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz,
-                          mirror="even")
+            a = acceleration(force, weight_t)
+        del weight_t  # each pass below follows the weight afresh
+        if followed:
+            v = high_pass(_integral(a, rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz, mirror="even")
+            del a
             found = _find(v, rate_hz)
-        del weight_t
     # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
     slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
     slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
@@ -348,10 +354,11 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
 
 
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
-    """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in one array."""
-    out = np.cumsum(a)
-    out /= rate_hz
-    return out
+    """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in
+    ``a``'s place (given up: the callers' accelerations are their own)."""
+    np.cumsum(a, out=a)
+    a /= rate_hz
+    return a
 
 
 def _near(x: np.ndarray, level, band: float) -> np.ndarray:
