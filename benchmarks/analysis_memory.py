@@ -14,7 +14,6 @@ Writes benchmarks/results/analysis_memory.txt.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -62,13 +61,22 @@ def write_long_trial(path: Path, minutes: float) -> int:
     return n * profile.n_channels * np.dtype(profile.wire_dtype).itemsize
 
 
+# The measured process is started from a small one: Linux counts in a child's peak RSS the
+# memory of the process it was forked from (this one, after writing an hour's trial, or the
+# imports of the simulator before it).
+LAUNCHER = ("import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.PIPE); _, status, usage = os.wait4(child.pid, 0); "
+            "sys.stderr.write(child.stderr.read().decode()); "
+            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, usage.ru_utime + usage.ru_stime)")
+
+
 def peak_rss_bytes(argv: list[str]) -> tuple[int, float]:
     """Peak RSS (bytes) and CPU seconds of one run of ``argv``, which must succeed."""
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
-    return usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True, check=True)
+    status, kib, cpu_s = launched.stdout.split()
+    if int(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {launched.stderr}")
+    return int(kib) * 1024, float(cpu_s)
 
 
 def main() -> None:

@@ -23,6 +23,14 @@ if TYPE_CHECKING:  # imported where used: what reads stored results (trials, com
 # Frames calibrated at a time (about a minute at 1 kHz): a whole trial's channels in newtons
 # (float64) are twice its int32 counts, and the conversion's temporaries as much again.
 CALIBRATION_BLOCK_FRAMES = 1 << 16
+# What a squat analysis of a plate trial holds its per-foot force and CoP in: float32 halves
+# the largest arrays it keeps (three of the trial's length, 0.75x its int32 counts, instead of
+# 1.5x). Calibration and filters compute in float64; each value is rounded as calibrated and
+# again as filtered, each time to within 6e-8 of itself: together under 2e-3 N of a force below
+# 16,000 N and under 2e-4 mm of a CoP within 1.5 m of the lab origin, against plates' noise of
+# ~1 N and ~0.5 mm. The segmentation, shifts and grades compute in float64 from them
+# (processing/analysis.py).
+SQUAT_FEET_DTYPE = np.float32
 
 
 def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, toe_out_deg=None,
@@ -44,7 +52,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     """
     from forceplate.processing.analysis import analyze_feet
 
-    feet = feet_arrays(trial, calibration)
+    feet = feet_arrays(trial, calibration, SQUAT_FEET_DTYPE)
     feet.check_long_enough(trial)
     source = "set-up"
     if feet.frame_toe_out_deg is not None:
@@ -143,10 +151,12 @@ class FeetArrays:
             raise TrialError(f"{trial.path}: only {len(self.t)} samples recorded, too short to analyse")
 
 
-def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None) -> FeetArrays:
+def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None, plate_dtype=np.float64) -> FeetArrays:
     """The per-foot force, CoP and insole regions of a trial's plates, else of its left and
     right insoles (mapped onto the left insole's clock), with ``calibration`` replacing the
-    stored record of the device with its serial."""
+    stored record of the device with its serial. ``plate_dtype``: of the plates' per-foot
+    force and CoP (:func:`plate_feet`); the jumps and landings integrate force, so float64
+    unless the caller asks (the squat: :data:`SQUAT_FEET_DTYPE`)."""
     serials = {d.info.get("serial") for d in trial.devices.values()}
     if calibration is not None and calibration.serial not in serials:
         raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
@@ -154,7 +164,7 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None) -> F
     insoles = {d.info.get("foot"): d for d in trial.devices.values() if d.profile.insole is not None}
     if any(d.profile.plates for d in trial.devices.values()):
         primary = plate_recording(trial)
-        t, fz, cop = plate_feet(primary, _record_for(primary, calibration))
+        t, fz, cop = plate_feet(primary, _record_for(primary, calibration), plate_dtype)
         regions = None
         if set(insoles) == {"left", "right"}:
             # plate trial time runs from the plate's first frame
@@ -172,23 +182,26 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None) -> F
                       (insoles["left"], insoles["right"]))
 
 
-def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np.ndarray, dict, dict]:
+def plate_feet(device, calibration: CalibrationRecord | None = None,
+               dtype=np.float64) -> tuple[np.ndarray, dict, dict]:
     """A plate device's trial time (s) on its uniform grid and, per foot, vertical force (N)
-    and lab-frame CoP (mm): what ``plate_forces(device.uniform(calibration)[1])`` gives, lost
-    frames NaN rows, but calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the
-    outputs, so the whole trial's calibrated channels are never held at once (nor, from a
-    trial file whose counts are not read yet, its counts: ``DeviceRecording.rows``)."""
+    and lab-frame CoP (mm) as ``dtype``: what ``plate_forces(device.uniform(calibration)[1])``
+    gives (computed in float64, then rounded to ``dtype``), lost frames NaN rows, but
+    calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the outputs, so the whole
+    trial's calibrated channels are never held at once (nor, from a trial file whose counts
+    are not read yet, its counts: ``DeviceRecording.rows``)."""
     if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
         t, physical = device.uniform(calibration)
-        return (t, *plate_forces(physical, device.profile))
+        fz, cop = plate_forces(physical, device.profile)
+        return t, _as(fz, dtype), _as(cop, dtype)
     record = calibration or device.calibration
     if record is None:
         raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
     record.check_matches(device.info.get("serial", ""), device.profile.n_channels)
     index = device.grid_index()
     rows = int(index[-1]) + 1
-    fz = {plate.foot: np.full(rows, np.nan) for plate in device.profile.plates}
-    cop = {plate.foot: np.full((rows, 2), np.nan) for plate in device.profile.plates}
+    fz = {plate.foot: np.full(rows, np.nan, dtype=dtype) for plate in device.profile.plates}
+    cop = {plate.foot: np.full((rows, 2), np.nan, dtype=dtype) for plate in device.profile.plates}
     for lo in range(0, len(index), CALIBRATION_BLOCK_FRAMES):
         block = slice(lo, lo + CALIBRATION_BLOCK_FRAMES)
         block_fz, block_cop = plate_forces(record.to_physical(device.rows("counts", block)), device.profile)
@@ -198,6 +211,11 @@ def plate_feet(device, calibration: CalibrationRecord | None = None) -> tuple[np
     del index
     device.release()  # its sequence numbers (a trial file's): read again if anything asks
     return np.arange(rows) / device.rate_hz, fz, cop
+
+
+def _as(arrays: dict, dtype) -> dict:
+    """Each array as ``dtype`` (the same array when it is one already)."""
+    return {key: x.astype(dtype, copy=False) for key, x in arrays.items()}
 
 
 def plate_recording(trial: Trial):

@@ -218,7 +218,7 @@ def axis_travel(cop: dict, reps: list[Rep], refs: dict, velocity: np.ndarray, ra
         for k, r in enumerate(reps):
             window = cop[foot][max(at[k] - half, 0): at[k] + half + 1]
             finite = np.isfinite(window).all(axis=1)
-            rows.append(window[finite].mean(axis=0) - refs[foot][k] if finite.any() and not r.partial
+            rows.append(window[finite].mean(axis=0, dtype=float) - refs[foot][k] if finite.any() and not r.partial
                         else np.full(2, np.nan))
         out[foot] = np.array(rows, dtype=float).reshape(-1, 2)
     return out
@@ -240,11 +240,12 @@ def foot_axes(toe_out_deg, axes_source: str, forward: np.ndarray, travel: dict |
 
 def shift_series(cop: dict, reps: list[Rep], refs: dict, axes: FootAxes) -> dict[str, np.ndarray]:
     """Per foot, the medial shift (mm) at every sample: from each rep's reference, from its
-    start until the next rep starts (before the first rep, from the first rep's)."""
+    start until the next rep starts (before the first rep, from the first rep's). Computed in
+    float64, held in the CoP's own dtype (float32 CoP: float32 shift, 3e-6 mm of a 50 mm shift)."""
     out = {}
     starts = [0] + [r.start for r in reps[1:]]
     for foot in SIDES:
-        shift = np.empty(len(cop[foot]))
+        shift = np.empty(len(cop[foot]), dtype=np.result_type(cop[foot].dtype, np.float32))
         # rep by rep (from each rep's start to the next's), not through a whole-trial
         # reference array and difference: the same numbers, two fewer full-length copies
         for lo, hi, reference in zip(starts, starts[1:] + [len(shift)], refs[foot]):
@@ -267,10 +268,13 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     this trial's own reps, :func:`personal_normal_mm`).
     ``regions`` (insoles): per foot, the force on each named region (N), for the arch load
     and pronation index of each rep.
-    ``filter_in_place``: the caller gives up ``fz`` and ``cop`` (float64 arrays): they are
-    low-passed where they are and become the analysis' filtered arrays, so a whole trial's
-    per-foot arrays are held once, not as read and filtered too (``offline.analyze_trial``).
-    The raw force is kept where the insoles' arch load needs it.
+    ``filter_in_place``: the caller gives up ``fz`` and ``cop`` (float64 or float32 arrays):
+    they are low-passed where they are and become the analysis' filtered arrays, so a whole
+    trial's per-foot arrays are held once, not as read and filtered too (``offline.analyze_trial``,
+    which reads them in float32). The raw force is kept where the insoles' arch load needs it.
+    Float32 arrays are filtered in float64 and rounded back; the total force, velocity and
+    the segmentation are float64 whatever the feet's arrays are, the medial shift follows
+    the CoP's dtype.
     """
     thresholds = thresholds or Thresholds()
     missing = [foot for foot in SIDES if foot not in fz or foot not in cop]
@@ -278,13 +282,13 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
         raise NoBaseline(f"no {' and no '.join(missing)} foot: a squat is analysed on both feet "
                          "(a single-leg squat: --exercise single_leg_squat)")
     def place(x: np.ndarray, allowed: bool) -> np.ndarray | None:  # where the filtered array goes
-        return x if allowed and isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.writeable else None
+        return x if (allowed and isinstance(x, np.ndarray) and x.dtype in (np.float64, np.float32)
+                     and x.flags.writeable) else None
 
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz, out=place(fz[foot], filter_in_place and not regions))
             for foot in fz}
     cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz, out=place(cop[foot], filter_in_place)) for foot in cop}
-    total = sum(fz_f.values())
-    seg = segment_reps(t, total, rate_hz, weight_n, filtered=True)
+    seg = segment_reps(t, total_force(fz_f), rate_hz, weight_n, filtered=True)  # the total let go once segmented
     if not seg.reps and not seg.rest.any():
         raise NoBaseline("no squat reps and no standing found: nothing to measure the feet against")
     reps = seg.reps
@@ -307,16 +311,20 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
         in_rep[r.start:r.end + 1] = True
     phase_code = phases(seg.velocity, in_rep)
     shift = shift_series(cop_f, reps, refs, axes) if reps else {foot: np.full(len(t), np.nan) for foot in SIDES}
-    held = {foot: held_shift(shift[foot], rate_hz, thresholds.min_duration_s) for foot in SIDES}
+    normal, side_results = {}, {}
+    for foot in SIDES:  # a foot at a time: one held shift of the trial's length at once, not both
+        held = held_shift(shift[foot], rate_hz, thresholds.min_duration_s)
+        peaks = [_peak(held[r.start:r.end + 1]) for r in reps if not r.partial]
+        normal[foot] = personal_normal_mm(peaks) if normal_mm is None else normal_mm[foot]
+        side_results[foot] = [side_result(held, phase_code, t, slice(r.start, r.end + 1), thresholds,
+                                          baseline.foot_width_mm, normal[foot]) for r in reps]
+        del held
     indices = _insole_indices(regions, fz, _standing(seg.rest, [r.start for r in reps], rate_hz), rate_hz)
-    peaks = {foot: [_peak(held[foot][r.start:r.end + 1]) for r in reps if not r.partial] for foot in SIDES}
-    normal = {foot: personal_normal_mm(peaks[foot]) if normal_mm is None else normal_mm[foot] for foot in SIDES}
     results = []
-    for r in reps:
+    for k, r in enumerate(reps):
         sl = slice(r.start, r.end + 1)
-        left, right = np.mean(fz_f["left"][sl]), np.mean(fz_f["right"][sl])
-        sides = {foot: side_result(held[foot], phase_code, t, sl, thresholds, baseline.foot_width_mm, normal[foot])
-                 for foot in SIDES}
+        left, right = np.mean(fz_f["left"][sl], dtype=float), np.mean(fz_f["right"][sl], dtype=float)
+        sides = {foot: side_results[foot][k] for foot in SIDES}
         for foot in indices:
             sides[foot].arch_load_pct = _peak(indices[foot][0][sl])
             sides[foot].pronation_index = _peak(indices[foot][1][sl])
@@ -330,9 +338,17 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     return analysis
 
 
+def total_force(fz: dict) -> np.ndarray:
+    """The feet's vertical forces summed (N), in float64 whatever their dtype."""
+    total = np.zeros(len(next(iter(fz.values()))))
+    for force in fz.values():
+        total += force
+    return total
+
+
 def _rest_cop(cop: np.ndarray, seg: Segmentation) -> np.ndarray:
     finite = seg.rest & np.isfinite(cop).all(axis=1)
-    return cop[finite].mean(axis=0) if finite.any() else np.full(2, np.nan)
+    return cop[finite].mean(axis=0, dtype=float) if finite.any() else np.full(2, np.nan)  # float64 sums of float32 CoP
 
 
 def _neutral(rep_refs: np.ndarray, rest_cop: np.ndarray) -> np.ndarray:

@@ -235,7 +235,7 @@ def rep_reference(cop_mm: np.ndarray, start: int, earliest: int, rate_hz: float)
     lo = max(earliest, start - int(round(REFERENCE_WINDOW_S * rate_hz)))
     window = cop_mm[lo:start + 1]
     finite = np.isfinite(window).all(axis=1)
-    return window[finite].mean(axis=0) if finite.any() else np.full(2, np.nan)
+    return window[finite].mean(axis=0, dtype=float) if finite.any() else np.full(2, np.nan)
 
 
 def running_reference(own: list[np.ndarray]) -> np.ndarray:

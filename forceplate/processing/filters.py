@@ -40,9 +40,17 @@ def _designed(cutoff_hz: float, rate_hz: float, kind: str) -> np.ndarray:
 
 
 def zero_lag(x: np.ndarray, cutoff_hz: float, rate_hz: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN). ``out``: a
-    float64 array of x's shape to hold the result, x itself to filter in place (a trial's
-    per-foot arrays are then held once, not as read and filtered too)."""
+    """Offline: forward-backward filter along axis 0 (NaN stretches stay NaN). ``out``: an
+    array of x's shape to hold the result, x itself to filter in place (a trial's per-foot
+    arrays are then held once, not as read and filtered too). The filter runs in float64
+    whatever ``out`` is: a float32 ``out`` gets the result rounded once, and a 2-D x is then
+    filtered a column at a time, so its float64 working copies are one column's (the
+    columns' numbers differ from filtering them together by 1e-13 of the signal: numpy
+    rounds a complex product of scalars and of arrays differently)."""
+    if out is not None and out.dtype != np.float64 and np.ndim(x) == 2:
+        for column in range(np.shape(x)[1]):
+            zero_lag(x[:, column], cutoff_hz, rate_hz, out=out[:, column])
+        return out
     x = np.asarray(x, dtype=float)
     if len(x) < 16:
         filtered = x.copy()
@@ -233,12 +241,14 @@ def uniform_filter1d(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndar
     of the ``size`` samples around each, to the last bit as scipy computes it (a running
     sum, added up in order from the first window's, each divided by ``size``; tests hold it
     to scipy's): the segmentations' thresholds see the same numbers."""
-    x = _extended(x, size, 0, mode)
-    out = np.empty(len(x) - size + 1)  # the running sums, then the means
-    out[0] = np.add.accumulate(x[:size])[-1]  # in order, as scipy: np.sum would add pairwise
+    x = _checked(x, size, 0, mode)
+    before = size // 2
+    out = np.empty(len(x))  # the running sums, then the means
+    out[0] = np.add.accumulate(_extended(x, before, 0, size))[-1]  # in order, as scipy: np.sum would add pairwise
     for lo in range(1, len(out), WINDOW_BLOCK_SAMPLES):  # each block carries on from the sum before it
         hi = min(lo + WINDOW_BLOCK_SAMPLES, len(out))
-        out[lo:hi] = np.add.accumulate(np.concatenate((out[lo - 1:lo], x[lo - 1 + size:hi - 1 + size] - x[lo - 1:hi - 1])))[1:]
+        entering = _extended(x, before, lo - 1 + size, hi - 1 + size)
+        out[lo:hi] = np.add.accumulate(np.concatenate((out[lo - 1:lo], entering - _extended(x, before, lo - 1, hi - 1))))[1:]
     out /= size
     return out
 
@@ -248,27 +258,40 @@ def uniform_filter1d(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndar
 WINDOW_BLOCK_SAMPLES = 1 << 16
 
 
-def _extended(x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
-    """x with its first and last values repeated, so that window k is ``[k, k + size)``."""
+def _checked(x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
+    """x as a 1-D array (any float dtype: the windows read it a block at a time, in float64)."""
     if mode != "nearest":
         raise ValueError(f"mode {mode!r}: only 'nearest' (edges extended) is implemented")
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x)
     if x.ndim != 1 or not 0 <= size // 2 + origin < size:
         raise ValueError("a 1-D array and an origin inside the window")
-    before = size // 2 + origin
-    return np.concatenate((np.full(before, x[0]), x, np.full(size - 1 - before, x[-1])))
+    return x
+
+
+def _extended(x: np.ndarray, before: int, lo: int, hi: int) -> np.ndarray:
+    """Samples ``[lo, hi)`` of x extended by ``before`` copies of its first value and as many
+    of its last as asked, in float64 (read only: a view of x where it can be): the windows
+    take it a block at a time, never the whole extended signal (a copy of the trial's length)."""
+    start, stop = lo - before, hi - before
+    head = max(0, min(stop, 0) - start)  # samples before x[0]
+    tail = max(0, stop - max(start, len(x)))  # samples after x[-1]
+    inside = np.asarray(x[max(start, 0):max(0, min(stop, len(x)))], dtype=float)
+    if not head and not tail:
+        return inside
+    return np.concatenate((np.full(head, float(x[0])), inside, np.full(tail, float(x[-1]))))
 
 
 def _running_extreme(extreme: np.ufunc, x: np.ndarray, size: int, origin: int, mode: str) -> np.ndarray:
     """The running minimum or maximum (``extreme``) in O(n) whatever the window (van Herk,
     Gil and Werman): the extended signal cut into blocks of ``size``, the extreme of each
     window is that of the rest of its first block and the start of the next."""
-    x = _extended(x, size, origin, mode)
-    out = np.empty(len(x) - size + 1)
+    x = _checked(x, size, origin, mode)
+    before = size // 2 + origin
+    out = np.empty(len(x))
     step = max(size, WINDOW_BLOCK_SAMPLES // size * size)
     for lo in range(0, len(out), step):
         n = min(step, len(out) - lo)
-        part = x[lo:lo + n + size - 1]
+        part = _extended(x, before, lo, lo + n + size - 1)
         blocks = -(-len(part) // size)
         tiles = np.concatenate((part, np.full(blocks * size - len(part), part[-1]))).reshape(blocks, size)
         from_start = extreme.accumulate(tiles, axis=1).ravel()

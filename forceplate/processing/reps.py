@@ -91,7 +91,11 @@ def acceleration(total_n: np.ndarray, weight_n) -> np.ndarray:
     """Vertical acceleration (m/s^2) of the lifter (and bar) from the total vertical force,
     against a standing weight (N) that is one number or one per sample (it drifts over a set)."""
     a = total_n - weight_n
-    a *= G / weight_n  # in place: a whole trial's acceleration is one temporary, not two
+    if np.ndim(weight_n) == 0:
+        a *= G / weight_n  # in place: a whole trial's acceleration is one temporary, not two
+        return a
+    for lo in range(0, len(a), WEIGHT_SAMPLES_BLOCK):  # G / weight a block at a time, not a third array
+        a[lo:lo + WEIGHT_SAMPLES_BLOCK] *= G / weight_n[lo:lo + WEIGHT_SAMPLES_BLOCK]
     return a
 
 
@@ -104,12 +108,16 @@ def window_samples(rate_hz: float) -> int:
 
 
 def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
-    """Every sample of each trailing window that ended at a True of ``window_end``."""
-    counts = np.zeros(len(window_end) + 1, dtype=np.int64)
-    ends = np.flatnonzero(window_end)
-    np.add.at(counts, np.maximum(ends - n + 1, 0), 1)
-    np.add.at(counts, ends + 1, -1)
-    return np.cumsum(counts)[:-1] > 0
+    """Every sample of each trailing window that ended at a True of ``window_end``: sample i
+    is in one when a window ends in ``[i, i + n)``. That span is doubled a step at a time, in
+    the mask itself (no counts of the recording's length, two int64 arrays of it)."""
+    inside = np.array(window_end, dtype=bool)
+    reach = 1  # inside[i]: a window ends in [i, i + reach)
+    while reach < n:
+        step = min(reach, n - reach)
+        inside[:-step] |= inside[step:]  # numpy reads the overlap as it was
+        reach += step
+    return inside
 
 
 def steady_ends(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
@@ -118,7 +126,8 @@ def steady_ends(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
     n = window_samples(rate_hz)
     hi = maximum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
     lo = minimum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
-    ends = (hi - lo) < band_n
+    hi -= lo  # the window's range, in place: one temporary fewer of the recording's length
+    ends = hi < band_n
     ends[: n - 1] = False
     return ends
 
@@ -133,11 +142,14 @@ def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np
 
     Between two anchors the integral is corrected linearly so that it returns to zero at
     the next; before the first anchor it is integrated backward from it (the recording may
-    start mid-rep); after the last, forward from it.
+    start mid-rep); after the last, forward from it. ``a`` is given up: the velocity takes its
+    place (each stretch is integrated before it is overwritten), one array of the recording's
+    length instead of two.
     """
     if not anchors.any():
-        return np.cumsum(a) / rate_hz
-    v = np.zeros_like(a)
+        return _integral(a, rate_hz)
+    v = a
+    v[anchors] = 0.0
     for lo, hi in runs(~anchors):
         if lo == 0:
             v[lo:hi] = -np.cumsum(a[lo:hi][::-1])[::-1] / rate_hz
@@ -194,8 +206,8 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
         stops = np.flatnonzero(not_falling[last_end:d_lo])
         start = last_end + int(stops[-1]) + 1 if len(stops) else last_end
         end = min(u_hi, len(seg) - 1)
-        stops = np.flatnonzero(not_rising[end:len(seg) - 1])
-        end = end + int(stops[0]) if len(stops) else len(seg) - 1
+        stop = _first_true(not_rising, end, len(seg) - 1)
+        end = len(seg) - 1 if stop is None else stop
         # the bottom: the middle of where the body is within BOTTOM_LEVEL of its deepest
         drop = -np.cumsum(seg[start:end + 1]) / rate_hz
         depth = float(drop.max()) if len(drop) else 0.0
@@ -206,6 +218,21 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
         last_end = end
         found.append(_Found(start, bottom, end, depth, d_hi, u_lo))
     return found
+
+
+FIRST_TRUE_BLOCK = 4096  # samples looked through at a time for the end of an ascent
+
+
+def _first_true(mask: np.ndarray, lo: int, hi: int) -> int | None:
+    """The first index in ``[lo, hi)`` where ``mask`` is True, else None: looked for a block at
+    a time, so the search stops near ``lo`` (not the indices of the rest of the recording,
+    one array of its length for every rep)."""
+    for block_lo in range(lo, hi, FIRST_TRUE_BLOCK):
+        block = mask[block_lo:min(block_lo + FIRST_TRUE_BLOCK, hi)]
+        first = int(np.argmax(block))
+        if block[first]:
+            return block_lo + first
+    return None
 
 
 def _tops(found: list[_Found], v: np.ndarray) -> list[int]:
@@ -227,17 +254,17 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     """
     force = np.asarray(total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz), dtype=float)
     finite = np.isfinite(force)
-    level = float(np.median(force[finite])) if finite.any() else 0.0
-    empty = Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
+    level = float(np.median(force[finite], overwrite_input=True)) if finite.any() else 0.0  # the median sorts its copy
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
-        return empty
+        return Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
     if not finite.all():  # a copy only where there are gaps to zero
         force = np.where(finite, force, 0.0)
+    del finite
     calm = zero_lag(force, STILL_CUTOFF_HZ, rate_hz)
     loaded = force > UNLOADED_FRACTION * level
     weight, source = (float(weight_n), GIVEN) if weight_n else _standing_weight(calm, loaded, rate_hz, level)
     rest = np.zeros(len(force), dtype=bool)
-    v = np.zeros(len(force))
+    v = None  # made when a stretch is not the whole recording: one that is gives its own velocity
     found: list[_Found] = []
     for lo, hi in runs(loaded):
         if hi - lo < 2 * window_samples(rate_hz):
@@ -245,7 +272,11 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
         part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
         if not _plausible(part[0], part[1]):
             part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3], source)
-        rest[lo:hi], v[lo:hi] = part[2], part[1]
+        if hi - lo == len(force):
+            rest, v = part[2], part[1]
+        else:
+            v = np.zeros(len(force)) if v is None else v
+            rest[lo:hi], v[lo:hi] = part[2], part[1]
         found += [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
                           descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo) for f in part[0]]
         weight, source = part[3], part[4]
@@ -254,7 +285,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     if reps:
         median_depth = float(np.median([r.depth_m for r in reps]))
         reps = [replace(r, partial=r.depth_m < PARTIAL_FRACTION * median_depth) for r in reps]
-    return Segmentation(reps, v, weight, source, rest)
+    return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest)
 
 
 def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float) -> tuple[float, str]:
@@ -287,21 +318,28 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         weight_t, followed = _weight_in_time(force, [], _tops(found, v), weight, rate_hz)
         if followed:
             v = None  # the first velocity's memory is free for the second
-            v = high_pass(_integral(acceleration(force, weight_t), rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz,
-                          mirror="even")
+            a = acceleration(force, weight_t)
+        del weight_t  # each pass below follows the weight afresh
+        if followed:
+            v = high_pass(_integral(a, rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz, mirror="even")
+            del a
             found = _find(v, rate_hz)
-    slow = maximum_filter1d(np.abs(v), window_samples(rate_hz), mode="nearest") < V_ANCHOR
+    # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
+    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
+    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
     band = steady_band_n(force, weight)
     steady_and_slow = steady_mask(calm, rate_hz, band) & slow
-    weight_t = np.full(len(force), weight)
+    del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
+    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * band)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     for _ in range(PASSES):
         tops = _tops(found, v)
+        v = None  # the last pass's velocity is not needed for this one (its tops are taken)
         if levels_of is None or not np.array_equal(rest, levels_of):
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
+        weight_t = None  # the last pass's is not needed for this one's
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
         rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
         if followed and source != GIVEN:
@@ -310,17 +348,17 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             weight_t = np.full(len(force), weight)
         anchors = rest.copy()
         anchors[tops] = True
-        v = None  # the last pass's velocity is not needed for the next (its tops are taken)
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
-    return found, v, rest, float(np.median(weight_t)), source
+    return found, v, rest, float(np.median(weight_t, overwrite_input=True)), source
 
 
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
-    """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in one array."""
-    out = np.cumsum(a)
-    out /= rate_hz
-    return out
+    """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in
+    ``a``'s place (given up: the callers' accelerations are their own)."""
+    np.cumsum(a, out=a)
+    a /= rate_hz
+    return a
 
 
 def _near(x: np.ndarray, level, band: float) -> np.ndarray:
@@ -339,7 +377,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
     the lifter down with a force that is not the weight: integrated as if it were, the
     force reads as metres of depth (the KTH flywheel squat: 4 m)."""
     return (not found or max(f.depth_m for f in found) <= MAX_PLAUSIBLE_DEPTH_M) and \
-        float(np.max(np.abs(v), initial=0.0)) <= MAX_PLAUSIBLE_SPEED_M_S
+        float(np.max([np.max(v, initial=0.0), -np.min(v, initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
 
 
 PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull
@@ -375,12 +413,17 @@ def steady_band_n(force: np.ndarray, weight: float) -> float:
 
 def _noise_n(force: np.ndarray) -> float:
     """The force's sample-to-sample noise (N): a robust SD of its differences over sqrt(2)."""
-    return 1.4826 * float(np.median(np.abs(np.diff(force)))) / np.sqrt(2) if len(force) > 2 else 0.0
+    if len(force) <= 2:
+        return 0.0
+    steps = np.diff(force)
+    np.abs(steps, out=steps)  # in place, and the median sorts them where they are: one temporary
+    return 1.4826 * float(np.median(steps, overwrite_input=True)) / np.sqrt(2)
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
 WEIGHT_GRID_S = 0.5  # s: the trend is evaluated this often and interpolated between
 WEIGHT_GRID_BLOCK = 256  # grid points whose kernel rows are computed at a time
+WEIGHT_SAMPLES_BLOCK = 1 << 16  # samples interpolated at a time (no sample numbers of the recording's length)
 
 
 def _rest_levels(calm, rest) -> list[tuple[float, float, int]]:
@@ -423,4 +466,8 @@ def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarr
         slope = np.divide((kernel * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1), spread,
                           out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
         trend[lo:lo + WEIGHT_GRID_BLOCK] = mean_y + slope * (at - mean_x)
-    return np.interp(np.arange(len(force)), np.arange(len(grid)) * step, trend), True
+    weight_t, knots = np.empty(len(force)), np.arange(len(grid)) * step
+    for lo in range(0, len(force), WEIGHT_SAMPLES_BLOCK):
+        hi = min(lo + WEIGHT_SAMPLES_BLOCK, len(force))
+        weight_t[lo:hi] = np.interp(np.arange(lo, hi), knots, trend)
+    return weight_t, True

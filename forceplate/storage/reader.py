@@ -73,7 +73,8 @@ class DeviceRecording:
         (trial time of the first frame after it in s, frames skipped). Memory stays bounded
         by the frames actually stored.
         """
-        holes = np.diff(self.seq) - 1
+        holes = np.diff(self.seq)
+        holes -= 1  # in place, as the steps below: an hour's frames are 29 MB an int64 array
         longest = int(MAX_GAP_S * self.rate_hz)
         budget = max(longest, int(MAX_LOST_RATIO * len(self.seq)))
         capped = np.minimum(holes, longest)
@@ -81,9 +82,13 @@ class DeviceRecording:
             order = np.argsort(capped, kind="stable")
             over = np.cumsum(capped[order]) > budget
             capped[order[over]] = 0
-        index = np.concatenate(([0], np.cumsum(capped + 1)))
         cut = np.flatnonzero(capped < holes)
-        self.discontinuities = [(float(index[i + 1] / self.rate_hz), int(holes[i] - capped[i])) for i in cut]
+        skipped = holes[cut] - capped[cut]
+        del holes
+        capped += 1  # each frame's step on the grid
+        index = np.zeros(len(self.seq), dtype=np.int64)
+        np.cumsum(capped, out=index[1:])
+        self.discontinuities = [(float(index[i + 1] / self.rate_hz), int(frames)) for i, frames in zip(cut, skipped)]
         return index
 
 
