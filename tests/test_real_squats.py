@@ -36,6 +36,17 @@ def strong_flags(analysis) -> list:
             if r.sides[side].flag in ("moderate", "severe")]
 
 
+def live_events(analyzer: StreamingAnalyzer, t, fz, cop) -> list:
+    """Every event of the samples pushed through ``analyzer`` in 20 ms blocks, as a reader
+    thread hands them over."""
+    block = int(0.02 * analyzer.rate_hz)
+    events = []
+    for lo in range(0, len(t), block):
+        sl = slice(lo, lo + block)
+        events += analyzer.push(t[sl], {f: fz[f][sl] for f in SIDES}, {f: cop[f][sl] for f in SIDES})[1]
+    return events
+
+
 def test_ku_leuven_wide_stance_squat(shared_data, tmp_path):
     analysis = analyze_trial(imported(shared_data, tmp_path, "grf_Squat2.mot"))
     assert len(analysis.reps) == 1  # PROVENANCE: one rep, bottom 2.01 s (pelvis drop 248 mm)
@@ -76,13 +87,7 @@ def test_live_finds_the_reps_and_flags_offline_finds():
                              valgus={2: ("left", "severe"), 4: ("right", "moderate"), 5: ("left", "severe")})
     rec = simulate(spec)
     offline = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, None)
-    live = StreamingAnalyzer(rec.rate_hz)
-    block = int(0.02 * rec.rate_hz)
-    ends = []
-    for lo in range(0, len(rec.t), block):
-        sl = slice(lo, lo + block)
-        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
-        ends += [e.data for e in events if e.kind == "rep_end"]
+    ends = [e.data for e in live_events(StreamingAnalyzer(rec.rate_hz), rec.t, rec.fz, rec.cop) if e.kind == "rep_end"]
     assert len(ends) == len(offline.reps) == 6
     for live_rep, offline_rep in zip(ends[1:], offline.reps[1:]):
         assert abs(live_rep["bottom_s"] - offline_rep.rep.bottom_s) < 0.3
@@ -100,12 +105,7 @@ def test_live_reports_the_last_rep_of_a_recording_that_stops_with_it():
     rec = simulate(spec)
     offline = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, 0.0)
     live = StreamingAnalyzer(rec.rate_hz, 0.0)
-    block = int(0.02 * rec.rate_hz)
-    ends = []
-    for lo in range(0, len(rec.t), block):
-        sl = slice(lo, lo + block)
-        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
-        ends += [e.data for e in events if e.kind == "rep_end"]
+    ends = [e.data for e in live_events(live, rec.t, rec.fz, rec.cop) if e.kind == "rep_end"]
     assert len(ends) == len(offline.reps) - 1 == 3  # the last is still open
     ends += [e.data for e in live.finish() if e.kind == "rep_end"]
     assert [round(e["bottom_s"], 1) for e in ends] == [round(r.rep.bottom_s, 1) for r in offline.reps]
@@ -121,14 +121,9 @@ def test_live_flags_of_back_to_back_reps_are_each_reps_own():
                                       baseline_s=0.5))
     rec = simulate(spec)
     live = StreamingAnalyzer(rec.rate_hz, 0.0)
-    block = int(0.02 * rec.rate_hz)
-    ends, flags = [], []
-    for lo in range(0, len(rec.t), block):
-        sl = slice(lo, lo + block)
-        _, events = live.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
-        ends += [e for e in events if e.kind == "rep_end"]
-        flags += [e for e in events if e.kind == "flag"]
-    ends += [e for e in live.finish() if e.kind == "rep_end"]
+    events = live_events(live, rec.t, rec.fz, rec.cop) + live.finish()
+    ends = [e for e in events if e.kind == "rep_end"]
+    flags = [e for e in events if e.kind == "flag"]
     labelled = {r.index: {f: r.sides[f].severity or "none" for f in SIDES} for r in rec.model.truth()}
     assert [e.rep for e in ends] == sorted(labelled)
     for e in ends:
@@ -137,20 +132,19 @@ def test_live_flags_of_back_to_back_reps_are_each_reps_own():
     assert flags and all(labelled[e.rep][e.side] != "none" for e in flags)
 
 
-def test_ku_leuven_squat_live_finds_the_rep_offline_finds(shared_data, tmp_path):
-    """The real recording through the live path, in 20 ms blocks as a reader thread hands
-    them over: the same rep as offline, no moderate or severe flag."""
-    trial = imported(shared_data, tmp_path, "grf_Squat2.mot")
+@pytest.mark.parametrize("name", ["grf_Squat2.mot", "S1_FlywheelSquat.c3d"])
+def test_real_squats_live_find_the_rep_offline_finds(shared_data, tmp_path, name):
+    """The real recordings through the live path, in 20 ms blocks, to the end of the stream
+    (``finish``: the KTH squat stops with its rep, under a flywheel's pull): the same rep as
+    offline, no moderate or severe flag."""
+    if name.endswith(".c3d"):
+        pytest.importorskip("ezc3d")
+    trial = imported(shared_data, tmp_path, name)
     offline = analyze_trial(trial)
     feet = feet_arrays(trial)
-    t, fz, cop, rate_hz = feet.t, feet.fz, feet.cop, feet.rate_hz
-    live = StreamingAnalyzer(rate_hz)
-    block = int(0.02 * rate_hz)
-    ends = []
-    for lo in range(0, len(t), block):
-        sl = slice(lo, lo + block)
-        _, events = live.push(t[sl], {f: fz[f][sl] for f in SIDES}, {f: cop[f][sl] for f in SIDES})
-        ends += [e.data for e in events if e.kind == "rep_end"]
+    live = StreamingAnalyzer(feet.rate_hz)
+    events = live_events(live, feet.t, feet.fz, feet.cop) + live.finish()
+    ends = [e.data for e in events if e.kind == "rep_end"]
     assert len(ends) == len(offline.reps) == 1
     assert abs(ends[0]["bottom_s"] - offline.reps[0].rep.bottom_s) <= BOTTOM_TOLERANCE_S
     assert all(ends[0][side]["flag"] not in ("moderate", "severe") for side in SIDES)
