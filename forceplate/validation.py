@@ -157,7 +157,7 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
         load_drift=_uniform(rng, -0.05, 0.10) if rng.random() < 0.25 else 0.0, tail_s=tail,
     )
     if plan.flywheel_n:
-        _continuous_flywheel_set(plan, np.random.default_rng([seed, 20261201, 1]))
+        _continuous_flywheel_set(plan)
     rate = float(rng.choice(INSOLE_RATES_HZ if insoles else PLATE_RATES_HZ))
     return SessionSpec(seed=seed, devices=devices, generator=generator, subject=subject, plan=plan, rate_hz=rate,
                        noise=float(np.exp(rng.uniform(*np.log(NOISE_DRAWN)))), lab_rotation_deg=lab_rotation,
@@ -165,17 +165,14 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
                        family=family)
 
 
-def _continuous_flywheel_set(plan: SquatPlan, rng: np.random.Generator) -> None:
+def _continuous_flywheel_set(plan: SquatPlan) -> None:
     """A flywheel set is continuous: at the bottom a paused wheel stops and its pull is
-    gone, and at the top the strap rewinds at once, so no pause and no rest between reps;
-    the pull stays near its peak for 0-60 % of the ascent (drawn from the set's own stream,
-    so the other sessions' draws do not move)."""
+    gone, and at the top the strap rewinds at once, so no pause and no rest between reps."""
     for rep in plan.rep_plans:
         rep.descent_s += rep.bottom_s / 2
         rep.ascent_s += rep.bottom_s / 2
         rep.bottom_s = 0.0
         rep.rest_s = 0.0
-    plan.flywheel_hold = _uniform(rng, 0.0, 0.6)
 
 
 MAX_SQUAT_ACCELERATION = 0.5 * G  # m/s^2: a squat's force stays within 0.5-1.5 of the weight

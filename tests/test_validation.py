@@ -15,7 +15,7 @@ import pytest
 
 from forceplate.processing.baseline import G
 from forceplate.profiles import SIDES
-from forceplate.validation import (battery, insole_sensor_noise_n, DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
+from forceplate.validation import (insole_sensor_noise_n, DEVICE_SETS, GENERATORS, PLATE_RATES_HZ, SEVERITY_BANDS_MM, TARGETS,
                                    SessionSpec, draw_session, feet_in_lab, match_reps, meets, quick_battery, run_session,
                                    simulate, summarize)
 
@@ -124,23 +124,6 @@ def test_draws_cover_what_real_lifters_do():
     flywheel = [s.plan for s in specs if s.plan.flywheel_n]
     # a flywheel set is continuous (a paused wheel stops pulling, the strap rewinds at once)
     assert all(r.bottom_s == 0 and r.rest_s == 0 for plan in flywheel for r in plan.rep_plans)
-    assert min(p.flywheel_hold for p in flywheel) < 0.2 and max(p.flywheel_hold for p in flywheel) > 0.4
-
-
-@pytest.mark.parametrize("generator", list(GENERATORS))
-def test_flywheel_pull_peaks_at_the_bottom_and_stays_through_the_hold(generator):
-    """The strap pulls hardest at the bottom and keeps pulling for ``flywheel_hold`` of the
-    ascent, as the real KTH flywheel squat's force stays high into the ascent."""
-    spec = next(s for s in battery(300) if s.plan.flywheel_n and s.generator == generator)
-    model = GENERATORS[generator](spec.subject, spec.plan, seed=spec.seed)
-    rep = model.reps[1]
-    start = model.rep_starts_s[1]
-    t = start + np.linspace(0, rep.duration_s, 2001)
-    pull = model._flywheel_n(t)
-    bottom = start + rep.descent_s
-    assert abs(t[np.argmax(pull)] - bottom) < 0.01 * rep.duration_s
-    held = t[pull >= 0.999 * pull.max()]
-    assert held[-1] - bottom == pytest.approx(spec.plan.flywheel_hold * rep.ascent_s, abs=0.01 * rep.duration_s)
 
 
 @pytest.mark.parametrize("generator", list(GENERATORS))

@@ -112,7 +112,6 @@ class SquatPlan:
     rep_plans: list[RepPlan] | None = None
     start_in_first_rep_s: float = 0.0  # the recording starts this far into the first rep (no standing)
     flywheel_n: float = 0.0  # a flywheel strap's peak downward pull during each rep (N, both feet)
-    flywheel_hold: float = 0.0  # share of the ascent the pull stays at its peak (the lifter spinning the wheel up)
     load_drift: float = 0.0  # the standing force changes by this share over the set (load, support)
     tail_s: float = 1.0  # standing after the last rep's rest (0: the recording ends with the rep)
 
@@ -400,20 +399,17 @@ class SquatModelBase:
 
     def _flywheel_n(self, t: np.ndarray) -> np.ndarray:
         """A flywheel strap's pull: it rises through the descent as the lifter brakes the
-        wheel, is largest at the bottom, stays there for ``flywheel_hold`` of the ascent while
-        the lifter spins the wheel up again, and falls through the rest of it (the KTH
-        lifter's force per foot doubled, 400 to 800-900 N, peaked at the markers' bottom and
-        stayed within 10 % of its peak for 0.7 s of the ascent)."""
+        wheel, is largest at the bottom, and falls through the ascent (the KTH lifter's force
+        per foot doubled, 400 to 800-900 N, its 4 Hz peak at the markers' bottom)."""
         if not self.plan.flywheel_n:
             return np.zeros_like(t)
         k, tau = self._phase(t)
         descent, pause, ascent, _ = (np.maximum(values, 1e-9) for values in self._rep_values(k))
         inside = np.isfinite(tau)
         tau = np.where(inside, tau, 0.0)
-        hold = self.plan.flywheel_hold * ascent
-        after_hold = np.clip((tau - descent - pause - hold) / np.maximum(ascent - hold, 1e-9), 0.0, 1.0)
-        # 0 at the rep's start, 1/2 from the bottom through the hold, 1 at its end
-        x = np.where(tau < descent, 0.5 * tau / descent, 0.5 + 0.5 * after_hold)
+        # 0 at the rep's start, 1/2 through the pause at the bottom, 1 at its end
+        x = np.where(tau < descent, 0.5 * tau / descent,
+                     np.where(tau < descent + pause, 0.5, 0.5 + 0.5 * (tau - descent - pause) / ascent))
         return self.plan.flywheel_n * np.where(inside, np.sin(np.pi * x) ** 2, 0.0)
 
     def _collapse_patterns(self, t: np.ndarray, shape) -> dict[str, np.ndarray]:
