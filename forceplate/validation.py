@@ -536,7 +536,8 @@ def summarize(records: list[SideRecord]) -> Scores:
     side_checked = [r for r in reps if r.labelled_sides and r.flagged_sides]
     clean = [r for r in records if r.severity is None and not r.knees_out and r.flag is not None]
     out = [r for r in records if r.knees_out and r.flag is not None]
-    depth = [r.depth_error_pct for r in reps if r.depth_error_pct is not None]
+    # a rep found with no measurable depth (under an external pull) has no depth error
+    depth = [r.depth_error_pct for r in reps if r.depth_error_pct is not None and np.isfinite(r.depth_error_pct)]
     latency = np.array([r.latency_s for r in positives if r.latency_s is not None])
     live_ran = [r for r in reps if r.live_matched is not None]
     live_found = sum(r.live_matched for r in live_ran) + sum(r.live_extra_found for r in records)
