@@ -135,7 +135,7 @@ class Session:
         self.toe_out_deg = toe_out_deg
         self._plotted = plotted
         self._stop = threading.Event()
-        self._finished = False  # close() has reported the reps still open
+        self._finished = False  # stop() has reported the reps still open
         self._t0: float | None = None
         self._listeners: list = []
         devices: list[Device] = []
@@ -441,15 +441,27 @@ class Session:
     def any_disconnected(self) -> bool:
         return any(link.state == "disconnected" for link in self.links)
 
-    def close(self) -> None:
-        """Stop reading, close devices and finish the trial file; safe to call twice.
-
-        Raises :class:`TrialError` (one line) if the trial could not be written to the end.
-        """
+    def stop(self) -> None:
+        """Stop reading and report the reps still open when the set stopped with the
+        recording (each analyser's ``finish``, recorded too, as offline reports them); the
+        devices are closed and the trial finished by :meth:`close`. Safe to call twice."""
         self._stop.set()
         for link in self.links:
             if link.thread is not None:
                 link.thread.join(timeout=2.0)
+        if not self._finished:
+            self._finished = True
+            for feet in self.feet:
+                with feet.lock:
+                    self._announce(feet, feet.analyzer.finish())
+
+    def close(self) -> None:
+        """Stop reading (:meth:`stop`), close devices and finish the trial file; safe to call twice.
+
+        Raises :class:`TrialError` (one line) if the trial could not be written to the end.
+        """
+        self.stop()
+        for link in self.links:
             try:
                 link.device.close()
             except DeviceError:
@@ -460,13 +472,6 @@ class Session:
                                                     f"{time.monotonic() - link.last_frame_s:.1f} s"}))
             if link.state not in ("disconnected", "failed"):
                 link.state = "stopped"
-        if not self._finished:
-            # the readers have stopped: the reps still open when the set stopped with the
-            # recording are reported (and recorded) now, as offline reports them
-            self._finished = True
-            for feet in self.feet:
-                with feet.lock:
-                    self._announce(feet, feet.analyzer.finish())
         path = self.stop_recording()
         failed = [link.error for link in self.links if link.error]
         for link in self.links:

@@ -94,7 +94,7 @@ def run_live(args) -> int:
             publisher = LslPublisher(session)
         session.start()
         if headless:
-            run_terminal(SessionView(session), duration, stop=session.close)
+            run_terminal(SessionView(session), duration, stop=session.stop)
         else:
             from forceplate.live.window import run_window
 

@@ -44,10 +44,14 @@ class SquatExercise(Exercise):
 
     def run_trial(self, trial, calibration, options: Options, feet_of) -> tuple[dict, object]:
         from forceplate.offline import analyze_trial, with_flag_reference
+        from forceplate.processing.baseline import NoBaseline
         from forceplate.processing.movement import SYMMETRY_FORMULAS
 
-        analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
-                                 flag_reference=options.flag_reference)
+        try:
+            analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
+                                     flag_reference=options.flag_reference)
+        except NoBaseline as exc:  # nothing a squat is measured against (one foot, or no one standing)
+            raise NotThisExercise(f"cannot analyse as {self.name}: {exc}") from None
         report = decorate(with_flag_reference(analysis.as_dict(), options.flag_reference), self.kind)
         self.check_weight(report)
         report["summary"].update(exercise=self.name, collapse_flag=self.collapse_flag, symmetry_formulas={

@@ -93,8 +93,8 @@ def format_status(session: SessionView) -> str:
 
 def run_terminal(session: SessionView, duration_s: float | None, out=None, stop=None) -> None:
     """Print events as they happen until ``duration_s`` passes (None: until Ctrl-C), then
-    call ``stop`` (closing the session reports the reps still open when the set stopped with
-    the recording), print what it reported, and what the reps came to. ``out``: standard
+    call ``stop`` (stopping the session reports the reps still open when the set stopped
+    with the recording), print what it reported, and what the reps came to. ``out``: standard
     output when None (taken at the call, not at import)."""
     out = out or sys.stdout
     print("   time  event  (Ctrl-C to stop)", file=out, flush=True)
