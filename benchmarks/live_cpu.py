@@ -14,7 +14,9 @@ Beside it, the parts of the recorder's figure, each measured here alone: reading
 ``Device`` reading a simulator's pty as a reader thread does, woken every read: its CPU by
 ``time.thread_time``), and the live analysis of a 1 kHz dual plate fed as a session feeds it
 (calibration, plate forces, ``StreamingAnalyzer.push`` in 20 ms blocks), split into the
-segmentation every 0.2 s and the rest of each block. What is left of the recorder's figure is
+segmentation every 0.2 s and the rest of each block; and the three simulators of the live
+figure alone (their firmware threads' CPU, each drained by one reader thread here). What is
+left of the recorder's figure is
 the writer's, the other threads' and what a call costs more in a process that sleeps between
 them than in a loop (caches gone cold on a machine other jobs share).
 Frames lost must be 0. Writes benchmarks/results/live_cpu.txt (with the load average, since
@@ -28,10 +30,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tty
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +50,7 @@ from forceplate.offline import plate_recording
 from forceplate.processing.forces import plate_forces
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.session import PLOT_ONLY_READ_S
+from forceplate.sim.urls import open_simulator
 from forceplate.storage.reader import open_trial
 from results_file import publish
 
@@ -105,6 +111,44 @@ def run_live(seconds: float) -> tuple[float, str]:
     pct = steady_cpu_pct(live, seconds)
     output, _ = live.communicate(timeout=120)
     return pct, lost_frames(output)
+
+
+def thread_cpu_s(thread: threading.Thread) -> float:
+    """User + system CPU seconds of one of this process's threads so far."""
+    fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_S
+
+
+def simulators_pct(seconds: float) -> list[float]:
+    """% of a core each of the live figure's simulators takes (its firmware thread: waking,
+    computing ahead, framing, writing), streaming to one thread that drains their ptys."""
+    simulators = [open_simulator(url) for url in (PLATES, *INSOLES)]
+    ports = [os.open(sim.port_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK) for sim in simulators]
+    done = threading.Event()
+
+    def drain():
+        while not done.is_set():
+            for port in select.select(ports, [], [], 0.05)[0]:
+                os.read(port, 1 << 16)
+            time.sleep(READ_GATHER_S)
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    try:
+        for port in ports:
+            tty.setraw(port)
+            os.write(port, b"START\n")
+        drainer.start()
+        time.sleep(2.0)  # the first second computed ahead, caches warm
+        c0, t0 = [thread_cpu_s(sim._thread) for sim in simulators], time.monotonic()
+        time.sleep(seconds)
+        c1, elapsed = [thread_cpu_s(sim._thread) for sim in simulators], time.monotonic() - t0
+        return [100.0 * (b - a) / elapsed for a, b in zip(c0, c1, strict=True)]
+    finally:
+        done.set()
+        drainer.join(timeout=2.0)
+        for sim, port in zip(simulators, ports, strict=True):
+            sim.close()
+            os.close(port)
 
 
 def decode_pct(read_s: float | None) -> float:
@@ -182,6 +226,7 @@ def main() -> None:
         live_pct, live_status = run_live(args.seconds)
         analysis, segmentation = analysis_pct(Path(tmp))
     reading, reads_per_s = reading_pct(min(args.seconds, 10.0))
+    plates_sim, *insoles_sim = simulators_pct(min(args.seconds, 15.0))
     reference, per_write = decode_pct(None), decode_pct(TICK_S)
     lines = [f"steady {args.seconds:g} s after {WARMUP_S:g} s of start-up; CPU = user + system of the process "
              f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms, the host reads at most every "
@@ -192,7 +237,9 @@ def main() -> None:
              f"from a simulator's pty as a reader thread does ({reads_per_s:.0f} reads a second: waking, the port, "
              f"decoding) takes {reading:.1f} % of a core; its live analysis in 20 ms blocks (calibration, plate "
              f"forces, StreamingAnalyzer.push) {analysis:.1f} %, of which the segmentation every 0.2 s "
-             f"{segmentation:.1f} % and the rest of the 50 blocks a second {analysis - segmentation:.1f} %"]
+             f"{segmentation:.1f} % and the rest of the 50 blocks a second {analysis - segmentation:.1f} %; "
+             f"the live figure's three simulators (their firmware threads) {plates_sim + sum(insoles_sim):.1f} %: "
+             f"the dual plate {plates_sim:.2f} %, the insoles {' and '.join(f'{p:.2f}' for p in insoles_sim)} %"]
     for name, pct, status, what in (
             ("record", record_pct, record_status,
              f"record, 1 kHz dual plate from a separate simulate process (simulator: {sim_pct:.1f} %)"),

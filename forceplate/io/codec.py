@@ -14,7 +14,7 @@ import numpy as np
 
 from forceplate.io import ascii as line_mode
 from forceplate.io.decoder import FrameDecoder, StreamDecoder
-from forceplate.io.protocol import DELIMITER, PacketType, encode_fields, encode_packet
+from forceplate.io.protocol import DELIMITER, PacketType, encode_data_packets, encode_fields, encode_packet
 
 
 class Codec:
@@ -68,9 +68,7 @@ class BinaryCodec(Codec):
     decoder_class = FrameDecoder
 
     def encode_frames(self, seq, t_us, counts) -> bytes:
-        rows = np.ascontiguousarray(counts)
-        return b"".join(encode_packet(PacketType.DATA, s, t, rows[i].tobytes())
-                        for i, (s, t) in enumerate(zip(np.asarray(seq).tolist(), np.asarray(t_us).tolist(), strict=True)))
+        return encode_data_packets(seq, t_us, counts)
 
     def encode_frame(self, seq, t_us, counts, corrupt=False) -> bytes:
         return encode_packet(PacketType.DATA, seq, t_us, np.ascontiguousarray(counts).tobytes(), corrupt)

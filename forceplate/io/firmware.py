@@ -165,9 +165,10 @@ class Firmware:
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view and not self._stop.is_set():
-            _, writable, _ = select.select([], [self._fd], [], 0.1)
-            if writable:
+            try:  # nearly always room at once: waiting is only for a full buffer (a host behind)
                 view = view[os.write(self._fd, view):]
+            except BlockingIOError:
+                select.select([], [self._fd], [], 0.1)
 
 
 def _close_fd(fd: int) -> None:

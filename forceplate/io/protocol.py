@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from binascii import crc_hqx
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 from cobs import cobs
@@ -27,6 +28,12 @@ CRC_SIZE = 2
 DELIMITER = b"\x00"
 SEQ_MODULO = 1 << 16
 TIME_MODULO = 1 << 32
+# COBS codes a run of up to 254 bytes in one code byte; packets up to this long (header,
+# payload, CRC) are one block, so a batch of them is framed by array operations.
+COBS_BLOCK_BYTES = 253
+# The array operations cost about as much as framing 40 packets one by one (December 2026):
+# fewer are framed one by one (a replayed trial's or a bridge's 20 ms of samples).
+BATCH_MIN_PACKETS = 32
 
 
 class PacketType(IntEnum):
@@ -64,11 +71,67 @@ def encode_packet(ptype: int, seq: int, t_device_us: int, payload: bytes, corrup
 
 def encode_data(seq0: int, t_device_us: np.ndarray, samples: np.ndarray) -> bytes:
     """Encode consecutive samples (n, channels) as DATA packets starting at sequence ``seq0``."""
+    return encode_data_packets(seq0 + np.arange(len(samples)), t_device_us, samples)
+
+
+def encode_data_packets(seq: np.ndarray, t_device_us: np.ndarray, samples: np.ndarray) -> bytes:
+    """DATA packets of samples (n, channels) with sequence numbers ``seq`` and device times
+    ``t_device_us``: the bytes of :func:`encode_packet` per sample, made for the whole batch at
+    once (header, CRC and COBS as array operations: a stand-in frames a second of samples in
+    a few numpy calls, where a call per packet cost it more than its model). A few packets
+    (fewer than :data:`BATCH_MIN_PACKETS`), or packets longer than one COBS block
+    (:data:`COBS_BLOCK_BYTES`), are framed one by one."""
     rows = np.ascontiguousarray(samples)
-    return b"".join(
-        encode_packet(PacketType.DATA, seq0 + i, int(t), rows[i].tobytes())
-        for i, t in enumerate(t_device_us)
-    )
+    n = len(rows)
+    payload = rows.view(np.uint8).reshape(n, rows.dtype.itemsize * int(np.prod(rows.shape[1:])))
+    size = HEADER.size + payload.shape[1] + CRC_SIZE
+    t_device_us = np.asarray(t_device_us).astype(np.int64)
+    if size > COBS_BLOCK_BYTES or n < BATCH_MIN_PACKETS:
+        return b"".join(encode_packet(PacketType.DATA, s, t, payload[i].tobytes())
+                        for i, (s, t) in enumerate(zip(np.asarray(seq).tolist(), t_device_us.tolist(), strict=True)))
+    raw = np.empty((n, size), np.uint8)
+    raw[:, 0], raw[:, 1] = PacketType.DATA, VERSION
+    raw[:, 2:4] = (np.asarray(seq) % SEQ_MODULO).astype("<u2").view(np.uint8).reshape(n, 2)
+    raw[:, 4:8] = (t_device_us % TIME_MODULO).astype("<u4").view(np.uint8).reshape(n, 4)
+    raw[:, HEADER.size:-CRC_SIZE] = payload
+    crc = _crc16_rows(raw[:, :-CRC_SIZE])
+    raw[:, -2], raw[:, -1] = crc >> 8, crc & 0xFF
+    return _cobs_rows(raw).tobytes()
+
+
+@lru_cache(maxsize=16)
+def _crc16_tables(length: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The CRC of protocol v1 over ``length`` bytes as a sum of each byte's own part: a CRC is
+    linear in the message bits, so crc(m) = crc(zeros) ^ XOR over positions i of T[i, m[i]],
+    where T[i, b] is the CRC (from 0) of byte b at position i among zeros. Returns T flat
+    ((length * 256,) uint16), each position's offset into it and crc(zeros). The offsets are
+    uint16 so that a row's bytes plus them index T as uint16: a quarter of the time that
+    machine-word indices take to make and follow."""
+    table = np.empty((length, 256), np.uint16)
+    table[-1] = [crc_hqx(bytes([b]), 0) for b in range(256)]
+    for i in range(length - 2, -1, -1):  # a zero byte after b carries its part one position on
+        table[i] = [crc_hqx(b"\0", int(value)) for value in table[i + 1]]
+    return table.ravel(), (np.arange(length) * 256).astype(np.uint16), crc16(bytes(length))
+
+
+def _crc16_rows(raw: np.ndarray) -> np.ndarray:
+    """:func:`crc16` of each row of ``raw`` (n, length <= 256) uint8."""
+    table, offsets, of_zeros = _crc16_tables(raw.shape[1])
+    return np.bitwise_xor.reduce(np.take(table, raw + offsets), axis=1) ^ np.uint16(of_zeros)
+
+
+def _cobs_rows(raw: np.ndarray) -> np.ndarray:
+    """``cobs.encode(row) + DELIMITER`` of each row of ``raw`` (n, length <= COBS_BLOCK_BYTES):
+    (n, length + 2). A row is one COBS block: a code byte before it and each zero in it say
+    how far on the next zero is, the delimiter ending the row counting as one."""
+    n, length = raw.shape
+    out = np.empty((n, length + 2), np.uint8)
+    out[:, 0], out[:, 1:-1], out[:, -1] = 0, raw, 0  # the delimiter is 0x00
+    flat = out.reshape(-1)
+    zeros = np.flatnonzero(flat == 0)  # each row's code byte, its zeros and its delimiter
+    flat[zeros[:-1]] = np.diff(zeros)
+    out[:, -1] = 0  # a delimiter is not coded (it was given the distance to the next row's start)
+    return out
 
 
 def encode_fields(fields: dict) -> bytes:
