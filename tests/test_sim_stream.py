@@ -2,6 +2,8 @@
 in one batch, frames made a second ahead and sent as slices, an insole's sensor shares
 without einsum. Each is checked against the plain per-packet / per-call formulation."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -88,6 +90,10 @@ def test_a_restart_frames_the_new_stream_from_its_own_numbers():
     sim = open_simulator(url)
     try:
         first = sent(sim, [(0, 20), (20, 40), (40, 1500)])
+        # the stand-in's own thread must not stream from this START: its room clock's 0.0 is
+        # hours ago, and it would make every sample since then (tens of GB: the suite's OOM)
+        sim._stop.set()
+        sim._thread.join()
         sim._start_streaming(0.0)
         again = sent(sim, [(0, 20), (20, 700)])
         rate, n = sim.rate_hz, np.arange(700)
@@ -132,5 +138,27 @@ def test_insole_sensor_shares_are_those_of_the_einsum_formulation_to_the_bit(pro
         for foot in SIDES:
             cop = np.concatenate([emulator.foot_frame_cop_mm(cops[foot]), drawn])
             np.testing.assert_array_equal(_centroid_weights(sensors, cop), einsum_centroid_weights(sensors, cop))
+    finally:
+        sim.close()
+
+
+def test_a_stand_in_held_up_for_hours_loses_the_old_samples_instead_of_making_them_all():
+    """A START whose clock says hours have passed (a stalled machine, a host that stopped
+    reading): one write makes at most MAX_BACKLOG_S of samples, the older ones lost as a
+    device's buffer loses them (their sequence numbers skipped), not tens of GB of them."""
+    from forceplate.io.firmware import MAX_BACKLOG_S
+
+    sim = open_simulator("sim://dual-plate?seed=6")
+    try:
+        sim._stop.set()
+        sim._thread.join()  # the test makes the writes, not the stand-in's thread
+        written = []
+        sim._write = written.append
+        sim._start_streaming(time.monotonic() - 3 * 3600)
+        sim._stream()
+        assert abs(sim._sent - 3 * 3600 * sim.rate_hz) <= sim.rate_hz  # every sample due is counted, sent or lost
+        frames = bytes(written[0]).count(sim.codec.delimiter)
+        assert frames <= MAX_BACKLOG_S * sim.rate_hz + 1
+        assert sim._seq >= sim._sent - 1  # the lost samples' numbers are skipped: the host sees the gap
     finally:
         sim.close()

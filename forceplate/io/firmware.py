@@ -32,6 +32,7 @@ from forceplate.io.protocol import PacketType
 # a stand-in writing as often sends each read one block.
 TICK_S = 0.02
 ACCEPT_POLL_S = 0.2  # how soon a server waiting for a host notices it is asked to stop
+MAX_BACKLOG_S = 10.0  # samples due longer ago than this when the stand-in gets to write are lost
 
 
 class Firmware:
@@ -120,8 +121,15 @@ class Firmware:
         self._streaming = False
 
     def _stream(self) -> None:
-        """Send the samples due by now."""
+        """Send the samples due by now; after a hold-up of more than MAX_BACKLOG_S (a host
+        that does not read, a machine that stalled) the older ones are lost, as a device's
+        buffer loses them: what one write makes stays bounded whatever the clock says."""
         due = int(self._elapsed_s() * self.rate_hz) - self._sent
+        lost = due - int(MAX_BACKLOG_S * self.rate_hz)
+        if lost > 0:
+            self._sent += lost
+            self._seq += lost
+            due -= lost
         if due > 0:
             self._write(self._encode(np.arange(self._sent, self._sent + due)))
             self._sent += due
