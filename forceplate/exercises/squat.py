@@ -46,6 +46,7 @@ class SquatExercise(Exercise):
         from forceplate.offline import analyze_trial, with_flag_reference
         from forceplate.processing.movement import SYMMETRY_FORMULAS
 
+        feet_of.release()  # what the recognition read: the analysis reads the trial its own way
         analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
                                  flag_reference=options.flag_reference)
         report = decorate(with_flag_reference(analysis.as_dict(), options.flag_reference), self.kind)

@@ -89,9 +89,12 @@ def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dic
             flags.append(f"{name} saturates ({pinned} samples pinned at its limit, {100 * pinned / len(column):.1f}%)")
     drift, span = None, 0.0
     if record is not None:
-        # a block of frames at a time: a whole trial's channels in newtons are twice its counts
-        total = np.concatenate([sum(vertical_forces(record.to_physical(counts[lo:lo + DRIFT_BLOCK_FRAMES]), profile).values())
-                                for lo in range(0, len(counts), DRIFT_BLOCK_FRAMES)])
+        # a block of frames at a time (a whole trial's channels in newtons are twice its
+        # counts), into the one array (not the blocks and their concatenation)
+        total = np.empty(len(counts))
+        for lo in range(0, len(counts), DRIFT_BLOCK_FRAMES):
+            total[lo:lo + DRIFT_BLOCK_FRAMES] = sum(
+                vertical_forces(record.to_physical(counts[lo:lo + DRIFT_BLOCK_FRAMES]), profile).values())
         drift, span = zero_drift_n_per_min(total, np.asarray(t_s, dtype=float), rate)
         if drift is not None and abs(drift) > MAX_DRIFT_N_PER_MIN:
             flags.append(f"zero drifts by {drift:+.1f} N/min (limit {MAX_DRIFT_N_PER_MIN:g}) over {span:.0f} s of "
@@ -105,5 +108,10 @@ def recording_quality(recording, calibration=None) -> dict:
     stored record when the serials match, as in the analysis)."""
     record = calibration if calibration is not None and calibration.serial == recording.info.get("serial") \
         else recording.calibration
-    t_s = (recording.seq - recording.seq[0]) / recording.rate_hz if len(recording.seq) else np.empty(0)
+    # in place in one float64 array (exact: sequence numbers are far below 2**53), not through
+    # an int64 difference of the trial's length
+    t_s = recording.seq.astype(float)
+    if len(t_s):
+        t_s -= t_s[0]
+        t_s /= recording.rate_hz
     return quality_summary(recording.counts, t_s, record, recording.profile)
