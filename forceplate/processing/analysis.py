@@ -303,11 +303,11 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     neutral = {foot: _neutral(refs[foot], rest_refs[foot]) for foot in SIDES}
     forward = forward_direction(neutral["left"], neutral["right"])
     axes = foot_axes(toe_out_deg, axes_source, forward, axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None)
-    rest_samples = np.flatnonzero(seg.rest)
+    rested = bool(seg.rest.any())  # its first and last sample, not the indices of every rest sample
     baseline = Baseline(
         body_weight_n=seg.weight_n,
-        start_s=float(t[rest_samples[0]]) if len(rest_samples) else float("nan"),
-        end_s=float(t[rest_samples[-1]]) if len(rest_samples) else float("nan"),
+        start_s=float(t[int(np.argmax(seg.rest))]) if rested else float("nan"),
+        end_s=float(t[len(seg.rest) - 1 - int(np.argmax(seg.rest[::-1]))]) if rested else float("nan"),
         neutral_cop_mm=neutral, medial_unit=axes.medial_unit, toe_out_deg=axes.toe_out_deg,
         axis_source=axes.source, weight_source=seg.weight_source, load_kg=load_kg,
         axis_uncertainty_deg=axes.uncertainty_deg,
