@@ -163,9 +163,10 @@ class FeetArrays:
     where its force is too small to place one.
     """
 
-    t: np.ndarray  # trial time (s), from the first analysed frame
+    t: np.ndarray | UniformTimes  # trial time (s), from the first analysed frame (UniformTimes: lazy)
     fz: dict[str, np.ndarray]  # foot -> vertical force (N)
-    cop: dict[str, np.ndarray] | Callable[[], dict]  # foot -> (n, 2) centre of pressure in the lab frame (mm); lazy: a function giving it
+    # foot -> (n, 2) centre of pressure in the lab frame (mm); ``feet_arrays(lazy=True)``: a function giving it
+    cop: dict[str, np.ndarray] | Callable[[], dict]
     regions: dict[str, dict[str, np.ndarray]] | None  # insoles: foot -> region name -> force (N); plates: None
     rate_hz: float
     # the toe-out the CoP frame already implies: 0 for insoles (their frame follows the foot),
@@ -238,7 +239,10 @@ def plate_feet(device, calibration: CalibrationRecord | None = None, dtype=np.fl
     record.check_matches(device.info.get("serial", ""), device.profile.n_channels)
     if cop_later:
         rows, fz, _ = _calibrated_in_blocks(device, record, dtype, force=True, cop=False)
-        return UniformTimes(rows, device.rate_hz), fz, lambda: _calibrated_in_blocks(device, record, dtype, force=False, cop=True)[2]
+        def cop_of() -> dict:
+            return _calibrated_in_blocks(device, record, dtype, force=False, cop=True)[2]
+
+        return UniformTimes(rows, device.rate_hz), fz, cop_of
     rows, fz, cop = _calibrated_in_blocks(device, record, dtype, force=True, cop=True)
     return UniformTimes(rows, device.rate_hz), fz, cop
 
