@@ -29,6 +29,9 @@ def _pinned_samples(column: np.ndarray, min_run: int) -> int:
     return pinned
 
 
+STD_ROWS = 256  # quiet blocks whose spread is computed at a time
+
+
 def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -> tuple[float | None, float]:
     """Drift of a device's vertical force (N/min) on its quiet blocks, and their span (s).
 
@@ -42,7 +45,9 @@ def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -
         return None, 0.0
     blocks = force_n[: n * size].reshape(n, size)
     times = t_s[: n * size].reshape(n, size).mean(axis=1)
-    level, quiet = blocks.mean(axis=1), blocks.std(axis=1) < QUIET_STD_N
+    # the deviations a few hundred blocks at a time, not a copy of the whole force
+    spread = np.concatenate([part.std(axis=1) for part in np.array_split(blocks, max(1, n // STD_ROWS))])
+    level, quiet = blocks.mean(axis=1), spread < QUIET_STD_N
     level, times, loaded = level[quiet], times[quiet], np.abs(level[quiet]) >= UNLOADED_N
     span = float(times.max() - times.min()) if len(times) else 0.0
     if span < MIN_DRIFT_SPAN_S:
