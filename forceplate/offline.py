@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     """
     from forceplate.processing.analysis import analyze_feet
 
-    feet = feet_arrays(trial, calibration, SQUAT_FEET_DTYPE)
+    feet = feet_arrays(trial, calibration, SQUAT_FEET_DTYPE, lazy=True)
     feet.check_long_enough(trial)
     source = "set-up"
     if feet.frame_toe_out_deg is not None:
@@ -127,6 +128,33 @@ def static_weight_n(static: Trial, calibration: CalibrationRecord | None = None)
     return float(np.mean(total[loaded]))
 
 
+class UniformTimes:
+    """The times (s) of ``n`` samples at ``rate_hz`` from 0, ``np.arange(n) / rate_hz``, made
+    only where read: the segmentation and the grades read them at a rep's samples, and an
+    hour at 1 kHz is 29 MB of float64 held beside the largest temporaries of the analysis
+    (:func:`analyze_trial`'s plates; ``analyze_feet`` makes the array for its ``Analysis``
+    once the reps are found). An index or a slice gives what the array
+    would, bit for bit; ``np.asarray`` gives the array."""
+
+    def __init__(self, n: int, rate_hz: float):
+        self.n, self.rate_hz = n, rate_hz
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return np.arange(*key.indices(self.n)) / self.rate_hz
+        i = operator.index(key)
+        if not -self.n <= i < self.n:
+            raise IndexError(f"sample {i} of {self.n}")
+        return np.float64(i % self.n) / self.rate_hz
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        t = np.arange(self.n) / self.rate_hz
+        return t if dtype is None else t.astype(dtype, copy=False)
+
+
 @dataclass(frozen=True)
 class FeetArrays:
     """A trial's per-foot arrays on one time grid, as :func:`feet_arrays` reads them.
@@ -135,9 +163,10 @@ class FeetArrays:
     where its force is too small to place one.
     """
 
-    t: np.ndarray  # trial time (s), from the first analysed frame
+    t: np.ndarray | UniformTimes  # trial time (s), from the first analysed frame (UniformTimes: lazy)
     fz: dict[str, np.ndarray]  # foot -> vertical force (N)
-    cop: dict[str, np.ndarray]  # foot -> (n, 2) centre of pressure in the lab frame (mm)
+    # foot -> (n, 2) centre of pressure in the lab frame (mm); ``feet_arrays(lazy=True)``: a function giving it
+    cop: dict[str, np.ndarray] | Callable[[], dict]
     regions: dict[str, dict[str, np.ndarray]] | None  # insoles: foot -> region name -> force (N); plates: None
     rate_hz: float
     # the toe-out the CoP frame already implies: 0 for insoles (their frame follows the foot),
@@ -151,12 +180,16 @@ class FeetArrays:
             raise TrialError(f"{trial.path}: only {len(self.t)} samples recorded, too short to analyse")
 
 
-def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None, plate_dtype=np.float64) -> FeetArrays:
+def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None, plate_dtype=np.float64,
+                lazy: bool = False) -> FeetArrays:
     """The per-foot force, CoP and insole regions of a trial's plates, else of its left and
     right insoles (mapped onto the left insole's clock), with ``calibration`` replacing the
     stored record of the device with its serial. ``plate_dtype``: of the plates' per-foot
     force and CoP (:func:`plate_feet`); the jumps and landings integrate force, so float64
-    unless the caller asks (the squat: :data:`SQUAT_FEET_DTYPE`)."""
+    unless the caller asks (the squat: :data:`SQUAT_FEET_DTYPE`). ``lazy``: a long plate
+    trial's time (without insoles) as :class:`UniformTimes` and its CoP as a function that
+    gives it (:func:`plate_feet`'s ``cop_later``), made when read, as ``analyze_feet`` takes
+    them (the squat); else arrays."""
     serials = {d.info.get("serial") for d in trial.devices.values()}
     if calibration is not None and calibration.serial not in serials:
         raise CalibrationError(f"{calibration.source}: field 'serial' is {calibration.serial!r}; "
@@ -164,8 +197,10 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None, plat
     insoles = {d.info.get("foot"): d for d in trial.devices.values() if d.profile.insole is not None}
     if any(d.profile.plates for d in trial.devices.values()):
         primary = plate_recording(trial)
-        t, fz, cop = plate_feet(primary, _record_for(primary, calibration), plate_dtype)
+        t, fz, cop = plate_feet(primary, _record_for(primary, calibration), plate_dtype, cop_later=lazy)
         regions = None
+        if not lazy or set(insoles) == {"left", "right"}:
+            t = np.asarray(t)
         if set(insoles) == {"left", "right"}:
             # plate trial time runs from the plate's first frame
             from forceplate.io.clock import fit_clock
@@ -182,14 +217,18 @@ def feet_arrays(trial: Trial, calibration: CalibrationRecord | None = None, plat
                       (insoles["left"], insoles["right"]))
 
 
-def plate_feet(device, calibration: CalibrationRecord | None = None,
-               dtype=np.float64) -> tuple[np.ndarray, dict, dict]:
+def plate_feet(device, calibration: CalibrationRecord | None = None, dtype=np.float64,
+               cop_later: bool = False) -> tuple[np.ndarray | UniformTimes, dict, dict | Callable[[], dict]]:
     """A plate device's trial time (s) on its uniform grid and, per foot, vertical force (N)
     and lab-frame CoP (mm) as ``dtype``: what ``plate_forces(device.uniform(calibration)[1])``
     gives (computed in float64, then rounded to ``dtype``), lost frames NaN rows, but
     calibrated :data:`CALIBRATION_BLOCK_FRAMES` at a time into the outputs, so the whole
     trial's calibrated channels are never held at once (nor, from a trial file whose counts
-    are not read yet, its counts: ``DeviceRecording.rows``)."""
+    are not read yet, its counts: ``DeviceRecording.rows``); the time then as
+    :class:`UniformTimes` (``np.asarray`` makes the array). ``cop_later``: the CoP of such a
+    trial is then a function that calibrates the counts again to give it (the same numbers),
+    for a caller that needs it only once it is done with the force (the squat's segmentation:
+    an hour's CoP in float32 is 58 MB beside its largest temporaries)."""
     if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
         t, physical = device.uniform(calibration)
         fz, cop = plate_forces(physical, device.profile)
@@ -198,19 +237,34 @@ def plate_feet(device, calibration: CalibrationRecord | None = None,
     if record is None:
         raise CalibrationError(f"device {device.name}: no calibration record in the trial; give one with --calibration")
     record.check_matches(device.info.get("serial", ""), device.profile.n_channels)
+    if cop_later:
+        rows, fz, _ = _calibrated_in_blocks(device, record, dtype, force=True, cop=False)
+        def cop_of() -> dict:
+            return _calibrated_in_blocks(device, record, dtype, force=False, cop=True)[2]
+
+        return UniformTimes(rows, device.rate_hz), fz, cop_of
+    rows, fz, cop = _calibrated_in_blocks(device, record, dtype, force=True, cop=True)
+    return UniformTimes(rows, device.rate_hz), fz, cop
+
+
+def _calibrated_in_blocks(device, record: CalibrationRecord, dtype, force: bool, cop: bool) -> tuple[int, dict, dict]:
+    """:func:`plate_feet`'s grid rows and per-foot force and CoP (each only when asked for, else
+    an empty dict), calibrated a block of frames at a time."""
     index = device.grid_index()
     rows = int(index[-1]) + 1
-    fz = {plate.foot: np.full(rows, np.nan, dtype=dtype) for plate in device.profile.plates}
-    cop = {plate.foot: np.full((rows, 2), np.nan, dtype=dtype) for plate in device.profile.plates}
+    plates = device.profile.plates
+    fz = {plate.foot: np.full(rows, np.nan, dtype=dtype) for plate in plates} if force else {}
+    points = {plate.foot: np.full((rows, 2), np.nan, dtype=dtype) for plate in plates} if cop else {}
     for lo in range(0, len(index), CALIBRATION_BLOCK_FRAMES):
         block = slice(lo, lo + CALIBRATION_BLOCK_FRAMES)
         block_fz, block_cop = plate_forces(record.to_physical(device.rows("counts", block)), device.profile)
         for foot in fz:
             fz[foot][index[block]] = block_fz[foot]
-            cop[foot][index[block]] = block_cop[foot]
+        for foot in points:
+            points[foot][index[block]] = block_cop[foot]
     del index
     device.release()  # its sequence numbers (a trial file's): read again if anything asks
-    return np.arange(rows) / device.rate_hz, fz, cop
+    return rows, fz, points
 
 
 def _as(arrays: dict, dtype) -> dict:
@@ -296,11 +350,20 @@ class TrialFeet:
 
     def __init__(self, trial, calibration):
         self.trial, self.calibration, self.read = trial, calibration, None
+        self.read_here = False  # whether ``read`` came from the trial file (not from ``seed``)
 
     def __call__(self):
         if self.read is None:
             self.seed(feet_arrays(self.trial, self.calibration))
+            self.read_here = True
         return self.read
+
+    def release(self) -> None:
+        """Let go of the arrays read from the trial (read again if called; seeded ones are
+        kept): the squat reads the trial again in its own lean form (:func:`analyze_trial`),
+        and the recognition's float64 arrays (an hour: 200 MB) are not held beside it."""
+        if self.read_here:
+            self.read, self.read_here = None, False
 
     def seed(self, feet: FeetArrays) -> None:
         """Take the trial's arrays already read (the notebook API's) instead of reading them."""

@@ -47,6 +47,7 @@ class SquatExercise(Exercise):
         from forceplate.processing.baseline import NoBaseline
         from forceplate.processing.movement import SYMMETRY_FORMULAS
 
+        feet_of.release()  # what the recognition read: the analysis reads the trial its own way
         try:
             analysis = analyze_trial(trial, calibration, options.toe_out_deg, options.thresholds, static=options.static,
                                      flag_reference=options.flag_reference)

@@ -268,6 +268,10 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     this trial's own reps, :func:`personal_normal_mm`).
     ``regions`` (insoles): per foot, the force on each named region (N), for the arch load
     and pronation index of each rep.
+    ``cop``: or a function that gives it, called once the reps are segmented (an hour's CoP
+    is then not held beside the segmentation's temporaries; ``offline.analyze_trial``).
+    ``t``: an array, or what reads like one (len, an index, a slice; ``offline.UniformTimes``,
+    the analysis' array then made at its end, after the segmentation's largest temporaries).
     ``filter_in_place``: the caller gives up ``fz`` and ``cop`` (float64 or float32 arrays):
     they are low-passed where they are and become the analysis' filtered arrays, so a whole
     trial's per-foot arrays are held once, not as read and filtered too (``offline.analyze_trial``,
@@ -277,31 +281,33 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     the CoP's dtype.
     """
     thresholds = thresholds or Thresholds()
-    missing = [foot for foot in SIDES if foot not in fz or foot not in cop]
-    if missing:
-        raise NoBaseline(f"no {' and no '.join(missing)} foot: a squat is analysed on both feet "
-                         "(a single-leg squat: --exercise single_leg_squat)")
+    _check_both_feet(fz)
+    if not callable(cop):
+        _check_both_feet(cop)
     def place(x: np.ndarray, allowed: bool) -> np.ndarray | None:  # where the filtered array goes
         return x if (allowed and isinstance(x, np.ndarray) and x.dtype in (np.float64, np.float32)
                      and x.flags.writeable) else None
 
     fz_f = {foot: zero_lag(fz[foot], FORCE_CUTOFF_HZ, rate_hz, out=place(fz[foot], filter_in_place and not regions))
             for foot in fz}
-    cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz, out=place(cop[foot], filter_in_place)) for foot in cop}
     seg = segment_reps(t, total_force(fz_f), rate_hz, weight_n, filtered=True)  # the total let go once segmented
     if not seg.reps and not seg.rest.any():
         raise NoBaseline("no squat reps and no standing found: nothing to measure the feet against")
+    if callable(cop):  # read now: not held beside the segmentation's temporaries
+        cop = cop()
+        _check_both_feet(cop)
+    cop_f = {foot: zero_lag(cop[foot], COP_CUTOFF_HZ, rate_hz, out=place(cop[foot], filter_in_place)) for foot in cop}
     reps = seg.reps
     rest_refs = {foot: _rest_cop(cop_f[foot], seg) for foot in SIDES}
     refs = references(cop_f, reps, rate_hz)
     neutral = {foot: _neutral(refs[foot], rest_refs[foot]) for foot in SIDES}
     forward = forward_direction(neutral["left"], neutral["right"])
     axes = foot_axes(toe_out_deg, axes_source, forward, axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None)
-    rest_samples = np.flatnonzero(seg.rest)
+    rested = bool(seg.rest.any())  # its first and last sample, not the indices of every rest sample
     baseline = Baseline(
         body_weight_n=seg.weight_n,
-        start_s=float(t[rest_samples[0]]) if len(rest_samples) else float("nan"),
-        end_s=float(t[rest_samples[-1]]) if len(rest_samples) else float("nan"),
+        start_s=float(t[int(np.argmax(seg.rest))]) if rested else float("nan"),
+        end_s=float(t[len(seg.rest) - 1 - int(np.argmax(seg.rest[::-1]))]) if rested else float("nan"),
         neutral_cop_mm=neutral, medial_unit=axes.medial_unit, toe_out_deg=axes.toe_out_deg,
         axis_source=axes.source, weight_source=seg.weight_source, load_kg=load_kg,
         axis_uncertainty_deg=axes.uncertainty_deg,
@@ -329,13 +335,20 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
             sides[foot].arch_load_pct = _peak(indices[foot][0][sl])
             sides[foot].pronation_index = _peak(indices[foot][1][sl])
         results.append(RepResult(r, sides, 100.0 * (left - right) / (left + right)))
-    analysis = Analysis(rate_hz, t, fz_f, cop_f, baseline, thresholds, results, seg.velocity, shift,
+    analysis = Analysis(rate_hz, np.asarray(t), fz_f, cop_f, baseline, thresholds, results, seg.velocity, shift,
                         "auto" if toe_out_deg is None else toe_out_deg)
     analysis.notes = _notes(seg, baseline)
     analysis.normal_mm = normal
     if len([r for r in reps if not r.partial]) < 2 and normal_mm is None:
         analysis.notes.append("one full rep: it is its own normal, so no flag (give a reference trial)")
     return analysis
+
+
+def _check_both_feet(arrays: dict) -> None:
+    missing = [foot for foot in SIDES if foot not in arrays]
+    if missing:
+        raise NoBaseline(f"no {' and no '.join(missing)} foot: a squat is analysed on both feet "
+                         "(a single-leg squat: --exercise single_leg_squat)")
 
 
 def total_force(fz: dict) -> np.ndarray:

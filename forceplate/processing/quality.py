@@ -29,6 +29,9 @@ def _pinned_samples(column: np.ndarray, min_run: int) -> int:
     return pinned
 
 
+STD_ROWS = 256  # quiet blocks whose spread is computed at a time
+
+
 def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -> tuple[float | None, float]:
     """Drift of a device's vertical force (N/min) on its quiet blocks, and their span (s).
 
@@ -42,7 +45,9 @@ def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -
         return None, 0.0
     blocks = force_n[: n * size].reshape(n, size)
     times = t_s[: n * size].reshape(n, size).mean(axis=1)
-    level, quiet = blocks.mean(axis=1), blocks.std(axis=1) < QUIET_STD_N
+    # the deviations a few hundred blocks at a time, not a copy of the whole force
+    spread = np.concatenate([part.std(axis=1) for part in np.array_split(blocks, max(1, n // STD_ROWS))])
+    level, quiet = blocks.mean(axis=1), spread < QUIET_STD_N
     level, times, loaded = level[quiet], times[quiet], np.abs(level[quiet]) >= UNLOADED_N
     span = float(times.max() - times.min()) if len(times) else 0.0
     if span < MIN_DRIFT_SPAN_S:
@@ -89,9 +94,12 @@ def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dic
             flags.append(f"{name} saturates ({pinned} samples pinned at its limit, {100 * pinned / len(column):.1f}%)")
     drift, span = None, 0.0
     if record is not None:
-        # a block of frames at a time: a whole trial's channels in newtons are twice its counts
-        total = np.concatenate([sum(vertical_forces(record.to_physical(counts[lo:lo + DRIFT_BLOCK_FRAMES]), profile).values())
-                                for lo in range(0, len(counts), DRIFT_BLOCK_FRAMES)])
+        # a block of frames at a time (a whole trial's channels in newtons are twice its
+        # counts), into the one array (not the blocks and their concatenation)
+        total = np.empty(len(counts))
+        for lo in range(0, len(counts), DRIFT_BLOCK_FRAMES):
+            total[lo:lo + DRIFT_BLOCK_FRAMES] = sum(
+                vertical_forces(record.to_physical(counts[lo:lo + DRIFT_BLOCK_FRAMES]), profile).values())
         drift, span = zero_drift_n_per_min(total, np.asarray(t_s, dtype=float), rate)
         if drift is not None and abs(drift) > MAX_DRIFT_N_PER_MIN:
             flags.append(f"zero drifts by {drift:+.1f} N/min (limit {MAX_DRIFT_N_PER_MIN:g}) over {span:.0f} s of "
@@ -105,5 +113,10 @@ def recording_quality(recording, calibration=None) -> dict:
     stored record when the serials match, as in the analysis)."""
     record = calibration if calibration is not None and calibration.serial == recording.info.get("serial") \
         else recording.calibration
-    t_s = (recording.seq - recording.seq[0]) / recording.rate_hz if len(recording.seq) else np.empty(0)
+    # in place in one float64 array (exact: sequence numbers are far below 2**53), not through
+    # an int64 difference of the trial's length
+    t_s = recording.seq.astype(float)
+    if len(t_s):
+        t_s -= t_s[0]
+        t_s /= recording.rate_hz
     return quality_summary(recording.counts, t_s, record, recording.profile)
