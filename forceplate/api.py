@@ -30,7 +30,7 @@ from forceplate.offline import FeetArrays, TrialFeet, feet_arrays
 from forceplate.processing.analysis import Analysis
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage import reader
-from forceplate.storage.reader import Trial
+from forceplate.storage.reader import Trial, stored_text
 
 
 def _pandas(what: str):
@@ -42,8 +42,6 @@ def _pandas(what: str):
     return pandas
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,13 @@ class TrialEvent:
     @classmethod
     def from_row(cls, row) -> TrialEvent:
         """An event from one row of the stored table (numpy structured row, h5py strings as bytes)."""
-        name = _text(row["kind"])
+        name = stored_text(row["kind"])
         kind = EventKind.of(name)
-        text = _text(row["text"])
+        text = stored_text(row["text"])
         if kind is EventKind.OTHER:
             text = f"{name}: {text}" if text else name
-        return cls(float(row["t_s"]), kind, int(row["rep"]), _text(row["side"]), _text(row["severity"]),
-                   _text(row["phase"]), float(row["value"]), text, EVENT_VALUE_UNITS.get(kind, ""))
+        return cls(float(row["t_s"]), kind, int(row["rep"]), stored_text(row["side"]), stored_text(row["severity"]),
+                   stored_text(row["phase"]), float(row["value"]), text, EVENT_VALUE_UNITS.get(kind, ""))
 
 
 @dataclass(frozen=True)

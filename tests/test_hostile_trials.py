@@ -413,3 +413,22 @@ def test_stored_results_of_another_shape_are_analysed_afresh(recorded, tmp_path,
         assert listed.status == 0 and "t.h5" in listed.stdout, listed.describe()
     else:  # no results at all: the file is damaged, said in one line naming it
         assert "t.h5" in listed.stdout + listed.stderr and "summary is not a JSON object" in listed.stdout + listed.stderr
+
+
+def test_an_event_text_that_is_no_utf8_is_exported_with_a_replacement_character(recorded, tmp_path):
+    """A damaged byte in an event's text (the long fuzz run, seed 62, case 9558: `export --csv`
+    gave a UnicodeDecodeError traceback): the text is shown with U+FFFD and the rest exported."""
+    import h5py
+
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(recorded.read_bytes())
+    with h5py.File(damaged, "r+") as f:
+        events = f["events"][()]
+        assert len(events), "the recorded trial has events to damage"
+        events[0]["text"] = b"mark \x80\xff"
+        f["events"][0] = events[0]
+    outcome = run_cli(["export", str(damaged), "--csv", str(tmp_path / "csv")], timeout_s=DAMAGE_TIME_LIMIT_S)
+    assert outcome.failure is None, outcome.describe()
+    assert outcome.status == 0, outcome.stderr
+    exported = (tmp_path / "csv" / "events.csv").read_text(encoding="utf-8")
+    assert "mark \ufffd\ufffd" in exported

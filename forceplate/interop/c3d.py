@@ -599,7 +599,8 @@ def _write_trial_parameters(c3d, trial, ezc3d) -> None:
 
 
 def _event_dict(row) -> dict:
-    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731 - h5py gives bytes
+    from forceplate.storage.reader import stored_text as text
+
     value = float(row["value"])
     return {"t_s": round(float(row["t_s"]), 6), "kind": text(row["kind"]), "rep": int(row["rep"]),
             "side": text(row["side"]), "severity": text(row["severity"]), "phase": text(row["phase"]),

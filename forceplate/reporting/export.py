@@ -16,7 +16,7 @@ from forceplate.errors import TrialError
 from forceplate.events import EVENT_VALUE_UNITS
 from forceplate.processing.analysis import SIDES, Analysis
 from forceplate.reporting.exercise_table import rows, unit_of
-from forceplate.storage.reader import Trial
+from forceplate.storage.reader import Trial, stored_text
 from forceplate.storage.schema import flat_rep, rep_row, rep_table_units
 
 BLOCK_ROWS = 50_000
@@ -81,7 +81,7 @@ def _exercise_rep_rows(exercise, results: dict) -> tuple[list[str], list[list[st
 
 
 def _event_rows(events: np.ndarray) -> list[list[str]]:
-    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731 - h5py gives bytes
+    text = stored_text
     rows = []
     for e in events:
         kind = text(e["kind"])

@@ -193,8 +193,10 @@ class Trial(TrialHeader):
     events: np.ndarray
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def stored_text(value) -> str:
+    """A string h5py gives back (bytes, or str): a byte that is no UTF-8 (a damaged file)
+    becomes U+FFFD, so what the text says is still shown and the rest read."""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def open_h5(path: str | Path, probe: bool = True) -> h5py.File:
@@ -416,10 +418,10 @@ def _scalar_attr(path: Path, name: str, value):
         if array.shape != () or not isinstance(value, (bytes, str)):
             raise CorruptTrial(f"{path}: attribute {name} is {_shown(value)}, not text")
         try:
-            return _text(value)
+            return stored_text(value)
         except UnicodeDecodeError:
             raise CorruptTrial(f"{path}: attribute {name} is not UTF-8 text") from None
-    return _text(value) if isinstance(value, (bytes, str)) else value
+    return stored_text(value) if isinstance(value, (bytes, str)) else value
 
 
 def _shown(value) -> str:
@@ -508,7 +510,7 @@ def _results(g: h5py.Group) -> dict:
     reps = []
     table = g["reps"][()]
     stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
-    flat = _text(g.attrs.get("rep_table", "")) == FLAT_REP_TABLE  # an exercise other than the squat
+    flat = stored_text(g.attrs.get("rep_table", "")) == FLAT_REP_TABLE  # an exercise other than the squat
     for row in table if flat else ():
         reps.append(nested_rep({name: number_or_none(cell(row[name])) for name in table.dtype.names}))
     for row in () if flat else table:
@@ -517,11 +519,11 @@ def _results(g: h5py.Group) -> dict:
             rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
                          for name in SIDE_COLUMNS}
         reps.append(rep)
-    documents = {name: json.loads(_text(g.attrs[name])) for name in ("summary", "parameters")}
+    documents = {name: json.loads(stored_text(g.attrs[name])) for name in ("summary", "parameters")}
     for name, value in documents.items():
         if not isinstance(value, dict):
             raise CorruptTrial(f"{g.file.filename}:/processing: attribute {name} is not a JSON object")
-    return {"reps": reps, **documents, "analysed": _text(g.attrs["analysed"])}
+    return {"reps": reps, **documents, "analysed": stored_text(g.attrs["analysed"])}
 
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
@@ -532,12 +534,12 @@ def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     for name, g in f["devices"].items():
         a = f["acquisition"][name]
         where = f"{path}:/acquisition/{name}"
-        cal_text = _text(g.attrs.get("calibration", ""))
-        info = json.loads(_text(g.attrs["info"]))
+        cal_text = stored_text(g.attrs.get("calibration", ""))
+        info = json.loads(stored_text(g.attrs["info"]))
         if not isinstance(info, dict):
             raise CorruptTrial(f"{path}:/devices/{name}: attribute info is not a JSON object")
-        profile = parse_profile(_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile")
-        stats = json.loads(_text(a.attrs.get("decoder_stats", "{}")))
+        profile = parse_profile(stored_text(g.attrs["profile"]), where=f"{path}:/devices/{name} profile")
+        stats = json.loads(stored_text(a.attrs.get("decoder_stats", "{}")))
         datasets = {column: _dataset(where, a, column, file_bytes) for column in ("counts", "seq", "t_device", "t_host", "gaps")}
         _check_shapes(where, datasets, profile.n_channels, profile.wire_dtype)
         # rows appended together may be cut short by a crash (one column grown, the next not
