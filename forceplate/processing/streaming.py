@@ -230,8 +230,7 @@ class StreamingAnalyzer:
         total = fz["left"] + fz["right"]
         self._keep(t, total, cop)
         events: list[Event] = []
-        if len(t) and t[-1] - self._last_segment_s >= SEGMENT_EVERY_S and len(self._buf_t) >= 4 * window_samples(
-                self._seg_rate):
+        if len(t) and t[-1] - self._last_segment_s >= SEGMENT_EVERY_S and self._window_ready():
             self._last_segment_s = float(t[-1])
             events += self._segment()
         if self.weight_n is None or not len(t):
@@ -263,9 +262,11 @@ class StreamingAnalyzer:
     def finish(self) -> list[Event]:
         """The stream has ended: every rep the window holds that was not reported yet is
         reported now, the last one up to the last sample (a set that stops with its last rep)."""
-        if len(self._buf_t) < 4 * window_samples(self._seg_rate):
-            return []
-        return self._segment(final=True)
+        return self._segment(final=True) if self._window_ready() else []
+
+    def _window_ready(self) -> bool:
+        """Whether the window holds enough force for the segmentation to run on."""
+        return len(self._buf_t) >= 4 * window_samples(self._seg_rate)
 
     # --- the segmentation's view ---------------------------------------------------------
     def _segment(self, final: bool = False) -> list[Event]:
