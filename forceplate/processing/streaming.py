@@ -70,6 +70,7 @@ SEGMENT_EVERY_S = 0.2  # how often it runs (~5-10 ms each on 16 s): a rep's star
 SEGMENT_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
 REP_DONE_MARGIN_S = 0.1  # a rep ending closer than this to the window's end may still be rising
 REP_DONE_WAIT_S = 1.5  # a rep with no rest or rep after it yet is reported this long after its end
+SAME_REP_START_S = 0.5  # how much later than live's start the segmentation may start the same rep
 NORMAL_REPS_KEPT = 50  # the lifter's normal comes from the last this many reps (bounded memory)
 WEIGHED = ("standing", "rep cycles")  # weight sources that measured the weight (not a median force)
 
@@ -146,7 +147,7 @@ class _OpenRep:
 def _same_rep(r: Rep, start_s: float) -> bool:
     """Whether the segmentation's rep ``r`` is the one live began at ``start_s``: the
     segmentation's start moves by a tenth of a second or two as the weight is followed."""
-    return r.bottom_s > start_s and r.start_s < start_s + 0.5
+    return r.bottom_s > start_s and r.start_s < start_s + SAME_REP_START_S
 
 
 class _SideState:
