@@ -132,6 +132,21 @@ def test_live_flags_of_back_to_back_reps_are_each_reps_own():
     assert flags and all(labelled[e.rep][e.side] != "none" for e in flags)
 
 
+def test_live_reports_slow_reps_with_the_bottoms_offline_finds():
+    """Slow reps (6 s, no pause) with 0.2 s between them: at the window's end the steady middle
+    of a slow ascent reads as rest, and a rep anchored there was reported with its bottom up to
+    0.8 s after offline's (battery seed 50). Rest still under way is trusted once REST_CONFIRM_S long."""
+    spec = SessionSpec.plain(reps=5, seed=6, toe_out_deg=0.0)
+    spec = replace(spec, plan=replace(spec.plan, rest_s=0.2, bottom_s=0.0, descent_s=2.2, ascent_s=3.8))
+    rec = simulate(spec)
+    offline = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, 0.0)
+    live = StreamingAnalyzer(rec.rate_hz, 0.0)
+    ends = [e.data for e in live_events(live, rec.t, rec.fz, rec.cop) + live.finish() if e.kind == "rep_end"]
+    assert len(ends) == len(offline.reps) == 5
+    for live_rep, offline_rep in zip(ends, offline.reps):
+        assert abs(live_rep["bottom_s"] - offline_rep.rep.bottom_s) < 0.05, (live_rep["bottom_s"], offline_rep.rep.bottom_s)
+
+
 @pytest.mark.parametrize("name", ["grf_Squat2.mot", "S1_FlywheelSquat.c3d"])
 def test_real_squats_live_find_the_rep_offline_finds(shared_data, tmp_path, name):
     """The real recordings through the live path, in 20 ms blocks, to the end of the stream

@@ -69,6 +69,7 @@ LIVE_WINDOW_S = 16.0  # force kept for the segmentation: two whole slow reps (up
 SEGMENT_EVERY_S = 0.2  # how often it runs (~5-10 ms each on 16 s): a rep's start is seen this late at most
 SEGMENT_RATE_HZ = 100.0  # the force is low-passed at 20 Hz: 100 samples a second keep the reps
 REP_DONE_MARGIN_S = 0.1  # a rep ending closer than this to the window's end may still be rising
+REST_CONFIRM_S = 0.3  # rest still under way at the window's end anchors a rep once this long
 REP_DONE_WAIT_S = 1.5  # a rep with no rest or rep after it yet is reported this long after its end
 SAME_REP_START_S = 0.5  # how much later than live's start the segmentation may start the same rep
 NORMAL_REPS_KEPT = 50  # the lifter's normal comes from the last this many reps (bounded memory)
@@ -291,7 +292,7 @@ class StreamingAnalyzer:
         for k, r in enumerate(seg.reps):
             # done once the velocity is anchored after it (rest, or the top before the next
             # rep): until then its end is integrated forward, undrifted, and its bottom may move
-            anchored = seg.rest[r.end:].any() or k + 1 < len(seg.reps)
+            anchored = self._rest_confirmed(seg.rest[r.end:]) or k + 1 < len(seg.reps)
             if r.bottom_s > self._last_end_s and (final or r.end < last - margin and (
                     anchored or times[-1] - r.end_s > REP_DONE_WAIT_S)):
                 events += self._rep_done(r, seg, times, cops)
@@ -305,6 +306,20 @@ class StreamingAnalyzer:
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
         return events
+
+    def _rest_confirmed(self, rest: np.ndarray) -> bool:
+        """Whether ``rest`` (the segmentation's rest after a rep, to the window's end) holds rest
+        that is known to be rest: rest the body has left again, or REST_CONFIRM_S of it. At the
+        window's end the middle of a slow ascent (the force at the weight, the velocity not yet
+        measured against what follows) reads as rest too, and a rep anchored there is cut short
+        (its bottom came 0.2-0.8 s late)."""
+        if not rest.any():
+            return False
+        if not rest[-1]:
+            return True  # rest the body has left again
+        moving = np.flatnonzero(~rest)
+        under_way_from = int(moving[-1]) + 1 if len(moving) else 0  # the rest still under way
+        return len(rest) - under_way_from >= REST_CONFIRM_S * self._seg_rate or bool(rest[:under_way_from].any())
 
     def _next_rep_under_way(self, seg, times: np.ndarray, cops: dict) -> list[Event]:
         """In back-to-back reps the next descent starts before the rep under way can be
