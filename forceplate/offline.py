@@ -46,13 +46,15 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
     from the reps even when the trial states a set-up; None (what every caller passes when the
     user stated nothing): not stated here, so the trial's set-up, else the flag reference's
     normal reps, else the estimate from the reps (:func:`toe_out_asked`). ``static``: a separate
-    static trial of the same lifter on the same devices, for the standing weight.
+    static trial of the same lifter on the same devices, for the standing weight and, when
+    nothing states the foot axes, each foot's axis from its standing sway (:func:`static_standing`).
     ``flag_reference``: the lifter's normal shift per foot from ``calibrate flag`` (the caller
     gives its thresholds, :meth:`FlagReference.thresholds`), instead of this trial's own reps;
     its foot axes (the normal reps') too, when neither the caller nor the set-up states them.
     """
     from forceplate.processing.analysis import analyze_feet
 
+    standing = static_standing(static, calibration) if static is not None else None
     feet = feet_arrays(trial, calibration, SQUAT_FEET_DTYPE, lazy=True)
     feet.check_long_enough(trial)
     source = "set-up"
@@ -60,15 +62,19 @@ def analyze_trial(trial: Trial, calibration: CalibrationRecord | None = None, to
         toe_out_deg, source = feet.frame_toe_out_deg, "insole frame"
     elif toe_out_deg is None:
         toe_out_deg = stated_toe_out(trial)
+        if toe_out_deg is None and standing is not None and standing.toe_out_deg is not None:
+            toe_out_deg, source = dict(standing.toe_out_deg), standing.describe(static.path)
         if toe_out_deg is None and flag_reference is not None and flag_reference.toe_out_deg is not None:
             # axes estimated from reps that all collapse turn toward the arch and hide the collapse
             toe_out_deg, source = dict(flag_reference.toe_out_deg), f"the flag reference's normal reps ({flag_reference.source})"
     elif toe_out_deg == "auto":
         toe_out_deg = None
     analysis = analyze_feet(feet.t, feet.fz, feet.cop, feet.rate_hz, toe_out_deg, thresholds, feet.regions,
-                            weight_n=static_weight_n(static, calibration) if static is not None else None,
+                            weight_n=standing.weight_n if standing is not None else None,
                             load_kg=trial_load_kg(trial), axes_source=source,
                             normal_mm=flag_reference.normal_mm if flag_reference else None, filter_in_place=True)
+    if standing is not None and standing.toe_out_deg is None and source == "set-up" and toe_out_deg is None:
+        analysis.notes.append(standing.describe(static.path) + ": the foot axes are estimated from the reps")
     if flag_reference is not None:
         analysis.notes.append(flag_reference.describe())
         if flag_reference.algorithm_version != ALGORITHM_VERSION:
@@ -119,13 +125,38 @@ def trial_load_kg(trial: Trial) -> float | None:
     return None if load is None else float(load)
 
 
-def static_weight_n(static: Trial, calibration: CalibrationRecord | None = None) -> float:
-    """The standing weight (N) of a static trial: the mean total vertical force while loaded."""
-    total = sum(feet_arrays(static, calibration).fz.values())
+@dataclass(frozen=True)
+class StaticStanding:
+    """What a static trial (quiet standing) gives the analysis of a set."""
+
+    weight_n: float  # the mean total vertical force while loaded
+    toe_out_deg: dict | None  # foot -> degrees out, from the standing sway; None: no clear direction
+    uncertainty_deg: dict | None  # foot -> 95 % half-width of it
+
+    def describe(self, path) -> str:
+        if self.toe_out_deg is None:
+            return f"the static trial {path}: its standing sway has no clear direction"
+        return (f"the static trial's standing sway ({path}; 95 % within "
+                f"{self.uncertainty_deg['left']:.1f} / {self.uncertainty_deg['right']:.1f} deg)")
+
+
+def static_standing(static: Trial, calibration: CalibrationRecord | None = None) -> StaticStanding:
+    """The standing weight (N) of a static trial, and each foot's axis from its standing sway
+    (:func:`forceplate.processing.baseline.standing_sway_axes`) where plates measured it (an
+    insole has its own frame)."""
+    from forceplate.processing.baseline import forward_direction, standing_sway_axes
+
+    feet = feet_arrays(static, calibration)
+    total = sum(feet.fz.values())
     loaded = np.isfinite(total) & (total > 0.5 * np.nanmedian(total))
     if loaded.sum() < 10:
         raise TrialError(f"{static.path}: no standing in this static trial")
-    return float(np.mean(total[loaded]))
+    sway = None
+    if feet.frame_toe_out_deg is None:
+        cop = {foot: np.asarray(feet.cop[foot], dtype=float)[loaded] for foot in ("left", "right")}
+        sway = standing_sway_axes(cop, feet.rate_hz, forward_direction(np.nanmean(cop["left"], axis=0),
+                                                                         np.nanmean(cop["right"], axis=0)))
+    return StaticStanding(float(np.mean(total[loaded])), *(sway or (None, None)))
 
 
 class UniformTimes:

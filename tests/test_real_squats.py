@@ -13,6 +13,7 @@ import pytest
 
 from forceplate.offline import analyze_trial, feet_arrays
 from forceplate.processing.analysis import analyze_feet
+from forceplate.processing.baseline import forward_direction, standing_sway_axes
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.profiles import SIDES
 from forceplate.storage.reader import open_trial
@@ -73,6 +74,42 @@ def test_kth_flywheel_squat_with_its_static_trial(shared_data, tmp_path):
         # the flywheel strap pulls with a force that is not the weight: no depth is claimed
         assert np.isnan(analysis.reps[0].rep.depth_m)
         assert "external pull" in analysis.baseline.weight_source
+
+
+def test_the_static_trial_gives_the_foot_axes_from_its_standing_sway(shared_data, tmp_path):
+    """Nothing states the KTH feet's axes and one rep cannot estimate them well: the static
+    trial's standing sway (50 times longer than wide) gives them, and says so."""
+    trial = imported(shared_data, tmp_path, "S1_FlywheelSquat.c3d")
+    static = imported(shared_data, tmp_path, "S1_StandingRef.c3d")
+    analysis = analyze_trial(trial, static=static)
+    assert analysis.baseline.axis_source.startswith("the static trial's standing sway")
+    assert all(abs(analysis.baseline.toe_out_deg[foot]) < 15 for foot in SIDES)  # feet near parallel
+    assert strong_flags(analysis) == []
+    # stated axes come first: the static trial then gives only the weight
+    stated = analyze_trial(trial, toe_out_deg=10.0, static=static)
+    assert stated.baseline.axis_source == "set-up" and stated.baseline.body_weight_n == analysis.baseline.body_weight_n
+
+
+def test_standing_sway_runs_along_the_feet_in_a_real_recording(shared_data, tmp_path):
+    """The assumption behind the static trial's axes, on the KU Leuven squat's 0.55 s of
+    standing before its rep: each foot's CoP sways along a line, and the two lines are as far
+    apart as the markers' heel-toe lines (PROVENANCE: feet out 31 and 39 degrees, 70 apart)."""
+    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    standing = feet.t <= 0.55
+    cop = {foot: np.asarray(feet.cop[foot], float)[standing] for foot in SIDES}
+    forward = forward_direction(cop["left"].mean(axis=0), cop["right"].mean(axis=0))
+    toe_out, uncertainty = standing_sway_axes(cop, feet.rate_hz, forward)
+    # toe-out is + away from the other foot on each side: the lines' angle apart is their sum
+    assert abs(toe_out["left"] + toe_out["right"]) == pytest.approx(31 + 39, abs=3)
+    assert all(0 < uncertainty[foot] < 10 for foot in SIDES)
+
+
+def test_sway_with_no_clear_direction_gives_no_axes():
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 2.0, 0.001)
+    cop = {"left": np.column_stack([-150 + rng.normal(0, 1, len(t)), rng.normal(0, 1, len(t))]),
+           "right": np.column_stack([150 + rng.normal(0, 1, len(t)), rng.normal(0, 1, len(t))])}
+    assert standing_sway_axes(cop, 1000.0, np.array([0.0, 1.0])) is None
 
 
 def test_one_rep_is_its_own_normal_and_says_so(shared_data, tmp_path):

@@ -29,7 +29,8 @@ def add_analysis_options(command, offline: bool = True) -> None:
     if offline:
         command.add_argument("--static", metavar="STATIC.h5",
                              help="a static trial of the same lifter on the same plates (quiet standing), "
-                                  "for the standing weight when the trial itself has no standing")
+                                  "for the standing weight when the trial itself has no standing, and the foot "
+                                  "axes from each foot's standing sway when nothing states them")
 
 
 def toe_out(text: str):
