@@ -22,12 +22,17 @@ from forceplate.validation import SessionSpec, simulate
 BOTTOM_TOLERANCE_S = 0.15
 
 
-def imported(shared_data, tmp_path, name: str):
+# The KU Leuven file's feet as its markers show them (docs/validation.md): the unprefixed
+# plate is under the left foot, the 1_ plate under the right
+KU_LEUVEN_FEET = ("--left", "1", "--right", "2")
+
+
+def imported(shared_data, tmp_path, name: str, *options: str):
     source = shared_data / "real-squats" / name
     if not source.exists():
         pytest.skip(f"{source} is not present")
-    out = tmp_path / (source.stem + ".h5")
-    subprocess.run([sys.executable, "-m", "forceplate", "import", str(source), "-o", str(out)], check=True,
+    out = tmp_path / (source.stem + "".join(options) + ".h5")
+    subprocess.run([sys.executable, "-m", "forceplate", "import", str(source), "-o", str(out), *options], check=True,
                    capture_output=True, text=True)
     return open_trial(out)
 
@@ -92,16 +97,27 @@ def test_the_static_trial_gives_the_foot_axes_from_its_standing_sway(shared_data
 
 def test_standing_sway_runs_along_the_feet_in_a_real_recording(shared_data, tmp_path):
     """The assumption behind the static trial's axes, on the KU Leuven squat's 0.55 s of
-    standing before its rep: each foot's CoP sways along a line, and the two lines are as far
-    apart as the markers' heel-toe lines (PROVENANCE: feet out 31 and 39 degrees, 70 apart)."""
-    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    standing before its rep: each foot's CoP sways along a line near its heel-toe line (the
+    markers: feet out 31.7 and 39.2 degrees from the pelvis's forward, 70.9 apart)."""
+    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot", *KU_LEUVEN_FEET))
     standing = feet.t <= 0.55
     cop = {foot: np.asarray(feet.cop[foot], float)[standing] for foot in SIDES}
     forward = forward_direction(cop["left"].mean(axis=0), cop["right"].mean(axis=0))
     toe_out, uncertainty = standing_sway_axes(cop, feet.rate_hz, forward)
-    # toe-out is + away from the other foot on each side: the lines' angle apart is their sum
-    assert abs(toe_out["left"] + toe_out["right"]) == pytest.approx(31 + 39, abs=3)
+    assert toe_out["left"] + toe_out["right"] == pytest.approx(31.7 + 39.2, abs=3)  # the lines' angle apart
+    assert toe_out["left"] == pytest.approx(31.7, abs=8) and toe_out["right"] == pytest.approx(39.2, abs=8)
     assert all(0 < uncertainty[foot] < 10 for foot in SIDES)
+
+
+def test_ku_leuven_shift_in_the_feet_frames_is_the_markers(shared_data, tmp_path):
+    """With the feet as the markers name them and their angles stated, the rep's largest
+    held shift toward the arch is PROVENANCE's, measured against the heel-toe lines (left
+    +12 mm, right +1 mm), with the knees going out: a medial shift that is no collapse."""
+    trial = imported(shared_data, tmp_path, "grf_Squat2.mot", *KU_LEUVEN_FEET)
+    rep = analyze_trial(trial, toe_out_deg={"left": 31.0, "right": 39.0}).reps[0]
+    assert rep.sides["left"].medial_shift_mm == pytest.approx(12.0, abs=3.0)
+    assert rep.sides["right"].medial_shift_mm == pytest.approx(1.0, abs=3.0)
+    assert rep.sides["left"].flag == rep.sides["right"].flag == "none"
 
 
 def test_sway_with_no_clear_direction_gives_no_axes():

@@ -168,7 +168,7 @@ def personal_normal_mm(peaks_mm: list[float]) -> float:
     held shifts of the reps so far: their NORMAL_QUANTILE quantile, less what sway alone
     gives (NORMAL_ALLOWANCE_MM); 0 for a lifter whose normal reps stay near their standing.
 
-    Real healthy squats move the CoP toward the arch by 10-26 mm with the knees going out
+    Real healthy squats move the CoP toward the arch by 10-13 mm with the knees going out
     (docs/validation.md), so a rep is graded against the lifter's own normal reps, not
     against zero. A low quantile keeps the normal from rising when collapse appears in
     up to three reps of four (the seeds: collapse often appears only as the load grows).
