@@ -120,6 +120,18 @@ def test_ku_leuven_shift_in_the_feet_frames_is_the_markers(shared_data, tmp_path
     assert rep.sides["left"].flag == rep.sides["right"].flag == "none"
 
 
+@pytest.mark.parametrize("name, markers_feet", [("grf_Squat2.mot", KU_LEUVEN_FEET),
+                                                 ("S1_FlywheelSquat.c3d", ("--left", "1", "--right", "2"))])
+def test_feet_that_read_as_turned_in_are_noted(shared_data, tmp_path, name, markers_feet):
+    """The importer's geometry rule names both real squats' feet the other way round from their
+    markers; the estimated axes then read as turned in (24 and 36 degrees), and a note says so."""
+    def noted(analysis):
+        return any("may be swapped" in note for note in analysis.notes)
+
+    assert noted(analyze_trial(imported(shared_data, tmp_path, name)))
+    assert not noted(analyze_trial(imported(shared_data, tmp_path, name, *markers_feet)))
+
+
 def test_sway_with_no_clear_direction_gives_no_axes():
     rng = np.random.default_rng(3)
     t = np.arange(0, 2.0, 0.001)

@@ -418,8 +418,18 @@ def _finite_mean(x: np.ndarray) -> float:
     return float(finite.mean()) if len(finite) else float("nan")
 
 
+TOE_IN_NOTE_DEG = 20.0  # feet turned in further than this are rare in a squat stance (0-40 deg out)
+
+
 def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
     notes = [f"standing weight from {seg.weight_source}", f"foot axes: {baseline.axis_source}"]
+    turned_in = {foot: angle for foot, angle in baseline.toe_out_deg.items() if angle < -TOE_IN_NOTE_DEG}
+    if turned_in and baseline.axis_source not in ("set-up", "insole frame"):
+        # both real squats in ../shared read so until their feet were named as their markers show
+        notes.append("the foot axes read as turned in (" + ", ".join(f"{foot} {-angle:.0f} deg"
+                                                                    for foot, angle in turned_in.items())
+                     + "): feet seldom turn in this far, so the left and right plates may be swapped "
+                       "(forceplate import --left/--right) or the estimate is off (state --toe-out)")
     if baseline.load_kg is None:
         notes.append("no load_kg stated: the body weight shown includes any bar")
     if not seg.reps:
