@@ -138,6 +138,9 @@ def test_sway_with_no_clear_direction_gives_no_axes():
     cop = {"left": np.column_stack([-150 + rng.normal(0, 1, len(t)), rng.normal(0, 1, len(t))]),
            "right": np.column_stack([150 + rng.normal(0, 1, len(t)), rng.normal(0, 1, len(t))])}
     assert standing_sway_axes(cop, 1000.0, np.array([0.0, 1.0])) is None
+    # a CoP that runs off (a foot lifted: its force fades, its CoP leaves the plate) is no standing
+    cop["left"][:, 1] += np.where(t > 1.5, 1e200, 0.0)
+    assert standing_sway_axes(cop, 1000.0, np.array([0.0, 1.0])) is None
 
 
 def test_one_rep_is_its_own_normal_and_says_so(shared_data, tmp_path):

@@ -190,6 +190,7 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
 
 MIN_SWAY_ELONGATION = 3.0  # standing sway this much longer than wide (SD) has a direction
 MIN_SWAY_S = 0.5  # of standing: less says nothing about a direction
+MAX_SWAY_MM = 60.0  # quiet standing keeps each foot's CoP within a few mm; this far is moving
 SWAY_BANDWIDTH_HZ = 1.0  # standing sway is slower than this: about two independent samples a second
 
 
@@ -213,6 +214,9 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
         cop = cop[np.isfinite(cop).all(axis=1)]
         if len(cop) < max(MIN_SWAY_S * rate_hz, 16):
             return None
+        cop = cop - np.median(cop, axis=0)  # only the sway matters (and no far-off origin squares to inf)
+        if np.abs(cop).max() > MAX_SWAY_MM:
+            return None  # a foot stepped or lifted (its CoP runs off where its force fades): no quiet standing
         smooth = np.column_stack([zero_lag(cop[:, k], COP_CUTOFF_HZ, rate_hz) for k in range(2)])
         spread, directions = np.linalg.eigh(np.cov((smooth - smooth.mean(axis=0)).T))
         narrow, long = max(float(spread[0]), 1e-12), float(spread[1])
