@@ -125,6 +125,10 @@ def trial_load_kg(trial: Trial) -> float | None:
     return None if load is None else float(load)
 
 
+STATIC_QUIET_SHARE = 0.75  # of a static trial's loaded samples quiet (baseline.quiet_mask): quiet standing
+STATIC_QUIET_WINDOW_S = 0.2  # the window quiet_mask judges steadiness over
+
+
 @dataclass(frozen=True)
 class StaticStanding:
     """What a static trial (quiet standing) gives the analysis of a set."""
@@ -132,8 +136,11 @@ class StaticStanding:
     weight_n: float  # the mean total vertical force while loaded
     toe_out_deg: dict | None  # foot -> degrees out, from the standing sway; None: no clear direction
     uncertainty_deg: dict | None  # foot -> 95 % half-width of it
+    quiet: bool  # the trial is quiet standing (STATIC_QUIET_SHARE of it)
 
     def describe(self, path) -> str:
+        if not self.quiet:
+            return f"the static trial {path} is not quiet standing (it moves), so it gives no foot axes"
         if self.toe_out_deg is None:
             return f"the static trial {path}: its standing sway has no clear direction"
         return (f"the static trial's standing sway ({path}; 95 % within "
@@ -144,19 +151,21 @@ def static_standing(static: Trial, calibration: CalibrationRecord | None = None)
     """The standing weight (N) of a static trial, and each foot's axis from its standing sway
     (:func:`forceplate.processing.baseline.standing_sway_axes`) where plates measured it (an
     insole has its own frame)."""
-    from forceplate.processing.baseline import forward_direction, standing_sway_axes
+    from forceplate.processing.baseline import forward_direction, quiet_mask, standing_sway_axes
 
     feet = feet_arrays(static, calibration)
     total = sum(feet.fz.values())
     loaded = np.isfinite(total) & (total > 0.5 * np.nanmedian(total))
     if loaded.sum() < 10:
         raise TrialError(f"{static.path}: no standing in this static trial")
-    sway = None
-    if feet.frame_toe_out_deg is None:
-        cop = {foot: np.asarray(feet.cop[foot], dtype=float)[loaded] for foot in ("left", "right")}
+    sway, quiet = None, quiet_mask(np.where(loaded, total, 0.0), feet.rate_hz, STATIC_QUIET_WINDOW_S) & loaded
+    # quiet standing: the loaded samples are quiet, but for the trailing window's first one
+    standing = quiet.sum() >= STATIC_QUIET_SHARE * (loaded.sum() - STATIC_QUIET_WINDOW_S * feet.rate_hz)
+    if feet.frame_toe_out_deg is None and standing:
+        cop = {foot: np.asarray(feet.cop[foot], dtype=float)[quiet] for foot in ("left", "right")}
         sway = standing_sway_axes(cop, feet.rate_hz, forward_direction(np.nanmean(cop["left"], axis=0),
                                                                          np.nanmean(cop["right"], axis=0)))
-    return StaticStanding(float(np.mean(total[loaded])), *(sway or (None, None)))
+    return StaticStanding(float(np.mean(total[loaded])), *(sway or (None, None)), standing)
 
 
 class UniformTimes:

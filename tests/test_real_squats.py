@@ -90,6 +90,10 @@ def test_the_static_trial_gives_the_foot_axes_from_its_standing_sway(shared_data
     assert analysis.baseline.axis_source.startswith("the static trial's standing sway")
     assert all(abs(analysis.baseline.toe_out_deg[foot]) < 15 for foot in SIDES)  # feet near parallel
     assert strong_flags(analysis) == []
+    # a set that moves is no static trial: it gives the weight, no axes, and a note
+    moving = analyze_trial(trial, static=imported(shared_data, tmp_path, "grf_Squat2.mot"))
+    assert moving.baseline.axis_source.startswith("estimated")
+    assert any("is not quiet standing" in note for note in moving.notes)
     # stated axes come first: the static trial then gives only the weight
     stated = analyze_trial(trial, toe_out_deg=10.0, static=static)
     assert stated.baseline.axis_source == "set-up" and stated.baseline.body_weight_n == analysis.baseline.body_weight_n
