@@ -6,7 +6,6 @@ import sys
 import time
 
 from forceplate.events import EventKind
-from forceplate.processing.reps import PULLED
 from forceplate.processing.streaming import SIDES, Event
 from forceplate.processing.valgus import GRADES
 from forceplate.reporting.numbers import number
@@ -54,7 +53,7 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
     t = f"{event.t_s:7.2f} s"
     if event.kind == EventKind.BASELINE:
         d = event.data
-        if PULLED in d.get("weight_source", ""):  # a flywheel: the force is not the weight
+        if d.get("pulled"):  # a flywheel: the force is not the weight
             return f"{t}  baseline: {d['weight_source']} ({d['body_weight_n']:.1f} N, not the body weight)"
         return f"{t}  baseline: body weight {d['body_weight_n']:.1f} N ({d['mass_kg']:.1f} kg)"
     if event.kind == EventKind.REP_START:

@@ -85,6 +85,9 @@ class Segmentation:
     weight_n: float  # standing weight, lifter and bar (N)
     weight_source: str  # GIVEN, "standing", "rep cycles", "median force", or under an external pull
     rest: np.ndarray  # samples at rest (standing, pausing) used as anchors
+    # under an external pull (a flywheel, a band: the weight source says so): the reps come from
+    # the force's humps, the force is not the weight and the velocity is not measured
+    pulled: bool = False
 
 
 def acceleration(total_n: np.ndarray, weight_n) -> np.ndarray:
@@ -266,12 +269,16 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     rest = np.zeros(len(force), dtype=bool)
     v = None  # made when a stretch is not the whole recording: one that is gives its own velocity
     found: list[_Found] = []
+    pulled = False  # whether the weight source is a pull's (a later stretch keeps it unless it measures the weight)
     for lo, hi in runs(loaded):
         if hi - lo < 2 * window_samples(rate_hz):
             continue
         part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
-        if not _plausible(part[0], part[1]):
+        if _plausible(part[0], part[1]):
+            pulled = pulled and part[4] == source
+        else:
             part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3], source)
+            pulled = True
         if hi - lo == len(force):
             rest, v = part[2], part[1]
         else:
@@ -285,7 +292,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     if reps:
         median_depth = float(np.median([r.depth_m for r in reps]))
         reps = [replace(r, partial=r.depth_m < PARTIAL_FRACTION * median_depth) for r in reps]
-    return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest)
+    return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest, pulled)
 
 
 def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float) -> tuple[float, str]:
@@ -380,7 +387,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
         float(np.max([np.max(v, initial=0.0), -np.min(v, initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
 
 
-PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull
+PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull (Segmentation.pulled)
 EXTERNAL_PEAK_PROMINENCE = 0.1  # of the weight: a rep's force hump under an external load
 EXTERNAL_MIN_REP_S = 0.8
 
