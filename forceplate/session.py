@@ -421,8 +421,15 @@ class Session:
         """
         return self.recording_sink.stop_recording()
 
-    def drain_events(self) -> list[Event]:
+    def drain_events(self, wait_s: float = 0.0) -> list[Event]:
+        """The events not drained yet; with ``wait_s``, waiting up to that long for one when
+        there is none (a face that only prints events need not wake to poll, issue 14)."""
         out = []
+        if wait_s > 0:
+            try:
+                out.append(self.events.get(timeout=wait_s))
+            except queue.Empty:
+                return out
         while True:
             try:
                 out.append(self.events.get_nowait())
