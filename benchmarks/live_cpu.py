@@ -14,9 +14,9 @@ The reference measured in the same run is what decoding the plate's wire stream 
 Beside it, where the recorder's figure goes: a session as ``record`` runs it (no plots, a trial
 recorded) in this process, reading a separate simulator, its reader thread's CPU (from
 /proc/self/task) with one stage after another left out (the segmentation; the rest of the live
-analysis; the calibration and plate forces; the clock fit and holding the block): the
-differences are each stage's cost in the session, the rest is reading and recording; and the
-writer thread's. The same code costs several times more there than in a loop (shown: the live
+analysis; the calibration and plate forces), each variant run twice in turns: the differences
+are each stage's cost in the session, the rest is reading and recording; and the writer
+thread's. The same code costs several times more there than in a loop (shown: the live
 analysis alone, fed from memory in 20 ms blocks, and one decode of a read hot and after a
 20 ms sleep), as a thread that sleeps between its wakes finds its caches cold on a machine
 other jobs share. Last, the three simulators of the live figure alone (their firmware threads'
@@ -176,8 +176,8 @@ STAGES = (
     ("the rest of the live analysis (StreamingAnalyzer.push)", StreamingAnalyzer, "push",
      lambda self, t, fz, cop: (Block(t, fz, cop, {}), [])),
     ("calibration and plate forces", Session, "_analyse", lambda self, link, frames: None),
-    ("holding the block, the clock fit", Session, "_hold_for_analysis", lambda self, link, frames: None),
 )
+SPLIT_ROUNDS = 2  # each variant is run this often, in turns, and its figures averaged
 
 
 def session_threads_pct(seconds: float, folder: Path, left_out: int) -> dict[str, float]:
@@ -189,7 +189,8 @@ def session_threads_pct(seconds: float, folder: Path, left_out: int) -> dict[str
     try:
         for _, owner, name, stand_in in STAGES[:left_out]:
             setattr(owner, name, stand_in)
-        session = Session([sim.stdout.readline().strip()], record_path=folder / f"parts{left_out}.h5", plotted=False)
+        session = Session([sim.stdout.readline().strip()], record_path=folder / f"parts{time.monotonic_ns()}.h5",
+                          plotted=False)
         try:
             session.start()
             time.sleep(WARMUP_S)
@@ -209,15 +210,20 @@ def session_threads_pct(seconds: float, folder: Path, left_out: int) -> dict[str
 
 def record_parts(seconds: float, folder: Path) -> list[str]:
     """The reader thread's CPU in a session with each stage left out in turn, as the cost of
-    each stage (differences of runs one after another: a few tenths of a % of noise each)."""
-    runs = [session_threads_pct(seconds, folder, left_out) for left_out in range(len(STAGES) + 1)]
-    reader = [next(pct for name, pct in run.items() if name.startswith("read ")) for run in runs]
-    writer = next(pct for name, pct in runs[0].items() if name.startswith("writer "))
+    each stage (differences of runs one after another, each the mean of SPLIT_ROUNDS runs: still
+    a few tenths of a % of noise each on a shared machine)."""
+    reader, writer = np.zeros(len(STAGES) + 1), 0.0
+    for _ in range(SPLIT_ROUNDS):
+        for left_out in range(len(STAGES) + 1):
+            run = session_threads_pct(seconds, folder, left_out)
+            reader[left_out] += next(pct for name, pct in run.items() if name.startswith("read ")) / SPLIT_ROUNDS
+            if left_out == 0:
+                writer += next(pct for name, pct in run.items() if name.startswith("writer ")) / SPLIT_ROUNDS
     parts = [f"{what} {before - after:.1f} %" for (what, *_), before, after in zip(STAGES, reader, reader[1:])]
-    return [f"where it goes, in a session as record runs it, in this process ({seconds:g} s each): its reader "
-            f"thread {reader[0]:.1f} % of a core: " + "; ".join(parts)
-            + f"; reading and recording (waking, the port, decoding, holding frames for the writer) {reader[-1]:.1f} %"
-            + f"; its writer thread {writer:.1f} %"]
+    return [f"where it goes, in a session as record runs it, in this process ({SPLIT_ROUNDS} x {seconds:g} s "
+            f"each): its reader thread {reader[0]:.1f} % of a core: " + "; ".join(parts)
+            + f"; reading and recording (waking, the port, decoding, holding the block and the frames for the "
+              f"writer) {reader[-1]:.1f} %; its writer thread {writer:.1f} %"]
 
 
 def cold_decode_us() -> tuple[float, float]:
