@@ -10,19 +10,21 @@ threads) over a steady stretch that leaves out start-up and the analysis at the 
 
 The reference measured in the same run is what decoding the plate's wire stream alone costs
 (the same bytes in 4 KiB reads; also shown in one read per simulator write), in this process.
-Beside it, the parts of the recorder's figure, each measured here alone: reading (a
-``Device`` reading a simulator's pty as a reader thread does, woken every read: its CPU by
-``time.thread_time``), and the live analysis of a 1 kHz dual plate fed as a session feeds it
-(calibration, plate forces, ``StreamingAnalyzer.push`` in 20 ms blocks), split into the
-segmentation every 0.2 s and the rest of each block; and the three simulators of the live
-figure alone (their firmware threads' CPU, each drained by one reader thread here). What is
-left of the recorder's figure is
-the writer's, the other threads' and what a call costs more in a process that sleeps between
-them than in a loop (caches gone cold on a machine other jobs share).
+
+Beside it, where the recorder's figure goes: a session as ``record`` runs it (no plots, a trial
+recorded) in this process, reading a separate simulator, its reader thread's CPU (from
+/proc/self/task) with one stage after another left out (the segmentation; the rest of the live
+analysis; the calibration and plate forces), each variant run twice in turns: the differences
+are each stage's cost in the session, the rest is reading and recording; and the writer
+thread's. The same code costs several times more there than in a loop (shown: the live
+analysis alone, fed from memory in 20 ms blocks, and one decode of a read hot and after a
+20 ms sleep), as a thread that sleeps between its wakes finds its caches cold on a machine
+other jobs share. Last, the three simulators of the live figure alone (their firmware threads'
+CPU, each drained by one reader thread here).
 Frames lost must be 0. Writes benchmarks/results/live_cpu.txt (with the load average, since
 other jobs on the machine slow every figure).
 
-    python3 benchmarks/live_cpu.py [--seconds 20]
+    python3 benchmarks/live_cpu.py [--seconds 20] [--part-seconds 10]
 """
 
 from __future__ import annotations
@@ -42,14 +44,14 @@ from pathlib import Path
 import numpy as np
 
 from forceplate.io.decoder import FrameDecoder
-from forceplate.io.device import READ_GATHER_S, open_device
+from forceplate.io.device import READ_GATHER_S
 from forceplate.io.firmware import TICK_S
 from forceplate.io.protocol import encode_data
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import plate_recording
 from forceplate.processing.forces import plate_forces
-from forceplate.processing.streaming import StreamingAnalyzer
-from forceplate.session import PLOT_ONLY_READ_S
+from forceplate.processing.streaming import Block, StreamingAnalyzer
+from forceplate.session import PLOT_ONLY_READ_S, Session
 from forceplate.sim.urls import open_simulator
 from forceplate.storage.reader import open_trial
 from results_file import publish
@@ -113,9 +115,9 @@ def run_live(seconds: float) -> tuple[float, str]:
     return pct, lost_frames(output)
 
 
-def thread_cpu_s(thread: threading.Thread) -> float:
-    """User + system CPU seconds of one of this process's threads so far."""
-    fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+def task_cpu_s(native_id: int) -> float:
+    """User + system CPU seconds of one of this process's threads (by its native id) so far."""
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS_S
 
 
@@ -139,9 +141,9 @@ def simulators_pct(seconds: float) -> list[float]:
             os.write(port, b"START\n")
         drainer.start()
         time.sleep(2.0)  # the first second computed ahead, caches warm
-        c0, t0 = [thread_cpu_s(sim._thread) for sim in simulators], time.monotonic()
+        c0, t0 = [task_cpu_s(sim._thread.native_id) for sim in simulators], time.monotonic()
         time.sleep(seconds)
-        c1, elapsed = [thread_cpu_s(sim._thread) for sim in simulators], time.monotonic() - t0
+        c1, elapsed = [task_cpu_s(sim._thread.native_id) for sim in simulators], time.monotonic() - t0
         return [100.0 * (b - a) / elapsed for a, b in zip(c0, c1, strict=True)]
     finally:
         done.set()
@@ -167,24 +169,80 @@ def decode_pct(read_s: float | None) -> float:
     return 100.0 * (time.process_time() - start) / seconds
 
 
-def reading_pct(seconds: float) -> tuple[float, float]:
-    """% of a core a reader thread's reading alone takes (``Device.read`` of a separate
-    simulator's pty: waking, the port, decoding), and its reads a second."""
-    sim = forceplate("simulate", PLATES, "--duration", str(seconds + 10))
+# Stages of a reader thread, each left out in turn from the full session (cumulatively: each
+# variant also leaves out the ones before it), as (name, what is patched, its stand-in).
+STAGES = (
+    ("the segmentation every 0.2 s", StreamingAnalyzer, "_segment", lambda self, final=False: []),
+    ("the rest of the live analysis (StreamingAnalyzer.push)", StreamingAnalyzer, "push",
+     lambda self, t, fz, cop: (Block(t, fz, cop, {}), [])),
+    ("calibration and plate forces", Session, "_analyse", lambda self, link, frames: None),
+)
+SPLIT_ROUNDS = 2  # each variant is run this often, in turns, and its figures averaged
+
+
+def session_threads_pct(seconds: float, folder: Path, left_out: int) -> dict[str, float]:
+    """% of a core of each thread of a session as ``record`` runs it (no plots, recorded to a
+    trial), reading a separate simulator's 1 kHz dual plate, with the first ``left_out`` STAGES
+    left out; keyed by thread name."""
+    originals = [(owner, name, getattr(owner, name)) for _, owner, name, _ in STAGES]
+    sim = forceplate("simulate", PLATES, "--duration", str(seconds + WARMUP_S + 20))
     try:
-        with open_device(sim.stdout.readline().strip()) as device:
-            device.start()
-            started, reads = time.monotonic(), 0
-            while time.monotonic() - started < 1.0:  # the stream under way
-                device.read()
-            start, started = time.thread_time(), time.monotonic()
-            while time.monotonic() - started < seconds:
-                reads += 1 if len(device.read()) else 0
-            elapsed = time.monotonic() - started
-            return 100.0 * (time.thread_time() - start) / elapsed, reads / elapsed
+        for _, owner, name, stand_in in STAGES[:left_out]:
+            setattr(owner, name, stand_in)
+        session = Session([sim.stdout.readline().strip()], record_path=folder / f"parts{time.monotonic_ns()}.h5",
+                          plotted=False)
+        try:
+            session.start()
+            time.sleep(WARMUP_S)
+            threads = {t.native_id: t.name for t in threading.enumerate() if t is not threading.main_thread()}
+            c0, t0 = {tid: task_cpu_s(tid) for tid in threads}, time.monotonic()
+            time.sleep(seconds)
+            c1, elapsed = {tid: task_cpu_s(tid) for tid in threads}, time.monotonic() - t0
+        finally:
+            session.close()
     finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
         sim.terminate()
         sim.wait(timeout=10)
+    return {threads[tid]: 100.0 * (c1[tid] - c0[tid]) / elapsed for tid in threads}
+
+
+def record_parts(seconds: float, folder: Path) -> list[str]:
+    """The reader thread's CPU in a session with each stage left out in turn, as the cost of
+    each stage (differences of runs one after another, each the mean of SPLIT_ROUNDS runs: still
+    a few tenths of a % of noise each on a shared machine)."""
+    reader, writer = np.zeros(len(STAGES) + 1), 0.0
+    for _ in range(SPLIT_ROUNDS):
+        for left_out in range(len(STAGES) + 1):
+            run = session_threads_pct(seconds, folder, left_out)
+            reader[left_out] += next(pct for name, pct in run.items() if name.startswith("read ")) / SPLIT_ROUNDS
+            if left_out == 0:
+                writer += next(pct for name, pct in run.items() if name.startswith("writer ")) / SPLIT_ROUNDS
+    parts = [f"{what} {before - after:.1f} %" for (what, *_), before, after in zip(STAGES, reader, reader[1:])]
+    return [f"where it goes, in a session as record runs it, in this process ({SPLIT_ROUNDS} x {seconds:g} s "
+            f"each): its reader thread {reader[0]:.1f} % of a core: " + "; ".join(parts)
+            + f"; reading and recording (waking, the port, decoding, holding the block and the frames for the "
+              f"writer) {reader[-1]:.1f} %; its writer thread {writer:.1f} %"]
+
+
+def cold_decode_us() -> tuple[float, float]:
+    """µs one decode of a 20 ms read of the 1 kHz dual plate takes back to back, and after a 20 ms
+    sleep (what a reader thread finds after its wait: the caches other processes used meanwhile)."""
+    counts = np.random.default_rng(0).integers(-(2**23), 2**23, size=(4000, 8)).astype("<i4")
+    stream = encode_data(0, np.arange(len(counts)) * 1000, counts)
+    read_bytes = len(stream) // 200
+    reads = [stream[i:i + read_bytes] for i in range(0, len(stream), read_bytes)]
+    timings = []
+    for sleep_s in (0.0, READ_GATHER_S):
+        decoder, spent = FrameDecoder(8, "<i4", sample_period_us=1000), 0.0
+        for read in reads:
+            time.sleep(sleep_s)
+            started = time.thread_time()
+            decoder.feed(read)
+            spent += time.thread_time() - started
+        timings.append(1e6 * spent / len(reads))
+    return timings[0], timings[1]
 
 
 def analysis_pct(folder: Path, block_s: float = 0.02) -> tuple[float, float]:
@@ -219,25 +277,28 @@ def analysis_pct(folder: Path, block_s: float = 0.02) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="steady stretch measured (default 20)")
+    parser.add_argument("--part-seconds", type=float, default=10.0,
+                        help="steady stretch of each run that splits the recorder's figure (default 10)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         record_pct, sim_pct, record_status = run_record(Path(tmp), args.seconds)
         live_pct, live_status = run_live(args.seconds)
+        parts = record_parts(args.part_seconds, Path(tmp))
         analysis, segmentation = analysis_pct(Path(tmp))
-    reading, reads_per_s = reading_pct(min(args.seconds, 10.0))
     plates_sim, *insoles_sim = simulators_pct(min(args.seconds, 15.0))
     reference, per_write = decode_pct(None), decode_pct(TICK_S)
+    hot_us, cold_us = cold_decode_us()
     lines = [f"steady {args.seconds:g} s after {WARMUP_S:g} s of start-up; CPU = user + system of the process "
              f"(all threads) from /proc; simulator writes every {TICK_S * 1000:g} ms, the host reads at most every "
              f"{READ_GATHER_S * 1000:g} ms; load average {load:.1f} before the runs (other jobs share the machine)",
              f"reference, same run: decoding the 1 kHz dual plate's 44 kB/s takes {reference:.3f} % of a core "
              f"in 4 KiB reads, {per_write:.2f} % in one read per simulator write",
-             f"parts of both figures below, same run, each alone in this process: reading a 1 kHz dual plate "
-             f"from a simulator's pty as a reader thread does ({reads_per_s:.0f} reads a second: waking, the port, "
-             f"decoding) takes {reading:.1f} % of a core; its live analysis in 20 ms blocks (calibration, plate "
-             f"forces, StreamingAnalyzer.push) {analysis:.1f} %, of which the segmentation every 0.2 s "
-             f"{segmentation:.1f} % and the rest of the 50 blocks a second {analysis - segmentation:.1f} %; "
+             *parts,
+             f"the same code in a loop costs less: the live analysis alone, fed from memory in 20 ms blocks "
+             f"(calibration, plate forces, StreamingAnalyzer.push) {analysis:.1f} %, of which the segmentation "
+             f"{segmentation:.1f} %; one decode of a 20 ms read {hot_us:.0f} us back to back, {cold_us:.0f} us after "
+             f"a 20 ms sleep (caches cold)",
              f"the live figure's three simulators (their firmware threads) {plates_sim + sum(insoles_sim):.1f} %: "
              f"the dual plate {plates_sim:.2f} %, the insoles {' and '.join(f'{p:.2f}' for p in insoles_sim)} %"]
     for name, pct, status, what in (

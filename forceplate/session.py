@@ -46,7 +46,7 @@ RECONNECT_INTERVAL_S = 0.5
 # it comes and only a read cut short is held for the next one.
 ANALYSIS_BLOCK_S = 0.015
 # Feet whose events are not announced (insoles next to plates: they only feed plots) and
-# devices not analysed (raw counts only: their clock fit) are read and fed in longer blocks:
+# devices not analysed (raw counts only) are read and fed in longer blocks:
 # no flag waits on them, and a plot redrawn 30 times a second hardly shows 50 ms steps. Their
 # devices are read every PLOT_ONLY_READ_S (Device.gather_s), each read held until it spans
 # PLOT_ONLY_BLOCK_S, a little less, as ANALYSIS_BLOCK_S is for a 20 ms read. A 100 Hz insole
@@ -94,6 +94,9 @@ class DeviceLink:
     device: Device
     feet: Feet | None  # None: no calibration record, raw counts are recorded only
     clock: ClockSync = field(default_factory=ClockSync)
+    # Whether anything maps this device's times through its clock fit (an insole of a pair; plates
+    # with insoles beside them, for the arch shares): only then is it fitted, at each block.
+    clock_read: bool = False
     state: str = "connected"  # connected | streaming | stalled | disconnected | failed | stopped
     message: str = ""
     seq0: int | None = None
@@ -186,8 +189,10 @@ class Session:
                 plates.feet.insoles = feet
                 plates.feet.plate_fz = RingBuffer(int(HISTORY_S * plates.device.profile.rate_hz),
                                                   {"t": 1, "t_pair": 1, "left": 1, "right": 1})
+                plates.clock_read = True  # their frames' times put on the insoles' clock
             for link in pair_links:
                 link.feet = feet
+                link.clock_read = True
                 profile = link.device.profile
                 link.sensors = RingBuffer(max(1, int(SENSOR_SECONDS * profile.rate_hz)),
                                           {"t": 1, "newtons": profile.n_channels})
@@ -271,7 +276,8 @@ class Session:
 
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
         """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (:data:`PLOT_ONLY_BLOCK_S`
-        for feet that only feed plots), or its oldest frame waited that long, then update the device's clock fit and analyse the block."""
+        for feet that only feed plots), or its oldest frame waited that long, then update the
+        device's clock fit (when something reads it) and analyse the block."""
         if len(frames):
             if link.seq0 is None:
                 link.seq0 = int(frames.seq[0])
@@ -283,7 +289,8 @@ class Session:
                 or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s):
             held = joined(link.unanalysed)
             link.unanalysed, link.unanalysed_frames = [], 0
-            link.clock.update(held.t_device_s, held.t_host_s)
+            if link.clock_read:
+                link.clock.update(held.t_device_s, held.t_host_s)
             if link.feet is not None:
                 self._analyse(link, held)
 
@@ -421,8 +428,15 @@ class Session:
         """
         return self.recording_sink.stop_recording()
 
-    def drain_events(self) -> list[Event]:
+    def drain_events(self, wait_s: float = 0.0) -> list[Event]:
+        """The events not drained yet; with ``wait_s``, waiting up to that long for one when
+        there is none (a face that only prints events need not wake to poll, issue 14)."""
         out = []
+        if wait_s > 0:
+            try:
+                out.append(self.events.get(timeout=wait_s))
+            except queue.Empty:
+                return out
         while True:
             try:
                 out.append(self.events.get_nowait())

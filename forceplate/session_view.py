@@ -79,8 +79,9 @@ class SessionView:
     def elapsed_s(self) -> float:
         return self._session.elapsed_s()
 
-    def drain_events(self) -> list[Event]:
-        return self._session.drain_events()
+    def drain_events(self, wait_s: float = 0.0) -> list[Event]:
+        """The session's events not drained yet, waiting up to ``wait_s`` for one (Session.drain_events)."""
+        return self._session.drain_events(wait_s)
 
     def status(self) -> list[dict]:
         return self._session.status()

@@ -6,6 +6,7 @@ analysis_memory.py, storage.py, gui_redraw.py); these tests hold the mechanisms 
 
 import subprocess
 import sys
+import threading
 import time
 
 import h5py
@@ -240,3 +241,90 @@ def test_a_reader_hands_its_frames_to_the_writer_after_analysing_them(tmp_path):
     status = session.links[0].device.decoder.stats.frames
     with h5py.File(tmp_path / "handed.h5") as f:
         assert len(f[f"acquisition/{session.links[0].name}/seq"]) == status
+
+
+def _hostile_floats(rng, n: int) -> np.ndarray:
+    """Floats a median or a ramp must take as numpy does: signed zeros, ties, NaN, infinities, subnormals."""
+    pools = (rng.normal(size=n) * 10.0 ** rng.integers(-8, 8), rng.choice([-0.0, 0.0, 1.0, -1.0], size=n),
+             rng.integers(0, 3, size=n).astype(float), rng.choice([np.inf, -np.inf, 1e308, -1e308, 5e-324], size=n))
+    x = pools[int(rng.integers(len(pools)))].copy()
+    if rng.random() < 0.2:
+        x[rng.integers(n)] = np.nan
+    return x
+
+
+def test_the_segmentations_median_and_ramp_are_numpys_to_the_bit():
+    """``reps._median`` and ``reps._ramp`` stand for np.median and np.linspace(0, stop, n) in the
+    live segmentation (their per-call checks cost more than the work there): the same bits."""
+    from forceplate.processing.reps import _median, _ramp
+
+    rng = np.random.default_rng(14)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(20000):
+            x = _hostile_floats(rng, int(rng.integers(1, 40)))
+            expected = np.float64(np.median(x))
+            assert np.float64(_median(x.copy())).tobytes() == expected.tobytes(), x
+        for stop in (*_hostile_floats(rng, 200), 0.0, -0.0, 1e-320, 5e-324):
+            for num in (1, 2, 3, int(rng.integers(4, 3000))):
+                assert _ramp(stop, num).tobytes() == np.linspace(0.0, stop, num).tobytes(), (stop, num)
+
+
+def test_the_segmentation_stops_its_passes_only_where_they_would_repeat_the_last(monkeypatch):
+    """A pass that starts from the last pass's tops, rest and source would repeat it to the bit,
+    so the segmentation stops there: with the stop defeated (tops that never compare equal), every
+    pass runs, and the reps, velocity, rest and weight are the same bits, live windows and whole sets."""
+    from forceplate.processing import reps as reps_module
+    from forceplate.validation import draw_session, simulate
+
+    class NeverEqual(list):
+        def __eq__(self, other):
+            return False
+
+        __hash__ = None
+
+    def windows():
+        for seed, devices in ((3, "plates4"), (4, "insoles16"), (8, "plates6")):
+            rec = simulate(draw_session(seed, devices))
+            total = rec.fz["left"] + rec.fz["right"]
+            yield rec.t, total, rec.rate_hz  # a whole set, offline
+            step = int(rec.rate_hz // 100)
+            for end in range(800, len(rec.t) // step, 137):  # live's windows: 16 s at 100 Hz, filtered
+                lo = max(0, end - 1600)
+                yield rec.t[::step][lo:end], reps_module.zero_lag(total, 20.0, rec.rate_hz)[::step][lo:end], 100.0
+
+    tops, passes = reps_module._tops, {"stopping": 0, "every": 0}
+
+    def counted(kind, wrap):
+        def tops_of(found_, v):
+            passes[kind] += 1
+            return wrap(tops(found_, v))
+        return tops_of
+
+    monkeypatch.setattr(reps_module, "_tops", counted("stopping", list))
+    found = [reps_module.segment_reps(t, f, rate) for t, f, rate in windows()]
+    monkeypatch.setattr(reps_module, "_tops", counted("every", NeverEqual))
+    for (t, f, rate), seg in zip(windows(), found, strict=True):
+        every_pass = reps_module.segment_reps(t, f, rate)
+        assert repr(every_pass.reps) == repr(seg.reps) and every_pass.weight_n == seg.weight_n  # NaN depths too
+        assert every_pass.weight_source == seg.weight_source and every_pass.pulled == seg.pulled
+        assert every_pass.velocity.tobytes() == seg.velocity.tobytes() and np.array_equal(every_pass.rest, seg.rest)
+    assert len(found) > 20 and passes["stopping"] < passes["every"]  # the stop was taken
+
+
+def test_a_face_waits_for_events_instead_of_polling():
+    """``drain_events(wait_s)`` returns an event as soon as one comes (the terminal waits on it,
+    instead of waking every 50 ms), and nothing once the wait is over."""
+    from forceplate.events import EventKind
+    from forceplate.processing.streaming import Event
+
+    session = Session(["sim://dual-plate?seed=2"])
+    try:
+        started = time.monotonic()
+        assert session.drain_events(wait_s=0.2) == [] and time.monotonic() - started >= 0.2
+        threading.Timer(0.1, session.mark, ("now",)).start()
+        started = time.monotonic()
+        (event,) = session.drain_events(wait_s=5.0)
+        assert event.kind == EventKind.MARK and time.monotonic() - started < 2.0
+        assert isinstance(event, Event)
+    finally:
+        session.close()

@@ -59,6 +59,7 @@ def test_ku_leuven_wide_stance_squat(shared_data, tmp_path):
     assert abs(analysis.reps[0].rep.bottom_s - 2.01) <= BOTTOM_TOLERANCE_S
     assert strong_flags(analysis) == []
     assert analysis.baseline.weight_source == "standing"  # it stands still before and after
+    assert not analysis.baseline.pulled
 
 
 @pytest.mark.xfail(reason="the centre of mass drops 0.20 m where the pelvis drops 0.248 m (-19 %): "
@@ -79,6 +80,7 @@ def test_kth_flywheel_squat_with_its_static_trial(shared_data, tmp_path):
         # the flywheel strap pulls with a force that is not the weight: no depth is claimed
         assert np.isnan(analysis.reps[0].rep.depth_m)
         assert "external pull" in analysis.baseline.weight_source
+        assert analysis.baseline.pulled and analysis.baseline.as_dict()["pulled"] is True
 
 
 def test_the_static_trial_gives_the_foot_axes_from_its_standing_sway(shared_data, tmp_path):
@@ -233,5 +235,8 @@ def test_real_squats_live_find_the_rep_offline_finds(shared_data, tmp_path, name
     events = live_events(live, feet.t, feet.fz, feet.cop) + live.finish()
     ends = [e.data for e in events if e.kind == "rep_end"]
     assert len(ends) == len(offline.reps) == 1
+    # live says a pull's weight is no body weight as offline says it (the KTH flywheel)
+    (baseline,) = [e.data for e in events if e.kind == "baseline"]
+    assert baseline["pulled"] is offline.baseline.pulled is name.endswith(".c3d")
     assert abs(ends[0]["bottom_s"] - offline.reps[0].rep.bottom_s) <= BOTTOM_TOLERANCE_S
     assert all(ends[0][side]["flag"] not in ("moderate", "severe") for side in SIDES)

@@ -309,7 +309,7 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
         start_s=float(t[int(np.argmax(seg.rest))]) if rested else float("nan"),
         end_s=float(t[len(seg.rest) - 1 - int(np.argmax(seg.rest[::-1]))]) if rested else float("nan"),
         neutral_cop_mm=neutral, medial_unit=axes.medial_unit, toe_out_deg=axes.toe_out_deg,
-        axis_source=axes.source, weight_source=seg.weight_source, load_kg=load_kg,
+        axis_source=axes.source, weight_source=seg.weight_source, pulled=seg.pulled, load_kg=load_kg,
         axis_uncertainty_deg=axes.uncertainty_deg,
     )
     in_rep = np.zeros(len(t), dtype=bool)

@@ -44,6 +44,8 @@ class Baseline:
     axis_source: str = "set-up"  # or "insole frame", "the static trial's standing sway (...)", "estimated from N reps", "lifter's frame"
     foot_width_mm: float = DEFAULT_FOOT_WIDTH_MM
     weight_source: str = "standing"  # reps.GIVEN (a static trial), "standing", "rep cycles", ...
+    # the weight source is an external pull's (a flywheel: the standing force is not the body weight)
+    pulled: bool = False
     load_kg: float | None = None  # bar or external load, when the trial states it
     axis_uncertainty_deg: dict = field(default_factory=dict)  # foot -> 95 % half-width, None if not estimated
 
@@ -64,6 +66,7 @@ class Baseline:
         return {
             "standing_weight_n": round(self.body_weight_n, 2),
             "weight_source": self.weight_source,
+            "pulled": self.pulled,
             "body_weight_n": round(self.lifter_weight_n, 2),
             "mass_kg": round(self.mass_kg, 2),
             "load_kg": self.load_kg,

@@ -210,7 +210,8 @@ class Causal:
         block = np.asarray(block, dtype=float).reshape(len(block), self._width)
         if len(block) == 0:
             return block
-        finite = np.where(np.isnan(block), 0.0, block)
+        missing = np.isnan(block)  # once: the filter runs on zeros there, and gives NaN there
+        finite = np.where(missing, 0.0, block)
         if self._zi is None:
             self._zi = finite[0][:, None, None] * self._signal.sosfilt_zi(self._sos)[None, :, :]
         if self._cascade is None:
@@ -220,7 +221,7 @@ class Causal:
             columns = np.ascontiguousarray(finite.T)  # one row per signal, filtered in place
             self._cascade(self._sos, columns, self._zi)
             out = columns.T
-        out[np.isnan(block)] = np.nan
+        out[missing] = np.nan
         return out
 
 

@@ -85,6 +85,9 @@ class Segmentation:
     weight_n: float  # standing weight, lifter and bar (N)
     weight_source: str  # GIVEN, "standing", "rep cycles", "median force", or under an external pull
     rest: np.ndarray  # samples at rest (standing, pausing) used as anchors
+    # under an external pull (a flywheel, a band: the weight source says so): the reps come from
+    # the force's humps, the force is not the weight and the velocity is not measured
+    pulled: bool = False
 
 
 def acceleration(total_n: np.ndarray, weight_n) -> np.ndarray:
@@ -107,6 +110,21 @@ def window_samples(rate_hz: float) -> int:
     return max(2, int(round(STILL_WINDOW_S * rate_hz)))
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array, to the bit, partitioning ``x`` in place (pass a copy to
+    keep it): the same partition, the middle value or the mean of the middle two as numpy's mean
+    adds them (from 0.0, so a -0.0 comes out 0.0), NaN when there is one. np.median's own checks
+    and calls cost ~20 us each, and a live segmentation takes a dozen medians (issue 14)."""
+    n = len(x)
+    if n == 0:
+        return float(np.median(x))  # NaN, with numpy's warning
+    k = n // 2
+    x.partition([k - 1, k, -1] if n % 2 == 0 else [k, -1])
+    if np.isnan(x[-1]):
+        return float(x[-1])
+    return float(x[k] + 0.0) if n % 2 else float((x[k - 1] + x[k] + 0.0) / 2)
+
+
 def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
     """Every sample of each trailing window that ended at a True of ``window_end``: sample i
     is in one when a window ends in ``[i, i + n)``. That span is doubled a step at a time, in
@@ -120,21 +138,27 @@ def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
     return inside
 
 
-def steady_ends(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
-    """Samples ending a window of STILL_WINDOW_S whose force range is below ``band_n``
-    (trailing: live marks the same samples)."""
+def window_range(force: np.ndarray, rate_hz: float) -> np.ndarray:
+    """The force's range (N) over the trailing window of STILL_WINDOW_S ending at each sample."""
     n = window_samples(rate_hz)
     hi = maximum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
-    lo = minimum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")
-    hi -= lo  # the window's range, in place: one temporary fewer of the recording's length
-    ends = hi < band_n
+    hi -= minimum_filter1d(force, n, origin=(n - 1) // 2, mode="nearest")  # in place: one temporary fewer
+    return hi
+
+
+def steady_ends(force: np.ndarray, rate_hz: float, band_n: float, force_range: np.ndarray | None = None) -> np.ndarray:
+    """Samples ending a window of STILL_WINDOW_S whose force range is below ``band_n``
+    (trailing: live marks the same samples). ``force_range``: the force's
+    :func:`window_range`, when the caller has it (the segmentation judges two bands on one range)."""
+    n = window_samples(rate_hz)
+    ends = (window_range(force, rate_hz) if force_range is None else force_range) < band_n
     ends[: n - 1] = False
     return ends
 
 
-def steady_mask(force: np.ndarray, rate_hz: float, band_n: float) -> np.ndarray:
+def steady_mask(force: np.ndarray, rate_hz: float, band_n: float, force_range: np.ndarray | None = None) -> np.ndarray:
     """Samples inside a window of STILL_WINDOW_S whose force range is below ``band_n``."""
-    return _whole_windows(steady_ends(force, rate_hz, band_n), window_samples(rate_hz))
+    return _whole_windows(steady_ends(force, rate_hz, band_n, force_range), window_samples(rate_hz))
 
 
 def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -156,9 +180,29 @@ def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np
             continue
         seg = np.cumsum(a[lo:hi]) / rate_hz
         if hi < len(a):
-            seg -= np.linspace(0.0, seg[-1], len(seg))
+            seg -= _ramp(seg[-1], len(seg))
         v[lo:hi] = seg
     return v
+
+
+def _ramp(stop: float, num: int) -> np.ndarray:
+    """``np.linspace(0.0, stop, num)`` to the bit, in numpy's own steps (arange times the step,
+    or divided then multiplied when the step underflows to 0, plus the start, the end set to
+    ``stop``), without linspace's argument handling: ~10 us a call, a dozen calls a live segmentation."""
+    y = np.arange(num, dtype=float)
+    if num > 1:
+        step = stop / (num - 1)
+        if step == 0:
+            y /= num - 1
+            y *= stop
+        else:
+            y *= step
+    else:
+        y *= stop
+    y += 0.0
+    if num > 1:
+        y[-1] = stop
+    return y
 
 
 def phases(v: np.ndarray, in_rep: np.ndarray) -> np.ndarray:
@@ -254,25 +298,31 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     """
     force = np.asarray(total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz), dtype=float)
     finite = np.isfinite(force)
-    level = float(np.median(force[finite], overwrite_input=True)) if finite.any() else 0.0  # the median sorts its copy
+    level = _median(force[finite]) if finite.any() else 0.0  # the median sorts its copy
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
         return Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
     if not finite.all():  # a copy only where there are gaps to zero
         force = np.where(finite, force, 0.0)
     del finite
     calm = zero_lag(force, STILL_CUTOFF_HZ, rate_hz)
+    calm_range = window_range(calm, rate_hz)  # judged against two bands: the standing weight's, the rest's
     loaded = force > UNLOADED_FRACTION * level
-    weight, source = (float(weight_n), GIVEN) if weight_n else _standing_weight(calm, loaded, rate_hz, level)
+    weight, source = (float(weight_n), GIVEN) if weight_n else _standing_weight(calm, loaded, rate_hz, level, calm_range)
     rest = np.zeros(len(force), dtype=bool)
     v = None  # made when a stretch is not the whole recording: one that is gives its own velocity
     found: list[_Found] = []
+    pulled = False  # whether the weight source is a pull's (a later stretch keeps it unless it measures the weight)
     for lo, hi in runs(loaded):
         if hi - lo < 2 * window_samples(rate_hz):
             continue
-        part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source)
-        if not _plausible(part[0], part[1]):
+        whole = hi - lo == len(force)  # a stretch's own window range differs at its edges
+        part = _segment_loaded(force[lo:hi], calm[lo:hi], rate_hz, weight, source, calm_range if whole else None)
+        if _plausible(part[0], part[1]):
+            pulled = pulled and part[4] == source
+        else:
             part = _segment_by_force_pattern(calm[lo:hi], rate_hz, part[3], source)
-        if hi - lo == len(force):
+            pulled = True
+        if whole:
             rest, v = part[2], part[1]
         else:
             v = np.zeros(len(force)) if v is None else v
@@ -283,25 +333,30 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     reps = [Rep(i + 1, f.start, f.bottom, f.end, float(t[f.start]), float(t[f.bottom]), float(t[f.end]),
                 f.depth_m, float(np.max(force[f.start:f.end + 1]))) for i, f in enumerate(found)]
     if reps:
-        median_depth = float(np.median([r.depth_m for r in reps]))
+        median_depth = _median(np.array([r.depth_m for r in reps]))
         reps = [replace(r, partial=r.depth_m < PARTIAL_FRACTION * median_depth) for r in reps]
-    return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest)
+    return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest, pulled)
 
 
-def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float) -> tuple[float, str]:
-    """The weight from the recording's steady stretches near the median force, if there are enough."""
-    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded]), still_band_n(level) / 2)) & loaded
+def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, level: float,
+                     force_range: np.ndarray) -> tuple[float, str]:
+    """The weight from the recording's steady stretches near the median force, if there are enough
+    (``force_range``: the force's :func:`window_range`)."""
+    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded]), still_band_n(level) / 2), force_range)
+    steady &= loaded
     weight, source = level, "median force"
     for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
             break
-        weight, source = float(np.median(force[near])), "standing"
+        weight, source = _median(force[near]), "standing"
     return weight, source
 
 
-def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight: float, source: str):
-    """Reps, velocity, rest and the weight of one stretch with someone on the plates.
+def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight: float, source: str,
+                    calm_range: np.ndarray | None):
+    """Reps, velocity, rest and the weight of one stretch with someone on the plates
+    (``calm_range``: the calm force's :func:`window_range`, if the caller has it).
 
     Rest is steady force while the drift-free velocity is small, whatever the weight: the
     standing force drifts over a set (insole sensors creep, a load changes), so the weight
@@ -328,14 +383,20 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
     slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
     band = steady_band_n(force, weight)
-    steady_and_slow = steady_mask(calm, rate_hz, band) & slow
+    steady_and_slow = steady_mask(calm, rate_hz, band, calm_range) & slow
     del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
     rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * band)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
+    last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
         tops = _tops(found, v)
+        if tops == last_tops and source == last_source and np.array_equal(rest, levels_of):
+            # a pass is a function of its tops, rest and source alone: with the last pass's, this
+            # one and every one after it would repeat it to the bit (a fifth of live's windows)
+            break
+        last_tops, last_source = tops, source
         v = None  # the last pass's velocity is not needed for this one (its tops are taken)
         if levels_of is None or not np.array_equal(rest, levels_of):
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
@@ -350,7 +411,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         anchors[tops] = True
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
-    return found, v, rest, float(np.median(weight_t, overwrite_input=True)), source
+    return found, v, rest, _median(weight_t), source
 
 
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -380,7 +441,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
         float(np.max([np.max(v, initial=0.0), -np.min(v, initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
 
 
-PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull
+PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull (Segmentation.pulled)
 EXTERNAL_PEAK_PROMINENCE = 0.1  # of the weight: a rep's force hump under an external load
 EXTERNAL_MIN_REP_S = 0.8
 
@@ -417,7 +478,7 @@ def _noise_n(force: np.ndarray) -> float:
         return 0.0
     steps = np.diff(force)
     np.abs(steps, out=steps)  # in place, and the median sorts them where they are: one temporary
-    return 1.4826 * float(np.median(steps, overwrite_input=True)) / np.sqrt(2)
+    return 1.4826 * _median(steps) / np.sqrt(2)
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
@@ -428,7 +489,7 @@ WEIGHT_SAMPLES_BLOCK = 1 << 16  # samples interpolated at a time (no sample numb
 
 def _rest_levels(calm, rest) -> list[tuple[float, float, int]]:
     """Each rest stretch's middle (sample), median calm force (N) and length (samples)."""
-    return [((lo + hi) / 2, float(np.median(calm[lo:hi])), hi - lo) for lo, hi in runs(rest)]
+    return [((lo + hi) / 2, _median(calm[lo:hi].copy()), hi - lo) for lo, hi in runs(rest)]
 
 
 def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
@@ -452,7 +513,7 @@ def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarr
         return np.full(len(force), weight), False
     x, y, w = (np.asarray(values, dtype=float) for values in (times, levels, spans))
     step = max(1, int(WEIGHT_GRID_S * rate_hz))
-    grid = np.clip(np.arange(0, len(force) + step, step), x.min(), x.max()).astype(float)
+    grid = np.minimum(np.maximum(np.arange(0, len(force) + step, step), x.min()), x.max())  # np.clip, without its checks
     trend = np.empty(len(grid))
     # a block of grid points at a time: the kernel is grid points x evidence, which grows with
     # the square of the recording's length (an hour: 7,200 x 2,800, 160 MB a temporary)

@@ -52,7 +52,6 @@ from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
 from forceplate.processing.reps import (
     GIVEN,
     MIN_DEPTH_M,
-    PULLED,
     V_MOVING,
     V_REST,
     Rep,
@@ -185,6 +184,7 @@ class StreamingAnalyzer:
         self.baseline: Baseline | None = None
         self.weight_n = self._given_weight
         self._weight_source = GIVEN if self._given_weight else "standing"
+        self._pulled = False
         n = int(LIVE_WINDOW_S * self._seg_rate)
         self._buf_t = _Window(n)
         self._buf_force = _Window(n)
@@ -276,12 +276,11 @@ class StreamingAnalyzer:
         seg = segment_reps(times, self._buf_force.view(), self._seg_rate, weight_n=self._given_weight,
                            filtered=True)
         events: list[Event] = []
-        pulled = PULLED in seg.weight_source  # reps from the force's humps, no velocity
-        if self._given_weight is None and seg.weight_source not in WEIGHED and not pulled:
+        if self._given_weight is None and seg.weight_source not in WEIGHED and not seg.pulled:
             return events  # no rest nor two whole cycles yet: the force is not the weight yet
         first = self.weight_n is None
         self.weight_n = seg.weight_n
-        self._weight_source = seg.weight_source
+        self._weight_source, self._pulled = seg.weight_source, seg.pulled
         self._v = float(seg.velocity[-1])
         cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
         if first:
@@ -481,7 +480,7 @@ class StreamingAnalyzer:
                        if cops is not None and np.isfinite(cops[foot]).any() else np.full(2, np.nan) for foot in SIDES}
         axes = self._axes or self._fallback_axes(neutral)
         return Baseline(self.weight_n, float("nan"), float("nan"), neutral, axes.medial_unit, axes.toe_out_deg,
-                        axes.source, weight_source=self._weight_source,
+                        axes.source, weight_source=self._weight_source, pulled=self._pulled,
                         axis_uncertainty_deg=axes.uncertainty_deg)
 
     def _fallback_axes(self, neutral) -> FootAxes:

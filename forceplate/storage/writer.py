@@ -14,7 +14,6 @@ import json
 import os
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +26,7 @@ from forceplate.errors import TrialError, one_line
 from forceplate.profiles import plain_name
 from forceplate.storage.schema import FLAT_REP_TABLE, SCHEMA, SCHEMA_VERSION, flat_rep, rep_row, rep_table_units
 
-FLUSH_INTERVAL_S = 1.0
+FLUSH_INTERVAL_S = 1.0  # the writer thread wakes this often: appends what was handed over, flushes
 CHUNK_ROWS = 4096
 # Byte shuffle + deflate level 1, filters every HDF5 build has (no plugin to install for h5py,
 # MATLAB, h5dump): samples change little from one to the next, so their high bytes shuffle
@@ -105,6 +104,7 @@ class TrialWriter:
                                 "rep, flag, baseline and user events; t_s on the trial clock")
         self._datasets: dict[str, dict] = {}
         self._queue: queue.Queue = queue.Queue()
+        self._stopping = threading.Event()  # close() asks the thread to write what it holds and end
         self._thread = threading.Thread(target=self._run, name=f"writer {self.path.name}", daemon=True)
         self._t0_host: float | None = None
         self._unstored: dict[str, list] = {}  # device -> Frames handed over, appended at the next flush
@@ -156,7 +156,7 @@ class TrialWriter:
         and a :class:`TrialError` says what went wrong.
         """
         if self._thread.is_alive():
-            self._queue.put(("stop",))
+            self._stopping.set()
             self._thread.join()
         elif self.error is None:  # after a failure the queue holds what cannot be written
             self._drain()
@@ -187,24 +187,18 @@ class TrialWriter:
                              "the frames written up to now are kept")
 
     def _run(self) -> None:
-        next_flush = time.monotonic() + FLUSH_INTERVAL_S
+        """Once a flush interval (or when closed), take what was handed over and append it: the
+        thread wakes once a second, not at each hand-over (10 a second per device, each a
+        switch between threads; issue 14). What waits in the queue is lost in a crash as
+        frames not yet flushed were before."""
         try:
             self._check_free_space()
-            while True:
-                try:
-                    item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
-                except queue.Empty:
-                    item = None
-                if item is not None and item[0] == "stop":
-                    self._drain()
-                    self._flush()
-                    return
-                if item is not None:
-                    self._handle(item)
-                if time.monotonic() >= next_flush:
-                    self._flush()
-                    next_flush = time.monotonic() + FLUSH_INTERVAL_S
-                    self._check_free_space()
+            while not self._stopping.wait(FLUSH_INTERVAL_S):
+                self._drain()
+                self._flush()
+                self._check_free_space()
+            self._drain()
+            self._flush()
         except BaseException as exc:  # noqa: BLE001 - kept for the session to report
             self.error = exc
 
@@ -214,8 +208,7 @@ class TrialWriter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item[0] != "stop":
-                self._handle(item)
+            self._handle(item)
 
     def _handle(self, item) -> None:
         if item[0] == "event":
