@@ -247,6 +247,17 @@ def plate_feet(device, calibration: CalibrationRecord | None = None, dtype=np.fl
     return UniformTimes(rows, device.rate_hz), fz, cop
 
 
+def release_long_counts(trial: Trial) -> None:
+    """Let go of the raw data read from the trial file of each device with at least
+    :data:`CALIBRATION_BLOCK_FRAMES` frames, which the analysis reads again a block at a time
+    (so a long trial's counts are not held beside its arrays). A shorter device's are kept
+    (a few MB at most): the analysis reads them whole, and reading and inflating them again
+    cost more than holding them (~15 ms of CPU for a minute of a dual plate)."""
+    for device in trial.devices.values():
+        if len(device.seq) >= CALIBRATION_BLOCK_FRAMES:
+            device.release()
+
+
 def _calibrated_in_blocks(device, record: CalibrationRecord, dtype, force: bool, cop: bool) -> tuple[int, dict, dict]:
     """:func:`plate_feet`'s grid rows and per-foot force and CoP (each only when asked for, else
     an empty dict), calibrated a block of frames at a time."""
