@@ -245,14 +245,14 @@ def _open_checked(path: Path) -> h5py.File:
                            f"run 'forceplate recover {path}'") from None
 
 
-# Events and results tables, attributes: walked whole (their strings are in the global heaps);
+# Events and results tables, text, attributes: walked whole (their strings are in the global heaps);
 # what declares more is not read (a damaged shape could ask for terabytes).
 SMALL_DATASET_BYTES = 1 << 20
 
 
 def _walk_metadata(path: Path) -> None:
     """Touch every piece of metadata a read of ``path`` can touch: each object header,
-    attribute and chunk index, and small datasets whole (run by :mod:`forceplate.storage.probe`,
+    attribute and chunk index, and small datasets of anything but plain numbers whole (run by :mod:`forceplate.storage.probe`,
     in another process; h5py's low-level calls, a third faster than its objects). Errors are
     skipped: only whether it finishes, and within the prober's memory, matters."""
     try:
@@ -285,7 +285,11 @@ def _touch_object(item) -> None:
         # data kept elsewhere (another file, a FIFO) is refused by the real read, never read
         foreign = plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0
         stored_bytes = item.get_space().get_simple_extent_npoints() * item.get_type().get_size()
-        if not foreign and stored_bytes <= SMALL_DATASET_BYTES:
+        # plain numbers (the per-frame columns) keep nothing outside their own chunks, whose
+        # index is walked above; reading them whole too (inflating a minute's clocks and
+        # sequence numbers) cost the prober more than the rest of its walk
+        numbers = item.get_type().get_class() in (h5py.h5t.INTEGER, h5py.h5t.FLOAT)
+        if not foreign and not numbers and stored_bytes <= SMALL_DATASET_BYTES:
             item.read(h5py.h5s.ALL, h5py.h5s.ALL, np.empty(item.shape, item.dtype))
 
 
@@ -464,6 +468,10 @@ def _refusing_foreign_storage(path: Path, f: h5py.File) -> h5py.File:
     dataset: reading it would read another file of this host (``/etc/passwd`` as counts).
     """
     try:
+        stat = path.stat()
+        version = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if version in _SELF_CONTAINED:  # checked when opened before (a column read a block at a time)
+            return f
         problem = _foreign_storage(f)
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         f.close()
@@ -471,7 +479,13 @@ def _refusing_foreign_storage(path: Path, f: h5py.File) -> h5py.File:
     if problem:
         f.close()
         raise CorruptTrial(f"{path}: {problem}; a trial keeps all its data inside the file, refused")
+    _SELF_CONTAINED.add(version)
     return f
+
+
+# (device, inode, size, modification time) of each file version found to keep all its data
+# inside itself: walking a trial's objects costs about as much as reading its header
+_SELF_CONTAINED: set[tuple] = set()
 
 
 def _foreign_storage(f: h5py.File) -> str | None:
