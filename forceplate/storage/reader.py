@@ -16,13 +16,13 @@ import numpy as np
 
 from forceplate import storage
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
-from forceplate.profiles import DeviceProfile, parse_profile
 from forceplate.storage.probe import check_finishes
 from forceplate.storage.schema import FLAT_REP_TABLE, READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 from forceplate.storage.schema import nested_rep
 
-if TYPE_CHECKING:  # parse_record is imported where a device's record is read: a header needs none
+if TYPE_CHECKING:  # parse_record and parse_profile are imported where a device is read: a header needs neither
     from forceplate.calibration.record import CalibrationRecord
+    from forceplate.profiles import DeviceProfile
 
 
 @dataclass
@@ -555,6 +555,7 @@ def _cell(value):
 
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     from forceplate.calibration.record import parse_record
+    from forceplate.profiles import parse_profile
 
     devices = {}
     file_bytes = path.stat().st_size
