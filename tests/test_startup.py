@@ -37,8 +37,8 @@ def test_exercise_names_and_aliases_are_unique_so_a_name_is_found_in_its_own_mod
 # What none of them needs: the other commands' modules, the other exercises and their
 # processing, the notebook API, scipy/dask/pyarrow (a second of CPU), the plotting report.
 NEVER = ("scipy", "dask", "pyarrow", "pyqtgraph", "forceplate.api", "forceplate.cli.batch", "forceplate.cli.calibrate",
-         "forceplate.cli.live", "forceplate.cli.interop", "forceplate.cli.devices", "forceplate.cli.history", "forceplate.processing.recognise",
-         "forceplate.processing.jumps", "forceplate.exercises.jumping", "forceplate.exercises.quiet_standing",
+         "forceplate.cli.live", "forceplate.cli.interop", "forceplate.cli.devices", "forceplate.cli.history",
+         "forceplate.processing.recognise", "forceplate.processing.jumps", "forceplate.exercises.jumping", "forceplate.exercises.quiet_standing",
          "forceplate.reporting.html", "forceplate.sim", "forceplate.io")
 # What reading stored results needs neither: the analysis and its processing, the writer,
 # calibration records, device profiles (three frozen dataclasses), TOML.
