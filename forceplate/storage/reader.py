@@ -537,6 +537,8 @@ def _results(g: h5py.Group) -> dict:
     rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())] if columns else [{}] * len(table)
     flat = stored_text(g.attrs.get("rep_table", "")) == FLAT_REP_TABLE  # an exercise other than the squat
     if flat:
+        if not columns:
+            raise TypeError("/processing/reps holds no columns")  # a damaged trial, as any unreadable results
         reps = [nested_rep(row) for row in rows]
     else:  # results of older versions lack the newer columns
         reps = [{**{name: row.get(name) for name in REP_COLUMNS},
