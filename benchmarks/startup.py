@@ -11,7 +11,9 @@ that reads a trial stands on (h5py's import runs ``uname -p`` in a child process
 costs more CPU when the others are busy (caches, frequency), so the ratios to the reference
 say more than the milliseconds; with ``--instructions`` (valgrind installed) each is also
 counted in instructions, which the load does not change (the process itself: the metadata
-prober's forked child, killed at exit, writes no count). The children may write and read bytecode (``__pycache__``), as an installed
+prober's forked child, killed at exit, writes no count), with ``OPENBLAS_NUM_THREADS=1``: numpy's
+OpenBLAS otherwise starts a thread per core whose spinning adds 10-25 M instructions that vary
+from run to run. The children may write and read bytecode (``__pycache__``), as an installed
 package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
 sources again (about 0.15 s). Writes benchmarks/results/startup.txt.
 
@@ -37,6 +39,7 @@ REPS_PER_MINUTE = 22  # with the simulated library's 2.6 s reps, its 2 s of stan
 
 
 CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+COUNTED_ENV = {**CHILD_ENV, "OPENBLAS_NUM_THREADS": "1"}  # no spinning BLAS threads in the counts
 
 
 def child_cpu_s(argv: list[str], cwd: Path) -> float:
@@ -59,7 +62,7 @@ def instructions(argv: list[str], cwd: Path) -> int:
     child that exits normally)."""
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", *argv], cwd=cwd,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CHILD_ENV, check=True)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=COUNTED_ENV, check=True)
         return sum(int(line.split()[1]) for dump in Path(out).iterdir()
                    for line in dump.read_text().splitlines() if line.startswith("totals:"))
 
@@ -106,7 +109,8 @@ def main() -> None:
             verdict = f"; target <= {COMMAND_TARGET_S:g} s: {'PASS' if cpu_s <= COMMAND_TARGET_S else 'FAIL'}"
         lines.append(f"{name:36} {cpu_s * 1000:6.0f} ms = {cpu_s / reference:5.1f}x python -c pass{verdict}")
     if counted:
-        lines.append("instructions (valgrind), the same commands: the machine's load changes none of them")
+        lines.append("instructions (valgrind, OPENBLAS_NUM_THREADS=1), the same commands: the machine's load changes "
+                     "none of them")
         lines += [f"{name:36} {count / 1e6:6.0f} M  = {count / counted['python -c pass']:5.1f}x python -c pass"
                   for name, count in counted.items()]
     publish("startup", "start-up costs", lines)

@@ -10,7 +10,6 @@ import numpy as np
 
 from forceplate.errors import CalibrationError, TrialError
 from forceplate.processing import ALGORITHM_VERSION
-from forceplate.processing.forces import plate_forces
 from forceplate.processing.valgus import Thresholds
 from forceplate.storage.reader import Trial, TrialHeader, open_trial, read_header
 
@@ -269,6 +268,8 @@ def plate_feet(device, calibration: CalibrationRecord | None = None, dtype=np.fl
     trial is then a function that calibrates the counts again to give it (the same numbers),
     for a caller that needs it only once it is done with the force (the squat's segmentation:
     an hour's CoP in float32 is 58 MB beside its largest temporaries)."""
+    from forceplate.processing.forces import plate_forces  # with it the profiles: reading stored results needs neither
+
     if len(device.seq) < CALIBRATION_BLOCK_FRAMES:
         t, physical = device.uniform(calibration)
         fz, cop = plate_forces(physical, device.profile)
@@ -287,9 +288,22 @@ def plate_feet(device, calibration: CalibrationRecord | None = None, dtype=np.fl
     return UniformTimes(rows, device.rate_hz), fz, cop
 
 
+def release_long_counts(trial: Trial) -> None:
+    """Let go of the raw data read from the trial file of each device with at least
+    :data:`CALIBRATION_BLOCK_FRAMES` frames, which the analysis reads again a block at a time
+    (so a long trial's counts are not held beside its arrays). A shorter device's are kept
+    (a few MB at most): the analysis reads them whole, and reading and inflating them again
+    cost more than holding them (~15 ms of CPU for a minute of a dual plate)."""
+    for device in trial.devices.values():
+        if len(device.seq) >= CALIBRATION_BLOCK_FRAMES:
+            device.release()
+
+
 def _calibrated_in_blocks(device, record: CalibrationRecord, dtype, force: bool, cop: bool) -> tuple[int, dict, dict]:
     """:func:`plate_feet`'s grid rows and per-foot force and CoP (each only when asked for, else
     an empty dict), calibrated a block of frames at a time."""
+    from forceplate.processing.forces import plate_forces
+
     index = device.grid_index()
     rows = int(index[-1]) + 1
     plates = device.profile.plates

@@ -37,14 +37,22 @@ def test_exercise_names_and_aliases_are_unique_so_a_name_is_found_in_its_own_mod
 # What none of them needs: the other commands' modules, the other exercises and their
 # processing, the notebook API, scipy/dask/pyarrow (a second of CPU), the plotting report.
 NEVER = ("scipy", "dask", "pyarrow", "pyqtgraph", "forceplate.api", "forceplate.cli.batch", "forceplate.cli.calibrate",
-         "forceplate.cli.interop", "forceplate.cli.devices", "forceplate.cli.history", "forceplate.processing.recognise",
-         "forceplate.processing.jumps", "forceplate.exercises.jumping", "forceplate.exercises.quiet_standing",
+         "forceplate.cli.live", "forceplate.cli.interop", "forceplate.cli.devices", "forceplate.cli.history",
+         "forceplate.processing.recognise", "forceplate.processing.jumps", "forceplate.exercises.jumping", "forceplate.exercises.quiet_standing",
          "forceplate.reporting.html", "forceplate.sim", "forceplate.io")
 # What reading stored results needs neither: the analysis and its processing, the writer,
-# calibration records, TOML.
+# calibration records, device profiles (three frozen dataclasses), TOML.
 NOT_FOR_STORED_RESULTS = ("forceplate.processing.analysis", "forceplate.processing.reps", "forceplate.processing.baseline",
                           "forceplate.processing.movement", "forceplate.storage.writer",
-                          "forceplate.calibration", "tomllib")
+                          "forceplate.calibration", "forceplate.profiles", "forceplate.processing.forces", "tomllib")
+
+
+def test_the_feet_the_trial_schema_restates_are_the_profiles():
+    # restated so that a header, a trial list or a comparison builds no profile classes
+    from forceplate.profiles import SIDES
+    from forceplate.storage.schema import SIDES as schema_sides
+
+    assert schema_sides == SIDES
 
 
 def imported_by(command: list[str], cwd) -> set[str]:

@@ -18,7 +18,6 @@ attribute names it grades with its normal and scale, and says so in the results.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -170,6 +169,8 @@ def file_name(subject: str) -> str:
     hash of the whole (so '../x' is never a path and 'a/b' and 'a_b' never share a file)."""
     if plain_name(subject):
         return f"{subject}.toml"
+    import hashlib  # only here: loading OpenSSL costs every analyze of a plainly named subject ~4 ms
+
     plain = re.sub(r"[^A-Za-z0-9_-]", "_", subject)[:40].lstrip("_-") or "subject"
     return f"{plain}-{hashlib.sha256(subject.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}.toml"
 

@@ -50,7 +50,7 @@ def run_analyze(args) -> int:
     from forceplate.calibration.record import check_fits_trial, load_record
     from forceplate.exercises import check_exercise_options, choose, finish_summary, run
     from forceplate.exercises.model import NotThisExercise, Options
-    from forceplate.offline import TrialFeet, save_analysis, save_exercise_results
+    from forceplate.offline import TrialFeet, release_long_counts, save_analysis, save_exercise_results
     from forceplate.processing.quality import recording_quality
     from forceplate.storage.reader import open_trial
 
@@ -61,8 +61,7 @@ def run_analyze(args) -> int:
         check_fits_trial(calibration, {name: d.profile.n_channels for name, d in trial.devices.items()})
     # Before the analysis: its float64 temporaries and the analysis' arrays are then not yet held.
     quality = {name: recording_quality(d, calibration) for name, d in trial.devices.items()}
-    for device in trial.devices.values():  # the analysis reads the counts again, a block at a time
-        device.release()
+    release_long_counts(trial)
     feet_of = TrialFeet(trial, calibration)
     exercise, chosen_by = choose(args.exercise, trial.attrs, feet_of)
     check_exercise_options(exercise.name, args.file, bool(args.flag_reference), bool(args.eyes_closed))

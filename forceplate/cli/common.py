@@ -15,6 +15,8 @@ from forceplate.errors import ForceplateError
 # the tables need from them is restated here; tests/test_cli.py checks it against the source.
 SIDES = ("left", "right")  # forceplate.profiles.SIDES
 PROBE_TIMEOUT_S = 0.5  # forceplate.io.discovery.PROBE_TIMEOUT_S
+# the --lsl option of live and record (here: record's module need not import live's)
+LSL_HELP = "publish feet forces/CoP and events on Lab Streaming Layer (forceplate-feet, forceplate-events)"
 
 
 def add_analysis_options(command, offline: bool = True) -> None:

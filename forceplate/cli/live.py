@@ -7,13 +7,12 @@ import sys
 import threading
 from pathlib import Path
 
-from forceplate.cli.common import (add_analysis_options, add_metadata_options, check_new_output, metadata, thresholds,
-                                   write_output)
+from forceplate.cli.common import (LSL_HELP, add_analysis_options, add_metadata_options, check_new_output, metadata,
+                                   thresholds, write_output)
 from forceplate.errors import ForceplateError
 
 DEMO_URL = "sim://dual-plate"
 DEMO_DURATION_S = 40.0
-LSL_HELP = "publish feet forces/CoP and events on Lab Streaming Layer (forceplate-feet, forceplate-events)"
 
 
 def register(add_command) -> None:

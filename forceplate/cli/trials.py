@@ -7,8 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from forceplate.cli.common import SIDES, add_analysis_options, add_metadata_options, check_new_output, show, thresholds
-from forceplate.cli.live import LSL_HELP
+from forceplate.cli.common import (LSL_HELP, SIDES, add_analysis_options, add_metadata_options, check_new_output, show,
+                                   thresholds)
 from forceplate.errors import ForceplateError
 
 

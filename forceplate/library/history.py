@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from forceplate.errors import ForceplateError
-from forceplate.profiles import SIDES
+from forceplate.storage.schema import SIDES  # not forceplate.profiles: compare builds no profile classes
 
 # The exercises whose reps carry the squat's results (flag, medial shift, depth); a batch
 # table names each trial's exercise as analysed, so a jump's reps never count as a squat's.

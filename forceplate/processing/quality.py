@@ -25,7 +25,9 @@ def _pinned_samples(column: np.ndarray, min_run: int) -> int:
     """Samples in runs of >= ``min_run`` equal values at the column's maximum or minimum."""
     pinned = 0
     for extreme in (column.max(), column.min()):
-        pinned += sum(hi - lo for lo, hi in runs(column == extreme) if hi - lo >= min_run)
+        at_extreme = column == extreme
+        if np.count_nonzero(at_extreme) >= min_run:  # else no run is long enough (most channels: a few samples)
+            pinned += sum(hi - lo for lo, hi in runs(at_extreme) if hi - lo >= min_run)
     return pinned
 
 
@@ -83,7 +85,7 @@ def quality_summary(counts: np.ndarray, t_s: np.ndarray, record, profile) -> dic
     # Imported files (sample_format "float64") hold values, not ADC counts: no ADC checks.
     adc_channels = enumerate(names) if profile.sample_format != "float64" else ()
     for ch, name in adc_channels:
-        column = counts[:, ch]
+        column = np.ascontiguousarray(counts[:, ch])  # read across the frames once; the checks read it in a row
         if np.ptp(column) <= FLAT_PTP_COUNTS:
             flat.append(name)
             flags.append(f"{name} is flat (dead channel: {int(column.min())}..{int(column.max())} counts)")

@@ -8,7 +8,7 @@ import numpy as np
 
 from forceplate.library.history import MIN_LOADS
 from forceplate.processing.valgus import GRADES
-from forceplate.profiles import SIDES
+from forceplate.storage.schema import SIDES  # not forceplate.profiles: compare builds no profile classes
 from forceplate.reporting.exercise_table import numeric_columns, rows, set_values, value_at
 
 PER_10_KG = 10.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -15,13 +17,13 @@ import numpy as np
 
 from forceplate import storage
 from forceplate.errors import CalibrationError, CorruptTrial, ProfileError, UnsupportedSchema, one_line
-from forceplate.profiles import DeviceProfile, parse_profile
 from forceplate.storage.probe import check_finishes
 from forceplate.storage.schema import FLAT_REP_TABLE, READABLE_VERSIONS, REP_COLUMNS, SCHEMA, SCHEMA_VERSION, SIDE_COLUMNS, SIDES
 from forceplate.storage.schema import nested_rep
 
-if TYPE_CHECKING:  # parse_record is imported where a device's record is read: a header needs none
+if TYPE_CHECKING:  # parse_record and parse_profile are imported where a device is read: a header needs neither
     from forceplate.calibration.record import CalibrationRecord
+    from forceplate.profiles import DeviceProfile
 
 
 @dataclass
@@ -57,8 +59,13 @@ class DeviceRecording:
         if len(self.seq) == 0:
             return np.empty(0), np.empty((0, self.profile.n_channels))
         index = self.grid_index()
-        newtons = np.full((int(index[-1]) + 1, self.profile.n_channels), np.nan)
-        newtons[index] = record.to_physical(self.counts)
+        physical = record.to_physical(self.counts)
+        if index[-1] + 1 == len(index):  # no frame lost: the grid is the frames
+            newtons = physical
+        else:
+            newtons = np.full((int(index[-1]) + 1, self.profile.n_channels), np.nan)
+            newtons[index] = physical
+        del physical
         t = np.arange(len(newtons)) / self.rate_hz
         return t, newtons
 
@@ -239,14 +246,14 @@ def _open_checked(path: Path) -> h5py.File:
                            f"run 'forceplate recover {path}'") from None
 
 
-# Events and results tables, attributes: walked whole (their strings are in the global heaps);
+# Events and results tables, text, attributes: walked whole (their strings are in the global heaps);
 # what declares more is not read (a damaged shape could ask for terabytes).
 SMALL_DATASET_BYTES = 1 << 20
 
 
 def _walk_metadata(path: Path) -> None:
     """Touch every piece of metadata a read of ``path`` can touch: each object header,
-    attribute and chunk index, and small datasets whole (run by :mod:`forceplate.storage.probe`,
+    attribute and chunk index, and small datasets of anything but plain numbers whole (run by :mod:`forceplate.storage.probe`,
     in another process; h5py's low-level calls, a third faster than its objects). Errors are
     skipped: only whether it finishes, and within the prober's memory, matters."""
     try:
@@ -279,7 +286,11 @@ def _touch_object(item) -> None:
         # data kept elsewhere (another file, a FIFO) is refused by the real read, never read
         foreign = plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0
         stored_bytes = item.get_space().get_simple_extent_npoints() * item.get_type().get_size()
-        if not foreign and stored_bytes <= SMALL_DATASET_BYTES:
+        # plain numbers (the per-frame columns) keep nothing outside their own chunks, whose
+        # index is walked above; reading them whole too (inflating a minute's clocks and
+        # sequence numbers) cost the prober more than the rest of its walk
+        numbers = item.get_type().get_class() in (h5py.h5t.INTEGER, h5py.h5t.FLOAT)
+        if not foreign and not numbers and stored_bytes <= SMALL_DATASET_BYTES:
             item.read(h5py.h5s.ALL, h5py.h5s.ALL, np.empty(item.shape, item.dtype))
 
 
@@ -458,6 +469,10 @@ def _refusing_foreign_storage(path: Path, f: h5py.File) -> h5py.File:
     dataset: reading it would read another file of this host (``/etc/passwd`` as counts).
     """
     try:
+        stat = path.stat()
+        version = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if version in _SELF_CONTAINED:  # checked when opened before (a column read a block at a time)
+            return f
         problem = _foreign_storage(f)
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         f.close()
@@ -465,60 +480,69 @@ def _refusing_foreign_storage(path: Path, f: h5py.File) -> h5py.File:
     if problem:
         f.close()
         raise CorruptTrial(f"{path}: {problem}; a trial keeps all its data inside the file, refused")
+    _SELF_CONTAINED.add(version)
     return f
 
 
+# (device, inode, size, modification time) of each file version found to keep all its data
+# inside itself: walking a trial's objects costs about as much as reading its header
+_SELF_CONTAINED: set[tuple] = set()
+
+
 def _foreign_storage(f: h5py.File) -> str | None:
-    pending, seen = [f], 0
+    """What of ``f`` keeps its data outside the file, or None; by h5py's low-level calls (its
+    objects cost three times as much: about a millisecond for a trial)."""
+    pending, seen = [("", f.id)], 0
     while pending:
-        group = pending.pop()
+        parent, group = pending.pop()
         for name in group:
             seen += 1
             if seen > MAX_OBJECTS:
                 return f"more than {MAX_OBJECTS} objects"
-            link = group.get(name, getlink=True)
-            where = f"{group.name.rstrip('/')}/{name}"
-            if isinstance(link, h5py.ExternalLink):
-                return f"{where} is an external link to {link.filename}:{link.path}"
-            if isinstance(link, h5py.SoftLink):
-                return f"{where} is a soft link to {link.path}"
-            item = group[name]
-            if isinstance(item, h5py.Group):
-                pending.append(item)
-            elif isinstance(item, h5py.Dataset):
-                if item.is_virtual:
+            where = f"{parent}/{_link_name(name)}"
+            kind = group.links.get_info(name).type
+            if kind == h5py.h5l.TYPE_EXTERNAL:
+                filename, target = group.links.get_val(name)
+                return f"{where} is an external link to {os.fsdecode(filename)}:{_link_name(target)}"
+            if kind == h5py.h5l.TYPE_SOFT:
+                return f"{where} is a soft link to {_link_name(group.links.get_val(name))}"
+            if kind != h5py.h5l.TYPE_HARD:
+                raise TypeError("Unknown link type")  # as h5py's objects say it
+            item = h5py.h5o.open(group, name)
+            if isinstance(item, h5py.h5g.GroupID):
+                pending.append((where, item))
+            elif isinstance(item, h5py.h5d.DatasetID):
+                plist = item.get_create_plist()
+                if plist.get_layout() == h5py.h5d.VIRTUAL:
                     return f"{where} is a virtual dataset (its data is in other files)"
-                if item.id.get_create_plist().get_external_count() > 0:
+                if plist.get_external_count() > 0:
                     return f"{where} keeps its data in an external file"
     return None
 
 
+def _link_name(raw: bytes):
+    """A link's name (or target) as h5py's objects give it: text when UTF-8, else the bytes."""
+    try:
+        return raw.decode("utf8")
+    except UnicodeDecodeError:
+        return raw
+
+
 def _results(g: h5py.Group) -> dict:
     """/processing back into the shape of ``Analysis.as_dict()`` (empty cells -> None)."""
-    def cell(value):
-        if isinstance(value, bytes):
-            return value.decode() or None
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, np.integer):
-            return int(value)
-        return float(value)
-
-    def number_or_none(value):
-        return None if isinstance(value, float) and np.isnan(value) else value
-
-    reps = []
     table = g["reps"][()]
-    stored = set(table.dtype.names or ())  # results of older versions lack the newer columns
+    # column by column, as Python values (``tolist``: a thousand numpy scalars of a table
+    # taken one cell at a time cost ~3 ms of a header read)
+    columns = {name: _cells(table[name]) for name in table.dtype.names or ()}
+    rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())] if columns else [{}] * len(table)
     flat = stored_text(g.attrs.get("rep_table", "")) == FLAT_REP_TABLE  # an exercise other than the squat
-    for row in table if flat else ():
-        reps.append(nested_rep({name: number_or_none(cell(row[name])) for name in table.dtype.names}))
-    for row in () if flat else table:
-        rep = {name: number_or_none(cell(row[name])) if name in stored else None for name in REP_COLUMNS}
-        for side in SIDES:
-            rep[side] = {name: number_or_none(cell(row[f"{side}_{name}"])) if f"{side}_{name}" in stored else None
-                         for name in SIDE_COLUMNS}
-        reps.append(rep)
+    if flat:
+        if not columns:
+            raise TypeError("/processing/reps holds no columns")  # a damaged trial, as any unreadable results
+        reps = [nested_rep(row) for row in rows]
+    else:  # results of older versions lack the newer columns
+        reps = [{**{name: row.get(name) for name in REP_COLUMNS},
+                 **{side: {name: row.get(f"{side}_{name}") for name in SIDE_COLUMNS} for side in SIDES}} for row in rows]
     documents = {name: json.loads(stored_text(g.attrs[name])) for name in ("summary", "parameters")}
     for name, value in documents.items():
         if not isinstance(value, dict):
@@ -526,8 +550,29 @@ def _results(g: h5py.Group) -> dict:
     return {"reps": reps, **documents, "analysed": stored_text(g.attrs["analysed"])}
 
 
+def _cells(column: np.ndarray) -> list:
+    """A results column's cells as JSON values: text (empty -> None), booleans, whole numbers,
+    numbers (NaN -> None). A column of scalars is converted at once; anything else (a damaged
+    or hand-made table) cell by cell, as numpy gives them."""
+    values = column.tolist() if column.ndim == 1 and column.dtype.shape == () and column.dtype.names is None \
+        else list(column)
+    return [_cell(value) for value in values]
+
+
+def _cell(value):
+    if isinstance(value, bytes):
+        return value.decode() or None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
 def _devices(path: Path, f: h5py.File) -> dict[str, DeviceRecording]:
     from forceplate.calibration.record import parse_record
+    from forceplate.profiles import parse_profile
 
     devices = {}
     file_bytes = path.stat().st_size

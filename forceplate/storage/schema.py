@@ -1,6 +1,7 @@
 """The trial file schema (docs/hdf5-schema.md is the reference)."""
 
-from forceplate.profiles import SIDES
+# forceplate.profiles.SIDES, restated (a test checks it): reading a trial's header builds no profile classes
+SIDES = ("left", "right")
 
 SCHEMA = "forceplate-trial"
 # 2 added /processing (stored analysis results) and the recovered/recovery attributes.
