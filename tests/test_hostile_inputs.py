@@ -262,3 +262,18 @@ def test_c3d_plate_corners_too_far_apart_are_refused_without_numpy_warnings():
         warnings.simplefilter("error")
         with pytest.raises(FileFormatError, match="too far apart"):
             _frame(Path("plate.c3d"), corners)
+
+
+def test_a_c3d_plate_with_no_finite_force_carries_nothing_without_numpy_warnings(shared_data, tmp_path):
+    """The long fuzz run on the final code (seed 91, case 7667): one byte of FP_Type1.c3d's
+    parameters (1807: 63 -> 127) leaves a plate no finite force, and choosing the loaded plates
+    took its mean with numpy's "Mean of empty slice" on stderr."""
+    source = shared_data / "ezc3d-testFiles/FP_Type1.c3d"
+    if not source.exists():
+        pytest.skip(f"{source} is not present")
+    data = bytearray(source.read_bytes())
+    data[1807] = 127
+    damaged = tmp_path / "fp1.c3d"
+    damaged.write_bytes(bytes(data))
+    outcome = _import(tmp_path, damaged)
+    assert outcome.failure is None, outcome.describe()  # no warning, traceback or second line

@@ -372,7 +372,9 @@ def read_c3d(path: str | Path, plates: list[int] | None = None, left: int | None
 
     def load_n(k: int) -> float:
         values, _, lab, _, _ = block(k)
-        return float(np.nanmean(np.abs(values @ lab[2])))
+        fz = np.abs(values @ lab[2])
+        fz = fz[np.isfinite(fz)]
+        return float(fz.mean()) if len(fz) else 0.0  # a plate with no finite force carries nothing
 
     chosen = _choose_plates(path, used, plates, left, right, load_n, lambda k: block(k)[4][:, 0].mean())
     device = _device(path, rate, chosen, {k: block(k) for k in chosen.values()}, labels, channels, types, assumed, c3d)
