@@ -159,7 +159,7 @@ def static_standing(static: Trial, calibration: CalibrationRecord | None = None)
         raise TrialError(f"{static.path}: no standing in this static trial")
     sway, quiet = None, quiet_mask(np.where(loaded, total, 0.0), feet.rate_hz, STATIC_QUIET_WINDOW_S) & loaded
     # quiet standing: the loaded samples are quiet, but for the trailing window's first one
-    standing = quiet.sum() >= STATIC_QUIET_SHARE * (loaded.sum() - STATIC_QUIET_WINDOW_S * feet.rate_hz)
+    standing = bool(quiet.sum() >= STATIC_QUIET_SHARE * (loaded.sum() - STATIC_QUIET_WINDOW_S * feet.rate_hz))
     if feet.frame_toe_out_deg is None and standing:
         cop = {foot: np.asarray(feet.cop[foot], dtype=float)[quiet] for foot in ("left", "right")}
         sway = standing_sway_axes(cop, feet.rate_hz, forward_direction(np.nanmean(cop["left"], axis=0),
