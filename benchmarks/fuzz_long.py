@@ -92,9 +92,10 @@ def cli_case(rng: random.Random, src: dict, work: Path):
         return kind, what, ["analyze", str(src["trial_path"]), "--calibration", str(case / "r.toml")]
     data, what = mutate_bytes(src["trial"], rng)
     (case / "t.h5").write_bytes(data)
-    command = rng.choice(["analyze", "export", "recover", "trials"])
+    command = rng.choice(["analyze", "export", "recover", "trials", "static"])
     argv = {"analyze": ["analyze", str(case / "t.h5")], "export": ["export", str(case / "t.h5"), "--csv", str(case / "c")],
-            "recover": ["recover", str(case / "t.h5")], "trials": ["trials", str(case)]}[command]
+            "recover": ["recover", str(case / "t.h5")], "trials": ["trials", str(case)],
+            "static": ["analyze", str(src["trial_path"]), "--static", str(case / "t.h5")]}[command]
     return f"trial {command}", what, argv
 
 

@@ -96,7 +96,7 @@ def recorded(tmp_path_factory):
 
 @pytest.mark.slow
 @settings(FUZZ, max_examples=20)
-@given(seed=st.integers(0, 2**32 - 1), command=st.sampled_from(["analyze", "export", "recover", "trials"]))
+@given(seed=st.integers(0, 2**32 - 1), command=st.sampled_from(["analyze", "export", "recover", "trials", "static"]))
 def test_damaged_recorded_trials(recorded, tmp_path, seed, command):
     data, what = mutate_bytes(recorded.read_bytes(), random.Random(seed))
     import tempfile
@@ -106,7 +106,8 @@ def test_damaged_recorded_trials(recorded, tmp_path, seed, command):
     damaged = folder / "damaged.h5"
     damaged.write_bytes(data)
     argv = {"analyze": ["analyze", str(damaged)], "export": ["export", str(damaged), "--csv", str(folder / "csv")],
-            "recover": ["recover", str(damaged)], "trials": ["trials", str(folder)]}[command]
+            "recover": ["recover", str(damaged)], "trials": ["trials", str(folder)],
+            "static": ["analyze", str(recorded), "--static", str(damaged)]}[command]  # a damaged static trial
     outcome = run_cli(argv, timeout_s=CASE_TIME_LIMIT_S)
     assert outcome.failure is None, f"{what}: {outcome.describe()}"
 
