@@ -192,7 +192,7 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
 
 
 MIN_SWAY_ELONGATION = 3.0  # standing sway this much longer than wide (SD) has a direction
-MIN_SWAY_S = 0.5  # of standing: less says nothing about a direction
+MIN_SWAY_DIRECTION_S = 0.5  # of standing: less says nothing about a direction
 MAX_SWAY_MM = 60.0  # quiet standing keeps each foot's CoP within a few mm; this far is moving
 SWAY_BANDWIDTH_HZ = 1.0  # standing sway is slower than this: about two independent samples a second
 
@@ -200,13 +200,13 @@ SWAY_BANDWIDTH_HZ = 1.0  # standing sway is slower than this: about two independ
 def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tuple[dict, dict] | None:
     """Each foot's toe-out (degrees from ``forward``) from the direction its CoP swayed in quiet
     standing (a static trial), and a 95 % half-width of it; None when a foot's sway has no
-    clear direction (less than MIN_SWAY_S, or not MIN_SWAY_ELONGATION times longer than wide).
+    clear direction (less than MIN_SWAY_DIRECTION_S, or not MIN_SWAY_ELONGATION times longer than wide).
 
     This rests on an assumption: in standing on both feet each foot's CoP sways along the foot
     (the ankles rock the body forward and back; sideways sway moves weight between the feet,
     not the CoP within one). The real recordings bear it out: the KU Leuven squat's 0.55 s of
-    standing swayed 10 times longer than wide, along lines 32 and 38 degrees out where the
-    markers put the feet 31 and 39 degrees out; the KTH static trial 50 times longer than wide.
+    standing swayed 10-15 times longer than wide, along lines 4-5 degrees from the markers'
+    heel-toe lines (docs/validation.md); the KTH static trial 50 times longer than wide.
     The CoP is low-passed at COP_CUTOFF_HZ first, as the analysis low-passes it.
     """
     from forceplate.processing.filters import COP_CUTOFF_HZ, zero_lag
@@ -215,7 +215,7 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
     for foot in ("left", "right"):
         cop = np.asarray(cop_mm[foot], dtype=float).reshape(-1, 2)
         cop = cop[np.isfinite(cop).all(axis=1)]
-        if len(cop) < max(MIN_SWAY_S * rate_hz, 16):
+        if len(cop) < max(MIN_SWAY_DIRECTION_S * rate_hz, 16):
             return None
         cop = cop - np.median(cop, axis=0)  # only the sway matters (and no far-off origin squares to inf)
         if np.abs(cop).max() > MAX_SWAY_MM:
