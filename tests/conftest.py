@@ -23,10 +23,12 @@ def shared_data():
 
 @pytest.fixture(autouse=True)
 def lab_folder_of_its_own(tmp_path_factory, monkeypatch):
-    """Each test gets an empty lab folder (calibration records, flag references): a record or
-    reference on the developer's machine must not change a test's result, and no test may
-    write into the user's own folder. Tests that set FORCEPLATE_HOME themselves still can."""
+    """Each test gets an empty lab folder (calibration records, flag references) and an empty
+    cache (the library index): a record, reference or cached listing on the developer's
+    machine must not change a test's result, and no test may write into the user's own
+    folders. Tests that set FORCEPLATE_HOME or FORCEPLATE_CACHE_DIR themselves still can."""
     monkeypatch.setenv("FORCEPLATE_HOME", str(tmp_path_factory.mktemp("lab")))
+    monkeypatch.setenv("FORCEPLATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(autouse=True)

@@ -93,9 +93,14 @@ def show(report: dict, args, print_text, render_html) -> None:
 def thresholds(args):
     from forceplate.processing.valgus import Thresholds
 
+    return Thresholds().scaled(threshold_scale(args))
+
+
+def threshold_scale(args) -> float:
+    """``--threshold-scale``, checked without the analysis (compare answered from the library index)."""
     if not 0 < args.threshold_scale <= 100:  # NaN and infinity fail too
         raise ForceplateError("--threshold-scale must be a positive number (at most 100)")
-    return Thresholds().scaled(args.threshold_scale)
+    return args.threshold_scale
 
 
 def check_new_output(path, force: bool = False) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from forceplate.cli.common import (LSL_HELP, SIDES, add_analysis_options, add_metadata_options, check_new_output, show,
-                                   thresholds)
+                                   threshold_scale, thresholds)
 from forceplate.errors import ForceplateError
 
 
@@ -103,32 +103,57 @@ def run_recover(args) -> int:
 
 
 def run_compare(args) -> int:
-    from forceplate.cli.analyze import trial_exercise_results
-    from forceplate.reporting.compare import compare, compare_exercise
+    from forceplate.library.index import LibraryIndex
+    from forceplate.reporting.compare import compare_exercise_metrics, compare_metrics
 
     def render(report: dict) -> str:  # only with --report: the HTML module costs ~20 ms to import
         from forceplate.reporting.html import render_comparison, render_exercise_comparison
 
-        return render_comparison(report, chosen) if exercise.kind == "squat" else render_exercise_comparison(report)
+        return render_comparison(report, thresholds(args)) if kind == "squat" else render_exercise_comparison(report)
 
     check_new_output(args.report, args.force)
-    chosen = thresholds(args)
+    # what compare takes of a trial depends on the file and on these options only
+    index = LibraryIndex("compare", json.dumps([args.toe_out, threshold_scale(args)]))
+    chosen = None  # the thresholds: made only when a trial is read (they bring the analysis)
     trials, exercises = [], {}
     for file in args.files:
-        header, exercise, results = trial_exercise_results(file, args.toe_out, chosen)
-        trials.append((str(file), header.attrs, results))
-        exercises.setdefault(exercise.name, []).append(str(file))
+        compared, identity = index.lookup(file)
+        if compared is None:
+            chosen = thresholds(args) if chosen is None else chosen
+            compared, from_stored_results = compared_trial(file, args.toe_out, chosen)
+            if from_stored_results:
+                index.store(identity, compared)
+        trials.append((str(file), compared["attrs"], compared["metrics"]))
+        exercises.setdefault(compared["exercise"], []).append(str(file))
     if len(exercises) > 1:
         raise ForceplateError("compare trials of one exercise; these are " +
                               "; ".join(f"{name}: {', '.join(files)}" for name, files in exercises.items()))
-    if exercise.kind != "squat":
-        show(compare_exercise(exercise, trials), args, print_exercise_comparison, render)
+    kind = compared["kind"]
+    if kind != "squat":
+        show(compare_exercise_metrics(compared["heading"], trials), args, print_exercise_comparison, render)
         return 0
-    report = compare(trials)
+    report = compare_metrics(trials)
     for warning in report["load"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     show(report, args, print_comparison, render)
     return 0
+
+
+def compared_trial(file, toe_out_deg, chosen_thresholds) -> tuple[dict, bool]:
+    """What compare takes of one trial (JSON-ready: the library index keeps it): its
+    exercise, the attributes compared, the exercise's heading (None for a squat) and the
+    trial's metrics; and whether they come from the results stored in the file (else from a
+    fresh analysis, which the index never keeps)."""
+    from forceplate.cli.analyze import trial_exercise_results
+    from forceplate.reporting.compare import exercise_heading, exercise_metrics, trial_metrics
+
+    header, exercise, results = trial_exercise_results(file, toe_out_deg, chosen_thresholds)
+    squat = exercise.kind == "squat"
+    compared = {"exercise": exercise.name, "kind": exercise.kind,
+                "attrs": {name: header.attrs.get(name) for name in ("subject", "exercise", "load_kg")},
+                "heading": None if squat else exercise_heading(exercise),
+                "metrics": trial_metrics(results) if squat else exercise_metrics(exercise, results)}
+    return compared, results is header.results
 
 
 def print_exercise_comparison(report: dict) -> None:
@@ -216,12 +241,17 @@ def print_comparison(report: dict) -> None:
 
 
 def run_trials(args) -> int:
-    from forceplate.cli.analyze import trial_exercise_results
-    from forceplate.storage.reader import read_header
+    from forceplate.library.index import LibraryIndex
 
     folder = Path(args.folder)
     if not folder.is_dir():
         raise ForceplateError(f"{folder}: no such folder")
+
+    def wanted(subject, exercise: str) -> bool:
+        return not ((args.subject and subject != args.subject) or
+                    (args.exercise and exercise.casefold() != args.exercise.casefold()))
+
+    index = LibraryIndex("trials")
     rows = []
     files = sorted(p for p in folder.rglob("*.h5") if not p.name.endswith(".crashed.h5"))
     progress = Progress()
@@ -229,17 +259,10 @@ def run_trials(args) -> int:
         progress("analysing trials", i, len(files))
         row = {"file": str(file.relative_to(folder))}
         try:
-            header = read_header(file)
-            attrs = header.attrs
-            if (args.subject and attrs.get("subject") != args.subject) or \
-                    (args.exercise and str(attrs.get("exercise", "")).casefold() != args.exercise.casefold()):
+            listed = listing(file, wanted, index)
+            if listed is None:
                 continue
-            # each trial as its exercise, with its own set-up and the default thresholds
-            _, exercise, results = trial_exercise_results(file, header=header)
-            s = results["summary"]
-            row.update(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
-                       exercise=attrs.get("exercise") or exercise.name, load_kg=attrs.get("load_kg"), reps=s["reps"],
-                       flagged_reps=s.get("flagged_reps"), complete=bool(attrs.get("complete", False)))
+            row.update(listed["row"])
         except ForceplateError as exc:
             if args.subject or args.exercise:
                 continue  # an unreadable file cannot be said to match a filter
@@ -260,6 +283,34 @@ def run_trials(args) -> int:
               f"{r['reps']:>4} {flagged:>7}" + ("" if r["complete"] else "  incomplete"))
     print(f"{len(rows)} trials")
     return 0
+
+
+def listing(file, wanted, index) -> dict | None:
+    """The ``trials`` row of one trial (but its file name), with the exercise attribute the
+    --exercise filter reads: from the library index, else from the file (kept in the index
+    when its stored results gave it). None when ``wanted(subject, exercise attribute)`` says
+    no: the trial is then not analysed."""
+    listed, identity = index.lookup(file)
+    if listed is not None:
+        return listed if wanted(listed["row"]["subject"], listed["exercise_attribute"]) else None
+    from forceplate.cli.analyze import trial_exercise_results
+    from forceplate.storage.reader import read_header
+
+    header = read_header(file)
+    attrs = header.attrs
+    exercise_attribute = str(attrs.get("exercise", ""))
+    if not wanted(attrs.get("subject"), exercise_attribute):
+        return None
+    # each trial as its exercise, with its own set-up and the default thresholds
+    _, exercise, results = trial_exercise_results(file, header=header)
+    s = results["summary"]
+    listed = {"exercise_attribute": exercise_attribute,
+              "row": dict(subject=attrs.get("subject"), date=str(attrs.get("created", ""))[:16].replace("T", " "),
+                          exercise=attrs.get("exercise") or exercise.name, load_kg=attrs.get("load_kg"), reps=s["reps"],
+                          flagged_reps=s.get("flagged_reps"), complete=bool(attrs.get("complete", False)))}
+    if results is header.results:
+        index.store(identity, listed)
+    return listed
 
 
 def run_export(args) -> int:

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from forceplate.library.history import MIN_LOADS
-from forceplate.processing.valgus import GRADES
 from forceplate.storage.schema import SIDES  # not forceplate.profiles: compare builds no profile classes
 from forceplate.reporting.exercise_table import numeric_columns, rows, set_values, value_at
 
+# numpy is imported where a trial's own metrics are computed: a comparison of trials whose
+# metrics the library index holds (library/index.py) is put together without it.
+
+# forceplate.processing.valgus.GRADES, restated (a test checks it): the analysis brings numpy
+GRADES = ("none", "mild", "moderate", "severe")
 PER_10_KG = 10.0
 
 
 def _mean(values) -> float | None:
+    import numpy as np
+
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return round(float(np.mean(finite)), 3) if finite else None
 
 
 def _max(values) -> float | None:
+    import numpy as np
+
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return round(float(np.max(finite)), 3) if finite else None
 
@@ -82,6 +88,8 @@ def load_trend(entries: list[dict]) -> dict:
     slope = intercept = note = None
     warnings = []
     if len(loads) >= MIN_LOADS:
+        import numpy as np
+
         x = np.array([p["load_kg"] for p in points])
         y = np.array([p["flagged_share_pct"] for p in points])
         per_kg, at_zero = np.polyfit(x, y, 1)
@@ -95,42 +103,72 @@ def load_trend(entries: list[dict]) -> dict:
             "note": note, "warnings": warnings}
 
 
+def trial_metrics(results: dict) -> dict:
+    """What a comparison takes of one squat trial (its results): its set's metrics and each rep's."""
+    return {"set": set_metrics(results), "reps": [rep_metrics(rep) for rep in results["reps"]]}
+
+
 def compare(trials: list[tuple[str, dict, dict]]) -> dict:
     """``trials``: (file, trial attributes, results) each; the first is the reference."""
+    return compare_metrics([(file, attrs, trial_metrics(results)) for file, attrs, results in trials])
+
+
+def compare_metrics(trials: list[tuple[str, dict, dict]]) -> dict:
+    """:func:`compare` of trials given as (file, trial attributes, :func:`trial_metrics`) each."""
     entries = [{"file": file, "subject": attrs.get("subject"), "exercise": attrs.get("exercise"),
-                "load_kg": attrs.get("load_kg"), "set": set_metrics(results)}
-               for file, attrs, results in trials]
+                "load_kg": attrs.get("load_kg"), "set": metrics["set"]}
+               for file, attrs, metrics in trials]
+    reps = _side_by_side(entries, [metrics["reps"] for _, _, metrics in trials])
+    return {"trials": entries, "reps": reps, "load": load_trend(entries)}
+
+
+def _side_by_side(entries: list[dict], reps_of: list[list[dict]]) -> list[dict]:
+    """Each entry's set against the first's (``set_difference``, added), and the rows of
+    the reps side by side: rep i of every trial (None where one has fewer), its differences
+    from the first's."""
     for e in entries[1:]:
         e["set_difference"] = difference(entries[0]["set"], e["set"])
-    reps = []
-    for i in range(max((len(r["reps"]) for _, _, r in trials), default=0)):
-        row = [rep_metrics(r["reps"][i]) if i < len(r["reps"]) else None for _, _, r in trials]
-        reps.append({
+    rows_side_by_side = []
+    for i in range(max(map(len, reps_of), default=0)):
+        row = [reps[i] if i < len(reps) else None for reps in reps_of]
+        rows_side_by_side.append({
             "index": i + 1,
             "trials": row,
             "difference": [difference(row[0], other) if row[0] and other else None for other in row[1:]],
         })
-    return {"trials": entries, "reps": reps, "load": load_trend(entries)}
+    return rows_side_by_side
+
+
+def exercise_heading(exercise) -> dict:
+    """What a comparison of trials of a non-squat exercise says of the exercise: name, title,
+    what a set's values are, the compared columns with their units and formats."""
+    return {"exercise": exercise.name, "title": exercise.title,
+            "set_is": "both feet's sway" if exercise.kind == "balance" else "the mean of its reps",
+            "columns": [{"key": c.key, "header": c.header, "unit": c.unit, "fmt": c.fmt} for c in numeric_columns(exercise)]}
+
+
+def exercise_metrics(exercise, results: dict) -> dict:
+    """What a comparison takes of one trial of a non-squat exercise: its set's values
+    (reporting/exercise_table.py) and each row's numeric columns, labelled."""
+    measured = numeric_columns(exercise)
+    return {"set": set_values(exercise, results),
+            "reps": [{"label": label, **{c.key: value_at(row, c.key) for c in measured}}
+                     for label, row in rows(exercise, results)]}
 
 
 def compare_exercise(exercise, trials: list[tuple[str, dict, dict]]) -> dict:
     """Trials of one non-squat exercise side by side: per rep and per set (the mean of each
     rep) the exercise's own numeric columns (reporting/exercise_table.py), differences
     against the first. ``trials``: (file, trial attributes, results) each."""
-    measured = numeric_columns(exercise)
-    entries = [{"file": file, "subject": attrs.get("subject"), "exercise": exercise.name,
-                "load_kg": attrs.get("load_kg"), "set": set_values(exercise, results)}
-               for file, attrs, results in trials]
-    for e in entries[1:]:
-        e["set_difference"] = difference(entries[0]["set"], e["set"])
-    tables = [rows(exercise, results) for _, _, results in trials]
-    reps = []
-    for i in range(max(map(len, tables), default=0)):
-        row = [{"label": table[i][0], **{c.key: value_at(table[i][1], c.key) for c in measured}}
-               if i < len(table) else None for table in tables]
-        reps.append({"index": i + 1, "trials": row,
-                     "difference": [difference(row[0], other) if row[0] and other else None for other in row[1:]]})
-    return {"exercise": exercise.name, "title": exercise.title,
-            "set_is": "both feet's sway" if exercise.kind == "balance" else "the mean of its reps",
-            "columns": [{"key": c.key, "header": c.header, "unit": c.unit, "fmt": c.fmt} for c in measured],
-            "trials": entries, "reps": reps}
+    return compare_exercise_metrics(exercise_heading(exercise), [(file, attrs, exercise_metrics(exercise, results))
+                                                                 for file, attrs, results in trials])
+
+
+def compare_exercise_metrics(heading: dict, trials: list[tuple[str, dict, dict]]) -> dict:
+    """:func:`compare_exercise` of trials given as (file, trial attributes,
+    :func:`exercise_metrics`) each, the exercise as :func:`exercise_heading`."""
+    entries = [{"file": file, "subject": attrs.get("subject"), "exercise": heading["exercise"],
+                "load_kg": attrs.get("load_kg"), "set": metrics["set"]}
+               for file, attrs, metrics in trials]
+    reps = _side_by_side(entries, [metrics["reps"] for _, _, metrics in trials])
+    return {**heading, "trials": entries, "reps": reps}
