@@ -55,6 +55,14 @@ def test_the_feet_the_trial_schema_restates_are_the_profiles():
     assert schema_sides == SIDES
 
 
+def test_the_grades_compare_restates_are_the_analysis_grades():
+    # restated so that a comparison answered from the library index imports no analysis (numpy)
+    from forceplate.processing.valgus import GRADES
+    from forceplate.reporting.compare import GRADES as compare_grades
+
+    assert compare_grades == GRADES
+
+
 def imported_by(command: list[str], cwd) -> set[str]:
     probe = ("import contextlib, io, sys; from forceplate.cli import main\n"
              f"with contextlib.redirect_stdout(io.StringIO()): status = main({command!r})\n"
