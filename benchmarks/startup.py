@@ -15,7 +15,10 @@ prober's forked child, killed at exit, writes no count), with ``OPENBLAS_NUM_THR
 OpenBLAS otherwise starts a thread per core whose spinning adds 10-25 M instructions that vary
 from run to run. The children may write and read bytecode (``__pycache__``), as an installed
 package has it: without it, with PYTHONDONTWRITEBYTECODE set, every run compiles forceplate's
-sources again (about 0.15 s). Writes benchmarks/results/startup.txt.
+sources again (about 0.15 s). ``trials`` and ``compare`` run twice over: with the library
+index turned off (``FORCEPLATE_NO_CACHE``: each trial's header read through h5py), and
+answered from it (forceplate/library/index.py; the warm-up run fills it, the counted runs read
+it: no numpy, no h5py). Writes benchmarks/results/startup.txt.
 
     python3 benchmarks/startup.py [--runs 5] [--instructions]
 """
@@ -28,8 +31,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+from forceplate.library import index
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from results_file import publish
 
@@ -38,13 +43,16 @@ COMMAND_TARGET_S = 0.3
 REPS_PER_MINUTE = 22  # with the simulated library's 2.6 s reps, its 2 s of standing before and after
 
 
-CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-COUNTED_ENV = {**CHILD_ENV, "OPENBLAS_NUM_THREADS": "1"}  # no spinning BLAS threads in the counts
+CHILD_ENV = {name: value for name, value in os.environ.items()
+             if name not in ("PYTHONDONTWRITEBYTECODE", index.CACHE_DIR_ENV, index.NO_CACHE_ENV)}
+NO_INDEX = {index.NO_CACHE_ENV: "1"}
+COUNTED = {"OPENBLAS_NUM_THREADS": "1"}  # no spinning BLAS threads in the counts
 
 
-def child_cpu_s(argv: list[str], cwd: Path) -> float:
-    """User + system CPU seconds of one run of ``argv`` (which must succeed)."""
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
+def child_cpu_s(argv: list[str], cwd: Path, env: dict) -> float:
+    """User + system CPU seconds of one run of ``argv`` (which must succeed), ``env`` added to the environment."""
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**CHILD_ENV, **env})
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -52,17 +60,17 @@ def child_cpu_s(argv: list[str], cwd: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def best_cpu_s(argv: list[str], cwd: Path, runs: int) -> float:
-    child_cpu_s(argv, cwd)  # writes any bytecode not cached yet
-    return min(child_cpu_s(argv, cwd) for _ in range(runs))
+def best_cpu_s(argv: list[str], cwd: Path, runs: int, env: dict) -> float:
+    child_cpu_s(argv, cwd, env)  # writes any bytecode not cached yet (and fills the library index)
+    return min(child_cpu_s(argv, cwd, env) for _ in range(runs))
 
 
-def instructions(argv: list[str], cwd: Path) -> int:
+def instructions(argv: list[str], cwd: Path, env: dict) -> int:
     """Instructions one run of ``argv`` executes (valgrind's callgrind; the process and any
     child that exits normally)."""
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", *argv], cwd=cwd,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=COUNTED_ENV, check=True)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**CHILD_ENV, **COUNTED, **env}, check=True)
         return sum(int(line.split()[1]) for dump in Path(out).iterdir()
                    for line in dump.read_text().splitlines() if line.startswith("totals:"))
 
@@ -82,22 +90,29 @@ def main() -> None:
         library.mkdir()
         for name in ("a.h5", "b.h5"):
             shutil.copy(trial, library / name)
-            child_cpu_s([*forceplate, "analyze", str(library / name), "--save"], folder)
-        commands = {
-            "--help": [*forceplate, "--help"],
-            "import scipy.signal": [*python, "-c", "import scipy.signal"],
-            "import numpy": [*python, "-c", "import numpy"],
-            "import numpy, h5py (the floor)": [*python, "-c", "import numpy, h5py"],
-            "analyze (1-minute trial)": [*forceplate, "analyze", str(trial)],
-            "trials (2 trials, results stored)": [*forceplate, "trials", str(library)],
-            "compare (2 trials, results stored)": [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")],
+            child_cpu_s([*forceplate, "analyze", str(library / name), "--save"], folder, {})
+        time.sleep(index.SETTLED_S)  # the index keeps a trial only once its file has settled
+        indexed = {index.CACHE_DIR_ENV: str(folder / "cache")}
+        trials = [*forceplate, "trials", str(library)]
+        compare = [*forceplate, "compare", str(library / "a.h5"), str(library / "b.h5")]
+        commands = {  # name -> (argv, environment added)
+            "--help": ([*forceplate, "--help"], {}),
+            "import scipy.signal": ([*python, "-c", "import scipy.signal"], {}),
+            "import numpy": ([*python, "-c", "import numpy"], {}),
+            "import numpy, h5py (the floor)": ([*python, "-c", "import numpy, h5py"], {}),
+            "analyze (1-minute trial)": ([*forceplate, "analyze", str(trial)], {}),
+            "trials (2 trials, results stored)": (trials, NO_INDEX),
+            "compare (2 trials, results stored)": (compare, NO_INDEX),
+            "trials (the same, from the index)": (trials, indexed),
+            "compare (the same, from the index)": (compare, indexed),
         }
-        reference = best_cpu_s([*python, "-c", "pass"], folder, args.runs)
-        figures = {name: best_cpu_s(argv, folder, args.runs) for name, argv in commands.items()}
+        reference = best_cpu_s([*python, "-c", "pass"], folder, args.runs, {})
+        figures = {name: best_cpu_s(argv, folder, args.runs, env) for name, (argv, env) in commands.items()}
         counted = {}
         if args.instructions:
-            counted = {name: instructions(argv, folder) for name, argv in [("python -c pass", [*python, "-c", "pass"]),
-                                                                             *commands.items()] if "scipy" not in name}
+            counted = {name: instructions(argv, folder, env)
+                       for name, (argv, env) in [("python -c pass", ([*python, "-c", "pass"], {})), *commands.items()]
+                       if "scipy" not in name}
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [f"CPU (user + system) of a child process, best of {args.runs} runs; reference, same run: "
              f"python -c pass = {reference * 1000:.0f} ms; load average at the end {load}"]

@@ -55,12 +55,13 @@ def test_the_feet_the_trial_schema_restates_are_the_profiles():
     assert schema_sides == SIDES
 
 
-def test_the_grades_compare_restates_are_the_analysis_grades():
-    # restated so that a comparison answered from the library index imports no analysis (numpy)
+def test_what_compare_restates_is_the_analysis_and_the_history():
+    # restated so that a comparison answered from the library index imports neither (numpy)
+    from forceplate.library.history import MIN_LOADS
     from forceplate.processing.valgus import GRADES
-    from forceplate.reporting.compare import GRADES as compare_grades
+    from forceplate.reporting import compare
 
-    assert compare_grades == GRADES
+    assert compare.GRADES == GRADES and compare.MIN_LOADS == MIN_LOADS
 
 
 def imported_by(command: list[str], cwd) -> set[str]:

@@ -18,6 +18,8 @@ import datetime as dt
 import math
 from collections import defaultdict
 
+import numpy as np
+
 from forceplate.errors import ForceplateError
 from forceplate.storage.schema import SIDES  # not forceplate.profiles: compare builds no profile classes
 
@@ -50,8 +52,6 @@ def asymmetry_band(asymmetry_pct: float | None) -> dict | None:
 
 
 def _mean(values) -> float | None:
-    import numpy as np  # here: compare takes MIN_LOADS from this module, without numpy
-
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return round(float(np.mean(finite)), 2) if finite else None
 
@@ -91,8 +91,6 @@ def _slope_per_period(days: list[float], values: list[float | None]) -> float | 
     pairs = [(d, v) for d, v in zip(days, values, strict=True) if v is not None]
     if len({d for d, _ in pairs}) < MIN_SESSIONS_FOR_TREND:
         return None
-    import numpy as np
-
     x, y = np.array(pairs, dtype=float).T
     return round(float(np.polyfit(x, y, 1)[0]) * TREND_PER_DAYS, 2)
 

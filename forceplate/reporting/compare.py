@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 
-from forceplate.library.history import MIN_LOADS
 from forceplate.storage.schema import SIDES  # not forceplate.profiles: compare builds no profile classes
-from forceplate.reporting.exercise_table import numeric_columns, rows, set_values, value_at
 
-# numpy is imported where a trial's own metrics are computed: a comparison of trials whose
-# metrics the library index holds (library/index.py) is put together without it.
-
-# forceplate.processing.valgus.GRADES, restated (a test checks it): the analysis brings numpy
-GRADES = ("none", "mild", "moderate", "severe")
+# A comparison of trials whose metrics the library index holds (library/index.py) is put
+# together from them alone: numpy and the exercise tables are imported where a trial's own
+# metrics are computed, and these are restated (a test checks them) from modules that bring
+# numpy (the analysis) or more than this needs (the history).
+GRADES = ("none", "mild", "moderate", "severe")  # forceplate.processing.valgus.GRADES
+MIN_LOADS = 3  # forceplate.library.history.MIN_LOADS: a load trend takes light, middle and heavy
 PER_10_KG = 10.0
 
 
@@ -142,6 +141,8 @@ def _side_by_side(entries: list[dict], reps_of: list[list[dict]]) -> list[dict]:
 def exercise_heading(exercise) -> dict:
     """What a comparison of trials of a non-squat exercise says of the exercise: name, title,
     what a set's values are, the compared columns with their units and formats."""
+    from forceplate.reporting.exercise_table import numeric_columns
+
     return {"exercise": exercise.name, "title": exercise.title,
             "set_is": "both feet's sway" if exercise.kind == "balance" else "the mean of its reps",
             "columns": [{"key": c.key, "header": c.header, "unit": c.unit, "fmt": c.fmt} for c in numeric_columns(exercise)]}
@@ -150,6 +151,8 @@ def exercise_heading(exercise) -> dict:
 def exercise_metrics(exercise, results: dict) -> dict:
     """What a comparison takes of one trial of a non-squat exercise: its set's values
     (reporting/exercise_table.py) and each row's numeric columns, labelled."""
+    from forceplate.reporting.exercise_table import numeric_columns, rows, set_values, value_at
+
     measured = numeric_columns(exercise)
     return {"set": set_values(exercise, results),
             "reps": [{"label": label, **{c.key: value_at(row, c.key) for c in measured}}
