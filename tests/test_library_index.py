@@ -206,6 +206,8 @@ def test_an_entry_is_kept_only_for_a_settled_file_unchanged_while_it_was_read(tm
     index.store(identity, {"reps": 4, "shift_mm": -0.0, "nan": float("nan")})
     kept = index.lookup(trial)[0]
     assert kept["reps"] == 4 and str(kept["shift_mm"]) == "-0.0" and kept["nan"] != kept["nan"]  # JSON keeps every bit
+    index.store(identity, {"reps": object()})  # what JSON cannot hold is not kept, and raises nothing
+    assert index.lookup(trial)[0]["reps"] == 4
     assert LibraryIndex("compare").lookup(trial)[0] is None  # another kind of answer
     assert LibraryIndex("trials", "[10, 1.0]").lookup(trial)[0] is None  # other options
     monkeypatch.setattr(library_index, "_stamp", "other code")

@@ -127,7 +127,10 @@ class LibraryIndex:
         _, _, modified_ns, changed_ns, _, _ = identity
         if time.time_ns() - max(modified_ns, changed_ns) < SETTLED_S * 1e9:
             return
-        text = json.dumps(value, separators=(",", ":"))
+        try:
+            text = json.dumps(value, separators=(",", ":"))
+        except (TypeError, ValueError):  # a value JSON cannot hold (results of an unexpected shape): not kept
+            return
         entry = json.dumps({"format": FORMAT, "kind": self.kind, "context": self.context, "file": identity,
                             "code": code_stamp(), "crc32": zlib.crc32(text.encode()), "value": text}).encode()
         if len(entry) > MAX_ENTRY_BYTES:
