@@ -74,7 +74,9 @@ def code_stamp() -> str:
 
 def file_identity(path) -> list | None:
     """The trial file as it is now: absolute path, size (bytes), modification and change
-    times (ns), inode, device; None when it cannot be stat'ed (the caller's read says why)."""
+    times (ns), inode, device; None when it cannot be stat'ed (the caller's read says why).
+    The change time is the kernel's: no tool sets it back, as ``touch -d`` or ``cp -p`` do the
+    modification time (on Windows it is the creation time, which does not see that)."""
     absolute = os.path.abspath(path)
     try:
         stat = os.stat(absolute)
