@@ -93,6 +93,13 @@ def test_answers_are_byte_identical_without_the_cache_when_it_fills_and_when_it_
         answered = forceplate(*command, cwd=library, cache=cache)
         assert filling == without and answered == without, command
         assert "Traceback" not in without[2]
+    page = tmp_path / "compared.html"
+    pages = []
+    for cache_folder in (None, cache):  # the cache already holds both trials
+        assert forceplate("compare", "light.h5", "medium.h5", "--report", str(page), "--force", cwd=library,
+                          cache=cache_folder)[0] == 0
+        pages.append(page.read_bytes())
+    assert pages[0] == pages[1]
     kept = sorted(p.name.split("-")[0] for p in (cache / "library-index").iterdir())
     # every trial whose results are stored, once for trials and once for compare's default options
     # (the doubled threshold scale analyses afresh: never kept); nothing for the others
