@@ -107,13 +107,9 @@ def trial_metrics(results: dict) -> dict:
     return {"set": set_metrics(results), "reps": [rep_metrics(rep) for rep in results["reps"]]}
 
 
-def compare(trials: list[tuple[str, dict, dict]]) -> dict:
-    """``trials``: (file, trial attributes, results) each; the first is the reference."""
-    return compare_metrics([(file, attrs, trial_metrics(results)) for file, attrs, results in trials])
-
-
 def compare_metrics(trials: list[tuple[str, dict, dict]]) -> dict:
-    """:func:`compare` of trials given as (file, trial attributes, :func:`trial_metrics`) each."""
+    """Squat trials side by side: per rep and per set, differences against the first, flagged
+    share against load. ``trials``: (file, trial attributes, :func:`trial_metrics`) each."""
     entries = [{"file": file, "subject": attrs.get("subject"), "exercise": attrs.get("exercise"),
                 "load_kg": attrs.get("load_kg"), "set": metrics["set"]}
                for file, attrs, metrics in trials]
@@ -159,17 +155,11 @@ def exercise_metrics(exercise, results: dict) -> dict:
                      for label, row in rows(exercise, results)]}
 
 
-def compare_exercise(exercise, trials: list[tuple[str, dict, dict]]) -> dict:
+def compare_exercise_metrics(heading: dict, trials: list[tuple[str, dict, dict]]) -> dict:
     """Trials of one non-squat exercise side by side: per rep and per set (the mean of each
     rep) the exercise's own numeric columns (reporting/exercise_table.py), differences
-    against the first. ``trials``: (file, trial attributes, results) each."""
-    return compare_exercise_metrics(exercise_heading(exercise), [(file, attrs, exercise_metrics(exercise, results))
-                                                                 for file, attrs, results in trials])
-
-
-def compare_exercise_metrics(heading: dict, trials: list[tuple[str, dict, dict]]) -> dict:
-    """:func:`compare_exercise` of trials given as (file, trial attributes,
-    :func:`exercise_metrics`) each, the exercise as :func:`exercise_heading`."""
+    against the first. ``heading``: the exercise's (:func:`exercise_heading`); ``trials``:
+    (file, trial attributes, :func:`exercise_metrics`) each."""
     entries = [{"file": file, "subject": attrs.get("subject"), "exercise": heading["exercise"],
                 "load_kg": attrs.get("load_kg"), "set": metrics["set"]}
                for file, attrs, metrics in trials]
