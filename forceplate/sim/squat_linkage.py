@@ -18,18 +18,29 @@ This one starts from the force and from the skeleton:
   early in the descent, a plateau of 1.035-1.049 from 1.2 to 2.6 s through the bottom (2.0 s),
   0.96 late in the ascent. A pause at the bottom notches the plateau down (a hold is nearly
   static: force at the weight), so a paused lifter settles through the pause on a slow arc.
+  A quick rep reshapes its lobes to keep the force within 0.5-1.5 of the weight (the
+  battery's quickest tempo keeps a minimum-jerk rep so); the very quickest reach 1.7 there.
 - **Tremor.** Force fluctuations of 3-12 Hz, 0.5-1.2 % of the weight RMS while moving and about
   a tenth of that standing (KU Leuven, 3-15 Hz band: 0.84 % moving, 0.11 % standing), as the
   second derivative of a sub-millimetre body motion, so force and path stay one.
 - **CoP along the foot from a sagittal linkage.** Shank, thigh and trunk (Winter's segment
-  lengths and masses, a bar at the shoulders when loaded): the knee's flexion sets the ankle's
-  dorsiflexion (knees-first or hips-first lifters: an exponent of 0.8-1.25) and the trunk's
-  lean; the CoP is the centre of mass over the ground, ``x - z x''/(g + z'')`` (no angular
-  momentum of the segments). Each rep's trunk lean is solved so that the CoP at the bottom sits
-  the plan's ``cop_travel_mm`` from standing (real: 50-127 mm heel-ward, some lifters toe-ward),
-  so the *path* there follows the joints, not depth linearly, and the dynamic term leads it.
+  lengths and masses, a bar at the shoulders when loaded, the knees 3-10 deg bent standing):
+  the knee's flexion sets the ankle's dorsiflexion (0.30-0.45 rad per rad, more of it early in
+  knees-first lifters, late in hips-first ones) and the trunk's lean (early or late); the CoP
+  is the centre of mass over the ground. Each rep's trunk lean is solved so that the CoP at
+  the bottom sits the plan's ``cop_travel_mm`` from standing (real squats: 50-127 mm toward the
+  heels, some lifters toward the toes); on the way there the path follows the joints, not the
+  depth (near standing the centre of mass lowers with the square of the flexion, so the joints
+  move the CoP early in the descent), departing from travel in step with the flexion by at
+  most 30 mm (balance keeps the centre of mass over the foot). Where the lean alone cannot
+  give the travel (a deep rep with an upright trunk), the rest comes in step with the
+  flexion (arms, segments not modelled). Quasi-static: the horizontal-acceleration term
+  ``z x''/g`` is left out, as a free linkage's grows to hundreds of mm at a quick rep's start
+  where a real lifter balances it; the real files here do not show the travel's time course
+  (their foot axes are uncertain, docs/validation.md), so that course is this model's choice.
 - **Weight shifts between the feet with depth.** The left foot's share moves by up to
-  +-7 points from standing to the bottom (KU Leuven: 0.545 standing, 0.475 at the bottom).
+  +-7 points from standing to the bottom, in step with the knee's flexion (KU Leuven: one
+  foot's share 0.545 standing, 0.475 at the bottom).
 - **The knee's flexion drives collapse and knees out.** Collapse starts where the plan says
   (:func:`~forceplate.sim.squat.collapse_window`), then follows the knee's flexion (valgus
   grows with flexion) through a 50-150 ms lag of the foot behind the knee, so a collapse
@@ -62,12 +73,12 @@ SHANK_LENGTH, THIGH_LENGTH, HIP_TO_SHOULDER = 0.246, 0.245, 0.288
 SHANK_MASS, THIGH_MASS, HAT_MASS, FEET_MASS = 2 * 0.0465, 2 * 0.100, 0.678, 2 * 0.0145
 SHANK_COM_FROM_ANKLE, THIGH_COM_FROM_HIP, HAT_COM_FROM_HIP = 0.567, 0.433, 0.626
 ANKLE_HEIGHT = 0.039
-REFERENCE_KNEE_RAD = np.radians(100.0)  # the ankle's and trunk's ratios are stated at this knee flexion
+REFERENCE_KNEE_RAD = np.radians(100.0)  # the ankle's and trunk's early/late terms turn at this flexion
 KNEE_TABLE_RAD = np.linspace(0.0, np.radians(165.0), 661)
-TRUNK_LEAN_RANGE = (-0.2, 1.2)  # trunk lean per knee flexion at the reference angle (rad/rad)
+TRUNK_LEAN_RANGE = (-0.2, 1.2)  # trunk lean per knee flexion (rad/rad) the solution is sought within
 MAX_ACCELERATION = 0.5 * G  # m/s^2: the feet stay loaded (validation.MAX_SQUAT_ACCELERATION)
 MIN_LOBE_SHARE, MAX_LOBE_SHARE = 0.2, 0.85  # the first and last lobes' share of the descent and ascent
-MAX_WIDENINGS = 20
+MAX_RESHAPES = 20
 MAX_DETOUR_MM = 30.0  # the joints' CoP path departs at most this far from travel in step with the flexion
 PAUSE_EDGE = 0.1  # the pause's notch rises and falls over this share of the pause
 FULL_HOLD_PAUSE_S = 0.4  # a pause this long or longer holds nearly still (notch 0.95)
@@ -85,7 +96,7 @@ class LinkageSquatModel(SquatModelBase):
         n = len(self.reps)
         self.height_m = rng.uniform(1.6, 1.95)
         self._standing_knee_rad = np.radians(rng.uniform(3.0, 10.0))  # knees a little bent when standing
-        self._ankle_ratio = rng.uniform(0.3, 0.45)  # ankle dorsiflexion per knee flexion at the reference angle
+        self._ankle_ratio = rng.uniform(0.3, 0.45)  # ankle dorsiflexion per knee flexion (rad/rad)
         self._knees_first = rng.uniform(-0.3, 0.4)  # > 0: the ankle bends early (knees first)
         self._lean_late = rng.uniform(-0.3, 0.5)  # > 0: the trunk leans late (hips back first)
         self._unweight = rng.uniform(0.3, 0.5, size=n)  # the first lobe's share of the descent
@@ -113,7 +124,8 @@ class LinkageSquatModel(SquatModelBase):
         dt = tau[1] - tau[0]
         curves = {"tau": tau, "acc": acc, "drop": drop, "along": along, "flexion": flexion,
                   "ankle": (ankle - ankle[0]) / max(ankle[bottom] - ankle[0], 1e-9),
-                  "knees_out": self._lagged_shape(np.clip(flexion, 0.0, None) ** 1.5, self._knees_out_lag_s, dt, rep, tau)}
+                  "knees_out": self._lagged_shape(np.clip(flexion, 0.0, None) ** 1.5, self._knees_out_lag_s, dt,
+                                                  rep, tau)}
         for foot, c in rep.collapse.items():
             curves[f"collapse {foot}"] = self._collapse_shape(rep, c, tau, flexion)
         return curves
@@ -126,7 +138,7 @@ class LinkageSquatModel(SquatModelBase):
         until the force stays within 0.5-1.5 of the weight, as the battery's quickest tempo
         keeps a minimum-jerk rep (where no shape within the limits does, the last one tried)."""
         unweight, lockout, squareness = self._unweight[i], self._lockout[i], self._squareness
-        for _ in range(MAX_WIDENINGS):
+        for _ in range(MAX_RESHAPES):
             acc, drop = self._three_lobes(rep, tau, unweight, lockout, squareness)
             if acc.min() < -MAX_ACCELERATION:  # the lobes carry too much: longer lobes
                 unweight, lockout = min(unweight + 0.05, MAX_LOBE_SHARE), min(lockout + 0.05, MAX_LOBE_SHARE)
@@ -175,7 +187,8 @@ class LinkageSquatModel(SquatModelBase):
         shank_length, thigh_length, trunk_length = SHANK_LENGTH * h, THIGH_LENGTH * h, HIP_TO_SHOULDER * h
         knee_x, knee_z = shank_length * np.sin(ankle), ANKLE_HEIGHT * h + shank_length * np.cos(ankle)
         hip_x, hip_z = knee_x - thigh_length * np.sin(thigh), knee_z + thigh_length * np.cos(thigh)
-        shank_x, shank_z = SHANK_COM_FROM_ANKLE * knee_x, ANKLE_HEIGHT * h + SHANK_COM_FROM_ANKLE * (knee_z - ANKLE_HEIGHT * h)
+        ankle_z = ANKLE_HEIGHT * h
+        shank_x, shank_z = SHANK_COM_FROM_ANKLE * knee_x, ankle_z + SHANK_COM_FROM_ANKLE * (knee_z - ankle_z)
         thigh_x, thigh_z = hip_x + THIGH_COM_FROM_HIP * (knee_x - hip_x), hip_z + THIGH_COM_FROM_HIP * (knee_z - hip_z)
         hat_x = hip_x + HAT_COM_FROM_HIP * trunk_length * np.sin(trunk)
         hat_z = hip_z + HAT_COM_FROM_HIP * trunk_length * np.cos(trunk)
@@ -189,8 +202,9 @@ class LinkageSquatModel(SquatModelBase):
     def _knee_for_drop(self, lean: float, drop: np.ndarray) -> np.ndarray | None:
         """Knee flexion (rad) that lowers the centre of mass by ``-drop`` (m); None if this lean
         cannot reach the depth within the table. Inverted as a function of the square root of the
-        lowering, which is smooth through standing (the lowering grows with the flexion squared),
-        by a C2 spline, so that the centre of mass's acceleration has no kinks."""
+        lowering (near straight knees the lowering grows with the square of the flexion, so
+        the flexion is smooth in its root) by a C2 spline, so that the joints' paths have no
+        kinks."""
         table = self._standing_knee_rad + KNEE_TABLE_RAD
         _, z, _ = self._linkage(lean, table)
         lowered = z[0] - z
@@ -221,14 +235,18 @@ class LinkageSquatModel(SquatModelBase):
             low += 0.05  # an upright trunk may not reach a deep squat within the knee's range
         def miss(lean):
             return self._cop_travel_mm(lean, drop)[0][bottom] - rep.cop_travel_mm
-        lean = brentq(miss, low, high, xtol=1e-5) if miss(low) * miss(high) < 0 else (low if abs(miss(low)) < abs(miss(high)) else high)
+        if miss(low) * miss(high) < 0:
+            lean = brentq(miss, low, high, xtol=1e-5)
+        else:  # the nearest the trunk can do; the rest in step with the flexion below
+            lean = low if abs(miss(low)) < abs(miss(high)) else high
         along, knee, ankle = self._cop_travel_mm(lean, drop)
         flexion = (knee - knee[0]) / max(knee[bottom] - knee[0], 1e-9)
         along = along - miss(lean) * flexion
         # balance keeps the centre of mass near the straight course from standing to the bottom:
         # what the joints add to it is at most MAX_DETOUR_MM either way
         detour = along - rep.cop_travel_mm * flexion
-        return knee, rep.cop_travel_mm * flexion + detour * min(1.0, MAX_DETOUR_MM / max(np.abs(detour).max(), 1e-9)), ankle
+        detour *= min(1.0, MAX_DETOUR_MM / max(float(np.abs(detour).max()), 1e-9))
+        return knee, rep.cop_travel_mm * flexion + detour, ankle
 
     def _lagged_shape(self, drive: np.ndarray, lag_s: float, dt: float, rep: RepPlan, tau: np.ndarray) -> np.ndarray:
         """``drive`` through a first-order lag of ``lag_s``, let go over the last 15 % of the
@@ -323,8 +341,10 @@ class LinkageSquatModel(SquatModelBase):
 
 def _integrate(acc: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Velocity and position (rows as ``acc``'s) from rest at ``tau[0]``, trapezoid rule."""
-    dt = np.diff(tau)
-    velocity = np.concatenate([np.zeros((len(acc), 1)), np.cumsum((acc[:, 1:] + acc[:, :-1]) / 2 * dt, axis=1)], axis=1)
-    position = np.concatenate([np.zeros((len(acc), 1)), np.cumsum((velocity[:, 1:] + velocity[:, :-1]) / 2 * dt, axis=1)],
-                              axis=1)
-    return velocity, position
+    velocity = _cumulative_trapezoid(acc, tau)
+    return velocity, _cumulative_trapezoid(velocity, tau)
+
+
+def _cumulative_trapezoid(rows: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    steps = (rows[:, 1:] + rows[:, :-1]) / 2 * np.diff(tau)
+    return np.concatenate([np.zeros((len(rows), 1)), np.cumsum(steps, axis=1)], axis=1)
