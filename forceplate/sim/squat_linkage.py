@@ -121,13 +121,16 @@ class LinkageSquatModel(SquatModelBase):
         bottom = int(np.argmin(np.abs(tau - (rep.descent_s + rep.bottom_s / 2))))
         knee, along, ankle = self._joints(rep, bottom, drop)
         flexion = (knee - knee[0]) / max(knee[bottom] - knee[0], 1e-9)  # 0 standing, 1 at the bottom
-        dt = tau[1] - tau[0]
-        curves = {"tau": tau, "acc": acc, "drop": drop, "along": along, "flexion": flexion,
-                  "ankle": (ankle - ankle[0]) / max(ankle[bottom] - ankle[0], 1e-9),
-                  "knees_out": self._lagged_shape(np.clip(flexion, 0.0, None) ** 1.5, self._knees_out_lag_s, dt,
-                                                  rep, tau)}
-        for foot, c in rep.collapse.items():
-            curves[f"collapse {foot}"] = self._collapse_shape(rep, c, tau, flexion)
+        ankle = (ankle - ankle[0]) / max(ankle[bottom] - ankle[0], 1e-9)  # the same for the ankle
+        knees_out = self._lagged_shape(np.clip(flexion, 0.0, None) ** 1.5, self._knees_out_lag_s, rep, tau)
+        curves = {"tau": tau, "acc": acc, "drop": drop, "along": along, "flexion": flexion}
+        for foot in SIDES:  # the foot-frame patterns in mm; a rep without one has no curve of it (0)
+            curves[f"healthy {foot}"] = rep.healthy_medial_mm.get(foot, 0.0) * ankle
+            if foot in rep.collapse:
+                curves[f"collapse {foot}"] = rep.collapse[foot].peak_mm * self._collapse_shape(rep, rep.collapse[foot],
+                                                                                                tau, flexion)
+            if rep.knees_out_mm.get(foot):
+                curves[f"knees out {foot}"] = rep.knees_out_mm[foot] * knees_out
         return curves
 
     def _path(self, i: int, rep: RepPlan, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +154,8 @@ class LinkageSquatModel(SquatModelBase):
 
     @staticmethod
     def _three_lobes(rep: RepPlan, tau: np.ndarray, unweight: float, lockout: float, squareness: float):
+        """Acceleration and drop for lobes spanning ``unweight`` of the descent and ``lockout`` of
+        the ascent, the plateau's edges ``squareness`` of the way to the bottom."""
         d, b, a, total = rep.descent_s, rep.bottom_s, rep.ascent_s, rep.duration_s
         bottom = d + b / 2
         first, last = unweight * d, lockout * a
@@ -248,10 +253,11 @@ class LinkageSquatModel(SquatModelBase):
         detour *= min(1.0, MAX_DETOUR_MM / max(float(np.abs(detour).max()), 1e-9))
         return knee, rep.cop_travel_mm * flexion + detour, ankle
 
-    def _lagged_shape(self, drive: np.ndarray, lag_s: float, dt: float, rep: RepPlan, tau: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _lagged_shape(drive: np.ndarray, lag_s: float, rep: RepPlan, tau: np.ndarray) -> np.ndarray:
         """``drive`` through a first-order lag of ``lag_s``, let go over the last 15 % of the
         ascent, scaled to peak at 1."""
-        pole = np.exp(-dt / lag_s)
+        pole = np.exp(-(tau[1] - tau[0]) / lag_s)
         lagged = lfilter([1 - pole], [1, -pole], drive)
         taper = 1.0 - smoothstep((tau - (rep.duration_s - 0.15 * rep.ascent_s)) / (0.15 * rep.ascent_s))
         shape = lagged * taper
@@ -262,7 +268,7 @@ class LinkageSquatModel(SquatModelBase):
         begun in the ascent), through the foot's lag."""
         onset, rise, _, _ = collapse_window(rep, c)
         drive = smoothstep((tau - onset) / rise) * np.clip(flexion, 0, None) ** (0.5 if c.phase == "ascent" else 1.0)
-        return self._lagged_shape(drive, self._collapse_lag_s, tau[1] - tau[0], rep, tau)
+        return self._lagged_shape(drive, self._collapse_lag_s, rep, tau)
 
     def _tremor(self, rng: np.random.Generator) -> None:
         """Band-limited body tremor on a coarse grid: a sub-millimetre motion whose second
@@ -298,33 +304,17 @@ class LinkageSquatModel(SquatModelBase):
         return self._rep_curve(np.asarray(t, dtype=np.float64), "along")
 
     def healthy_medial_mm(self, t, drop_m):
-        k, _ = self._phase(t)
-        ankle = self._rep_curve(t, "ankle")
-        return {foot: np.array([r.healthy_medial_mm.get(foot, 0.0) for r in self.reps] + [0.0])[k] * ankle
-                for foot in SIDES}
+        return self._per_foot(t, "healthy")
 
     def medial_shift_mm(self, t):
-        t = np.asarray(t, dtype=np.float64)
-        out = {foot: np.zeros_like(t) for foot in SIDES}
-        for i, rep in enumerate(self.reps):
-            for foot, c in rep.collapse.items():
-                out[foot] += c.peak_mm * self._single_rep_curve(t, i, f"collapse {foot}")
-        return out
+        return self._per_foot(t, "collapse")
 
     def knees_out_mm(self, t):
-        t = np.asarray(t, dtype=np.float64)
-        out = {foot: np.zeros_like(t) for foot in SIDES}
-        for i, rep in enumerate(self.reps):
-            for foot, peak in rep.knees_out_mm.items():
-                out[foot] += peak * self._single_rep_curve(t, i, "knees_out")
-        return out
+        return self._per_foot(t, "knees out")
 
-    def _single_rep_curve(self, t: np.ndarray, i: int, name: str) -> np.ndarray:
-        k, tau = self._phase(t)
-        inside = k == i
-        out = np.zeros_like(t)
-        out[inside] = np.interp(tau[inside], self._curves[i]["tau"], self._curves[i][name])
-        return out
+    def _per_foot(self, t, pattern: str) -> dict[str, np.ndarray]:
+        t = np.asarray(t, dtype=np.float64)
+        return {foot: self._rep_curve(t, f"{pattern} {foot}") for foot in SIDES}
 
     def left_share(self, t: np.ndarray) -> np.ndarray:
         """The left foot's share of the vertical force: the subject's standing, shifting with the
