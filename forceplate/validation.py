@@ -36,6 +36,7 @@ from forceplate.sim.emulator import InsoleEmulator, PlateEmulator
 from forceplate.sim.squat import (COLLAPSE_PHASES, G, Collapse, RepPlan, SquatModel, SquatPlan, Subject,
                                   rotation)
 from forceplate.sim.squat_lean import LeanSquatModel
+from forceplate.sim.squat_linkage import LinkageSquatModel
 
 DEVICE_SETS = {
     "plates4": ("dual-plate-ads1256", "SIM-DP-0001"),
@@ -44,7 +45,7 @@ DEVICE_SETS = {
     "insoles8": ("insole8", "SIM-IN8"),
     "plates4+insoles16": ("dual-plate-ads1256", "SIM-DP-0001"),
 }
-GENERATORS = {"min-jerk": SquatModel, "lean": LeanSquatModel}
+GENERATORS = {"min-jerk": SquatModel, "lean": LeanSquatModel, "linkage": LinkageSquatModel}
 PLATE_RATES_HZ = (100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0)
 INSOLE_RATES_HZ = (100.0, 200.0)
 NOISE_DRAWN = (0.5, 4.0)  # the session's device noise factor, log-uniform
