@@ -248,11 +248,11 @@ def rest_stretches(cop: np.ndarray, rest: np.ndarray, rate_hz: float) -> list[Sw
     return [s for lo, hi in runs(rest) if (s := sway_stretch(cop[lo:hi], rate_hz)) is not None]
 
 
-def standing_sway_turn(axes: FootAxes, cop: dict, rest: np.ndarray, rate_hz: float, forward: np.ndarray,
+def standing_sway_turn(axes: FootAxes, stretches: dict, rate_hz: float, forward: np.ndarray,
                        travel: dict | None) -> FootAxes:
-    """``axes`` turned to each foot's standing sway between reps where it is clear
-    (:func:`forceplate.processing.baseline.turned_to_sway`; live and offline use this rule)."""
-    stretches = {foot: rest_stretches(cop[foot], rest, rate_hz) for foot in SIDES}
+    """``axes`` turned to each foot's standing sway between reps (``stretches``: foot -> list of
+    :class:`SwayStretch`) where it is clear (:func:`forceplate.processing.baseline.turned_to_sway`;
+    live and offline use this rule)."""
     sway = rest_sway_axes(stretches, rate_hz, forward)
     if not sway:
         return axes
@@ -328,7 +328,8 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     travel = axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None
     axes = foot_axes(toe_out_deg, axes_source, forward, travel)
     if toe_out_deg is None:
-        axes = standing_sway_turn(axes, cop_f, seg.rest, rate_hz, forward, travel)
+        axes = standing_sway_turn(axes, {foot: rest_stretches(cop_f[foot], seg.rest, rate_hz) for foot in SIDES},
+                                  rate_hz, forward, travel)
     rested = bool(seg.rest.any())  # its first and last sample, not the indices of every rest sample
     baseline = Baseline(
         body_weight_n=seg.weight_n,

@@ -238,7 +238,7 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
     return toe_out, uncertainty
 
 
-MIN_REST_SWAY_S = 0.4  # a stretch of standing between reps shorter than this says little about a direction
+MIN_REST_SWAY_S = 0.25  # a stretch of standing between reps shorter than this says little about a direction
 MIN_REST_SWAY_STRETCHES = 2  # ... and the stretches must agree with each other: one could sway by chance
 MIN_REST_SWAY_ELONGATION = 5.0  # pooled standing sway between reps this much longer than wide (SD)
 MIN_REST_SWAY_AGREEMENT = 0.95  # the stretches' lines: resultant length of their doubled angles (1: all one line)
