@@ -243,6 +243,8 @@ MIN_REST_SWAY_STRETCHES = 2  # ... and the stretches must agree with each other:
 MIN_REST_SWAY_ELONGATION = 5.0  # pooled standing sway between reps this much longer than wide (SD)
 MIN_REST_SWAY_AGREEMENT = 0.95  # the stretches' lines: resultant length of their doubled angles (1: all one line)
 MAX_SWAY_TURN_MM = 15.0  # the sideways travel at the axis sample by which the sway line may turn the reps' line
+MAX_SWAY_TURN_DEG = 25.0  # ... and never further (reps that travel little along the foot bound nothing)
+MAX_SWAY_TOE_IN_DEG = 20.0  # a sway line turned in further than this is no squatting foot's (chance, or swapped feet)
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,7 @@ def rest_sway_axes(stretches: dict, rate_hz: float, forward: np.ndarray) -> dict
         if long < MIN_REST_SWAY_ELONGATION ** 2 * narrow:
             continue
         turned = _toe_out_of(directions[:, 1], forward, foot)
-        if abs(turned) > MAX_AXIS_FROM_FORWARD_DEG:
+        if not -MAX_SWAY_TOE_IN_DEG <= turned <= MAX_AXIS_FROM_FORWARD_DEG:
             continue
         out[foot] = (turned, _sway_half_width_deg(narrow, long, weights.sum() / rate_hz))
     return out
@@ -309,7 +311,8 @@ def _sway_half_width_deg(narrow: float, long: float, duration_s: float) -> float
 def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.ndarray, described: str) -> FootAxes:
     """``axes`` with each foot in ``sway`` (:func:`rest_sway_axes`) turned to its sway line, when the
     reps' line (``travel``: foot -> (reps, 2) mm, :func:`estimate_axes`'s) differs from it by no
-    more than a sideways travel of MAX_SWAY_TURN_MM at the reps' median travel explains.
+    more than a sideways travel of MAX_SWAY_TURN_MM at the reps' median travel explains, and by
+    MAX_SWAY_TURN_DEG at most.
 
     Why: a knee that goes out (or a habit that moves the CoP toward the arch) in most reps of
     a set turns the reps' line by that sideways travel, and a rep without it then reads as a
@@ -325,7 +328,7 @@ def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.
         along = float(np.median(np.abs(rows @ line))) if len(rows) else 0.0
         reps_line = np.array([axes.medial_unit[foot][1], -axes.medial_unit[foot][0]])
         apart_deg = float(np.degrees(np.arccos(min(1.0, abs(float(reps_line @ line))))))
-        if along > 0 and apart_deg > np.degrees(np.arctan(MAX_SWAY_TURN_MM / along)):
+        if apart_deg > min(MAX_SWAY_TURN_DEG, np.degrees(np.arctan2(MAX_SWAY_TURN_MM, along))):
             continue
         medial[foot], toe_out[foot], uncertainty[foot] = _medial_of_line(line, forward, foot), toe, half_width
         turned.append(foot)
