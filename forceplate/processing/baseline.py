@@ -241,7 +241,8 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
 MIN_REST_SWAY_S = 0.25  # a stretch of standing between reps shorter than this says little about a direction
 MIN_REST_SWAY_STRETCHES = 2  # ... and the stretches must agree with each other: one could sway by chance
 MIN_REST_SWAY_ELONGATION = 5.0  # pooled standing sway between reps this much longer than wide (SD)
-MIN_REST_SWAY_AGREEMENT = 0.95  # the stretches' lines: resultant length of their doubled angles (1: all one line)
+MAX_STRETCH_APART_DEG = 20.0  # a stretch whose own line is this far from the pooled line disagrees with it
+MIN_REST_SWAY_AGREEING = 0.8  # of the standing (samples) in stretches that agree: the line is clear
 MAX_SWAY_TURN_MM = 15.0  # the sideways travel at the axis sample by which the sway line may turn the reps' line
 MAX_SWAY_TURN_DEG = 25.0  # ... and never further (reps that travel little along the foot bound nothing)
 MAX_SWAY_TOE_IN_DEG = 20.0  # a sway line turned in further than this is no squatting foot's (chance, or swapped feet)
@@ -277,9 +278,11 @@ def rest_sway_axes(stretches: dict, rate_hz: float, forward: np.ndarray) -> dict
 
     The same assumption as :func:`standing_sway_axes` (each foot's CoP sways along the foot), with
     stricter tests, because a few short stretches of a slow sway can look like a line by chance:
-    at least MIN_REST_SWAY_STRETCHES stretches whose own lines agree (MIN_REST_SWAY_AGREEMENT),
-    pooled sway MIN_REST_SWAY_ELONGATION times longer than wide. On the simulator with sway as
-    wide as long, these tests kept the axes from being worse than the reps' estimate alone.
+    at least MIN_REST_SWAY_STRETCHES stretches whose own lines lie within MAX_STRETCH_APART_DEG of
+    the pooled line, holding MIN_REST_SWAY_AGREEING of the standing (the others, a stretch that
+    caught the end of a rep, are left out), and their pooled sway MIN_REST_SWAY_ELONGATION times
+    longer than wide. On the simulator with sway as wide as long, these tests kept the axes from
+    being worse than the reps' estimate alone.
     """
     out = {}
     for foot, own in stretches.items():
@@ -287,9 +290,13 @@ def rest_sway_axes(stretches: dict, rate_hz: float, forward: np.ndarray) -> dict
         if len(own) < MIN_REST_SWAY_STRETCHES:
             continue
         weights = np.array([s.samples for s in own], dtype=float)
-        agreement = abs(np.sum(weights * np.exp(2j * np.array([s.line_rad for s in own])))) / weights.sum()
-        if agreement < MIN_REST_SWAY_AGREEMENT:
+        _, directions = np.linalg.eigh(sum(s.scatter_mm2 for s in own))
+        pooled = np.arctan2(directions[1, 1], directions[0, 1])
+        apart = np.abs((np.array([s.line_rad for s in own]) - pooled + np.pi / 2) % np.pi - np.pi / 2)
+        agree = apart <= np.radians(MAX_STRETCH_APART_DEG)
+        if agree.sum() < MIN_REST_SWAY_STRETCHES or weights[agree].sum() < MIN_REST_SWAY_AGREEING * weights.sum():
             continue
+        own, weights = [s for s, kept in zip(own, agree) if kept], weights[agree]  # one stretch that caught a step is left out
         spread, directions = np.linalg.eigh(sum(s.scatter_mm2 for s in own) / (weights.sum() - len(own)))
         narrow, long = max(float(spread[0]), 1e-12), float(spread[1])
         if long < MIN_REST_SWAY_ELONGATION ** 2 * narrow:
