@@ -24,7 +24,8 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   offline grades it; no flag during such a rep.
 
 What live cannot know yet, it learns from the reps done so far: the foot axes (unless
-stated) and the lifter's normal, measured again along the axes each time they change (as
+stated; turned to the standing sway of the stretches of standing so far, as offline turns them)
+and the lifter's normal, measured again along the axes each time they change (as
 offline measures every rep along the axes it estimated from them all). The first rep only teaches them and raises no flag, as
 offline a single rep is its own normal: the real KU Leuven squat, knees out, moves the CoP
 toward the arch in the foot's frame, and graded against zero it read as collapse.
