@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -85,7 +86,9 @@ def main() -> None:
     live_notes = Counter(r.live_problem for r in results if r.live_problem)
     lines += [f"offline {what}: {n} sessions" for what, n in problems.most_common()]
     lines += [f"{note}: {n} sessions" for note, n in live_notes.most_common()]
-    axes = Counter(r.axis_source for r in results if r.axis_source and not r.spec.insoles_only)
+    # counted by kind: how many reps or stretches of standing each one used is left out
+    axes = Counter(re.sub(r" (from \d+ reps|\(\d+ stretches, [\d.]+ s\))", "", r.axis_source)
+                   for r in results if r.axis_source and not r.spec.insoles_only)
     lines.append("plates, foot axes used offline: " + "; ".join(f"{source}: {n}" for source, n in axes.most_common()))
     lines.append(f"all: {overall.reps} reps, {overall.clean_sides} clean sides, {overall.knees_out_sides} knees-out sides")
     for label, key, op, target in TARGETS:

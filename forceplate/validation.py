@@ -3,7 +3,7 @@
 Each session is drawn from its own seed (:func:`draw_session`): the person, where the feet
 stand and how far each is turned out, which way the lifter faces in the lab, how the CoP
 travels along the foot, tempo, pauses, rest between reps, how much standing comes first,
-rate, noise, sway, load changes, and which reps collapse (in which phase, how badly) or
+rate, noise, sway (its size, and how much longer along the foot than across), load changes, and which reps collapse (in which phase, how badly) or
 go knees-out. It is played by one of two squat models with different mechanics
 (:mod:`forceplate.sim.squat`, :mod:`forceplate.sim.squat_lean`) through a device set's
 emulators (raw counts through the calibration records, as on the pseudo-terminal), then
@@ -18,7 +18,7 @@ factor, where a weak spot shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -49,6 +49,8 @@ GENERATORS = {"min-jerk": SquatModel, "lean": LeanSquatModel, "linkage": Linkage
 PLATE_RATES_HZ = (100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0)
 INSOLE_RATES_HZ = (100.0, 200.0)
 NOISE_DRAWN = (0.5, 4.0)  # the session's device noise factor, log-uniform
+SWAY_ELONGATION_DRAWN = (1.5, 20.0)  # standing sway along the foot / across it, log-uniform (real: 10-50;
+# down to nearly round, which other generators may draw and the axes must survive)
 INSOLE_SENSOR_NOISE_N = (0.1, 2.5)  # what that factor spans on an insole's sensor (N)
 # Collapse peaks (mm toward the arch, foot frame) per grade, apart from each other so that
 # a grade is never a coin toss at a threshold.
@@ -160,10 +162,12 @@ def draw_session(seed: int, devices: str | None = None, generator: str | None = 
     if plan.flywheel_n:
         _continuous_flywheel_set(plan)
     rate = float(rng.choice(INSOLE_RATES_HZ if insoles else PLATE_RATES_HZ))
+    noise = float(np.exp(rng.uniform(*np.log(NOISE_DRAWN))))
+    origin = tuple(rng.uniform(-400, 400, 2)) if lab_rotation else (0.0, 0.0)
+    # drawn last, so that every earlier draw of a seed stays what it was before sway had a shape
+    subject = replace(subject, sway_elongation=float(np.exp(rng.uniform(*np.log(SWAY_ELONGATION_DRAWN)))))
     return SessionSpec(seed=seed, devices=devices, generator=generator, subject=subject, plan=plan, rate_hz=rate,
-                       noise=float(np.exp(rng.uniform(*np.log(NOISE_DRAWN)))), lab_rotation_deg=lab_rotation,
-                       lab_origin_mm=tuple(rng.uniform(-400, 400, 2)) if lab_rotation else (0.0, 0.0),
-                       family=family)
+                       noise=noise, lab_rotation_deg=lab_rotation, lab_origin_mm=origin, family=family)
 
 
 def _continuous_flywheel_set(plan: SquatPlan) -> None:
@@ -441,6 +445,8 @@ def _session_factors(spec: SessionSpec) -> dict:
         "standing after": after,
         "facing |deg|": facing,
         "noise (x default)": _bin(spec.noise, (1.0, 2.0), ("0.5-1", "1-2", "2-4")),
+        "sway long/wide": None if spec.insoles_only else _bin(spec.subject.sway_elongation, (3.0, 8.0),
+                                                                ("1.5-3", "3-8", "8-20")),
         "load": load,
         "session family": spec.family,
     }
@@ -467,7 +473,7 @@ def _rep_factors(spec: SessionSpec, truth, plan: RepPlan, foot: str, previous_re
 
 FACTORS = ("generator", "device set", "rate (Hz)", "tempo (rep s)", "pause at bottom", "rest before rep",
            "standing first", "standing after", "toe-out (deg)", "facing |deg|", "CoP travel (mm)", "healthy drift (mm)",
-           "knee (foot)", "collapse grade", "partial rep", "noise (x default)", "load", "session family")
+           "knee (foot)", "collapse grade", "partial rep", "noise (x default)", "sway long/wide", "load", "session family")
 
 
 # Issue 12's goals on recordings from other labs and generators: what the battery checks.

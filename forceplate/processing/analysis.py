@@ -20,14 +20,19 @@ from forceplate.processing.baseline import (
     Baseline,
     FootAxes,
     NoBaseline,
+    SwayStretch,
     estimate_axes,
     forward_direction,
     rep_reference,
+    rest_sway_axes,
     running_reference,
     stated_axes,
+    sway_stretch,
+    turned_to_sway,
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_lag
 from forceplate.processing.insole import arch_share, pronation_index
+from forceplate.processing.movement import runs
 from forceplate.processing.reps import PHASES, Rep, Segmentation, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
 from forceplate.profiles import SIDES
@@ -238,6 +243,24 @@ def foot_axes(toe_out_deg, axes_source: str, forward: np.ndarray, travel: dict |
     return estimate_axes(travel, forward, fallback, min(MIN_AXIS_REPS, int(full)))
 
 
+def rest_stretches(cop: np.ndarray, rest: np.ndarray, rate_hz: float) -> list[SwayStretch]:
+    """The foot's standing between reps (and before and after them), stretch by stretch."""
+    return [s for lo, hi in runs(rest) if (s := sway_stretch(cop[lo:hi], rate_hz)) is not None]
+
+
+def standing_sway_turn(axes: FootAxes, stretches: dict, rate_hz: float, forward: np.ndarray,
+                       travel: dict | None) -> FootAxes:
+    """``axes`` turned to each foot's standing sway between reps (``stretches``: foot -> list of
+    :class:`SwayStretch`) where it is clear (:func:`forceplate.processing.baseline.turned_to_sway`;
+    live and offline use this rule)."""
+    sway = rest_sway_axes(stretches, rate_hz, forward)
+    if not sway:
+        return axes
+    pooled = stretches[next(iter(sway))]
+    described = f"{len(pooled)} stretches, {sum(s.samples for s in pooled) / rate_hz:.1f} s"
+    return turned_to_sway(axes, sway, travel, forward, described)
+
+
 def shift_series(cop: dict, reps: list[Rep], refs: dict, axes: FootAxes) -> dict[str, np.ndarray]:
     """Per foot, the medial shift (mm) at every sample: from each rep's reference, from its
     start until the next rep starts (before the first rep, from the first rep's). Computed in
@@ -302,7 +325,11 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     refs = references(cop_f, reps, rate_hz)
     neutral = {foot: _neutral(refs[foot], rest_refs[foot]) for foot in SIDES}
     forward = forward_direction(neutral["left"], neutral["right"])
-    axes = foot_axes(toe_out_deg, axes_source, forward, axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None)
+    travel = axis_travel(cop_f, reps, refs, seg.velocity, rate_hz) if reps else None
+    axes = foot_axes(toe_out_deg, axes_source, forward, travel)
+    if toe_out_deg is None:
+        axes = standing_sway_turn(axes, {foot: rest_stretches(cop_f[foot], seg.rest, rate_hz) for foot in SIDES},
+                                  rate_hz, forward, travel)
     rested = bool(seg.rest.any())  # its first and last sample, not the indices of every rest sample
     baseline = Baseline(
         body_weight_n=seg.weight_n,

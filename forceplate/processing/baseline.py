@@ -147,6 +147,14 @@ def _toe_out_of(axis: np.ndarray, forward: np.ndarray, foot: str) -> float:
     return float(angle if foot == "left" else -angle)
 
 
+def _medial_of_line(line: np.ndarray, forward: np.ndarray, foot: str) -> np.ndarray:
+    """The unit vector perpendicular to a foot's line (either sign) toward the other foot."""
+    toward_other = 1.0 if foot == "left" else -1.0
+    normal = np.array([-line[1], line[0]])
+    across = np.array([forward[1], -forward[0]])  # left to right
+    return normal if (normal @ across) * toward_other > 0 else -normal
+
+
 def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_reps: int = MIN_AXIS_REPS) -> FootAxes:
     """Each foot's axis from the direction its CoP travelled at the bottom of each rep.
 
@@ -176,10 +184,7 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
         turned = _toe_out_of(axis, forward, foot)
         if abs(turned) > MAX_AXIS_FROM_FORWARD_DEG:
             continue
-        toward_other = 1.0 if foot == "left" else -1.0
-        normal = np.array([-axis[1], axis[0]])
-        across = np.array([forward[1], -forward[0]])  # left to right
-        medial[foot] = normal if (normal @ across) * toward_other > 0 else -normal
+        medial[foot] = _medial_of_line(axis, forward, foot)
         toe_out[foot] = turned
         mad = 1.4826 * float(np.median(np.abs(lines - line))) if len(lines) > 1 else np.nan
         spread[foot] = round(float(np.degrees(1.96 * mad / np.sqrt(len(lines)))), 1) if len(lines) >= MIN_AXIS_REPS else None
@@ -228,12 +233,117 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
         turned = _toe_out_of(directions[:, 1], forward, foot)
         if abs(turned) > MAX_AXIS_FROM_FORWARD_DEG:
             return None
-        # the principal direction's standard error: sqrt(narrow * long / (n (long - narrow)^2)) rad
-        independent = max(2.0, 2.0 * SWAY_BANDWIDTH_HZ * len(cop) / rate_hz)
-        se = np.sqrt(narrow * long / (independent * (long - narrow) ** 2))
         toe_out[foot] = round(turned, 1)
-        uncertainty[foot] = round(float(np.degrees(1.96 * se)), 1)
+        uncertainty[foot] = _sway_half_width_deg(narrow, long, len(cop) / rate_hz)
     return toe_out, uncertainty
+
+
+MIN_REST_SWAY_S = 0.25  # a stretch of standing between reps shorter than this says little about a direction
+MIN_REST_SWAY_STRETCHES = 2  # ... and the stretches must agree with each other: one could sway by chance
+MIN_REST_SWAY_ELONGATION = 5.0  # pooled standing sway between reps this much longer than wide (SD)
+MAX_STRETCH_APART_DEG = 20.0  # a stretch whose own line is this far from the pooled line disagrees with it
+MIN_REST_SWAY_AGREEING = 0.8  # of the standing (samples) in stretches that agree: the line is clear
+MAX_SWAY_TURN_MM = 15.0  # the sideways travel at the axis sample by which the sway line may turn the reps' line
+MAX_SWAY_TURN_DEG = 25.0  # ... and never further (reps that travel little along the foot bound nothing)
+MAX_SWAY_TOE_IN_DEG = 20.0  # a sway line turned in further than this is no squatting foot's (chance, or swapped feet)
+
+
+@dataclass(frozen=True)
+class SwayStretch:
+    """One stretch of standing: its samples and scatter about its mean (mm²), and its line."""
+
+    samples: int
+    scatter_mm2: np.ndarray  # (2, 2): sum of outer products of the CoP about the stretch's mean
+    line_rad: float  # the stretch's own principal direction (an undirected line)
+
+
+def sway_stretch(cop_mm: np.ndarray, rate_hz: float) -> SwayStretch | None:
+    """One stretch of standing between reps, low-passed CoP (n, 2) mm; None when it is too short,
+    not finite, or not standing (the CoP further than MAX_SWAY_MM from its median)."""
+    cop = np.asarray(cop_mm, dtype=float).reshape(-1, 2)
+    if len(cop) < max(MIN_REST_SWAY_S * rate_hz, 4) or not np.isfinite(cop).all():
+        return None
+    if np.abs(cop - np.median(cop, axis=0)).max() > MAX_SWAY_MM:
+        return None
+    centred = cop - cop.mean(axis=0)
+    scatter = centred.T @ centred
+    _, directions = np.linalg.eigh(scatter)
+    return SwayStretch(len(cop), scatter, float(np.arctan2(directions[1, 1], directions[0, 1])))
+
+
+def rest_sway_axes(stretches: dict, rate_hz: float, forward: np.ndarray) -> dict:
+    """Per foot, (toe-out degrees from ``forward``, 95 % half-width) from the line its CoP swayed
+    along in the standing between reps (``stretches``: foot -> list of :class:`SwayStretch`);
+    a foot is left out when its sway has no clear, agreed direction.
+
+    The same assumption as :func:`standing_sway_axes` (each foot's CoP sways along the foot), with
+    stricter tests, because a few short stretches of a slow sway can look like a line by chance:
+    at least MIN_REST_SWAY_STRETCHES stretches whose own lines lie within MAX_STRETCH_APART_DEG of
+    the pooled line, holding MIN_REST_SWAY_AGREEING of the standing (the others, a stretch that
+    caught the end of a rep, are left out), and their pooled sway MIN_REST_SWAY_ELONGATION times
+    longer than wide. On the simulator with sway as wide as long, these tests kept the axes from
+    being worse than the reps' estimate alone.
+    """
+    out = {}
+    for foot, own in stretches.items():
+        own = [s for s in own if s is not None]
+        if len(own) < MIN_REST_SWAY_STRETCHES:
+            continue
+        weights = np.array([s.samples for s in own], dtype=float)
+        _, directions = np.linalg.eigh(sum(s.scatter_mm2 for s in own))
+        pooled = np.arctan2(directions[1, 1], directions[0, 1])
+        apart = np.abs((np.array([s.line_rad for s in own]) - pooled + np.pi / 2) % np.pi - np.pi / 2)
+        agree = apart <= np.radians(MAX_STRETCH_APART_DEG)
+        if agree.sum() < MIN_REST_SWAY_STRETCHES or weights[agree].sum() < MIN_REST_SWAY_AGREEING * weights.sum():
+            continue
+        own, weights = [s for s, kept in zip(own, agree) if kept], weights[agree]  # one stretch that caught a step is left out
+        spread, directions = np.linalg.eigh(sum(s.scatter_mm2 for s in own) / (weights.sum() - len(own)))
+        narrow, long = max(float(spread[0]), 1e-12), float(spread[1])
+        if long < MIN_REST_SWAY_ELONGATION ** 2 * narrow:
+            continue
+        turned = _toe_out_of(directions[:, 1], forward, foot)
+        if not -MAX_SWAY_TOE_IN_DEG <= turned <= MAX_AXIS_FROM_FORWARD_DEG:
+            continue
+        out[foot] = (turned, _sway_half_width_deg(narrow, long, weights.sum() / rate_hz))
+    return out
+
+
+def _sway_half_width_deg(narrow: float, long: float, duration_s: float) -> float:
+    """95 % half-width of a sway's principal direction: its standard error is
+    sqrt(narrow * long / (n (long - narrow)^2)) rad, n the independent samples (SWAY_BANDWIDTH_HZ)."""
+    independent = max(2.0, 2.0 * SWAY_BANDWIDTH_HZ * duration_s)
+    return round(float(np.degrees(1.96 * np.sqrt(narrow * long / (independent * (long - narrow) ** 2)))), 1)
+
+
+def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.ndarray, described: str) -> FootAxes:
+    """``axes`` with each foot in ``sway`` (:func:`rest_sway_axes`) turned to its sway line, when the
+    reps' line (``travel``: foot -> (reps, 2) mm, :func:`estimate_axes`'s) differs from it by no
+    more than a sideways travel of MAX_SWAY_TURN_MM at the reps' median travel explains, and by
+    MAX_SWAY_TURN_DEG at most.
+
+    Why: a knee that goes out (or a habit that moves the CoP toward the arch) in most reps of
+    a set turns the reps' line by that sideways travel, and a rep without it then reads as a
+    shift toward the arch (the battery's knees-out sets). The sway line has no such bias. A
+    larger difference means one of the two is wrong; the reps' line, from more movement, stays.
+    """
+    medial, toe_out, uncertainty = dict(axes.medial_unit), dict(axes.toe_out_deg), dict(axes.uncertainty_deg)
+    turned = []
+    for foot, (toe, half_width) in sway.items():
+        line = _rotate(forward, toe if foot == "left" else -toe)
+        rows = np.asarray(travel[foot], float).reshape(-1, 2) if travel is not None else np.empty((0, 2))
+        rows = rows[np.isfinite(rows).all(axis=1)]
+        along = float(np.median(np.abs(rows @ line))) if len(rows) else 0.0
+        reps_line = np.array([axes.medial_unit[foot][1], -axes.medial_unit[foot][0]])
+        apart_deg = float(np.degrees(np.arccos(min(1.0, abs(float(reps_line @ line))))))
+        if apart_deg > min(MAX_SWAY_TURN_DEG, np.degrees(np.arctan2(MAX_SWAY_TURN_MM, along))):
+            continue
+        medial[foot], toe_out[foot], uncertainty[foot] = _medial_of_line(line, forward, foot), toe, half_width
+        turned.append(foot)
+    if not turned:
+        return axes
+    feet = "both feet" if len(turned) == len(medial) else f"the {turned[0]} foot"
+    return FootAxes(medial, toe_out, f"{axes.source}; {feet} along the standing sway between reps ({described})",
+                    uncertainty)
 
 
 def quiet_mask(total_n: np.ndarray, rate_hz: float, window_s: float = 0.2, reference_n: float | None = None,

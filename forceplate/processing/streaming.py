@@ -24,7 +24,8 @@ LIVE_WINDOW_S of the summed force (decimated to SEGMENT_RATE_HZ: it is low-passe
   offline grades it; no flag during such a rep.
 
 What live cannot know yet, it learns from the reps done so far: the foot axes (unless
-stated) and the lifter's normal, measured again along the axes each time they change (as
+stated; turned to the standing sway of the stretches of standing so far, as offline turns them)
+and the lifter's normal, measured again along the axes each time they change (as
 offline measures every rep along the axes it estimated from them all). The first rep only teaches them and raises no flag, as
 offline a single rep is its own normal: the real KU Leuven squat, knees out, moves the CoP
 toward the arch in the foot's frame, and graded against zero it read as collapse.
@@ -38,7 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.events import EventKind
-from forceplate.processing.analysis import RepResult, SideResult, axis_sample, personal_normal_mm, side_result
+from forceplate.processing.analysis import (RepResult, SideResult, axis_sample, personal_normal_mm, side_result,
+                                            standing_sway_turn)
 from forceplate.processing.baseline import (
     Baseline,
     FootAxes,
@@ -47,8 +49,10 @@ from forceplate.processing.baseline import (
     rep_reference,
     running_reference,
     stated_axes,
+    sway_stretch,
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, Causal
+from forceplate.processing.movement import runs
 from forceplate.processing.reps import (
     GIVEN,
     MIN_DEPTH_M,
@@ -72,6 +76,7 @@ REST_CONFIRM_S = 0.3  # rest still under way at the window's end anchors a rep o
 REP_DONE_WAIT_S = 1.5  # a rep with no rest or rep after it yet is reported this long after its end
 SAME_REP_START_S = 0.5  # how much later than live's start the segmentation may start the same rep
 NORMAL_REPS_KEPT = 50  # the lifter's normal comes from the last this many reps (bounded memory)
+SWAY_STRETCHES_KEPT = 50  # the foot axes' standing sway: the last this many stretches of standing (bounded memory)
 WEIGHED = ("standing", "rep cycles")  # weight sources that measured the weight (not a median force)
 
 
@@ -195,6 +200,8 @@ class StreamingAnalyzer:
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
+        self._sway = {foot: deque(maxlen=SWAY_STRETCHES_KEPT) for foot in SIDES}  # standing between reps
+        self._sway_until_s = -np.inf  # the standing up to here is in _sway
         self._rep_cops = deque(maxlen=NORMAL_REPS_KEPT)  # per done rep: foot -> CoP minus reference (mm)
         self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
@@ -283,6 +290,7 @@ class StreamingAnalyzer:
         self._weight_source, self._pulled = seg.weight_source, seg.pulled
         self._v = float(seg.velocity[-1])
         cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
+        self._keep_standing(seg.rest, times, cops)
         if first:
             self.baseline = self._current_baseline(cops)
             events.append(Event(EventKind.BASELINE, float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
@@ -305,6 +313,15 @@ class StreamingAnalyzer:
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
         return events
+
+    def _keep_standing(self, rest: np.ndarray, times: np.ndarray, cops: dict) -> None:
+        """Each stretch of standing the body has left again, once: its sway for the foot axes."""
+        for lo, hi in runs(rest):
+            if hi < len(rest) and times[lo] > self._sway_until_s:
+                for foot in SIDES:
+                    if (stretch := sway_stretch(cops[foot][lo:hi], self._seg_rate)) is not None:
+                        self._sway[foot].append(stretch)
+                self._sway_until_s = float(times[hi - 1])
 
     def _rest_confirmed(self, rest: np.ndarray) -> bool:
         """Whether ``rest`` (the segmentation's rest after a rep, to the window's end) holds rest
@@ -506,6 +523,8 @@ class StreamingAnalyzer:
         neutral = self._reference
         fallback = self._fallback_axes(neutral)
         travel = {foot: np.array(self._travel[foot]).reshape(-1, 2) for foot in SIDES}
+        forward = forward_direction(neutral["left"], neutral["right"])
         # live learns from what it has: from the first rep on (offline wants three usable reps)
-        self._axes = estimate_axes(travel, forward_direction(neutral["left"], neutral["right"]), fallback, min_reps=1)
+        self._axes = standing_sway_turn(estimate_axes(travel, forward, fallback, min_reps=1),
+                                        {foot: list(self._sway[foot]) for foot in SIDES}, self._seg_rate, forward, travel)
         self.baseline = self._current_baseline()

@@ -18,7 +18,9 @@ nominal spots. The foot-frame patterns are
   descent, at the bottom or in the ascent (:class:`Collapse`); this is the only part the
   flag should grade, and :meth:`SquatModelBase.medial_shift_mm` returns it alone;
 - knees out: a lateral shift, which must never flag (``RepPlan.knees_out_mm``);
-- sway: a few slow sinusoids per foot and axis.
+- sway: a few slow sinusoids per foot and axis, longer along the foot than across it
+  (``Subject.sway_elongation``; real standing on both feet sways each foot's CoP along the
+  foot: 10-15 times longer than wide in the KU Leuven squat's standing, 50 in the KTH static trial).
 
 :class:`SquatModel` (here) moves the body as a point mass on minimum-jerk paths and ties
 the travel along the foot to depth. :mod:`forceplate.sim.squat_lean` is a second model
@@ -38,6 +40,7 @@ from forceplate.profiles import SIDES
 SEVERITY_SHIFT_MM = {"mild": 5.0, "moderate": 10.0, "severe": 16.0}  # a labelled rep's typical peak
 COLLAPSE_PHASES = ("descent", "bottom", "ascent")
 TRUTH_GRID_HZ = 1000.0  # truth peaks are measured on this grid
+SWAY_ALONG_MM = 0.9  # amplitude of each of a foot's sway sinusoids along the foot (times 0.5-1, sway_scale)
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
 
 
@@ -58,7 +61,8 @@ class Subject:
     facing_deg: float = 0.0  # the lifter turned counter-clockwise from facing the lab's +y
     stance_centre_mm: tuple[float, float] = (0.0, 0.0)  # midpoint between the feet, lab frame
     foot_offset_mm: dict = field(default_factory=dict)  # foot -> (x, y) lab-frame offset from its spot
-    sway_scale: float = 1.0  # multiplies the default sway (about 0.5 mm medial, 0.9 mm along the foot)
+    sway_scale: float = 1.0  # multiplies the default sway (about 0.9 mm along the foot)
+    sway_elongation: float = 1.8  # standing sway along the foot / across it (amplitudes; real feet: 10-50)
 
     def toe_out(self, foot: str) -> float:
         own = self.toe_out_left_deg if foot == "left" else self.toe_out_right_deg
@@ -236,7 +240,8 @@ class SquatModelBase:
         # Sway: a few slow sinusoids per foot and axis, fixed by the seed.
         self._sway_freq = rng.uniform(0.08, 0.6, size=(2, 2, 4))
         self._sway_phase = rng.uniform(0, 2 * np.pi, size=(2, 2, 4))
-        self._sway_amp_mm = (self.subject.sway_scale * np.array([0.5, 0.9])[None, :, None]
+        across, along = SWAY_ALONG_MM / self.subject.sway_elongation, SWAY_ALONG_MM
+        self._sway_amp_mm = (self.subject.sway_scale * np.array([across, along])[None, :, None]
                              * rng.uniform(0.5, 1.0, size=(2, 2, 4)))
         self._rng = rng  # models draw what they need of their own after this
         starts, at = [], self.plan.baseline_s - self.plan.start_in_first_rep_s

@@ -69,7 +69,10 @@ class LeanSquatModel(SquatModelBase):
         frac[down] = (1 - np.cos(np.pi * (tau[down] / d[down]) ** skew[down, 0])) / 2
         frac[(tau >= d) & (tau < d + b)] = 1.0
         up = (tau >= d + b) & (tau < d + b + a)
-        frac[up] = (1 + np.cos(np.pi * ((tau[up] - d[up] - b[up]) / a[up]) ** skew[up, 1])) / 2
+        # clipped: tau - d - b can come out a rounding below 0 where tau >= d + b, and a negative
+        # base to a fractional power is NaN (a NaN count on the emulated wire)
+        rising = np.clip((tau[up] - d[up] - b[up]) / a[up], 0.0, 1.0)
+        frac[up] = (1 + np.cos(np.pi * rising ** skew[up, 1])) / 2
         return frac
 
     def _integrate(self, rng: np.random.Generator) -> None:
