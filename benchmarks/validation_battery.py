@@ -4,7 +4,7 @@ Each session is drawn from its own seed over what real lifters and set-ups do (f
 turned out 0-40 deg each, lifter and plates turned in the lab, CoP travel -130..+40 mm
 along the foot, back-to-back reps, little or no standing first, 1.2-6 s reps with pauses
 and partial reps, 100 Hz-2 kHz, noise, sway, load changes, collapse in the descent, at the
-bottom or in the ascent, knees-out reps), played by both squat models through every
+bottom or in the ascent, knees-out reps), played by the three squat models through every
 device set (forceplate.validation). Prints the figures against issue 12's goals, then
 a table per factor so that a weak spot shows; writes benchmarks/results/validation_battery.txt
 and .json.

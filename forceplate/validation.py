@@ -3,9 +3,10 @@
 Each session is drawn from its own seed (:func:`draw_session`): the person, where the feet
 stand and how far each is turned out, which way the lifter faces in the lab, how the CoP
 travels along the foot, tempo, pauses, rest between reps, how much standing comes first,
-rate, noise, sway (its size, and how much longer along the foot than across), load changes, and which reps collapse (in which phase, how badly) or
-go knees-out. It is played by one of two squat models with different mechanics
-(:mod:`forceplate.sim.squat`, :mod:`forceplate.sim.squat_lean`) through a device set's
+rate, noise, sway (its size, and how much longer along the foot than across), load changes,
+and which reps collapse (in which phase, how badly) or go knees-out. It is played by one of
+three squat models with different mechanics (:mod:`forceplate.sim.squat`,
+:mod:`forceplate.sim.squat_lean`, :mod:`forceplate.sim.squat_linkage`) through a device set's
 emulators (raw counts through the calibration records, as on the pseudo-terminal), then
 analysed through the public calls only: ``analyze_feet`` offline and
 ``StreamingAnalyzer.push`` live. The foot axes are not stated (``toe_out_deg=None``: real

@@ -23,8 +23,9 @@ nominal spots. The foot-frame patterns are
   foot: 10-15 times longer than wide in the KU Leuven squat's standing, 50 in the KTH static trial).
 
 :class:`SquatModel` (here) moves the body as a point mass on minimum-jerk paths and ties
-the travel along the foot to depth. :mod:`forceplate.sim.squat_lean` is a second model
-with other mechanics, so that the analysis is never tuned to one generator.
+the travel along the foot to depth. :mod:`forceplate.sim.squat_lean` and
+:mod:`forceplate.sim.squat_linkage` are models with other mechanics, so that the analysis is
+never tuned to one generator.
 Everything is a deterministic function of time and the seed.
 """
 
