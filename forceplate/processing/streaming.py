@@ -200,8 +200,7 @@ class StreamingAnalyzer:
         self._shift_tail = {foot: np.empty(0) for foot in SIDES}
         self._standing_cops = {foot: [] for foot in SIDES}
         self._travel = {foot: [] for foot in SIDES}
-        self._sway = {foot: deque(maxlen=SWAY_STRETCHES_KEPT) for foot in SIDES}  # standing between reps
-        self._sway_until_s = -np.inf  # the standing up to here is in _sway
+        self._sway = {foot: deque(maxlen=SWAY_STRETCHES_KEPT) for foot in SIDES}  # the standing before each rep
         self._rep_cops = deque(maxlen=NORMAL_REPS_KEPT)  # per done rep: foot -> CoP minus reference (mm)
         self._normals = dict.fromkeys(SIDES, 0.0)
         self._reference = None
@@ -290,7 +289,6 @@ class StreamingAnalyzer:
         self._weight_source, self._pulled = seg.weight_source, seg.pulled
         self._v = float(seg.velocity[-1])
         cops = {foot: self._buf_cop[foot].view() for foot in SIDES}
-        self._keep_standing(seg.rest, times, cops)
         if first:
             self.baseline = self._current_baseline(cops)
             events.append(Event(EventKind.BASELINE, float(times[-1]), value=self.weight_n, data=self.baseline.as_dict()))
@@ -313,15 +311,6 @@ class StreamingAnalyzer:
                 and times[-1] - self._start_s > LIVE_WINDOW_S / 2:
             self._reset_rep()  # a dip the segmentation never made a rep of
         return events
-
-    def _keep_standing(self, rest: np.ndarray, times: np.ndarray, cops: dict) -> None:
-        """Each stretch of standing the body has left again, once: its sway for the foot axes."""
-        for lo, hi in runs(rest):
-            if hi < len(rest) and times[lo] > self._sway_until_s:
-                for foot in SIDES:
-                    if (stretch := sway_stretch(cops[foot][lo:hi], self._seg_rate)) is not None:
-                        self._sway[foot].append(stretch)
-                self._sway_until_s = float(times[hi - 1])
 
     def _rest_confirmed(self, rest: np.ndarray) -> bool:
         """Whether ``rest`` (the segmentation's rest after a rep, to the window's end) holds rest
@@ -429,6 +418,7 @@ class StreamingAnalyzer:
             at = axis_sample(seg.velocity, r, self._seg_rate)
             for foot in SIDES:
                 self._travel[foot].append(cops[foot][at] - reference[foot])
+        self._keep_standing(seg.rest, times, cops, r.start)
         self._learn_axes()
         self._learn_normals()
         rep = Rep(number, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
@@ -516,6 +506,16 @@ class StreamingAnalyzer:
                                                 self.thresholds.min_duration_s), initial=np.nan))
                      for rel in self._rep_cops]
             self._normals[foot] = personal_normal_mm(peaks)
+
+    def _keep_standing(self, rest: np.ndarray, times: np.ndarray, cops: dict, rep_start: int) -> None:
+        """The standing between the rep before and the rep reported now, stretch by stretch. Taken
+        once the rep is done, when the segmentation has seen more than a second after it: nearer the
+        window's end its rest still changes with the samples that follow."""
+        after = int(np.searchsorted(times, self._last_end_s, side="right"))
+        for lo, hi in runs(rest[after:rep_start]):
+            for foot in SIDES:
+                if (stretch := sway_stretch(cops[foot][after + lo:after + hi], self._seg_rate)) is not None:
+                    self._sway[foot].append(stretch)
 
     def _learn_axes(self) -> None:
         if self.toe_out_deg is not None or self._reference is None:
