@@ -186,6 +186,11 @@ def test_a_damaged_or_unusable_cache_is_ignored_and_rewritten(library, tmp_path)
             entry.write_bytes(change(text))
         assert [forceplate(*command, cwd=folder, cache=cache) for command in commands] == expected, damage
         assert {entry: entry.read_bytes() for entry in entries} == intact, damage  # rewritten whole
+    for entry in entries:  # no file where an entry goes: a FIFO (a plain read of it would wait for ever)
+        entry.unlink()
+        os.mkfifo(entry)
+    assert [forceplate(*command, cwd=folder, cache=cache) for command in commands] == expected
+    assert {entry: entry.read_bytes() for entry in entries} == intact  # entries again
     # a cache folder that cannot be made (a file where it would be) or written
     blocker = tmp_path / "a_file"
     blocker.write_text("")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 import zlib
 from pathlib import Path
@@ -65,8 +66,8 @@ def code_stamp() -> str:
         for folder, subfolders, files in os.walk(package):
             subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
             for name in sorted(f for f in files if f.endswith(".py")):
-                stat = os.stat(os.path.join(folder, name))
-                lines.append(f"{os.path.relpath(os.path.join(folder, name), package)} {stat.st_size} {stat.st_mtime_ns}")
+                info = os.stat(os.path.join(folder, name))
+                lines.append(f"{os.path.relpath(os.path.join(folder, name), package)} {info.st_size} {info.st_mtime_ns}")
         text = "\n".join(lines).encode()
         _stamp = f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(lines)}"
     return _stamp
@@ -79,10 +80,10 @@ def file_identity(path) -> list | None:
     modification time (on Windows it is the creation time, which does not see that)."""
     absolute = os.path.abspath(path)
     try:
-        stat = os.stat(absolute)
+        info = os.stat(absolute)
     except (OSError, ValueError):
         return None
-    return [absolute, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+    return [absolute, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
 
 
 class LibraryIndex:
@@ -107,8 +108,9 @@ class LibraryIndex:
         if self.folder is None or identity is None:
             return None, identity
         try:
-            with open(self._entry_path(identity), "rb") as entry:
-                text = entry.read(MAX_ENTRY_BYTES + 1)
+            text = _read_regular(self._entry_path(identity), MAX_ENTRY_BYTES + 1)
+            if text is None:
+                return None, identity
             if len(text) > MAX_ENTRY_BYTES:
                 return None, identity
             entry = json.loads(text)
@@ -155,6 +157,19 @@ class LibraryIndex:
             prune(self.folder)
 
 
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of ``path`` when it is a regular file; None when it is something
+    else (a FIFO or a device put where an entry goes would block the read or never end)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as entry:
+            return entry.read(limit)
+    finally:
+        os.close(descriptor)
+
+
 def prune(folder: Path) -> None:
     """Keep the index within :data:`MAX_ENTRIES` and :data:`MAX_TOTAL_BYTES` by deleting the
     entries written longest ago, and delete temporary files a dead process left. Another
@@ -165,12 +180,12 @@ def prune(folder: Path) -> None:
         with os.scandir(folder) as found:
             for item in found:
                 try:
-                    stat = item.stat()
+                    info = item.stat()
                     if item.name.endswith(".tmp"):
-                        if now - stat.st_mtime > STALE_TEMP_S:
+                        if now - info.st_mtime > STALE_TEMP_S:
                             os.unlink(item.path)
                     elif item.name.endswith(".json"):
-                        entries.append((stat.st_mtime_ns, stat.st_size, item.path))
+                        entries.append((info.st_mtime_ns, info.st_size, item.path))
                 except OSError:
                     continue
     except OSError:
