@@ -342,7 +342,7 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
                      force_range: np.ndarray) -> tuple[float, str]:
     """The weight from the recording's steady stretches near the median force, if there are enough
     (``force_range``: the force's :func:`window_range`)."""
-    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded]), still_band_n(level) / 2), force_range)
+    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded], rate_hz)[0], still_band_n(level) / 2), force_range)
     steady &= loaded
     weight, source = level, "median force"
     for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
@@ -382,12 +382,12 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
     slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
     slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
-    band = steady_band_n(force, weight)
+    band, near_band = steady_bands_n(force, weight, rate_hz)
     steady_and_slow = steady_mask(calm, rate_hz, band, calm_range) & slow
     del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * band)
+    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
@@ -402,7 +402,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
         weight_t = None  # the last pass's is not needed for this one's
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
-        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
+        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
         if source == GIVEN:
@@ -466,19 +466,40 @@ def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float, s
             f"{GIVEN}; {PULLED}" if source == GIVEN else f"the median force under {PULLED}")
 
 
-def steady_band_n(force: np.ndarray, weight: float) -> float:
-    """How far the calm force may wander in a window and still be rest: the still band, or six
-    times the force's sample-to-sample noise when that is larger (insoles)."""
-    return max(still_band_n(weight), 6.0 * _noise_n(force))
+def steady_bands_n(force: np.ndarray, weight: float, rate_hz: float) -> tuple[float, float]:
+    """How far the calm force may wander in a window and still be rest, and how far from the
+    weight it may be: the still band, or six times the force's sample-to-sample noise when that
+    is larger (insoles). The wander is judged on the noise throughout, body tremor included (a
+    pause at the bottom trembles as the squat does); the distance from the weight on the noise of
+    the quietest blocks, the sensors' alone (:func:`_noise_n`)."""
+    throughout, quietest = _noise_n(force, rate_hz)
+    return max(still_band_n(weight), 6.0 * throughout), max(still_band_n(weight), 6.0 * quietest)
 
 
-def _noise_n(force: np.ndarray) -> float:
-    """The force's sample-to-sample noise (N): a robust SD of its differences over sqrt(2)."""
+NOISE_BLOCK_S = 1.0  # the sensors' noise is measured a block of this length at a time...
+NOISE_QUIET_SHARE = 0.2  # ...and taken from the quietest fifth of the blocks
+NOISE_MIN_BLOCKS = 5  # fewer blocks: the whole recording's
+
+
+def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
+    """The force's sample-to-sample noise (N), a robust SD of its differences over sqrt(2):
+    throughout the recording, and in its quietest blocks. Sensor noise is the same throughout;
+    body tremor (3-12 Hz, 0.5-1.2 % of the weight RMS while squatting, 0.84 % on the KU Leuven
+    squat) grows as the body moves, and measured throughout it would let the slow turn at the
+    bottom, 1-2 % of the weight off it, pass for rest (anchored at zero velocity while moving
+    at 0.05 m/s: the bottoms came 0.1-0.25 s early and a quarter shallow)."""
     if len(force) <= 2:
-        return 0.0
+        return 0.0, 0.0
     steps = np.diff(force)
-    np.abs(steps, out=steps)  # in place, and the median sorts them where they are: one temporary
-    return 1.4826 * _median(steps) / np.sqrt(2)
+    np.abs(steps, out=steps)  # in place, and the medians sort them where they are: one temporary
+    block = max(2, int(round(NOISE_BLOCK_S * rate_hz)))
+    blocks = len(steps) // block
+    quiet = None
+    if blocks >= NOISE_MIN_BLOCKS:
+        per_block = np.median(steps[:blocks * block].reshape(blocks, block), axis=1)
+        quiet = float(np.partition(per_block, int(NOISE_QUIET_SHARE * blocks))[int(NOISE_QUIET_SHARE * blocks)])
+    throughout = _median(steps)
+    return 1.4826 * throughout / np.sqrt(2), 1.4826 * (throughout if quiet is None else quiet) / np.sqrt(2)
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
