@@ -387,7 +387,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
+    rest = _at_rest_through(steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band), calm, weight, rate_hz)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
@@ -402,7 +402,8 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
         weight_t = None  # the last pass's is not needed for this one's
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
-        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band)
+        rest = _at_rest_through(steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band), calm, weight_t,
+                                rate_hz)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
         if source == GIVEN:
@@ -412,6 +413,29 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, _median(weight_t), source
+
+
+V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
+
+
+def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float) -> np.ndarray:
+    """``rest`` trimmed to where the force keeps the body still: from each stretch's middle
+    outward, until the force's integral (against the weight) has changed the velocity by
+    V_REST_SPAN; stretches left shorter than a still window are dropped. A pause at the
+    bottom that runs into the slow start of the ascent, or a slow turn, is steady force near
+    the weight, yet 0.5 % of the weight over a second is 0.05 m/s."""
+    out = np.zeros(len(rest), dtype=bool)
+    for lo, hi in runs(rest):
+        w = weight if np.ndim(weight) == 0 else weight[lo:hi]
+        u = np.cumsum((calm[lo:hi] - w) * (G / w)) / rate_hz
+        mid = (hi - lo) // 2
+        off = np.abs(u - u[mid]) > V_REST_SPAN
+        before, after = np.flatnonzero(off[:mid]), np.flatnonzero(off[mid:])
+        first = int(before[-1]) + 1 if len(before) else 0
+        last = mid + int(after[0]) if len(after) else hi - lo
+        if last - first >= window_samples(rate_hz):
+            out[lo + first:lo + last] = True
+    return out
 
 
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
