@@ -7,7 +7,10 @@ held at zero at *anchors*, moments the body is known to be at rest:
 
 - standing or pausing (the force steady at W for 0.2 s **and** the drift-free first-pass
   velocity near zero: in the middle of a slow descent the force also sits at W for half a
-  second, while the body moves fastest);
+  second, while the body moves fastest), trimmed to where the force's own integral keeps the
+  velocity within V_REST_SPAN (a slow turn, or a pause running into the slow start of an
+  ascent, is steady force 1-2 % of W off it); "steady" allows for body tremor, "at W" only for
+  the sensors' noise;
 - the top between two reps, where the ascent turns into the next descent (real sets have
   0-0.5 s between reps and often no standing at all).
 
