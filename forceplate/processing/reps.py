@@ -61,6 +61,7 @@ PASSES = 3  # anchor-and-integrate passes after the first; the reps settle in tw
 
 PHASES = ("standing", "descent", "bottom", "ascent")
 GIVEN = "given (a static trial)"  # the weight's source when the caller states it
+GUESSED = "median force"  # the weight's source when nothing has measured it yet
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     finite = np.isfinite(force)
     level = _median(force[finite]) if finite.any() else 0.0  # the median sorts its copy
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
-        return Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
+        return Segmentation([], np.zeros(len(force)), level, GUESSED, np.zeros(len(force), bool))
     if not finite.all():  # a copy only where there are gaps to zero
         force = np.where(finite, force, 0.0)
     del finite
@@ -347,7 +348,7 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
     (``force_range``: the force's :func:`window_range`)."""
     steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded], rate_hz)[0], still_band_n(level) / 2), force_range)
     steady &= loaded
-    weight, source = level, "median force"
+    weight, source = level, GUESSED
     for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
@@ -390,7 +391,9 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = _at_rest_through(steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band), calm, weight, rate_hz)
+    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
+    if source != GUESSED:
+        rest = _at_rest_through(rest, calm, weight, rate_hz)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
@@ -405,8 +408,9 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
         weight_t = None  # the last pass's is not needed for this one's
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
-        rest = _at_rest_through(steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band), calm, weight_t,
-                                rate_hz)
+        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band)
+        if followed or source != GUESSED:
+            rest = _at_rest_through(rest, calm, weight_t, rate_hz)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
         if source == GIVEN:
@@ -426,7 +430,9 @@ def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float)
     outward, until the force's integral (against the weight) has changed the velocity by
     V_REST_SPAN; stretches left shorter than a still window are dropped. A pause at the
     bottom that runs into the slow start of the ascent, or a slow turn, is steady force near
-    the weight, yet 0.5 % of the weight over a second is 0.05 m/s."""
+    the weight, yet 0.5 % of the weight over a second is 0.05 m/s. Only against a measured
+    weight: against a guessed one (the median force, 1-2 % off on a short window) no rest
+    would be left to measure it from (live would wait for two whole cycles for its weight)."""
     out = np.zeros(len(rest), dtype=bool)
     for lo, hi in runs(rest):
         w = weight if np.ndim(weight) == 0 else weight[lo:hi]
