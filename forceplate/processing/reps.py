@@ -528,9 +528,10 @@ def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
     block = max(2, int(round(NOISE_BLOCK_S * rate_hz)))
     blocks = len(steps) // block
     quiet = None
-    if blocks >= NOISE_MIN_BLOCKS:
-        per_block = np.median(steps[:blocks * block].reshape(blocks, block), axis=1)
-        quiet = float(np.partition(per_block, int(NOISE_QUIET_SHARE * blocks))[int(NOISE_QUIET_SHARE * blocks)])
+    if blocks >= NOISE_MIN_BLOCKS:  # each block's median sorts its own row (the whole one's is the same after)
+        per_block = np.median(steps[:blocks * block].reshape(blocks, block), axis=1, overwrite_input=True)
+        k = int(NOISE_QUIET_SHARE * blocks)
+        quiet = float(np.partition(per_block, k)[k])
     throughout = _median(steps)
     return 1.4826 * throughout / np.sqrt(2), 1.4826 * (throughout if quiet is None else quiet) / np.sqrt(2)
 
