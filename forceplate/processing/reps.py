@@ -7,7 +7,10 @@ held at zero at *anchors*, moments the body is known to be at rest:
 
 - standing or pausing (the force steady at W for 0.2 s **and** the drift-free first-pass
   velocity near zero: in the middle of a slow descent the force also sits at W for half a
-  second, while the body moves fastest);
+  second, while the body moves fastest), trimmed to where the force's own integral keeps the
+  velocity within V_REST_SPAN (a slow turn, or a pause running into the slow start of an
+  ascent, is steady force 1-2 % of W off it); "steady" allows for body tremor, "at W" only for
+  the sensors' noise;
 - the top between two reps, where the ascent turns into the next descent (real sets have
   0-0.5 s between reps and often no standing at all).
 
@@ -58,6 +61,7 @@ PASSES = 3  # anchor-and-integrate passes after the first; the reps settle in tw
 
 PHASES = ("standing", "descent", "bottom", "ascent")
 GIVEN = "given (a static trial)"  # the weight's source when the caller states it
+GUESSED = "median force"  # the weight's source when nothing has measured it yet
 
 
 @dataclass(frozen=True)
@@ -300,7 +304,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     finite = np.isfinite(force)
     level = _median(force[finite]) if finite.any() else 0.0  # the median sorts its copy
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
-        return Segmentation([], np.zeros(len(force)), level, "median force", np.zeros(len(force), bool))
+        return Segmentation([], np.zeros(len(force)), level, GUESSED, np.zeros(len(force), bool))
     if not finite.all():  # a copy only where there are gaps to zero
         force = np.where(finite, force, 0.0)
     del finite
@@ -342,9 +346,9 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
                      force_range: np.ndarray) -> tuple[float, str]:
     """The weight from the recording's steady stretches near the median force, if there are enough
     (``force_range``: the force's :func:`window_range`)."""
-    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded]), still_band_n(level) / 2), force_range)
+    steady = steady_mask(force, rate_hz, max(6.0 * _noise_n(force[loaded], rate_hz)[0], still_band_n(level) / 2), force_range)
     steady &= loaded
-    weight, source = level, "median force"
+    weight, source = level, GUESSED
     for _ in range(3):  # the median of a squat set is near the weight; steady stretches near it are rest
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
@@ -382,12 +386,14 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
     slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
     slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
-    band = steady_band_n(force, weight)
+    band, near_band = steady_bands_n(force, weight, rate_hz)
     steady_and_slow = steady_mask(calm, rate_hz, band, calm_range) & slow
     del slow
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
-    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * band)
+    rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
+    if source != GUESSED:
+        rest = _at_rest_through(rest, calm, weight, rate_hz)
     levels, levels_of = [], None  # the rest's evidence of the weight, and the rest it is of
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
@@ -402,7 +408,9 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
         weight_t = None  # the last pass's is not needed for this one's
         weight_t, followed = _weight_in_time(force, levels, tops, weight, rate_hz)
-        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * band)
+        rest = steady_and_slow & _near(calm, weight_t, NEAR_WEIGHT_BANDS * near_band)
+        if followed or source != GUESSED:
+            rest = _at_rest_through(rest, calm, weight_t, rate_hz)
         if followed and source != GIVEN:
             source = "standing" if rest.sum() >= MIN_STANDING_S * rate_hz else "rep cycles"
         if source == GIVEN:
@@ -412,6 +420,31 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, _median(weight_t), source
+
+
+V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
+
+
+def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float) -> np.ndarray:
+    """``rest`` trimmed to where the force keeps the body still: from each stretch's middle
+    outward, until the force's integral (against the weight) has changed the velocity by
+    V_REST_SPAN; stretches left shorter than a still window are dropped. A pause at the
+    bottom that runs into the slow start of the ascent, or a slow turn, is steady force near
+    the weight, yet 0.5 % of the weight over a second is 0.05 m/s. Only against a measured
+    weight: against a guessed one (the median force, 1-2 % off on a short window) no rest
+    would be left to measure it from (live would wait for two whole cycles for its weight)."""
+    out = np.zeros(len(rest), dtype=bool)
+    for lo, hi in runs(rest):
+        w = weight if np.ndim(weight) == 0 else weight[lo:hi]
+        u = np.cumsum((calm[lo:hi] - w) * (G / w)) / rate_hz
+        mid = (hi - lo) // 2
+        off = np.abs(u - u[mid]) > V_REST_SPAN
+        before, after = np.flatnonzero(off[:mid]), np.flatnonzero(off[mid:])
+        first = int(before[-1]) + 1 if len(before) else 0
+        last = mid + int(after[0]) if len(after) else hi - lo
+        if last - first >= window_samples(rate_hz):
+            out[lo + first:lo + last] = True
+    return out
 
 
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -466,19 +499,41 @@ def _segment_by_force_pattern(calm: np.ndarray, rate_hz: float, weight: float, s
             f"{GIVEN}; {PULLED}" if source == GIVEN else f"the median force under {PULLED}")
 
 
-def steady_band_n(force: np.ndarray, weight: float) -> float:
-    """How far the calm force may wander in a window and still be rest: the still band, or six
-    times the force's sample-to-sample noise when that is larger (insoles)."""
-    return max(still_band_n(weight), 6.0 * _noise_n(force))
+def steady_bands_n(force: np.ndarray, weight: float, rate_hz: float) -> tuple[float, float]:
+    """How far the calm force may wander in a window and still be rest, and how far from the
+    weight it may be: the still band, or six times the force's sample-to-sample noise when that
+    is larger (insoles). The wander is judged on the noise throughout, body tremor included (a
+    pause at the bottom trembles as the squat does); the distance from the weight on the noise of
+    the quietest blocks, the sensors' alone (:func:`_noise_n`)."""
+    throughout, quietest = _noise_n(force, rate_hz)
+    return max(still_band_n(weight), 6.0 * throughout), max(still_band_n(weight), 6.0 * quietest)
 
 
-def _noise_n(force: np.ndarray) -> float:
-    """The force's sample-to-sample noise (N): a robust SD of its differences over sqrt(2)."""
+NOISE_BLOCK_S = 1.0  # the sensors' noise is measured a block of this length at a time...
+NOISE_QUIET_SHARE = 0.2  # ...and taken from the quietest fifth of the blocks
+NOISE_MIN_BLOCKS = 5  # fewer blocks: the whole recording's
+
+
+def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
+    """The force's sample-to-sample noise (N), a robust SD of its differences over sqrt(2):
+    throughout the recording, and in its quietest blocks. Sensor noise is the same throughout;
+    body tremor (3-12 Hz, 0.5-1.2 % of the weight RMS while squatting, 0.84 % on the KU Leuven
+    squat) grows as the body moves, and measured throughout it would let the slow turn at the
+    bottom, 1-2 % of the weight off it, pass for rest (anchored at zero velocity while moving
+    at 0.05 m/s: the bottoms came 0.1-0.25 s early and a quarter shallow)."""
     if len(force) <= 2:
-        return 0.0
+        return 0.0, 0.0
     steps = np.diff(force)
-    np.abs(steps, out=steps)  # in place, and the median sorts them where they are: one temporary
-    return 1.4826 * _median(steps) / np.sqrt(2)
+    np.abs(steps, out=steps)  # in place, and the medians sort them where they are: one temporary
+    block = max(2, int(round(NOISE_BLOCK_S * rate_hz)))
+    blocks = len(steps) // block
+    quiet = None
+    if blocks >= NOISE_MIN_BLOCKS:  # each block's median sorts its own row (the whole one's is the same after)
+        per_block = np.median(steps[:blocks * block].reshape(blocks, block), axis=1, overwrite_input=True)
+        k = int(NOISE_QUIET_SHARE * blocks)
+        quiet = float(np.partition(per_block, k)[k])
+    throughout = _median(steps)
+    return 1.4826 * throughout / np.sqrt(2), 1.4826 * (throughout if quiet is None else quiet) / np.sqrt(2)
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
