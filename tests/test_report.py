@@ -54,6 +54,8 @@ def test_report_opens_with_a_plain_language_summary(report):
                               "(reps 6, 7 and 8, all in the last 3 reps).")
     assert "The right knee stayed in line in every rep." in summary
     assert "The largest shift was in rep 8, left foot" in summary and "(severe)" in summary
+    # and the analysis' notes follow it: where the weight and the foot axes came from
+    assert "<li>standing weight from " in report and "<li>foot axes: " in report
 
 
 def test_report_dates_are_local_and_readable(report):
@@ -138,8 +140,16 @@ def test_plain_summary_names_each_knee_and_the_pattern():
     assert text.startswith("2 of 6 reps showed the left knee caving in (reps 1 and 2, all in the first 2 reps).")
     assert "1 of 6 reps showed the right knee caving in (rep 4)." in text
     assert "The largest shift was in rep 4, right foot: 9.2 mm" in text
-    clean = plain_summary({"reps": [{"index": 1, "left": side(), "right": side()}]}, {"load_kg": 40.0})
+    one = [{"index": 1, "left": side(), "right": side()}]
+    # graded against a person's flag reference, one clean rep stayed in line...
+    clean = plain_summary({"reps": one, "summary": {"flag_reference": {"subject": "P01"}}}, {"load_kg": 40.0})
     assert clean == "The left knee stayed in line in the one rep at 40 kg. The right knee stayed in line in every rep."
+    # ...without one it is its own normal, and the report does not claim what it could not show
+    alone = plain_summary({"reps": one, "summary": {"flag_reference": None}}, {"load_kg": 40.0})
+    assert alone.startswith("1 rep at 40 kg. A single full rep is its own normal, so it cannot show a knee caving in")
+    assert "stayed in line" not in alone
+    with_partial = plain_summary({"reps": [*one, {"index": 2, "partial": True, "left": side(), "right": side()}]}, {})
+    assert with_partial.startswith("2 reps, one of them full. A single full rep is its own normal")
     assert plain_summary({"reps": []}, {}) == "No squat reps were found in this trial."
 
 
@@ -185,7 +195,8 @@ def test_csv_export_has_events_phases_and_clean_numbers(tmp_path):
 def test_reports_of_real_imported_trials(shared_data, tmp_path):
     """A real squat (OpenSim ground reactions, CoP given) and a real vertical-force-only jump:
     both reports open with a summary that is true to what the file can tell."""
-    cases = {"real-squats/grf_Squat2.mot": " knee ", "vertical-jumps-fz/Dual-SJ-Fz.txt": "no centre of pressure"}
+    # the real squat is one rep, graded against itself: the summary must not call its knees in line
+    cases = {"real-squats/grf_Squat2.mot": "its own normal, so it cannot show a knee caving in", "vertical-jumps-fz/Dual-SJ-Fz.txt": "no centre of pressure"}
     for name, said in cases.items():
         trial, page = tmp_path / (name.replace("/", "_") + ".h5"), tmp_path / (name.replace("/", "_") + ".html")
         done = forceplate("import", str(shared_data / name), "-o", str(trial))

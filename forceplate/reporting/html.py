@@ -338,6 +338,13 @@ def plain_summary(results: dict, attrs: dict) -> str:
         return (f"{n} rep{'s' if n > 1 else ''}{at_load}. This trial has no centre of pressure (vertical force "
                 "only), so it cannot show whether a knee caved in.")
     indices = [r["index"] for r in reps]
+    flagged_any = any(r[side]["flag"] != "none" for r in reps for side in SIDES)
+    if sum(not r.get("partial") for r in reps) == 1 and not flagged_any \
+            and not results.get("summary", {}).get("flag_reference"):
+        # a rep is graded against the lifter's normal reps, and one full rep is its own normal
+        counted = f"1 rep{at_load}." if n == 1 else f"{n} reps{at_load}, one of them full."
+        return (f"{counted} A single full rep is its own normal, so it cannot show a knee caving in; a flag "
+                "reference from 'forceplate calibrate flag' grades a single rep.")
     sentences = []
     for side in SIDES:
         flagged = [r["index"] for r in reps if r[side]["flag"] != "none"]
@@ -404,6 +411,12 @@ def _trial_meta(attrs: dict, title: str, body_weight_n, results_rows: list[tuple
     return meta
 
 
+def _notes_list(summary: dict) -> str:
+    """The analysis' notes (where the weight and the foot axes came from, what it could not do)."""
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []) if n != summary.get("collapse_flag"))
+    return f"<ul>{notes}</ul>" if notes else ""
+
+
 def _meta_table(meta: list[tuple]) -> str:
     return f"<table>{''.join(f'<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>' for k, v in meta if v not in (None, ''))}</table>"
 
@@ -437,6 +450,7 @@ over each flagged bar.</p>
 <h1>Squat trial report</h1>
 <p class="summary">{html.escape(plain_summary(results, attrs))}</p>
 {_meta_table(meta)}
+{_notes_list(s)}
 <h2>Vertical force per foot</h2>
 <p>Reps shaded and numbered; flagged reps in red.</p>
 {force_plot(analysis)}
@@ -666,7 +680,6 @@ def render_exercise(results: dict, exercise, feet, attrs: dict, title: str) -> s
     count = [] if exercise.kind == "balance" else [("reps", s["reps"])]
     meta = _trial_meta(attrs, title, s.get("body_weight_n"),
                        [*count, ("knee-collapse flag", s["collapse_flag"]), ("algorithm", s["algorithm_version"])])
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []) if n != s["collapse_flag"])
     sway = ""
     if exercise.kind == "balance":
         shown = [*(None,) * (len(feet.cop) > 1), *(side for side in SIDES if side in feet.cop)]
@@ -681,7 +694,7 @@ def render_exercise(results: dict, exercise, feet, attrs: dict, title: str) -> s
 <h1>{html.escape(exercise.title[:1].upper() + exercise.title[1:])} trial report</h1>
 <p class="summary">{html.escape(exercise_summary(results, exercise))}</p>
 {_meta_table(meta)}
-{f"<ul>{notes}</ul>" if notes else ""}
+{_notes_list(s)}
 <h2>Vertical force</h2>
 <p>Per foot and both feet together; body weight dashed.{phases}</p>
 {exercise_force_plot(feet, results)}
