@@ -22,7 +22,7 @@ from forceplate.live.display import debian_package, missing_libraries, window_pr
 from forceplate.live.pressure import PressureMap
 from forceplate.live.terminal import describe
 from forceplate.live.audio import CHANNEL, SAMPLE_RATE_HZ, CuePlayer, tone, wav_bytes
-from forceplate.live.window import COLUMNS, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
+from forceplate.live.window import COLUMNS, NOT_GRADED, SEVERITY_COLOURS, LiveWindow, SideIndicator, _font, run_window
 from forceplate.processing.streaming import Event
 from forceplate.session import Session
 from forceplate.session_view import SessionView
@@ -32,6 +32,8 @@ from fake_session import FakeSession
 
 URL = "sim://dual-plate?speed=4&reps=4&valgus=2:right:moderate,4:left:severe"
 EXPECTED_FLAGS = {1: ("none", "none"), 2: ("none", "moderate"), 3: ("none", "none"), 4: ("severe", "none")}
+# the first rep on plates with no stated toe-out teaches the foot axes: not graded, and not shown as passed
+EXPECTED_TABLE = {**EXPECTED_FLAGS, 1: (NOT_GRADED, NOT_GRADED)}
 WAIT_MS = 25_000
 
 
@@ -137,7 +139,7 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, session, tm
 
     rows = rep_rows(window)
     assert sorted(rows) == [1, 2, 3, 4]
-    for rep, (left, right) in EXPECTED_FLAGS.items():
+    for rep, (left, right) in EXPECTED_TABLE.items():
         assert (rows[rep]["Left"].text(), rows[rep]["Right"].text()) == (left, right), rep
         for column, severity in (("Left", left), ("Right", right)):
             assert rows[rep][column].background().color().name() == SEVERITY_COLOURS[severity]
@@ -160,20 +162,21 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, session, tm
     mild = [shown for shown in shown_at_flag if shown[2] == "mild"]
     assert all(state == "mild" for _, _, _, state, _, _ in mild)
 
-    # Each rep starts with both tiles back at ok and its row marked as the one under way.
+    # Each rep starts with both tiles back at ok (the first: learning the feet, not ok) and its
+    # row marked as the one under way.
     assert [rep for rep, _, _ in shown_at_start] == [1, 2, 3, 4]
-    for _, states, bold in shown_at_start:
-        assert states == {"left": "ok", "right": "ok"} and bold
+    for rep, states, bold in shown_at_start:
+        assert states == dict.fromkeys(("left", "right"), "learning" if rep == 1 else "ok") and bold
 
 
 @pytest.mark.parametrize("severity, words", [("none", "OK"), ("mild", "MILD"), ("moderate", "MODERATE"),
-                                             ("severe", "SEVERE")])
+                                             ("severe", "SEVERE"), (NOT_GRADED, "LEARNING")])
 def test_a_tile_says_its_grade_in_words(qtbot, severity, words):
     """Moderate and severe are both a collapse, but a coach must tell them apart without colours."""
     tile = SideIndicator("left")
     qtbot.addWidget(tile)
     tile.show_severity(severity)
-    others = {"OK", "MILD", "MODERATE", "SEVERE"} - {words}
+    others = {"OK", "MILD", "MODERATE", "SEVERE", "LEARNING"} - {words}
     assert words in tile.text() and not any(f">{w}<" in tile.text() for w in others)
 
 
@@ -369,7 +372,7 @@ def test_replay_of_a_recorded_trial_shows_the_same_flags(qtbot, tmp_path):
         assert session.links[0].device.url.startswith("replay://")
         qtbot.waitUntil(lambda: reps_finished(window, 4), timeout=WAIT_MS)
         rows = rep_rows(window)
-        assert {rep: (rows[rep]["Left"].text(), rows[rep]["Right"].text()) for rep in rows} == live_flags
+        assert {rep: (rows[rep]["Left"].text(), rows[rep]["Right"].text()) for rep in rows} == EXPECTED_TABLE
         assert {s: t.state for s, t in window.indicators.items()} == {"left": "collapse", "right": "ok"}
     finally:
         session.close()
@@ -663,6 +666,10 @@ def test_terminal_view_names_both_phases_and_sums_up_the_set():
     assert re.search(r"right moderate \d+\.\d mm \(onset (descent|bottom|ascent), peak (descent|bottom|ascent)\)",
                      flagged), flagged
     assert "Set done: 3 reps; flagged: left knee in none, right knee in 1 (rep 2)" in done.stdout
+    # the first rep taught the foot axes (no --toe-out): it is not called a pass
+    first = next(line for line in done.stdout.splitlines() if "rep 1 done" in line)
+    assert "left not graded  right not graded (this rep taught the foot axes)" in first, first
+    assert "rep 1 not graded (the foot axes were being learned)" in done.stdout
 
 
 def test_liblsl_log_lines_stay_out_of_the_terminal_event_view():

@@ -25,9 +25,9 @@ def side_phases(side: dict, onset_seen: str | None = None) -> tuple[str | None, 
     return side.get("onset_phase", onset_seen), side.get("peak_phase", side.get("phase"))
 
 
-def _side_summary(side: str, result: dict, onset_seen: str | None) -> str:
+def _side_summary(side: str, result: dict, onset_seen: str | None, graded: bool = True) -> str:
     if result["flag"] == "none":
-        return f"{side} none"
+        return f"{side} none" if graded else f"{side} not graded"
     onset, peak = side_phases(result, onset_seen)
     phases = f"onset {onset}, peak {peak}" if onset else f"peak {peak}"
     return f"{side} {result['flag']} {number(result['medial_shift_mm'], 1)} mm ({phases})"
@@ -39,6 +39,10 @@ def set_summary(rep_ends: list[Event]) -> str:
     per_side = ", ".join(f"{side} knee in {len(reps)} (rep{'s' if len(reps) > 1 else ''} {', '.join(map(str, reps))})"
                          if reps else f"{side} knee in none" for side, reps in flagged.items())
     text = f"Set done: {len(rep_ends)} rep{'s' if len(rep_ends) != 1 else ''}; flagged: {per_side}"
+    learning = [e.rep for e in rep_ends if not e.data.get("graded", True)]
+    if learning:
+        text += (f"; rep{'s' if len(learning) > 1 else ''} {', '.join(map(str, learning))} not graded "
+                 "(the foot axes were being learned)")
     worst = max(((GRADES.index(e.data[side]["flag"]), e.data[side]["medial_shift_mm"] or 0.0, e, side)
                  for e in rep_ends for side in SIDES), key=lambda w: w[:2], default=None)
     if worst is not None and worst[0] > 0:
@@ -63,8 +67,11 @@ def describe(event: Event, onsets: dict | None = None) -> str | None:
                 f"{event.value:.1f} mm (in {event.phase})  -> {CUE[event.severity]}")
     if event.kind == EventKind.REP_END:
         d = event.data
-        sides = "  ".join(_side_summary(s, d[s], (onsets or {}).get((event.rep, s))) for s in SIDES)
-        return f"{t}  rep {event.rep} done: depth {number(d['depth_m'], 2)} m, {number(d['end_s'] - d['start_s'], 2)} s;  {sides}"
+        sides = "  ".join(_side_summary(s, d[s], (onsets or {}).get((event.rep, s)), d.get("graded", True))
+                          for s in SIDES)
+        learning = "" if d.get("graded", True) else " (this rep taught the foot axes)"
+        return (f"{t}  rep {event.rep} done: depth {number(d['depth_m'], 2)} m, {number(d['end_s'] - d['start_s'], 2)} s;"
+                f"  {sides}{learning}")
     if event.kind == EventKind.DEVICE_DISCONNECTED:
         return f"{t}  DEVICE LOST: {event.data.get('message', '')} (recorded data is kept; reconnecting)"
     if event.kind == EventKind.RECORDING_FAILED:

@@ -51,13 +51,18 @@ FRAME_MARGIN_MM = 60.0
 
 SIDE_COLOURS = {"left": "#1f6fd1", "right": "#b03ad6"}
 SIDE_LINE_WIDTHS = {"left": 4, "right": 2}  # left under right, wider: equal loads stay two visible lines
-SEVERITY_COLOURS = {"none": "#d4ecd0", "mild": "#ffd43b", "moderate": "#ff8c1a", "severe": "#e03131"}
-INDICATOR_COLOURS = {**SEVERITY_COLOURS, "none": "#2f9e44"}  # a tile says ok in a strong green
+# NOT_GRADED: a rep the analysis could not grade yet (it teaches the foot axes): not "none",
+# which says the knee was judged and stayed in line
+NOT_GRADED = "not graded"
+SEVERITY_COLOURS = {"none": "#d4ecd0", "mild": "#ffd43b", "moderate": "#ff8c1a", "severe": "#e03131",
+                    NOT_GRADED: "#e9ecef"}
+INDICATOR_COLOURS = {**SEVERITY_COLOURS, "none": "#2f9e44", NOT_GRADED: "#868e96"}  # a tile says ok in a strong green
 CURRENT_ROW_COLOUR = "#cfe2ff"
-INDICATOR_STATE = {"none": "ok", "mild": "mild", "moderate": "collapse", "severe": "collapse"}
+INDICATOR_STATE = {"none": "ok", "mild": "mild", "moderate": "collapse", "severe": "collapse", NOT_GRADED: "learning"}
 # What a tile says: the grade in words, and under it what the grade means for the knee.
 INDICATOR_WORDS = {"none": ("OK", ""), "mild": ("MILD", "knee drifting in"),
-                   "moderate": ("MODERATE", "knee collapse"), "severe": ("SEVERE", "knee collapse")}
+                   "moderate": ("MODERATE", "knee collapse"), "severe": ("SEVERE", "knee collapse"),
+                   NOT_GRADED: ("LEARNING", "this rep learns the feet")}
 PRESSURE_COLOURMAP = "turbo"
 SENSOR_DOT_MM = 2.5  # radius of an insole sensor's dot on the pressure map
 THRESHOLD_SCALES = (0.5, 3.0, 0.1)  # the threshold-scale control: minimum, maximum, step
@@ -790,7 +795,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         if event.kind in (EventKind.REP_START, EventKind.FLAG, EventKind.REP_END) and self.live_exercise is not None:
             pass  # the squat analysis runs on underneath (and is recorded); another exercise's table is shown
         elif event.kind == EventKind.REP_START:
-            self._start_rep(event.rep)
+            self._start_rep(event.rep, event.data.get("graded", True))
         elif event.kind == EventKind.FLAG:
             self._show_flag(event)
         elif event.kind == EventKind.REP_END:
@@ -808,7 +813,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(line.strip())
         self.event_shown.emit(event)
 
-    def _start_rep(self, rep: int) -> None:
+    def _start_rep(self, rep: int, graded: bool = True) -> None:
         if self._set_shown:  # a new set: its own table and summary
             self._set_shown = False
             self._set_reps = []
@@ -821,7 +826,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._current_rep = rep
         self._highlight(row, True)
         for indicator in self.indicators.values():
-            indicator.show_severity("none")
+            indicator.show_severity("none" if graded else NOT_GRADED)
         self.cue.setText("")
 
     def _show_flag(self, event: Event) -> None:
@@ -848,7 +853,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         data = event.data
         for side in SIDES:
             onset, peak = side_phases(data[side], self._onset_phase.get((event.rep, side)))
-            self._set_side(row, side, data[side]["flag"], onset, peak, data[side]["medial_shift_mm"])
+            shown = data[side]["flag"] if data.get("graded", True) or data[side]["flag"] != "none" else NOT_GRADED
+            self._set_side(row, side, shown, onset, peak, data[side]["medial_shift_mm"])
         self._set_cell(row, DEPTH_COLUMN, number(data["depth_m"], DECIMALS["m"]))
         self._set_reps.append(event)
         if event.rep == self._current_rep:

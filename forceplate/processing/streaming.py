@@ -363,7 +363,10 @@ class StreamingAnalyzer:
             self._standing_cops[foot].append(rep_reference(cops[foot], start, earliest, self._seg_rate))
         self._reference = {foot: running_reference(self._standing_cops[foot]) for foot in SIDES}
         self.baseline = self._current_baseline()
-        return [Event(EventKind.REP_START, self._start_s, rep=self.rep)] + self._catch_up(times, cops)
+        # "graded": False while the foot axes are still being learned (the first rep on plates
+        # with no stated set-up): the view must not show such a rep as one the knees passed
+        return [Event(EventKind.REP_START, self._start_s, rep=self.rep, data={"graded": self._graded()})] \
+            + self._catch_up(times, cops)
 
     def _catch_up(self, times: np.ndarray, cops: dict) -> list[Event]:
         """The shift since the rep's start, from the window: a flag crossed before the rep (or,
@@ -401,11 +404,12 @@ class StreamingAnalyzer:
         code = phases(seg.velocity, in_rep)
         sl = slice(r.start, r.end + 1)
         width = self.baseline.foot_width_mm
+        graded = self._graded()  # as it is graded now, before this rep teaches the axes
         sides = {}
         for foot in SIDES:
             shift = (cops[foot] - reference[foot]) @ self.baseline.medial_unit[foot]
             held = held_shift(shift, self._seg_rate, self.thresholds.min_duration_s)
-            normal = self._normals[foot] if self._graded() else np.inf
+            normal = self._normals[foot] if graded else np.inf
             found = side_result(held, code, times, sl, self.thresholds, width, normal)
             live = shown[foot]
             if GRADES.index(found.flag) < live.grade:
@@ -424,7 +428,7 @@ class StreamingAnalyzer:
         rep = Rep(number, 0, 0, 0, r.start_s, r.bottom_s, r.end_s, r.depth_m, r.peak_force_n, r.partial)
         result = RepResult(rep, sides, float("nan"))  # the force asymmetry is offline's (each foot's force is not kept)
         worst = max(SIDES, key=lambda foot: GRADES.index(sides[foot].flag))
-        data = result.as_dict()
+        data = {**result.as_dict(), "graded": graded}
         for key in ("asymmetry_pct", "partial"):
             data.pop(key)
         self._last_end_s = r.end_s
