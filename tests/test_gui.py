@@ -132,6 +132,7 @@ def test_flags_reach_the_rep_table_and_the_indicators(qtbot, window, session, tm
             row = rep_rows(window)[event.rep]
             shown_at_start.append((event.rep, {s: t.state for s, t in window.indicators.items()},
                                    row["Rep"].font().bold()))
+            assert row["Left"].text() == row["Right"].text() == (NOT_GRADED if event.rep == 1 else "none")
 
     window.event_shown.connect(record)
     play(window, session)

@@ -825,8 +825,10 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._highlight(self._rows[self._current_rep], False)
         self._current_rep = rep
         self._highlight(row, True)
-        for indicator in self.indicators.values():
+        for side, indicator in self.indicators.items():
             indicator.show_severity("none" if graded else NOT_GRADED)
+            if not graded:
+                self._set_side(row, side, NOT_GRADED, None, None, None)
         self.cue.setText("")
 
     def _show_flag(self, event: Event) -> None:
