@@ -301,3 +301,20 @@ def test_batch_analyses_each_trial_as_its_exercise_and_reuses_it(shared_data, tm
     again = {name: analyse_file(str(tmp_path / name), name, TrialFilter(), Settings()) for name in sources}
     assert {name: o.status for name, o in again.items()} == dict.fromkeys(sources, "stored")
     assert {name: o.trial for name, o in again.items()} == {name: o.trial for name, o in first.items()}
+
+
+@pytest.mark.slow
+def test_the_local_clusters_workers_keep_dasks_shutdown_chatter_off_stderr(monkeypatch):
+    """A worker whose heartbeat races the scheduler's shutdown logs a traceback at ERROR (CI saw
+    it in the output of `batch`): the workers' own processes log Dask's messages only when critical.
+    silence_logs alone lasts only while a worker runs, so this is read in the worker's process."""
+    import argparse
+    import logging
+
+    from forceplate.cli.batch import _DaskClient
+
+    monkeypatch.delenv("DASK_LOGGING__DISTRIBUTED", raising=False)
+    args = argparse.Namespace(scheduler=None, workers=1, memory_per_worker="auto")
+    with _DaskClient(args) as client:
+        levels = client.run(lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+    assert list(levels.values()) == [logging.CRITICAL]

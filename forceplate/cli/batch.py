@@ -167,10 +167,14 @@ class _DaskClient:
         self.cluster = self.client = None
 
     def __enter__(self):
+        # Dask's own chatter is not the user's: a task's failure comes back to us as its exception, while a
+        # worker whose heartbeat races the scheduler's shutdown logs a traceback at ERROR (seen in CI). The
+        # workers' silence_logs lasts only while each worker runs, so the workers' processes are told
+        # through the environment they inherit, which Dask reads when it is imported there (a user's
+        # own setting stays).
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         from distributed import Client, LocalCluster
 
-        # Dask's own chatter is not the user's: a task's failure comes back to us as its exception, while a
-        # worker whose heartbeat races the scheduler's shutdown logs a traceback at ERROR (seen in CI).
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
         if self.args.scheduler:
             try:
