@@ -383,12 +383,11 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             v = high_pass(_integral(a, rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz, mirror="even")
             del a
             found = _find(v, rate_hz)
-    # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
-    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
-    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
     band, near_band = steady_bands_n(force, weight, rate_hz)
-    steady_and_slow = steady_mask(calm, rate_hz, band, calm_range) & slow
-    del slow
+    steady = steady_mask(calm, rate_hz, band, calm_range)
+    steady_and_slow = steady & _slow(v, rate_hz)
+    steady_at_ends = _ends(steady, rate_hz)  # re-judged on each pass's velocity (_rejudge_ends)
+    del steady
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
     rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
@@ -403,6 +402,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             # one and every one after it would repeat it to the bit (a fifth of live's windows)
             break
         last_tops, last_source = tops, source
+        _rejudge_ends(steady_and_slow, steady_at_ends, v, rate_hz)
         v = None  # the last pass's velocity is not needed for this one (its tops are taken)
         if levels_of is None or not np.array_equal(rest, levels_of):
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
@@ -420,6 +420,45 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, _median(weight_t), source
+
+
+def _slow(v: np.ndarray, rate_hz: float) -> np.ndarray:
+    """|v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v."""
+    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
+    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
+    return slow
+
+
+# Within this much of a stretch's first and last sample the first pass's velocity is not to be
+# trusted to tell rest from motion: its high-pass mirrors the integral at the ends, as if the
+# recording went on the way it began or ended, and settles over about a quarter period of its
+# cutoff. A recording that starts mid-rep (its true velocity at the first sample is not zero) or
+# stops with a rep leaves the first pass 0.05-0.13 m/s off there, so a pause at the first rep's
+# bottom or the standing after the last rep read as motion and anchored nothing (issue 12:
+# first rep F1 0.88).
+END_ZONE_S = 0.25 / FIRST_PASS_HIGH_PASS_HZ
+
+
+def _ends(mask: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of ``mask`` within END_ZONE_S of its first and of its last sample."""
+    n = min(len(mask), int(END_ZONE_S * rate_hz))
+    return mask[:n].copy(), mask[len(mask) - n:].copy()
+
+
+def _rejudge_ends(steady_and_slow: np.ndarray, steady_at_ends: tuple[np.ndarray, np.ndarray], v: np.ndarray,
+                  rate_hz: float) -> None:
+    """Near the stretch's ends (END_ZONE_S), a steady stretch is also slow where the last pass's
+    anchored velocity ``v`` is (its integral runs from the anchors found since, not from the
+    first pass's mirror); added to ``steady_and_slow`` in place. Only there: in the middle of a
+    slow rep the anchored velocity can be small while the body moves (a rest anchored there split
+    or hid the rep, seen on the battery), and there the first pass is the better judge."""
+    first, last = steady_at_ends
+    n, context = len(first), window_samples(rate_hz)  # the window's reach: the zone's edge is judged whole
+    if not n:
+        return
+    steady_and_slow[:n] |= first & _slow(v[:n + context], rate_hz)[:n]
+    lo = len(v) - n
+    steady_and_slow[lo:] |= last & _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):]
 
 
 V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
