@@ -10,7 +10,8 @@ held at zero at *anchors*, moments the body is known to be at rest:
   second, while the body moves fastest), trimmed to where the force's own integral keeps the
   velocity within V_REST_SPAN (a slow turn, or a pause running into the slow start of an
   ascent, is steady force 1-2 % of W off it); "steady" allows for body tremor, "at W" only for
-  the sensors' noise;
+  the sensors' noise; near the recording's ends, where the first pass's high-pass mirrors what
+  the recording did not do, "slow" may also be judged on a later pass's anchored velocity;
 - the top between two reps, where the ascent turns into the next descent (real sets have
   0-0.5 s between reps and often no standing at all).
 
@@ -41,7 +42,7 @@ V_MOVING = 0.05  # m/s: a descent or ascent is under way
 V_STILL = 0.01  # m/s: slower than this is not descending or ascending
 V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to rest
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
-V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity is this small
+V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity (near the ends: or a later pass's) is this small
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep of its deepest
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
@@ -397,12 +398,14 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
         tops = _tops(found, v)
-        if tops == last_tops and source == last_source and np.array_equal(rest, levels_of):
-            # a pass is a function of its tops, rest and source alone: with the last pass's, this
-            # one and every one after it would repeat it to the bit (a fifth of live's windows)
+        # v is a pass's anchored velocity on every pass but the first (the first pass's judged already)
+        widened = last_tops is not None and _rejudge_ends(steady_and_slow, steady_at_ends, v, rate_hz)
+        if not widened and tops == last_tops and source == last_source and np.array_equal(rest, levels_of):
+            # a pass is a function of its tops, rest, source and the slow steady stretches alone:
+            # with the last pass's, this one and every one after it would repeat it to the bit
+            # (a fifth of live's windows)
             break
         last_tops, last_source = tops, source
-        _rejudge_ends(steady_and_slow, steady_at_ends, v, rate_hz)
         v = None  # the last pass's velocity is not needed for this one (its tops are taken)
         if levels_of is None or not np.array_equal(rest, levels_of):
             levels, levels_of = _rest_levels(calm, rest), rest  # the rest seldom changes between passes
@@ -446,19 +449,24 @@ def _ends(mask: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rejudge_ends(steady_and_slow: np.ndarray, steady_at_ends: tuple[np.ndarray, np.ndarray], v: np.ndarray,
-                  rate_hz: float) -> None:
+                  rate_hz: float) -> bool:
     """Near the stretch's ends (END_ZONE_S), a steady stretch is also slow where the last pass's
     anchored velocity ``v`` is (its integral runs from the anchors found since, not from the
     first pass's mirror); added to ``steady_and_slow`` in place. Only there: in the middle of a
     slow rep the anchored velocity can be small while the body moves (a rest anchored there split
-    or hid the rep, seen on the battery), and there the first pass is the better judge."""
+    or hid the rep, seen on the battery), and there the first pass is the better judge. Returns
+    whether any sample was added."""
     first, last = steady_at_ends
     n, context = len(first), window_samples(rate_hz)  # the window's reach: the zone's edge is judged whole
     if not n:
-        return
-    steady_and_slow[:n] |= first & _slow(v[:n + context], rate_hz)[:n]
+        return False
     lo = len(v) - n
-    steady_and_slow[lo:] |= last & _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):]
+    added = first & _slow(v[:n + context], rate_hz)[:n] & ~steady_and_slow[:n]
+    steady_and_slow[:n] |= added
+    widened = bool(added.any())
+    added = last & _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):] & ~steady_and_slow[lo:]
+    steady_and_slow[lo:] |= added
+    return widened or bool(added.any())
 
 
 V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
