@@ -10,7 +10,8 @@ held at zero at *anchors*, moments the body is known to be at rest:
   second, while the body moves fastest), trimmed to where the force's own integral keeps the
   velocity within V_REST_SPAN (a slow turn, or a pause running into the slow start of an
   ascent, is steady force 1-2 % of W off it); "steady" allows for body tremor, "at W" only for
-  the sensors' noise;
+  the sensors' noise; near the recording's ends, where the first pass's high-pass mirrors what
+  the recording did not do, "slow" may also be judged on a later pass's anchored velocity;
 - the top between two reps, where the ascent turns into the next descent (real sets have
   0-0.5 s between reps and often no standing at all).
 
@@ -41,7 +42,7 @@ V_MOVING = 0.05  # m/s: a descent or ascent is under way
 V_STILL = 0.01  # m/s: slower than this is not descending or ascending
 V_REST = 0.002  # m/s: a rep starts and ends where the body is this close to rest
 V_PHASE = 0.1  # m/s: slower than this between descent and ascent is "the bottom"
-V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity is this small
+V_ANCHOR = 0.05  # m/s: a steady stretch is rest only if the first-pass velocity (near the ends: or a later pass's) is this small
 MIN_DEPTH_M = 0.05  # shallower dips are sway, not reps
 BOTTOM_LEVEL = 0.98  # the bottom is the middle of where the body is this deep of its deepest
 PARTIAL_FRACTION = 0.6  # a rep shallower than this share of the set's median depth is partial
@@ -383,12 +384,11 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
             v = high_pass(_integral(a, rate_hz), FIRST_PASS_HIGH_PASS_HZ, rate_hz, mirror="even")
             del a
             found = _find(v, rate_hz)
-    # |v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v
-    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
-    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
     band, near_band = steady_bands_n(force, weight, rate_hz)
-    steady_and_slow = steady_mask(calm, rate_hz, band, calm_range) & slow
-    del slow
+    steady = steady_mask(calm, rate_hz, band, calm_range)
+    steady_and_slow = steady & _slow(v, rate_hz)
+    steady_at_ends = _ends(steady, rate_hz)  # re-judged on each pass's velocity (_rejudge_ends)
+    del steady
     # ...and near the weight: a slow sinusoidal turn at the bottom is steady and slow, but
     # the force there is the weight plus the turn's acceleration
     rest = steady_and_slow & _near(calm, weight, NEAR_WEIGHT_BANDS * near_band)
@@ -398,9 +398,12 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
     last_tops = last_source = None  # the last pass's evidence: tops, rest (levels_of) and source
     for _ in range(PASSES):
         tops = _tops(found, v)
-        if tops == last_tops and source == last_source and np.array_equal(rest, levels_of):
-            # a pass is a function of its tops, rest and source alone: with the last pass's, this
-            # one and every one after it would repeat it to the bit (a fifth of live's windows)
+        # v is a pass's anchored velocity on every pass but the first (the first pass's judged already)
+        widened = last_tops is not None and _rejudge_ends(steady_and_slow, steady_at_ends, v, rate_hz)
+        if not widened and tops == last_tops and source == last_source and np.array_equal(rest, levels_of):
+            # a pass is a function of its tops, rest, source and the slow steady stretches alone:
+            # with the last pass's, this one and every one after it would repeat it to the bit
+            # (a fifth of live's windows)
             break
         last_tops, last_source = tops, source
         v = None  # the last pass's velocity is not needed for this one (its tops are taken)
@@ -420,6 +423,50 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
     return found, v, rest, _median(weight_t), source
+
+
+def _slow(v: np.ndarray, rate_hz: float) -> np.ndarray:
+    """|v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v."""
+    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
+    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
+    return slow
+
+
+# Within this much of a stretch's first and last sample the first pass's velocity is not to be
+# trusted to tell rest from motion: its high-pass mirrors the integral at the ends, as if the
+# recording went on the way it began or ended, and settles over about a quarter period of its
+# cutoff. A recording that starts mid-rep (its true velocity at the first sample is not zero) or
+# stops with a rep leaves the first pass 0.05-0.13 m/s off there, so a pause at the first rep's
+# bottom or the standing after the last rep read as motion and anchored nothing (issue 12:
+# first rep F1 0.88).
+END_ZONE_S = 0.25 / FIRST_PASS_HIGH_PASS_HZ
+
+
+def _ends(mask: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of ``mask`` within END_ZONE_S of its first and of its last sample."""
+    n = min(len(mask), int(END_ZONE_S * rate_hz))
+    return mask[:n].copy(), mask[len(mask) - n:].copy()
+
+
+def _rejudge_ends(steady_and_slow: np.ndarray, steady_at_ends: tuple[np.ndarray, np.ndarray], v: np.ndarray,
+                  rate_hz: float) -> bool:
+    """Near the stretch's ends (END_ZONE_S), a steady stretch is also slow where the last pass's
+    anchored velocity ``v`` is (its integral runs from the anchors found since, not from the
+    first pass's mirror); added to ``steady_and_slow`` in place. Only there: in the middle of a
+    slow rep the anchored velocity can be small while the body moves (a rest anchored there split
+    or hid the rep, seen on the battery), and there the first pass is the better judge. Returns
+    whether any sample was added."""
+    first, last = steady_at_ends
+    n, context = len(first), window_samples(rate_hz)  # the window's reach: the zone's edge is judged whole
+    if not n:
+        return False
+    lo = len(v) - n
+    added = first & _slow(v[:n + context], rate_hz)[:n] & ~steady_and_slow[:n]
+    steady_and_slow[:n] |= added
+    widened = bool(added.any())
+    added = last & _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):] & ~steady_and_slow[lo:]
+    steady_and_slow[lo:] |= added
+    return widened or bool(added.any())
 
 
 V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
