@@ -632,10 +632,11 @@ def check_fits_in_file(where: str, ds: h5py.Dataset, file_bytes: int) -> None:
     """Refuse a dataset declaring more bytes than the file holds: chunks never written read
     as fill values, so a damaged shape could ask for terabytes. A compressed dataset (trials
     since issue 14) holds more than its stored bytes, but deflate expands at most 1032-fold."""
-    if ds.compression is None and ds.nbytes > file_bytes + (1 << 20):
+    compressed = ds.compression is not None  # read from the dataset's creation properties: once
+    if not compressed and ds.nbytes > file_bytes + (1 << 20):
         raise CorruptTrial(f"{where}: declares {ds.shape} ({ds.nbytes:,} bytes), more than the "
                            f"{file_bytes:,}-byte file holds")
-    if ds.compression is not None and ds.nbytes > DEFLATE_MAX_EXPANSION * ds.id.get_storage_size() + (1 << 20):
+    if compressed and ds.nbytes > DEFLATE_MAX_EXPANSION * ds.id.get_storage_size() + (1 << 20):
         raise CorruptTrial(f"{where}: declares {ds.shape} ({ds.nbytes:,} bytes), more than its "
                            f"{ds.id.get_storage_size():,} compressed bytes can hold")
 
