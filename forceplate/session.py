@@ -53,6 +53,15 @@ ANALYSIS_BLOCK_S = 0.015
 # read every 20 ms brought 2 frames a wake: its reader cost 1.5 % of a core (issue 14).
 PLOT_ONLY_READ_S = 0.05
 PLOT_ONLY_BLOCK_S = 0.04
+# Insoles whose pairing only keeps the history another device's reps take their arch load
+# from (beside plates, nothing plotted) are paired in blocks this long, and at once when a rep
+# asks for its values (Session._pair_held): paired at each read they cost 0.5-1 % of a core
+# each (the clock, the CoP and regions, the resampling; issue 14).
+HISTORY_ONLY_BLOCK_S = 1.0
+# Plates beside such insoles keep their force with its device and host times; the clock fit
+# that puts it on the insoles' clock is fed and read when a rep asks, and at the latest once
+# this share of that history has come in, so that no arrival goes unseen by the fit.
+PLATE_CLOCK_EVERY = 0.5
 # A device that sends nothing for this long (and at least 10 frame periods) without
 # unplugging has stalled: reported live, and recorded as an event where the gap begins.
 STALL_S = 1.0
@@ -65,7 +74,9 @@ class Feet:
     analyzer: StreamingAnalyzer
     ring: RingBuffer
     pair: InsolePair | None = None  # two insoles: their pairing onto one clock and grid
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Taken by each insole's reader around the pairing, and by the plates' reader pairing what
+    # the insoles hold when a rep asks (re-entrant: the holding and the pairing both take it).
+    lock: threading.RLock = field(default_factory=threading.RLock)
     # With plates and insoles together the plates' reps and flags are the session's; the
     # insoles' own analysis then only feeds their plots, so no rep is announced twice.
     announces: bool = True
@@ -77,11 +88,13 @@ class Feet:
     # Insoles: the pair's first insole, whose device clock both feet are put on.
     reference: DeviceLink | None = None
     # Plates with a pair of insoles beside them: the insoles' feet, and the plates' recent
-    # force per foot that the arch shares are of (N; columns t, plate trial s; t_pair, on the
-    # insole pair's clock as the clock fits stood when the frames arrived, as the insoles'
-    # own times were put on it; left, right).
+    # force per foot that the arch shares are of (N; columns t, plate trial s; t_device and
+    # t_host, s, for the clock fit that puts them on the insole pair's clock when a rep asks;
+    # left, right), the plates' clock fit and how many of those rows it has been fed.
     insoles: Feet | None = None
     plate_fz: RingBuffer | None = None
+    plate_clock: ClockSync | None = None
+    plate_clock_rows: int = 0
 
 
 @dataclass
@@ -114,6 +127,12 @@ class DeviceLink:
 def _announces(link: DeviceLink) -> bool:
     """Whether a flag or a rep the session announces waits on this device's frames."""
     return link.feet is not None and link.feet.announces
+
+
+def _history_only(link: DeviceLink) -> bool:
+    """Whether this device's frames only keep a pair of insoles' history for another device's
+    reps (insoles beside plates, their feet not analysed)."""
+    return link.feet is not None and link.feet.pair is not None and not link.feet.analysed
 
 
 def _feet(rate_hz: float, toe_out_deg, thresholds: Thresholds, pair: InsolePair | None = None) -> Feet:
@@ -188,8 +207,8 @@ class Session:
                 # the plates' reps take their arch load and pronation index from the insoles
                 plates.feet.insoles = feet
                 plates.feet.plate_fz = RingBuffer(int(HISTORY_S * plates.device.profile.rate_hz),
-                                                  {"t": 1, "t_pair": 1, "left": 1, "right": 1})
-                plates.clock_read = True  # their frames' times put on the insoles' clock
+                                                  {"t": 1, "t_device": 1, "t_host": 1, "left": 1, "right": 1})
+                plates.feet.plate_clock = plates.clock  # their frames' times put on the insoles' clock
             for link in pair_links:
                 link.feet = feet
                 link.clock_read = True
@@ -277,22 +296,52 @@ class Session:
     def _hold_for_analysis(self, link: DeviceLink, frames) -> None:
         """Hold a read until the block is :data:`ANALYSIS_BLOCK_S` long (:data:`PLOT_ONLY_BLOCK_S`
         for feet that only feed plots), or its oldest frame waited that long, then update the
-        device's clock fit (when something reads it) and analyse the block."""
-        if len(frames):
-            if link.seq0 is None:
-                link.seq0 = int(frames.seq[0])
-            link.unanalysed.append(frames)
-            link.unanalysed_frames += len(frames)
-        block_s = ANALYSIS_BLOCK_S if _announces(link) else PLOT_ONLY_BLOCK_S
-        if link.unanalysed_frames and (
-                link.unanalysed_frames >= block_s * link.device.profile.rate_hz
-                or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s):
-            held = joined(link.unanalysed)
-            link.unanalysed, link.unanalysed_frames = [], 0
-            if link.clock_read:
-                link.clock.update(held.t_device_s, held.t_host_s)
+        device's clock fit (when something reads it) and analyse the block. Insoles that only
+        keep the plates' history hold theirs for :data:`HISTORY_ONLY_BLOCK_S`, then pair both
+        feet's (:meth:`_pair_held`)."""
+        if len(frames) and link.seq0 is None:
+            link.seq0 = int(frames.seq[0])
+        if _history_only(link):
+            with link.feet.lock:  # the plates' reader may pair what is held
+                if self._hold(link, frames, HISTORY_ONLY_BLOCK_S):
+                    self._pair_held(link.feet)
+        elif self._hold(link, frames, ANALYSIS_BLOCK_S if _announces(link) else PLOT_ONLY_BLOCK_S):
+            held = self._take_held(link)
             if link.feet is not None:
                 self._analyse(link, held)
+
+    @staticmethod
+    def _hold(link: DeviceLink, frames, block_s: float) -> bool:
+        """Hold ``frames``; whether what is held now makes a block of ``block_s`` (or its oldest
+        frame waited that long)."""
+        if len(frames):
+            link.unanalysed.append(frames)
+            link.unanalysed_frames += len(frames)
+        return bool(link.unanalysed_frames) and (
+            link.unanalysed_frames >= block_s * link.device.profile.rate_hz
+            or time.monotonic() - link.unanalysed[0].t_host_s[0] >= block_s)
+
+    @staticmethod
+    def _take_held(link: DeviceLink):
+        """The frames held, as one block (None if none), the device's clock fit updated with
+        them when something reads it."""
+        if not link.unanalysed_frames:
+            return None
+        held = joined(link.unanalysed)
+        link.unanalysed, link.unanalysed_frames = [], 0
+        if link.clock_read:
+            link.clock.update(held.t_device_s, held.t_host_s)
+        return held
+
+    def _pair_held(self, insoles: Feet) -> None:
+        """Pair what both insoles' readers hold: their clocks updated first, then the other
+        insole's block added before the pair's first insole adds and pairs its own."""
+        with insoles.lock:
+            links = sorted((link for link in self.links if link.feet is insoles),
+                           key=lambda link: link is insoles.reference)
+            for link, held in [(link, self._take_held(link)) for link in links]:
+                if held is not None:
+                    self._analyse(link, held)
 
     def _lost(self, link: DeviceLink, message: str) -> None:
         """Report the loss at once, then try to reopen the device until the session stops."""
@@ -317,10 +366,17 @@ class Session:
         if feet.pair is None:
             t = (frames.seq - link.seq0) / device.profile.rate_hz
             fz, cop = plate_forces(physical, device.profile)
-            if feet.plate_fz is not None and feet.insoles.pair.ready:
-                t_pair = feet.insoles.pair.reference.to_device(link.clock.to_host(frames.t_device_s))
-                feet.plate_fz.append(t=t, t_pair=t_pair, left=fz["left"], right=fz["right"])
+            if feet.plate_fz is not None:
+                feet.plate_fz.append(t=t, t_device=frames.t_device_s, t_host=frames.t_host_s,
+                                     left=fz["left"], right=fz["right"])
+                if feet.plate_fz.written - feet.plate_clock_rows >= PLATE_CLOCK_EVERY * feet.plate_fz.capacity:
+                    self._fit_plate_clock(feet)
             self._push(feet, t, fz, cop)
+            quiet_s = feet.analyzer.quiet_until_s() if feet.announces and not self._plotted else None
+            if quiet_s is not None and len(t):
+                # No rep under way: nothing it reports can change before its next segmentation,
+                # so the next read waits for that sample to arrive (fewer wakes while standing)
+                device.defer_next_read(frames.t_host_s[-1] + (quiet_s - t[-1]))
             return
         if self._plotted:
             link.sensors.append(t=frames.t_host_s, newtons=physical)
@@ -358,20 +414,30 @@ class Session:
                     event.data[foot].update(values)
             self._emit(event)
 
-    @staticmethod
-    def _insole_values(feet: Feet, start_s: float, end_s: float) -> dict[str, dict]:
+    def _insole_values(self, feet: Feet, start_s: float, end_s: float) -> dict[str, dict]:
         """A rep's arch load and pronation index per foot from the insoles: of a pair of insoles'
         own rep, or of a plates' rep with insoles beside them (shares of the plates' force, as
         offline takes them; the plates' force put on the insoles' grid, at their 100-200 Hz, where
-        the plates' 1 kHz would cost the reader a third of a second per rep); none without insoles."""
+        the plates' 1 kHz would cost the reader a third of a second per rep); none without insoles.
+        What the insoles' readers hold is paired first, so the history reaches the rep's end."""
         if feet.pair is not None:
             return feet.pair.rep_values(start_s, end_s)
-        if feet.insoles is None or not feet.plate_fz.written:
+        if feet.insoles is None:
+            return {}
+        self._pair_held(feet.insoles)
+        self._fit_plate_clock(feet)
+        if not feet.plate_fz.written or not feet.insoles.pair.ready:
             return {}
         held = feet.plate_fz.peek()
-        start_s, end_s = np.interp([start_s, end_s], held["t"], held["t_pair"])
-        return feet.insoles.pair.rep_values_of_force(held["t_pair"], {foot: held[foot] for foot in SIDES},
-                                                     start_s, end_s)
+        t_pair = feet.insoles.pair.reference.to_device(feet.plate_clock.to_host(held["t_device"]))
+        start_s, end_s = np.interp([start_s, end_s], held["t"], t_pair)
+        return feet.insoles.pair.rep_values_of_force(t_pair, {foot: held[foot] for foot in SIDES}, start_s, end_s)
+
+    @staticmethod
+    def _fit_plate_clock(feet: Feet) -> None:
+        """Feed the plates' clock fit the arrivals their force history took in since the last time."""
+        new, feet.plate_clock_rows = feet.plate_fz.peek_since(feet.plate_clock_rows)
+        feet.plate_clock.update(new["t_device"], new["t_host"])
 
     def add_listener(self, callback) -> None:
         """Also hand every event to ``callback(event)`` (called from reader threads; keep it quick)."""

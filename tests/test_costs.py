@@ -18,7 +18,9 @@ from forceplate.io.device import GATHER_UP_TO_BYTES, READ_GATHER_S, open_device
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
 from forceplate.processing.forces import plate_forces
-from forceplate.session import ANALYSIS_BLOCK_S, PLOT_ONLY_BLOCK_S, PLOT_ONLY_READ_S, Session
+from forceplate.processing.streaming import _held_tail
+from forceplate.processing.valgus import held_shift
+from forceplate.session import ANALYSIS_BLOCK_S, HISTORY_ONLY_BLOCK_S, PLOT_ONLY_BLOCK_S, PLOT_ONLY_READ_S, Session
 from forceplate.storage.reader import open_trial
 from forceplate.storage.writer import COMPRESSION
 
@@ -50,11 +52,13 @@ def test_the_live_analysis_gets_blocks_of_20_ms_held_no_longer_than_that():
     assert np.percentile(waits, 90) < ANALYSIS_BLOCK_S + 0.05
 
 
-def test_devices_no_flag_waits_on_are_read_less_often():
+@pytest.mark.parametrize("plotted", [True, False])
+def test_devices_no_flag_waits_on_are_read_less_often(plotted):
     """Insoles beside plates only feed plots: their readers wake every PLOT_ONLY_READ_S, not
-    every READ_GATHER_S like the plates' (whose flags wait), and each read is one block."""
+    every READ_GATHER_S like the plates' (whose flags wait); plotted, each read is one block;
+    with nothing plotted they only keep the plates' history, paired once a HISTORY_ONLY_BLOCK_S."""
     session = Session(["sim://dual-plate?seed=2", "sim://insole?foot=left&seed=2", "sim://insole?foot=right&seed=2"],
-                      plotted=False)
+                      plotted=plotted)
     plates, *insoles = session.links
     assert plates.device.gather_s == READ_GATHER_S
     assert [link.device.gather_s for link in insoles] == [PLOT_ONLY_READ_S] * 2
@@ -79,8 +83,10 @@ def test_devices_no_flag_waits_on_are_read_less_often():
     for link in insoles:
         gaps = np.diff(reads[link.name])
         assert len(gaps) > 10 and np.median(gaps) >= PLOT_ONLY_READ_S - 0.002, link.name
-        # a read spans more than PLOT_ONLY_BLOCK_S: no read waits for the next one
-        assert blocks[link.name] >= 0.9 * len(reads[link.name]), link.name
+        if plotted:  # a read spans more than PLOT_ONLY_BLOCK_S: no read waits for the next one
+            assert blocks[link.name] >= 0.9 * len(reads[link.name]), link.name
+        else:  # both feet paired together, about once a HISTORY_ONLY_BLOCK_S in 2 s (and at the close)
+            assert 1 <= blocks[link.name] <= 2.0 / HISTORY_ONLY_BLOCK_S + 2, link.name
     assert np.median(np.diff(reads[plates.name])) < PLOT_ONLY_READ_S - 0.01  # the plates' flags do not wait
 
 
@@ -328,3 +334,50 @@ def test_a_face_waits_for_events_instead_of_polling():
         assert isinstance(event, Event)
     finally:
         session.close()
+
+
+def test_a_blocks_held_shift_is_the_whole_running_filters_to_the_bit():
+    """The held shift of a live block (its last k samples, over a tail of the blocks before)
+    taken by doubling windows is held_shift's, NaN and the array's start included."""
+    rng = np.random.default_rng(4)
+    for _ in range(400):
+        n, m = int(rng.integers(1, 70)), int(rng.integers(1, 120))
+        shift = rng.normal(0, 8, m)
+        shift[rng.random(m) < 0.1] = np.nan
+        k = int(rng.integers(1, m + 1))
+        expected = held_shift(shift, 1000.0, n / 1000.0)[-k:]
+        np.testing.assert_array_equal(_held_tail(shift, n, k), expected)
+
+
+def test_a_reader_with_nothing_plotted_reads_less_often_while_no_flag_can_come():
+    """With no rep under way (no flag can come before the next segmentation) a record-like
+    session reads a 1 kHz plate about every 37 ms (most of GATHER_UP_TO_BYTES at its pace)
+    instead of every READ_GATHER_S, and the read that brings the sample the segmentation
+    is due at comes as soon as it arrives (rep starts are seen no later); in a graded rep it
+    reads every READ_GATHER_S as before."""
+    session = Session(["sim://dual-plate?seed=3&reps=6"], plotted=False)
+    link = session.links[0]
+    analyzer = link.feet.analyzer
+    reads = []  # (monotonic time, quiet before the read, newest frame's trial time)
+    unlogged = link.device.read
+
+    def read():
+        quiet = analyzer.quiet_until_s()
+        frames = unlogged()
+        if len(frames):
+            first = frames.seq[0] if link.seq0 is None else link.seq0
+            reads.append((time.monotonic(), quiet, (frames.seq[-1] - first) / 1000.0))
+        return frames
+
+    link.device.read = read
+    session.start()
+    time.sleep(12.0)
+    session.close()
+    gaps = np.diff([at for at, _, _ in reads])
+    quiet = np.array([q is not None and np.isfinite(q) for _, q, _ in reads[1:]])  # -inf: segmenting at once
+    assert quiet.sum() > 20 and (~quiet).sum() > 100
+    assert np.median(gaps[quiet]) > READ_GATHER_S + 0.01
+    assert abs(np.median(gaps[~quiet]) - READ_GATHER_S) < 0.005
+    # a read waiting for a due segmentation is never later than a read every READ_GATHER_S
+    due = [(gap, q, newest) for (gap, (_, q, newest)), waits in zip(zip(gaps, reads[1:]), quiet) if waits and newest >= q]
+    assert due and max(newest - q for _, q, newest in due) < READ_GATHER_S + 0.015

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -93,11 +94,13 @@ class CalibrationRecord:
 
     def to_physical(self, counts: np.ndarray) -> np.ndarray:
         """Raw counts (n, channels) -> each channel in its unit: N (forces), N*m (moments)."""
-        zeroed = np.asarray(counts, dtype=np.float64) - self.offsets_counts
+        # one float64 array, scaled in place: a live reader calls this 50 times a second (issue 14)
+        zeroed = np.subtract(counts, self.offsets_counts, dtype=np.float64)
         if self.curves is not None:
             return self.curves.force_n(zeroed)
         if self._diagonal:
-            return zeroed * self.newtons_per_count
+            zeroed *= self.newtons_per_count
+            return zeroed
         return zeroed @ self.matrix.T
 
     def to_counts(self, physical: np.ndarray) -> np.ndarray:
@@ -106,8 +109,9 @@ class CalibrationRecord:
             return self.curves.zeroed_counts(physical) + self.offsets_counts
         return np.linalg.solve(self.matrix, np.asarray(physical, dtype=np.float64).T).T + self.offsets_counts
 
-    @property
+    @cached_property
     def _diagonal(self) -> bool:
+        # the record does not change: asked once, not at each block a live reader converts
         return not np.any(self.matrix - np.diag(np.diag(self.matrix)))
 
     @property

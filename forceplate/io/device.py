@@ -91,6 +91,8 @@ class Device:
         self._last_frame_host_s = time.monotonic()
         self._next_read_s = 0.0  # monotonic time before which read() waits (gather_s)
         self.gather_s = READ_GATHER_S  # the least time between two reads that brought frames
+        self._read_s = None  # monotonic time of the last read that brought frames
+        self._bytes_per_s = 0.0  # how fast bytes came in before it (0: not known yet)
 
     @property
     def name(self) -> str:
@@ -190,7 +192,22 @@ class Device:
         if len(batch):
             self._last_frame_host_s = now
             self._next_read_s = now + self.gather_s if len(data) < GATHER_UP_TO_BYTES else now
+            self._bytes_per_s = len(data) / (now - self._read_s) if self._read_s is not None and now > self._read_s else 0.0
+            self._read_s = now
         return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
+
+    def defer_next_read(self, until_s: float) -> None:
+        """Read next no sooner than ``until_s`` (monotonic), when that is later than
+        ``gather_s`` would: a caller that knows nothing it reads before then can matter (a
+        live analysis with no rep under way). Never longer than the device takes, at the pace
+        its bytes came in, to send most of :data:`GATHER_UP_TO_BYTES` (a port holds 4 KiB until
+        read), nor than :data:`READ_TIMEOUT_S` from now."""
+        if not self._bytes_per_s:
+            return
+        now = time.monotonic()
+        # at the pace bytes came in (a stand-in at 10x real time sends 10 times as many)
+        fill_s = 0.8 * GATHER_UP_TO_BYTES / self._bytes_per_s  # so that no read reaches it
+        self._next_read_s = max(self._next_read_s, min(until_s, now + fill_s, now + READ_TIMEOUT_S))
 
     def close(self) -> None:
         try:

@@ -31,17 +31,19 @@ def plate_forces(physical: np.ndarray, profile: DeviceProfile) -> tuple[dict, di
     Fx Fy Fz (N) Mx My Mz (N*m).
     """
     fz, cop = {}, {}
-    for plate in profile.plates:
-        if plate.type == "six-axis":
-            fz[plate.foot], cop[plate.foot] = six_axis_cop_mm(physical[:, plate.channels], plate)
-            continue
-        cells = physical[:, plate.channels]
-        total = plate_fz(physical, plate)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            point = cells @ plate.cells_mm / total[:, None]
-        point[total < COP_MIN_FORCE_N] = np.nan
-        fz[plate.foot] = total
-        cop[plate.foot] = point
+    # one errstate for all plates, divisions in place: a live reader calls this 50 times a second (issue 14)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for plate in profile.plates:
+            if plate.type == "six-axis":
+                fz[plate.foot], cop[plate.foot] = six_axis_cop_mm(physical[:, plate.channels], plate)
+                continue
+            cells = physical[:, plate.channels]
+            total = cells.sum(axis=1)  # plate_fz's sum, of the cells already taken
+            point = cells @ plate.cells_mm
+            point /= total[:, None]
+            point[total < COP_MIN_FORCE_N] = np.nan
+            fz[plate.foot] = total
+            cop[plate.foot] = point
     return fz, cop
 
 

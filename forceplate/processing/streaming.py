@@ -149,6 +149,25 @@ class _OpenRep:
     sides: dict  # foot -> _SideState: the grades already shown
 
 
+def _held_tail(shift_mm: np.ndarray, n: int, k: int) -> np.ndarray:
+    """``held_shift(shift_mm, ...)[-k:]`` for a window of ``n`` samples (``n`` = its
+    ``min_duration_s`` at the rate), the same numbers: each of the last ``k`` samples' smallest
+    shift over its trailing ``n`` (fewer at the array's start; NaN as -inf). A block's ``k`` of
+    them by doubling windows in a few array minimums, where the running filter, made for whole
+    trials, takes 20 us of a block's 100 (issue 14); a minimum is exact, so the bits agree."""
+    x = np.where(np.isnan(shift_mm), -np.inf, shift_mm)
+    need = k + n - 1
+    # before the array's first sample the window holds fewer: its first repeated is the same
+    x = np.concatenate((np.full(need - len(x), x[0]), x)) if len(x) < need else x[len(x) - need:]
+    width = 1  # x[i]: the smallest of the original's [i, i + width)
+    while 2 * width <= n:
+        x = np.minimum(x[:-width], x[width:])
+        width *= 2
+    if width < n:  # two overlapping windows of ``width`` cover one of ``n``
+        x = np.minimum(x[:len(x) - (n - width)], x[n - width:])
+    return x
+
+
 def _same_rep(r: Rep, start_s: float) -> bool:
     """Whether the segmentation's rep ``r`` is the one live began at ``start_s``: the
     segmentation's start moves by a tenth of a second or two as the weight is followed."""
@@ -256,6 +275,16 @@ class StreamingAnalyzer:
         else:
             self.phase = "standing"
         return Block(t, fz, cop, shift), events
+
+    def quiet_until_s(self) -> float | None:
+        """The trial time (s) before which no block can raise an event, or None when every
+        block may. A block raises flags only, and only in a rep under way once the foot axes
+        are known (:meth:`_graded`) and while a foot has a grade left to reach; everything
+        else (a rep begun, reported, the weight) comes from the segmentation, due at the
+        returned time. A session with nothing plotted then reads less often (issue 14)."""
+        if self._in_rep and self._graded() and any(side.grade < len(GRADES) - 1 for side in self._sides.values()):
+            return None
+        return self._last_segment_s + SEGMENT_EVERY_S
 
     def _keep(self, t, total, cop) -> None:
         """Every ``_step``-th sample into the segmentation's window, counted across blocks."""
@@ -457,11 +486,16 @@ class StreamingAnalyzer:
         self.phase = phase_at(float(v[-1]))
         if not self._graded():
             return events
+        limits = (self.thresholds.mild_mm, self.thresholds.moderate_mm, self.thresholds.severe_mm)
         for foot in SIDES:
-            held = held_shift(recent[foot], self.rate_hz, self.thresholds.min_duration_s)[-len(t):]
+            if self._sides[foot].grade == len(limits):
+                continue  # severe already: nothing higher to raise
+            held = _held_tail(recent[foot], self._held_n, len(t))
             excess = held - self._normals[foot]
-            limits = (self.thresholds.mild_mm, self.thresholds.moderate_mm, self.thresholds.severe_mm)
-            grade = np.searchsorted(limits, np.where(np.isfinite(excess), excess, -np.inf), side="right")
+            excess = np.where(np.isfinite(excess), excess, -np.inf)
+            if excess.max() < limits[self._sides[foot].grade]:
+                continue  # a new grade needs the next limit reached somewhere
+            grade = np.searchsorted(limits, excess, side="right")
             for level in range(self._sides[foot].grade + 1, int(grade.max(initial=0)) + 1):
                 i = int(np.argmax(grade >= level))  # the first sample at this grade or above
                 events += self._raise_one(foot, level, float(t[i]), phase_at(float(v[i])), float(held[i]))
