@@ -313,8 +313,20 @@ def test_the_local_clusters_workers_keep_dasks_shutdown_chatter_off_stderr(monke
 
     from forceplate.cli.batch import _DaskClient
 
+    import socket
+    import warnings
+
     monkeypatch.delenv("DASK_LOGGING__DISTRIBUTED", raising=False)
     args = argparse.Namespace(scheduler=None, workers=1, memory_per_worker="auto")
-    with _DaskClient(args) as client:
-        levels = client.run(lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+    # another cluster holds Dask's default HTTP port: ours takes a free one, and says nothing
+    with socket.socket() as other, warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            other.bind(("", 8787))
+            other.listen()
+        except OSError:  # already held (a Dask of another test): the same situation
+            pass
+        with _DaskClient(args) as client:
+            levels = client.run(lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
     assert list(levels.values()) == [logging.CRITICAL]
+    assert not [w for w in warned if "already in use" in str(w.message)]

@@ -187,7 +187,9 @@ class _DaskClient:
         try:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         memory_limit=self.args.memory_per_worker, silence_logs=logging.CRITICAL,
-                                        dashboard_address=":0" if _has_dashboard() else None)
+                                        # a free port: Dask's HTTP server runs with or without bokeh, and
+                                        # on its default port it warns on stderr when another cluster has it
+                                        dashboard_address=":0")
         except ValueError as exc:
             raise ForceplateError(f"--memory-per-worker {self.args.memory_per_worker}: {exc}") from None
         self.client = Client(self.cluster)
