@@ -160,3 +160,25 @@ def test_stated_toe_out_on_feet_set_one_ahead_of_the_other_is_noted():
         assert bool(notes) == noted, (ahead_mm, found.notes)
         if noted:
             assert "feet set one ahead of the other" in notes[0] and "(left)" in notes[0] and "(right)" in notes[0]
+
+
+def test_a_foot_whose_reps_move_away_from_the_arch_is_noted():
+    """The normal is never below standing, so a collapse on a foot whose healthy reps go 6 mm
+    outward reads 6 mm smaller than it moved: the analysis says so for that foot only."""
+    reps = [RepPlan(descent_s=1.2, bottom_s=0.2, ascent_s=1.0, rest_s=0.8, depth_m=0.45, cop_travel_mm=-60.0,
+                    healthy_medial_mm={"left": -6.0, "right": 0.0}) for _ in range(6)]
+    spec = SessionSpec(seed=3, devices="plates4", generator="min-jerk",
+                       subject=Subject(toe_out_left_deg=15.0, toe_out_right_deg=15.0),
+                       plan=SquatPlan(reps=6, baseline_s=2.0, rep_plans=reps), stated_toe_out_deg=15.0)
+    rec = simulate(spec)
+    found = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, 15.0)
+    notes = [n for n in found.notes if "away from the arch" in n]
+    assert len(notes) == 1 and "the left foot's CoP moved" in notes[0], found.notes
+    assert 4.0 < float(notes[0].split(" mm ")[0].rsplit(" ", 1)[1]) < 8.0
+    level = simulate(SessionSpec(seed=3, devices="plates4", generator="min-jerk",
+                                 subject=Subject(toe_out_left_deg=15.0, toe_out_right_deg=15.0),
+                                 plan=SquatPlan(reps=6, baseline_s=2.0, rep_plans=[
+                                     RepPlan(descent_s=1.2, bottom_s=0.2, ascent_s=1.0, rest_s=0.8, depth_m=0.45,
+                                             cop_travel_mm=-60.0) for _ in range(6)]), stated_toe_out_deg=15.0))
+    assert not [n for n in analyze_feet(level.t, level.fz, level.cop, level.rate_hz, 15.0).notes
+                if "away from the arch" in n]

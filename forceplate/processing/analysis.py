@@ -367,6 +367,7 @@ def analyze_feet(t: np.ndarray, fz: dict, cop: dict, rate_hz: float, toe_out_deg
     analysis.notes = _notes(seg, baseline)
     if toe_out_deg is not None and axes_source != "insole frame" and travel is not None:
         analysis.notes += _stated_axes_notes(travel, axes, thresholds)
+    analysis.notes += _outward_habit_notes(shift, reps, rate_hz, thresholds)
     analysis.normal_mm = normal
     if len([r for r in reps if not r.partial]) < 2 and normal_mm is None:
         analysis.notes.append("one full rep: it is its own normal, so no flag (give a reference trial)")
@@ -473,6 +474,29 @@ def _stated_axes_notes(travel: dict, axes: FootAxes, thresholds: Thresholds) -> 
         + f" at {100 * AXIS_DEPTH_FRACTION:.0f} % of the descent in most reps: feet set one ahead of the other (a stated "
           "toe-out is measured from the line across the feet) or a toe-out off by a few degrees reads the CoP's "
           "travel along the foot as shift; without --toe-out the axes follow the reps' own line"]
+
+
+def _outward_habit_notes(shift: dict, reps: list[Rep], rate_hz: float, thresholds: Thresholds) -> list[str]:
+    """A note per foot whose CoP, in most full reps, was a mild shift or more *away* from the
+    arch at the bottom (knees going out, or how this lifter squats). The lifter's normal is
+    never below their standing (:func:`personal_normal_mm`: from the CoP alone a set of
+    knees-out reps with a few plain ones and an outward habit with a few collapse reps look the
+    same, and the plain reps must not flag), so a knee caving in from there reads smaller than
+    it moved (docs/validation.md: 12 of the 13 collapses missed on the reps found)."""
+    full = [r for r in reps if not r.partial]
+    if len(full) < MIN_AXIS_REPS:
+        return []
+    half = max(1, int(AXIS_WINDOW_S * rate_hz))
+    outward = {}
+    for foot in SIDES:
+        at_bottom = [_finite_mean(shift[foot][max(r.bottom - half, 0):r.bottom + half + 1]) for r in full]
+        at_bottom = [mm for mm in at_bottom if np.isfinite(mm)]
+        if len(at_bottom) >= MIN_AXIS_REPS and (typical := float(np.median(at_bottom))) <= -thresholds.mild_mm:
+            outward[foot] = -typical
+    return [f"in most reps the {foot} foot's CoP moved {mm:.1f} mm away from the arch at the bottom (knees going "
+            f"out, or how this lifter squats): a shift toward the arch is graded from standing, not from these "
+            f"reps, so a knee caving in from there reads up to {mm:.1f} mm less than it moved"
+            for foot, mm in outward.items()]
 
 
 def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
