@@ -182,3 +182,20 @@ def test_a_foot_whose_reps_move_away_from_the_arch_is_noted():
                                              cop_travel_mm=-60.0) for _ in range(6)]), stated_toe_out_deg=15.0))
     assert not [n for n in analyze_feet(level.t, level.fz, level.cop, level.rate_hz, 15.0).notes
                 if "away from the arch" in n]
+
+
+def test_a_weight_from_rep_cycles_says_a_pull_would_be_in_it():
+    """Back-to-back reps with no standing: the weight is the mean force over whole cycles, which
+    under a flywheel or band holds the pull too (battery: depths 1.3-3.2 times true), so the
+    analysis says where the weight came from and what a static trial would change."""
+    reps = [RepPlan(descent_s=1.2, bottom_s=0.0, ascent_s=1.0, rest_s=0.0, depth_m=0.45, cop_travel_mm=-60.0)
+            for _ in range(6)]
+    rec = simulate(SessionSpec(seed=4, devices="plates4", generator="min-jerk", subject=Subject(),
+                               plan=SquatPlan(reps=6, baseline_s=0.0, rep_plans=reps), stated_toe_out_deg=0.0))
+    found = analyze_feet(rec.t, rec.fz, rec.cop, rec.rate_hz, 0.0)
+    assert found.baseline.weight_source == "rep cycles" and len(found.reps) == 6
+    assert [n for n in found.notes if n.startswith("the weight is the mean force over whole rep cycles")
+            and "--static" in n]
+    standing = simulate(_stated_set(0.0))  # stands 2 s first: no such note
+    assert not [n for n in analyze_feet(standing.t, standing.fz, standing.cop, standing.rate_hz, 20.0).notes
+                if "whole rep cycles" in n]

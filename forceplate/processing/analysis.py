@@ -508,6 +508,12 @@ def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
                                                                     for foot, angle in turned_in.items())
                      + "): feet seldom turn in this far, so the left and right plates may be swapped "
                        "(forceplate import --left/--right) or the estimate is off (state --toe-out)")
+    if seg.weight_source == "rep cycles" and not seg.pulled:
+        # three battery sets on insoles under a flywheel, with no standing at all, read depths
+        # 1.3-3.2 times true: nothing in the force tells the pull's mean from the weight
+        notes.append("the weight is the mean force over whole rep cycles (too little standing in the trial): "
+                     "under a flywheel or a band that mean holds the pull as well, and the weight and the "
+                     "depths then read too large (a static trial, --static, gives the weight)")
     if baseline.load_kg is None:
         notes.append("no load_kg stated: the body weight shown includes any bar")
     if not seg.reps:
