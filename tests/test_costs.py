@@ -18,7 +18,6 @@ from forceplate.io.device import GATHER_UP_TO_BYTES, READ_GATHER_S, open_device
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
 from forceplate.offline import CALIBRATION_BLOCK_FRAMES, analyze_trial, plate_feet, plate_recording
 from forceplate.processing.forces import plate_forces
-from forceplate.processing.streaming import _held_tail
 from forceplate.processing.valgus import held_shift
 from forceplate.session import ANALYSIS_BLOCK_S, HISTORY_ONLY_BLOCK_S, PLOT_ONLY_BLOCK_S, PLOT_ONLY_READ_S, Session
 from forceplate.storage.reader import open_trial
@@ -346,7 +345,7 @@ def test_a_blocks_held_shift_is_the_whole_running_filters_to_the_bit():
         shift[rng.random(m) < 0.1] = np.nan
         k = int(rng.integers(1, m + 1))
         expected = held_shift(shift, 1000.0, n / 1000.0)[-k:]
-        np.testing.assert_array_equal(_held_tail(shift, n, k), expected)
+        np.testing.assert_array_equal(held_shift(shift, 1000.0, n / 1000.0, last=k), expected)
 
 
 def test_a_reader_with_nothing_plotted_reads_less_often_while_no_flag_can_come():

@@ -149,25 +149,6 @@ class _OpenRep:
     sides: dict  # foot -> _SideState: the grades already shown
 
 
-def _held_tail(shift_mm: np.ndarray, n: int, k: int) -> np.ndarray:
-    """``held_shift(shift_mm, ...)[-k:]`` for a window of ``n`` samples (``n`` = its
-    ``min_duration_s`` at the rate), the same numbers: each of the last ``k`` samples' smallest
-    shift over its trailing ``n`` (fewer at the array's start; NaN as -inf). A block's ``k`` of
-    them by doubling windows in a few array minimums, where the running filter, made for whole
-    trials, takes 20 us of a block's 100 (issue 14); a minimum is exact, so the bits agree."""
-    x = np.where(np.isnan(shift_mm), -np.inf, shift_mm)
-    need = k + n - 1
-    # before the array's first sample the window holds fewer: its first repeated is the same
-    x = np.concatenate((np.full(need - len(x), x[0]), x)) if len(x) < need else x[len(x) - need:]
-    width = 1  # x[i]: the smallest of the original's [i, i + width)
-    while 2 * width <= n:
-        x = np.minimum(x[:-width], x[width:])
-        width *= 2
-    if width < n:  # two overlapping windows of ``width`` cover one of ``n``
-        x = np.minimum(x[:len(x) - (n - width)], x[n - width:])
-    return x
-
-
 def _same_rep(r: Rep, start_s: float) -> bool:
     """Whether the segmentation's rep ``r`` is the one live began at ``start_s``: the
     segmentation's start moves by a tenth of a second or two as the weight is followed."""
@@ -490,7 +471,7 @@ class StreamingAnalyzer:
         for foot in SIDES:
             if self._sides[foot].grade == len(limits):
                 continue  # severe already: nothing higher to raise
-            held = _held_tail(recent[foot], self._held_n, len(t))
+            held = held_shift(recent[foot], self.rate_hz, self.thresholds.min_duration_s, last=len(t))
             excess = held - self._normals[foot]
             excess = np.where(np.isfinite(excess), excess, -np.inf)
             if excess.max() < limits[self._sides[foot].grade]:
