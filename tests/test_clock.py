@@ -89,3 +89,37 @@ def test_simulated_insoles_over_pty_align():
     finally:
         left.close()
         right.close()
+
+
+def reads_stamped_as_a_device_reads_them(speed, duration_s, rng):
+    """Device and host time stamps of a 100 Hz device whose clock runs ``speed`` times the
+    host's (a simulator or a replay run fast), read as io/device.py reads it: every 20 ms, or
+    after a stall of up to 150 ms (a reader kept off the CPU), each read's frames stamped back
+    from its return by their device times. Frames are sent on time and arrive 1-5 ms later."""
+    t_device = np.arange(int(duration_s * RATE_HZ)) / RATE_HZ
+    sent = 10.0 + t_device / speed  # host time each frame leaves the device
+    arrived = sent + rng.uniform(0.001, 0.005, len(sent))
+    t_host, now, reads = np.empty(len(sent)), 10.0, [0]
+    while reads[-1] < len(sent):
+        now += rng.choice([0.02, 0.02, 0.02, rng.uniform(0.05, 0.15)])
+        lo, hi = reads[-1], int(np.searchsorted(np.maximum.accumulate(arrived), now, side="right"))
+        if hi > lo:
+            t_host[lo:hi] = now - (t_device[hi - 1] - t_device[lo:hi])
+            reads.append(hi)
+    return sent, t_device, t_host, reads
+
+
+@pytest.mark.parametrize("speed", [1.0, 4.0])
+def test_a_fast_clock_read_in_backdated_reads_is_fitted_to_its_send_times(speed):
+    """Each read's frames share one lag, and with a clock 4x fast all but the last lie below the
+    line (a least-squares fit through windows' earliest arrivals put two such insoles 0.1-0.4 s
+    of their device time apart under load): the fit is within the arrival delay of the sends."""
+    rng = np.random.default_rng(3)
+    sent, t_device, t_host, reads = reads_stamped_as_a_device_reads_them(speed, 30.0, rng)
+    live = ClockSync()
+    for lo, hi in zip(reads[:-1:2], reads[2::2]):  # blocks of two whole reads, as a session holds them
+        live.update(t_device[lo:hi], t_host[lo:hi])
+        live.offset_drift
+    for sync in (live, fit_clock(t_device, t_host)):
+        error = sync.to_host(t_device[100:]) - sent[100:]
+        assert 0.0 <= error.min() and error.max() < 0.006
