@@ -33,7 +33,7 @@ def joined(batches: list[Frames]) -> Frames:
         return batches[0]
     return Frames(np.concatenate([f.seq for f in batches]), np.concatenate([f.t_device_s for f in batches]),
                   np.concatenate([f.counts for f in batches]), [gap for f in batches for gap in f.gaps],
-                  np.concatenate([f.t_host_s for f in batches]))
+                  [seq for f in batches for seq in f.restarts], np.concatenate([f.t_host_s for f in batches]))
 
 
 def setup_attrs(toe_out_deg) -> dict:

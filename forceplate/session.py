@@ -330,7 +330,11 @@ class Session:
         held = joined(link.unanalysed)
         link.unanalysed, link.unanalysed_frames = [], 0
         if link.clock_read:
-            link.clock.update(held.t_device_s, held.t_host_s)
+            since = 0
+            if held.restarts:  # the device's clock count started again: its offset may have stepped
+                link.clock.restart()
+                since = int(np.searchsorted(held.seq, held.restarts[-1]))
+            link.clock.update(held.t_device_s[since:], held.t_host_s[since:])
         return held
 
     def _pair_held(self, insoles: Feet) -> None:

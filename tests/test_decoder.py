@@ -415,3 +415,18 @@ def test_faults_in_a_read_numbered_on_count_as_in_the_general_path(fault):
     np.testing.assert_array_equal(np.concatenate([b.counts for b in batches]), expected.counts)
     assert batches[1].gaps == expected.gaps
     assert numbered_on.stats == whole.stats
+
+
+def test_each_new_count_of_the_device_clock_is_reported_where_it_starts():
+    """A reboot and an outage place the device's clock on from an estimate: the batch names the
+    first frame of each new count (``restarts``), where a host-clock fit must start again.
+    Lost frames within one count are not a restart."""
+    dec = FrameDecoder(N_CH, sample_period_us=PERIOD_US)
+    steady = dec.feed(b"".join(data_packets(np.arange(1500), np.arange(1500) * PERIOD_US, rows(1500))))
+    lost = dec.feed(b"".join(data_packets(np.arange(1510, 1520), np.arange(1510, 1520) * PERIOD_US, rows(10))))
+    rebooted = dec.feed(b"".join(data_packets(np.arange(100), np.arange(100) * PERIOD_US, rows(100))))
+    dec.resume_after_outage(250)
+    resumed = dec.feed(b"".join(data_packets(np.arange(50), np.arange(50) * PERIOD_US, rows(50))))
+    assert steady.restarts == [] and lost.restarts == []
+    assert rebooted.restarts == [int(rebooted.seq[0])] == [1520]
+    assert resumed.restarts == [int(resumed.seq[0])] == [1620 + 250]

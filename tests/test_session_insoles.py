@@ -126,3 +126,51 @@ def test_offline_pairs_a_trial_of_insoles_through_the_pair(shared_data, tmp_path
     np.testing.assert_allclose(np.diff(t), 0.01, atol=1e-9)
     assert set(regions) == {"left", "right"} and "medial_midfoot" in regions["left"]
     assert all(len(fz[foot]) == len(t) == len(cop[foot]) for foot in fz)
+
+
+def test_an_insole_plugged_back_in_is_put_on_the_pair_clock_afresh(monkeypatch):
+    """After an unplug the decoder places the device's next frames from the host clock's
+    estimate of what was missed, which for a 4x simulator is a quarter of the device time that
+    passed: the offset steps there. The fit starts again at such a restart, so the reads after
+    it sit on the fitted line within their arrival delays, not the step above it."""
+    from forceplate.io.clock import ClockSync
+
+    fed = {}
+    update = ClockSync.update
+
+    def recording_update(self, t_device, t_host):
+        fed.setdefault(id(self), []).append((np.array(t_device), np.array(t_host)))
+        update(self, t_device, t_host)
+
+    monkeypatch.setattr(ClockSync, "update", recording_update)
+    urls = [INSOLES[0], INSOLES[1] + "&unplug_at=3"]
+    session = Session(urls, plotted=False)
+    session.start()
+    events, deadline = [], time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and not any(e.kind == "device_reconnected" for e in events):
+            events += session.drain_events()
+            time.sleep(0.05)
+        time.sleep(1.5)  # reads after the reconnection
+    finally:
+        session.close()
+    assert any(e.kind == "device_reconnected" for e in events)
+    right = next(link for link in session.links if link.device.info["foot"] == "right")
+
+    def above_the_line(blocks, clock):
+        """How far each read's arrival (its last frame: a read's frames share its lag) lies above ``clock``'s line."""
+        t_device, t_host = (np.concatenate(parts) for parts in zip(*blocks))
+        lag = t_host - t_device
+        read_ends = np.append(np.abs(np.diff(lag)) > 1e-7, True)
+        offset, drift = clock.offset_drift
+        return (lag - (offset + drift * t_device))[read_ends]
+
+    # the reference, this run's arrival delays: the reads of the first 2.4 s of device time, before the unplug
+    before = fed[id(right.clock)][5:30]
+    reference = ClockSync()
+    for t_device, t_host in before:
+        update(reference, t_device, t_host)
+    after = above_the_line(fed[id(right.clock)][-20:], right.clock)
+    # without the restart the reads after it lay 39 ms above the line, their delays 2-3 ms
+    assert after.min() > -1e-6
+    assert np.median(after) < 2 * np.median(above_the_line(before, reference)) + 0.01

@@ -76,6 +76,10 @@ class ClockSync:
         self._sum_t = 0.0  # of all points' device times, for their mean
         self._fit: tuple[float, float] | None = None  # offset (s), drift (s/s); None: fit again
 
+    def restart(self) -> None:
+        """Forget every arrival: the device's clock count started again, perhaps at a new offset."""
+        self.__init__()
+
     def update(self, t_device: np.ndarray, t_host: np.ndarray) -> None:
         if len(t_device) == 0:
             return

@@ -94,6 +94,9 @@ class FrameBatch:
     t_device_s: np.ndarray  # float64 seconds, unwrapped device clock
     counts: np.ndarray  # (n, channels) raw counts
     gaps: list[tuple[int, int]] = field(default_factory=list)  # (first missing seq, count)
+    # First seq of each new count of the device's clock (after an outage, a reboot or a
+    # discontinuity the clock is placed on from an estimate): its offset to the host may change there.
+    restarts: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -210,7 +213,7 @@ class StreamDecoder:
         budget = max(self.max_gap_frames, MAX_LOST_RATIO * (self.stats.frames + frames))
         return self.stats.lost_frames + lost <= budget
 
-    def _start_count(self, s: int, t: int, gaps: list) -> tuple[int, int]:
+    def _start_count(self, s: int, t: int, gaps: list, restarts: list) -> tuple[int, int]:
         """Unwrapped seq and time of a frame that starts the device's count: its own values
         for the first frame ever, else the next ones after the frames an outage cost."""
         if self._last_seq is None:
@@ -218,13 +221,14 @@ class StreamDecoder:
         missing = self._missing_after_outage
         gaps.append((self._last_seq + 1, missing))
         self.stats.lost_frames += missing
+        restarts.append(self._last_seq + missing + 1)
         return self._last_seq + missing + 1, self._last_t_us + (missing + 1) * self.sample_period_us
 
     def _unwrap_in_order(self, seq, t_us, seq_steps, t_steps, counts) -> FrameBatch:
         """Fast path: every frame follows its predecessor (with or without a gap)."""
-        gaps = []
+        gaps, restarts = [], []
         if self._last_raw is None:  # steps[0] are 0: the count starts at the first frame
-            start_seq, start_t = self._start_count(int(seq[0]), int(t_us[0]), gaps)
+            start_seq, start_t = self._start_count(int(seq[0]), int(t_us[0]), gaps, restarts)
         else:
             start_seq, start_t = self._last_seq, self._last_t_us
         useq = start_seq + np.cumsum(seq_steps)
@@ -235,15 +239,15 @@ class StreamDecoder:
         self.stats.frames += len(useq)
         self._last_seq, self._last_t_us = int(useq[-1]), int(ut[-1])
         self._last_raw = int(seq[-1]), int(t_us[-1])
-        return FrameBatch(useq, ut * 1e-6, counts, gaps)
+        return FrameBatch(useq, ut * 1e-6, counts, gaps, restarts)
 
     def _unwrap_one_by_one(self, seq, t_us, counts) -> FrameBatch:
         """Slow path for duplicates, reordering and reboots."""
-        keep, useq, ut, gaps = [], [], [], []
+        keep, useq, ut, gaps, restarts = [], [], [], [], []
         for i in range(len(seq)):
             s, t = int(seq[i]), int(t_us[i])
             if self._last_raw is None:
-                self._last_seq, self._last_t_us = self._start_count(s, t, gaps)
+                self._last_seq, self._last_t_us = self._start_count(s, t, gaps, restarts)
             else:
                 last_s, last_t = self._last_raw
                 step = (s - last_s) % self.seq_modulo
@@ -261,6 +265,7 @@ class StreamDecoder:
                     gaps.append((self._last_seq + 1, 0))
                     self._last_seq += 1
                     self._last_t_us += self.sample_period_us
+                    restarts.append(self._last_seq)
                 elif step > 1 and (step - 1 > self.max_gap_frames
                                    or not self._believable(step - 1, len(keep) + 1)):
                     # Too long a jump to hold as empty samples: a discontinuity, placed like a reboot.
@@ -268,6 +273,7 @@ class StreamDecoder:
                     gaps.append((self._last_seq + 1, 0))
                     self._last_seq += 1
                     self._last_t_us += self.sample_period_us
+                    restarts.append(self._last_seq)
                 else:
                     if step > 1:
                         gaps.append((self._last_seq + 1, step - 1))
@@ -280,7 +286,7 @@ class StreamDecoder:
             ut.append(self._last_t_us)
         self.stats.frames += len(keep)
         return FrameBatch(
-            np.asarray(useq, np.int64), np.asarray(ut, np.float64) * 1e-6, counts[keep], gaps
+            np.asarray(useq, np.int64), np.asarray(ut, np.float64) * 1e-6, counts[keep], gaps, restarts
         )
 
 

@@ -194,7 +194,7 @@ class Device:
             self._next_read_s = now + self.gather_s if len(data) < GATHER_UP_TO_BYTES else now
             self._bytes_per_s = len(data) / (now - self._read_s) if self._read_s is not None and now > self._read_s else 0.0
             self._read_s = now
-        return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, t_host)
+        return Frames(batch.seq, batch.t_device_s, batch.counts, batch.gaps, batch.restarts, t_host)
 
     def defer_next_read(self, until_s: float) -> None:
         """Read next no sooner than ``until_s`` (monotonic), when that is later than
