@@ -371,6 +371,9 @@ class Session:
             t = (frames.seq - link.seq0) / device.profile.rate_hz
             fz, cop = plate_forces(physical, device.profile)
             if feet.plate_fz is not None:
+                if frames.restarts:  # the plates' clock count started again: their clock fit too
+                    feet.plate_clock.restart()
+                    feet.plate_clock_rows = feet.plate_fz.written + int(np.searchsorted(frames.seq, frames.restarts[-1]))
                 feet.plate_fz.append(t=t, t_device=frames.t_device_s, t_host=frames.t_host_s,
                                      left=fz["left"], right=fz["right"])
                 if feet.plate_fz.written - feet.plate_clock_rows >= PLATE_CLOCK_EVERY * feet.plate_fz.capacity:
