@@ -119,3 +119,35 @@ def real_total(shared_data, tmp_path, name: str):
 def test_real_squats(shared_data, tmp_path, name):
     t, total, rate_hz = real_total(shared_data, tmp_path, name)
     assert digest(segment_reps(t, total, rate_hz, filtered=True)) == REAL[name]
+
+
+def test_row_medians_are_numpys_to_the_bit():
+    """``reps._row_medians`` stands for np.median(rows, axis=1, overwrite_input=True): odd and
+    even rows, ties, signed zeros, NaN."""
+    from forceplate.processing.reps import _row_medians
+
+    rng = np.random.default_rng(14)
+    for width in (2, 3, 100, 101, 1000):
+        rows = np.round(rng.normal(size=(7, width)), 1)
+        rows[1] = 0.0
+        rows[2, ::2] = -0.0
+        rows[3, width // 2] = np.nan
+        expected = np.median(rows.copy(), axis=1, overwrite_input=True)
+        assert _row_medians(rows.copy()).tobytes() == expected.tobytes()
+
+
+def test_slow_is_the_velocitys_running_extremes():
+    """``reps._slow``, the fast samples spread over their windows, marks the samples whose
+    window's largest and smallest velocity (``maximum_filter1d``, ``minimum_filter1d``) are
+    within V_ANCHOR, NaN and windows cut at the ends included."""
+    from forceplate.processing.filters import maximum_filter1d, minimum_filter1d
+    from forceplate.processing.reps import V_ANCHOR, _slow, window_samples
+
+    rng = np.random.default_rng(14)
+    for rate_hz, n in ((100.0, 1600), (1000.0, 5000), (25.0, 7), (100.0, 3)):
+        v = np.cumsum(rng.normal(scale=0.01, size=n))
+        v[n // 2] = np.nan
+        size = window_samples(rate_hz)
+        expected = ((maximum_filter1d(v, size, mode="nearest") < V_ANCHOR)
+                    & (minimum_filter1d(v, size, mode="nearest") > -V_ANCHOR))
+        assert np.array_equal(_slow(v, rate_hz), expected)

@@ -329,7 +329,8 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
         weight, source = part[3], part[4]
     partial_below = PARTIAL_FRACTION * _median(np.array([f.depth_m for f in found])) if found else 0.0
     reps = [Rep(i + 1, f.start, f.bottom, f.end, float(t[f.start]), float(t[f.bottom]), float(t[f.end]),
-                f.depth_m, float(force[f.start:f.end + 1].max()), f.depth_m < partial_below) for i, f in enumerate(found)]
+                f.depth_m, float(force[f.start:f.end + 1].max()), f.depth_m < partial_below)
+            for i, f in enumerate(found)]
     return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest, pulled)
 
 
@@ -601,12 +602,13 @@ def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
 
 def _row_medians(rows: np.ndarray) -> np.ndarray:
     """``np.median(rows, axis=1, overwrite_input=True)`` to the bit: the same partition of each
-    row in place, the middle value or the middle two's mean (their sum halved, as np.mean
-    adds two), NaN for a row with one; without np.median's checks, ~20 us a call (issue 14)."""
+    row in place, the middle value or the middle two's mean as np.mean adds them (from 0.0, so
+    a -0.0 comes out 0.0), NaN for a row with one; without np.median's checks, ~20 us a call
+    (issue 14)."""
     width = rows.shape[1]
     half = width // 2
     rows.partition([half - 1, half, -1] if width % 2 == 0 else [half, -1], axis=1)
-    medians = rows[:, half].copy() if width % 2 else (rows[:, half - 1] + rows[:, half]) / 2
+    medians = rows[:, half] + 0.0 if width % 2 else (rows[:, half - 1] + rows[:, half] + 0.0) / 2
     medians[np.isnan(rows[:, -1])] = np.nan
     return medians
 
