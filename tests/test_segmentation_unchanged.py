@@ -151,3 +151,20 @@ def test_slow_is_the_velocitys_running_extremes():
         expected = ((maximum_filter1d(v, size, mode="nearest") < V_ANCHOR)
                     & (minimum_filter1d(v, size, mode="nearest") > -V_ANCHOR))
         assert np.array_equal(_slow(v, rate_hz), expected)
+
+
+def test_between_knots_is_numpys_interp():
+    """``reps._between_knots`` stands for np.interp of every sample between the weight trend's
+    knots, to the bit, whatever the step; a trend with a NaN (np.interp's own way) too."""
+    from forceplate.processing.reps import _between_knots
+
+    rng = np.random.default_rng(14)
+    for step in (1, 3, 50, 120, 300, 500, 1000):
+        for knots in (2, 3, 40):
+            trend = 700.0 + rng.normal(size=knots) * rng.choice([1e-3, 1.0, 30.0])
+            for n in ((knots - 1) * step, (knots - 2) * step + 1):
+                expected = np.interp(np.arange(n), np.arange(knots) * step, trend)
+                assert _between_knots(trend, step, n).tobytes() == expected.tobytes()
+    trend[1] = np.nan
+    expected = np.interp(np.arange(39 * 50), np.arange(40) * 50, trend)
+    assert _between_knots(trend, 50, 39 * 50).tobytes() == expected.tobytes()

@@ -181,7 +181,7 @@ def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np
     v[anchors] = 0.0
     for lo, hi in runs(~anchors):
         seg = v[lo:hi][::-1] if lo == 0 else v[lo:hi]  # backward before the first anchor
-        np.cumsum(seg, out=seg)  # in place: a stretch's samples are read in order before each is overwritten
+        seg.cumsum(out=seg)  # in place: a stretch's samples are read in order before each is overwritten
         seg /= -rate_hz if lo == 0 else rate_hz  # -(sum) / rate to the bit: a division's sign is the operands' alone
         if lo and hi < len(a):
             seg -= _ramp(seg[-1], len(seg))
@@ -237,8 +237,8 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
     downs, ups = runs(seg < -V_MOVING), runs(seg > V_MOVING)
     if not downs or not ups:
         return []
-    # where a descent's start and an ascent's end stop being walked out to (NaN stops both)
-    not_falling, not_rising = ~(seg < -V_REST), ~(seg > V_REST)
+    # a descent's start walks back while falling, an ascent's end on while rising (NaN stops both)
+    falling, rising = seg < -V_REST, seg > V_REST
     last = len(seg) - 1
     found: list[_Found] = []
     up_i = 0
@@ -253,16 +253,16 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
         u_lo, u_hi = ups[up_i]
         # back from the descent while still falling (not past the last rep's end), on from the
         # ascent while still rising (not past the last sample): each walk stops at the first
-        # sample it meets (argmax stops there), not at the end of the search
-        before = not_falling[last_end:d_lo][::-1]
-        stop = int(before.argmax()) if len(before) else 0
-        start = d_lo - stop if len(before) and before[stop] else last_end
+        # sample it meets (argmin stops at the first False), not at the end of the search
+        before = falling[last_end:d_lo][::-1]
+        stop = int(before.argmin()) if len(before) else 0
+        start = d_lo - stop if len(before) and not before[stop] else last_end
         end = min(u_hi, last)
-        after = not_rising[end:last]
-        stop = int(after.argmax()) if len(after) else 0
-        end = end + stop if len(after) and after[stop] else last
+        after = rising[end:last]
+        stop = int(after.argmin()) if len(after) else 0
+        end = end + stop if len(after) and not after[stop] else last
         # the bottom: the middle of where the body is within BOTTOM_LEVEL of its deepest
-        drop = np.cumsum(seg[start:end + 1])
+        drop = seg[start:end + 1].cumsum()
         drop /= -rate_hz  # -(sum) / rate to the bit: a division's sign is the operands' alone
         depth = float(drop.max())
         if depth < MIN_DEPTH_M:
@@ -280,7 +280,7 @@ def _tops(found: list[_Found], v: np.ndarray) -> list[int]:
     tops = []
     for first, second in zip(found, found[1:]):
         lo, hi = first.ascent_start, second.descent_end
-        tops.append(lo + int(np.argmin(np.abs(v[lo:hi + 1]))) if hi > lo else lo)
+        tops.append(lo + int(np.abs(v[lo:hi + 1]).argmin()) if hi > lo else lo)
     return tops
 
 
@@ -345,7 +345,10 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
             break
-        weight, source = _median(force[near]), "standing"
+        settled = _median(force[near])
+        if settled == weight:  # the next round would find the same stretches and the same median
+            return settled, "standing"
+        weight, source = settled, "standing"
     return weight, source
 
 
@@ -494,7 +497,7 @@ def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float)
         w = weight if constant else weight[lo:hi]
         u = calm[lo:hi] - w
         u *= G / w
-        np.cumsum(u, out=u)
+        u.cumsum(out=u)
         u /= rate_hz
         mid = (hi - lo) // 2
         u -= u[mid]  # the middle's value is taken before it is overwritten
@@ -514,7 +517,7 @@ def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float)
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
     """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in
     ``a``'s place (given up: the callers' accelerations are their own)."""
-    np.cumsum(a, out=a)
+    a.cumsum(out=a)
     a /= rate_hz
     return a
 
@@ -535,7 +538,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
     the lifter down with a force that is not the weight: integrated as if it were, the
     force reads as metres of depth (the KTH flywheel squat: 4 m)."""
     return (not found or max(f.depth_m for f in found) <= MAX_PLAUSIBLE_DEPTH_M) and \
-        float(np.max([np.max(v, initial=0.0), -np.min(v, initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
+        float(np.max([v.max(initial=0.0), -v.min(initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
 
 
 PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull (Segmentation.pulled)
@@ -587,7 +590,7 @@ def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
     at 0.05 m/s: the bottoms came 0.1-0.25 s early and a quarter shallow)."""
     if len(force) <= 2:
         return 0.0, 0.0
-    steps = np.diff(force)
+    steps = force[1:] - force[:-1]  # np.diff's subtraction
     np.abs(steps, out=steps)  # in place, and the medians sort them where they are: one temporary
     block = max(2, int(round(NOISE_BLOCK_S * rate_hz)))
     blocks = len(steps) // block
@@ -660,8 +663,23 @@ def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarr
         slope = np.divide((kernel * from_mean_x * (y - mean_y[:, None])).sum(axis=1), spread,
                           out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
         trend[lo:lo + WEIGHT_GRID_BLOCK] = mean_y + slope * (at - mean_x)
-    weight_t, knots = np.empty(len(force)), np.arange(len(grid)) * step
-    for lo in range(0, len(force), WEIGHT_SAMPLES_BLOCK):
-        hi = min(lo + WEIGHT_SAMPLES_BLOCK, len(force))
-        weight_t[lo:hi] = np.interp(np.arange(lo, hi), knots, trend)
-    return weight_t, True
+    return _between_knots(trend, step, len(force)), True
+
+
+def _between_knots(trend: np.ndarray, step: int, n: int) -> np.ndarray:
+    """``np.interp(np.arange(n), np.arange(len(trend)) * step, trend)`` to the bit (the knots
+    span the samples): each knot's value, and between two knots the slope (their difference over
+    ``step``) times the samples since the first plus its value, as np.interp computes it, a row
+    of samples per knot at once instead of a search for each sample (issue 14). A trend that is
+    not finite (no evidence within reach of a knot) is left to np.interp, which treats NaN its way."""
+    if not np.isfinite(trend).all():
+        out, knots = np.empty(n), np.arange(len(trend)) * step
+        for lo in range(0, n, WEIGHT_SAMPLES_BLOCK):  # no sample numbers of the recording's length
+            hi = min(lo + WEIGHT_SAMPLES_BLOCK, n)
+            out[lo:hi] = np.interp(np.arange(lo, hi), knots, trend)
+        return out
+    rows = np.empty((len(trend) - 1, step))
+    np.multiply(((trend[1:] - trend[:-1]) / step)[:, None], np.arange(step, dtype=float), out=rows)
+    rows += trend[:-1, None]
+    rows[:, 0] = trend[:-1]
+    return rows.reshape(-1)[:n]
