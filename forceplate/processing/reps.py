@@ -180,13 +180,11 @@ def integrate_anchored(a: np.ndarray, anchors: np.ndarray, rate_hz: float) -> np
     v = a
     v[anchors] = 0.0
     for lo, hi in runs(~anchors):
-        if lo == 0:
-            v[lo:hi] = -np.cumsum(a[lo:hi][::-1])[::-1] / rate_hz
-            continue
-        seg = np.cumsum(a[lo:hi]) / rate_hz
-        if hi < len(a):
+        seg = v[lo:hi][::-1] if lo == 0 else v[lo:hi]  # backward before the first anchor
+        seg.cumsum(out=seg)  # in place: a stretch's samples are read in order before each is overwritten
+        seg /= -rate_hz if lo == 0 else rate_hz  # -(sum) / rate to the bit: a division's sign is the operands' alone
+        if lo and hi < len(a):
             seg -= _ramp(seg[-1], len(seg))
-        v[lo:hi] = seg
     return v
 
 
@@ -237,8 +235,11 @@ class _Found:
 def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
     """Descent-then-ascent pairs of the velocity ``seg`` (m/s)."""
     downs, ups = runs(seg < -V_MOVING), runs(seg > V_MOVING)
-    # where a descent's start and an ascent's end stop being walked out to (NaN stops both)
-    not_falling, not_rising = ~(seg < -V_REST), ~(seg > V_REST)
+    if not downs or not ups:
+        return []
+    # a descent's start walks back while falling, an ascent's end on while rising (NaN stops both)
+    falling, rising = seg < -V_REST, seg > V_REST
+    last = len(seg) - 1
     found: list[_Found] = []
     up_i = 0
     last_end = 0
@@ -251,37 +252,27 @@ def _find(seg: np.ndarray, rate_hz: float) -> list[_Found]:
             break
         u_lo, u_hi = ups[up_i]
         # back from the descent while still falling (not past the last rep's end), on from the
-        # ascent while still rising (not past the last sample)
-        stops = np.flatnonzero(not_falling[last_end:d_lo])
-        start = last_end + int(stops[-1]) + 1 if len(stops) else last_end
-        end = min(u_hi, len(seg) - 1)
-        stop = _first_true(not_rising, end, len(seg) - 1)
-        end = len(seg) - 1 if stop is None else stop
+        # ascent while still rising (not past the last sample): each walk stops at the first
+        # sample it meets (argmin stops at the first False), not at the end of the search
+        before = falling[last_end:d_lo][::-1]
+        stop = int(before.argmin()) if len(before) else 0
+        start = d_lo - stop if len(before) and not before[stop] else last_end
+        end = min(u_hi, last)
+        after = rising[end:last]
+        stop = int(after.argmin()) if len(after) else 0
+        end = end + stop if len(after) and not after[stop] else last
         # the bottom: the middle of where the body is within BOTTOM_LEVEL of its deepest
-        drop = -np.cumsum(seg[start:end + 1]) / rate_hz
-        depth = float(drop.max()) if len(drop) else 0.0
-        deep = np.flatnonzero(drop >= BOTTOM_LEVEL * depth)
-        bottom = start + (int(deep[0] + deep[-1]) // 2 if len(deep) else 0)
+        drop = seg[start:end + 1].cumsum()
+        drop /= -rate_hz  # -(sum) / rate to the bit: a division's sign is the operands' alone
+        depth = float(drop.max())
         if depth < MIN_DEPTH_M:
             continue
+        deep = drop >= BOTTOM_LEVEL * depth
+        first = int(deep.argmax())
+        bottom = start + ((first + len(deep) - 1 - int(deep[::-1].argmax())) // 2 if deep[first] else 0)
         last_end = end
         found.append(_Found(start, bottom, end, depth, d_hi, u_lo))
     return found
-
-
-FIRST_TRUE_BLOCK = 4096  # samples looked through at a time for the end of an ascent
-
-
-def _first_true(mask: np.ndarray, lo: int, hi: int) -> int | None:
-    """The first index in ``[lo, hi)`` where ``mask`` is True, else None: looked for a block at
-    a time, so the search stops near ``lo`` (not the indices of the rest of the recording,
-    one array of its length for every rep)."""
-    for block_lo in range(lo, hi, FIRST_TRUE_BLOCK):
-        block = mask[block_lo:min(block_lo + FIRST_TRUE_BLOCK, hi)]
-        first = int(np.argmax(block))
-        if block[first]:
-            return block_lo + first
-    return None
 
 
 def _tops(found: list[_Found], v: np.ndarray) -> list[int]:
@@ -289,7 +280,7 @@ def _tops(found: list[_Found], v: np.ndarray) -> list[int]:
     tops = []
     for first, second in zip(found, found[1:]):
         lo, hi = first.ascent_start, second.descent_end
-        tops.append(lo + int(np.argmin(np.abs(v[lo:hi + 1]))) if hi > lo else lo)
+        tops.append(lo + int(np.abs(v[lo:hi + 1]).argmin()) if hi > lo else lo)
     return tops
 
 
@@ -332,14 +323,14 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
         else:
             v = np.zeros(len(force)) if v is None else v
             rest[lo:hi], v[lo:hi] = part[2], part[1]
-        found += [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
-                          descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo) for f in part[0]]
+        found += part[0] if not lo else [replace(f, start=f.start + lo, bottom=f.bottom + lo, end=f.end + lo,
+                                                 descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo)
+                                         for f in part[0]]
         weight, source = part[3], part[4]
+    partial_below = PARTIAL_FRACTION * _median(np.array([f.depth_m for f in found])) if found else 0.0
     reps = [Rep(i + 1, f.start, f.bottom, f.end, float(t[f.start]), float(t[f.bottom]), float(t[f.end]),
-                f.depth_m, float(np.max(force[f.start:f.end + 1]))) for i, f in enumerate(found)]
-    if reps:
-        median_depth = _median(np.array([r.depth_m for r in reps]))
-        reps = [replace(r, partial=r.depth_m < PARTIAL_FRACTION * median_depth) for r in reps]
+                f.depth_m, float(force[f.start:f.end + 1].max()), f.depth_m < partial_below)
+            for i, f in enumerate(found)]
     return Segmentation(reps, np.zeros(len(force)) if v is None else v, weight, source, rest, pulled)
 
 
@@ -354,7 +345,10 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
             break
-        weight, source = _median(force[near]), "standing"
+        settled = _median(force[near])
+        if settled == weight:  # the next round would find the same stretches and the same median
+            return settled, "standing"
+        weight, source = settled, "standing"
     return weight, source
 
 
@@ -426,9 +420,17 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
 
 
 def _slow(v: np.ndarray, rate_hz: float) -> np.ndarray:
-    """|v| below V_ANCHOR over the window, as its largest and smallest v: no |v| array beside v."""
-    slow = maximum_filter1d(v, window_samples(rate_hz), mode="nearest") < V_ANCHOR
-    slow &= minimum_filter1d(v, window_samples(rate_hz), mode="nearest") > -V_ANCHOR
+    """|v| below V_ANCHOR over the window around each sample (centred and cut at the ends, as
+    ``maximum_filter1d``'s): no sample of it this fast, a NaN counting as fast (it makes a
+    window's extremes NaN). The fast samples spread over their windows, in a mask: the same
+    samples as the window's largest and smallest v, without two running extremes (issue 14)."""
+    n = window_samples(rate_hz)
+    within = v < V_ANCHOR
+    within &= v > -V_ANCHOR
+    fast = np.zeros(len(v) + n // 2, dtype=bool)  # the window reaches n // 2 samples back
+    np.logical_not(within, out=fast[n // 2:])
+    slow = _whole_windows(fast, n)[:len(v)]
+    np.logical_not(slow, out=slow)
     return slow
 
 
@@ -461,12 +463,18 @@ def _rejudge_ends(steady_and_slow: np.ndarray, steady_at_ends: tuple[np.ndarray,
     if not n:
         return False
     lo = len(v) - n
-    added = first & _slow(v[:n + context], rate_hz)[:n] & ~steady_and_slow[:n]
-    steady_and_slow[:n] |= added
-    widened = bool(added.any())
-    added = last & _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):] & ~steady_and_slow[lo:]
-    steady_and_slow[lo:] |= added
-    return widened or bool(added.any())
+    widened = False
+    added = first & ~steady_and_slow[:n]
+    if added.any():  # else nothing can be added: the velocity's windows are not looked at
+        added &= _slow(v[:n + context], rate_hz)[:n]
+        steady_and_slow[:n] |= added
+        widened = bool(added.any())
+    added = last & ~steady_and_slow[lo:]
+    if added.any():
+        added &= _slow(v[max(0, lo - context):], rate_hz)[lo - max(0, lo - context):]
+        steady_and_slow[lo:] |= added
+        widened = widened or bool(added.any())
+    return widened
 
 
 V_REST_SPAN = V_STILL  # m/s: the velocity the force may give a body at rest over a rest stretch
@@ -481,15 +489,27 @@ def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float)
     weight: against a guessed one (the median force, 1-2 % off on a short window) no rest
     would be left to measure it from (live would wait for two whole cycles for its weight)."""
     out = np.zeros(len(rest), dtype=bool)
+    shortest = window_samples(rate_hz)
+    constant = np.ndim(weight) == 0
     for lo, hi in runs(rest):
-        w = weight if np.ndim(weight) == 0 else weight[lo:hi]
-        u = np.cumsum((calm[lo:hi] - w) * (G / w)) / rate_hz
+        if hi - lo < shortest:  # trimming only shortens it
+            continue
+        w = weight if constant else weight[lo:hi]
+        u = calm[lo:hi] - w
+        u *= G / w
+        u.cumsum(out=u)
+        u /= rate_hz
         mid = (hi - lo) // 2
-        off = np.abs(u - u[mid]) > V_REST_SPAN
-        before, after = np.flatnonzero(off[:mid]), np.flatnonzero(off[mid:])
-        first = int(before[-1]) + 1 if len(before) else 0
-        last = mid + int(after[0]) if len(after) else hi - lo
-        if last - first >= window_samples(rate_hz):
+        u -= u[mid]  # the middle's value is taken before it is overwritten
+        np.abs(u, out=u)
+        off = u > V_REST_SPAN
+        # the last sample off before the middle, the first after it: each search stops at it
+        before = off[mid - 1::-1]
+        k = int(before.argmax())
+        first = mid - k if before[k] else 0
+        k = int(off[mid:].argmax())
+        last = mid + k if off[mid + k] else hi - lo
+        if last - first >= shortest:
             out[lo + first:lo + last] = True
     return out
 
@@ -497,7 +517,7 @@ def _at_rest_through(rest: np.ndarray, calm: np.ndarray, weight, rate_hz: float)
 def _integral(a: np.ndarray, rate_hz: float) -> np.ndarray:
     """The running integral of ``a`` sampled at ``rate_hz``: ``np.cumsum(a) / rate_hz`` in
     ``a``'s place (given up: the callers' accelerations are their own)."""
-    np.cumsum(a, out=a)
+    a.cumsum(out=a)
     a /= rate_hz
     return a
 
@@ -518,7 +538,7 @@ def _plausible(found: list[_Found], v: np.ndarray) -> bool:
     the lifter down with a force that is not the weight: integrated as if it were, the
     force reads as metres of depth (the KTH flywheel squat: 4 m)."""
     return (not found or max(f.depth_m for f in found) <= MAX_PLAUSIBLE_DEPTH_M) and \
-        float(np.max([np.max(v, initial=0.0), -np.min(v, initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
+        float(np.max([v.max(initial=0.0), -v.min(initial=0.0)])) <= MAX_PLAUSIBLE_SPEED_M_S  # no |v| array
 
 
 PULLED = "an external pull (flywheel, band): depth not measurable"  # in the weight source under a pull (Segmentation.pulled)
@@ -570,17 +590,30 @@ def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
     at 0.05 m/s: the bottoms came 0.1-0.25 s early and a quarter shallow)."""
     if len(force) <= 2:
         return 0.0, 0.0
-    steps = np.diff(force)
+    steps = force[1:] - force[:-1]  # np.diff's subtraction
     np.abs(steps, out=steps)  # in place, and the medians sort them where they are: one temporary
     block = max(2, int(round(NOISE_BLOCK_S * rate_hz)))
     blocks = len(steps) // block
     quiet = None
     if blocks >= NOISE_MIN_BLOCKS:  # each block's median sorts its own row (the whole one's is the same after)
-        per_block = np.median(steps[:blocks * block].reshape(blocks, block), axis=1, overwrite_input=True)
+        per_block = _row_medians(steps[:blocks * block].reshape(blocks, block))
         k = int(NOISE_QUIET_SHARE * blocks)
         quiet = float(np.partition(per_block, k)[k])
     throughout = _median(steps)
     return 1.4826 * throughout / np.sqrt(2), 1.4826 * (throughout if quiet is None else quiet) / np.sqrt(2)
+
+
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """``np.median(rows, axis=1, overwrite_input=True)`` to the bit: the same partition of each
+    row in place, the middle value or the middle two's mean as np.mean adds them (from 0.0, so
+    a -0.0 comes out 0.0), NaN for a row with one; without np.median's checks, ~20 us a call
+    (issue 14)."""
+    width = rows.shape[1]
+    half = width // 2
+    rows.partition([half - 1, half, -1] if width % 2 == 0 else [half, -1], axis=1)
+    medians = rows[:, half] + 0.0 if width % 2 else (rows[:, half - 1] + rows[:, half] + 0.0) / 2
+    medians[np.isnan(rows[:, -1])] = np.nan
+    return medians
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
@@ -609,7 +642,7 @@ def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarr
     for first, second in zip(tops, tops[1:]):
         if second > first:
             times.append((first + second) / 2)
-            levels.append(float(np.mean(force[first:second])))
+            levels.append(float(force[first:second].sum() / (second - first)))  # np.mean's sum and division
             spans.append(second - first)
     if not times:
         return np.full(len(force), weight), False
@@ -625,12 +658,28 @@ def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarr
         total = kernel.sum(axis=1)
         mean_x = (kernel @ x) / total
         mean_y = (kernel @ y) / total
-        spread = (kernel * (x - mean_x[:, None]) ** 2).sum(axis=1)
-        slope = np.divide((kernel * (x - mean_x[:, None]) * (y - mean_y[:, None])).sum(axis=1), spread,
+        from_mean_x = x - mean_x[:, None]
+        spread = (kernel * from_mean_x ** 2).sum(axis=1)
+        slope = np.divide((kernel * from_mean_x * (y - mean_y[:, None])).sum(axis=1), spread,
                           out=np.zeros_like(spread), where=spread > 1e-9 * total * rate_hz ** 2)
         trend[lo:lo + WEIGHT_GRID_BLOCK] = mean_y + slope * (at - mean_x)
-    weight_t, knots = np.empty(len(force)), np.arange(len(grid)) * step
-    for lo in range(0, len(force), WEIGHT_SAMPLES_BLOCK):
-        hi = min(lo + WEIGHT_SAMPLES_BLOCK, len(force))
-        weight_t[lo:hi] = np.interp(np.arange(lo, hi), knots, trend)
-    return weight_t, True
+    return _between_knots(trend, step, len(force)), True
+
+
+def _between_knots(trend: np.ndarray, step: int, n: int) -> np.ndarray:
+    """``np.interp(np.arange(n), np.arange(len(trend)) * step, trend)`` to the bit (the knots
+    span the samples): each knot's value, and between two knots the slope (their difference over
+    ``step``) times the samples since the first plus its value, as np.interp computes it, a row
+    of samples per knot at once instead of a search for each sample (issue 14). A trend that is
+    not finite (no evidence within reach of a knot) is left to np.interp, which treats NaN its way."""
+    if not np.isfinite(trend).all():
+        out, knots = np.empty(n), np.arange(len(trend)) * step
+        for lo in range(0, n, WEIGHT_SAMPLES_BLOCK):  # no sample numbers of the recording's length
+            hi = min(lo + WEIGHT_SAMPLES_BLOCK, n)
+            out[lo:hi] = np.interp(np.arange(lo, hi), knots, trend)
+        return out
+    rows = np.empty((len(trend) - 1, step))
+    np.multiply(((trend[1:] - trend[:-1]) / step)[:, None], np.arange(step, dtype=float), out=rows)
+    rows += trend[:-1, None]
+    rows[:, 0] = trend[:-1]
+    return rows.reshape(-1)[:n]
