@@ -77,6 +77,40 @@ def test_forward_backward_is_as_close_to_the_truth_as_scipy(kind, cutoff_hz, pad
     assert ours < max(20 * scipys, 1e-12), (ours, scipys)
 
 
+@pytest.mark.parametrize("chunk", [1, 1000, 4096, 50_000])
+def test_the_blocks_give_the_same_bits_however_many_are_taken_together(chunk, monkeypatch):
+    """A chunk holds whole blocks side by side (the last, shorter block alone); how many it holds
+    changes no bit: each block's sums are its own row's."""
+    x = np.column_stack([force_like(123_457, 8), force_like(123_457, 9)])
+    designs = [(10.0, 1000.0), (20.0, 100.0), (1.0, 2000.0)]
+    reference = [(filters.zero_lag(x, *design), filters.zero_lag(x[:, 1], *design)) for design in designs]
+    high = filters.high_pass(x[:, 0], 0.08, RATE_HZ, "even")
+    filters._block_terms.cache_clear()
+    monkeypatch.setattr(filters, "CHUNK_SAMPLES", chunk)
+    for design, (together, alone) in zip(designs, reference):
+        assert np.array_equal(filters.zero_lag(x, *design), together)
+        assert np.array_equal(filters.zero_lag(x[:, 1], *design), alone)
+    assert np.array_equal(filters.high_pass(x[:, 0], 0.08, RATE_HZ, "even"), high)
+    filters._block_terms.cache_clear()
+
+
+@pytest.mark.parametrize("base", [0.99 + 0.05j, 0.9995 + 0.0003j, 1.0 / (0.9995 + 0.0003j), 0.4 - 0.6j])
+def test_pole_powers_are_the_exponentials_to_a_few_units_in_the_last_place(base):
+    """base**k as products of sqrt(count) exponentials, against the exponential of each k (what
+    every power cost before) and the truth in extended precision: both off it alike, by the
+    rounding of log(base) times k (at most BLOCK_POLE_EXPONENT for the real part: the blocks)."""
+    count = min(170_001, int(filters.BLOCK_POLE_EXPONENT / abs(np.log(abs(base)))))  # 170,001: a two-minute high-pass
+    got = filters._powers(base, count)
+    exponentials = filters._exponentials(base, np.arange(count))
+    assert float(np.max(np.abs(got - exponentials) / np.abs(exponentials))) < 4 * np.finfo(float).eps
+    k = np.arange(count, dtype=np.longdouble)
+    log = np.log(np.clongdouble(base))
+    truth = np.exp(k * log.real) * (np.cos(k * log.imag) + 1j * np.sin(k * log.imag))
+    bound = 4 * np.finfo(float).eps * (1 + k * abs(log))
+    assert (np.abs(got - truth) / np.abs(truth) < bound).all()
+    assert (np.abs(exponentials - truth) / np.abs(truth) < bound).all()
+
+
 def test_nan_stretches_stay_nan_and_the_rest_is_filtered():
     x = force_like(5000, 5)
     x[1000:1200] = np.nan

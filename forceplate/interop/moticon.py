@@ -25,6 +25,7 @@ import numpy as np
 
 from forceplate.errors import FileFormatError
 from forceplate.interop import insole_pair, numbers, on_grid, read_lines
+from forceplate.processing.median import median
 from forceplate.profiles import RATE_RANGE_HZ, load_profile, number_in
 
 PROFILE_ID = "moticon-opengo16"
@@ -111,9 +112,9 @@ def read_moticon(path: str | Path) -> tuple[list, dict, list[tuple]]:
     path = Path(path)
     export = parse_moticon(path)
     steps = np.diff(export.time_s)
-    if len(steps) == 0 or np.median(steps) <= 0:
+    if len(steps) == 0 or median(steps) <= 0:
         raise FileFormatError(f"{path}: the time column does not increase")
-    rate_hz = number_in(float(np.round(1.0 / np.median(steps), 3)), *RATE_RANGE_HZ, str(path),
+    rate_hz = number_in(float(np.round(1.0 / median(steps), 3)), *RATE_RANGE_HZ, str(path),
                         "rate_hz (from the time column)", FileFormatError)
     index = np.round((export.time_s - export.time_s[0]) * rate_hz)
     profile = load_profile(PROFILE_ID)

@@ -34,6 +34,7 @@ import numpy as np
 from forceplate.errors import FileFormatError
 from forceplate.interop import ImportedPlate, on_grid, plate_device
 from forceplate.processing.forces import COP_MIN_FORCE_N
+from forceplate.processing.median import median
 
 # trial = OPENSIM_TO_TRIAL @ opensim, for positions, forces and moments
 OPENSIM_TO_TRIAL = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -90,7 +91,7 @@ class OpenSimPlate:
     def lateral_m(self) -> float:
         """Median OpenSim z (toward the subject's right) of the loaded CoP; NaN when unknown."""
         z = self.point_m[self.loaded, 2]
-        return float(np.median(z)) if np.isfinite(z).any() else float("nan")
+        return float(median(z)) if np.isfinite(z).any() else float("nan")
 
 
 def read_table(path: str | Path, delimiter: str | None = None) -> OpenSimTable:
@@ -216,7 +217,7 @@ def sample_grid(path: Path, table: OpenSimTable) -> tuple[float, np.ndarray]:
     steps = np.diff(time_s)
     if len(time_s) < 2 or not np.all(np.isfinite(time_s)) or not np.all(steps > 0):
         raise FileFormatError(f"{path}: the time column is not increasing (or has a single row)")
-    rate_hz = float(np.round(1.0 / np.median(steps), 6))
+    rate_hz = float(np.round(1.0 / median(steps), 6))
     position = (time_s - time_s[0]) * rate_hz
     index = np.round(position).astype(np.int64)
     if np.abs(position - index).max() > GRID_TOLERANCE or index[-1] > 2 * len(index):
@@ -284,7 +285,7 @@ def imported_plate(plate: OpenSimPlate, foot: str, index: np.ndarray) -> Importe
     if len(loaded) == 0:  # a plate chosen by hand that never carries load: centre at the origin
         loaded = np.zeros((1, 3))
     low, high = loaded.min(axis=0), loaded.max(axis=0)
-    reference = np.array([(low[0] + high[0]) / 2, np.median(loaded[:, 1]), (low[2] + high[2]) / 2])
+    reference = np.array([(low[0] + high[0]) / 2, median(loaded[:, 1]), (low[2] + high[2]) / 2])
     moment = np.cross(plate.point_m - reference, plate.force_n) + plate.torque_nm
     values = on_grid(index, np.hstack([plate.force_n, moment]))
     to_trial = np.zeros((6, 6))

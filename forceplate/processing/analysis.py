@@ -32,6 +32,7 @@ from forceplate.processing.baseline import (
 )
 from forceplate.processing.filters import COP_CUTOFF_HZ, FORCE_CUTOFF_HZ, zero_lag
 from forceplate.processing.insole import arch_share, pronation_index
+from forceplate.processing.median import median
 from forceplate.processing.movement import runs
 from forceplate.processing.reps import PHASES, Rep, Segmentation, phases, segment_reps
 from forceplate.processing.valgus import Thresholds, held_shift
@@ -396,7 +397,7 @@ def _rest_cop(cop: np.ndarray, seg: Segmentation) -> np.ndarray:
 
 def _neutral(rep_refs: np.ndarray, rest_cop: np.ndarray) -> np.ndarray:
     finite = np.isfinite(rep_refs).all(axis=1) if len(rep_refs) else np.zeros(0, bool)
-    return np.median(rep_refs[finite], axis=0) if finite.any() else rest_cop
+    return median(rep_refs[finite], axis=0) if finite.any() else rest_cop
 
 
 def _standing(rest: np.ndarray, rep_starts, rate_hz: float) -> np.ndarray:
@@ -464,7 +465,7 @@ def _stated_axes_notes(travel: dict, axes: FootAxes, thresholds: Thresholds) -> 
     for foot, rows in travel.items():
         rows = rows[np.isfinite(rows).all(axis=1)]
         if len(rows) >= MIN_AXIS_REPS:
-            medial = float(np.median(rows @ axes.medial_unit[foot]))
+            medial = float(median(rows @ axes.medial_unit[foot]))
             if abs(medial) >= thresholds.mild_mm:
                 read[foot] = medial
     if not read:
@@ -491,7 +492,7 @@ def _outward_habit_notes(shift: dict, reps: list[Rep], rate_hz: float, threshold
     for foot in SIDES:
         at_bottom = [_finite_mean(shift[foot][max(r.bottom - half, 0):r.bottom + half + 1]) for r in full]
         at_bottom = [mm for mm in at_bottom if np.isfinite(mm)]
-        if len(at_bottom) >= MIN_AXIS_REPS and (typical := float(np.median(at_bottom))) <= -thresholds.mild_mm:
+        if len(at_bottom) >= MIN_AXIS_REPS and (typical := float(median(at_bottom))) <= -thresholds.mild_mm:
             outward[foot] = -typical
     return [f"in most reps the {foot} foot's CoP moved {mm:.1f} mm away from the arch at the bottom (knees going "
             f"out, or how this lifter squats): a shift toward the arch is graded from standing, not from these "

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forceplate.errors import ForceplateError
+from forceplate.processing.median import median
 
 G = 9.80665  # standard gravity (m/s^2), the package's one definition: weight (N) = mass (kg) * G
 QUIET_WINDOW_S = 1.0
@@ -179,14 +180,14 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
         angles = np.arctan2(travel[keep, 1], travel[keep, 0])
         pivot = 0.5 * np.angle(np.mean(np.exp(2j * angles)))  # mean of the lines
         lines = pivot + (angles - pivot + np.pi / 2) % np.pi - np.pi / 2
-        line = float(np.median(lines))
+        line = float(median(lines))
         axis = np.array([np.cos(line), np.sin(line)])
         turned = _toe_out_of(axis, forward, foot)
         if abs(turned) > MAX_AXIS_FROM_FORWARD_DEG:
             continue
         medial[foot] = _medial_of_line(axis, forward, foot)
         toe_out[foot] = turned
-        mad = 1.4826 * float(np.median(np.abs(lines - line))) if len(lines) > 1 else np.nan
+        mad = 1.4826 * float(median(np.abs(lines - line))) if len(lines) > 1 else np.nan
         spread[foot] = round(float(np.degrees(1.96 * mad / np.sqrt(len(lines)))), 1) if len(lines) >= MIN_AXIS_REPS else None
         used.append(len(lines))
     if not used:
@@ -222,7 +223,7 @@ def standing_sway_axes(cop_mm: dict, rate_hz: float, forward: np.ndarray) -> tup
         cop = cop[np.isfinite(cop).all(axis=1)]
         if len(cop) < max(MIN_SWAY_DIRECTION_S * rate_hz, 16):
             return None
-        cop = cop - np.median(cop, axis=0)  # only the sway matters (and no far-off origin squares to inf)
+        cop = cop - median(cop, axis=0)  # only the sway matters (and no far-off origin squares to inf)
         if np.abs(cop).max() > MAX_SWAY_MM:
             return None  # a foot stepped or lifted (its CoP runs off where its force fades): no quiet standing
         smooth = np.column_stack([zero_lag(cop[:, k], COP_CUTOFF_HZ, rate_hz) for k in range(2)])
@@ -263,7 +264,7 @@ def sway_stretch(cop_mm: np.ndarray, rate_hz: float) -> SwayStretch | None:
     cop = np.asarray(cop_mm, dtype=float).reshape(-1, 2)
     if len(cop) < max(MIN_REST_SWAY_S * rate_hz, 4) or not np.isfinite(cop).all():
         return None
-    if np.abs(cop - np.median(cop, axis=0)).max() > MAX_SWAY_MM:
+    if np.abs(cop - median(cop, axis=0)).max() > MAX_SWAY_MM:
         return None
     centred = cop - cop.mean(axis=0)
     scatter = centred.T @ centred
@@ -332,7 +333,7 @@ def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.
         line = _rotate(forward, toe if foot == "left" else -toe)
         rows = np.asarray(travel[foot], float).reshape(-1, 2) if travel is not None else np.empty((0, 2))
         rows = rows[np.isfinite(rows).all(axis=1)]
-        along = float(np.median(np.abs(rows @ line))) if len(rows) else 0.0
+        along = float(median(np.abs(rows @ line))) if len(rows) else 0.0
         reps_line = np.array([axes.medial_unit[foot][1], -axes.medial_unit[foot][0]])
         apart_deg = float(np.degrees(np.arccos(min(1.0, abs(float(reps_line @ line))))))
         if apart_deg > min(MAX_SWAY_TURN_DEG, np.degrees(np.arctan2(MAX_SWAY_TURN_MM, along))):
@@ -402,4 +403,4 @@ def running_reference(own: list[np.ndarray]) -> np.ndarray:
     rep that started with the CoP still off centre."""
     recent = np.array(own[-REFERENCE_REPS:], dtype=float).reshape(-1, 2)
     finite = np.isfinite(recent).all(axis=1)
-    return np.median(recent[finite], axis=0) if finite.any() else np.full(2, np.nan)
+    return median(recent[finite], axis=0) if finite.any() else np.full(2, np.nan)

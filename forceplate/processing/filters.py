@@ -85,9 +85,14 @@ def high_pass(x: np.ndarray, cutoff_hz: float, rate_hz: float, mirror: str = "od
 ODD_PAD_SAMPLES = 9
 # Samples run through the filter at a time: the powers of its pole over a block stay within
 # e**+-BLOCK_POLE_EXPONENT of 1, far from overflow (the longer the block, the more digits the
-# sums of the rising terms lose: tests hold the result to an extended-precision truth), and
-# long enough for numpy to pay (a 10 Hz low-pass at 1 kHz: 1,360 samples; 20 Hz at 100 Hz: 50).
+# sums of the rising terms lose: tests hold the result to an extended-precision truth; 120
+# would double the error, 300 quadruple it), and long enough for numpy to pay (a 10 Hz
+# low-pass at 1 kHz: 1,360 samples; 20 Hz at 100 Hz: 50).
 BLOCK_POLE_EXPONENT = 60.0
+# Samples of the filter's complex working array at a time, whole blocks side by side as the rows
+# of a matrix, so that each numpy call runs over many blocks: 256 kB, small beside a trial's
+# arrays (and the powers cached for each filter, as many rows, twice that).
+CHUNK_SAMPLES = 1 << 14
 
 
 def _forward_backward(sos: np.ndarray, x: np.ndarray, mirror: str, pad: int) -> np.ndarray:
@@ -113,7 +118,10 @@ def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
 
     The section is split into partial fractions, y = d x + 2 Re(r w) with w[n] = p w[n-1] + x[n]
     over one of its complex-conjugate poles p, and that first-order recursion is run a block
-    at a time in numpy: w[s + k] = p**k (p w[s - 1] + cumsum(p**-i x[s + i])[k])."""
+    at a time: w[s + k] = p**k (p w[s - 1] + cumsum(p**-i x[s + i])[k]). The blocks of a chunk
+    are the rows of a matrix, their sums taken together, and only the state carried from the
+    end of one block to the next, w[s - 1], is run block by block (a numpy call costs as much as
+    filtering a few hundred samples: a 10 Hz low-pass at 1 kHz has a block every 1.4 s)."""
     b0, b1, b2, _, a1, a2 = section
     pole = (-a1 + np.sqrt(complex(a1 * a1 - 4.0 * a2))) / 2.0
     if pole.imag == 0.0:
@@ -123,34 +131,68 @@ def _biquad_in_place(section: np.ndarray, x: np.ndarray) -> None:
     # no longer than the signal: the powers of a slow pole (a 0.08 Hz high-pass at 1 kHz: 170,000
     # of them) cost more than the filtering of a short trial, and p**k does not depend on the count
     block = max(1, min(len(x), int(BLOCK_POLE_EXPONENT / -np.log(abs(pole)))))
-    shape = (-1,) + (1,) * (x.ndim - 1)
-    rising, falling = (powers.reshape(shape) for powers in _pole_powers(pole, block))
+    whole = len(x) // block * block
+    rows = max(1, min(CHUNK_SAMPLES // block, whole // block))
+    falling, weighted, last = _block_terms(pole, residue, block, rows, x.shape[1:])
     state = x[0] / (1.0 - pole)  # w before the first sample, at its steady state
-    for start in range(0, len(x), block):
-        part = x[start:start + block]
-        n = len(part)
-        w = np.cumsum(part * falling[:n], axis=0)
-        w += pole * state
-        w *= rising[:n]
-        state = w[-1].copy()  # w is scaled in place below
-        w *= 2.0 * residue
-        part *= direct
-        part += w.real
+    for start in range(0, whole, rows * block):
+        chunk = x[start:min(start + rows * block, whole)].reshape(-1, *falling.shape[1:])  # a view: filtered in place
+        state = _blocks_in_place(chunk, pole, direct, falling[:len(chunk)], weighted[:len(chunk)], last, state)
+    if whole < len(x):  # the samples after the last whole block, a shorter row
+        rest = len(x) - whole
+        _blocks_in_place(x[whole:][None], pole, direct, falling[:1, :rest], weighted[:1, :rest], last, state)
 
 
-@lru_cache(maxsize=64)  # an analysis runs each of its few filters several times
-def _pole_powers(pole: complex, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """pole**k and pole**-k for k < count."""
-    return _powers(pole, count), _powers(1.0 / pole, count)
+def _blocks_in_place(rows: np.ndarray, pole: complex, direct: float, falling: np.ndarray, weighted: np.ndarray,
+                     last: complex, state):
+    """Filter consecutive blocks of samples (the rows of ``rows``, a view of the signal) in place
+    from ``state`` (w before the first), and give w at the end of the last row (``last``: the
+    pole to the power of a row's length less one; meaningless for a shorter row, which ends the signal)."""
+    w = rows * falling
+    carried = np.empty((len(rows),) + rows.shape[2:], dtype=complex)  # p w[s - 1] of each row
+    for row, total in enumerate(w.sum(axis=1)):
+        carried[row] = pole * state
+        state = last * (total + carried[row])
+    w[:, 0] += carried  # before the sums, not added to each (a pass over the chunk less)
+    np.cumsum(w, axis=1, out=w)  # w / p**k
+    w *= weighted
+    rows *= direct
+    rows += w.real
+    return state
+
+
+@lru_cache(maxsize=16)  # an analysis runs each of its few filters several times
+def _block_terms(pole: complex, residue: complex, count: int, rows: int,
+                 across: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, complex]:
+    """pole**-k and 2 residue pole**k for k < count (2 r taken into the powers: one pass less over
+    the signal), as ``rows`` equal rows and repeated over the signal's other axes (``across``):
+    numpy's loops take three to four times longer over a broadcast operand than over one of
+    the same shape. And pole**(count - 1)."""
+    rising = _powers(pole, count)
+    shape = (rows, count) + across
+    falling, weighted = (np.broadcast_to(terms.reshape((1, -1) + (1,) * len(across)), shape).copy()
+                         for terms in (_powers(1.0 / pole, count), 2.0 * residue * rising))
+    return falling, weighted, complex(rising[-1])
 
 
 def _powers(base: complex, count: int) -> np.ndarray:
-    """base**k for k < count, each to about one unit in the last place: exp(k log base) with
-    the logarithm split into a part of 24 significant bits, whose multiples by k are exact,
-    and the rest (exp(k log base) in one product would be off by k log base units)."""
+    """base**k for k < count: base**(m i + j) as the product of base**(m i) and base**j (m near
+    the square root of count), so only 2 sqrt(count) powers are exponentials, and each power is
+    theirs to a few units in the last place (tests). A 0.08 Hz high-pass of a minute at 1 kHz
+    needs 85,200 powers of each of its two bases, which as exponentials (four complex ones in
+    libm each) cost more than all the filtering of an analysis (issue 14)."""
+    step = max(1, int(np.ceil(np.sqrt(count))))
+    rows = -(-count // step)
+    return np.multiply.outer(_exponentials(base, step * np.arange(rows)), _exponentials(base, np.arange(step))).ravel()[:count]
+
+
+def _exponentials(base: complex, k: np.ndarray) -> np.ndarray:
+    """base**k for each k: exp(k log base) with the logarithm split into a part of 24 significant
+    bits, whose multiples by k are exact (k < 2**29), and the rest (exp(k log base) in one product
+    would be off by k log base units). Off the truth by the rounding of log base times k, a few
+    units in the last place over a block (k |log base| <= BLOCK_POLE_EXPONENT)."""
     log = np.log(base)
     head = complex(np.float32(log.real), np.float32(log.imag))
-    k = np.arange(count)
     return np.exp(k * head) * np.exp(k * (log - head))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forceplate.processing.baseline import G, MIN_STANDING_N, NoBaseline, find_quiet_standing, quiet_mask
+from forceplate.processing.median import median
 from forceplate.processing.movement import robust_sd, runs
 
 JUMP_STILL_WINDOW_S = 0.4  # s: still before and after a jump (squats use 0.2 s: rest between reps is short)
@@ -115,14 +116,14 @@ def segment_jumps(left_n: np.ndarray, right_n: np.ndarray, rate_hz: float) -> Ju
     quiet = _quiet_stretch(total, rate_hz)
     # Median and MAD: the trailing-window quiet detector lets the first ramp of the
     # movement into the end of its stretch.
-    standing_n = float(np.median(total[quiet]))
+    standing_n = float(median(total[quiet]))
     onset_n = ONSET_SD * robust_sd(total[quiet])
 
     coarse = _flights(total, AIRBORNE_FRACTION * standing_n, rate_hz)
     if not coarse:
         return JumpAnalysis(standing_n, quiet, None, None, [])
     unloaded = np.concatenate([total[lo:hi] for lo, hi in coarse])
-    unloaded_n = float(np.median(unloaded))
+    unloaded_n = float(median(unloaded))
     threshold_n = unloaded_n + max(ONSET_SD * robust_sd(unloaded), AIRBORNE_MARGIN_N)
     flights = _flights(total, threshold_n, rate_hz)
 

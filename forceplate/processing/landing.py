@@ -25,6 +25,7 @@ import numpy as np
 
 from forceplate.processing.baseline import medial_units
 from forceplate.processing.forces import COP_MIN_FORCE_N
+from forceplate.processing.median import median
 from forceplate.processing.movement import first_settled, runs, steady_stretches, unloaded_level
 
 MIN_AIRBORNE_S = 0.05  # shorter unloaded gaps are a bouncing touchdown, not a flight
@@ -125,7 +126,7 @@ def segment_landings(fz: dict, rate_hz: float, cop: dict | None = None,
     air_mask = np.zeros(n, dtype=bool)
     for lo, hi in airborne:
         air_mask[lo:hi] = True
-    foot_unloaded = {foot: float(np.median(x[air_mask])) for foot, x in feet.items()}
+    foot_unloaded = {foot: float(median(x[air_mask])) for foot, x in feet.items()}
     net = total - unloaded.level_n
     medial = medial_units({"left": 0.0, "right": 0.0})
     contacts = []
@@ -138,7 +139,7 @@ def segment_landings(fz: dict, rate_hz: float, cop: dict | None = None,
         weights = [w for touchdown, take_off, _ in contacts
                    if (w := _weigh_after(net, touchdown, take_off or n, rate_hz)) is not None]
         if weights:
-            body_weight_n, source = float(np.median(weights)), "steady half second after the landing"
+            body_weight_n, source = float(median(weights)), "steady half second after the landing"
 
     landings, truncated = [], 0
     for touchdown, take_off, flight_before_s in contacts:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forceplate.processing.filters import uniform_filter1d
+from forceplate.processing.median import median
 
 AIRBORNE_COARSE_FRACTION = 0.10  # of the recording's 99th-percentile force: clearly off the plates
 AIRBORNE_SD = 5.0  # airborne edge: this many robust SD above the unloaded level...
@@ -37,7 +38,7 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def robust_sd(x: np.ndarray) -> float:
     """1.4826 * median absolute deviation: the SD of normal noise, blind to a few outliers."""
     x = np.asarray(x, dtype=float)
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * median(np.abs(x - median(x))))
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def unloaded_level(total_n: np.ndarray, rate_hz: float, min_s: float = 0.05) -> 
     if not stretches:
         return None
     air = np.concatenate([total_n[lo:hi] for lo, hi in stretches])
-    level = float(np.median(air))
+    level = float(median(air))
     return Unloaded(level, level + max(AIRBORNE_SD * robust_sd(air), AIRBORNE_MARGIN_N))
 
 
@@ -81,7 +82,7 @@ def steady_stretches(total_n: np.ndarray, rate_hz: float, window_s: float, toler
     """(first, past-last, median force N) of each steady stretch lasting at least ``min_s``."""
     mask = steady_mask(total_n, rate_hz, window_s, tolerance)
     min_n = int(round(min_s * rate_hz))
-    return [(lo, hi, float(np.median(total_n[lo:hi]))) for lo, hi in runs(mask) if hi - lo >= min_n]
+    return [(lo, hi, float(median(total_n[lo:hi]))) for lo, hi in runs(mask) if hi - lo >= min_n]
 
 
 def first_settled(x: np.ndarray, start: int, level: float, band: float, hold_n: int) -> int | None:
@@ -131,7 +132,7 @@ def foot_contacts(fz: dict, rate_hz: float, min_s: float = 0.1) -> Contacts:
     feet = {foot: np.nan_to_num(np.asarray(x, dtype=float)) for foot, x in fz.items()}
     total = sum(feet.values())
     clearly_loaded = total > 0.3 * np.percentile(total, 99)
-    level = float(np.median(total[clearly_loaded])) if clearly_loaded.any() else 0.0
+    level = float(median(total[clearly_loaded])) if clearly_loaded.any() else 0.0
     on = {foot: x > FOOT_ON_SHARE * level for foot, x in feet.items()}
     any_on = np.logical_or.reduce(list(on.values()))
     alone = {foot: mask & (np.sum(list(on.values()), axis=0) == 1) for foot, mask in on.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from forceplate.processing.forces import vertical_forces
+from forceplate.processing.median import median
 from forceplate.processing.movement import runs
 
 MIN_CLIP_RUN_S = 0.01  # a channel pinned at its extreme this long (and >= 3 samples) is clipping
@@ -60,7 +61,7 @@ def zero_drift_n_per_min(force_n: np.ndarray, t_s: np.ndarray, rate_hz: float) -
     # far from the loaded median (weight on one foot, a step off) are not zero drift.
     keep = ~loaded
     if loaded.any():
-        body_n = np.median(level[loaded])
+        body_n = median(level[loaded])
         keep |= loaded & (np.abs(level - body_n) < 0.1 * abs(body_n))
     coef, *_ = np.linalg.lstsq(design[keep], level[keep], rcond=None)
     return float(coef[0]), span

@@ -34,6 +34,7 @@ import numpy as np
 
 from forceplate.processing.baseline import NoBaseline, find_quiet_standing
 from forceplate.processing.jumps import MAX_FLIGHT_S, MIN_FLIGHT_S, segment_jumps
+from forceplate.processing.median import median
 from forceplate.processing.movement import foot_contacts, runs, unloaded_level
 from forceplate.processing.posturography import MIN_SWAY_S
 from forceplate.processing.sit_to_stand import segment_rises
@@ -81,12 +82,12 @@ def recognise(fz: dict, rate_hz: float) -> tuple[str, str]:
         contacts = foot_contacts(feet, rate_hz)
         alone_s = [(hi - lo) / rate_hz for stretches in contacts.single_support_runs.values() for lo, hi in stretches]
         if (contacts.single_support_share > WALKING_SINGLE_SUPPORT and all(contacts.single_support_runs.values())
-                and np.median(alone_s) <= MAX_STEP_S):
+                and median(alone_s) <= MAX_STEP_S):
             return "force_summary", (f"walking or stepping: the feet carry the load in turn (one foot alone "
                                      f"{100 * contacts.single_support_share:.0f} % of the loaded time)")
     loaded = total > (unloaded.threshold_n if unloaded else 0.0)
-    low, median, high = np.percentile(total[loaded], [5, 50, 95]) if loaded.any() else (0.0, 0.0, 0.0)
-    if median > 0 and high - low < QUIET_RANGE * median and len(total) >= MIN_SWAY_S * rate_hz:
+    low, middle, high = np.percentile(total[loaded], [5, 50, 95]) if loaded.any() else (0.0, 0.0, 0.0)
+    if middle > 0 and high - low < QUIET_RANGE * middle and len(total) >= MIN_SWAY_S * rate_hz:
         return "quiet_standing", "the force stays within 10 % of its median"
     if unloaded is None and _rises_from_a_seat(feet, total, rate_hz):
         return "sit_to_stand", "a rise from a seated level (feet under 35 % of body weight) to standing"
@@ -124,7 +125,7 @@ def _both_feet_land(feet: dict, flights: list[tuple[int, int]], k: int, rate_hz:
     (lo, hi), end = flights[k], (flights[k + 1][0] if k + 1 < len(flights) else None)
     downs = []
     for x in feet.values():
-        down = np.flatnonzero(x[hi:end] > np.median(x[lo:hi]) + FOOT_CONTACT_N)
+        down = np.flatnonzero(x[hi:end] > median(x[lo:hi]) + FOOT_CONTACT_N)
         if not len(down):
             return False
         downs.append(int(down[0]))

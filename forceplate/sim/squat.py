@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from forceplate.processing.baseline import G  # noqa: F401 - squat_lean and validation take it from here
+from forceplate.processing.median import median
 from forceplate.profiles import SIDES
 
 SEVERITY_SHIFT_MM = {"mild": 5.0, "moderate": 10.0, "severe": 16.0}  # a labelled rep's typical peak
@@ -358,7 +359,7 @@ class SquatModelBase:
 
     def truth(self) -> list[RepTruth]:
         depths = np.array([self.rep_depth_m(i) for i in range(1, len(self.reps) + 1)])
-        median_depth = float(np.median(depths)) if len(depths) else 0.0
+        median_depth = float(median(depths)) if len(depths) else 0.0
         out = []
         for i, rep in enumerate(self.reps, start=1):
             t0 = self.rep_start_s(i)
