@@ -123,21 +123,6 @@ def test_real_squats(shared_data, tmp_path, name):
     assert digest(segment_reps(t, total, rate_hz, filtered=True)) == REAL[name]
 
 
-def test_row_medians_are_numpys_to_the_bit():
-    """``reps._row_medians`` stands for np.median(rows, axis=1, overwrite_input=True): odd and
-    even rows, ties, signed zeros, NaN."""
-    from forceplate.processing.reps import _row_medians
-
-    rng = np.random.default_rng(14)
-    for width in (2, 3, 100, 101, 1000):
-        rows = np.round(rng.normal(size=(7, width)), 1)
-        rows[1] = 0.0
-        rows[2, ::2] = -0.0
-        rows[3, width // 2] = np.nan
-        expected = np.median(rows.copy(), axis=1, overwrite_input=True)
-        assert _row_medians(rows.copy()).tobytes() == expected.tobytes()
-
-
 def test_slow_is_the_velocitys_running_extremes():
     """``reps._slow``, the fast samples spread over their windows, marks the samples whose
     window's largest and smallest velocity (``maximum_filter1d``, ``minimum_filter1d``) are

@@ -36,6 +36,7 @@ import numpy as np
 
 from forceplate.processing.baseline import G
 from forceplate.processing.filters import FORCE_CUTOFF_HZ, high_pass, maximum_filter1d, minimum_filter1d, zero_lag
+from forceplate.processing.median import median
 from forceplate.processing.movement import runs
 
 V_MOVING = 0.05  # m/s: a descent or ascent is under way
@@ -113,21 +114,6 @@ def still_band_n(weight_n: float) -> float:
 
 def window_samples(rate_hz: float) -> int:
     return max(2, int(round(STILL_WINDOW_S * rate_hz)))
-
-
-def _median(x: np.ndarray) -> float:
-    """``np.median`` of a 1-D float array, to the bit, partitioning ``x`` in place (pass a copy to
-    keep it): the same partition, the middle value or the mean of the middle two as numpy's mean
-    adds them (from 0.0, so a -0.0 comes out 0.0), NaN when there is one. np.median's own checks
-    and calls cost ~20 us each, and a live segmentation takes a dozen medians (issue 14)."""
-    n = len(x)
-    if n == 0:
-        return float(np.median(x))  # NaN, with numpy's warning
-    k = n // 2
-    x.partition([k - 1, k, -1] if n % 2 == 0 else [k, -1])
-    if np.isnan(x[-1]):
-        return float(x[-1])
-    return float(x[k] + 0.0) if n % 2 else float((x[k - 1] + x[k] + 0.0) / 2)
 
 
 def _whole_windows(window_end: np.ndarray, n: int) -> np.ndarray:
@@ -294,7 +280,7 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
     """
     force = np.asarray(total_n if filtered else zero_lag(total_n, FORCE_CUTOFF_HZ, rate_hz), dtype=float)
     finite = np.isfinite(force)
-    level = _median(force[finite]) if finite.any() else 0.0  # the median sorts its copy
+    level = float(median(force[finite], overwrite_input=True)) if finite.any() else 0.0  # the median sorts its copy
     if level <= 0 or len(force) < 2 * window_samples(rate_hz):
         return Segmentation([], np.zeros(len(force)), level, GUESSED, np.zeros(len(force), bool))
     if not finite.all():  # a copy only where there are gaps to zero
@@ -327,7 +313,8 @@ def segment_reps(t: np.ndarray, total_n: np.ndarray, rate_hz: float, weight_n: f
                                                  descent_end=f.descent_end + lo, ascent_start=f.ascent_start + lo)
                                          for f in part[0]]
         weight, source = part[3], part[4]
-    partial_below = PARTIAL_FRACTION * _median(np.array([f.depth_m for f in found])) if found else 0.0
+    depths = np.array([f.depth_m for f in found])
+    partial_below = PARTIAL_FRACTION * float(median(depths, overwrite_input=True)) if found else 0.0
     reps = [Rep(i + 1, f.start, f.bottom, f.end, float(t[f.start]), float(t[f.bottom]), float(t[f.end]),
                 f.depth_m, float(force[f.start:f.end + 1].max()), f.depth_m < partial_below)
             for i, f in enumerate(found)]
@@ -345,7 +332,7 @@ def _standing_weight(force: np.ndarray, loaded: np.ndarray, rate_hz: float, leve
         near = steady & (np.abs(force - weight) < 2 * still_band_n(weight))
         if near.sum() < MIN_STANDING_S * rate_hz:
             break
-        settled = _median(force[near])
+        settled = float(median(force[near], overwrite_input=True))
         if settled == weight:  # the next round would find the same stretches and the same median
             return settled, "standing"
         weight, source = settled, "standing"
@@ -416,7 +403,7 @@ def _segment_loaded(force: np.ndarray, calm: np.ndarray, rate_hz: float, weight:
         anchors[tops] = True
         v = integrate_anchored(acceleration(force, weight_t), anchors, rate_hz)
         found = _find(v, rate_hz)
-    return found, v, rest, _median(weight_t), source
+    return found, v, rest, float(median(weight_t, overwrite_input=True)), source
 
 
 def _slow(v: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -596,24 +583,11 @@ def _noise_n(force: np.ndarray, rate_hz: float) -> tuple[float, float]:
     blocks = len(steps) // block
     quiet = None
     if blocks >= NOISE_MIN_BLOCKS:  # each block's median sorts its own row (the whole one's is the same after)
-        per_block = _row_medians(steps[:blocks * block].reshape(blocks, block))
+        per_block = median(steps[:blocks * block].reshape(blocks, block), axis=1, overwrite_input=True)
         k = int(NOISE_QUIET_SHARE * blocks)
         quiet = float(np.partition(per_block, k)[k])
-    throughout = _median(steps)
+    throughout = float(median(steps, overwrite_input=True))
     return 1.4826 * throughout / np.sqrt(2), 1.4826 * (throughout if quiet is None else quiet) / np.sqrt(2)
-
-
-def _row_medians(rows: np.ndarray) -> np.ndarray:
-    """``np.median(rows, axis=1, overwrite_input=True)`` to the bit: the same partition of each
-    row in place, the middle value or the middle two's mean as np.mean adds them (from 0.0, so
-    a -0.0 comes out 0.0), NaN for a row with one; without np.median's checks, ~20 us a call
-    (issue 14)."""
-    width = rows.shape[1]
-    half = width // 2
-    rows.partition([half - 1, half, -1] if width % 2 == 0 else [half, -1], axis=1)
-    medians = rows[:, half] + 0.0 if width % 2 else (rows[:, half - 1] + rows[:, half] + 0.0) / 2
-    medians[np.isnan(rows[:, -1])] = np.nan
-    return medians
 
 
 WEIGHT_TREND_S = 10.0  # s: the weight drifts over a set (sensor creep, a load shifting), not within a rep
@@ -624,7 +598,7 @@ WEIGHT_SAMPLES_BLOCK = 1 << 16  # samples interpolated at a time (no sample numb
 
 def _rest_levels(calm, rest) -> list[tuple[float, float, int]]:
     """Each rest stretch's middle (sample), median calm force (N) and length (samples)."""
-    return [((lo + hi) / 2, _median(calm[lo:hi].copy()), hi - lo) for lo, hi in runs(rest)]
+    return [((lo + hi) / 2, float(median(calm[lo:hi].copy(), overwrite_input=True)), hi - lo) for lo, hi in runs(rest)]
 
 
 def _weight_in_time(force, rest_levels, tops, weight, rate_hz) -> tuple[np.ndarray, bool]:
