@@ -259,16 +259,18 @@ def _hostile_floats(rng, n: int) -> np.ndarray:
 
 
 def test_the_segmentations_median_and_ramp_are_numpys_to_the_bit():
-    """``reps._median`` and ``reps._ramp`` stand for np.median and np.linspace(0, stop, n) in the
-    live segmentation (their per-call checks cost more than the work there): the same bits."""
-    from forceplate.processing.reps import _median, _ramp
+    """``processing.median.median`` and ``reps._ramp`` stand for np.median and
+    np.linspace(0, stop, n) in the live segmentation (their per-call checks cost more than the
+    work there): the same bits, on hostile floats (subnormals, signed zeros, NaN, infinities)."""
+    from forceplate.processing.median import median
+    from forceplate.processing.reps import _ramp
 
     rng = np.random.default_rng(14)
     with np.errstate(invalid="ignore", over="ignore"):
         for _ in range(20000):
             x = _hostile_floats(rng, int(rng.integers(1, 40)))
             expected = np.float64(np.median(x))
-            assert np.float64(_median(x.copy())).tobytes() == expected.tobytes(), x
+            assert np.float64(median(x.copy(), overwrite_input=True)).tobytes() == expected.tobytes(), x
         for stop in (*_hostile_floats(rng, 200), 0.0, -0.0, 1e-320, 5e-324):
             for num in (1, 2, 3, int(rng.integers(4, 3000))):
                 assert _ramp(stop, num).tobytes() == np.linspace(0.0, stop, num).tobytes(), (stop, num)
