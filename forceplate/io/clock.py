@@ -53,12 +53,12 @@ def _lower_hull(t: np.ndarray, lag: np.ndarray) -> np.ndarray:
         if not len(inner):
             vertices += [a, b]
             continue
-        chord = lag[a] + (lag[b] - lag[a]) * (t[inner] - t[a]) / (t[b] - t[a])
-        below = inner[lag[inner] < chord]
-        if not len(below):
+        under = lag[inner] - (lag[a] + (lag[b] - lag[a]) * (t[inner] - t[a]) / (t[b] - t[a]))  # below the chord a-b
+        deepest = int(np.argmin(under))
+        if under[deepest] >= 0:
             vertices += [a, b]
             continue
-        deepest = below[np.argmin(lag[below] - (lag[a] + (lag[b] - lag[a]) * (t[below] - t[a]) / (t[b] - t[a])))]
+        below, deepest = inner[under < 0], inner[deepest]
         left, right = below[below < deepest], below[below > deepest]
         stack.append(np.concatenate([[deepest], right, [b]]))
         stack.append(np.concatenate([[a], left, [deepest]]))
@@ -69,16 +69,17 @@ class ClockSync:
     """Fits ``t_host = t_device + offset + drift * t_device`` from (device, host) pairs."""
 
     def __init__(self):
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget every arrival (a new fit, or the device's clock count started again, perhaps
+        at a new offset)."""
         # lower convex hull of all (device time, lag) points so far, in device-time order
         self._hull_t: list[float] = []
         self._hull_lag: list[float] = []
         self._points = 0
         self._sum_t = 0.0  # of all points' device times, for their mean
         self._fit: tuple[float, float] | None = None  # offset (s), drift (s/s); None: fit again
-
-    def restart(self) -> None:
-        """Forget every arrival: the device's clock count started again, perhaps at a new offset."""
-        self.__init__()
 
     def update(self, t_device: np.ndarray, t_host: np.ndarray) -> None:
         if len(t_device) == 0:
