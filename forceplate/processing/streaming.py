@@ -65,7 +65,7 @@ from forceplate.processing.reps import (
     segment_reps,
     window_samples,
 )
-from forceplate.processing.valgus import GRADES, Thresholds, held_shift
+from forceplate.processing.valgus import GRADES, Thresholds, held_samples, held_shift
 from forceplate.profiles import SIDES
 
 LIVE_WINDOW_S = 16.0  # force kept for the segmentation: two whole slow reps (up to 6.6 s) and more
@@ -179,7 +179,6 @@ class StreamingAnalyzer:
         # both feet in one filter call each (a call costs ~0.2 ms whatever its length)
         self._force_filter = Causal(FORCE_CUTOFF_HZ, self.rate_hz, width=len(SIDES))
         self._cop_filter = Causal(COP_CUTOFF_HZ, self.rate_hz, width=2 * len(SIDES))
-        self._held_n = max(1, int(round(self.thresholds.min_duration_s * self.rate_hz)))
         self._step = max(1, int(self.rate_hz // SEGMENT_RATE_HZ))
         self._seg_rate = self.rate_hz / self._step
         self._baseline_requested = False
@@ -252,7 +251,9 @@ class StreamingAnalyzer:
             # tail is only read in a rep, and a rep starts with an empty one (_catch_up)
             recent = {foot: np.concatenate([self._shift_tail[foot], shift[foot]]) for foot in SIDES}
             events += self._flags(t, recent, v)
-            self._shift_tail = {foot: recent[foot][-self._held_n:] for foot in SIDES}
+            # as long as the thresholds' window now: they may be changed mid-session (set_thresholds)
+            held_n = held_samples(self.rate_hz, self.thresholds.min_duration_s)
+            self._shift_tail = {foot: recent[foot][-held_n:] for foot in SIDES}
         else:
             self.phase = "standing"
         return Block(t, fz, cop, shift), events

@@ -44,6 +44,11 @@ class Thresholds:
         return dict(self.__dict__)
 
 
+def held_samples(rate_hz: float, min_duration_s: float) -> int:
+    """The samples a shift must be held for: ``min_duration_s`` at ``rate_hz``, at least one."""
+    return max(1, int(round(min_duration_s * rate_hz)))
+
+
 def held_shift(shift_mm: np.ndarray, rate_hz: float, min_duration_s: float, last: int | None = None) -> np.ndarray:
     """At each sample, the smallest shift of the trailing ``min_duration_s`` window (NaN as
     -inf; at the array's start the window holds fewer); ``last``: only the last this many.
@@ -51,7 +56,7 @@ def held_shift(shift_mm: np.ndarray, rate_hz: float, min_duration_s: float, last
     A value v here means the shift has stayed at or above v for the whole window, so a
     single noisy spike never raises a flag. Trailing (causal), so live agrees with offline.
     """
-    n = max(1, int(round(min_duration_s * rate_hz)))
+    n = held_samples(rate_hz, min_duration_s)
     x = np.where(np.isnan(shift_mm), -np.inf, shift_mm)
     if last is None:
         # origin shifts the window so that it ends at the current sample
