@@ -2,13 +2,15 @@
 how far it may turn the reps' line, and a knees-out set whose few plain reps read as collapse
 along the reps' line alone."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from forceplate.events import EventKind
 from forceplate.processing import analysis, streaming
 from forceplate.processing.analysis import analyze_feet
-from forceplate.processing.baseline import rest_sway_axes, stated_axes, sway_stretch, turned_to_sway
+from forceplate.processing.baseline import estimate_axes, rest_sway_axes, stated_axes, sway_stretch, turned_to_sway
 from forceplate.processing.streaming import StreamingAnalyzer
 from forceplate.profiles import SIDES
 from forceplate.sim.squat import RepPlan, SquatPlan, Subject
@@ -76,7 +78,8 @@ def test_a_stretch_that_is_no_standing_is_left_out():
     (-10.0, 2.0, False),  # 30 deg apart: reps that hardly travel bound nothing, the cap (25) does
 ])
 def test_the_sway_line_turns_the_reps_line_only_as_far_as_sideways_travel_explains(reps_deg, along_mm, turned):
-    reps = stated_axes({"left": reps_deg, "right": 10.0}, FORWARD, "estimated from 6 reps")
+    reps = replace(stated_axes({"left": reps_deg, "right": 10.0}, FORWARD, "estimated from 6 reps"),
+                   from_reps=frozenset(SIDES))
     travel = {"left": np.tile(-along_mm * _line("left", reps_deg), (6, 1)), "right": np.zeros((6, 2))}
     axes = turned_to_sway(reps, {"left": (20.0, 2.0)}, travel, FORWARD, "6 stretches, 3.0 s")
     assert (axes.toe_out_deg["left"] == pytest.approx(20.0)) is turned
@@ -84,6 +87,21 @@ def test_the_sway_line_turns_the_reps_line_only_as_far_as_sideways_travel_explai
     if turned:
         assert np.allclose(axes.medial_unit["left"], stated_axes({"left": 20.0, "right": 0.0}, FORWARD).medial_unit["left"])
         assert axes.uncertainty_deg["left"] == 2.0
+        assert axes.from_reps == {"right"}
+
+
+def test_a_foot_its_reps_gave_no_line_takes_its_sway_line_however_far():
+    """The left foot's reps travelled across it (the KU Leuven squat: 77-88 degrees from forward),
+    so estimate_axes left it at the fallback, parallel feet: its sway (40 degrees) replaces that
+    guess, while the right foot's line from its reps is turned only as far as travel explains."""
+    fallback = stated_axes(dict.fromkeys(SIDES, 0.0), FORWARD, "lifter's frame")
+    travel = {"left": np.tile(15.0 * _line("left", 85.0), (5, 1)), "right": np.tile(-60.0 * _line("right", 35.0), (5, 1))}
+    reps = estimate_axes(travel, FORWARD, fallback)
+    assert reps.from_reps == {"right"} and reps.toe_out_deg["left"] == 0.0
+    axes = turned_to_sway(reps, {"left": (40.0, 2.0), "right": (5.0, 2.0)}, travel, FORWARD, "6 stretches, 7.3 s")
+    assert axes.toe_out_deg["left"] == pytest.approx(40.0) and axes.uncertainty_deg["left"] == 2.0
+    assert axes.toe_out_deg["right"] == pytest.approx(35.0, abs=0.1)  # 30 degrees from its reps' line: kept
+    assert "the left foot along the standing sway" in axes.source
 
 
 def _knees_out_set(seed: int) -> SessionSpec:

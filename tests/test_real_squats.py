@@ -126,6 +126,49 @@ def test_ku_leuven_shift_in_the_feet_frames_is_the_markers(shared_data, tmp_path
     assert rep.sides["left"].flag == rep.sides["right"].flag == "none"
 
 
+def repeated_as_a_set(feet, copies: int, standing_s: float):
+    """A real rep as a set: its samples ``copies`` times, each followed by ``standing_s`` in
+    which force and CoP go from the rep's last sample back to its first, as a lifter stands up
+    and settles. Every copy is the same healthy rep, so every copy must be graded the same."""
+    gap = int(round(standing_s * feet.rate_hz))
+    blend = np.linspace(0.0, 1.0, gap)
+
+    def one(values):
+        values = np.asarray(values, float)
+        weights = blend.reshape((-1,) + (1,) * (values.ndim - 1))
+        return np.concatenate([values, values[-1] * (1.0 - weights) + values[0] * weights])
+
+    fz = {foot: np.tile(one(feet.fz[foot]), copies) for foot in SIDES}
+    cop = {foot: np.concatenate([one(feet.cop[foot])] * copies) for foot in SIDES}
+    return np.arange(len(fz["left"])) / feet.rate_hz, fz, cop, (len(feet.t) + gap) / feet.rate_hz
+
+
+@pytest.mark.parametrize("copies, standing_s", [(5, 0.3), (4, 0.5)])
+def test_the_ku_leuven_rep_as_a_set_is_graded_alike_and_not_flagged(shared_data, tmp_path, copies, standing_s):
+    """Copies of the healthy KU Leuven rep (knees far out) with standing between them, no
+    foot axis stated. The left foot's CoP travels across the foot at the axis sample (77-88
+    degrees from forward: toward the arch by 12 mm, as the markers show, and hardly heel-ward),
+    so its reps give no axis; it kept the parallel-feet fallback, 31 degrees off, and its heel
+    slide read as 19-26 mm toward the arch, rising over the copies: of five copies 0.3 s apart
+    three were graded mild, of four 0.5 s apart two moderate. Its standing sway between the
+    reps (41 degrees) replaces the fallback."""
+    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot", *KU_LEUVEN_FEET))
+    t, fz, cop, period_s = repeated_as_a_set(feet, copies, standing_s)
+    analysis = analyze_feet(t, fz, cop, feet.rate_hz, None)
+    assert [round(abs(r.rep.bottom_s - (2.01 + k * period_s)), 2) <= BOTTOM_TOLERANCE_S
+            for k, r in enumerate(analysis.reps)] == [True] * copies
+    assert strong_flags(analysis) == []
+    assert "along the standing sway" in analysis.baseline.axis_source
+    assert analysis.baseline.toe_out_deg["left"] == pytest.approx(31.0, abs=12.0)  # the markers' 31
+    shifts = [r.sides["left"].medial_shift_mm for r in analysis.reps]
+    assert max(shifts) - min(shifts) < 2.0 and shifts[0] == pytest.approx(12.0, abs=3.0)  # the markers' +12 mm
+    # live, the same rule (before: a moderate flag on the fourth copy of four)
+    live = StreamingAnalyzer(feet.rate_hz)
+    events = live_events(live, t, fz, cop) + live.finish()
+    assert len([e for e in events if e.kind == "rep_end"]) == copies
+    assert [(e.rep, e.severity) for e in events if e.kind == "flag" and e.severity in ("moderate", "severe")] == []
+
+
 @pytest.mark.parametrize("name, markers_feet", [("grf_Squat2.mot", KU_LEUVEN_FEET),
                                                  ("S1_FlywheelSquat.c3d", ("--left", "1", "--right", "2"))])
 def test_feet_that_read_as_turned_in_are_noted(shared_data, tmp_path, name, markers_feet):

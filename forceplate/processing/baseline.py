@@ -109,6 +109,7 @@ class FootAxes:
     toe_out_deg: dict  # foot -> degrees turned out from the lifter's forward direction
     source: str  # "set-up", "insole frame", "estimated from N reps", "lifter's frame"
     uncertainty_deg: dict  # foot -> 95 % half-width of the estimate, None when not estimated
+    from_reps: frozenset = frozenset()  # the feet whose axis the reps' travel gave (the others: stated or a fallback)
 
 
 def forward_direction(left_mm: np.ndarray, right_mm: np.ndarray) -> np.ndarray:
@@ -194,7 +195,7 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
         return fallback
     note = "" if min(used) >= MIN_AXIS_REPS and len(used) == len(travel_mm) else " (uncertain: few reps or a foot kept its fallback)"
     return FootAxes(medial, toe_out, f"estimated from {min(used)} reps{note}",
-                    {foot: spread.get(foot) for foot in medial})
+                    {foot: spread.get(foot) for foot in medial}, frozenset(spread))
 
 
 MIN_SWAY_ELONGATION = 3.0  # standing sway this much longer than wide (SD) has a direction
@@ -320,7 +321,11 @@ def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.
     """``axes`` with each foot in ``sway`` (:func:`rest_sway_axes`) turned to its sway line, when the
     reps' line (``travel``: foot -> (reps, 2) mm, :func:`estimate_axes`'s) differs from it by no
     more than a sideways travel of MAX_SWAY_TURN_MM at the reps' median travel explains, and by
-    MAX_SWAY_TURN_DEG at most.
+    MAX_SWAY_TURN_DEG at most. A foot whose reps gave no line (``axes.from_reps``: it kept the
+    fallback, feet taken as parallel) takes its sway line however far that turns it: the
+    fallback is no measurement to defend (the KU Leuven squat as a set: the left foot's reps
+    travelled across it, 77-88 degrees from forward, so it kept 0 degrees where it stood at 31
+    and its sway says 41; its heel slide then read as 20-25 mm toward the arch).
 
     Why: a knee that goes out (or a habit that moves the CoP toward the arch) in most reps of
     a set turns the reps' line by that sideways travel, and a rep without it then reads as a
@@ -336,7 +341,7 @@ def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.
         along = float(median(np.abs(rows @ line))) if len(rows) else 0.0
         reps_line = np.array([axes.medial_unit[foot][1], -axes.medial_unit[foot][0]])
         apart_deg = float(np.degrees(np.arccos(min(1.0, abs(float(reps_line @ line))))))
-        if apart_deg > min(MAX_SWAY_TURN_DEG, np.degrees(np.arctan2(MAX_SWAY_TURN_MM, along))):
+        if foot in axes.from_reps and apart_deg > min(MAX_SWAY_TURN_DEG, np.degrees(np.arctan2(MAX_SWAY_TURN_MM, along))):
             continue
         medial[foot], toe_out[foot], uncertainty[foot] = _medial_of_line(line, forward, foot), toe, half_width
         turned.append(foot)
@@ -344,7 +349,7 @@ def turned_to_sway(axes: FootAxes, sway: dict, travel: dict | None, forward: np.
         return axes
     feet = "both feet" if len(turned) == len(medial) else f"the {turned[0]} foot"
     return FootAxes(medial, toe_out, f"{axes.source}; {feet} along the standing sway between reps ({described})",
-                    uncertainty)
+                    uncertainty, axes.from_reps - set(turned))
 
 
 def quiet_mask(total_n: np.ndarray, rate_hz: float, window_s: float = 0.2, reference_n: float | None = None,
