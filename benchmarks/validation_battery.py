@@ -87,7 +87,7 @@ def main() -> None:
     lines += [f"offline {what}: {n} sessions" for what, n in problems.most_common()]
     lines += [f"{note}: {n} sessions" for note, n in live_notes.most_common()]
     # counted by kind: how many reps or stretches of standing each one used is left out
-    axes = Counter(re.sub(r" (from \d+ reps|\(\d+ stretches, [\d.]+ s\))", "", r.axis_source)
+    axes = Counter(re.sub(r" (from \d+ reps?|\(\d+ stretches, [\d.]+ s\))", "", r.axis_source)
                    for r in results if r.axis_source and not r.spec.insoles_only)
     lines.append("plates, foot axes used offline: " + "; ".join(f"{source}: {n}" for source, n in axes.most_common()))
     lines.append(f"all: {overall.reps} reps, {overall.clean_sides} clean sides, {overall.knees_out_sides} knees-out sides")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from forceplate.library.simulated import SimulatedTrial, write_simulated_trial
-from forceplate.reporting.html import local_time, number, plain_summary
+from forceplate.reporting.html import local_time, number, plain_summary, shift_over_normal
 from forceplate.session import Session
 
 # 8 reps at 60 kg, the left knee caving in on the last three.
@@ -367,3 +367,26 @@ def test_a_recording_of_another_exercise_is_stored_as_it(exercise_trials, tmp_pa
 
     stored = read_header(out).results
     assert stored["summary"]["exercise"] == "countermovement_jump" and len(stored["reps"]) == 1
+
+
+def test_the_shift_plot_draws_what_is_graded(shared_data, tmp_path):
+    """The bars are each rep's shift over the lifter's normal, so a bar crosses a grade's line
+    exactly when the side has that grade. Drawn as the raw shift, the healthy KU Leuven rep's
+    left foot (13.6 mm, its normal 12.1) stood above "severe 12.5 mm" and was graded none."""
+    from forceplate.offline import analyze_trial
+    from forceplate.storage.reader import open_trial
+
+    trials = [tmp_path / "set.h5"]
+    write_simulated_trial(trials[0], SimulatedTrial(reps=6, seed=5, valgus={3: ("left", "moderate")}))
+    source = shared_data / "real-squats" / "grf_Squat2.mot"
+    if source.exists():
+        trials.append(tmp_path / "ku.h5")
+        forceplate("import", str(source), "-o", str(trials[1]), "--left", "1", "--right", "2")
+    for path in trials:
+        analysis = analyze_trial(open_trial(path))
+        over = shift_over_normal(analysis)
+        for k, r in enumerate(analysis.reps):
+            for foot in ("left", "right"):
+                assert analysis.thresholds.grade(over[foot][k]) == r.sides[foot].flag, (path.name, k, foot)
+    page = forceplate("analyze", str(trials[-1]), "--report", str(tmp_path / "r.html")).stdout
+    assert "beyond\nthe lifter's normal rep (left" in (tmp_path / "r.html").read_text(), page

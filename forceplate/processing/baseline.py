@@ -194,7 +194,8 @@ def estimate_axes(travel_mm: dict, forward: np.ndarray, fallback: FootAxes, min_
     if not used:
         return fallback
     note = "" if min(used) >= MIN_AXIS_REPS and len(used) == len(travel_mm) else " (uncertain: few reps or a foot kept its fallback)"
-    return FootAxes(medial, toe_out, f"estimated from {min(used)} reps{note}",
+    fewest = min(used)
+    return FootAxes(medial, toe_out, f"estimated from {fewest} rep{'' if fewest == 1 else 's'}{note}",
                     {foot: spread.get(foot) for foot in medial}, frozenset(spread))
 
 

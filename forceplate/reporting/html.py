@@ -159,9 +159,15 @@ def force_plot(analysis: Analysis) -> str:
     return ax.svg("time (s)", "vertical force (N)")
 
 
+def _normal_mm(analysis: Analysis, side: str) -> float:
+    """The lifter's normal peak shift on ``side`` (mm), where the grades start."""
+    return float(analysis.normal_mm.get(side, 0.0))
+
+
 def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     """One foot's CoP over the trial, zoomed on its travel, against the flag thresholds: lines
-    along the foot at the mild, moderate and severe medial distance from the neutral CoP."""
+    along the foot at the mild, moderate and severe medial distance beyond the lifter's normal
+    rep from the neutral CoP (where the grades start, not at the neutral CoP itself)."""
     neutral = np.asarray(analysis.baseline.neutral_cop_mm[side], float)
     if not np.isfinite(neutral).all():
         return f'<p class="nocop">{side} foot: no centre of pressure in this trial.</p>'
@@ -170,7 +176,8 @@ def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     cop = analysis.cop[side]
     away = np.abs(cop - neutral)
     travel = float(np.nanpercentile(away, 99.5)) if np.isfinite(away).any() else 0.0
-    half = max(analysis.thresholds.severe_mm * 1.6, travel * 1.15)
+    normal = _normal_mm(analysis, side)
+    half = max((normal + analysis.thresholds.severe_mm) * 1.25, travel * 1.15)
     ax = _Axes(420, 420, (neutral[0] - half, neutral[0] + half), (neutral[1] - half, neutral[1] + half),
                margin=(52, 12, 28, 36), equal=True)
     for plate in (p for p in profile.plates if p.foot == side):
@@ -179,7 +186,7 @@ def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     outline = foot_outline(neutral, medial, analysis.baseline.foot_width_mm)
     ax.line(outline[:, 0], outline[:, 1], "#999", dash="4 3")
     for grade, mm in _threshold_entries(analysis.thresholds):
-        a, b = neutral + mm * medial - 2 * half * forward, neutral + mm * medial + 2 * half * forward
+        a, b = (neutral + (normal + mm) * medial + k * 2 * half * forward for k in (-1, 1))
         ax.line([a[0], b[0]], [a[1], b[1]], GRADE_COLOURS[grade], width=1.5, dash="6 3")
     ax.line(cop[:, 0], cop[:, 1], COLOURS[side], width=0.9)
     ax.rect(*(neutral - 0.8), *(neutral + 0.8), "black")
@@ -191,12 +198,19 @@ def cop_plot(analysis: Analysis, profile: DeviceProfile, side: str) -> str:
     return ax.svg(f"{side} foot x (mm)", "y (mm)")
 
 
+def shift_over_normal(analysis: Analysis) -> dict[str, list[float]]:
+    """Per side, each rep's largest held shift less the lifter's normal (mm): what is graded."""
+    return {s: [r.sides[s].medial_shift_mm - _normal_mm(analysis, s) for r in analysis.reps] for s in SIDES}
+
+
 def shift_plot(analysis: Analysis) -> str:
-    """Largest held medial shift per rep and side (bar colour: the side; label: the grade),
-    against the graded thresholds."""
+    """Largest held medial shift per rep and side over that side's normal rep (bar colour: the
+    side; label: the grade), against the graded thresholds, which start at the normal: a bar of
+    the raw shift against them showed a healthy rep above "severe" graded none."""
     th = analysis.thresholds
     n = len(analysis.reps)
-    shifts = [r.sides[s].medial_shift_mm for r in analysis.reps for s in SIDES]
+    over = shift_over_normal(analysis)
+    shifts = [v for s in SIDES for v in over[s]]
     top = max([th.severe_mm * 1.3, *(v * 1.15 for v in shifts if math.isfinite(v))])
     bottom = min([0.0, *(v for v in shifts if math.isfinite(v))])
     ax = _Axes(max(420, 70 * n + 170), 290, (0.3, n + 0.7), (bottom, top), margin=(48, 120, 28, 32))
@@ -204,14 +218,14 @@ def shift_plot(analysis: Analysis) -> str:
         ax.line([0.3, n + 0.7], [level, level], GRADE_COLOURS[grade], width=1.5, dash="5 3")
     for i, r in enumerate(analysis.reps, start=1):
         for k, side in enumerate(SIDES):
-            v, flag = r.sides[side].medial_shift_mm, r.sides[side].flag
+            v, flag = over[side][i - 1], r.sides[side].flag
             if math.isfinite(v):
                 x0 = i - 0.35 + 0.35 * k
                 ax.rect(x0, 0, x0 + 0.3, v, COLOURS[side])
                 if flag != "none":
                     ax.text(x0 + 0.15, max(v, 0), flag, anchor="middle", size=9, colour="#222", dy=-3)
         ax.text(i, bottom, f"{r.rep.index}", anchor="middle", size=10, dy=14, clip=False)
-    svg = ax.svg("rep", "medial shift (mm)", ticks="y")
+    svg = ax.svg("rep", "over the normal (mm)", ticks="y")
     labels = "".join(  # threshold names in the right margin, outside the clipped plot
         f'<text x="{ax.box[0] + ax.box[2] + 4}" y="{float(ax.px(0, level)[1]) + 4:.1f}" font-size="10" '
         f'fill="{GRADE_COLOURS[grade]}">{grade} {number(level, 1)} mm</text>' for grade, level in _threshold_entries(th))
@@ -433,15 +447,17 @@ def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dic
     side_heads = "".join(f"<th>{side} shift (mm)</th><th>{side} flag</th><th>{side} onset phase</th>"
                          f"<th>{side} peak phase</th>" for side in SIDES)
     th = analysis.thresholds
+    normals = ", ".join(f"{side} {number(_normal_mm(analysis, side), 1)} mm" for side in SIDES)
     has_cop = any(np.isfinite(analysis.baseline.neutral_cop_mm[side]).all() for side in SIDES)
     cop_sections = f"""<h2>Centre of pressure per foot</h2>
 <p>Whole trial {over}the foot at its quiet-standing position (dashed); black square: the neutral CoP;
 the arrow points medially (toward the arch). A knee caving in moves the CoP across the coloured lines:
-mild {number(th.mild_mm, 1)}, moderate {number(th.moderate_mm, 1)}, severe {number(th.severe_mm, 1)} mm.</p>
+mild {number(th.mild_mm, 1)}, moderate {number(th.moderate_mm, 1)}, severe {number(th.severe_mm, 1)} mm beyond
+the lifter's normal rep ({normals}).</p>
 <div class="figures">{cops}</div>
 <h2>Medial shift per rep</h2>
-<p>Largest shift toward the arch held for {th.min_duration_s * 1000:.0f} ms, per foot; the grade is written
-over each flagged bar.</p>
+<p>Largest shift toward the arch held for {th.min_duration_s * 1000:.0f} ms, per foot, less the lifter's normal rep
+({normals}; the table gives the shift itself); the grade is written over each flagged bar.</p>
 {shift_plot(analysis)}""" if has_cop else "<p>No centre of pressure in this trial: its plates give vertical force only.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>forceplate report: {html.escape(title)}</title>
