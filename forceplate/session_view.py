@@ -17,7 +17,7 @@ from pathlib import Path
 from forceplate.processing.baseline import Baseline
 from forceplate.processing.streaming import Event
 from forceplate.processing.valgus import Thresholds
-from forceplate.profiles import InsoleLayout, Plate
+from forceplate.profiles import SIDES, InsoleLayout, Plate
 from forceplate.ringbuffer import RingBuffer
 
 
@@ -57,6 +57,11 @@ class SessionView:
     def baseline(self) -> Baseline | None:
         """The plotted feet's current baseline (a new object each time it is taken again)."""
         return self._feet.analyzer.baseline if self._feet else None
+
+    @property
+    def normal_mm(self) -> dict:
+        """The plotted feet's normal peak shift per foot (mm), where the grades start."""
+        return self._feet.analyzer.normal_mm if self._feet else dict.fromkeys(SIDES, 0.0)
 
     @property
     def phase(self) -> str:

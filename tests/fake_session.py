@@ -78,7 +78,7 @@ def _recorded(source: tuple) -> Recorded:
 @functools.lru_cache(maxsize=8)
 def _analysed(source: tuple) -> list[tuple]:
     """The live analysis of a recording, block by block: (first and end sample, plot block,
-    events, baseline and phase after the block). Computed once per recording (the analysis of
+    events, baseline, the lifter's normal and phase after the block). Computed once per recording (the analysis of
     a 30 s set takes about half a second) and replayed by each fake session of it."""
     rec = _recorded(source)
     analyzer = StreamingAnalyzer(rec.rate_hz, rec.toe_out_deg, Thresholds())
@@ -87,7 +87,8 @@ def _analysed(source: tuple) -> list[tuple]:
     for lo in range(0, len(rec.t), step):
         sl = slice(lo, lo + step)
         block, events = analyzer.push(rec.t[sl], {f: rec.fz[f][sl] for f in SIDES}, {f: rec.cop[f][sl] for f in SIDES})
-        steps.append((lo, min(lo + step, len(rec.t)), block, events, analyzer.baseline, analyzer.phase))
+        steps.append((lo, min(lo + step, len(rec.t)), block, events, analyzer.baseline, analyzer.normal_mm,
+                      analyzer.phase))
     return steps
 
 
@@ -110,7 +111,7 @@ class FakeSession:
         self._replay = _analysed(self._source)
         self._step = 0  # the next block of the replay
         self.analyzer: StreamingAnalyzer | None = None  # analysing itself, once a new baseline was asked for
-        self._baseline, self._phase = None, "standing"
+        self._baseline, self._normal, self._phase = None, dict.fromkeys(SIDES, 0.0), "standing"
         self.analysed = True
         self.feet_ring = RingBuffer(int(PLOT_SECONDS * self.rate_hz), RING_COLUMNS)
         self._events: queue.Queue[Event] = queue.Queue()
@@ -131,14 +132,15 @@ class FakeSession:
         for _ in range(max(1, int(round(seconds / BLOCK_S)))):
             if self._step >= len(self._replay):
                 return False
-            lo, hi, block, events, self._baseline, self._phase = self._replay[self._step]
+            lo, hi, block, events, self._baseline, self._normal, self._phase = self._replay[self._step]
             self._step += 1
             if self.analyzer is not None:
                 self.analyzer.thresholds = self.thresholds
                 rec = self._rec
                 block, events = self.analyzer.push(rec.t[lo:hi], {f: rec.fz[f][lo:hi] for f in SIDES},
                                                    {f: rec.cop[f][lo:hi] for f in SIDES})
-                self._baseline, self._phase = self.analyzer.baseline, self.analyzer.phase
+                self._baseline, self._normal, self._phase = (self.analyzer.baseline, self.analyzer.normal_mm,
+                                                             self.analyzer.phase)
             self.feet_ring.append(t=block.t, fz_left=block.fz["left"], fz_right=block.fz["right"],
                                   cop_left=block.cop["left"], cop_right=block.cop["right"],
                                   shift_left=block.shift["left"], shift_right=block.shift["right"])
@@ -153,6 +155,10 @@ class FakeSession:
     @property
     def baseline(self):
         return self._baseline
+
+    @property
+    def normal_mm(self) -> dict:
+        return self._normal
 
     @property
     def phase(self) -> str:

@@ -272,6 +272,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._current_rep: int | None = None
         self._marks = 0
         self._shown_baseline: Baseline | None = None
+        self._shown_normal: dict = dict.fromkeys(SIDES, 0.0)  # the lifter's normal the bands and trace start from
         self.newest_drawn_s = float("nan")  # trial time (s) of the newest sample the traces show
         self.insoles = {foot: InsoleView(insole) for foot, insole in session.insoles.items()}
         self._pressure_max = 1.0  # top of the pressure colour scale: the highest value seen, so colours compare across reps
@@ -428,7 +429,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.force_plot.getAxis("bottom").setStyle(showValues=False)  # the shift plot's time axis serves both
         self.shift_plot = self.traces.addPlot(row=1, col=0)
         # two lines: in one, the label runs longer than a laptop-sized plot is tall, into the force axis above
-        _style_plot(self.shift_plot, "medial<br>shift (mm)", "seconds ago")
+        # the shift over the lifter's normal, where the grades (and the threshold lines) start
+        _style_plot(self.shift_plot, "medial shift<br>over normal (mm)", "seconds ago")
         self.shift_plot.setXLink(self.force_plot)
         # The legend is the title, above the plot: inside it, it covered the trace.
         self.force_plot.setTitle("  ".join(f"<span style='color: {SIDE_COLOURS[side]}; font-size: 14pt; "
@@ -710,7 +712,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         for event in self.session.drain_events():
             self.show_event(event)
         if self.session.analysed:
-            if self.session.baseline is not self._shown_baseline:
+            if self.session.baseline is not self._shown_baseline or self.session.normal_mm != self._shown_normal:
                 self._draw_feet(self.session.baseline)
             if not self.pause_button.isChecked():
                 self._draw_plots()
@@ -934,8 +936,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.shift_plot.setYRange(-5.0, thresholds.severe_mm * 1.6, padding=0)
 
     def _draw_feet(self, baseline: Baseline | None) -> None:
-        """Foot outlines, neutral points and threshold bands for ``baseline`` (plate centres before one)."""
+        """Foot outlines, neutral points and threshold bands for ``baseline`` (plate centres before one),
+        the bands beyond each foot's normal rep (the grades start there)."""
         self._shown_baseline = baseline
+        self._shown_normal = self.session.normal_mm
         thresholds = self.session.thresholds
         medial = baseline.medial_unit if baseline else medial_units(_stated_toe_out(self.session.toe_out_deg))
         centres = self._foot_centres(baseline)
@@ -949,8 +953,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.foot_outline[side].setData(outline[:, 0], outline[:, 1])
             edges = (thresholds.mild_mm, thresholds.moderate_mm, thresholds.severe_mm,
                      thresholds.severe_mm + (thresholds.severe_mm - thresholds.moderate_mm))
+            normal = self._shown_normal[side]
             for band, near, far in zip(self.bands[side], edges[:-1], edges[1:], strict=True):
-                band.setPolygon(_band(neutral, medial[side], near, far))
+                band.setPolygon(_band(neutral, medial[side], normal + near, normal + far))
                 band.setVisible(baseline is not None and self.live_exercise is None)
             _place(self.neutral_point[side], neutral if baseline else None)
         if centres:
@@ -983,7 +988,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         ago = t - t[-1]
         for side in SIDES:
             self.force_curve[side].setData(ago, recent[f"fz_{side}"])
-            self.shift_curve[side].setData(ago, recent[f"shift_{side}"])
+            self.shift_curve[side].setData(ago, recent[f"shift_{side}"] - self._shown_normal[side])
             trail = recent[f"cop_{side}"][ago >= -TRAIL_SECONDS]
             self.trail[side].setData(trail[:, 0], trail[:, 1])
             newest = trail[-1] if len(trail) and np.isfinite(trail[-1]).all() else None  # no CoP: vertical force only

@@ -258,6 +258,12 @@ class StreamingAnalyzer:
             self.phase = "standing"
         return Block(t, fz, cop, shift), events
 
+    @property
+    def normal_mm(self) -> dict:
+        """Each foot's normal peak shift (mm) learned from the reps so far, where the grades
+        start (0 until a rep is done): what a view draws the thresholds from."""
+        return dict(self._normals)
+
     def quiet_until_s(self) -> float | None:
         """The trial time (s) before which no block can raise an event, or None when every
         block may. A block raises flags only, and only in a rep under way once the foot axes
