@@ -566,7 +566,9 @@ def render_comparison(report: dict, thresholds=None) -> str:
 {trials}</table>
 <h2>Medial shift per rep</h2>
 <p>Largest shift toward the arch held for {thresholds.min_duration_s * 1000:.0f} ms, one line per trial; dashed:
-the mild, moderate and severe thresholds.</p>
+the mild, moderate and severe thresholds from a normal rep of 0 mm. Each trial is graded from its own
+lifter's normal rep (its report names it), so a line above a threshold is not a flag by itself: the
+flagged share above says what was graded.</p>
 <div class="figures">{comparison_shift_plot(report, "left", thresholds)}{comparison_shift_plot(report, "right", thresholds)}</div>
 {_load_part(report)}
 </body></html>
