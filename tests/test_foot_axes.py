@@ -52,6 +52,16 @@ def test_the_standing_between_reps_gives_each_foot_its_sway_line():
         assert 0 < half_width < 8 and abs(toe_out - truth) <= half_width  # within its own 95 % half-width
 
 
+def test_both_feet_turned_in_are_swapped_labels_and_keep_their_lines():
+    """Both feet's sway reading 40 and 30 deg "in" is a swap of the labels (the lifter's forward
+    reversed, every toe-out's sign flipped; medial, toward the other foot, unchanged): the lines
+    are kept. One foot alone turned in that far is a chance line and is left out."""
+    both = rest_sway_axes({"left": _stretches("left", -40.0, 11), "right": _stretches("right", -30.0, 12)}, RATE_HZ, FORWARD)
+    assert both["left"][0] == pytest.approx(-40.0, abs=3.0) and both["right"][0] == pytest.approx(-30.0, abs=3.0)
+    one = rest_sway_axes({"left": _stretches("left", -40.0, 11), "right": _stretches("right", 10.0, 12)}, RATE_HZ, FORWARD)
+    assert set(one) == {"right"}
+
+
 @pytest.mark.parametrize("why, stretches", [
     ("as wide as long", _stretches("left", 25.0, 3, across_mm=1.0)),
     ("one stretch (a slow sway looks like a line by chance)", _stretches("left", 25.0, 4, count=1, seconds=3.0)),

@@ -143,24 +143,28 @@ def repeated_as_a_set(feet, copies: int, standing_s: float):
     return np.arange(len(fz["left"])) / feet.rate_hz, fz, cop, (len(feet.t) + gap) / feet.rate_hz
 
 
+@pytest.mark.parametrize("feet", [KU_LEUVEN_FEET, ()], ids=["feet as the markers name them", "as imported by default"])
 @pytest.mark.parametrize("copies, standing_s", [(5, 0.3), (4, 0.5)])
-def test_the_ku_leuven_rep_as_a_set_is_graded_alike_and_not_flagged(shared_data, tmp_path, copies, standing_s):
+def test_the_ku_leuven_rep_as_a_set_is_graded_alike_and_not_flagged(shared_data, tmp_path, copies, standing_s, feet):
     """Copies of the healthy KU Leuven rep (knees far out) with standing between them, no
     foot axis stated. The left foot's CoP travels across the foot at the axis sample (77-88
     degrees from forward: toward the arch by 12 mm, as the markers show, and hardly heel-ward),
     so its reps give no axis; it kept the parallel-feet fallback, 31 degrees off, and its heel
     slide read as 19-26 mm toward the arch, rising over the copies: of five copies 0.3 s apart
     three were graded mild, of four 0.5 s apart two moderate. Its standing sway between the
-    reps (41 degrees) replaces the fallback."""
-    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot", *KU_LEUVEN_FEET))
+    reps (41 degrees) replaces the fallback. Imported by default, the format's "+z is the right"
+    swaps this file's feet: both sways then read as turned in (37 and 41 deg), which is how swapped
+    labels look, and their lines are kept (a note says the plates may be swapped)."""
+    markers_left = "left" if feet else "right"  # the foot the markers call the left, as labelled
+    feet = feet_arrays(imported(shared_data, tmp_path, "grf_Squat2.mot", *feet))
     t, fz, cop, period_s = repeated_as_a_set(feet, copies, standing_s)
     analysis = analyze_feet(t, fz, cop, feet.rate_hz, None)
     assert [round(abs(r.rep.bottom_s - (2.01 + k * period_s)), 2) <= BOTTOM_TOLERANCE_S
             for k, r in enumerate(analysis.reps)] == [True] * copies
     assert strong_flags(analysis) == []
     assert "along the standing sway" in analysis.baseline.axis_source
-    assert analysis.baseline.toe_out_deg["left"] == pytest.approx(31.0, abs=12.0)  # the markers' 31
-    shifts = [r.sides["left"].medial_shift_mm for r in analysis.reps]
+    assert abs(analysis.baseline.toe_out_deg[markers_left]) == pytest.approx(31.0, abs=12.0)  # the markers' 31
+    shifts = [r.sides[markers_left].medial_shift_mm for r in analysis.reps]
     assert max(shifts) - min(shifts) < 2.0 and shifts[0] == pytest.approx(12.0, abs=3.0)  # the markers' +12 mm
     # live, the same rule (before: a moderate flag on the fourth copy of four)
     live = StreamingAnalyzer(feet.rate_hz)

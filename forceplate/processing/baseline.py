@@ -248,7 +248,7 @@ MAX_STRETCH_APART_DEG = 20.0  # a stretch whose own line is this far from the po
 MIN_REST_SWAY_AGREEING = 0.8  # of the standing (samples) in stretches that agree: the line is clear
 MAX_SWAY_TURN_MM = 15.0  # the sideways travel at the axis sample by which the sway line may turn the reps' line
 MAX_SWAY_TURN_DEG = 25.0  # ... and never further (reps that travel little along the foot bound nothing)
-MAX_SWAY_TOE_IN_DEG = 20.0  # a sway line turned in further than this is no squatting foot's (chance, or swapped feet)
+MAX_SWAY_TOE_IN_DEG = 20.0  # one foot's sway line turned in further than this is chance; both feet's, swapped labels
 
 
 @dataclass(frozen=True)
@@ -305,9 +305,15 @@ def rest_sway_axes(stretches: dict, rate_hz: float, forward: np.ndarray) -> dict
         if long < MIN_REST_SWAY_ELONGATION ** 2 * narrow:
             continue
         turned = _toe_out_of(directions[:, 1], forward, foot)
-        if not -MAX_SWAY_TOE_IN_DEG <= turned <= MAX_AXIS_FROM_FORWARD_DEG:
-            continue
-        out[foot] = (turned, _sway_half_width_deg(narrow, long, weights.sum() / rate_hz))
+        if abs(turned) <= MAX_AXIS_FROM_FORWARD_DEG:
+            out[foot] = (turned, _sway_half_width_deg(narrow, long, weights.sum() / rate_hz))
+    turned_in = {foot for foot, (turned, _) in out.items() if turned < -MAX_SWAY_TOE_IN_DEG}
+    if turned_in and turned_in != {"left", "right"}:
+        # One foot turned in this far is a chance line. Both are swapped labels (or a lifter
+        # facing the other way): the lifter's forward is then reversed and every toe-out reads
+        # with its sign flipped, while the lines, and medial (toward the other foot), are right
+        # (the KU Leuven file, imported as its format says: 41 and 37 deg "in").
+        out = {foot: line for foot, line in out.items() if foot not in turned_in}
     return out
 
 
