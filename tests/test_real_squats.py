@@ -83,6 +83,21 @@ def test_kth_flywheel_squat_with_its_static_trial(shared_data, tmp_path):
         assert analysis.baseline.pulled and analysis.baseline.as_dict()["pulled"] is True
 
 
+def test_a_pulled_trial_shows_no_body_weight(shared_data, tmp_path):
+    """Under the KTH flywheel's pull the standing force (1308 N) is the pull's as well: the
+    analysis headline and the report show no body weight and no mass, and say why."""
+    trial = imported(shared_data, tmp_path, "S1_FlywheelSquat.c3d")
+    report = tmp_path / "kth.html"
+    done = subprocess.run([sys.executable, "-m", "forceplate", "analyze", str(trial.path), "--report", str(report)],
+                          capture_output=True, text=True, check=True)
+    headline = done.stdout.splitlines()[0]
+    assert "force under an external pull" in headline and "(no body weight)" in headline, headline
+    assert "kg)" not in headline and headline.endswith(", 1 rep, 0 flagged"), headline
+    html = report.read_text()
+    assert "body weight (N)" not in html and "the body weight shown includes any bar" not in html
+    assert "external pull" in html  # the weight source says why
+
+
 def test_the_static_trial_gives_the_foot_axes_from_its_standing_sway(shared_data, tmp_path):
     """Nothing states the KTH feet's axes and one rep cannot estimate them well: the static
     trial's standing sway (50 times longer than wide) gives them, and says so."""

@@ -201,8 +201,11 @@ def print_table(report: dict) -> None:
     s = report["summary"]
     b = s["baseline"]
     state = "" if s["complete"] else "  [recovered after a crash]" if s["recovered"] else "  [recording incomplete]"
-    print(f"{s['file']}: {s['duration_s']:.1f} s, body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg), "
-          f"{s['reps']} reps, {s['flagged_reps']} flagged" + state)
+    # under a flywheel's or band's pull the standing force is the pull's too: no body weight, no mass
+    weight = (f"force under an external pull {b['standing_weight_n']:.1f} N (no body weight)" if b.get("pulled")
+              else f"body weight {b['body_weight_n']:.1f} N ({b['mass_kg']:.1f} kg)")
+    print(f"{s['file']}: {s['duration_s']:.1f} s, {weight}, {s['reps']} rep{'' if s['reps'] == 1 else 's'}, "
+          f"{s['flagged_reps']} flagged" + state)
     if s.get("exercise", "squat") != "squat":
         print(f"{s['exercise']}: knee-collapse flag on the {s['standing_leg']} (standing) leg only")
     for name, q in s["quality"].items():

@@ -515,7 +515,7 @@ def _notes(seg: Segmentation, baseline: Baseline) -> list[str]:
         notes.append("the weight is the mean force over whole rep cycles (too little standing in the trial): "
                      "under a flywheel or a band that mean holds the pull as well, and the weight and the "
                      "depths then read too large (a static trial, --static, gives the weight)")
-    if baseline.load_kg is None:
+    if baseline.load_kg is None and not baseline.pulled:  # under a pull no body weight is shown
         notes.append("no load_kg stated: the body weight shown includes any bar")
     if not seg.reps:
         notes.append("no squat reps found")

@@ -439,7 +439,8 @@ def render(results: dict, analysis: Analysis, profile: DeviceProfile, attrs: dic
     """The whole report as one HTML string (``results`` is ``analysis.as_dict()``; ``trial``, when
     given, adds its insoles' pressure maps)."""
     s = results["summary"]
-    meta = _trial_meta(attrs, title, s["baseline"]["body_weight_n"],
+    # under an external pull the standing force is not the body weight (the weight-source line says why)
+    meta = _trial_meta(attrs, title, None if s["baseline"].get("pulled") else s["baseline"]["body_weight_n"],
                        [("reps", s["reps"]), ("flagged reps", s["flagged_reps"]), ("algorithm", s["algorithm_version"])])
     rows = "\n".join(f"<tr>{_rep_cells(r)}</tr>" for r in results["reps"])
     cops = "".join(cop_plot(analysis, profile, side) for side in SIDES)
