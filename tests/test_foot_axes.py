@@ -100,6 +100,21 @@ def test_the_sway_line_turns_the_reps_line_only_as_far_as_sideways_travel_explai
         assert axes.from_reps == {"right"}
 
 
+@pytest.mark.parametrize("sway_half_width, reps_half_width, turned", [
+    (2.0, 1.0, True),  # 8 deg apart, the two lines' 95 % intervals (2 + 1 deg) apart: the reps' is biased
+    (10.5, 1.0, False),  # a sway line no surer than its difference (battery seed 27): the tight reps' line stays
+    (5.0, 4.0, False),  # the intervals overlap
+])
+def test_the_sway_line_turns_the_reps_line_only_when_they_differ_beyond_both_uncertainties(
+        sway_half_width, reps_half_width, turned):
+    reps = replace(stated_axes({"left": 12.0, "right": 10.0}, FORWARD, "estimated from 6 reps"),
+                   from_reps=frozenset(SIDES), uncertainty_deg={"left": reps_half_width, "right": 1.0})
+    travel = {"left": np.tile(-60.0 * _line("left", 12.0), (6, 1)), "right": np.zeros((6, 2))}
+    axes = turned_to_sway(reps, {"left": (20.0, sway_half_width)}, travel, FORWARD, "6 stretches, 3.0 s")
+    assert (axes.toe_out_deg["left"] == pytest.approx(20.0)) is turned
+    assert axes.toe_out_deg["left"] == pytest.approx(20.0 if turned else 12.0)
+
+
 def test_a_foot_its_reps_gave_no_line_takes_its_sway_line_however_far():
     """The left foot's reps travelled across it (the KU Leuven squat: 77-88 degrees from forward),
     so estimate_axes left it at the fallback, parallel feet: its sway (40 degrees) replaces that
