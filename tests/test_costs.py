@@ -302,9 +302,9 @@ def test_the_segmentation_stops_its_passes_only_where_they_would_repeat_the_last
     tops, passes = reps_module._tops, {"stopping": 0, "every": 0}
 
     def counted(kind, wrap):
-        def tops_of(found_, v):
+        def tops_of(*arguments):
             passes[kind] += 1
-            return wrap(tops(found_, v))
+            return wrap(tops(*arguments))
         return tops_of
 
     monkeypatch.setattr(reps_module, "_tops", counted("stopping", list))
