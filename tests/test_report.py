@@ -308,6 +308,33 @@ def test_compare_of_one_exercise_and_refusal_across_exercises(exercise_trials, t
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def _one_rep_results(left_shift_mm: float, left_normal_mm: float) -> dict:
+    side = {"medial_shift_mm": left_shift_mm, "flag": "none"}
+    return {"summary": {"normal_shift_mm": {"left": left_normal_mm, "right": 0.0}},
+            "reps": [{"left": side, "right": {"medial_shift_mm": 1.0, "flag": "none"}, "asymmetry_pct": 0.0,
+                      "depth_m": 0.4}]}
+
+
+def test_the_comparison_plots_each_trials_shift_over_its_own_normal():
+    """Trials graded from different normals (two lifters, or one before and after a programme):
+    each line is what its trial graded, so a 12 mm rep over a 10 mm normal is drawn where a
+    2 mm rep over a normal of 0 is, under the mild line, not above the moderate one."""
+    from forceplate.processing.valgus import Thresholds
+    from forceplate.reporting.compare import compare_metrics, trial_metrics
+    from forceplate.reporting.html import comparison_shift_plot
+
+    def plot(shift_mm, normal_mm):
+        metrics = trial_metrics(_one_rep_results(shift_mm, normal_mm))
+        svg = comparison_shift_plot(compare_metrics([("a.h5", {}, metrics)]), "left", Thresholds())
+        return metrics, re.sub(r"clip\d+", "clip", svg)  # each plot numbers its clip path anew
+
+    over_a_normal, drawn = plot(12.0, 10.0)
+    assert over_a_normal["reps"][0]["left_shift_mm"] == 12.0 and over_a_normal["reps"][0]["left_over_normal_mm"] == 2.0
+    assert drawn == plot(2.0, 0.0)[1] != plot(12.0, 0.0)[1]
+    # results without a normal (an exercise trial's, an older file's) are drawn from 0
+    assert trial_metrics({**_one_rep_results(5.0, 0.0), "summary": {}})["reps"][0]["left_over_normal_mm"] == 5.0
+
+
 @pytest.mark.slow
 def test_squat_compare_report_has_a_legend_and_the_thresholds(squat_set, tmp_path):
     page = tmp_path / "compare.html"

@@ -29,11 +29,16 @@ def _max(values) -> float | None:
     return round(float(np.max(finite)), 3) if finite else None
 
 
-def rep_metrics(rep: dict) -> dict:
-    """The compared metrics of one rep (a rep of ``Analysis.as_dict()``)."""
+def rep_metrics(rep: dict, normal_mm: dict | None = None) -> dict:
+    """The compared metrics of one rep (a rep of ``Analysis.as_dict()``); ``normal_mm``: per
+    side, the normal its trial graded from (the summary's ``normal_shift_mm``; 0 when absent)."""
     out = {}
     for side in SIDES:
-        out[f"{side}_shift_mm"] = rep[side]["medial_shift_mm"]
+        shift = rep[side]["medial_shift_mm"]
+        out[f"{side}_shift_mm"] = shift
+        # what was graded: trials of different lifters (or sessions) start their grades at different normals
+        normal = (normal_mm or {}).get(side) or 0.0
+        out[f"{side}_over_normal_mm"] = None if shift is None else round(shift - normal, 2)
         out[f"{side}_flag"] = rep[side]["flag"]
     out["asymmetry_pct"] = rep["asymmetry_pct"]
     out["depth_m"] = rep["depth_m"]
@@ -104,7 +109,8 @@ def load_trend(entries: list[dict]) -> dict:
 
 def trial_metrics(results: dict) -> dict:
     """What a comparison takes of one squat trial (its results): its set's metrics and each rep's."""
-    return {"set": set_metrics(results), "reps": [rep_metrics(rep) for rep in results["reps"]]}
+    normal = results["summary"].get("normal_shift_mm")
+    return {"set": set_metrics(results), "reps": [rep_metrics(rep, normal) for rep in results["reps"]]}
 
 
 def compare_metrics(trials: list[tuple[str, dict, dict]]) -> dict:

@@ -513,11 +513,12 @@ def _per_rep_trial_lines(report: dict, key: str, floor: float, thresholds=()) ->
 
 
 def comparison_shift_plot(report: dict, side: str, thresholds) -> str:
-    """One foot's largest held medial shift per rep, one line per trial (A, B, ...) named in
-    the legend, against the mild, moderate and severe thresholds."""
+    """One foot's largest held medial shift per rep less its trial's normal (what each trial
+    graded), one line per trial (A, B, ...) named in the legend, against the mild, moderate and
+    severe thresholds."""
     levels = [(grade, mm, GRADE_COLOURS[grade]) for grade, mm in _threshold_entries(thresholds)]
-    ax, _ = _per_rep_trial_lines(report, f"{side}_shift_mm", 5.0, levels)
-    return ax.svg(f"rep ({side} foot)", "medial shift (mm)", ticks="y")
+    ax, _ = _per_rep_trial_lines(report, f"{side}_over_normal_mm", 5.0, levels)
+    return ax.svg(f"rep ({side} foot)", "over the normal (mm)", ticks="y")
 
 
 def load_plot(report: dict) -> str:
@@ -566,10 +567,9 @@ def render_comparison(report: dict, thresholds=None) -> str:
 <th>flagged (%)</th><th>left max shift (mm)</th><th>right max shift (mm)</th><th>asymmetry (%)</th></tr>
 {trials}</table>
 <h2>Medial shift per rep</h2>
-<p>Largest shift toward the arch held for {thresholds.min_duration_s * 1000:.0f} ms, one line per trial; dashed:
-the mild, moderate and severe thresholds from a normal rep of 0 mm. Each trial is graded from its own
-lifter's normal rep (its report names it), so a line above a threshold is not a flag by itself: the
-flagged share above says what was graded.</p>
+<p>Largest shift toward the arch held for {thresholds.min_duration_s * 1000:.0f} ms, less the normal rep its
+trial graded from (each trial's report names it; the table above gives the shift itself), one line per trial;
+dashed: the mild, moderate and severe thresholds.</p>
 <div class="figures">{comparison_shift_plot(report, "left", thresholds)}{comparison_shift_plot(report, "right", thresholds)}</div>
 {_load_part(report)}
 </body></html>
