@@ -269,12 +269,14 @@ def _tops(found: list[_Found], v: np.ndarray, standing: np.ndarray | None = None
           rate_hz: float = 0.0) -> list[int]:
     """The turn from one rep's ascent into the next rep's descent: where velocity is nearest zero,
     or, between reps with no ``rest`` (anchored) between them, where the force stands at the
-    weight (``standing``) for TOP_STAND_S within TOP_REACH_S of that, the middle of the longest
-    such stretch. Why: velocity integrated through a set that
-    starts with no standing can be off by a few cm/s at the top, and its nearest-zero then sits
-    where the body already moves (battery seed 76: 0.077 m/s into the next descent; anchored
-    there, the first rep's bottom came 0.18 s early and 12 % shallow). Force at the weight for a
-    tenth of a second between an ascent and a descent is a body that stands still; mid-ascent,
+    weight (``standing``; both or neither given) for TOP_STAND_S within TOP_REACH_S of that, the
+    middle of the longest such stretch.
+
+    Why: velocity integrated through a set that starts with no standing can be off by a few
+    cm/s at the top, and its nearest-zero then sits where the body already moves (battery seed
+    76: 0.077 m/s into the next descent; anchored there, the first rep's bottom came 0.18 s
+    early and 12 % shallow). Force at the weight for a tenth of a second between an ascent and a
+    descent is a body that stands still (the assumption: not one moving steadily); mid-ascent,
     where a slow rep's force also crosses the weight, lies further from the turn."""
     tops = []
     reach = int(TOP_REACH_S * rate_hz)
